@@ -1,0 +1,58 @@
+#pragma once
+// Validates one CBF row against the reference rules and writes its canonical JSON.
+//
+// Rules (shared/reference/anycost-stream.md): time/usage_start and cost/cost required; timestamps
+// normalised to UTC ISO; decimals exact and plain; lineitem/type one of the nine values; tag keys
+// in the allowed charset; resource/id required when a tag is present; resource/region never
+// "global"; every key and value valid UTF-8; no unknown or repeated columns. Deprecated
+// action/account and action/region are rewritten to resource/* (a warning, not an error).
+//
+// The canonical JSON puts time/usage_start first, then the other columns in kColumns order, then
+// tags sorted by key; blank values are omitted (the API treats blank as absent).
+
+#include "cbf/columns.hpp"
+
+#include <billdrop/decimal.hpp>
+#include <billdrop/timestamp.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace billdrop::cbf {
+
+struct FieldView {
+  std::string_view key;
+  std::string_view value;
+};
+
+enum class Severity { error, warning };
+
+struct RowIssue {
+  Severity severity = Severity::error;
+  std::string column;  // "" for a rule about the whole row
+  std::string rule;    // stable id: required, timestamp, decimal, lineitem_type, tag_key,
+                       // resource_id_with_tags, region_global, utf8, unknown_column,
+                       // duplicate_column, deprecated_column
+  std::string message; // a sentence naming the value and what was expected
+};
+
+struct NormalizedRow {
+  std::string json;        // canonical JSON object
+  std::string usage_start; // normalised time/usage_start
+  UtcTime time;
+  Month month;
+  Decimal cost;
+};
+
+class RowValidator {
+public:
+  // Returns true and fills `out` when the row has no error (warnings may still be appended).
+  // Otherwise appends one issue per problem found and leaves `out` unspecified. Reuses out's
+  // buffers, so passing the same NormalizedRow for every row avoids allocations.
+  bool normalize(std::span<const FieldView> fields, NormalizedRow& out,
+                 std::vector<RowIssue>& issues) const;
+};
+
+} // namespace billdrop::cbf

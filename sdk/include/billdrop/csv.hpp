@@ -1,0 +1,97 @@
+#pragma once
+// RFC 4180 CSV, streaming: quoted fields, doubled quotes, embedded newlines, CRLF or LF line ends,
+// a UTF-8 byte-order mark at the start, and a final line with or without a line end.
+//
+// The reader is a state machine over blocks pulled from a ByteSource, so it yields the same
+// records however the input is split (tests feed it one byte at a time). Errors name the source
+// and the physical line: "usage.csv:42: unterminated quoted field (opened on line 40)".
+
+#include <billdrop/byte_source.hpp>
+#include <billdrop/result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace billdrop {
+
+struct CsvOptions {
+  char delimiter = ',';
+  char quote = '"';
+  // A single field longer than this is an error (guards memory against a runaway quote).
+  std::size_t max_field_bytes = 16 * 1024 * 1024;
+};
+
+// One record's fields. The views stay valid until the next call to CsvReader::next().
+class CsvRecord {
+public:
+  std::size_t size() const noexcept { return fields_.size(); }
+  bool empty() const noexcept { return fields_.empty(); }
+  std::string_view operator[](std::size_t i) const noexcept { return fields_[i]; }
+  auto begin() const noexcept { return fields_.begin(); }
+  auto end() const noexcept { return fields_.end(); }
+
+private:
+  friend class CsvReader;
+  std::vector<std::string_view> fields_;
+};
+
+class CsvReader {
+public:
+  explicit CsvReader(std::unique_ptr<ByteSource> source, CsvOptions options = {});
+  ~CsvReader();
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
+
+  // Reads the next record into `record`. Returns false at the end of the input. Blank lines
+  // (a line end with nothing before it) are skipped. An error leaves the reader unusable.
+  Result<bool> next(CsvRecord& record);
+
+  // The physical line (1-based) on which the record last returned by next() starts.
+  std::uint64_t line() const noexcept { return record_line_; }
+  // How many records next() has returned so far.
+  std::uint64_t records() const noexcept { return records_; }
+  const std::string& name() const;
+  // Progress of the underlying source.
+  std::uint64_t position() const;
+  std::uint64_t total() const;
+
+private:
+  Result<bool> fill();
+
+  std::unique_ptr<ByteSource> source_;
+  CsvOptions options_;
+  std::string buffer_;    // unread input
+  std::size_t begin_ = 0; // first unread byte in buffer_
+  std::size_t end_ = 0;   // one past the last valid byte in buffer_
+  bool eof_ = false;
+  bool first_block_ = true;
+  std::string scratch_; // unescaped field bytes for quoted fields and split records
+  std::vector<std::pair<std::size_t, std::size_t>> spans_; // (offset,len) into scratch_
+  std::uint64_t next_line_ = 1;
+  std::uint64_t record_line_ = 0;
+  std::uint64_t records_ = 0;
+};
+
+// Maps header names to column indexes. Lookup is exact by default; find_ci ignores ASCII case.
+class CsvHeader {
+public:
+  CsvHeader() = default;
+  explicit CsvHeader(const CsvRecord& record);
+  explicit CsvHeader(std::vector<std::string> names);
+
+  std::size_t size() const noexcept { return names_.size(); }
+  const std::string& name(std::size_t i) const { return names_[i]; }
+  const std::vector<std::string>& names() const noexcept { return names_; }
+  // Index of the column, or npos.
+  std::size_t find(std::string_view name) const noexcept;
+  std::size_t find_ci(std::string_view name) const noexcept;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+private:
+  std::vector<std::string> names_;
+};
+
+} // namespace billdrop

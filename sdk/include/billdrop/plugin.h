@@ -1,0 +1,146 @@
+/*
+ * billdrop plugin ABI — the stable C boundary between the host and a source plugin.
+ *
+ * A plugin is a shared object exporting one symbol, BILLDROP_PLUGIN_ENTRY_SYMBOL, which returns a
+ * pointer to a static, versioned descriptor. Nothing C++ crosses this boundary: no exceptions, no
+ * std types, and no memory allocated on one side is freed on the other. Every string is a
+ * (pointer, length) pair that is valid only for the duration of the call that passes it.
+ *
+ * Versioning (docs/abi.md): the host accepts a plugin whose abi_major equals its own and whose
+ * abi_minor is less than or equal to its own. Minor versions only append fields at the end of
+ * the descriptor; struct_size tells the host which fields a plugin has.
+ *
+ * Plugin authors normally do not use this header directly: billdrop/sdk.hpp turns one C++ class
+ * into a descriptor with BILLDROP_PLUGIN(...).
+ */
+#ifndef BILLDROP_PLUGIN_H
+#define BILLDROP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BILLDROP_ABI_MAJOR 1
+#define BILLDROP_ABI_MINOR 0
+/* "BDRP" read as a little-endian 32-bit integer. */
+#define BILLDROP_PLUGIN_MAGIC 0x50524442u
+#define BILLDROP_PLUGIN_ENTRY_SYMBOL "billdrop_plugin_entry"
+
+#if defined(_WIN32)
+#define BILLDROP_EXPORT __declspec(dllexport)
+#else
+#define BILLDROP_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* A borrowed, not necessarily NUL-terminated, UTF-8 string. */
+typedef struct bd_str {
+  const char* data;
+  size_t size;
+} bd_str;
+
+/* Result codes returned by every plugin operation. */
+typedef enum bd_status {
+  BD_OK = 0,
+  BD_ERR_CONFIG = 1,    /* the configuration is unusable (fatal) */
+  BD_ERR_SOURCE = 2,    /* the source cannot be reached or read (network, permissions, missing) */
+  BD_ERR_DATA = 3,      /* the source data is malformed beyond what per-row rejects can express */
+  BD_ERR_INTERNAL = 4,  /* a bug or an unexpected exception inside the plugin */
+  BD_ERR_CANCELLED = 5  /* the host asked the plugin to stop (the sink returned non-zero) */
+} bd_status;
+
+/*
+ * Error details filled in by the plugin when an operation does not return BD_OK. The host owns
+ * the message buffer; the plugin writes at most capacity-1 bytes plus a NUL and sets size.
+ */
+typedef struct bd_error {
+  int32_t retryable; /* non-zero: the host may retry the whole operation later */
+  char* message;
+  size_t capacity;
+  size_t size;
+} bd_error;
+
+/* One CBF column of a row: key such as "cost/cost" or "resource/tag:team", value as text. */
+typedef struct bd_field {
+  bd_str key;
+  bd_str value;
+} bd_field;
+
+/*
+ * One row. origin names where it came from (for example "usage.csv:118") so that a validation
+ * error in the host can point the user at the source line.
+ */
+typedef struct bd_row {
+  const bd_field* fields;
+  size_t field_count;
+  bd_str origin;
+} bd_row;
+
+typedef enum bd_log_level {
+  BD_LOG_DEBUG = 0,
+  BD_LOG_INFO = 1,
+  BD_LOG_WARN = 2,
+  BD_LOG_ERROR = 3
+} bd_log_level;
+
+/*
+ * Where a plugin streams its output during read(). All callbacks are called on the thread that
+ * called read(). The arrays passed to write() need only live until write() returns.
+ */
+typedef struct bd_sink {
+  void* context;
+  /* A batch of rows. Returns 0 to continue, non-zero when the plugin must stop (BD_ERR_CANCELLED). */
+  int32_t (*write)(void* context, const bd_row* rows, size_t row_count);
+  /* A source record that could not be turned into a row. It is reported, never dropped silently. */
+  void (*reject)(void* context, bd_str origin, bd_str reason);
+  /* Work done so far, in the plugin's own unit (bytes of source read, usually); total 0 if unknown. */
+  void (*progress)(void* context, uint64_t done, uint64_t total);
+  void (*log)(void* context, int32_t level, bd_str message);
+} bd_sink;
+
+/* Receives the months a source holds, as "YYYY-MM". */
+typedef void (*bd_month_callback)(void* context, bd_str month);
+
+/*
+ * The descriptor. Fields up to and including `read` exist in ABI 1.0; later minor versions append
+ * fields after them and raise struct_size.
+ */
+typedef struct bd_plugin_descriptor {
+  uint32_t magic;       /* BILLDROP_PLUGIN_MAGIC */
+  uint16_t abi_major;   /* BILLDROP_ABI_MAJOR the plugin was built with */
+  uint16_t abi_minor;   /* BILLDROP_ABI_MINOR the plugin was built with */
+  uint32_t struct_size; /* sizeof(bd_plugin_descriptor) as the plugin saw it */
+  const char* name;     /* short name, [a-z0-9_-]+, e.g. "custom" */
+  const char* version;  /* the plugin's own version, e.g. "1.2.0" */
+  const char* description;
+  /*
+   * JSON: {"keys":[{"key":..,"type":..,"required":..,"default":..,"secret":..,"description":..}]}
+   * with type one of "string", "integer", "boolean", "string_list", "string_map", "path"
+   * (a string the host resolves against the configuration file's directory).
+   */
+  const char* config_schema_json;
+
+  /*
+   * Creates an instance from the host-validated configuration: a JSON object holding every key of
+   * the schema that has a value (defaults filled in). Sets *instance on success.
+   */
+  int32_t (*create)(const char* config_json, size_t config_size, void** instance, bd_error* error);
+  void (*destroy)(void* instance);
+  /* Can the source be reached and read? The message explains what is wrong when it cannot. */
+  int32_t (*check)(void* instance, bd_error* error);
+  /* Calls emit once per billing month that the source holds, in any order. */
+  int32_t (*months)(void* instance, bd_month_callback emit, void* context, bd_error* error);
+  /* Streams every row of the month ("YYYY-MM") to the sink, in batches. */
+  int32_t (*read)(void* instance, bd_str month, const bd_sink* sink, bd_error* error);
+} bd_plugin_descriptor;
+
+/* The one exported symbol. */
+typedef const bd_plugin_descriptor* (*bd_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* BILLDROP_PLUGIN_H */

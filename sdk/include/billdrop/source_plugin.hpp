@@ -1,0 +1,287 @@
+#pragma once
+// The header-only C++ layer over the C ABI: a plugin is one class deriving from SourcePlugin plus
+// one BILLDROP_PLUGIN(...) line. The macro builds the descriptor, converts every exception into an
+// error code and message, and never lets a C++ type cross the boundary.
+//
+//   class AcmePlugin final : public billdrop::SourcePlugin {
+//   public:
+//     static constexpr billdrop::ConfigKey config_keys[] = {
+//         {"path", billdrop::ConfigType::string, nullptr, true, "Export file to read"}};
+//     explicit AcmePlugin(const billdrop::Config& config);   // may throw PluginError
+//     billdrop::Status check() override;
+//     billdrop::Result<std::vector<billdrop::Month>> months() override;
+//     billdrop::Status read(billdrop::Month month, billdrop::RowSink& sink) override;
+//   };
+//   BILLDROP_PLUGIN(AcmePlugin, "acme", "1.0.0", "Reads Acme usage exports")
+
+#include <billdrop/config.hpp>
+#include <billdrop/plugin.h>
+#include <billdrop/result.hpp>
+#include <billdrop/timestamp.hpp>
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace billdrop {
+
+// Thrown by plugin code (constructor included) for an error it wants the host to see as is.
+class PluginError : public ErrorException {
+public:
+  explicit PluginError(std::string message, ErrorKind kind = ErrorKind::source,
+                       bool retryable = false)
+      : ErrorException(Error(kind, std::move(message), retryable)) {}
+};
+
+enum class LogLevel {
+  debug = BD_LOG_DEBUG,
+  info = BD_LOG_INFO,
+  warn = BD_LOG_WARN,
+  error = BD_LOG_ERROR
+};
+
+// Collects rows into batches and hands them to the host through the C sink. Field bytes are
+// copied into one arena per batch, so building a row costs no allocation once warm.
+class RowSink {
+public:
+  explicit RowSink(const bd_sink* sink, std::size_t batch_rows = 1024)
+      : sink_(sink), batch_rows_(batch_rows == 0 ? 1 : batch_rows) {}
+  RowSink(const RowSink&) = delete;
+  RowSink& operator=(const RowSink&) = delete;
+
+  // Starts a row; `origin` names its source record, e.g. "usage.csv:118".
+  void begin_row(std::string_view origin) {
+    rows_.push_back(PendingRow{fields_.size(), 0, append(origin)});
+  }
+  void field(std::string_view key, std::string_view value) {
+    fields_.push_back(PendingField{append(key), append(value)});
+    ++rows_.back().field_count;
+  }
+  // Ends the row; sends the batch when it is full. A non-ok status means the host asked to stop:
+  // return it from read().
+  Status end_row() {
+    ++rows_written_;
+    if (rows_.size() >= batch_rows_)
+      return flush();
+    return {};
+  }
+
+  // A source record that cannot become a row. Never drop a record silently: reject it.
+  void reject(std::string_view origin, std::string_view reason) {
+    ++rejected_;
+    if (sink_->reject)
+      sink_->reject(sink_->context, to_str(origin), to_str(reason));
+  }
+  void progress(std::uint64_t done, std::uint64_t total) {
+    if (sink_->progress)
+      sink_->progress(sink_->context, done, total);
+  }
+  void log(LogLevel level, std::string_view message) {
+    if (sink_->log)
+      sink_->log(sink_->context, static_cast<int32_t>(level), to_str(message));
+  }
+
+  // Sends whatever is pending. Called by the SDK after read() returns, so plugins need not.
+  Status flush() {
+    if (rows_.empty())
+      return {};
+    c_fields_.resize(fields_.size());
+    for (std::size_t i = 0; i < fields_.size(); ++i)
+      c_fields_[i] = bd_field{view(fields_[i].key), view(fields_[i].value)};
+    c_rows_.resize(rows_.size());
+    for (std::size_t i = 0; i < rows_.size(); ++i)
+      c_rows_[i] = bd_row{c_fields_.data() + rows_[i].first_field, rows_[i].field_count,
+                          view(rows_[i].origin)};
+    const int32_t stop = sink_->write(sink_->context, c_rows_.data(), c_rows_.size());
+    rows_.clear();
+    fields_.clear();
+    arena_.clear();
+    if (stop != 0)
+      return Error(ErrorKind::cancelled, "the host stopped the read");
+    return {};
+  }
+
+  std::uint64_t rows_written() const noexcept { return rows_written_; }
+  std::uint64_t rows_rejected() const noexcept { return rejected_; }
+
+private:
+  struct Span {
+    std::size_t offset;
+    std::size_t size;
+  };
+  struct PendingField {
+    Span key;
+    Span value;
+  };
+  struct PendingRow {
+    std::size_t first_field;
+    std::size_t field_count;
+    Span origin;
+  };
+
+  Span append(std::string_view text) {
+    Span span{arena_.size(), text.size()};
+    arena_.append(text);
+    return span;
+  }
+  bd_str view(Span span) const noexcept { return bd_str{arena_.data() + span.offset, span.size}; }
+  static bd_str to_str(std::string_view text) noexcept { return bd_str{text.data(), text.size()}; }
+
+  const bd_sink* sink_;
+  std::size_t batch_rows_;
+  std::string arena_;
+  std::vector<PendingField> fields_;
+  std::vector<PendingRow> rows_;
+  std::vector<bd_field> c_fields_;
+  std::vector<bd_row> c_rows_;
+  std::uint64_t rows_written_ = 0;
+  std::uint64_t rejected_ = 0;
+};
+
+class SourcePlugin {
+public:
+  virtual ~SourcePlugin() = default;
+  // Can the source be reached and read? Say precisely what is wrong when it cannot.
+  virtual Status check() = 0;
+  // The billing months the source holds.
+  virtual Result<std::vector<Month>> months() = 0;
+  // Streams every row of `month`. Rows of other months (late corrections) are allowed: the host
+  // routes each row by its own usage_start.
+  virtual Status read(Month month, RowSink& sink) = 0;
+};
+
+namespace detail {
+
+inline void fill_error(bd_error* error, const Error& e) noexcept {
+  if (error == nullptr)
+    return;
+  error->retryable = e.retryable() ? 1 : 0;
+  if (error->message == nullptr || error->capacity == 0)
+    return;
+  const std::string& text = e.message();
+  const std::size_t n = text.size() < error->capacity - 1 ? text.size() : error->capacity - 1;
+  std::memcpy(error->message, text.data(), n);
+  error->message[n] = '\0';
+  error->size = n;
+}
+
+inline int32_t status_code(ErrorKind kind) noexcept {
+  switch (kind) {
+  case ErrorKind::config:
+    return BD_ERR_CONFIG;
+  case ErrorKind::source:
+    return BD_ERR_SOURCE;
+  case ErrorKind::data:
+    return BD_ERR_DATA;
+  case ErrorKind::internal:
+    return BD_ERR_INTERNAL;
+  case ErrorKind::cancelled:
+    return BD_ERR_CANCELLED;
+  }
+  return BD_ERR_INTERNAL;
+}
+
+inline int32_t report(bd_error* error, const Error& e) noexcept {
+  fill_error(error, e);
+  return status_code(e.kind());
+}
+
+// Runs `body` (returning Status) and turns every outcome, exceptions included, into a code.
+template <class Body>
+int32_t guarded(bd_error* error, Body&& body) noexcept {
+  try {
+    Status status = body();
+    if (status.ok())
+      return BD_OK;
+    return report(error, status.error());
+  } catch (const ErrorException& e) {
+    return report(error, e.error());
+  } catch (const std::bad_alloc&) {
+    return report(error, Error(ErrorKind::internal, "out of memory"));
+  } catch (const std::exception& e) {
+    return report(error,
+                  Error(ErrorKind::internal, std::string("unexpected exception: ") + e.what()));
+  } catch (...) {
+    return report(error, Error(ErrorKind::internal, "unexpected non-standard exception"));
+  }
+}
+
+template <class Plugin>
+struct Adapter {
+  // A malformed default in config_keys is a plugin bug; the host then reports the schema as
+  // unreadable instead of the plugin throwing out of its entry point.
+  static const char* schema_json() noexcept {
+    static const std::string json = []() noexcept -> std::string {
+      try {
+        return ConfigSchema::from_keys(Plugin::config_keys).to_json();
+      } catch (const std::exception& e) {
+        return std::string("{\"error\":\"invalid config_keys: ") + e.what() + "\"}";
+      }
+    }();
+    return json.c_str();
+  }
+
+  static int32_t create(const char* config_json, std::size_t size, void** instance,
+                        bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      Result<Config> config = Config::parse(std::string_view(config_json, size));
+      if (!config)
+        return config.error();
+      *instance = static_cast<SourcePlugin*>(new Plugin(*config));
+      return {};
+    });
+  }
+  static void destroy(void* instance) noexcept { delete static_cast<SourcePlugin*>(instance); }
+  static int32_t check(void* instance, bd_error* error) noexcept {
+    return guarded(error, [&] { return static_cast<SourcePlugin*>(instance)->check(); });
+  }
+  static int32_t months(void* instance, bd_month_callback emit, void* context,
+                        bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      Result<std::vector<Month>> months = static_cast<SourcePlugin*>(instance)->months();
+      if (!months)
+        return months.error();
+      for (const Month& month : *months) {
+        const std::string text = month.to_string();
+        emit(context, bd_str{text.data(), text.size()});
+      }
+      return {};
+    });
+  }
+  static int32_t read(void* instance, bd_str month_text, const bd_sink* sink,
+                      bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      Result<Month> month = Month::parse(std::string_view(month_text.data, month_text.size));
+      if (!month)
+        return month.error();
+      RowSink rows(sink);
+      Status status = static_cast<SourcePlugin*>(instance)->read(*month, rows);
+      if (!status)
+        return status;
+      return rows.flush();
+    });
+  }
+};
+
+} // namespace detail
+} // namespace billdrop
+
+// Defines the plugin's exported entry point. Use once per plugin, at namespace scope.
+#define BILLDROP_PLUGIN(PluginClass, plugin_name, plugin_version, plugin_description)              \
+  extern "C" BILLDROP_EXPORT const bd_plugin_descriptor* billdrop_plugin_entry(void) {             \
+    using Adapter_ = ::billdrop::detail::Adapter<PluginClass>;                                     \
+    static const bd_plugin_descriptor descriptor = {                                               \
+        BILLDROP_PLUGIN_MAGIC, BILLDROP_ABI_MAJOR,                                                 \
+        BILLDROP_ABI_MINOR,    static_cast<uint32_t>(sizeof(bd_plugin_descriptor)),                \
+        plugin_name,           plugin_version,                                                     \
+        plugin_description,    Adapter_::schema_json(),                                            \
+        &Adapter_::create,     &Adapter_::destroy,                                                 \
+        &Adapter_::check,      &Adapter_::months,                                                  \
+        &Adapter_::read};                                                                          \
+    return &descriptor;                                                                            \
+  }

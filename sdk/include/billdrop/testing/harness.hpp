@@ -1,0 +1,182 @@
+#pragma once
+// A host stand-in for plugin unit tests: drives a plugin through its real C descriptor (the same
+// calls the host makes), validates configuration against the plugin's schema exactly as the host
+// does, and captures rows, rejects and log lines in memory. No host library is needed.
+//
+//   billdrop::testing::PluginHarness harness(billdrop_plugin_entry(), {{"path", "x.csv"}});
+//   ASSERT_TRUE(harness.create().ok());
+//   auto rows = harness.read(billdrop::Month(2024, 8));
+//   EXPECT_EQ(rows->at(0).get("cost/cost"), "12.00");
+
+#include <billdrop/config.hpp>
+#include <billdrop/plugin.h>
+#include <billdrop/result.hpp>
+#include <billdrop/timestamp.hpp>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace billdrop::testing {
+
+struct CapturedRow {
+  std::vector<std::pair<std::string, std::string>> fields; // in the order the plugin wrote them
+  std::string origin;
+
+  // The value of `key`, or "" when absent.
+  std::string get(std::string_view key) const {
+    for (const auto& [k, v] : fields)
+      if (k == key)
+        return v;
+    return {};
+  }
+  bool has(std::string_view key) const {
+    for (const auto& field : fields)
+      if (field.first == key)
+        return true;
+    return false;
+  }
+};
+
+struct CapturedReject {
+  std::string origin;
+  std::string reason;
+};
+
+class PluginHarness {
+public:
+  PluginHarness(const bd_plugin_descriptor* descriptor, ConfigValues config)
+      : descriptor_(descriptor), config_(std::move(config)) {}
+  ~PluginHarness() {
+    if (instance_ != nullptr)
+      descriptor_->destroy(instance_);
+  }
+  PluginHarness(const PluginHarness&) = delete;
+  PluginHarness& operator=(const PluginHarness&) = delete;
+
+  const bd_plugin_descriptor& descriptor() const { return *descriptor_; }
+
+  // Validates the configuration against the plugin's schema and creates the instance.
+  Status create() {
+    Result<ConfigSchema> schema = ConfigSchema::from_json(descriptor_->config_schema_json);
+    if (!schema)
+      return schema.error();
+    Result<ConfigValues> values = schema->validate(descriptor_->name, config_);
+    if (!values)
+      return values.error();
+    const std::string json = config_to_json(*values);
+    return call(
+        [&](bd_error* e) { return descriptor_->create(json.data(), json.size(), &instance_, e); });
+  }
+
+  Status check() {
+    return call([&](bd_error* e) { return descriptor_->check(instance_, e); });
+  }
+
+  Result<std::vector<Month>> months() {
+    std::vector<std::string> texts;
+    Status status = call([&](bd_error* e) {
+      return descriptor_->months(
+          instance_,
+          [](void* context, bd_str month) {
+            static_cast<std::vector<std::string>*>(context)->emplace_back(month.data, month.size);
+          },
+          &texts, e);
+    });
+    if (!status)
+      return status.error();
+    std::vector<Month> months;
+    for (const std::string& text : texts) {
+      Result<Month> month = Month::parse(text);
+      if (!month)
+        return month.error();
+      months.push_back(*month);
+    }
+    return months;
+  }
+
+  // Reads a month; rows, rejects and logs are kept until the next read().
+  Result<std::vector<CapturedRow>> read(Month month) {
+    rows_.clear();
+    rejects_.clear();
+    logs_.clear();
+    batches_ = 0;
+    bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log};
+    const std::string text = month.to_string();
+    Status status = call([&](bd_error* e) {
+      return descriptor_->read(instance_, bd_str{text.data(), text.size()}, &sink, e);
+    });
+    if (!status)
+      return status.error();
+    return rows_;
+  }
+
+  const std::vector<CapturedRow>& rows() const noexcept { return rows_; }
+  const std::vector<CapturedReject>& rejects() const noexcept { return rejects_; }
+  const std::vector<std::string>& logs() const noexcept { return logs_; }
+  std::size_t batches() const noexcept { return batches_; }
+
+private:
+  template <class Fn>
+  Status call(Fn&& fn) {
+    char buffer[4096];
+    bd_error error{0, buffer, sizeof buffer, 0};
+    const int32_t code = fn(&error);
+    if (code == BD_OK)
+      return {};
+    ErrorKind kind = ErrorKind::internal;
+    switch (code) {
+    case BD_ERR_CONFIG:
+      kind = ErrorKind::config;
+      break;
+    case BD_ERR_SOURCE:
+      kind = ErrorKind::source;
+      break;
+    case BD_ERR_DATA:
+      kind = ErrorKind::data;
+      break;
+    case BD_ERR_CANCELLED:
+      kind = ErrorKind::cancelled;
+      break;
+    default:
+      break;
+    }
+    return Error(kind, std::string(buffer, error.size), error.retryable != 0);
+  }
+
+  static int32_t on_write(void* context, const bd_row* rows, size_t count) {
+    auto* self = static_cast<PluginHarness*>(context);
+    ++self->batches_;
+    for (size_t i = 0; i < count; ++i) {
+      CapturedRow row;
+      row.origin.assign(rows[i].origin.data, rows[i].origin.size);
+      for (size_t f = 0; f < rows[i].field_count; ++f) {
+        const bd_field& field = rows[i].fields[f];
+        row.fields.emplace_back(std::string(field.key.data, field.key.size),
+                                std::string(field.value.data, field.value.size));
+      }
+      self->rows_.push_back(std::move(row));
+    }
+    return 0;
+  }
+  static void on_reject(void* context, bd_str origin, bd_str reason) {
+    static_cast<PluginHarness*>(context)->rejects_.push_back(
+        {std::string(origin.data, origin.size), std::string(reason.data, reason.size)});
+  }
+  static void on_progress(void*, uint64_t, uint64_t) {}
+  static void on_log(void* context, int32_t, bd_str message) {
+    static_cast<PluginHarness*>(context)->logs_.emplace_back(message.data, message.size);
+  }
+
+  const bd_plugin_descriptor* descriptor_;
+  ConfigValues config_;
+  void* instance_ = nullptr;
+  std::vector<CapturedRow> rows_;
+  std::vector<CapturedReject> rejects_;
+  std::vector<std::string> logs_;
+  std::size_t batches_ = 0;
+};
+
+} // namespace billdrop::testing
