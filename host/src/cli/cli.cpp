@@ -1,5 +1,498 @@
 #include "cli/cli.hpp"
 
+#include "app/cbf_input.hpp"
+#include "app/convert_job.hpp"
+#include "app/host_config.hpp"
+#include "app/validating_receiver.hpp"
+#include "cbf/json_writer.hpp"
+#include "cbf/validation_report.hpp"
+#include "cli/exit_codes.hpp"
+#include "plugin/plugin_loader.hpp"
+#include "util/log.hpp"
+#include "util/progress.hpp"
+
+#include <billdrop/version.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
 namespace billdrop::cli {
-int run(int, char**) { return 0; }
+namespace {
+
+struct GlobalOptions {
+  std::vector<std::string> plugin_dirs;
+  std::string log_level = "warn";
+  std::string log_format = "text";
+  bool no_progress = false;
+};
+
+// Which plugin to run and with which configuration: a connection of a config file (or of the
+// embedded defaults), or a plugin named directly with its own config file.
+struct SourceOptions {
+  std::string config_file;
+  std::string connection;
+  std::string plugin;
+  std::string plugin_config;
+  std::vector<std::string> months;
+};
+
+struct SourceSelection {
+  std::shared_ptr<LoadedPlugin> plugin;
+  ConfigValues config;
+  std::string connection; // "" when --plugin was used
+};
+
+void add_source_options(CLI::App& command, SourceOptions& options) {
+  command.add_option("--config", options.config_file,
+                     "billdrop TOML config file (default: the embedded example configuration)");
+  command.add_option("--connection", options.connection, "connection name in the config file");
+  command.add_option("--plugin", options.plugin,
+                     "plugin name or .so path (instead of a connection)");
+  command.add_option("--plugin-config", options.plugin_config,
+                     "TOML file with the plugin's configuration (with --plugin)");
+}
+
+class CommandError : public std::runtime_error {
+public:
+  CommandError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const noexcept { return code_; }
+
+private:
+  int code_;
+};
+
+int exit_code_for(const Error& error) {
+  switch (error.kind()) {
+  case ErrorKind::config:
+    return kExitConfig;
+  case ErrorKind::source:
+    return kExitSource;
+  case ErrorKind::data:
+    return kExitData;
+  case ErrorKind::cancelled:
+    return kExitInterrupted;
+  case ErrorKind::internal:
+    return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+template <class T>
+T take(Result<T> result, int code) {
+  if (!result)
+    throw CommandError(code, result.error().message());
+  return std::move(result).value();
+}
+
+PluginLocator locator_for(const GlobalOptions& global,
+                          const std::vector<std::filesystem::path>& extra) {
+  std::vector<std::filesystem::path> dirs(global.plugin_dirs.begin(), global.plugin_dirs.end());
+  dirs.insert(dirs.end(), extra.begin(), extra.end());
+  return PluginLocator::standard(std::move(dirs));
+}
+
+std::shared_ptr<LoadedPlugin> load_named_plugin(const PluginLocator& locator,
+                                                std::string_view name) {
+  const std::filesystem::path file = take(locator.find(name), kExitPlugin);
+  auto plugin = take(load_plugin(file), kExitPlugin);
+  log::info("plugin.loaded", {{"name", plugin->name()},
+                              {"version", plugin->version()},
+                              {"path", plugin->path().string()}});
+  return plugin;
+}
+
+SourceSelection select_source(const GlobalOptions& global, const SourceOptions& options) {
+  SourceSelection selection;
+  if (!options.plugin.empty()) {
+    if (!options.connection.empty() || !options.config_file.empty())
+      throw CommandError(
+          kExitUsage,
+          "use either --plugin (with --plugin-config) or --config/--connection, not both");
+    const PluginLocator locator = locator_for(global, {});
+    selection.plugin = load_named_plugin(locator, options.plugin);
+    ConfigValues values;
+    std::filesystem::path base = std::filesystem::current_path();
+    if (!options.plugin_config.empty()) {
+      values = take(load_plugin_config(options.plugin_config), kExitConfig);
+      base = std::filesystem::absolute(options.plugin_config).parent_path();
+    }
+    selection.config = resolve_paths(values, selection.plugin->schema(), base);
+    return selection;
+  }
+  if (!options.plugin_config.empty())
+    throw CommandError(kExitUsage, "--plugin-config needs --plugin");
+  const HostConfig config = options.config_file.empty()
+                                ? take(embedded_host_config(), kExitConfig)
+                                : take(load_host_config(options.config_file), kExitConfig);
+  const ConnectionConfig* connection = take(config.connection(options.connection), kExitConfig);
+  const PluginLocator locator = locator_for(global, config.plugin_dirs);
+  selection.plugin = load_named_plugin(locator, connection->plugin);
+  selection.config = resolve_paths(connection->plugin_config, selection.plugin->schema(),
+                                   connection->base_directory);
+  selection.connection = connection->name;
+  return selection;
+}
+
+std::vector<Month> parse_months(const std::vector<std::string>& texts) {
+  std::vector<Month> months;
+  for (const std::string& text : texts) {
+    // "2026-08..2026-10" is a range.
+    const std::size_t dots = text.find("..");
+    if (dots != std::string::npos) {
+      const Month first = take(Month::parse(text.substr(0, dots)), kExitUsage);
+      const Month last = take(Month::parse(text.substr(dots + 2)), kExitUsage);
+      if (last < first)
+        throw CommandError(kExitUsage, "month range " + text + " ends before it starts");
+      for (Month m = first; m <= last; m = m.next())
+        months.push_back(m);
+    } else {
+      months.push_back(take(Month::parse(text), kExitUsage));
+    }
+  }
+  return months;
+}
+
+std::unique_ptr<PluginInstance> create_instance(const SourceSelection& selection) {
+  return take(PluginInstance::create(selection.plugin, selection.config), kExitConfig);
+}
+
+std::string describe_source(const SourceSelection& selection) {
+  return selection.connection.empty() ? "plugin '" + selection.plugin->name() + "'"
+                                      : "connection '" + selection.connection + "'";
+}
+
+std::string group_digits(std::uint64_t value) {
+  std::string digits = std::to_string(value);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
+    digits.insert(static_cast<std::size_t>(i), ",");
+  return digits;
+}
+
+void print_report_text(const cbf::ValidationReport& report, std::ostream& out,
+                       std::size_t max_shown) {
+  std::size_t shown = 0;
+  std::ostringstream text;
+  report.write_text(text);
+  std::istringstream lines(text.str());
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (shown++ >= max_shown) {
+      out << "… (" << report.errors() + report.warnings() - max_shown
+          << " more; --format json or --max-errors to see them)\n";
+      break;
+    }
+    out << line << '\n';
+  }
+}
+
+// ---- commands ----
+
+int cmd_plugins_list(const GlobalOptions& global, bool json) {
+  const PluginLocator locator = locator_for(global, {});
+  std::vector<std::shared_ptr<LoadedPlugin>> plugins;
+  std::vector<std::string> problems;
+  for (const auto& file : locator.list()) {
+    Result<std::shared_ptr<LoadedPlugin>> plugin = load_plugin(file);
+    if (plugin)
+      plugins.push_back(*plugin);
+    else
+      problems.push_back(plugin.error().message());
+  }
+  if (json) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+      const auto& p = *plugins[i];
+      out += i ? "," : "";
+      out += "{\"name\":";
+      cbf::append_json_string(out, p.name());
+      out += ",\"version\":";
+      cbf::append_json_string(out, p.version());
+      out += ",\"abi\":\"" + std::to_string(p.descriptor().abi_major) + "." +
+             std::to_string(p.descriptor().abi_minor) + "\",\"path\":";
+      cbf::append_json_string(out, p.path().string());
+      out += ",\"description\":";
+      cbf::append_json_string(out, p.description());
+      out += "}";
+    }
+    out += "]\n";
+    std::cout << out;
+  } else {
+    if (plugins.empty()) {
+      std::cout << "no plugins found; searched:\n";
+      for (const auto& dir : locator.directories())
+        std::cout << "  " << dir.string() << '\n';
+    }
+    for (const auto& p : plugins)
+      std::cout << std::left << std::setw(10) << p->name() << ' ' << std::setw(8) << p->version()
+                << ' ' << p->description() << "\n           " << p->path().string() << '\n';
+  }
+  for (const auto& problem : problems)
+    std::cerr << "warning: " << problem << '\n';
+  return kExitOk;
+}
+
+int cmd_plugins_describe(const GlobalOptions& global, const std::string& name, bool json) {
+  const PluginLocator locator = locator_for(global, {});
+  const auto plugin = load_named_plugin(locator, name);
+  if (json) {
+    std::cout << plugin->schema().to_json() << '\n';
+    return kExitOk;
+  }
+  std::cout << plugin->name() << ' ' << plugin->version() << " (ABI "
+            << plugin->descriptor().abi_major << '.' << plugin->descriptor().abi_minor << ")\n"
+            << plugin->description() << "\n"
+            << plugin->path().string() << "\n\nconfig keys:\n";
+  for (const ConfigKeySpec& key : plugin->schema().keys()) {
+    std::cout << "  " << key.key << "  (" << to_string(key.type)
+              << (key.required ? ", required" : "") << (key.secret ? ", secret" : "");
+    if (key.default_value)
+      std::cout << ", default " << config_value_to_json(*key.default_value);
+    std::cout << ")\n      " << key.description << '\n';
+  }
+  return kExitOk;
+}
+
+int cmd_check(const GlobalOptions& global, const SourceOptions& options) {
+  const SourceSelection selection = select_source(global, options);
+  auto instance = create_instance(selection);
+  log::info("check.start", {{"source", describe_source(selection)}});
+  Status status = instance->check();
+  if (!status) {
+    std::cerr << describe_source(selection) << ": check failed"
+              << (status.error().retryable() ? " (temporary; retry later)" : "") << ": "
+              << status.error().message() << '\n';
+    return exit_code_for(status.error());
+  }
+  Result<std::vector<Month>> months = instance->months();
+  if (!months) {
+    std::cerr << describe_source(selection)
+              << ": listing months failed: " << months.error().message() << '\n';
+    return exit_code_for(months.error());
+  }
+  std::cout << describe_source(selection) << ": ok";
+  if (!months->empty())
+    std::cout << " — " << months->size() << " month(s), " << months->front().to_string() << " to "
+              << months->back().to_string();
+  std::cout << '\n';
+  return kExitOk;
+}
+
+int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const std::string& out,
+                const std::string& format, std::size_t memory_mb, std::size_t max_errors) {
+  const SourceSelection selection = select_source(global, options);
+  auto instance = create_instance(selection);
+  ConvertOptions convert;
+  convert.months = parse_months(options.months);
+  convert.output_directory = out;
+  convert.memory_budget = memory_mb * 1024 * 1024;
+  convert.progress = !global.no_progress && Progress::enabled_by_default();
+  cbf::ValidationReport report(max_errors);
+  log::info("convert.start", {{"source", describe_source(selection)}, {"out", out}});
+  ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
+
+  const bool problems = report.errors() > 0;
+  if (format == "json") {
+    std::string json = "{\"source\":";
+    cbf::append_json_string(json, describe_source(selection));
+    json += ",\"rows_read\":" + std::to_string(result.rows_read) +
+            ",\"errors\":" + std::to_string(report.errors()) + ",\"months\":[";
+    for (std::size_t i = 0; i < result.months.size(); ++i) {
+      const auto& m = result.months[i];
+      json += i ? "," : "";
+      json += "{\"month\":\"" + m.summary.month.to_string() +
+              "\",\"rows\":" + std::to_string(m.summary.rows) +
+              ",\"invalid_rows\":" + std::to_string(m.invalid_rows) + ",\"cost\":\"" +
+              m.summary.cost.to_string() + "\",\"bytes\":" + std::to_string(m.summary.json_bytes) +
+              ",\"requested\":" + (m.requested ? "true" : "false") + ",\"file\":";
+      cbf::append_json_string(json, m.summary.file.string());
+      json += ",\"sha256\":\"" + m.summary.sha256 + "\"}";
+    }
+    json += "]}\n";
+    std::cout << json;
+  } else {
+    std::cout << "converted " << describe_source(selection) << " (" << selection.plugin->name()
+              << " " << selection.plugin->version() << ") into " << out << "\n\n";
+    std::cout << std::left << std::setw(9) << "month" << std::right << std::setw(12) << "rows"
+              << std::setw(10) << "invalid" << std::setw(26) << "cost/cost total"
+              << "  file\n";
+    for (const auto& m : result.months) {
+      std::cout << std::left << std::setw(9) << m.summary.month.to_string() << std::right
+                << std::setw(12) << group_digits(m.summary.rows) << std::setw(10)
+                << group_digits(m.invalid_rows) << std::setw(26) << m.summary.cost.to_string()
+                << "  " << (m.summary.rows ? m.summary.file.filename().string() : "-")
+                << (m.requested ? "" : "  (partial: late rows found while reading other months)")
+                << '\n';
+    }
+    std::cout << "\n"
+              << group_digits(result.rows_read) << " rows read in " << std::fixed
+              << std::setprecision(2) << result.seconds << " s";
+    if (problems)
+      std::cout << "; " << group_digits(report.errors()) << " error(s)";
+    std::cout << '\n';
+  }
+  if (problems) {
+    std::cerr << "\nrow problems (" << report.errors() << " errors, " << report.warnings()
+              << " warnings):\n";
+    print_report_text(report, std::cerr, 20);
+  }
+  return problems ? kExitData : kExitOk;
+}
+
+int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
+                 const std::vector<std::string>& files, const std::string& format,
+                 std::size_t max_errors, std::size_t max_body_bytes) {
+  cbf::ValidationReport report(max_errors);
+  Progress progress("validating");
+  progress.set_enabled(!global.no_progress && Progress::enabled_by_default());
+  ValidatingReceiver receiver(report, nullptr, &progress);
+  if (!files.empty()) {
+    if (!options.plugin.empty() || !options.connection.empty() || !options.config_file.empty())
+      throw CommandError(kExitUsage, "validate takes either files or a plugin run, not both");
+    for (const std::string& file : files) {
+      Status status = validate_cbf_file(file, receiver, report, CbfInputOptions{max_body_bytes});
+      if (!status)
+        throw CommandError(exit_code_for(status.error()), status.error().message());
+    }
+  } else {
+    const SourceSelection selection = select_source(global, options);
+    auto instance = create_instance(selection);
+    std::vector<Month> months = parse_months(options.months);
+    if (months.empty())
+      months = take(instance->months(), kExitSource);
+    for (const Month& month : months) {
+      progress.set_label("validating " + month.to_string());
+      Status status = instance->read(month, receiver);
+      if (!status)
+        throw CommandError(exit_code_for(status.error()), status.error().message());
+    }
+  }
+  progress.finish();
+  if (format == "json") {
+    report.write_json(std::cout);
+    std::cout << '\n';
+  } else {
+    print_report_text(report, std::cout, max_errors);
+    std::cout << group_digits(receiver.rows()) << " rows: " << group_digits(report.valid_rows())
+              << " valid, " << group_digits(report.invalid_rows()) << " invalid, "
+              << group_digits(report.rejects()) << " rejected; " << group_digits(report.errors())
+              << " error(s), " << group_digits(report.warnings()) << " warning(s)\n";
+  }
+  return report.errors() > 0 ? kExitData : kExitOk;
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"billdrop — moves custom cost data into cost platforms as Common Bill Format"};
+  app.set_version_flag("--version", std::string("billdrop ") + BILLDROP_VERSION + " (plugin ABI " +
+                                        std::to_string(BILLDROP_ABI_MAJOR) + "." +
+                                        std::to_string(BILLDROP_ABI_MINOR) + ")");
+  app.require_subcommand(1);
+  GlobalOptions global;
+  app.add_option("--plugin-dir", global.plugin_dirs, "extra plugin directory (repeatable)");
+  app.add_option("--log-level", global.log_level, "debug, info, warn, error or off")
+      ->capture_default_str();
+  app.add_option("--log-format", global.log_format, "text (logfmt) or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_flag("--no-progress", global.no_progress, "never draw progress on the terminal");
+
+  auto* plugins = app.add_subcommand("plugins", "list or describe installed plugins");
+  plugins->require_subcommand(1);
+  bool list_json = false;
+  auto* plugins_list = plugins->add_subcommand("list", "list the plugins found in the search path");
+  plugins_list->add_flag("--json", list_json, "machine-readable output");
+  std::string describe_name;
+  bool describe_json = false;
+  auto* plugins_describe = plugins->add_subcommand("describe", "print a plugin's config schema");
+  plugins_describe->add_option("name", describe_name, "plugin name or .so path")->required();
+  plugins_describe->add_flag("--json", describe_json, "print the schema as JSON");
+
+  SourceOptions check_options;
+  auto* check = app.add_subcommand("check", "check that a source can be reached and read");
+  add_source_options(*check, check_options);
+
+  SourceOptions convert_options;
+  std::string convert_out = "billdrop-out";
+  std::string convert_format = "text";
+  std::size_t memory_mb = 256;
+  std::size_t convert_max_errors = 1000;
+  auto* convert = app.add_subcommand(
+      "convert", "convert a source's months to validated CBF month snapshots in a directory");
+  add_source_options(*convert, convert_options);
+  convert->add_option(
+      "--month", convert_options.months,
+      "YYYY-MM or YYYY-MM..YYYY-MM (repeatable; default: every month the source holds)");
+  convert->add_option("--out", convert_out, "output directory")->capture_default_str();
+  convert->add_option("--format", convert_format, "summary format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  convert->add_option("--memory-mb", memory_mb, "row buffer before spilling to disk")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  convert->add_option("--max-errors", convert_max_errors, "row problems kept for the report")
+      ->capture_default_str();
+
+  SourceOptions validate_options;
+  std::vector<std::string> validate_files;
+  std::string validate_format = "text";
+  std::size_t validate_max_errors = 100;
+  std::size_t max_body_bytes = 5'000'000;
+  auto* validate = app.add_subcommand(
+      "validate", "validate CBF rows or drop bodies from files, or a plugin's output");
+  validate->add_option(
+      "files", validate_files,
+      "CBF files: .ndjson/.json rows or drop bodies, .csv with CBF headers (.gz ok)");
+  add_source_options(*validate, validate_options);
+  validate->add_option("--month", validate_options.months, "months to read from the plugin");
+  validate->add_option("--format", validate_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  validate->add_option("--max-errors", validate_max_errors, "problems listed (all are counted)")
+      ->capture_default_str();
+  validate->add_option("--max-body-bytes", max_body_bytes, "request body limit for drop bodies")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  log::Level level = log::Level::warn;
+  if (!log::parse_level(global.log_level, level)) {
+    std::cerr << "billdrop: --log-level must be debug, info, warn, error or off\n";
+    return kExitUsage;
+  }
+  log::configure(level, global.log_format == "json" ? log::Format::json : log::Format::text);
+
+  try {
+    if (plugins_list->parsed())
+      return cmd_plugins_list(global, list_json);
+    if (plugins_describe->parsed())
+      return cmd_plugins_describe(global, describe_name, describe_json);
+    if (check->parsed())
+      return cmd_check(global, check_options);
+    if (convert->parsed())
+      return cmd_convert(global, convert_options, convert_out, convert_format, memory_mb,
+                         convert_max_errors);
+    if (validate->parsed())
+      return cmd_validate(global, validate_options, validate_files, validate_format,
+                          validate_max_errors, max_body_bytes);
+  } catch (const CommandError& e) {
+    std::cerr << "billdrop: " << e.what() << '\n';
+    return e.code();
+  } catch (const ErrorException& e) {
+    std::cerr << "billdrop: " << e.error().message() << '\n';
+    return exit_code_for(e.error());
+  } catch (const std::exception& e) {
+    std::cerr << "billdrop: internal error: " << e.what() << '\n';
+    return kExitInternal;
+  }
+  return kExitUsage;
+}
+
 } // namespace billdrop::cli

@@ -1,0 +1,86 @@
+#include "app/convert_job.hpp"
+
+#include "util/log.hpp"
+#include "util/progress.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace billdrop {
+
+Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& options,
+                                  cbf::ValidationReport& report) {
+  const auto start = std::chrono::steady_clock::now();
+  ConvertResult result;
+  if (options.months.empty()) {
+    Result<std::vector<Month>> months = plugin.months();
+    if (!months)
+      return months.error();
+    result.requested = std::move(*months);
+  } else {
+    result.requested = options.months;
+    std::sort(result.requested.begin(), result.requested.end());
+    result.requested.erase(std::unique(result.requested.begin(), result.requested.end()),
+                           result.requested.end());
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.output_directory, ec);
+  if (ec)
+    return source_error("cannot create output directory " + options.output_directory.string() +
+                        ": " + ec.message());
+
+  cbf::SnapshotBuilder builder({options.output_directory, options.memory_budget});
+  Progress progress("");
+  progress.set_enabled(options.progress);
+  ValidatingReceiver receiver(report, &builder, &progress);
+  try {
+    for (const Month& month : result.requested) {
+      progress.set_label("reading " + month.to_string());
+      log::info("convert.read", {{"plugin", plugin.plugin().name()}, {"month", month.to_string()}});
+      Status status = plugin.read(month, receiver);
+      progress.finish();
+      if (!status)
+        return status.error().with_context("plugin '" + plugin.plugin().name() +
+                                           "' failed reading " + month.to_string());
+    }
+  } catch (const ErrorException& e) {
+    return e.error();
+  }
+
+  Result<std::vector<cbf::MonthSummary>> summaries = builder.finish();
+  if (!summaries)
+    return summaries.error();
+  for (cbf::MonthSummary& summary : *summaries) {
+    ConvertedMonth converted;
+    converted.requested =
+        std::binary_search(result.requested.begin(), result.requested.end(), summary.month);
+    if (auto it = receiver.months().find(summary.month); it != receiver.months().end())
+      converted.invalid_rows = it->second.invalid;
+    converted.summary = std::move(summary);
+    result.months.push_back(std::move(converted));
+  }
+  // Months that were asked for but produced no valid row still appear in the summary.
+  for (const Month& month : result.requested) {
+    const bool present =
+        std::any_of(result.months.begin(), result.months.end(),
+                    [&](const ConvertedMonth& m) { return m.summary.month == month; });
+    if (!present) {
+      ConvertedMonth empty;
+      empty.summary.month = month;
+      if (auto it = receiver.months().find(month); it != receiver.months().end())
+        empty.invalid_rows = it->second.invalid;
+      result.months.push_back(std::move(empty));
+    }
+  }
+  std::sort(result.months.begin(), result.months.end(),
+            [](const ConvertedMonth& a, const ConvertedMonth& b) {
+              return a.summary.month < b.summary.month;
+            });
+  result.rows_read = receiver.rows();
+  result.unrouted = receiver.unrouted();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+} // namespace billdrop

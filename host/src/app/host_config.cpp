@@ -1,0 +1,231 @@
+#include "app/host_config.hpp"
+
+#include "app/embedded_config.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace billdrop {
+namespace {
+
+std::string where(const toml::node& node, const std::filesystem::path& source) {
+  const auto& begin = node.source().begin;
+  std::ostringstream out;
+  out << source.string() << ":" << begin.line;
+  return out.str();
+}
+
+Result<ConfigValue> to_config_value(const toml::node& node, std::string_view key,
+                                    const std::filesystem::path& source) {
+  if (auto v = node.as_string())
+    return ConfigValue(std::string(v->get()));
+  if (auto v = node.as_integer())
+    return ConfigValue(static_cast<std::int64_t>(v->get()));
+  if (auto v = node.as_boolean())
+    return ConfigValue(v->get());
+  if (auto array = node.as_array()) {
+    std::vector<std::string> items;
+    for (const toml::node& item : *array) {
+      auto text = item.as_string();
+      if (!text)
+        return config_error(where(item, source) + ": config key '" + std::string(key) +
+                            "' must be a list of strings");
+      items.emplace_back(text->get());
+    }
+    return ConfigValue(std::move(items));
+  }
+  if (auto table = node.as_table()) {
+    StringMap entries;
+    for (const auto& [entry_key, entry_value] : *table) {
+      auto text = entry_value.as_string();
+      if (!text)
+        return config_error(where(entry_value, source) + ": config key '" + std::string(key) + "." +
+                            std::string(entry_key.str()) + "' must be a string");
+      entries.emplace_back(std::string(entry_key.str()), std::string(text->get()));
+    }
+    return ConfigValue(std::move(entries));
+  }
+  if (node.is_floating_point())
+    return config_error(
+        where(node, source) + ": config key '" + std::string(key) +
+        "' is a floating-point number; write it as a string (\"1.5\") or an integer");
+  return config_error(where(node, source) + ": config key '" + std::string(key) +
+                      "' has an unsupported TOML type (dates and times must be strings)");
+}
+
+Result<ConfigValues> table_to_values(const toml::table& table,
+                                     const std::filesystem::path& source) {
+  ConfigValues values;
+  for (const auto& [key, node] : table) {
+    Result<ConfigValue> value = to_config_value(node, key.str(), source);
+    if (!value)
+      return value.error();
+    values.emplace(std::string(key.str()), std::move(*value));
+  }
+  return values;
+}
+
+Result<toml::table> parse_toml(std::string_view text, const std::filesystem::path& source) {
+  try {
+    return toml::parse(text, source.string());
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << source.string() << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return config_error(out.str());
+  }
+}
+
+} // namespace
+
+Result<const ConnectionConfig*> HostConfig::connection(std::string_view name) const {
+  if (name.empty()) {
+    if (connections.size() == 1)
+      return &connections.front();
+    if (connections.empty())
+      return config_error(source.string() + " defines no [connections.<name>] table");
+    std::string names;
+    for (const auto& c : connections)
+      names += (names.empty() ? "" : ", ") + c.name;
+    return config_error(source.string() + " defines several connections (" + names +
+                        "): choose one with --connection");
+  }
+  for (const auto& c : connections)
+    if (c.name == name)
+      return &c;
+  std::string names;
+  for (const auto& c : connections)
+    names += (names.empty() ? "" : ", ") + c.name;
+  return config_error("no connection named '" + std::string(name) + "' in " + source.string() +
+                      (names.empty() ? "" : " (it defines: " + names + ")"));
+}
+
+Result<HostConfig> parse_host_config(std::string_view text, const std::filesystem::path& source,
+                                     const std::filesystem::path& base_directory) {
+  Result<toml::table> parsed = parse_toml(text, source);
+  if (!parsed)
+    return parsed.error();
+  const toml::table& root = *parsed;
+  HostConfig config;
+  config.source = source;
+  for (const auto& [key, node] : root) {
+    const std::string_view k = key.str();
+    if (k == "plugin_dirs") {
+      auto array = node.as_array();
+      if (!array)
+        return config_error(where(node, source) + ": plugin_dirs must be a list of strings");
+      for (const toml::node& item : *array) {
+        auto dir = item.as_string();
+        if (!dir)
+          return config_error(where(item, source) + ": plugin_dirs must be a list of strings");
+        std::filesystem::path path(dir->get());
+        config.plugin_dirs.push_back(path.is_absolute() ? path : base_directory / path);
+      }
+    } else if (k == "connections") {
+      auto table = node.as_table();
+      if (!table)
+        return config_error(where(node, source) + ": connections must be a table of tables");
+      for (const auto& [name, connection_node] : *table) {
+        auto connection = connection_node.as_table();
+        if (!connection)
+          return config_error(where(connection_node, source) + ": connections." +
+                              std::string(name.str()) + " must be a table");
+        ConnectionConfig c;
+        c.name = std::string(name.str());
+        c.base_directory = base_directory;
+        for (const auto& [field, value] : *connection) {
+          if (field.str() == "plugin") {
+            auto plugin = value.as_string();
+            if (!plugin)
+              return config_error(where(value, source) + ": connections." + c.name +
+                                  ".plugin must be a string");
+            c.plugin = plugin->get();
+          } else if (field.str() == "config") {
+            auto plugin_table = value.as_table();
+            if (!plugin_table)
+              return config_error(where(value, source) + ": connections." + c.name +
+                                  ".config must be a table");
+            Result<ConfigValues> values = table_to_values(*plugin_table, source);
+            if (!values)
+              return values.error();
+            c.plugin_config = std::move(*values);
+          } else {
+            return config_error(where(value, source) + ": unknown key 'connections." + c.name +
+                                "." + std::string(field.str()) + "' (known keys: plugin, config)");
+          }
+        }
+        if (c.plugin.empty())
+          return config_error(where(connection_node, source) + ": connection '" + c.name +
+                              "' needs a plugin = \"<name>\" key");
+        config.connections.push_back(std::move(c));
+      }
+    } else {
+      return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
+                          "' (known keys: plugin_dirs, connections)");
+    }
+  }
+  return config;
+}
+
+Result<HostConfig> load_host_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return config_error("cannot read config file " + file.string() + ": " +
+                        (std::filesystem::exists(file) ? "permission denied" : "no such file"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::filesystem::path base = std::filesystem::absolute(file).parent_path();
+  return parse_host_config(text.str(), file, base);
+}
+
+Result<ConfigValues> load_plugin_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return config_error("cannot read plugin config file " + file.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  Result<toml::table> parsed = parse_toml(text.str(), file);
+  if (!parsed)
+    return parsed.error();
+  return table_to_values(*parsed, file);
+}
+
+std::filesystem::path data_directory() {
+  std::error_code ec;
+  const std::filesystem::path exe = boost::dll::program_location(ec);
+  if (!ec) {
+    const std::filesystem::path relative = exe.parent_path().parent_path() / "share" / "billdrop";
+    if (std::filesystem::exists(relative / "examples"))
+      return relative;
+  }
+  return BILLDROP_INSTALL_DATA_DIR;
+}
+
+Result<HostConfig> embedded_host_config() {
+  const std::filesystem::path base = data_directory() / "examples" / "acme-gpu";
+  if (!std::filesystem::exists(base))
+    return config_error("the bundled example data is not installed (looked in " + base.string() +
+                        "); pass --config FILE");
+  return parse_host_config(kEmbeddedConfig, "<embedded defaults>", base);
+}
+
+ConfigValues resolve_paths(const ConfigValues& values, const ConfigSchema& schema,
+                           const std::filesystem::path& base_directory) {
+  ConfigValues resolved = values;
+  for (auto& [key, value] : resolved) {
+    const ConfigKeySpec* spec = schema.find(key);
+    if (spec == nullptr || spec->type != ConfigType::path)
+      continue;
+    if (auto* text = std::get_if<std::string>(&value)) {
+      std::filesystem::path path(*text);
+      if (!text->empty() && path.is_relative())
+        *text = (base_directory / path).lexically_normal().string();
+    }
+  }
+  return resolved;
+}
+
+} // namespace billdrop

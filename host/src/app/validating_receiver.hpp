@@ -1,0 +1,68 @@
+#pragma once
+// The host side of a plugin read: validates and normalises every row the plugin sends, records
+// every problem (rejects included) in a ValidationReport, and hands valid rows to a
+// SnapshotBuilder (or only counts them, for `validate`).
+
+#include "cbf/month_snapshot.hpp"
+#include "cbf/row_validator.hpp"
+#include "cbf/validation_report.hpp"
+#include "plugin/plugin_loader.hpp"
+#include "util/progress.hpp"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace billdrop {
+
+struct MonthRowCounts {
+  std::uint64_t valid = 0;
+  std::uint64_t invalid = 0;
+  Decimal cost; // exact sum of valid rows' cost/cost
+};
+
+class ValidatingReceiver final : public RowReceiver {
+public:
+  // `builder` may be null (validate only); `progress` may be null.
+  ValidatingReceiver(cbf::ValidationReport& report, cbf::SnapshotBuilder* builder,
+                     Progress* progress)
+      : report_(report), builder_(builder), progress_(progress) {}
+
+  bool on_rows(std::span<const bd_row> rows) override;
+  void on_reject(std::string_view origin, std::string_view reason) override;
+  void on_progress(std::uint64_t done, std::uint64_t total) override;
+  void on_log(bd_log_level level, std::string_view message) override;
+
+  // Validates one row given as fields; used by on_rows and by `validate` on CBF files. Returns
+  // whether it was valid; last_row() then holds its normalised form.
+  bool accept(std::span<const cbf::FieldView> fields, std::string_view origin);
+  const cbf::NormalizedRow& last_row() const noexcept { return row_; }
+  // The row counter, for issues that belong to a row but are found outside the validator.
+  std::uint64_t current_row() const noexcept { return rows_; }
+
+  std::uint64_t rows() const noexcept { return rows_; }
+  // Valid/invalid counts per month of the row's usage_start (invalid rows whose time could not be
+  // read are counted under no month: see unrouted()).
+  const std::map<Month, MonthRowCounts>& months() const noexcept { return months_; }
+  std::uint64_t unrouted() const noexcept { return unrouted_; }
+
+private:
+  cbf::ValidationReport& report_;
+  cbf::SnapshotBuilder* builder_;
+  Progress* progress_;
+  cbf::RowValidator validator_;
+  cbf::NormalizedRow row_;
+  std::vector<cbf::RowIssue> issues_;
+  std::vector<cbf::FieldView> fields_;
+  std::map<Month, MonthRowCounts> months_;
+  // A plugin reading one month at a time rejects an unroutable record in every read: count it once.
+  std::set<std::string, std::less<>> seen_rejects_;
+  std::uint64_t rows_ = 0;
+  std::uint64_t unrouted_ = 0;
+  std::uint64_t progress_done_ = 0;
+  std::uint64_t progress_total_ = 0;
+};
+
+} // namespace billdrop

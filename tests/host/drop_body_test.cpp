@@ -1,0 +1,45 @@
+#include "cbf/drop_body.hpp"
+
+#include <gtest/gtest.h>
+
+namespace billdrop::cbf {
+namespace {
+
+TEST(DropBody, SerialisesMonthOperationAndRows) {
+  DropBodyWriter writer(Month(2026, 8), DropOperation::replace_hourly);
+  EXPECT_EQ(writer.finish(), R"({"month":"2026-08","operation":"replace_hourly","data":[]})");
+  writer.add_row(R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"1"})");
+  writer.add_row(R"({"time/usage_start":"2026-08-01T01:00:00Z","cost/cost":"2"})");
+  EXPECT_EQ(writer.finish(), R"({"month":"2026-08","operation":"replace_hourly","data":[)"
+                             R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"1"},)"
+                             R"({"time/usage_start":"2026-08-01T01:00:00Z","cost/cost":"2"}]})");
+  EXPECT_EQ(writer.rows(), 2u);
+}
+
+TEST(DropBody, SizesAreTheExactBytesOfTheBody) {
+  for (DropOperation op :
+       {DropOperation::replace_drop, DropOperation::replace_hourly, DropOperation::sum}) {
+    DropBodyWriter writer(Month(2026, 12), op);
+    EXPECT_EQ(writer.size(), writer.finish().size());
+    EXPECT_EQ(DropBodyWriter::empty_size(Month(2026, 12), op), writer.finish().size());
+    const std::string row = R"({"time/usage_start":"2026-12-31T23:00:00Z","cost/cost":"-0.5"})";
+    const std::size_t predicted_first = writer.size_with(row);
+    writer.add_row(row);
+    EXPECT_EQ(predicted_first, writer.finish().size());
+    const std::size_t predicted_second = writer.size_with(row);
+    writer.add_row(row);
+    EXPECT_EQ(predicted_second, writer.finish().size());
+    EXPECT_EQ(writer.size(), writer.finish().size());
+  }
+}
+
+TEST(DropBody, ParsesOperations) {
+  EXPECT_EQ(parse_drop_operation("sum"), DropOperation::sum);
+  EXPECT_EQ(parse_drop_operation("replace_drop"), DropOperation::replace_drop);
+  EXPECT_EQ(parse_drop_operation("replace_hourly"), DropOperation::replace_hourly);
+  EXPECT_FALSE(parse_drop_operation("append").has_value());
+  EXPECT_FALSE(parse_drop_operation("Sum").has_value());
+}
+
+} // namespace
+} // namespace billdrop::cbf
