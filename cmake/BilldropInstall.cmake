@@ -16,6 +16,7 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/billdropConfigVersion.cm
 install(FILES "${PROJECT_BINARY_DIR}/billdropConfig.cmake"
               "${PROJECT_BINARY_DIR}/billdropConfigVersion.cmake"
               cmake/BilldropPlugin.cmake
+              cmake/billdrop_plugin.map
   DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/billdrop" COMPONENT sdk)
 
 install(DIRECTORY templates/plugin/ DESTINATION "${CMAKE_INSTALL_DATADIR}/billdrop/templates/plugin"

@@ -1,5 +1,7 @@
 #include <billdrop/version.hpp>
 
 namespace billdrop {
-const char* sdk_version() noexcept { return "0.1.0"; }
+const char* sdk_version() noexcept {
+  return "0.1.0";
+}
 } // namespace billdrop

@@ -155,7 +155,9 @@ TEST_F(CliTest, ConvertsAVendorFileWithHandComputedTotals) {
   EXPECT_EQ(months[1].month, "2026-09");
   EXPECT_EQ(months[1].cost, "0.000005");
   const std::string september = read_file(dir_ / "out" / "2026-09.ndjson");
-  EXPECT_EQ(september, "{\"time/usage_start\":\"2026-09-01T00:00:00Z\",\"cost/cost\":\"0.000005\","
+  // lineitem_type_default ("Usage") is emitted when no lineitem/type template is given.
+  EXPECT_EQ(september, "{\"time/usage_start\":\"2026-09-01T00:00:00Z\",\"lineitem/type\":\"Usage\","
+                       "\"cost/cost\":\"0.000005\","
                        "\"resource/id\":\"vendor/Compute\",\"resource/service\":\"Compute\","
                        "\"resource/tag:team\":\"web\"}\n");
 }

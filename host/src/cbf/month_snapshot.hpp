@@ -71,8 +71,15 @@ public:
 private:
   struct MonthBuffer;
   void spill();
+  Status reduce_runs(MonthBuffer& buffer);
+  std::filesystem::path next_run_path(const Month& month);
+  void remove_runs() noexcept;
 
   Options options_;
+  std::uint64_t id_;           // tells this builder's run files from another's
+  std::uint64_t next_run_ = 0; // numbers run files
+  std::size_t block_size_;     // rows are buffered in blocks of this size
+  std::vector<std::unique_ptr<char[]>> free_blocks_; // blocks freed by a spill, for reuse
   std::map<Month, std::unique_ptr<MonthBuffer>> months_;
   std::size_t buffered_ = 0;
   std::size_t peak_buffered_ = 0;

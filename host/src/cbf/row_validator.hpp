@@ -44,6 +44,7 @@ struct NormalizedRow {
   UtcTime time;
   Month month;
   Decimal cost;
+  std::string lineitem_type; // lineitem/type, "Usage" when absent (for totals by type)
 };
 
 class RowValidator {

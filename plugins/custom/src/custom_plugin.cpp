@@ -1,1 +1,56 @@
-// placeholder
+// The custom plugin: a vendor's CSV, JSON array or NDJSON export (optionally gzip) becomes CBF
+// through configuration alone. This file holds only the plugin class and its entry point; the
+// reading lives in export_reader.cpp, record_source.cpp and column_mapping.cpp.
+#include "export_reader.hpp"
+
+#include <billdrop/sdk.hpp>
+
+namespace billdrop::custom {
+
+class CustomPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"path", ConfigType::path, nullptr, true,
+       "Export file, or a directory whose files matching file_pattern are read in name order; "
+       ".gz files are decompressed"},
+      {"file_pattern", ConfigType::string, "\"*\"", false,
+       "In directory mode, the file names to read: a glob with * and ?"},
+      {"format", ConfigType::string, "\"auto\"", false,
+       "auto (by extension, ignoring .gz: .csv/.tsv, .json, .ndjson/.jsonl), csv, json or ndjson"},
+      {"delimiter", ConfigType::string, "\",\"", false,
+       "CSV field delimiter, one character (\"\\t\" for tab; .tsv files use tab)"},
+      {"columns", ConfigType::string_map, nullptr, true,
+       "CBF column -> template: literal text with {Source Column} references ({{ and }} are "
+       "literal braces)"},
+      {"cost_column", ConfigType::string, nullptr, false,
+       "Shorthand for columns.\"cost/cost\" = \"{<cost_column>}\""},
+      {"timestamp_format", ConfigType::string, "\"auto\"", false,
+       "auto, or a format such as \"%m/%d/%Y %H:%M\" for time/usage_start and time/usage_end"},
+      {"tag_prefix", ConfigType::string, nullptr, false,
+       "Source columns named <prefix><key> become resource/tag:<key>"},
+      {"tag_columns", ConfigType::string_list, nullptr, false,
+       "Source columns that become tags under their own names"},
+      {"lineitem_type_map", ConfigType::string_map, nullptr, false,
+       "Source value of lineitem/type -> CBF line-item type (case-insensitive match)"},
+      {"lineitem_type_default", ConfigType::string, "\"Usage\"", false,
+       "lineitem/type when its template gives nothing"},
+      {"null_values", ConfigType::string_list, "[\"NULL\",\"null\"]", false,
+       "Cell values read as blank"},
+  };
+
+  explicit CustomPlugin(const Config& config)
+      : reader_(ExportReader::from_config(config).value_or_throw()) {}
+
+  Status check() override { return reader_.check(); }
+  Result<std::vector<Month>> months() override { return reader_.months(); }
+  Status read(Month month, RowSink& sink) override { return reader_.read(month, sink); }
+
+private:
+  ExportReader reader_;
+};
+
+} // namespace billdrop::custom
+
+BILLDROP_PLUGIN(billdrop::custom::CustomPlugin, "custom", "1.0.0",
+                "Any vendor's CSV, JSON or NDJSON export (optionally gzip), mapped to CBF by "
+                "configuration")

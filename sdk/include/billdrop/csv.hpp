@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,7 @@ public:
 
 private:
   Result<bool> fill();
+  Result<bool> read_record(CsvRecord& record);
 
   std::unique_ptr<ByteSource> source_;
   CsvOptions options_;
@@ -68,8 +70,10 @@ private:
   std::size_t end_ = 0;   // one past the last valid byte in buffer_
   bool eof_ = false;
   bool first_block_ = true;
-  std::string scratch_; // unescaped field bytes for quoted fields and split records
-  std::vector<std::pair<std::size_t, std::size_t>> spans_; // (offset,len) into scratch_
+  // (offset, length) of each field of the record in progress, relative to begin_. Quoted fields
+  // are unescaped in place, so every field is a view into buffer_.
+  std::vector<std::pair<std::size_t, std::size_t>> spans_;
+  std::optional<Error> failed_; // an error makes the reader unusable: next() repeats it
   std::uint64_t next_line_ = 1;
   std::uint64_t record_line_ = 0;
   std::uint64_t records_ = 0;

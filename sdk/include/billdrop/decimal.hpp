@@ -22,6 +22,9 @@ public:
 
 class Decimal {
 public:
+  // __int128 is a GCC/Clang extension; naming it once keeps -Wpedantic quiet in every includer.
+  __extension__ typedef __int128 int128;
+
   static constexpr int max_digits = 38; // significant digits a coefficient can hold
   static constexpr int max_scale = 38;  // digits after the decimal point
 
@@ -49,7 +52,7 @@ public:
   bool is_zero() const noexcept { return coefficient_ == 0; }
   bool is_negative() const noexcept { return coefficient_ < 0; }
   int scale() const noexcept { return scale_; }
-  __int128 coefficient() const noexcept { return coefficient_; }
+  int128 coefficient() const noexcept { return coefficient_; }
 
   // Exact; throw DecimalOverflow when the result needs more than max_digits digits.
   Decimal& operator+=(const Decimal& other);
@@ -65,10 +68,10 @@ public:
   friend std::strong_ordering operator<=>(const Decimal& a, const Decimal& b) noexcept;
 
 private:
-  constexpr Decimal(__int128 coefficient, int scale) noexcept
+  constexpr Decimal(int128 coefficient, int scale) noexcept
       : coefficient_(coefficient), scale_(scale) {}
 
-  __int128 coefficient_ = 0;
+  int128 coefficient_ = 0;
   int scale_ = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,15 +39,26 @@ public:
   std::uint64_t total() const;
 
 private:
+  Result<bool> fill();
+  Result<bool> read_record(std::string_view& record);
+  // Moves `offset` (relative to begin_) past spaces, and past line ends when `newlines`; with
+  // `discard` the skipped bytes are dropped (offset ends at 0). False at the end of the input.
+  Result<bool> skip_space(std::size_t& offset, bool newlines, bool discard);
+  // The end (relative to begin_) of the value whose first byte is at `pos`.
+  Result<std::size_t> scan_value(std::size_t pos);
+  Result<bool> finish_array();
+  Error error_here(const std::string& message) const;
+
   std::unique_ptr<ByteSource> source_;
   JsonLayout layout_;
-  std::string buffer_;
+  std::string buffer_; // unread input; a record is returned as a view into it
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;
-  bool started_ = false;  // saw the layout's opening
-  bool finished_ = false; // saw the closing ']' of an array
-  std::string record_;
+  bool started_ = false;          // saw the layout's opening
+  bool finished_ = false;         // saw the closing ']' of an array
+  bool expect_separator_ = false; // an array element was returned: ',' or ']' comes next
+  std::optional<Error> failed_;   // an error makes the reader unusable: next() repeats it
   std::uint64_t next_line_ = 1;
   std::uint64_t record_line_ = 0;
   std::uint64_t records_ = 0;

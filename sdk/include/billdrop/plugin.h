@@ -44,11 +44,11 @@ typedef struct bd_str {
 /* Result codes returned by every plugin operation. */
 typedef enum bd_status {
   BD_OK = 0,
-  BD_ERR_CONFIG = 1,    /* the configuration is unusable (fatal) */
-  BD_ERR_SOURCE = 2,    /* the source cannot be reached or read (network, permissions, missing) */
-  BD_ERR_DATA = 3,      /* the source data is malformed beyond what per-row rejects can express */
-  BD_ERR_INTERNAL = 4,  /* a bug or an unexpected exception inside the plugin */
-  BD_ERR_CANCELLED = 5  /* the host asked the plugin to stop (the sink returned non-zero) */
+  BD_ERR_CONFIG = 1,   /* the configuration is unusable (fatal) */
+  BD_ERR_SOURCE = 2,   /* the source cannot be reached or read (network, permissions, missing) */
+  BD_ERR_DATA = 3,     /* the source data is malformed beyond what per-row rejects can express */
+  BD_ERR_INTERNAL = 4, /* a bug or an unexpected exception inside the plugin */
+  BD_ERR_CANCELLED = 5 /* the host asked the plugin to stop (the sink returned non-zero) */
 } bd_status;
 
 /*
@@ -91,11 +91,13 @@ typedef enum bd_log_level {
  */
 typedef struct bd_sink {
   void* context;
-  /* A batch of rows. Returns 0 to continue, non-zero when the plugin must stop (BD_ERR_CANCELLED). */
+  /* A batch of rows. Returns 0 to continue, non-zero when the plugin must stop (BD_ERR_CANCELLED).
+   */
   int32_t (*write)(void* context, const bd_row* rows, size_t row_count);
   /* A source record that could not be turned into a row. It is reported, never dropped silently. */
   void (*reject)(void* context, bd_str origin, bd_str reason);
-  /* Work done so far, in the plugin's own unit (bytes of source read, usually); total 0 if unknown. */
+  /* Work done so far, in the plugin's own unit (bytes of source read, usually); total 0 if unknown.
+   */
   void (*progress)(void* context, uint64_t done, uint64_t total);
   void (*log)(void* context, int32_t level, bd_str message);
 } bd_sink;

@@ -218,9 +218,20 @@ struct Adapter {
   static const char* schema_json() noexcept {
     static const std::string json = []() noexcept -> std::string {
       try {
-        return ConfigSchema::from_keys(Plugin::config_keys).to_json();
+        // A plugin without configuration simply declares no config_keys.
+        if constexpr (requires { Plugin::config_keys; })
+          return ConfigSchema::from_keys(Plugin::config_keys).to_json();
+        else
+          return ConfigSchema().to_json();
       } catch (const std::exception& e) {
-        return std::string("{\"error\":\"invalid config_keys: ") + e.what() + "\"}";
+        // The message quotes the bad default ("\"ten\""), so it is escaped to stay valid JSON.
+        std::string report = "{\"error\":\"invalid config_keys: ";
+        for (const char c : std::string_view(e.what())) {
+          if (c == '"' || c == '\\')
+            report += '\\';
+          report += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+        }
+        return report + "\"}";
       }
     }();
     return json.c_str();

@@ -2,7 +2,7 @@
 // UTC timestamps and billing months.
 //
 // CBF wants `YYYY-MM-DDTHH:MM:SSZ`. Billing exports write many other forms; parse_timestamp()
-// accepts every form listed in docs/formats.md (from the exports billdrop reads) and
+// accepts every form listed below (from the exports billdrop reads; also docs/cbf.md) and
 // format_iso() writes the CBF form. Sub-second digits are accepted and truncated (a charge counts
 // in the hour that contains it). Offsets are converted to UTC; a timestamp without an offset or
 // zone is taken to be UTC.

@@ -1,0 +1,90 @@
+#include "cbf/columns.hpp"
+
+#include <cstring>
+
+namespace billdrop::cbf {
+namespace {
+
+// find_column runs once per field of every row, so it avoids hashing strings: the column names
+// are bucketed by length at compile time (at most four names share a length) and a key is
+// compared only with the names of its own length, first byte first.
+constexpr std::size_t kMaxNameLength = 32;
+constexpr std::size_t kBucketSize = 4;
+constexpr std::uint8_t kNoColumn = 0xff;
+
+using LengthBuckets = std::array<std::array<std::uint8_t, kBucketSize>, kMaxNameLength + 1>;
+
+constexpr LengthBuckets make_length_buckets() {
+  LengthBuckets buckets{};
+  for (auto& bucket : buckets)
+    bucket.fill(kNoColumn);
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    auto& bucket = buckets[kColumns[i].name.size()];
+    std::size_t slot = 0;
+    while (bucket[slot] != kNoColumn)
+      ++slot; // runs past the bucket (a compile error) if a length ever has more names
+    bucket[slot] = static_cast<std::uint8_t>(i);
+  }
+  return buckets;
+}
+
+constexpr LengthBuckets kByLength = make_length_buckets();
+
+constexpr bool columns_in_enum_order() {
+  for (std::size_t i = 0; i < kColumns.size(); ++i)
+    if (static_cast<std::size_t>(kColumns[i].column) != i ||
+        kColumns[i].name.size() > kMaxNameLength)
+      return false;
+  return true;
+}
+static_assert(columns_in_enum_order(), "kColumns must list every Column in enum order");
+
+using ByteTable = std::array<bool, 256>;
+
+constexpr ByteTable make_tag_key_table() {
+  ByteTable table{};
+  for (int c = 'a'; c <= 'z'; ++c)
+    table[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c)
+    table[static_cast<std::size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c)
+    table[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("_.:/=+-@"))
+    table[static_cast<unsigned char>(c)] = true;
+  return table;
+}
+
+constexpr ByteTable kTagKeyByte = make_tag_key_table();
+
+} // namespace
+
+std::optional<Column> find_column(std::string_view key) noexcept {
+  if (key.size() > kMaxNameLength)
+    return std::nullopt;
+  for (std::uint8_t index : kByLength[key.size()]) {
+    if (index == kNoColumn)
+      break;
+    const std::string_view name = kColumns[index].name;
+    if (name[0] == key[0] && std::memcmp(name.data(), key.data(), key.size()) == 0)
+      return kColumns[index].column;
+  }
+  return std::nullopt;
+}
+
+bool is_lineitem_type(std::string_view value) noexcept {
+  for (std::string_view type : kLineItemTypes)
+    if (value == type)
+      return true;
+  return false;
+}
+
+bool is_valid_tag_key(std::string_view key) noexcept {
+  if (key.empty())
+    return false;
+  for (char c : key)
+    if (!kTagKeyByte[static_cast<unsigned char>(c)])
+      return false;
+  return true;
+}
+
+} // namespace billdrop::cbf

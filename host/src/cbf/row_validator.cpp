@@ -1,0 +1,480 @@
+#include "cbf/row_validator.hpp"
+
+#include "cbf/json_writer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace billdrop::cbf {
+namespace {
+
+// Values longer than this are cut in messages, so one bad cell cannot flood a report.
+constexpr std::size_t kQuoteLimit = 80;
+constexpr std::int32_t kAbsent = -1;
+
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view value) noexcept {
+  while (!value.empty() && is_space(value.front()))
+    value.remove_prefix(1);
+  while (!value.empty() && is_space(value.back()))
+    value.remove_suffix(1);
+  return value;
+}
+
+bool is_blank(std::string_view value) noexcept {
+  return trim(value).empty();
+}
+
+bool has_control_byte(std::string_view value) noexcept {
+  return std::any_of(value.begin(), value.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+}
+
+bool equals_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z')
+      x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = static_cast<char>(y - 'A' + 'a');
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
+std::size_t utf8_sequence_length(unsigned char lead) noexcept {
+  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+// The value as printable text for a message: quotes and backslashes escaped, control characters
+// and bytes that are not UTF-8 written as \n, \t or \xNN (so the report stays valid UTF-8 and one
+// line per problem), cut after kQuoteLimit bytes.
+std::string printable(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  std::size_t i = 0;
+  while (i < value.size() && i < kQuoteLimit) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (c == '\t') {
+      out += "\\t";
+      ++i;
+    } else if (c == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      const std::size_t length = utf8_sequence_length(c);
+      const std::string_view sequence = value.substr(i, length);
+      if (sequence.size() == length && is_valid_utf8(sequence)) {
+        out.append(sequence);
+        i += length;
+      } else {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+        ++i;
+      }
+    }
+  }
+  if (i < value.size())
+    out += "…";
+  return out;
+}
+
+std::string quoted(std::string_view value) {
+  std::string out = "\"";
+  out += printable(value);
+  out += '"';
+  if (value.size() > kQuoteLimit)
+    out += " (" + std::to_string(value.size()) + " bytes)";
+  return out;
+}
+
+std::string lineitem_type_list() {
+  std::string list;
+  for (std::string_view type : kLineItemTypes) {
+    if (!list.empty())
+      list += ", ";
+    list += type;
+  }
+  return list;
+}
+
+std::string unknown_column_message(std::string_view key) {
+  std::string message = "unknown column " + quoted(key) +
+                        "; expected a CBF column (such as \"cost/cost\") or a tag "
+                        "\"resource/tag:<key>\"";
+  for (const ColumnInfo& column : kColumns) {
+    if (equals_ignoring_ascii_case(trim(key), column.name)) {
+      message += " (did you mean \"" + std::string(column.name) + "\"?)";
+      break;
+    }
+  }
+  return message;
+}
+
+// Collects the row's issues and remembers whether any was an error.
+class IssueSink {
+public:
+  explicit IssueSink(std::vector<RowIssue>& issues) : issues_(issues) {}
+
+  void error(std::string_view column, std::string_view rule, std::string message) {
+    ++errors_;
+    issues_.push_back(
+        {Severity::error, std::string(column), std::string(rule), std::move(message)});
+  }
+  void warning(std::string_view column, std::string_view rule, std::string message) {
+    issues_.push_back(
+        {Severity::warning, std::string(column), std::string(rule), std::move(message)});
+  }
+  bool has_errors() const noexcept { return errors_ != 0; }
+
+private:
+  std::vector<RowIssue>& issues_;
+  int errors_ = 0;
+};
+
+// Writes the canonical JSON object; column names and tag keys need no escaping (both are ASCII
+// without quotes or backslashes).
+class JsonObject {
+public:
+  explicit JsonObject(std::string& json) : json_(json) {
+    json_.clear();
+    json_.push_back('{');
+  }
+  void key(std::string_view name) {
+    if (!first_)
+      json_.push_back(',');
+    first_ = false;
+    json_.push_back('"');
+    json_.append(name);
+    json_.append("\":", 2);
+  }
+  void key(std::string_view prefix, std::string_view name) {
+    if (!first_)
+      json_.push_back(',');
+    first_ = false;
+    json_.push_back('"');
+    json_.append(prefix);
+    json_.append(name);
+    json_.append("\":", 2);
+  }
+  std::string& json() noexcept { return json_; }
+  void close() { json_.push_back('}'); }
+
+private:
+  std::string& json_;
+  bool first_ = true;
+};
+
+// One field per column: the index into `fields` of the column's field, or kAbsent.
+using ColumnSlots = std::array<std::int32_t, kColumnCount>;
+
+std::int32_t& slot_of(ColumnSlots& slots, Column column) {
+  return slots[static_cast<std::size_t>(column)];
+}
+
+class RowNormalizer {
+public:
+  RowNormalizer(std::span<const FieldView> fields, NormalizedRow& out, IssueSink& sink,
+                std::vector<std::uint32_t>& tags)
+      : fields_(fields), out_(out), sink_(sink), tags_(tags) {
+    slots_.fill(kAbsent);
+    bad_value_.fill(false);
+    tags_.clear();
+  }
+
+  bool run() {
+    classify_fields();
+    resolve_deprecated(Column::action_account, Column::resource_account);
+    resolve_deprecated(Column::action_region, Column::resource_region);
+    sort_tags();
+
+    JsonObject object(out_.json);
+    out_.lineitem_type.assign(kLineItemTypes[0]);
+    for (const ColumnInfo& column : kColumns)
+      write_column(object, column);
+    write_tags(object);
+    object.close();
+    return !sink_.has_errors();
+  }
+
+private:
+  std::string_view value_of(Column column) const {
+    const std::int32_t index = slots_[static_cast<std::size_t>(column)];
+    return index == kAbsent ? std::string_view() : fields_[static_cast<std::size_t>(index)].value;
+  }
+
+  // Sorts every field into its column slot or the tag list; reports bad keys, bad UTF-8,
+  // unknown and repeated columns.
+  void classify_fields() {
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+      const FieldView& field = fields_[i];
+      const std::optional<Column> column = find_column(field.key);
+      const bool is_tag = !column && field.key.starts_with(kTagPrefix);
+      const bool good_tag_key = is_tag && is_valid_tag_key(field.key.substr(kTagPrefix.size()));
+      // Column names and well-formed tag keys are ASCII; only other keys can be bad UTF-8.
+      if (!column && !good_tag_key) {
+        if (const std::size_t bad = first_invalid_utf8(field.key); bad != field.key.size()) {
+          sink_.error(printable(field.key), "utf8",
+                      "the column name is not valid UTF-8 (invalid byte sequence at byte " +
+                          std::to_string(bad) + "): " + quoted(field.key));
+          continue;
+        }
+      }
+      const std::size_t bad_value = first_invalid_utf8(field.value);
+      const bool value_ok = bad_value == field.value.size();
+      if (!value_ok)
+        sink_.error(field.key, "utf8",
+                    "the value is not valid UTF-8 (invalid byte sequence at byte " +
+                        std::to_string(bad_value) + "): " + quoted(field.value));
+
+      if (column) {
+        std::int32_t& slot = slot_of(slots_, *column);
+        if (slot != kAbsent) {
+          sink_.error(field.key, "duplicate_column",
+                      "the column appears more than once in the row (values " +
+                          quoted(value_of(*column)) + " and " + quoted(field.value) +
+                          "); each column may appear once");
+          continue;
+        }
+        slot = static_cast<std::int32_t>(i);
+        bad_value_[static_cast<std::size_t>(*column)] = !value_ok;
+      } else if (good_tag_key) {
+        if (value_ok)
+          tags_.push_back(static_cast<std::uint32_t>(i));
+      } else if (is_tag) {
+        const std::string_view tag_key = field.key.substr(kTagPrefix.size());
+        sink_.error(field.key, "tag_key",
+                    tag_key.empty()
+                        ? std::string("the tag key after \"resource/tag:\" is empty; expected "
+                                      "letters, digits and _ . : / = + - @")
+                        : "the tag key " + quoted(tag_key) +
+                              " may contain only letters, digits and _ . : / = + - @");
+      } else {
+        sink_.error(field.key, "unknown_column", unknown_column_message(field.key));
+      }
+    }
+  }
+
+  // A deprecated column's value moves to its replacement unless the replacement already says
+  // something else.
+  void resolve_deprecated(Column deprecated, Column replacement) {
+    const std::int32_t old_index = slot_of(slots_, deprecated);
+    if (old_index == kAbsent)
+      return;
+    const std::string_view old_value = value_of(deprecated);
+    const std::string_view old_name = info(deprecated).name;
+    const std::string_view new_name = info(replacement).name;
+    std::int32_t& new_index = slot_of(slots_, replacement);
+    const std::string_view new_value = value_of(replacement);
+    if (!is_blank(new_value) && !is_blank(old_value) && new_value != old_value) {
+      sink_.error(old_name, "deprecated_column",
+                  std::string(old_name) + " " + quoted(old_value) + " conflicts with " +
+                      std::string(new_name) + " " + quoted(new_value) + "; drop the deprecated " +
+                      std::string(old_name));
+      return;
+    }
+    if (is_blank(old_value))
+      return; // nothing to carry over
+    sink_.warning(old_name, "deprecated_column",
+                  std::string(old_name) + " is deprecated; its value " + quoted(old_value) +
+                      " is written as " + std::string(new_name));
+    if (is_blank(new_value)) {
+      new_index = old_index;
+      bad_value_[static_cast<std::size_t>(replacement)] =
+          bad_value_[static_cast<std::size_t>(deprecated)];
+    }
+  }
+
+  // Tags go out sorted by key; a key given twice is a repeated column.
+  void sort_tags() {
+    auto key_of = [this](std::uint32_t index) { return fields_[index].key; };
+    std::sort(tags_.begin(), tags_.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const std::string_view ka = key_of(a);
+      const std::string_view kb = key_of(b);
+      return ka < kb || (ka == kb && a < b);
+    });
+    for (std::size_t i = 1; i < tags_.size(); ++i) {
+      if (key_of(tags_[i]) == key_of(tags_[i - 1]))
+        sink_.error(key_of(tags_[i]), "duplicate_column",
+                    "the tag appears more than once in the row (values " +
+                        quoted(fields_[tags_[i - 1]].value) + " and " +
+                        quoted(fields_[tags_[i]].value) + "); a resource has one value per key");
+    }
+  }
+
+  void write_column(JsonObject& object, const ColumnInfo& column) {
+    if (column.column == Column::action_account || column.column == Column::action_region)
+      return; // written under their resource/* names
+    const std::string_view value = value_of(column.column);
+    if (bad_value_[static_cast<std::size_t>(column.column)])
+      return; // already reported as bad UTF-8
+    if (is_blank(value)) {
+      if (column.required)
+        report_required(column);
+      return;
+    }
+    switch (column.kind) {
+    case ValueKind::timestamp:
+      write_timestamp(object, column, trim(value));
+      return;
+    case ValueKind::decimal:
+      write_decimal(object, column, trim(value));
+      return;
+    case ValueKind::lineitem_type:
+      write_lineitem_type(object, column, value);
+      return;
+    case ValueKind::region:
+      if (equals_ignoring_ascii_case(trim(value), "global")) {
+        sink_.error(column.name, "region_global",
+                    "the region is " + quoted(value) +
+                        ", which CloudZero does not accept; use \"no-region\" for charges "
+                        "without a region");
+        return;
+      }
+      break;
+    case ValueKind::text:
+      break;
+    }
+    object.key(column.name);
+    append_json_string(object.json(), value);
+  }
+
+  void report_required(const ColumnInfo& column) {
+    const bool present = slots_[static_cast<std::size_t>(column.column)] != kAbsent;
+    const std::string example = column.kind == ValueKind::timestamp
+                                    ? "a UTC time such as \"2024-08-16T05:00:00Z\""
+                                    : "a decimal such as \"12.50\"";
+    sink_.error(column.name, "required",
+                std::string(column.name) + (present ? " is blank" : " is missing") +
+                    "; every row needs " + example);
+  }
+
+  void write_timestamp(JsonObject& object, const ColumnInfo& column, std::string_view value) {
+    Result<UtcTime> time = parse_timestamp(value);
+    if (!time) {
+      sink_.error(column.name, "timestamp",
+                  has_control_byte(value)
+                      ? "expected a date/time such as \"2024-08-16T05:00:00Z\", got " +
+                            quoted(value)
+                      : time.error().message());
+      return;
+    }
+    object.key(column.name);
+    std::string& json = object.json();
+    json.push_back('"');
+    if (column.column == Column::usage_start) {
+      out_.time = *time;
+      out_.month = Month::of(*time);
+      out_.usage_start.clear();
+      append_iso(out_.usage_start, *time);
+      json.append(out_.usage_start);
+    } else {
+      append_iso(json, *time);
+    }
+    json.push_back('"');
+  }
+
+  void write_decimal(JsonObject& object, const ColumnInfo& column, std::string_view value) {
+    Result<Decimal> number = Decimal::parse(value);
+    if (!number) {
+      sink_.error(column.name, "decimal",
+                  has_control_byte(value)
+                      ? "expected a decimal number such as \"-12.50\", got " + quoted(value)
+                      : number.error().message());
+      return;
+    }
+    if (column.column == Column::cost)
+      out_.cost = *number;
+    object.key(column.name);
+    std::string& json = object.json();
+    json.push_back('"');
+    number->append_to(json);
+    json.push_back('"');
+  }
+
+  void write_lineitem_type(JsonObject& object, const ColumnInfo& column, std::string_view value) {
+    if (!is_lineitem_type(value)) {
+      std::string message =
+          "expected one of " + lineitem_type_list() + " (exact spelling), got " + quoted(value);
+      for (std::string_view type : kLineItemTypes)
+        if (equals_ignoring_ascii_case(trim(value), type))
+          message += " (did you mean \"" + std::string(type) + "\"?)";
+      sink_.error(column.name, "lineitem_type", std::move(message));
+      return;
+    }
+    out_.lineitem_type.assign(value);
+    object.key(column.name);
+    append_json_string(object.json(), value);
+  }
+
+  void write_tags(JsonObject& object) {
+    std::string_view first_tag; // the first tag with a value
+    std::string_view previous_key;
+    for (std::size_t i = 0; i < tags_.size(); ++i) {
+      const FieldView& field = fields_[tags_[i]];
+      if (i > 0 && field.key == previous_key)
+        continue; // a repeated tag, already reported
+      previous_key = field.key;
+      if (is_blank(field.value))
+        continue;
+      if (first_tag.empty())
+        first_tag = field.key;
+      object.key(field.key);
+      append_json_string(object.json(), field.value);
+    }
+    if (!first_tag.empty() && is_blank(value_of(Column::resource_id)) &&
+        !bad_value_[static_cast<std::size_t>(Column::resource_id)]) {
+      sink_.error(info(Column::resource_id).name, "resource_id_with_tags",
+                  "resource/id is " +
+                      std::string(slots_[static_cast<std::size_t>(Column::resource_id)] == kAbsent
+                                      ? "missing"
+                                      : "blank") +
+                      " but the row has tags (such as \"" + std::string(first_tag) +
+                      "\"); tags belong to a resource, so set resource/id");
+    }
+  }
+
+  std::span<const FieldView> fields_;
+  NormalizedRow& out_;
+  IssueSink& sink_;
+  std::vector<std::uint32_t>& tags_;
+  ColumnSlots slots_;
+  std::array<bool, kColumnCount> bad_value_;
+};
+
+} // namespace
+
+bool RowValidator::normalize(std::span<const FieldView> fields, NormalizedRow& out,
+                             std::vector<RowIssue>& issues) const {
+  // Per-thread scratch keeps the valid path free of allocations once warmed up.
+  thread_local std::vector<std::uint32_t> tags;
+  IssueSink sink(issues);
+  RowNormalizer normalizer(fields, out, sink, tags);
+  return normalizer.run();
+}
+
+} // namespace billdrop::cbf

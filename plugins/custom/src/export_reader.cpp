@@ -1,0 +1,230 @@
+#include "export_reader.hpp"
+
+#include <charconv>
+#include <set>
+#include <system_error>
+
+namespace billdrop::custom {
+namespace {
+
+// Progress is reported this often (in records): often enough for a progress bar, rarely enough
+// to cost nothing.
+constexpr std::uint64_t progress_interval = 64 * 1024;
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines) {
+    if (!out.empty())
+      out += '\n';
+    out += line;
+  }
+  return out;
+}
+
+// "," or "\t" (a real tab, or the two characters backslash-t as a config file may hold them).
+Result<char> parse_delimiter(std::string_view text) {
+  if (text == "\\t")
+    return '\t';
+  if (text.size() == 1 && text[0] != '"' && text[0] != '\n' && text[0] != '\r')
+    return text[0];
+  return config_error("delimiter \"" + std::string(text) +
+                      "\" must be exactly one character other than a quote or a line end "
+                      "(for example \",\", \";\", \"|\" or \"\\t\")");
+}
+
+bool is_tsv(const std::filesystem::path& file) {
+  std::string name = file.filename().string();
+  for (char& c : name)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0)
+    name.resize(name.size() - 3);
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".tsv") == 0;
+}
+
+// "usage.csv:42", built in place to spare an allocation per record.
+void make_origin(std::string& out, const std::string& name, std::uint64_t line) {
+  out.assign(name);
+  out += ':';
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, line).ptr;
+  out.append(digits, end);
+}
+
+} // namespace
+
+Result<ExportReader> ExportReader::from_config(const Config& config) {
+  std::vector<std::string> problems;
+  ExportOptions options;
+  options.path = config.get_string("path");
+  options.file_pattern = config.get_string_or("file_pattern", "*");
+  if (Result<InputFormat> format = parse_input_format(config.get_string_or("format", "auto")))
+    options.format = *format;
+  else
+    problems.push_back(format.error().message());
+  if (Result<char> delimiter = parse_delimiter(config.get_string_or("delimiter", ",")))
+    options.delimiter = *delimiter;
+  else
+    problems.push_back(delimiter.error().message());
+
+  MappingOptions mapping;
+  if (config.has("columns"))
+    mapping.columns = config.get_map("columns");
+  if (config.has("cost_column"))
+    mapping.cost_column = config.get_string("cost_column");
+  mapping.timestamp_format = config.get_string_or("timestamp_format", "auto");
+  if (config.has("tag_prefix") && !config.get_string("tag_prefix").empty())
+    mapping.tag_prefix = config.get_string("tag_prefix");
+  if (config.has("tag_columns"))
+    mapping.tag_columns = config.get_list("tag_columns");
+  if (config.has("lineitem_type_map"))
+    mapping.lineitem_type_map = config.get_map("lineitem_type_map");
+  mapping.lineitem_type_default = config.get_string_or("lineitem_type_default", "Usage");
+  if (config.has("null_values"))
+    mapping.null_values = config.get_list("null_values");
+
+  Result<ColumnMapping> column_mapping = ColumnMapping::create(std::move(mapping));
+  if (!column_mapping)
+    problems.push_back(column_mapping.error().message());
+  if (!problems.empty())
+    return config_error(join_lines(problems));
+  return ExportReader(std::move(options), std::move(*column_mapping));
+}
+
+Result<std::vector<std::filesystem::path>> ExportReader::files() const {
+  return list_export_files(options_.path, options_.file_pattern);
+}
+
+Result<ExportReader::OpenedFile> ExportReader::open(const std::filesystem::path& file) const {
+  Result<InputFormat> format = resolve_format(file, options_.format);
+  if (!format)
+    return std::move(format).error();
+  RecordOptions record_options;
+  record_options.format = *format;
+  record_options.delimiter = options_.delimiter == ',' && is_tsv(file) ? '\t' : options_.delimiter;
+  Result<std::unique_ptr<RecordSource>> source = RecordSource::open(file, record_options);
+  if (!source)
+    return std::move(source).error();
+  OpenedFile opened{std::move(*source), std::nullopt};
+  if (opened.source->has_columns()) {
+    const std::string where =
+        (*format == InputFormat::csv ? "the header of " : "the first record of ") +
+        file.filename().string();
+    Result<FileMapping> mapping = mapping_.bind(opened.source->columns(), where);
+    if (!mapping)
+      return std::move(mapping).error();
+    opened.mapping.emplace(std::move(*mapping));
+  }
+  return opened;
+}
+
+Status ExportReader::check() const {
+  Result<std::vector<std::filesystem::path>> paths = files();
+  if (!paths)
+    return std::move(paths).error();
+  for (const std::filesystem::path& file : *paths) {
+    Result<OpenedFile> opened = open(file);
+    if (!opened)
+      return std::move(opened).error();
+  }
+  return {};
+}
+
+Result<std::vector<Month>> ExportReader::months() const {
+  Result<std::vector<std::filesystem::path>> paths = files();
+  if (!paths)
+    return std::move(paths).error();
+  std::set<Month> months;
+  SourceRecord record;
+  for (const std::filesystem::path& file : *paths) {
+    Result<OpenedFile> opened = open(file);
+    if (!opened)
+      return std::move(opened).error();
+    while (true) {
+      Result<bool> more = opened->source->next(record);
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      if (!record.malformed.empty() || !opened->mapping)
+        continue;
+      if (Result<UtcTime> start = opened->mapping->usage_start(record))
+        months.insert(Month::of(*start));
+    }
+  }
+  return std::vector<Month>(months.begin(), months.end());
+}
+
+Status ExportReader::read(Month month, RowSink& sink) const {
+  Result<std::vector<std::filesystem::path>> paths = files();
+  if (!paths)
+    return std::move(paths).error();
+  std::uint64_t total = 0;
+  for (const std::filesystem::path& file : *paths) {
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(file, ec);
+    if (!ec)
+      total += size;
+  }
+
+  std::uint64_t done_before = 0; // bytes of the files already read
+  std::uint64_t records = 0;
+  SourceRecord record;
+  MappedRow row;
+  std::string origin;
+  for (const std::filesystem::path& file : *paths) {
+    Result<OpenedFile> opened = open(file);
+    if (!opened)
+      return std::move(opened).error();
+    RecordSource& source = *opened->source;
+    std::size_t known_columns = source.columns().size();
+    while (true) {
+      Result<bool> more = source.next(record);
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      if (++records % progress_interval == 0)
+        sink.progress(done_before + source.position(), total);
+      make_origin(origin, source.name(), record.line);
+      if (!record.malformed.empty()) {
+        sink.reject(origin, record.malformed);
+        continue;
+      }
+      if (!opened->mapping) {
+        // Unreachable in practice: a JSON file without columns has no valid record either.
+        Result<FileMapping> mapping = mapping_.bind(source.columns(), source.name());
+        if (!mapping)
+          return std::move(mapping).error();
+        opened->mapping.emplace(std::move(*mapping));
+        known_columns = source.columns().size();
+      }
+      FileMapping& mapping = *opened->mapping;
+      if (source.columns().size() != known_columns) {
+        mapping.add_columns(source.columns());
+        known_columns = source.columns().size();
+      }
+      Result<UtcTime> start = mapping.usage_start(record);
+      if (!start) {
+        sink.reject(origin, start.error().message());
+        continue;
+      }
+      if (!month.contains(*start))
+        continue;
+      if (Status mapped = mapping.map(record, *start, row); !mapped) {
+        sink.reject(origin, mapped.error().message());
+        continue;
+      }
+      sink.begin_row(origin);
+      for (std::size_t i = 0; i < row.size(); ++i)
+        sink.field(row.key(i), row.value(i));
+      if (Status status = sink.end_row(); !status)
+        return status;
+    }
+    done_before += source.total() != 0 ? source.total() : source.position();
+    sink.progress(done_before, total);
+  }
+  return {};
+}
+
+} // namespace billdrop::custom

@@ -1,0 +1,312 @@
+#include <billdrop/byte_source.hpp>
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace billdrop {
+
+namespace {
+
+// Lower-case reasons that read well after "<path>: ".
+std::string describe_errno(int error) {
+  switch (error) {
+  case ENOENT:
+    return "no such file";
+  case EACCES:
+  case EPERM:
+    return "permission denied";
+  case EISDIR:
+    return "is a directory";
+  case ENOTDIR:
+    return "a parent of the path is not a directory";
+  default:
+    break;
+  }
+  std::string reason = std::strerror(error);
+  if (!reason.empty() && reason[0] >= 'A' && reason[0] <= 'Z')
+    reason[0] = static_cast<char>(reason[0] - 'A' + 'a');
+  return reason;
+}
+
+class FileSource final : public ByteSource {
+public:
+  FileSource(int fd, std::string name, std::uint64_t total)
+      : fd_(fd), name_(std::move(name)), total_(total) {}
+  ~FileSource() override { ::close(fd_); }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    std::size_t done = 0;
+    // Bytes already taken by peek() come first.
+    if (peeked_begin_ < peeked_.size() && capacity > 0) {
+      done = std::min(capacity, peeked_.size() - peeked_begin_);
+      std::memcpy(buffer, peeked_.data() + peeked_begin_, done);
+      peeked_begin_ += done;
+      position_ += done;
+      return done;
+    }
+    if (capacity == 0)
+      return std::size_t{0};
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, std::min<std::size_t>(capacity, SSIZE_MAX));
+      if (n >= 0) {
+        position_ += static_cast<std::uint64_t>(n);
+        return static_cast<std::size_t>(n);
+      }
+      if (errno != EINTR)
+        return source_error(name_ + ": read failed: " + describe_errno(errno));
+    }
+  }
+
+  // Reads up to `count` bytes ahead without consuming them (for the gzip magic).
+  Result<std::string_view> peek(std::size_t count) {
+    while (peeked_.size() < count) {
+      char block[64];
+      const ssize_t n = ::read(fd_, block, std::min(sizeof block, count - peeked_.size()));
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        return source_error(name_ + ": read failed: " + describe_errno(errno));
+      }
+      if (n == 0)
+        break;
+      peeked_.append(block, static_cast<std::size_t>(n));
+    }
+    return std::string_view(peeked_);
+  }
+
+  const std::string& name() const override { return name_; }
+  std::uint64_t position() const override { return position_; }
+  std::uint64_t total() const override { return total_; }
+
+private:
+  int fd_;
+  std::string name_;
+  std::uint64_t total_;
+  std::uint64_t position_ = 0;
+  std::string peeked_;
+  std::size_t peeked_begin_ = 0;
+};
+
+class MemorySource final : public ByteSource {
+public:
+  MemorySource(std::string data, std::string name, std::size_t chunk_limit)
+      : data_(std::move(data)), name_(std::move(name)), chunk_limit_(chunk_limit) {}
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    std::size_t n = std::min(capacity, data_.size() - offset_);
+    if (chunk_limit_ != 0)
+      n = std::min(n, chunk_limit_);
+    std::memcpy(buffer, data_.data() + offset_, n);
+    offset_ += n;
+    return n;
+  }
+
+  const std::string& name() const override { return name_; }
+  std::uint64_t position() const override { return offset_; }
+  std::uint64_t total() const override { return data_.size(); }
+
+private:
+  std::string data_;
+  std::string name_;
+  std::size_t chunk_limit_;
+  std::size_t offset_ = 0;
+};
+
+class GzipSource final : public ByteSource {
+public:
+  explicit GzipSource(std::unique_ptr<ByteSource> compressed)
+      : compressed_(std::move(compressed)), input_(kInputBlock, '\0') {
+    stream_.zalloc = Z_NULL;
+    stream_.zfree = Z_NULL;
+    stream_.opaque = Z_NULL;
+    stream_.next_in = Z_NULL;
+    stream_.avail_in = 0;
+    // 16 + MAX_WBITS: expect a gzip header and trailer, not raw zlib.
+    initialized_ = inflateInit2(&stream_, 16 + MAX_WBITS) == Z_OK;
+  }
+  ~GzipSource() override {
+    if (initialized_)
+      inflateEnd(&stream_);
+  }
+  GzipSource(const GzipSource&) = delete;
+  GzipSource& operator=(const GzipSource&) = delete;
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    if (!initialized_)
+      return internal_error(name() + ": cannot initialise the gzip decoder (out of memory)");
+    if (finished_ || capacity == 0)
+      return std::size_t{0};
+    // zlib counts in uInt; a shorter read is allowed by the contract.
+    capacity = std::min<std::size_t>(capacity, UINT_MAX);
+    stream_.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream_.avail_out = static_cast<uInt>(capacity);
+    while (stream_.avail_out == capacity) {
+      if (stream_.avail_in == 0) {
+        auto filled = refill();
+        if (!filled)
+          return std::move(filled).error();
+        if (!*filled) {
+          // The compressed input ended. That is the end only between members.
+          if (member_started_)
+            return data_error(name() + ": truncated gzip stream (unexpected end of file)");
+          if (members_ == 0)
+            return data_error(name() + ": truncated gzip stream (the file is empty)");
+          finished_ = true;
+          break;
+        }
+      }
+      if (!member_started_ && members_ > 0) {
+        // Another member follows the previous one (as `cat a.gz b.gz` produces).
+        if (inflateReset(&stream_) != Z_OK)
+          return internal_error(name() + ": cannot reset the gzip decoder");
+      }
+      member_started_ = true;
+      const int status = inflate(&stream_, Z_NO_FLUSH);
+      switch (status) {
+      case Z_OK:
+        break;
+      case Z_STREAM_END:
+        member_started_ = false;
+        ++members_;
+        break;
+      case Z_BUF_ERROR:
+        // No progress possible without more input; the loop refills (avail_in is 0 here).
+        if (stream_.avail_in != 0)
+          return internal_error(name() + ": gzip decoder made no progress");
+        break;
+      case Z_MEM_ERROR:
+        return internal_error(name() + ": out of memory while decompressing gzip data");
+      default: {
+        std::string message = name() + ": corrupt gzip data";
+        if (stream_.msg != nullptr)
+          message += std::string(" (") + stream_.msg + ")";
+        message += " at compressed byte " + std::to_string(consumed_offset());
+        return data_error(std::move(message));
+      }
+      }
+    }
+    return capacity - stream_.avail_out;
+  }
+
+  const std::string& name() const override { return compressed_->name(); }
+  std::uint64_t position() const override { return compressed_->position(); }
+  std::uint64_t total() const override { return compressed_->total(); }
+
+private:
+  static constexpr std::size_t kInputBlock = 256 * 1024;
+
+  // Reads the next compressed block; false at the end of the compressed input.
+  Result<bool> refill() {
+    auto n = compressed_->read(input_.data(), input_.size());
+    if (!n)
+      return std::move(n).error();
+    input_offset_ += *n;
+    stream_.next_in = reinterpret_cast<Bytef*>(input_.data());
+    stream_.avail_in = static_cast<uInt>(*n);
+    return *n != 0;
+  }
+
+  std::uint64_t consumed_offset() const { return input_offset_ - stream_.avail_in; }
+
+  std::unique_ptr<ByteSource> compressed_;
+  std::string input_;
+  z_stream stream_{};
+  bool initialized_ = false;
+  bool member_started_ = false;
+  bool finished_ = false;
+  std::uint64_t members_ = 0;
+  std::uint64_t input_offset_ = 0;
+};
+
+} // namespace
+
+Result<std::unique_ptr<ByteSource>> open_file(const std::filesystem::path& path,
+                                              Compression compression) {
+  const std::string name = path.string();
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return source_error(name + ": cannot open: " + describe_errno(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return source_error(name + ": cannot open: " + describe_errno(error));
+  }
+  if (S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    return source_error(name + ": cannot open: is a directory");
+  }
+  const std::uint64_t total = S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
+  auto file = std::make_unique<FileSource>(fd, name, total);
+  bool gzip = compression == Compression::gzip;
+  if (compression == Compression::automatic) {
+    auto head = file->peek(2);
+    if (!head)
+      return std::move(head).error();
+    gzip = *head == std::string_view("\x1f\x8b", 2);
+  }
+  if (gzip)
+    return gzip_source(std::move(file));
+  return std::unique_ptr<ByteSource>(std::move(file));
+}
+
+std::unique_ptr<ByteSource> memory_source(std::string data, std::string name,
+                                          std::size_t chunk_limit) {
+  return std::make_unique<MemorySource>(std::move(data), std::move(name), chunk_limit);
+}
+
+std::unique_ptr<ByteSource> gzip_source(std::unique_ptr<ByteSource> compressed) {
+  return std::make_unique<GzipSource>(std::move(compressed));
+}
+
+std::string gzip_compress(std::string_view data, int level) {
+  z_stream stream{};
+  // 16 + MAX_WBITS writes a gzip header and trailer; memLevel 8 is zlib's default.
+  if (deflateInit2(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw ErrorException(internal_error("gzip_compress: cannot initialise zlib (bad level?)"));
+  std::string out;
+  out.resize(
+      deflateBound(&stream, static_cast<uLong>(std::min<std::size_t>(data.size(), ULONG_MAX))) +
+      64);
+  std::size_t produced = 0;
+  std::size_t consumed = 0;
+  // zlib counts in uInt, so feed and drain at most 1 GiB per call.
+  constexpr std::size_t kStep = std::size_t{1} << 30;
+  for (;;) {
+    const std::size_t in = std::min(kStep, data.size() - consumed);
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + consumed));
+    stream.avail_in = static_cast<uInt>(in);
+    const bool last = consumed + in == data.size();
+    if (out.size() - produced < 64)
+      out.resize(out.size() * 2);
+    const std::size_t room = std::min(kStep, out.size() - produced);
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    stream.avail_out = static_cast<uInt>(room);
+    const int status = deflate(&stream, last ? Z_FINISH : Z_NO_FLUSH);
+    consumed += in - stream.avail_in;
+    produced += room - stream.avail_out;
+    if (status == Z_STREAM_END)
+      break;
+    if (status != Z_OK && status != Z_BUF_ERROR) {
+      deflateEnd(&stream);
+      throw ErrorException(internal_error("gzip_compress: zlib deflate failed"));
+    }
+  }
+  deflateEnd(&stream);
+  out.resize(produced);
+  return out;
+}
+
+} // namespace billdrop

@@ -1,0 +1,382 @@
+#include "cbf/month_snapshot.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace billdrop::cbf {
+namespace {
+
+namespace fs = std::filesystem;
+
+class MonthSnapshotTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / "billdrop_month_snapshot" / test->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure())
+      fs::remove_all(dir_);
+  }
+
+  fs::path dir_;
+};
+
+// A row as the validator makes it; `id` tells rows apart in the output.
+NormalizedRow make_row(std::string_view time, std::string_view cost, std::string_view type = "",
+                       std::string_view id = "") {
+  std::vector<FieldView> fields{{"time/usage_start", time}, {"cost/cost", cost}};
+  if (!type.empty())
+    fields.push_back({"lineitem/type", type});
+  if (!id.empty())
+    fields.push_back({"lineitem/id", id});
+  NormalizedRow row;
+  std::vector<RowIssue> issues;
+  EXPECT_TRUE(RowValidator().normalize(fields, row, issues)) << time << " " << cost;
+  return row;
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> read_lines(const fs::path& file) {
+  std::vector<std::string> lines;
+  std::ifstream in(file, std::ios::binary);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+// The digest from coreutils, not from the code under test.
+std::string sha256sum(const fs::path& file) {
+  const std::string command = "sha256sum '" + file.string() + "'";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return "";
+  char buffer[128] = {};
+  const std::size_t got = std::fread(buffer, 1, 64, pipe);
+  ::pclose(pipe);
+  return std::string(buffer, got);
+}
+
+std::vector<MonthSummary> build(const fs::path& dir, std::size_t budget,
+                                const std::vector<NormalizedRow>& rows,
+                                std::uint64_t* spilled = nullptr) {
+  SnapshotBuilder builder({dir, budget});
+  for (const NormalizedRow& row : rows)
+    builder.add(row);
+  EXPECT_EQ(builder.rows(), rows.size());
+  if (spilled != nullptr)
+    *spilled = builder.spilled_runs();
+  Result<std::vector<MonthSummary>> summaries = builder.finish();
+  EXPECT_TRUE(summaries.ok()) << (summaries.ok() ? "" : summaries.error().message());
+  return summaries.ok() ? *summaries : std::vector<MonthSummary>{};
+}
+
+// Hour of a snapshot line, from its text.
+std::string hour_of(const std::string& json) {
+  return json.substr(21, 13);
+}
+
+TEST_F(MonthSnapshotTest, TotalsMatchAHandComputedSum) {
+  const std::vector<NormalizedRow> rows{
+      make_row("2024-08-02T10:15:00Z", "1.10"),
+      make_row("2024-08-01T00:00:00Z", "2.005", "Usage"),
+      make_row("2024-08-02T10:59:59Z", "-0.5", "Credit"),
+      make_row("2024-08-31T23:00:00Z", "5e-06", "Tax"),
+  };
+  const std::vector<MonthSummary> summaries = build(dir_, 1 << 20, rows);
+  ASSERT_EQ(summaries.size(), 1u);
+  const MonthSummary& s = summaries[0];
+  EXPECT_EQ(s.month, Month(2024, 8));
+  EXPECT_EQ(s.rows, 4u);
+  // 1.10 + 2.005 - 0.5 + 0.000005
+  EXPECT_EQ(s.cost, Decimal::from_string("2.605005"));
+  EXPECT_EQ(s.cost.to_string(), "2.605005");
+  ASSERT_EQ(s.cost_by_type.size(), 3u);
+  EXPECT_EQ(s.cost_by_type.at("Usage"), Decimal::from_string("3.105"));
+  EXPECT_EQ(s.cost_by_type.at("Credit"), Decimal::from_string("-0.5"));
+  EXPECT_EQ(s.cost_by_type.at("Tax"), Decimal::from_string("0.000005"));
+  ASSERT_EQ(s.hours.size(), 3u);
+  EXPECT_EQ(s.hours.at("2024-08-01T00").rows, 1u);
+  EXPECT_EQ(s.hours.at("2024-08-02T10").rows, 2u);
+  EXPECT_EQ(s.hours.at("2024-08-02T10").cost, Decimal::from_string("0.6"));
+  EXPECT_EQ(s.hours.at("2024-08-31T23").cost, Decimal::from_string("0.000005"));
+
+  EXPECT_EQ(s.file, dir_ / "2024-08.ndjson");
+  const std::vector<std::string> lines = read_lines(s.file);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], R"({"time/usage_start":"2024-08-01T00:00:00Z","lineitem/type":"Usage",)"
+                      R"("cost/cost":"2.005"})");
+  EXPECT_EQ(lines[1], R"({"time/usage_start":"2024-08-02T10:15:00Z","cost/cost":"1.10"})");
+  EXPECT_EQ(lines[2], R"({"time/usage_start":"2024-08-02T10:59:59Z","lineitem/type":"Credit",)"
+                      R"("cost/cost":"-0.5"})");
+  EXPECT_EQ(lines[3], R"({"time/usage_start":"2024-08-31T23:00:00Z","lineitem/type":"Tax",)"
+                      R"("cost/cost":"0.000005"})");
+  std::uint64_t bytes = 0;
+  for (const std::string& line : lines)
+    bytes += line.size();
+  EXPECT_EQ(s.json_bytes, bytes);
+  EXPECT_EQ(read_file(s.file).size(), bytes + 4); // one newline per row
+  EXPECT_EQ(s.sha256, sha256sum(s.file));
+
+  // The summary file holds the same summary.
+  Result<MonthSummary> stored = MonthSummary::from_json(read_file(dir_ / "2024-08.summary.json"));
+  ASSERT_TRUE(stored.ok()) << stored.error().message();
+  EXPECT_EQ(stored->to_json(), s.to_json());
+  // Run files are gone; only the snapshot and its summary are left.
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"2024-08.ndjson", "2024-08.summary.json"}));
+}
+
+TEST_F(MonthSnapshotTest, PartitionsRowsByMonth) {
+  std::vector<NormalizedRow> rows;
+  const char* times[] = {"2024-09-01T00:00:00Z",      "2024-07-31T23:59:59Z",
+                         "2024-08-15T12:00:00Z",      "2024-07-01T00:00:00Z",
+                         "2024-08-31T23:00:00-01:00", // = 09-01 00:00Z
+                         "2024-08-01T00:00:00Z"};
+  for (int i = 0; i < 6; ++i)
+    rows.push_back(make_row(times[i], std::to_string(i + 1)));
+  const std::vector<MonthSummary> summaries = build(dir_, 1 << 20, rows);
+  ASSERT_EQ(summaries.size(), 3u);
+  EXPECT_EQ(summaries[0].month, Month(2024, 7));
+  EXPECT_EQ(summaries[1].month, Month(2024, 8));
+  EXPECT_EQ(summaries[2].month, Month(2024, 9));
+  EXPECT_EQ(summaries[0].rows, 2u);
+  EXPECT_EQ(summaries[1].rows, 2u);
+  EXPECT_EQ(summaries[2].rows, 2u);
+  EXPECT_EQ(summaries[0].cost, Decimal::from_int(2 + 4));
+  EXPECT_EQ(summaries[1].cost, Decimal::from_int(3 + 6));
+  EXPECT_EQ(summaries[2].cost, Decimal::from_int(1 + 5));
+  for (const MonthSummary& summary : summaries) {
+    for (const std::string& line : read_lines(summary.file))
+      EXPECT_EQ(line.substr(21, 7), summary.month.to_string()) << line;
+    EXPECT_TRUE(fs::exists(dir_ / (summary.month.to_string() + ".summary.json")));
+  }
+}
+
+// Many rows over three months, hours in random order and several rows per hour.
+std::vector<NormalizedRow> random_rows(int count, unsigned seed) {
+  std::mt19937 rng(seed);
+  const char* types[] = {"Usage", "Tax", "Credit", "Fee"};
+  std::vector<NormalizedRow> rows;
+  for (int i = 0; i < count; ++i) {
+    const int month = 7 + static_cast<int>(rng() % 3);
+    char time[32];
+    std::snprintf(time, sizeof time, "2024-%02d-%02dT%02d:%02u:00Z", month,
+                  1 + static_cast<int>(rng() % 28), static_cast<int>(rng() % 24),
+                  static_cast<unsigned>(rng() % 60));
+    const std::string cost =
+        std::to_string(static_cast<int>(rng() % 20000) - 5000) + "." + std::to_string(rng() % 1000);
+    rows.push_back(make_row(time, cost, types[rng() % 4], std::to_string(i)));
+  }
+  return rows;
+}
+
+TEST_F(MonthSnapshotTest, SpillingGivesTheSameFilesAsMemory) {
+  // About 230 rows a month: with one run per row, more runs than one merge takes (64).
+  const std::vector<NormalizedRow> rows = random_rows(700, 1);
+  std::uint64_t memory_runs = 0;
+  std::uint64_t tiny_runs = 0;
+  const auto in_memory = build(dir_ / "memory", std::size_t{1} << 30, rows, &memory_runs);
+  // A budget below one row spills after every row: hundreds of runs, two merge levels.
+  const auto spilled = build(dir_ / "spilled", 1, rows, &tiny_runs);
+  EXPECT_EQ(memory_runs, 0u);
+  EXPECT_EQ(tiny_runs, rows.size());
+  // A budget of a few rows: runs holding several hours and months each.
+  const auto small = build(dir_ / "small", 8 * 1024, rows);
+  ASSERT_EQ(in_memory.size(), 3u);
+  ASSERT_EQ(spilled.size(), 3u);
+  ASSERT_EQ(small.size(), 3u);
+  for (std::size_t m = 0; m < 3; ++m) {
+    const std::string reference = read_file(in_memory[m].file);
+    EXPECT_EQ(read_file(spilled[m].file), reference);
+    EXPECT_EQ(read_file(small[m].file), reference);
+    EXPECT_EQ(spilled[m].sha256, in_memory[m].sha256);
+    EXPECT_EQ(small[m].sha256, in_memory[m].sha256);
+    EXPECT_EQ(in_memory[m].sha256, sha256sum(in_memory[m].file));
+    EXPECT_EQ(spilled[m].cost, in_memory[m].cost);
+    EXPECT_EQ(spilled[m].hours.size(), in_memory[m].hours.size());
+    MonthSummary expected = in_memory[m];
+    MonthSummary actual = spilled[m];
+    expected.file = actual.file = "";
+    EXPECT_EQ(actual.to_json(), expected.to_json());
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "spilled" / ".runs"));
+  EXPECT_FALSE(fs::exists(dir_ / "small" / ".runs"));
+}
+
+TEST_F(MonthSnapshotTest, SortsByHourAndKeepsArrivalOrderWithinAnHour) {
+  const std::vector<NormalizedRow> rows = random_rows(700, 2);
+  // The expected order, by an independent stable sort of the input.
+  std::vector<std::size_t> order(rows.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return rows[a].usage_start.substr(0, 13) < rows[b].usage_start.substr(0, 13);
+  });
+  for (std::size_t budget : {std::size_t{1} << 30, std::size_t{4096}, std::size_t{1}}) {
+    const fs::path dir = dir_ / std::to_string(budget);
+    const auto summaries = build(dir, budget, rows);
+    ASSERT_EQ(summaries.size(), 3u);
+    std::vector<std::string> actual;
+    for (const MonthSummary& summary : summaries)
+      for (std::string& line : read_lines(summary.file))
+        actual.push_back(std::move(line));
+    ASSERT_EQ(actual.size(), rows.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      ASSERT_EQ(actual[i], rows[order[i]].json) << "budget " << budget << ", line " << i;
+    // The hour totals add up to the month totals.
+    for (const MonthSummary& summary : summaries) {
+      std::uint64_t hour_rows = 0;
+      Decimal hour_cost;
+      for (const auto& [hour, totals] : summary.hours) {
+        EXPECT_EQ(hour.substr(0, 7), summary.month.to_string());
+        hour_rows += totals.rows;
+        hour_cost += totals.cost;
+      }
+      EXPECT_EQ(hour_rows, summary.rows);
+      EXPECT_EQ(hour_cost, summary.cost);
+    }
+  }
+}
+
+TEST_F(MonthSnapshotTest, HourTotalsAndTypeTotalsAgreeWithTheRows) {
+  const std::vector<NormalizedRow> rows = random_rows(1500, 3);
+  const auto summaries = build(dir_, 2048, rows);
+  // Totals recomputed here from the rows themselves.
+  std::map<std::string, Decimal> by_hour;
+  std::map<std::string, std::map<std::string, Decimal>> by_type;
+  for (const NormalizedRow& row : rows) {
+    by_hour[row.usage_start.substr(0, 13)] += row.cost;
+    by_type[row.month.to_string()][row.lineitem_type] += row.cost;
+  }
+  for (const MonthSummary& summary : summaries) {
+    EXPECT_EQ(summary.cost_by_type, by_type[summary.month.to_string()]);
+    for (const auto& [hour, totals] : summary.hours)
+      EXPECT_EQ(totals.cost, by_hour.at(hour)) << hour;
+  }
+}
+
+TEST_F(MonthSnapshotTest, MemoryStaysWithinTheBudget) {
+  const std::vector<NormalizedRow> rows = random_rows(2000, 4);
+  std::size_t largest = 0;
+  for (const NormalizedRow& row : rows)
+    largest = std::max(largest, row.json.size());
+  SnapshotBuilder builder({dir_, 16 * 1024});
+  for (const NormalizedRow& row : rows)
+    builder.add(row);
+  EXPECT_GT(builder.spilled_runs(), 0u);
+  // The budget plus at most one row and its index entry.
+  EXPECT_LE(builder.peak_buffered_bytes(), 16 * 1024 + largest + 64);
+  ASSERT_TRUE(builder.finish().ok());
+}
+
+TEST_F(MonthSnapshotTest, FinishWithNoRowsWritesNothing) {
+  SnapshotBuilder builder({dir_, 1024});
+  Result<std::vector<MonthSummary>> summaries = builder.finish();
+  ASSERT_TRUE(summaries.ok());
+  EXPECT_TRUE(summaries->empty());
+  EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+TEST_F(MonthSnapshotTest, DestroyingABuilderRemovesItsRuns) {
+  {
+    SnapshotBuilder builder({dir_, 1});
+    builder.add(make_row("2024-08-01", "1"));
+    builder.add(make_row("2024-08-02", "2"));
+    EXPECT_EQ(builder.spilled_runs(), 2u);
+    EXPECT_FALSE(fs::is_empty(dir_ / ".runs"));
+  }
+  EXPECT_TRUE(fs::is_empty(dir_));
+}
+
+TEST(MonthSummary, RoundTripsThroughJson) {
+  MonthSummary summary;
+  summary.month = Month(2026, 2);
+  summary.rows = 3;
+  summary.json_bytes = 180;
+  summary.cost = Decimal::from_string("-1.000005");
+  summary.cost_by_type = {{"Usage", Decimal::from_string("1.5")},
+                          {"Credit", Decimal::from_string("-2.500005")}};
+  summary.hours = {{"2026-02-01T00", {2, Decimal::from_string("1.5")}},
+                   {"2026-02-28T23", {1, Decimal::from_string("-2.500005")}}};
+  summary.sha256 = std::string(64, 'a');
+  summary.file = "/tmp/snapshots/2026-02.ndjson";
+  const std::string json = summary.to_json();
+  EXPECT_EQ(json, R"({"month":"2026-02","rows":3,"json_bytes":180,"cost":"-1.000005",)"
+                  R"("cost_by_type":{"Credit":"-2.500005","Usage":"1.5"},)"
+                  R"("hours":{"2026-02-01T00":{"rows":2,"cost":"1.5"},)"
+                  R"("2026-02-28T23":{"rows":1,"cost":"-2.500005"}},)"
+                  R"("sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+                  R"("file":"/tmp/snapshots/2026-02.ndjson"})");
+  Result<MonthSummary> back = MonthSummary::from_json(json);
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(back->month, summary.month);
+  EXPECT_EQ(back->rows, 3u);
+  EXPECT_EQ(back->json_bytes, 180u);
+  EXPECT_EQ(back->cost, summary.cost);
+  EXPECT_EQ(back->cost_by_type, summary.cost_by_type);
+  ASSERT_EQ(back->hours.size(), 2u);
+  EXPECT_EQ(back->hours.at("2026-02-28T23").rows, 1u);
+  EXPECT_EQ(back->hours.at("2026-02-28T23").cost, Decimal::from_string("-2.500005"));
+  EXPECT_EQ(back->sha256, summary.sha256);
+  EXPECT_EQ(back->file, summary.file);
+  EXPECT_EQ(back->to_json(), json);
+}
+
+TEST(MonthSummary, RejectsMalformedSummaries) {
+  for (std::string_view bad : {
+           "[]",
+           "not json",
+           R"({"rows":1,"cost":"1"})",                     // no month
+           R"({"month":"2026-13","rows":1,"cost":"1"})",   // no such month
+           R"({"month":"2026-02","rows":-1,"cost":"1"})",  // negative count
+           R"({"month":"2026-02","rows":1,"cost":1.5})",   // cost as a JSON number
+           R"({"month":"2026-02","rows":1,"cost":"1,5"})", // not a decimal
+           R"({"month":"2026-02","rows":1,"cost":"1","hours":{"2026-02-01T00":3}})",
+       }) {
+    Result<MonthSummary> summary = MonthSummary::from_json(bad);
+    ASSERT_FALSE(summary.ok()) << bad;
+    EXPECT_NE(summary.error().message().find("month summary"), std::string::npos);
+  }
+}
+
+TEST_F(MonthSnapshotTest, ReaderReturnsRowsAndTheirHours) {
+  const std::vector<NormalizedRow> rows{make_row("2024-08-16T05:30:00Z", "1"),
+                                        make_row("2024-08-01T23:00:00Z", "2")};
+  const auto summaries = build(dir_, 1 << 20, rows);
+  ASSERT_EQ(summaries.size(), 1u);
+  Result<SnapshotReader> reader = SnapshotReader::open(summaries[0].file);
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  std::string_view json;
+  ASSERT_TRUE(reader->next(json));
+  EXPECT_EQ(json, rows[1].json);
+  EXPECT_EQ(reader->hour(), "2024-08-01T23");
+  ASSERT_TRUE(reader->next(json));
+  EXPECT_EQ(json, rows[0].json);
+  EXPECT_EQ(reader->hour(), "2024-08-16T05");
+  EXPECT_EQ(hour_of(std::string(json)), "2024-08-16T05");
+  EXPECT_FALSE(reader->next(json));
+
+  Result<SnapshotReader> missing = SnapshotReader::open(dir_ / "2099-01.ndjson");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("2099-01.ndjson"), std::string::npos);
+}
+
+} // namespace
+} // namespace billdrop::cbf

@@ -1,0 +1,283 @@
+#include <billdrop/byte_source.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace billdrop;
+
+namespace {
+
+// Reads a source to its end, `capacity` bytes at a time; fails the test on an error.
+std::string read_all(ByteSource& source, std::size_t capacity = 4096) {
+  std::string out;
+  std::string block(capacity, '\0');
+  for (;;) {
+    auto n = source.read(block.data(), block.size());
+    EXPECT_TRUE(n.ok()) << n.error().message();
+    if (!n || *n == 0)
+      return out;
+    EXPECT_LE(*n, capacity);
+    out.append(block.data(), *n);
+  }
+}
+
+// Reads until the end or the first error, and returns that error's message ("" if none).
+std::string first_error(ByteSource& source, std::size_t capacity = 4096) {
+  std::string block(capacity, '\0');
+  for (int guard = 0; guard < 10'000'000; ++guard) {
+    auto n = source.read(block.data(), block.size());
+    if (!n)
+      return n.error().message();
+    if (*n == 0)
+      return "";
+  }
+  return "no end";
+}
+
+// "hello, world\nsecond line\n" as written by `gzip -c a.txt` (the header names the file), so the
+// decoder is checked against a real gzip tool, not only against our own compressor.
+const std::string kGzipToolOutput = [] {
+  const unsigned char bytes[] = {0x1f, 0x8b, 0x08, 0x08, 0x63, 0x33, 0x02, 0x6b, 0x00, 0x03, 0x61,
+                                 0x2e, 0x74, 0x78, 0x74, 0x00, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xd7,
+                                 0x51, 0x28, 0xcf, 0x2f, 0xca, 0x49, 0xe1, 0x2a, 0x4e, 0x4d, 0xce,
+                                 0xcf, 0x4b, 0x51, 0xc8, 0xc9, 0xcc, 0x4b, 0xe5, 0x02, 0x00, 0xfc,
+                                 0xab, 0xf4, 0x25, 0x19, 0x00, 0x00, 0x00};
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+}();
+
+// Text that compresses moderately and spans several decoder blocks.
+std::string generated_text(std::size_t bytes) {
+  std::mt19937 rng(7);
+  std::string out;
+  while (out.size() < bytes) {
+    out += "row-" + std::to_string(rng() % 100000) + ",";
+    out += std::to_string(rng()) + "\n";
+  }
+  out.resize(bytes);
+  return out;
+}
+
+class TempDir {
+public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("billdrop_byte_source_test_" + std::to_string(::getpid()) +
+                                         "_" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  fs::path write(const std::string& name, const std::string& bytes) const {
+    const fs::path path = path_ / name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+  const fs::path& path() const { return path_; }
+
+private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+} // namespace
+
+TEST(ByteSourceMemory, HonoursChunkLimitAndReportsProgress) {
+  auto source = memory_source("abcdefg", "mem", 3);
+  EXPECT_EQ(source->name(), "mem");
+  EXPECT_EQ(source->total(), 7u);
+  char block[16];
+  auto n = source->read(block, sizeof block);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3u);
+  EXPECT_EQ(std::string(block, 3), "abc");
+  EXPECT_EQ(source->position(), 3u);
+  n = source->read(block, 2); // the caller's capacity is smaller than the limit
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(block, *n), "de");
+  n = source->read(block, sizeof block);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(block, *n), "fg");
+  n = source->read(block, sizeof block);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(source->position(), 7u);
+}
+
+TEST(ByteSourceMemory, OneByteChunks) {
+  auto source = memory_source("xyz", "<memory>", 1);
+  EXPECT_EQ(read_all(*source, 64), "xyz");
+}
+
+TEST(ByteSourceFile, ReadsPlainFileAndReportsSize) {
+  TempDir dir;
+  const std::string text = generated_text(3 * 1024 * 1024 + 17);
+  const auto path = dir.write("usage.csv", text);
+  auto source = open_file(path);
+  ASSERT_TRUE(source.ok()) << source.error().message();
+  EXPECT_EQ((*source)->name(), path.string());
+  EXPECT_EQ((*source)->total(), text.size());
+  EXPECT_EQ((*source)->position(), 0u);
+  EXPECT_EQ(read_all(**source, 256 * 1024), text);
+  EXPECT_EQ((*source)->position(), text.size());
+}
+
+TEST(ByteSourceFile, ShortAndEmptyFilesAreNotMistakenForGzip) {
+  TempDir dir;
+  auto one = open_file(dir.write("one.csv", "\x1f"));
+  ASSERT_TRUE(one.ok()) << one.error().message();
+  EXPECT_EQ(read_all(**one, 1), "\x1f");
+  auto empty = open_file(dir.write("empty.csv", ""));
+  ASSERT_TRUE(empty.ok()) << empty.error().message();
+  EXPECT_EQ(read_all(**empty), "");
+}
+
+TEST(ByteSourceFile, MissingFileNamesPathAndReason) {
+  TempDir dir;
+  const fs::path path = dir.path() / "nope.csv";
+  auto source = open_file(path);
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.error().kind(), ErrorKind::source);
+  EXPECT_EQ(source.error().message(), path.string() + ": cannot open: no such file");
+}
+
+TEST(ByteSourceFile, DirectoryIsAnError) {
+  TempDir dir;
+  auto source = open_file(dir.path());
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.error().message(), dir.path().string() + ": cannot open: is a directory");
+}
+
+TEST(ByteSourceFile, AutomaticDetectsGzipMagic) {
+  TempDir dir;
+  const std::string text = generated_text(500'000);
+  const std::string packed = gzip_compress(text);
+  const auto path = dir.write("usage.csv.gz", packed);
+  auto source = open_file(path);
+  ASSERT_TRUE(source.ok()) << source.error().message();
+  EXPECT_EQ((*source)->total(), packed.size()); // progress is in compressed bytes
+  EXPECT_EQ(read_all(**source, 10'000), text);
+  EXPECT_EQ((*source)->position(), packed.size());
+
+  // Asking for no decompression yields the compressed bytes themselves.
+  auto raw = open_file(path, Compression::none);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(read_all(**raw), packed);
+}
+
+TEST(ByteSourceFile, ForcedGzipOnPlainFileIsCorruptData) {
+  TempDir dir;
+  const auto path = dir.write("plain.csv.gz", "a,b\n1,2\n");
+  auto source = open_file(path, Compression::gzip);
+  ASSERT_TRUE(source.ok());
+  const std::string message = first_error(**source);
+  EXPECT_EQ(message.rfind(path.string() + ": corrupt gzip data", 0), 0u) << message;
+}
+
+TEST(GzipSource, DecodesOutputOfTheGzipTool) {
+  auto source = gzip_source(memory_source(kGzipToolOutput, "a.txt.gz"));
+  EXPECT_EQ(read_all(*source), "hello, world\nsecond line\n");
+  EXPECT_EQ(source->name(), "a.txt.gz");
+}
+
+TEST(GzipCompress, WritesGzipHeaderAndRoundTrips) {
+  const std::string text = generated_text(2 * 1024 * 1024 + 3);
+  const std::string packed = gzip_compress(text);
+  ASSERT_GE(packed.size(), 18u);
+  EXPECT_EQ(static_cast<unsigned char>(packed[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(packed[1]), 0x8b);
+  EXPECT_EQ(static_cast<unsigned char>(packed[2]), 8); // deflate
+  EXPECT_LT(packed.size(), text.size() / 2);
+  // The trailer's last four bytes are the input size modulo 2^32, little-endian (RFC 1952).
+  const auto* tail = reinterpret_cast<const unsigned char*>(packed.data() + packed.size() - 4);
+  const std::uint32_t isize = tail[0] | tail[1] << 8 | tail[2] << 16 | std::uint32_t{tail[3]} << 24;
+  EXPECT_EQ(isize, text.size());
+
+  auto source = gzip_source(memory_source(packed));
+  EXPECT_EQ(read_all(*source, 65536), text);
+  // Level 1 and level 9 decode to the same bytes.
+  EXPECT_EQ(read_all(*gzip_source(memory_source(gzip_compress(text, 1)))), text);
+  EXPECT_EQ(read_all(*gzip_source(memory_source(gzip_compress(text, 9)))), text);
+}
+
+TEST(GzipCompress, EmptyInputRoundTrips) {
+  const std::string packed = gzip_compress("");
+  EXPECT_EQ(packed.size(), 20u); // 10-byte header, empty final block (2 bytes), 8-byte trailer
+  EXPECT_EQ(read_all(*gzip_source(memory_source(packed))), "");
+}
+
+TEST(GzipSource, OneByteInputAndOutputChunks) {
+  const std::string text = "Usage Hour,Cost\n2026-09-01T00:00:00Z,1.25\n";
+  auto source = gzip_source(memory_source(gzip_compress(text), "<memory>", 1));
+  EXPECT_EQ(read_all(*source, 1), text);
+}
+
+TEST(GzipSource, MultiMemberStreamConcatenates) {
+  const std::string a = generated_text(100'000);
+  const std::string b = "second member\n";
+  const std::string c = generated_text(70'000);
+  const std::string packed =
+      gzip_compress(a) + gzip_compress(b) + gzip_compress("") + gzip_compress(c);
+  EXPECT_EQ(read_all(*gzip_source(memory_source(packed))), a + b + c);
+  EXPECT_EQ(read_all(*gzip_source(memory_source(packed, "m.gz", 1)), 7), a + b + c);
+  EXPECT_EQ(read_all(*gzip_source(memory_source(packed, "m.gz", 1000)), 1 << 20), a + b + c);
+}
+
+TEST(GzipSource, TruncatedStreamIsAnErrorNamingSource) {
+  const std::string packed = gzip_compress("a,b\n1,2\n3,4\n");
+  auto source = gzip_source(memory_source(packed.substr(0, packed.size() - 5), "x.csv.gz"));
+  EXPECT_EQ(first_error(*source), "x.csv.gz: truncated gzip stream (unexpected end of file)");
+}
+
+TEST(GzipSource, EveryProperPrefixIsAnError) {
+  const std::string packed = gzip_compress(generated_text(5000)) + gzip_compress("tail\n");
+  for (std::size_t cut = 1; cut < packed.size(); ++cut) {
+    if (cut == packed.size() - gzip_compress("tail\n").size())
+      continue; // a whole first member: a complete stream
+    auto source = gzip_source(memory_source(packed.substr(0, cut), "p.gz", 97));
+    EXPECT_EQ(first_error(*source, 1000), "p.gz: truncated gzip stream (unexpected end of file)")
+        << "cut at " << cut;
+  }
+}
+
+TEST(GzipSource, EmptyInputIsAnError) {
+  auto source = gzip_source(memory_source("", "e.gz"));
+  EXPECT_EQ(first_error(*source), "e.gz: truncated gzip stream (the file is empty)");
+}
+
+TEST(GzipSource, BadChecksumIsCorruptData) {
+  std::string packed = gzip_compress("a,b\n1,2\n");
+  packed[packed.size() - 8] ^= 0x55; // first byte of the CRC-32
+  auto source = gzip_source(memory_source(packed, "c.gz"));
+  EXPECT_EQ(first_error(*source).rfind("c.gz: corrupt gzip data (incorrect data check)", 0), 0u);
+}
+
+TEST(GzipSource, GarbageAfterMemberIsCorruptData) {
+  const std::string packed = gzip_compress("a,b\n") + "not gzip";
+  auto source = gzip_source(memory_source(packed, "g.gz"));
+  const std::string message = first_error(*source);
+  EXPECT_EQ(message.rfind("g.gz: corrupt gzip data", 0), 0u) << message;
+}
+
+TEST(GzipSource, ErrorsFromTheCompressedSourcePassThrough) {
+  class FailingSource final : public ByteSource {
+  public:
+    Result<std::size_t> read(char*, std::size_t) override {
+      return source_error("f.gz: read failed: input/output error");
+    }
+    const std::string& name() const override { return name_; }
+    std::uint64_t position() const override { return 0; }
+    std::uint64_t total() const override { return 0; }
+
+  private:
+    std::string name_ = "f.gz";
+  };
+  auto source = gzip_source(std::make_unique<FailingSource>());
+  EXPECT_EQ(first_error(*source), "f.gz: read failed: input/output error");
+}

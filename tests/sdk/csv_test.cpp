@@ -1,0 +1,403 @@
+#include <billdrop/csv.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace billdrop;
+
+namespace {
+
+using Fields = std::vector<std::string>;
+
+struct Parsed {
+  std::vector<Fields> records;
+  std::vector<std::uint64_t> lines; // CsvReader::line() after each record
+  std::string error;                // "" when the input was read to its end
+
+  bool operator==(const Parsed&) const = default;
+};
+
+Parsed parse(std::unique_ptr<ByteSource> source, CsvOptions options = {}) {
+  CsvReader reader(std::move(source), options);
+  Parsed out;
+  CsvRecord record;
+  for (;;) {
+    auto more = reader.next(record);
+    if (!more) {
+      out.error = more.error().message();
+      return out;
+    }
+    if (!*more)
+      break;
+    out.records.emplace_back(record.begin(), record.end());
+    out.lines.push_back(reader.line());
+    EXPECT_EQ(reader.records(), out.records.size());
+  }
+  return out;
+}
+
+// Parses `text` whole and in several chunkings (one byte at a time included) and checks that
+// every chunking gives the same result before returning it.
+Parsed parse_text(const std::string& text, CsvOptions options = {}) {
+  const Parsed whole = parse(memory_source(text, "t.csv"), options);
+  for (std::size_t chunk : {1, 2, 3, 5, 16, 17}) {
+    const Parsed split = parse(memory_source(text, "t.csv", chunk), options);
+    EXPECT_EQ(split, whole) << "chunk size " << chunk;
+  }
+  return whole;
+}
+
+// A source whose read sizes vary at random: boundaries fall anywhere.
+class RandomChunkSource final : public ByteSource {
+public:
+  RandomChunkSource(std::string data, unsigned seed) : data_(std::move(data)), rng_(seed) {}
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    std::size_t n = std::min({capacity, data_.size() - offset_, std::size_t{1} + rng_() % 40});
+    std::copy_n(data_.data() + offset_, n, buffer);
+    offset_ += n;
+    return n;
+  }
+  const std::string& name() const override { return name_; }
+  std::uint64_t position() const override { return offset_; }
+  std::uint64_t total() const override { return data_.size(); }
+
+private:
+  std::string data_;
+  std::string name_ = "t.csv";
+  std::mt19937 rng_;
+  std::size_t offset_ = 0;
+};
+
+} // namespace
+
+TEST(CsvReader, PlainRecordsWithLf) {
+  const Parsed p = parse_text("a,b,c\n1,2,3\n4,5,6\n");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"a", "b", "c"}, {"1", "2", "3"}, {"4", "5", "6"}}));
+  EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2, 3}));
+}
+
+TEST(CsvReader, CrlfAndLoneCrAndMixedLineEnds) {
+  const Parsed p = parse_text("a,b\r\n1,2\r3,4\n5,6\r\n");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"a", "b"}, {"1", "2"}, {"3", "4"}, {"5", "6"}}));
+  EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2, 3, 4}));
+}
+
+TEST(CsvReader, LastLineWithoutLineEnd) {
+  const Parsed p = parse_text("a,b\n1,2");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"a", "b"}, {"1", "2"}}));
+  EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(parse_text("x").records, (std::vector<Fields>{{"x"}}));
+}
+
+TEST(CsvReader, BlankLinesAreSkippedButCounted) {
+  const Parsed p = parse_text("\n\r\na,b\n\n\r\r\n1,2\n\n");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"a", "b"}, {"1", "2"}}));
+  // Lines: 1 "", 2 "", 3 "a,b", 4 "", 5 "" (lone CR), 6 "" (CR LF), 7 "1,2".
+  EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{3, 7}));
+}
+
+TEST(CsvReader, EmptyInputHasNoRecords) {
+  EXPECT_EQ(parse_text("").records.size(), 0u);
+  EXPECT_EQ(parse_text("\n\n\r\n").records.size(), 0u);
+  EXPECT_EQ(parse_text("\xEF\xBB\xBF").records.size(), 0u);
+}
+
+TEST(CsvReader, EmptyFieldsAndTrailingDelimiter) {
+  const Parsed p = parse_text(",\na,,b,\n,x\n\"\"\n");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"", ""}, {"a", "", "b", ""}, {"", "x"}, {""}}));
+  // Input that ends right after a delimiter still has its empty last field.
+  EXPECT_EQ(parse_text("a,").records, (std::vector<Fields>{{"a", ""}}));
+}
+
+TEST(CsvReader, QuotedFieldsWithDelimitersAndDoubledQuotes) {
+  const Parsed p = parse_text("\"a,b\",\"say \"\"hi\"\"\",\"\"\"\"\n\"\",\"x\"\"\",plain\n");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"a,b", "say \"hi\"", "\""}, {"", "x\"", "plain"}}));
+}
+
+TEST(CsvReader, EmbeddedLineEndsKeepPhysicalLineNumbers) {
+  const std::string text = "id,note\n"                // line 1
+                           "1,\"two\nlines\"\n"       // lines 2-3
+                           "2,\"crlf\r\ninside\"\r\n" // lines 4-5
+                           "3,\"lone\rcr\"\n"         // lines 6-7
+                           "4,\"\n\n\"\n"             // lines 8-10
+                           "5,end\n";                 // line 11
+  const Parsed p = parse_text(text);
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"id", "note"},
+                                            {"1", "two\nlines"},
+                                            {"2", "crlf\r\ninside"},
+                                            {"3", "lone\rcr"},
+                                            {"4", "\n\n"},
+                                            {"5", "end"}}));
+  EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2, 4, 6, 8, 11}));
+}
+
+TEST(CsvReader, QuotedFieldClosingAtEndOfInput) {
+  EXPECT_EQ(parse_text("a,\"b\"").records, (std::vector<Fields>{{"a", "b"}}));
+  EXPECT_EQ(parse_text("a,\"b\"\"\"").records, (std::vector<Fields>{{"a", "b\""}}));
+  EXPECT_EQ(parse_text("\"a\"\r").records, (std::vector<Fields>{{"a"}}));
+}
+
+TEST(CsvReader, QuoteInsideUnquotedFieldIsLiteral) {
+  const Parsed p = parse_text("ab\"c,d\"\"e,5\" screen\n");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"ab\"c", "d\"\"e", "5\" screen"}}));
+}
+
+TEST(CsvReader, ByteOrderMarkIsStrippedOnlyAtStart) {
+  const Parsed p = parse_text("\xEF\xBB\xBF"
+                              "Cost,Date\n\xEF\xBB\xBFx,y\n");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"Cost", "Date"}, {"\xEF\xBB\xBFx", "y"}}));
+  EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2}));
+  // A file that starts with part of a BOM keeps its bytes.
+  EXPECT_EQ(parse_text("\xEF\xBBx\n").records, (std::vector<Fields>{{"\xEF\xBBx"}}));
+}
+
+TEST(CsvReader, GarbageAfterClosingQuoteNamesLineAndColumn) {
+  // Line 2 is `1,"abc"x,3`: the 'x' is in column 8, in field 2.
+  const Parsed p = parse_text("h1,h2,h3\n1,\"abc\"x,3\n");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"h1", "h2", "h3"}}));
+  EXPECT_EQ(p.error, "t.csv:2:8: unexpected 'x' after the closing quote of field 2; expected the "
+                     "delimiter or a line end");
+}
+
+TEST(CsvReader, GarbageColumnCountsFromEmbeddedLineEnd) {
+  // The field opens on line 1 and closes on line 2, where `cd"` is followed by a space.
+  const Parsed p = parse_text("\"ab\ncd\" ,x\n");
+  EXPECT_EQ(p.error, "t.csv:2:4: unexpected ' ' after the closing quote of field 1; expected the "
+                     "delimiter or a line end");
+}
+
+TEST(CsvReader, UnterminatedQuoteNamesOpeningLine) {
+  const Parsed p = parse_text("a,b\n1,2\n3,\"open\nstill\nopen");
+  EXPECT_EQ(p.records, (std::vector<Fields>{{"a", "b"}, {"1", "2"}}));
+  EXPECT_EQ(p.error, "t.csv:5: unterminated quoted field (opened on line 3)");
+}
+
+TEST(CsvReader, ErrorLeavesReaderUnusable) {
+  CsvReader reader(memory_source("\"a\"b\nc\n", "bad.csv"));
+  CsvRecord record;
+  auto first = reader.next(record);
+  ASSERT_FALSE(first.ok());
+  auto second = reader.next(record);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().message(), first.error().message());
+  EXPECT_EQ(second.error().kind(), ErrorKind::data);
+}
+
+TEST(CsvReader, MaxFieldBytesIsEnforced) {
+  CsvOptions options;
+  options.max_field_bytes = 10;
+  EXPECT_EQ(parse_text("0123456789,x\n", options).records,
+            (std::vector<Fields>{{"0123456789", "x"}}));
+  EXPECT_EQ(parse_text("a\nx,01234567890\n", options).error,
+            "t.csv:2: field 2 is longer than 10 bytes (CsvOptions::max_field_bytes)");
+  // Quoted fields count their unescaped bytes: 10 quotes written doubled are 10 bytes.
+  EXPECT_EQ(parse_text("\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\n", options).records,
+            (std::vector<Fields>{{"\"\"\"\"\"\"\"\"\"\""}}));
+  EXPECT_EQ(parse_text("\"0123\n56789a\"\n", options).error,
+            "t.csv:1: field 1 is longer than 10 bytes (CsvOptions::max_field_bytes)");
+  // A runaway quote stops at the limit instead of reading the whole input.
+  options.max_field_bytes = 1000;
+  const Parsed runaway = parse(memory_source("\"" + std::string(5'000'000, 'x'), "t.csv"), options);
+  EXPECT_EQ(runaway.error,
+            "t.csv:1: field 1 is longer than 1000 bytes (CsvOptions::max_field_bytes)");
+}
+
+TEST(CsvReader, OtherDelimiters) {
+  CsvOptions semicolon;
+  semicolon.delimiter = ';';
+  EXPECT_EQ(parse_text("a;\"b;c\";d,e\n", semicolon).records,
+            (std::vector<Fields>{{"a", "b;c", "d,e"}}));
+  CsvOptions tab;
+  tab.delimiter = '\t';
+  EXPECT_EQ(parse_text("a\t\"b\tc\"\t\n", tab).records, (std::vector<Fields>{{"a", "b\tc", ""}}));
+}
+
+TEST(CsvReader, LongRecordsCrossBlockBoundaries) {
+  // Fields of 2.5 MB (one quoted with doubled quotes) exceed the reader's 1 MiB block.
+  std::string big(2'500'000, 'q');
+  for (std::size_t i = 0; i < big.size(); i += 1000)
+    big[i] = '"';
+  std::string escaped;
+  for (char c : big)
+    escaped += c == '"' ? std::string("\"\"") : std::string(1, c);
+  const std::string plain(2'500'000, 'p');
+  std::string text = "h1,h2\n";
+  for (int i = 0; i < 3; ++i)
+    text += "\"" + escaped + "\"," + plain + "\n" + std::to_string(i) + ",small\n";
+  for (std::size_t chunk : {0, 65'536, 1'000'003}) {
+    const Parsed p = parse(memory_source(text, "t.csv", chunk));
+    EXPECT_EQ(p.error, "");
+    ASSERT_EQ(p.records.size(), 7u);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(p.records[1 + 2 * i] == (Fields{big, plain})) << "chunk " << chunk;
+      EXPECT_EQ(p.records[2 + 2 * i], (Fields{std::to_string(i), "small"}));
+    }
+    EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+  }
+}
+
+TEST(CsvReader, ManyRecordsAcrossBlocksMatchOneByteChunks) {
+  std::string text;
+  std::vector<Fields> expected;
+  for (int i = 0; i < 40'000; ++i) {
+    const std::string id = std::to_string(i);
+    text += id + ",\"q," + id + "\",x" + id + "\r\n";
+    expected.push_back({id, "q," + id, "x" + id});
+  }
+  const Parsed whole = parse(memory_source(text, "t.csv"));
+  EXPECT_EQ(whole.error, "");
+  EXPECT_TRUE(whole.records == expected);
+  EXPECT_EQ(whole.lines.back(), 40'000u);
+  EXPECT_TRUE(parse(memory_source(text, "t.csv", 1)) == whole);
+}
+
+// Generated CSV with quotes, embedded line ends, empty fields and both line-end styles; the
+// expected fields and lines come from the generator, and every chunking must agree with them.
+TEST(CsvReader, PropertyRandomCsvAnyChunking) {
+  std::mt19937 rng(20260901);
+  const std::string alphabet = "ab,\"\r\n x";
+  for (int round = 0; round < 60; ++round) {
+    std::string text;
+    std::vector<Fields> expected;
+    std::vector<std::uint64_t> lines;
+    std::uint64_t line = 1;
+    if (rng() % 4 == 0)
+      text += "\xEF\xBB\xBF";
+    const int n_records = 1 + static_cast<int>(rng() % 30);
+    for (int r = 0; r < n_records; ++r) {
+      while (rng() % 6 == 0) { // blank lines
+        text += rng() % 2 ? "\n" : "\r\n";
+        ++line;
+      }
+      Fields fields(1 + rng() % 5);
+      lines.push_back(line);
+      for (std::size_t f = 0; f < fields.size(); ++f) {
+        const std::size_t length = rng() % 8;
+        for (std::size_t k = 0; k < length; ++k)
+          fields[f] += alphabet[rng() % alphabet.size()];
+        const std::string& value = fields[f];
+        const bool needs_quotes = value.find_first_of(",\"\r\n") != std::string::npos ||
+                                  (fields.size() == 1 && value.empty());
+        if (f > 0)
+          text += ',';
+        if (needs_quotes || rng() % 5 == 0) {
+          text += '"';
+          for (std::size_t k = 0; k < value.size(); ++k) {
+            const char c = value[k];
+            text += c;
+            if (c == '"')
+              text += '"';
+            // Physical lines: LF, lone CR, and CR LF counted once.
+            if (c == '\n' && (k == 0 || value[k - 1] != '\r'))
+              ++line;
+            if (c == '\r')
+              ++line;
+          }
+          text += '"';
+        } else {
+          text += value;
+        }
+      }
+      expected.push_back(fields);
+      const bool last = r + 1 == n_records;
+      if (!last || rng() % 2) {
+        text += rng() % 2 ? "\n" : "\r\n";
+        ++line;
+      }
+    }
+    const Parsed whole = parse(memory_source(text, "t.csv"));
+    ASSERT_EQ(whole.error, "") << "round " << round;
+    ASSERT_TRUE(whole.records == expected) << "round " << round;
+    ASSERT_EQ(whole.lines, lines) << "round " << round;
+    for (std::size_t chunk : {1, 2, 3, 7}) {
+      ASSERT_TRUE(parse(memory_source(text, "t.csv", chunk)) == whole)
+          << "round " << round << " chunk " << chunk;
+    }
+    ASSERT_TRUE(parse(std::make_unique<RandomChunkSource>(text, round)) == whole)
+        << "round " << round;
+  }
+}
+
+TEST(CsvReader, ReadsGzipFileAndReportsProgress) {
+  const std::string text = "Cost,Date\n\"1.50\",2026-09-01\n2.25,2026-09-02\n";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("billdrop_csv_test_" + std::to_string(::getpid()) + ".csv.gz");
+  const std::string packed = gzip_compress(text);
+  std::ofstream(path, std::ios::binary) << packed;
+  auto source = open_file(path);
+  ASSERT_TRUE(source.ok()) << source.error().message();
+  CsvReader reader(std::move(*source));
+  EXPECT_EQ(reader.name(), path.string());
+  EXPECT_EQ(reader.total(), packed.size());
+  CsvRecord record;
+  std::vector<Fields> records;
+  for (;;) {
+    auto more = reader.next(record);
+    ASSERT_TRUE(more.ok()) << more.error().message();
+    if (!*more)
+      break;
+    records.emplace_back(record.begin(), record.end());
+  }
+  EXPECT_EQ(records, (std::vector<Fields>{
+                         {"Cost", "Date"}, {"1.50", "2026-09-01"}, {"2.25", "2026-09-02"}}));
+  EXPECT_EQ(reader.position(), packed.size());
+  EXPECT_EQ(reader.records(), 3u);
+  std::filesystem::remove(path);
+}
+
+TEST(CsvReader, RecordViewsAndSize) {
+  CsvReader reader(memory_source("a,\"b\"\"\",c\n"));
+  CsvRecord record;
+  EXPECT_TRUE(record.empty());
+  auto more = reader.next(record);
+  ASSERT_TRUE(more.ok());
+  ASSERT_TRUE(*more);
+  ASSERT_EQ(record.size(), 3u);
+  EXPECT_FALSE(record.empty());
+  EXPECT_EQ(record[0], "a");
+  EXPECT_EQ(record[1], "b\"");
+  EXPECT_EQ(record[2], "c");
+  more = reader.next(record);
+  ASSERT_TRUE(more.ok());
+  EXPECT_FALSE(*more);
+  EXPECT_TRUE(record.empty());
+  EXPECT_EQ(reader.line(), 1u);
+}
+
+TEST(CsvHeader, FindsExactAndCaseInsensitive) {
+  CsvReader reader(memory_source("\xEF\xBB\xBFUsage Hour,Cost,cost, Region\n"));
+  CsvRecord record;
+  ASSERT_TRUE(reader.next(record).value());
+  const CsvHeader header(record);
+  ASSERT_EQ(header.size(), 4u);
+  EXPECT_EQ(header.name(0), "Usage Hour");
+  EXPECT_EQ(header.names(), (std::vector<std::string>{"Usage Hour", "Cost", "cost", " Region"}));
+  EXPECT_EQ(header.find("Usage Hour"), 0u);
+  EXPECT_EQ(header.find("cost"), 2u);
+  EXPECT_EQ(header.find("COST"), CsvHeader::npos);
+  EXPECT_EQ(header.find_ci("COST"), 1u); // the first match wins
+  EXPECT_EQ(header.find_ci("usage hour"), 0u);
+  EXPECT_EQ(header.find("Region"), CsvHeader::npos); // no trimming
+  EXPECT_EQ(header.find_ci(" region"), 3u);
+  EXPECT_EQ(header.find_ci("usage hou"), CsvHeader::npos);
+  EXPECT_EQ(CsvHeader().find("x"), CsvHeader::npos);
+}
+
+TEST(CsvHeader, FromNames) {
+  const CsvHeader header(std::vector<std::string>{"a", "B"});
+  EXPECT_EQ(header.find_ci("b"), 1u);
+  EXPECT_EQ(header.find("b"), CsvHeader::npos);
+}

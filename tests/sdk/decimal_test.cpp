@@ -1,0 +1,371 @@
+#include <billdrop/decimal.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace billdrop {
+namespace {
+
+// Built by appending: GCC 12's -Wrestrict misfires on "\"" + std::string(...) + "\"".
+std::string quote(std::string_view text) {
+  std::string out(1, '"');
+  out.append(text);
+  out.push_back('"');
+  return out;
+}
+
+Decimal dec(std::string_view text) {
+  return Decimal::from_string(text);
+}
+
+struct ParseCase {
+  const char* input;
+  const char* printed;
+  std::int64_t coefficient;
+  int scale;
+};
+
+class DecimalParseTest : public ::testing::TestWithParam<ParseCase> {};
+
+TEST_P(DecimalParseTest, ParsesToExactCoefficientScaleAndText) {
+  const ParseCase& c = GetParam();
+  const Result<Decimal> parsed = Decimal::parse(c.input);
+  ASSERT_TRUE(parsed.ok()) << c.input << ": " << parsed.error().message();
+  EXPECT_EQ(parsed->to_string(), c.printed) << c.input;
+  EXPECT_TRUE(parsed->coefficient() == c.coefficient) << c.input;
+  EXPECT_EQ(parsed->scale(), c.scale) << c.input;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DecimalForms, DecimalParseTest,
+    ::testing::Values(
+        ParseCase{"12", "12", 12, 0}, ParseCase{"-0.5", "-0.5", -5, 1}, ParseCase{"+3.", "3", 3, 0},
+        ParseCase{".25", "0.25", 25, 2}, ParseCase{"-.25", "-0.25", -25, 2},
+        ParseCase{"12.50", "12.50", 1250, 2}, ParseCase{"007.5", "7.5", 75, 1},
+        ParseCase{"0", "0", 0, 0}, ParseCase{"-0", "0", 0, 0}, ParseCase{"+0", "0", 0, 0},
+        ParseCase{"-0.00", "0.00", 0, 2}, ParseCase{"000", "0", 0, 0},
+        ParseCase{"100", "100", 100, 0}, ParseCase{"1.0", "1.0", 10, 1},
+        ParseCase{"0.0000123400", "0.0000123400", 123400, 10},
+        ParseCase{"1234.56", "1234.56", 123456, 2},
+        // Exponents: the scale absorbs a negative exponent, a positive one folds
+        // into the coefficient.
+        ParseCase{"5e-06", "0.000005", 5, 6}, ParseCase{"-5E-06", "-0.000005", -5, 6},
+        ParseCase{"1.5E3", "1500", 1500, 0}, ParseCase{"1.2E+3", "1200", 1200, 0},
+        ParseCase{"1.50E3", "1500", 1500, 0}, ParseCase{"1e0", "1", 1, 0},
+        ParseCase{"1.23e-2", "0.0123", 123, 4}, ParseCase{"123.456e1", "1234.56", 123456, 2},
+        ParseCase{"123.456e3", "123456", 123456, 0}, ParseCase{"12.5e-1", "1.25", 125, 2},
+        ParseCase{"2.50e-1", "0.250", 250, 3}, ParseCase{"0e5", "0", 0, 0},
+        ParseCase{"0.0e-3", "0.0000", 0, 4}, ParseCase{"-1.25e+01", "-12.5", -125, 1},
+        ParseCase{"9223372036854775807", "9223372036854775807",
+                  std::numeric_limits<std::int64_t>::max(), 0}));
+
+TEST(DecimalParse, HoldsThirtyEightDigits) {
+  const std::string nines(38, '9');
+  EXPECT_EQ(dec(nines).to_string(), nines);
+  EXPECT_EQ(dec("-" + nines).to_string(), "-" + nines);
+
+  const std::string fraction = "0.12345678901234567890123456789012345678";
+  EXPECT_EQ(dec(fraction).to_string(), fraction);
+  EXPECT_EQ(dec(fraction).scale(), 38);
+
+  const std::string mixed = "-1234567890123456789.0123456789012345678";
+  EXPECT_EQ(dec(mixed).to_string(), mixed);
+
+  // 38 digits need the 128-bit path: check the coefficient, not just the text.
+  __extension__ typedef __int128 I128;
+  I128 expected = 0;
+  for (int i = 0; i < 38; ++i)
+    expected = expected * 10 + 9;
+  EXPECT_TRUE(dec(nines).coefficient() == expected);
+  EXPECT_TRUE(dec("1e37").coefficient() == (expected + 1) / 10); // 10^37
+}
+
+TEST(DecimalParse, LeadingZerosDoNotCountAsDigits) {
+  const std::string padded = std::string(20, '0') + std::string(38, '7');
+  EXPECT_EQ(dec(padded).to_string(), std::string(38, '7'));
+  // 37 fractional zeros then one digit: scale 38, coefficient 1.
+  const std::string tiny = "0." + std::string(37, '0') + "1";
+  EXPECT_EQ(dec(tiny).to_string(), tiny);
+  EXPECT_TRUE(dec(tiny).coefficient() == 1);
+}
+
+TEST(DecimalParse, ExponentsReachingTheLimitsAreExact) {
+  EXPECT_EQ(dec("1e-38").to_string(), "0." + std::string(37, '0') + "1");
+  // Trailing zeros of the coefficient absorb a scale above 38: 100e-40 is 1e-38.
+  EXPECT_EQ(dec("100e-40").to_string(), "0." + std::string(37, '0') + "1");
+  EXPECT_EQ(dec("9.9e36").to_string(), "99" + std::string(35, '0'));
+  EXPECT_EQ(dec("0e-50").to_string(), "0." + std::string(38, '0'));
+}
+
+TEST(DecimalParse, TrailingFractionalZerosBeyondCapacityAreDroppedExactly) {
+  // 1 followed by 41 fractional zeros: the value is 1, kept with as many zeros as fit.
+  const Decimal one = dec("1." + std::string(41, '0'));
+  EXPECT_EQ(one.scale(), 37);
+  EXPECT_EQ(one.to_string(), "1." + std::string(37, '0'));
+  EXPECT_EQ(one, Decimal::from_int(1));
+}
+
+TEST(DecimalParse, RejectsMalformedText) {
+  for (const char* bad : {"",    "-",   "+",     ".",        "-.",   "+.",    "e5",    ".e5", "1e",
+                          "1e+", "1e-", "1E+-3", " 1",       "1 ",   "1 000", "1,000", "1,5", "NaN",
+                          "nan", "inf", "-inf",  "Infinity", "0x1A", "0X10",  "1.2.3", "--1", "+-1",
+                          "1-",  "12a", "1e5.5", "1e2e3",    "$12",  "12%",   "1_000", "\t1"}) {
+    const Result<Decimal> parsed = Decimal::parse(bad);
+    EXPECT_FALSE(parsed.ok()) << "accepted \"" << bad << "\"";
+    if (!parsed.ok()) {
+      EXPECT_EQ(parsed.error().kind(), ErrorKind::data);
+      if (*bad != '\0') {
+        EXPECT_NE(parsed.error().message().find(quote(bad)), std::string::npos)
+            << parsed.error().message();
+      }
+    }
+  }
+}
+
+TEST(DecimalParse, ErrorMessagesExplainTheProblem) {
+  EXPECT_NE(Decimal::parse("1,000").error().message().find("thousands separators"),
+            std::string::npos);
+  EXPECT_NE(Decimal::parse(" 12").error().message().find("spaces"), std::string::npos);
+  EXPECT_NE(Decimal::parse("abc").error().message().find("such as -12.50 or 5e-06"),
+            std::string::npos);
+  EXPECT_NE(Decimal::parse("").error().message().find("empty"), std::string::npos);
+}
+
+TEST(DecimalParse, RejectsMoreThanThirtyEightSignificantDigits) {
+  const std::string too_long = "123456789012345678901234567890123456789"; // 39 digits
+  const Result<Decimal> parsed = Decimal::parse(too_long);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message().find(quote(too_long)), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("38 significant digits"), std::string::npos);
+
+  EXPECT_FALSE(Decimal::parse("1" + std::string(38, '0')).ok()); // 10^38
+  EXPECT_FALSE(Decimal::parse("1e38").ok());
+  EXPECT_FALSE(Decimal::parse("0.1234567890123456789012345678901234567891").ok());
+  EXPECT_FALSE(Decimal::parse("1." + std::string(37, '0') + "1").ok()); // 39 significant digits
+}
+
+TEST(DecimalParse, RejectsScaleAboveThirtyEight) {
+  const Result<Decimal> parsed = Decimal::parse("1e-39");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message().find("\"1e-39\""), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("38 digits after the decimal point"), std::string::npos);
+  EXPECT_FALSE(Decimal::parse("0." + std::string(38, '0') + "1").ok());
+  EXPECT_FALSE(Decimal::parse("1e-999999999999").ok());
+  EXPECT_FALSE(Decimal::parse("1e999999999999").ok());
+}
+
+TEST(DecimalParse, LongBadInputIsQuotedShortened) {
+  const std::string junk(500, 'x');
+  const std::string message = Decimal::parse(junk).error().message();
+  EXPECT_LT(message.size(), 300u);
+  EXPECT_NE(message.find(std::string(80, 'x') + "...\""), std::string::npos);
+}
+
+TEST(DecimalParse, FromStringThrowsOnBadInput) {
+  EXPECT_THROW(Decimal::from_string("12,5"), ErrorException);
+  EXPECT_EQ(Decimal::from_string("12.5").to_string(), "12.5");
+}
+
+TEST(DecimalFormat, FromIntCoversTheInt64Range) {
+  EXPECT_EQ(Decimal::from_int(0).to_string(), "0");
+  EXPECT_EQ(Decimal::from_int(-42).to_string(), "-42");
+  EXPECT_EQ(Decimal::from_int(std::numeric_limits<std::int64_t>::min()).to_string(),
+            "-9223372036854775808");
+  EXPECT_EQ(Decimal::from_int(std::numeric_limits<std::int64_t>::max()).to_string(),
+            "9223372036854775807");
+}
+
+TEST(DecimalFormat, AppendToAddsToExistingText) {
+  std::string out = "cost=";
+  dec("-0.000005").append_to(out);
+  out += ';';
+  dec("12345678901234567890123.456").append_to(out);
+  EXPECT_EQ(out, "cost=-0.000005;12345678901234567890123.456");
+}
+
+TEST(DecimalFormat, DefaultIsZero) {
+  const Decimal zero;
+  EXPECT_TRUE(zero.is_zero());
+  EXPECT_FALSE(zero.is_negative());
+  EXPECT_EQ(zero.to_string(), "0");
+}
+
+TEST(DecimalFormat, RoundTripsEveryPrintedForm) {
+  for (const char* text : {"0", "0.00", "-1", "12.50", "-0.000005", "1500", "0.0000123400",
+                           "99999999999999999999.999999999999999999", "-18446744073709551616",
+                           "18446744073709551615", "10000000000000000000"}) {
+    EXPECT_EQ(dec(text).to_string(), text);
+    EXPECT_EQ(dec(dec(text).to_string()), dec(text));
+  }
+}
+
+TEST(DecimalNormalized, DropsTrailingFractionalZerosOnly) {
+  EXPECT_EQ(dec("12.50").normalized().to_string(), "12.5");
+  EXPECT_EQ(dec("3.000").normalized().to_string(), "3");
+  EXPECT_EQ(dec("-1.10").normalized().to_string(), "-1.1");
+  EXPECT_EQ(dec("100").normalized().to_string(), "100");
+  EXPECT_EQ(dec("0.000").normalized().to_string(), "0");
+  EXPECT_EQ(dec("0.0000123400").normalized().to_string(), "0.00001234");
+  EXPECT_EQ(dec("0.0000123400").normalized().scale(), 8);
+}
+
+TEST(DecimalArithmetic, AddsAtTheLargerScale) {
+  EXPECT_EQ((dec("12.50") + dec("1")).to_string(), "13.50");
+  EXPECT_EQ((dec("1") + dec("12.50")).to_string(), "13.50");
+  EXPECT_EQ((dec("0.1") + dec("0.02") + dec("0.003")).to_string(), "0.123");
+  EXPECT_EQ((dec("5e-06") + dec("-12.5")).to_string(), "-12.499995");
+  EXPECT_EQ((dec("-12.5") - dec("-12.5")).to_string(), "0.0");
+  EXPECT_EQ((dec("1.5") - dec("2.25")).to_string(), "-0.75");
+  EXPECT_EQ((dec("1500") - dec("1.5E3")).to_string(), "0");
+  EXPECT_EQ((-dec("3.25")).to_string(), "-3.25");
+  EXPECT_EQ((-dec("0")).to_string(), "0");
+}
+
+TEST(DecimalArithmetic, TenTimesOneTenthIsExactlyOne) {
+  Decimal sum;
+  for (int i = 0; i < 10; ++i)
+    sum += dec("0.1");
+  EXPECT_EQ(sum.to_string(), "1.0");
+  EXPECT_EQ(sum, Decimal::from_int(1));
+}
+
+TEST(DecimalArithmetic, SumsManyMixedCostsToTheHandComputedTotal) {
+  // One cycle: 0.0000123400 - 12.5 + 0.000005 + 1234.56 = 1222.06001734.
+  const std::vector<std::string> cycle = {"0.0000123400", "-12.5", "5e-06", "1234.56"};
+  Decimal sum;
+  for (int i = 0; i < 2500; ++i) {
+    for (const auto& text : cycle)
+      sum += dec(text);
+  }
+  // 1222.06001734 * 2500 = 3055150.04335, at the largest input scale (10).
+  EXPECT_EQ(sum.to_string(), "3055150.0433500000");
+  EXPECT_EQ(sum.normalized().to_string(), "3055150.04335");
+}
+
+TEST(DecimalArithmetic, CorrectionsCancelExactly) {
+  // Corrections arrive as negating rows; the month must net to exactly zero.
+  Decimal sum;
+  for (int i = 1; i <= 1000; ++i) {
+    const std::string cost = "0.00" + std::to_string(i) + "7";
+    sum += dec(cost);
+    sum -= dec(cost);
+  }
+  EXPECT_TRUE(sum.is_zero());
+  EXPECT_EQ(sum.normalized().to_string(), "0");
+}
+
+TEST(DecimalArithmetic, SumsOfSmallUsageCostsStayExact) {
+  // 1,000,000 rows of 0.000001 is exactly 1.
+  Decimal sum;
+  const Decimal micro = dec("1e-06");
+  for (int i = 0; i < 1'000'000; ++i)
+    sum += micro;
+  EXPECT_EQ(sum.to_string(), "1.000000");
+}
+
+TEST(DecimalArithmetic, AdditionAtThirtyEightDigits) {
+  const std::string nines(38, '9');
+  EXPECT_EQ((dec(std::string(37, '9') + "8") + dec("1")).to_string(), nines);
+  EXPECT_EQ((dec("-" + nines) + dec("1")).to_string(), "-" + std::string(37, '9') + "8");
+  // The aligned left operand needs 39 digits but the exact sum does not.
+  EXPECT_EQ((dec("1") + dec("-0.5" + std::string(37, '0'))).to_string(),
+            "0.5" + std::string(37, '0'));
+  // The exact sum needs 40 digits at scale 2 but is 10^37 once its trailing zeros go.
+  const Decimal sum = dec(std::string(37, '9') + ".5") + dec("0.50");
+  EXPECT_EQ(sum.to_string(), "1" + std::string(37, '0'));
+}
+
+TEST(DecimalArithmetic, AdditionOverflowThrows) {
+  const Decimal max = dec(std::string(38, '9'));
+  EXPECT_THROW(max + dec("1"), DecimalOverflow);
+  EXPECT_THROW(-max - dec("1"), DecimalOverflow);
+  EXPECT_THROW(max + max, DecimalOverflow);
+  // 38 integer digits plus a fraction: the exact sum has 39 digits.
+  EXPECT_THROW(dec(std::string(37, '1') + "0") + dec("0.5"), DecimalOverflow);
+  EXPECT_THROW(dec("1") + dec("1e-38") + dec(std::string(37, '1')), DecimalOverflow);
+  try {
+    (void)(max + dec("1"));
+    FAIL() << "expected DecimalOverflow";
+  } catch (const DecimalOverflow& overflow) {
+    EXPECT_NE(std::string(overflow.what()).find("38 significant digits"), std::string::npos);
+    EXPECT_NE(std::string(overflow.what()).find(std::string(38, '9') + " + 1"), std::string::npos);
+  }
+}
+
+TEST(DecimalArithmetic, FailedAdditionLeavesTheLeftOperandUnchanged) {
+  Decimal total = dec(std::string(38, '9'));
+  EXPECT_THROW(total += dec("1"), DecimalOverflow);
+  EXPECT_EQ(total.to_string(), std::string(38, '9'));
+}
+
+TEST(DecimalArithmetic, MultipliesExactly) {
+  EXPECT_EQ((dec("1.5") * dec("2.25")).to_string(), "3.375");
+  EXPECT_EQ((dec("-0.1") * dec("0.1")).to_string(), "-0.01");
+  EXPECT_EQ((dec("-3") * dec("-7")).to_string(), "21");
+  EXPECT_EQ((dec("0.10") * dec("0.10")).to_string(), "0.0100");
+  EXPECT_EQ((dec("0") * dec("-5.5")).to_string(), "0.0");
+  EXPECT_EQ((dec("0.0000123400") * dec("1000")).to_string(), "0.0123400000");
+  // 10^19 * 10^18 = 10^37: past 64 bits, within 38 digits.
+  EXPECT_EQ((dec("1e19") * dec("1e18")).to_string(), "1" + std::string(37, '0'));
+  EXPECT_EQ((dec("1e-19") * dec("1e-19")).to_string(), "0." + std::string(37, '0') + "1");
+  // 10.(36 zeros) * 10 needs 39 digits at scale 37; exact at scale 36.
+  EXPECT_EQ((dec("1." + std::string(37, '0')) * dec("10")).to_string(),
+            "10." + std::string(36, '0'));
+}
+
+TEST(DecimalArithmetic, MultiplicationOverflowThrows) {
+  EXPECT_THROW(dec("1e19") * dec("1e19"), DecimalOverflow);   // 39 digits
+  EXPECT_THROW(dec("1e-20") * dec("1e-20"), DecimalOverflow); // scale 40
+  EXPECT_THROW(dec(std::string(38, '9')) * dec(std::string(38, '9')), DecimalOverflow);
+  EXPECT_THROW(dec("0.3") * dec("7e-38"), DecimalOverflow); // 2.1e-39
+  try {
+    (void)(dec("1e-20") * dec("1e-20"));
+    FAIL() << "expected DecimalOverflow";
+  } catch (const DecimalOverflow& overflow) {
+    EXPECT_NE(std::string(overflow.what()).find("38 digits after the decimal point"),
+              std::string::npos);
+  }
+}
+
+TEST(DecimalCompare, IsNumeric) {
+  EXPECT_EQ(dec("1.50"), dec("1.5"));
+  EXPECT_EQ(dec("0"), dec("-0.000"));
+  EXPECT_EQ(dec("1500"), dec("1.5e3"));
+  EXPECT_NE(dec("1.5"), dec("1.05"));
+  EXPECT_LT(dec("-1"), dec("-0.5"));
+  EXPECT_LT(dec("-0.5"), dec("0"));
+  EXPECT_LT(dec("0"), dec("0.000001"));
+  EXPECT_LT(dec("0.1"), dec("0.10000000001"));
+  EXPECT_GT(dec("2"), dec("1.99999999999999999999"));
+  EXPECT_GT(dec("-1.99999999999999999999"), dec("-2"));
+  EXPECT_TRUE((dec("12.50") <=> dec("12.5")) == std::strong_ordering::equal);
+}
+
+TEST(DecimalCompare, ScalesThatCannotBeAlignedIn128Bits) {
+  const Decimal big = dec(std::string(38, '9'));
+  const Decimal tiny = dec("1e-38");
+  EXPECT_GT(big, tiny);
+  EXPECT_LT(tiny, big);
+  EXPECT_LT(-big, -tiny);
+  EXPECT_GT(-tiny, -big);
+  EXPECT_GT(dec("1e37"), dec("9." + std::string(37, '9')));
+}
+
+TEST(DecimalCompare, SortsNumerically) {
+  std::vector<Decimal> values = {dec("10"),    dec("-0.5"), dec("9.99"), dec("5e-06"),
+                                 dec("-12.5"), dec("0"),    dec("1e1")};
+  std::sort(values.begin(), values.end());
+  std::vector<std::string> printed;
+  for (const auto& value : values)
+    printed.push_back(value.to_string());
+  const std::vector<std::string> expected = {"-12.5", "-0.5", "0", "0.000005", "9.99", "10", "10"};
+  EXPECT_EQ(printed, expected);
+}
+
+} // namespace
+} // namespace billdrop

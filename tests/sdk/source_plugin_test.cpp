@@ -1,0 +1,336 @@
+// The header-only C++ layer (source_plugin.hpp) and the test harness, driving an in-test plugin
+// through the same C descriptor the host uses. BILLDROP_PLUGIN defines the one global entry
+// symbol, so the descriptors here are built from detail::Adapter directly.
+#include <billdrop/source_plugin.hpp>
+#include <billdrop/testing/harness.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace billdrop {
+namespace {
+
+// Emits `rows` rows of the month it is asked for; `fail` selects a way to fail.
+class CountingPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"rows", ConfigType::integer, "2", false, "Rows to emit"},
+      {"fail", ConfigType::string, "\"none\"", false,
+       "none, runtime, plugin_error, long, bad_alloc or status"},
+      {"label", ConfigType::string, nullptr, true, "Written to every row"},
+  };
+
+  explicit CountingPlugin(const Config& config)
+      : rows_(config.get_int("rows")), fail_(config.get_string("fail")),
+        label_(config.get_string("label")) {
+    if (label_.empty())
+      throw PluginError("label must not be empty", ErrorKind::config);
+  }
+
+  Status check() override {
+    if (fail_ == "long")
+      throw PluginError(std::string(100, 'a') + std::string(5000, 'b'), ErrorKind::source);
+    return {};
+  }
+
+  Result<std::vector<Month>> months() override {
+    if (fail_ == "status")
+      return data_error("the export has no header");
+    return std::vector<Month>{Month(2024, 9), Month(2024, 8)};
+  }
+
+  Status read(Month month, RowSink& sink) override {
+    if (fail_ == "plugin_error")
+      throw PluginError("rate limited by the vendor API", ErrorKind::source, true);
+    if (fail_ == "bad_alloc")
+      throw std::bad_alloc();
+    for (std::int64_t i = 0; i < rows_; ++i) {
+      sink.begin_row("counting:" + std::to_string(i + 1));
+      sink.field("time/usage_start", month.to_string() + "-01T00:00:00Z");
+      sink.field("resource/id", label_ + "-" + std::to_string(i + 1));
+      if (Status status = sink.end_row(); !status)
+        return status;
+    }
+    sink.reject("counting:0", "header row");
+    sink.log(LogLevel::warn, "two columns are unused");
+    if (fail_ == "runtime")
+      throw std::runtime_error("boom");
+    return {};
+  }
+
+private:
+  std::int64_t rows_;
+  std::string fail_;
+  std::string label_;
+};
+
+class BadDefaultPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"limit", ConfigType::integer, "\"ten\"", false, "A string where an integer belongs"}};
+  explicit BadDefaultPlugin(const Config&) {}
+  Status check() override { return {}; }
+  Result<std::vector<Month>> months() override { return std::vector<Month>{}; }
+  Status read(Month, RowSink&) override { return {}; }
+};
+
+template <class Plugin>
+const bd_plugin_descriptor* descriptor_of(const char* name) {
+  using A = detail::Adapter<Plugin>;
+  static const bd_plugin_descriptor descriptor = {BILLDROP_PLUGIN_MAGIC,
+                                                  BILLDROP_ABI_MAJOR,
+                                                  BILLDROP_ABI_MINOR,
+                                                  sizeof(bd_plugin_descriptor),
+                                                  name,
+                                                  "1.0.0",
+                                                  "in-test plugin",
+                                                  A::schema_json(),
+                                                  &A::create,
+                                                  &A::destroy,
+                                                  &A::check,
+                                                  &A::months,
+                                                  &A::read};
+  return &descriptor;
+}
+
+const bd_plugin_descriptor* counting() {
+  return descriptor_of<CountingPlugin>("counting");
+}
+
+TEST(SourcePlugin, SchemaJsonDescribesTheConfigKeys) {
+  Result<ConfigSchema> schema = ConfigSchema::from_json(counting()->config_schema_json);
+  ASSERT_TRUE(schema.ok()) << schema.error().message();
+  ASSERT_EQ(schema->keys().size(), 3u);
+  EXPECT_EQ(schema->keys()[0].key, "rows");
+  EXPECT_EQ(schema->keys()[0].default_value, ConfigValue(std::int64_t{2}));
+  EXPECT_EQ(schema->keys()[2].key, "label");
+  EXPECT_TRUE(schema->keys()[2].required);
+}
+
+TEST(SourcePlugin, MalformedDefaultIsReportedThroughTheSchema) {
+  const char* json = descriptor_of<BadDefaultPlugin>("bad")->config_schema_json;
+  Result<ConfigSchema> schema = ConfigSchema::from_json(json);
+  ASSERT_FALSE(schema.ok());
+  EXPECT_EQ(schema.error().message(),
+            "invalid config_keys: config key 'limit': default \"ten\" is a string, not an integer");
+}
+
+TEST(Harness, ReadsRowsRejectsAndLogs) {
+  testing::PluginHarness harness(counting(), {{"label", std::string("vm")}});
+  ASSERT_TRUE(harness.create().ok());
+  ASSERT_TRUE(harness.check().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2024, 8));
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->at(0).origin, "counting:1");
+  EXPECT_EQ(rows->at(0).get("time/usage_start"), "2024-08-01T00:00:00Z");
+  EXPECT_EQ(rows->at(1).get("resource/id"), "vm-2");
+  EXPECT_FALSE(rows->at(1).has("cost/cost"));
+  ASSERT_EQ(harness.rejects().size(), 1u);
+  EXPECT_EQ(harness.rejects()[0].origin, "counting:0");
+  EXPECT_EQ(harness.rejects()[0].reason, "header row");
+  EXPECT_EQ(harness.logs(), std::vector<std::string>{"two columns are unused"});
+  EXPECT_EQ(harness.batches(), 1u);
+}
+
+TEST(Harness, MonthsComeBackAsMonths) {
+  testing::PluginHarness harness(counting(), {{"label", std::string("vm")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<Month>> months = harness.months();
+  ASSERT_TRUE(months.ok());
+  EXPECT_EQ(*months, (std::vector<Month>{Month(2024, 9), Month(2024, 8)}));
+}
+
+TEST(Harness, ValidatesConfigurationLikeTheHost) {
+  testing::PluginHarness harness(counting(), {{"rows", std::string("3")}});
+  const Status status = harness.create();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::config);
+  EXPECT_EQ(status.error().message(),
+            "plugin 'counting': config key 'rows' must be an integer, got a string\n"
+            "plugin 'counting': missing required config key 'label'");
+}
+
+TEST(Adapter, PluginErrorFromTheConstructorKeepsItsKind) {
+  testing::PluginHarness harness(counting(), {{"label", std::string()}});
+  const Status status = harness.create();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::config);
+  EXPECT_EQ(status.error().message(), "label must not be empty");
+}
+
+TEST(Adapter, ExceptionInReadBecomesInternalWithTheMessage) {
+  testing::PluginHarness harness(counting(),
+                                 {{"label", std::string("x")}, {"fail", std::string("runtime")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2024, 8));
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::internal);
+  EXPECT_FALSE(rows.error().retryable());
+  EXPECT_EQ(rows.error().message(), "unexpected exception: boom");
+}
+
+TEST(Adapter, BadAllocBecomesOutOfMemory) {
+  testing::PluginHarness harness(counting(),
+                                 {{"label", std::string("x")}, {"fail", std::string("bad_alloc")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2024, 8));
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::internal);
+  EXPECT_EQ(rows.error().message(), "out of memory");
+}
+
+TEST(Adapter, PluginErrorKeepsKindAndRetryable) {
+  testing::PluginHarness harness(
+      counting(), {{"label", std::string("x")}, {"fail", std::string("plugin_error")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2024, 8));
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::source);
+  EXPECT_TRUE(rows.error().retryable());
+  EXPECT_EQ(rows.error().message(), "rate limited by the vendor API");
+}
+
+TEST(Adapter, ErrorResultFromMonthsBecomesItsCode) {
+  testing::PluginHarness harness(counting(),
+                                 {{"label", std::string("x")}, {"fail", std::string("status")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<Month>> months = harness.months();
+  ASSERT_FALSE(months.ok());
+  EXPECT_EQ(months.error().kind(), ErrorKind::data);
+  EXPECT_EQ(months.error().message(), "the export has no header");
+}
+
+// Creates an instance through the raw descriptor, as the host does.
+void* create_raw(const std::string& config_json) {
+  void* instance = nullptr;
+  char buffer[256];
+  bd_error error{0, buffer, sizeof buffer, 0};
+  EXPECT_EQ(counting()->create(config_json.data(), config_json.size(), &instance, &error), BD_OK)
+      << std::string(buffer, error.size);
+  return instance;
+}
+
+TEST(Adapter, MessagesAreTruncatedToTheBufferCapacity) {
+  void* instance = create_raw(R"({"rows":2,"fail":"long","label":"x"})");
+  ASSERT_NE(instance, nullptr);
+  char buffer[16];
+  std::memset(buffer, '#', sizeof buffer);
+  bd_error error{0, buffer, sizeof buffer, 0};
+  EXPECT_EQ(counting()->check(instance, &error), BD_ERR_SOURCE);
+  EXPECT_EQ(error.size, 15u);
+  EXPECT_EQ(std::string(buffer, error.size), std::string(15, 'a'));
+  EXPECT_EQ(buffer[15], '\0');
+
+  // Across the 4 KiB buffer the host uses: 4095 bytes, the first 100 'a' then 'b'.
+  std::vector<char> host_buffer(4096, '#');
+  bd_error host_error{0, host_buffer.data(), host_buffer.size(), 0};
+  EXPECT_EQ(counting()->check(instance, &host_error), BD_ERR_SOURCE);
+  EXPECT_EQ(host_error.size, 4095u);
+  EXPECT_EQ(std::string(host_buffer.data(), host_error.size),
+            std::string(100, 'a') + std::string(3995, 'b'));
+  EXPECT_EQ(host_buffer[4095], '\0');
+
+  // A buffer of one byte holds only the terminator.
+  char one = '#';
+  bd_error tiny{0, &one, 1, 99};
+  EXPECT_EQ(counting()->check(instance, &tiny), BD_ERR_SOURCE);
+  EXPECT_EQ(tiny.size, 0u);
+  EXPECT_EQ(one, '\0');
+  counting()->destroy(instance);
+}
+
+TEST(Adapter, InvalidConfigJsonFailsCreate) {
+  void* instance = nullptr;
+  char buffer[256];
+  bd_error error{0, buffer, sizeof buffer, 0};
+  const std::string json = R"({"rows":"2","fail":"none","label":"x"})";
+  EXPECT_EQ(counting()->create(json.data(), json.size(), &instance, &error), BD_ERR_CONFIG);
+  EXPECT_EQ(instance, nullptr);
+  EXPECT_EQ(std::string(buffer, error.size), "config key 'rows' is a string, not an integer");
+}
+
+// A sink that records the size of every batch and can ask the plugin to stop.
+struct BatchRecorder {
+  std::vector<std::size_t> sizes;
+  std::vector<std::string> first_origins;
+  std::size_t stop_at = 0; // 1-based batch that returns "stop"; 0 = never
+
+  bd_sink sink() {
+    return bd_sink{this,
+                   [](void* context, const bd_row* rows, size_t count) -> int32_t {
+                     auto* self = static_cast<BatchRecorder*>(context);
+                     self->sizes.push_back(count);
+                     self->first_origins.emplace_back(rows[0].origin.data, rows[0].origin.size);
+                     return self->sizes.size() == self->stop_at ? 1 : 0;
+                   },
+                   nullptr, nullptr, nullptr};
+  }
+};
+
+TEST(RowSink, RowsArriveInBatchesOf1024) {
+  void* instance = create_raw(R"({"rows":2500,"fail":"none","label":"x"})");
+  BatchRecorder recorder;
+  const bd_sink sink = recorder.sink();
+  char buffer[256];
+  bd_error error{0, buffer, sizeof buffer, 0};
+  EXPECT_EQ(counting()->read(instance, bd_str{"2024-08", 7}, &sink, &error), BD_OK)
+      << std::string(buffer, error.size);
+  EXPECT_EQ(recorder.sizes, (std::vector<std::size_t>{1024, 1024, 452}));
+  EXPECT_EQ(recorder.first_origins,
+            (std::vector<std::string>{"counting:1", "counting:1025", "counting:2049"}));
+  counting()->destroy(instance);
+}
+
+TEST(RowSink, HostStopBecomesCancelled) {
+  void* instance = create_raw(R"({"rows":2500,"fail":"none","label":"x"})");
+  BatchRecorder recorder;
+  recorder.stop_at = 2;
+  const bd_sink sink = recorder.sink();
+  char buffer[256];
+  bd_error error{0, buffer, sizeof buffer, 0};
+  EXPECT_EQ(counting()->read(instance, bd_str{"2024-08", 7}, &sink, &error), BD_ERR_CANCELLED);
+  EXPECT_EQ(std::string(buffer, error.size), "the host stopped the read");
+  EXPECT_EQ(recorder.sizes, (std::vector<std::size_t>{1024, 1024}));
+  counting()->destroy(instance);
+}
+
+TEST(RowSink, InvalidMonthTextIsAnError) {
+  void* instance = create_raw(R"({"rows":1,"fail":"none","label":"x"})");
+  BatchRecorder recorder;
+  const bd_sink sink = recorder.sink();
+  char buffer[256];
+  bd_error error{0, buffer, sizeof buffer, 0};
+  EXPECT_NE(counting()->read(instance, bd_str{"2024-13", 7}, &sink, &error), BD_OK);
+  EXPECT_GT(error.size, 0u);
+  EXPECT_TRUE(recorder.sizes.empty());
+  counting()->destroy(instance);
+}
+
+TEST(RowSink, CountsAndSmallBatches) {
+  std::vector<std::size_t> sizes;
+  bd_sink sink{&sizes,
+               [](void* context, const bd_row*, size_t count) -> int32_t {
+                 static_cast<std::vector<std::size_t>*>(context)->push_back(count);
+                 return 0;
+               },
+               nullptr, nullptr, nullptr};
+  RowSink rows(&sink, 2);
+  for (int i = 0; i < 5; ++i) {
+    rows.begin_row("r");
+    rows.field("k", "v");
+    ASSERT_TRUE(rows.end_row().ok());
+  }
+  rows.reject("r", "no cost"); // a null reject callback is tolerated
+  ASSERT_TRUE(rows.flush().ok());
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 2, 1}));
+  EXPECT_EQ(rows.rows_written(), 5u);
+  EXPECT_EQ(rows.rows_rejected(), 1u);
+}
+
+} // namespace
+} // namespace billdrop
