@@ -1,4 +1,6 @@
 #include <billdrop/csv.hpp>
+#include <billdrop/detail/refill.hpp>
+#include <billdrop/text.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -49,22 +51,6 @@ std::string describe_byte(char c) {
   return text;
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return true;
-}
-
 } // namespace
 
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source, CsvOptions options)
@@ -83,25 +69,8 @@ std::uint64_t CsvReader::total() const {
 }
 
 Result<bool> CsvReader::fill() {
-  if (eof_)
-    return false;
-  // Keep only the unread bytes (the record in progress), at the front.
-  if (begin_ > 0) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (buffer_.size() - end_ < kBlock / 2)
-    buffer_.resize(std::max(buffer_.size() * 2, end_ + kBlock));
-  auto n = source_->read(buffer_.data() + end_, buffer_.size() - end_);
-  if (!n)
-    return std::move(n).error();
-  if (*n == 0) {
-    eof_ = true;
-    return false;
-  }
-  end_ += *n;
-  return true;
+  // Keeps only the unread bytes (the record in progress), at the front.
+  return detail::refill(*source_, buffer_, begin_, end_, eof_, kBlock);
 }
 
 Result<bool> CsvReader::next(CsvRecord& record) {

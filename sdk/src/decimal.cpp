@@ -1,4 +1,5 @@
 #include <billdrop/decimal.hpp>
+#include <billdrop/text.hpp>
 
 #include <algorithm>
 #include <array>
@@ -32,15 +33,8 @@ bool fits(I128 value) noexcept {
   return magnitude(value) < coefficient_limit;
 }
 
-// Long inputs are cut in error messages so one bad cell cannot flood a log.
 std::string quoted(std::string_view text) {
-  constexpr std::size_t shown = 80;
-  std::string out = "\"";
-  out.append(text.substr(0, shown));
-  if (text.size() > shown)
-    out += "...";
-  out += '"';
-  return out;
+  return quote_for_message(text);
 }
 
 Error syntax_error(std::string_view text) {

@@ -1,3 +1,4 @@
+#include <billdrop/detail/refill.hpp>
 #include <billdrop/json_records.hpp>
 
 #include <algorithm>
@@ -84,25 +85,8 @@ std::uint64_t JsonRecordReader::total() const {
 }
 
 Result<bool> JsonRecordReader::fill() {
-  if (eof_)
-    return false;
-  // Keep only the unread bytes (the record in progress), at the front.
-  if (begin_ > 0) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (buffer_.size() - end_ < kBlock / 2)
-    buffer_.resize(std::max(buffer_.size() * 2, end_ + kBlock));
-  auto n = source_->read(buffer_.data() + end_, buffer_.size() - end_);
-  if (!n)
-    return std::move(n).error();
-  if (*n == 0) {
-    eof_ = true;
-    return false;
-  }
-  end_ += *n;
-  return true;
+  // Keeps only the unread bytes (the record in progress), at the front.
+  return detail::refill(*source_, buffer_, begin_, end_, eof_, kBlock);
 }
 
 Error JsonRecordReader::error_here(const std::string& message) const {

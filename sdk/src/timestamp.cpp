@@ -1,3 +1,4 @@
+#include <billdrop/text.hpp>
 #include <billdrop/timestamp.hpp>
 
 namespace billdrop {
@@ -12,15 +13,8 @@ constexpr const char* accepted_forms =
     ".000, an offset such as +00:00, +0000 or -05, or a trailing \" UTC\"), 2024-08-16 05:00:00, "
     "2024-08-16T05:00, 20240816T050000Z, 08/16/2024, 8/16/2024 5:00:00 AM and 2024/08/16";
 
-// Long inputs are cut in error messages so one bad cell cannot flood a log.
 std::string quoted(std::string_view text) {
-  constexpr std::size_t shown = 80;
-  std::string out = "\"";
-  out.append(text.substr(0, shown));
-  if (text.size() > shown)
-    out += "...";
-  out += '"';
-  return out;
+  return quote_for_message(text);
 }
 
 bool is_digit(char c) noexcept {

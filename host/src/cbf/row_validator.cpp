@@ -2,6 +2,8 @@
 
 #include "cbf/json_writer.hpp"
 
+#include <billdrop/text.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -13,41 +15,13 @@ namespace {
 constexpr std::size_t kQuoteLimit = 80;
 constexpr std::int32_t kAbsent = -1;
 
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view value) noexcept {
-  while (!value.empty() && is_space(value.front()))
-    value.remove_prefix(1);
-  while (!value.empty() && is_space(value.back()))
-    value.remove_suffix(1);
-  return value;
-}
-
 bool is_blank(std::string_view value) noexcept {
-  return trim(value).empty();
+  return trim_ascii(value).empty();
 }
 
 bool has_control_byte(std::string_view value) noexcept {
   return std::any_of(value.begin(), value.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-}
-
-bool equals_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = static_cast<char>(y - 'A' + 'a');
-    if (x != y)
-      return false;
-  }
-  return true;
 }
 
 std::size_t utf8_sequence_length(unsigned char lead) noexcept {
@@ -127,7 +101,7 @@ std::string unknown_column_message(std::string_view key) {
                         "; expected a CBF column (such as \"cost/cost\") or a tag "
                         "\"resource/tag:<key>\"";
   for (const ColumnInfo& column : kColumns) {
-    if (equals_ignoring_ascii_case(trim(key), column.name)) {
+    if (iequals_ascii(trim_ascii(key), column.name)) {
       message += " (did you mean \"" + std::string(column.name) + "\"?)";
       break;
     }
@@ -339,16 +313,16 @@ private:
     }
     switch (column.kind) {
     case ValueKind::timestamp:
-      write_timestamp(object, column, trim(value));
+      write_timestamp(object, column, trim_ascii(value));
       return;
     case ValueKind::decimal:
-      write_decimal(object, column, trim(value));
+      write_decimal(object, column, trim_ascii(value));
       return;
     case ValueKind::lineitem_type:
       write_lineitem_type(object, column, value);
       return;
     case ValueKind::region:
-      if (equals_ignoring_ascii_case(trim(value), "global")) {
+      if (iequals_ascii(trim_ascii(value), "global")) {
         sink_.error(column.name, "region_global",
                     "the region is " + quoted(value) +
                         ", which CloudZero does not accept; use \"no-region\" for charges "
@@ -421,7 +395,7 @@ private:
       std::string message =
           "expected one of " + lineitem_type_list() + " (exact spelling), got " + quoted(value);
       for (std::string_view type : kLineItemTypes)
-        if (equals_ignoring_ascii_case(trim(value), type))
+        if (iequals_ascii(trim_ascii(value), type))
           message += " (did you mean \"" + std::string(type) + "\"?)";
       sink_.error(column.name, "lineitem_type", std::move(message));
       return;

@@ -1,5 +1,7 @@
 #include "column_mapping.hpp"
 
+#include <billdrop/text.hpp>
+
 #include <algorithm>
 #include <array>
 
@@ -58,38 +60,6 @@ constexpr std::array<std::string_view, 9> lineitem_types{
     "Usage",    "Tax",    "Support", "Purchase",  "CommittedUsePurchase",
     "Discount", "Credit", "Fee",     "Adjustment"};
 
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && is_space(text.front()))
-    text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back()))
-    text.remove_suffix(1);
-  return text;
-}
-
-char lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    c = lower(c);
-  return out;
-}
-
-bool equals_ci(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
-
 bool is_tag_key_byte(unsigned char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '.' || c == ':' || c == '/' || c == '=' || c == '+' || c == '-' || c == '@';
@@ -127,7 +97,7 @@ std::string list_of(auto const& names) {
 // The canonical spelling of a CBF line-item type named in any case, or nothing.
 std::optional<std::string_view> canonical_type(std::string_view value) {
   for (std::string_view type : lineitem_types)
-    if (equals_ci(type, value))
+    if (iequals_ascii(type, value))
       return type;
   return std::nullopt;
 }
@@ -298,7 +268,7 @@ Result<ColumnMapping> ColumnMapping::create(MappingOptions options) {
                          list_of(lineitem_types) + ")");
       continue;
     }
-    const std::string key = lower_ascii(trim(source));
+    const std::string key = lower_ascii(trim_ascii(source));
     auto same = std::find_if(spec->type_map.begin(), spec->type_map.end(),
                              [&](const auto& entry) { return entry.first == key; });
     if (same != spec->type_map.end()) {
@@ -348,7 +318,7 @@ Result<FileMapping> ColumnMapping::bind(const std::vector<std::string>& columns,
         return i;
     std::string hint;
     for (const std::string& column : columns)
-      if (equals_ci(column, name) || trim(column) == name) {
+      if (iequals_ascii(column, name) || trim_ascii(column) == name) {
         hint = " (did you mean " + in_quotes(column) + "?)";
         break;
       }
@@ -419,7 +389,7 @@ void FileMapping::add_columns(const std::vector<std::string>& columns) {
 }
 
 std::string_view FileMapping::cell(const SourceRecord& record, std::size_t column) const noexcept {
-  const std::string_view value = trim(record.value(column));
+  const std::string_view value = trim_ascii(record.value(column));
   if (value.empty())
     return value;
   for (const std::string& null : spec_->null_values)
@@ -445,7 +415,7 @@ std::string_view FileMapping::expand(const Compiled& value, const SourceRecord& 
   // "{Project}/{VM}" on a row with neither gives nothing rather than "/".
   if (value.has_columns && !any_value)
     return {};
-  return trim(scratch_);
+  return trim_ascii(scratch_);
 }
 
 Result<UtcTime> FileMapping::parse_time(std::string_view key, std::string_view text) const {
@@ -460,7 +430,7 @@ std::string_view FileMapping::line_item_type(std::string_view value) const noexc
   if (value.empty())
     return spec_->type_default;
   for (const auto& [source, type] : spec_->type_map)
-    if (equals_ci(source, value))
+    if (iequals_ascii(source, value))
       return type;
   return value;
 }

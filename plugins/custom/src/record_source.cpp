@@ -3,6 +3,7 @@
 #include <billdrop/byte_source.hpp>
 #include <billdrop/csv.hpp>
 #include <billdrop/json_records.hpp>
+#include <billdrop/text.hpp>
 
 #include <simdjson.h>
 
@@ -17,14 +18,6 @@ namespace billdrop::custom {
 namespace {
 
 namespace ondemand = simdjson::ondemand;
-
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;

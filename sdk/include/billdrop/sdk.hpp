@@ -11,3 +11,4 @@
 #include <billdrop/source_plugin.hpp>
 #include <billdrop/timestamp.hpp>
 #include <billdrop/version.hpp>
+#include <billdrop/text.hpp>
