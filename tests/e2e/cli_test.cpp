@@ -3,6 +3,7 @@
 // example's expected_totals.json, which its Python generator computed with decimal.Decimal.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -308,6 +310,132 @@ TEST_F(CliTest, StructuredLogsInJson) {
     EXPECT_NE(line.find("\"event\":\""), std::string::npos) << line;
   }
   EXPECT_GT(count, 0);
+}
+
+TEST_F(CliTest, RunSendsTheEmbeddedExampleIntoTheEmbeddedEmulator) {
+  // The state directory is the working directory's .billdrop: run from the test's folder.
+  const std::string command = "cd " + quote(dir_.string()) + " && " +
+                              quote(BILLDROP_TEST_BILLDROP_EXE) +
+                              " run --format json >out.json 2>err.txt";
+  ASSERT_EQ(std::system(command.c_str()), 0) << read_file(dir_ / "err.txt");
+  const std::string out = read_file(dir_ / "out.json");
+  const std::string expected = read_file(fs::path(BILLDROP_TEST_SOURCE_DIR) /
+                                         "plugins/custom/examples/acme-gpu/expected_totals.json");
+  int months = 0;
+  const std::regex landed(
+      R"re("month":"([0-9-]+)","rows":([0-9]+),"cost":"([-0-9.]+)","chunks":[0-9]+,"attempts":[0-9]+,"synced":true,"landed_rows":([0-9]+),"landed_cost":"([-0-9.]+)")re");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), landed); it != std::sregex_iterator();
+       ++it) {
+    ++months;
+    const std::string month = (*it)[1];
+    const std::regex entry(
+        "\"" + month + R"re("\s*:\s*\{\s*"rows"\s*:\s*([0-9]+)\s*,\s*"cost"\s*:\s*"([-0-9.]+)")re");
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(expected, match, entry)) << month;
+    // What landed in the emulator is what the generator summed, row for row and cent for cent.
+    EXPECT_EQ((*it)[4].str(), match[1].str()) << month;
+    EXPECT_EQ((*it)[5].str(), match[2].str()) << month;
+    EXPECT_EQ((*it)[2].str(), match[1].str()) << month;
+  }
+  EXPECT_EQ(months, 3) << out;
+  EXPECT_TRUE(fs::exists(dir_ / ".billdrop" / "sync.db"));
+}
+
+TEST_F(CliTest, PlanAndRunWithASmallBodyLimitSplitIntoChunks) {
+  write("vendor.csv", kVendorCsv);
+  write("billdrop.toml", "state_dir = \"state\"\n[limits]\nmax_body_bytes = 300\n"
+                         "[connections.v]\nplugin = \"custom\"\n[connections.v.config]\n"
+                         "path = \"vendor.csv\"\ntag_columns = [\"team\"]\n"
+                         "[connections.v.config.columns]\n\"time/usage_start\" = \"{day}\"\n"
+                         "\"cost/cost\" = \"{amount}\"\n\"resource/service\" = \"{svc}\"\n"
+                         "\"resource/id\" = \"vendor/{svc}\"\n");
+  const auto config = (dir_ / "billdrop.toml").string();
+  const auto plan = run({"plan", "--config", config, "--month", "2026-08", "--format", "json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  // By hand: the rows serialise to 172, 158 and 170 bytes; an empty replace_drop body is 56 bytes
+  // and a replace_hourly one 58. 56+172 = 228 fits in 300 but 228+1+158 does not, so every row
+  // gets its own chunk: replace_drop (228), replace_hourly (216), replace_hourly (228) = 672.
+  EXPECT_NE(plan.out.find("\"body_bytes\":672,\"chunks\":3,\"operations\":{\"replace_drop\":1,"
+                          "\"replace_hourly\":2,\"sum\":0}"),
+            std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("\"chunks\":3"), std::string::npos) << plan.out;
+  const auto sent = run({"run", "--config", config, "--month", "2026-08", "--format", "json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err << sent.out;
+  EXPECT_NE(
+      sent.out.find("\"rows\":3,\"cost\":\"9.75\",\"chunks\":3,\"attempts\":3,\"synced\":true,"
+                    "\"landed_rows\":3,\"landed_cost\":\"9.75\""),
+      std::string::npos)
+      << sent.out;
+}
+
+TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
+  write("vendor.csv",
+        "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n2026-08-02,oops,Compute,ml\n");
+  write("billdrop.toml", "state_dir = \"state\"\n[connections.v]\nplugin = \"custom\"\n"
+                         "[connections.v.config]\npath = \"vendor.csv\"\n"
+                         "[connections.v.config.columns]\n\"time/usage_start\" = \"{day}\"\n"
+                         "\"cost/cost\" = \"{amount}\"\n");
+  const auto sent = run({"run", "--config", (dir_ / "billdrop.toml").string(), "--format", "json"});
+  EXPECT_EQ(sent.exit_code, 6) << sent.err << sent.out;
+  EXPECT_NE(sent.out.find("\"synced\":false"), std::string::npos) << sent.out;
+  EXPECT_NE(sent.out.find("invalid row(s): not sent"), std::string::npos) << sent.out;
+}
+
+TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
+  // `billdrop emulator` in the background on an ephemeral port; its first line names the port.
+  const fs::path out = dir_ / "emulator.out";
+  const std::string start =
+      quote(BILLDROP_TEST_BILLDROP_EXE) + " emulator --listen 127.0.0.1:0 --store " +
+      quote((dir_ / "emu.db").string()) + " --api-key secret-key >" + quote(out.string()) +
+      " 2>&1 & echo $! >" + quote((dir_ / "pid").string());
+  ASSERT_EQ(std::system(start.c_str()), 0);
+  std::string banner;
+  for (int i = 0; i < 200 && banner.find("listening on") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    banner = read_file(out);
+  }
+  std::smatch port;
+  ASSERT_TRUE(std::regex_search(banner, port, std::regex(R"(127\.0\.0\.1:([0-9]+))"))) << banner;
+  const std::string pid = read_file(dir_ / "pid");
+
+  write("vendor.csv", kVendorCsv);
+  write("billdrop.toml", "state_dir = \"state\"\n[connections.v]\nplugin = \"custom\"\n"
+                         "destination = \"anycost\"\nconnection_id = \"conn-1\"\n"
+                         "[connections.v.anycost]\nbase_url = \"http://127.0.0.1:" +
+                             port[1].str() +
+                             "\"\napi_key_file = \"key.txt\"\n"
+                             "[connections.v.config]\npath = \"vendor.csv\"\n"
+                             "[connections.v.config.columns]\n\"time/usage_start\" = \"{day}\"\n"
+                             "\"cost/cost\" = \"{amount}\"\n");
+  const auto config = (dir_ / "billdrop.toml").string();
+  ASSERT_EQ(run({"convert", "--config", config, "--out", (dir_ / "snap").string()}).exit_code, 0);
+  // A wrong key is refused (403) and not retried; the month is not synced.
+  write("key.txt", "wrong-key\n");
+  const auto refused = run({"push", "--config", config, "--from", (dir_ / "snap").string()});
+  EXPECT_EQ(refused.exit_code, 6) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("FAILED"), std::string::npos) << refused.out;
+  write("key.txt", "secret-key\n");
+  const auto pushed =
+      run({"push", "--config", config, "--from", (dir_ / "snap").string(), "--format", "json"});
+  EXPECT_EQ(pushed.exit_code, 0) << pushed.out << pushed.err;
+  EXPECT_NE(pushed.out.find("\"month\":\"2026-08\",\"rows\":3,\"cost\":\"9.75\""),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"month\":\"2026-09\",\"rows\":1,\"cost\":\"0.000005\""),
+            std::string::npos)
+      << pushed.out;
+  // The key never appears in what billdrop prints.
+  EXPECT_EQ(pushed.out.find("secret-key"), std::string::npos);
+  EXPECT_EQ(pushed.err.find("secret-key"), std::string::npos);
+
+  ASSERT_EQ(std::system(("kill -TERM " + pid).c_str()), 0);
+  std::string tail;
+  for (int i = 0; i < 200 && tail.find("stopped after") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    tail = read_file(out);
+  }
+  EXPECT_NE(tail.find("stopped after"), std::string::npos) << tail;
 }
 
 } // namespace

@@ -33,6 +33,18 @@ TEST(DropBody, SizesAreTheExactBytesOfTheBody) {
   }
 }
 
+TEST(DropBody, TakeMovesTheSameBodyOut) {
+  DropBodyWriter writer(Month(2026, 1), DropOperation::sum);
+  writer.reserve(200);
+  writer.add_row(R"({"time/usage_start":"2026-01-01T00:00:00Z","cost/cost":"3"})");
+  const std::string expected = writer.finish();
+  const std::size_t size = writer.size();
+  EXPECT_EQ(writer.take(), expected);
+  EXPECT_EQ(expected.size(), size);
+  writer.reset(Month(2026, 1), DropOperation::sum);
+  EXPECT_EQ(writer.finish(), R"({"month":"2026-01","operation":"sum","data":[]})");
+}
+
 TEST(DropBody, ParsesOperations) {
   EXPECT_EQ(parse_drop_operation("sum"), DropOperation::sum);
   EXPECT_EQ(parse_drop_operation("replace_drop"), DropOperation::replace_drop);

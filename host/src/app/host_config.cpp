@@ -79,6 +79,114 @@ Result<toml::table> parse_toml(std::string_view text, const std::filesystem::pat
   }
 }
 
+Status parse_string_field(const toml::node& value, std::string_view name,
+                          const std::filesystem::path& source, std::string& out) {
+  auto text = value.as_string();
+  if (!text)
+    return config_error(where(value, source) + ": " + std::string(name) + " must be a string");
+  out = text->get();
+  return {};
+}
+
+Status parse_connection_field(ConnectionConfig& c, std::string_view field, const toml::node& value,
+                              const std::filesystem::path& source) {
+  const std::string prefix = "connections." + c.name + ".";
+  DeliveryConfig& d = c.delivery;
+  if (field == "plugin")
+    return parse_string_field(value, prefix + "plugin", source, c.plugin);
+  if (field == "connection_id")
+    return parse_string_field(value, prefix + "connection_id", source, d.connection_id);
+  if (field == "config") {
+    auto plugin_table = value.as_table();
+    if (!plugin_table)
+      return config_error(where(value, source) + ": " + prefix + "config must be a table");
+    Result<ConfigValues> values = table_to_values(*plugin_table, source);
+    if (!values)
+      return values.error();
+    c.plugin_config = std::move(*values);
+    return {};
+  }
+  if (field == "destination") {
+    std::string kind;
+    if (Status status = parse_string_field(value, prefix + "destination", source, kind); !status)
+      return status;
+    if (kind == "local")
+      d.destination = DestinationKind::local;
+    else if (kind == "anycost")
+      d.destination = DestinationKind::anycost;
+    else if (kind == "dir")
+      d.destination = DestinationKind::dir;
+    else
+      return config_error(where(value, source) + ": " + prefix +
+                          "destination must be local, anycost or dir, not '" + kind + "'");
+    return {};
+  }
+  if (field == "allow_rollup") {
+    auto flag = value.as_boolean();
+    if (!flag)
+      return config_error(where(value, source) + ": " + prefix +
+                          "allow_rollup must be true or false");
+    d.allow_rollup = flag->get();
+    return {};
+  }
+  if (field == "anycost") {
+    auto table = value.as_table();
+    if (!table)
+      return config_error(where(value, source) + ": " + prefix + "anycost must be a table");
+    for (const auto& [key, entry] : *table) {
+      const std::string_view k = key.str();
+      const std::string name = prefix + "anycost." + std::string(k);
+      if (k == "timeout_seconds") {
+        auto number = entry.as_integer();
+        if (!number || number->get() <= 0)
+          return config_error(where(entry, source) + ": " + name + " must be a positive integer");
+        d.timeout_seconds = number->get();
+        continue;
+      }
+      std::string text;
+      if (Status status = parse_string_field(entry, name, source, text); !status)
+        return status;
+      if (k == "base_url")
+        d.base_url = text;
+      else if (k == "api_key_env")
+        d.api_key_env = text;
+      else if (k == "api_key_file")
+        d.api_key_file = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                                   : c.base_directory / text;
+      else if (k == "test_key_env")
+        d.test_key_env = text;
+      else if (k == "api_key")
+        return config_error(
+            where(entry, source) + ": " + name +
+            ": API keys never go in the config file; set api_key_env or api_key_file");
+      else
+        return config_error(
+            where(entry, source) + ": unknown key '" + name +
+            "' (known keys: base_url, api_key_env, api_key_file, test_key_env, timeout_seconds)");
+    }
+    return {};
+  }
+  if (field == "dir") {
+    auto table = value.as_table();
+    if (!table)
+      return config_error(where(value, source) + ": " + prefix + "dir must be a table with a path");
+    for (const auto& [key, entry] : *table) {
+      if (key.str() != "path")
+        return config_error(where(entry, source) + ": unknown key '" + prefix + "dir." +
+                            std::string(key.str()) + "' (known keys: path)");
+      std::string text;
+      if (Status status = parse_string_field(entry, prefix + "dir.path", source, text); !status)
+        return status;
+      d.dir = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                        : c.base_directory / text;
+    }
+    return {};
+  }
+  return config_error(
+      where(value, source) + ": unknown key '" + prefix + std::string(field) +
+      "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir)");
+}
+
 } // namespace
 
 Result<const ConnectionConfig*> HostConfig::connection(std::string_view name) const {
@@ -111,6 +219,7 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
   const toml::table& root = *parsed;
   HostConfig config;
   config.source = source;
+  config.state_dir = base_directory / ".billdrop";
   for (const auto& [key, node] : root) {
     const std::string_view k = key.str();
     if (k == "plugin_dirs") {
@@ -136,35 +245,49 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
         ConnectionConfig c;
         c.name = std::string(name.str());
         c.base_directory = base_directory;
+        c.delivery.connection_id = c.name;
         for (const auto& [field, value] : *connection) {
-          if (field.str() == "plugin") {
-            auto plugin = value.as_string();
-            if (!plugin)
-              return config_error(where(value, source) + ": connections." + c.name +
-                                  ".plugin must be a string");
-            c.plugin = plugin->get();
-          } else if (field.str() == "config") {
-            auto plugin_table = value.as_table();
-            if (!plugin_table)
-              return config_error(where(value, source) + ": connections." + c.name +
-                                  ".config must be a table");
-            Result<ConfigValues> values = table_to_values(*plugin_table, source);
-            if (!values)
-              return values.error();
-            c.plugin_config = std::move(*values);
-          } else {
-            return config_error(where(value, source) + ": unknown key 'connections." + c.name +
-                                "." + std::string(field.str()) + "' (known keys: plugin, config)");
-          }
+          if (Status status = parse_connection_field(c, field.str(), value, source); !status)
+            return status.error();
         }
         if (c.plugin.empty())
           return config_error(where(connection_node, source) + ": connection '" + c.name +
                               "' needs a plugin = \"<name>\" key");
+        if (c.delivery.destination == DestinationKind::dir && c.delivery.dir.empty())
+          return config_error(where(connection_node, source) + ": connection '" + c.name +
+                              "' sends to a dir destination but has no [connections." + c.name +
+                              ".dir] path");
         config.connections.push_back(std::move(c));
+      }
+    } else if (k == "state_dir") {
+      auto dir = node.as_string();
+      if (!dir)
+        return config_error(where(node, source) + ": state_dir must be a string");
+      const std::filesystem::path path(dir->get());
+      config.state_dir = path.is_absolute() ? path : base_directory / path;
+    } else if (k == "limits") {
+      auto table = node.as_table();
+      if (!table)
+        return config_error(where(node, source) + ": limits must be a table");
+      for (const auto& [limit, value] : *table) {
+        std::int64_t* target =
+            limit.str() == "max_body_bytes"        ? &config.limits.max_body_bytes
+            : limit.str() == "max_rows_per_month"  ? &config.limits.max_rows_per_month
+            : limit.str() == "max_bytes_per_month" ? &config.limits.max_bytes_per_month
+                                                   : nullptr;
+        if (target == nullptr)
+          return config_error(
+              where(value, source) + ": unknown key 'limits." + std::string(limit.str()) +
+              "' (known keys: max_body_bytes, max_rows_per_month, max_bytes_per_month)");
+        auto number = value.as_integer();
+        if (!number || number->get() <= 0)
+          return config_error(where(value, source) + ": limits." + std::string(limit.str()) +
+                              " must be a positive integer");
+        *target = number->get();
       }
     } else {
       return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
-                          "' (known keys: plugin_dirs, connections)");
+                          "' (known keys: plugin_dirs, state_dir, limits, connections)");
     }
   }
   return config;
@@ -209,7 +332,11 @@ Result<HostConfig> embedded_host_config() {
   if (!std::filesystem::exists(base))
     return config_error("the bundled example data is not installed (looked in " + base.string() +
                         "); pass --config FILE");
-  return parse_host_config(kEmbeddedConfig, "<embedded defaults>", base);
+  Result<HostConfig> config = parse_host_config(kEmbeddedConfig, "<embedded defaults>", base);
+  // The example data may be installed read-only: state goes under the working directory.
+  if (config)
+    config->state_dir = std::filesystem::absolute(".billdrop");
+  return config;
 }
 
 ConfigValues resolve_paths(const ConfigValues& values, const ConfigSchema& schema,

@@ -2,8 +2,15 @@
 // The host's configuration file (TOML): connections, each naming a plugin and its config table.
 //
 //   plugin_dirs = ["/opt/billdrop/plugins"]   # optional, searched before the standard path
+//   state_dir = ".billdrop"                   # snapshots, sync.db, the local emulator's store
+//   [limits]                                  # optional: max_body_bytes, max_rows_per_month, ...
 //   [connections.acme-gpu]
 //   plugin = "custom"
+//   destination = "local"                     # local (default) | anycost | dir
+//   connection_id = "acme-gpu"                # default: the connection's name
+//   allow_rollup = false
+//   [connections.acme-gpu.anycost]            # base_url, api_key_env, api_key_file, test_key_env
+//   [connections.acme-gpu.dir]                # path
 //   [connections.acme-gpu.config]
 //   path = "acme_usage.csv"                   # `path` keys resolve against this file's folder
 //
@@ -13,6 +20,7 @@
 #include <billdrop/config.hpp>
 #include <billdrop/result.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -20,16 +28,42 @@
 
 namespace billdrop {
 
+enum class DestinationKind { local, anycost, dir };
+
+// Where a connection's drops go and how (see docs/user-guide.md, "Delivery").
+struct DeliveryConfig {
+  DestinationKind destination = DestinationKind::local;
+  std::string connection_id; // the AnyCost connection id; defaults to the connection's name
+  bool allow_rollup = false; // over a month cap: roll rows up instead of failing
+  // anycost: base URL, and where the API key comes from (never the config file itself).
+  std::string base_url = "https://api.cloudzero.com";
+  std::string api_key_env = "CLOUDZERO_API_KEY";
+  std::filesystem::path api_key_file;
+  std::string test_key_env; // optional: environment variable holding a cloudzero-test-key
+  std::int64_t timeout_seconds = 60;
+  std::filesystem::path dir; // dir: where bodies and the bucket layout go
+};
+
 struct ConnectionConfig {
   std::string name;
   std::string plugin;                   // plugin name or path to a .so
   ConfigValues plugin_config;           // as written, paths not yet resolved
   std::filesystem::path base_directory; // for relative `path` values
+  DeliveryConfig delivery;
+};
+
+// The API's limits; each a setting with the reference's default.
+struct LimitsConfig {
+  std::int64_t max_body_bytes = 5'000'000;
+  std::int64_t max_rows_per_month = 1'000'000;
+  std::int64_t max_bytes_per_month = 400'000'000;
 };
 
 struct HostConfig {
   std::filesystem::path source; // the file it came from, or "<embedded defaults>"
   std::vector<std::filesystem::path> plugin_dirs;
+  std::filesystem::path state_dir = ".billdrop"; // snapshots, sync state, the local emulator
+  LimitsConfig limits;
   std::vector<ConnectionConfig> connections;
 
   // The connection named `name`; with an empty name, the only connection (an error when there are

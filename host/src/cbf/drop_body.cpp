@@ -55,6 +55,12 @@ std::string DropBodyWriter::finish() const {
   return body;
 }
 
+std::string DropBodyWriter::take() {
+  body_ += kClosing;
+  rows_ = 0;
+  return std::move(body_);
+}
+
 std::size_t DropBodyWriter::empty_size(Month month, DropOperation operation) noexcept {
   // {"month":"YYYY-MM","operation":"<op>","data":[]}
   (void)month;

@@ -29,8 +29,13 @@ public:
   std::size_t size() const noexcept { return body_.size() + kClosing.size(); }
   std::size_t rows() const noexcept { return rows_; }
 
+  // Reserves room for a body of `bytes` (e.g. a planned chunk's size), so it grows only once.
+  void reserve(std::size_t bytes) { body_.reserve(bytes); }
+
   // The complete body; the writer can be reused after reset().
   std::string finish() const;
+  // The complete body, moved out without a copy; the writer must be reset() before reuse.
+  std::string take();
   void reset(Month month, DropOperation operation);
 
   // Size of an empty body for this month and operation.

@@ -2,11 +2,14 @@
 
 #include "app/cbf_input.hpp"
 #include "app/convert_job.hpp"
+#include "app/delivery.hpp"
 #include "app/host_config.hpp"
 #include "app/validating_receiver.hpp"
 #include "cbf/json_writer.hpp"
 #include "cbf/validation_report.hpp"
 #include "cli/exit_codes.hpp"
+#include "emulator/emulator.hpp"
+#include "plan/plan_report.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "util/log.hpp"
 #include "util/progress.hpp"
@@ -15,9 +18,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <pthread.h>
 #include <sstream>
 
 namespace billdrop::cli {
@@ -44,6 +51,9 @@ struct SourceSelection {
   std::shared_ptr<LoadedPlugin> plugin;
   ConfigValues config;
   std::string connection; // "" when --plugin was used
+  DeliveryConfig delivery;
+  LimitsConfig limits;
+  std::filesystem::path state_dir;
 };
 
 void add_source_options(CLI::App& command, SourceOptions& options) {
@@ -121,6 +131,8 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
       base = std::filesystem::absolute(options.plugin_config).parent_path();
     }
     selection.config = resolve_paths(values, selection.plugin->schema(), base);
+    selection.delivery.connection_id = selection.plugin->name();
+    selection.state_dir = std::filesystem::absolute(".billdrop");
     return selection;
   }
   if (!options.plugin_config.empty())
@@ -134,6 +146,9 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
   selection.config = resolve_paths(connection->plugin_config, selection.plugin->schema(),
                                    connection->base_directory);
   selection.connection = connection->name;
+  selection.delivery = connection->delivery;
+  selection.limits = config.limits;
+  selection.state_dir = config.state_dir;
   return selection;
 }
 
@@ -384,6 +399,243 @@ int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
   return report.errors() > 0 ? kExitData : kExitOk;
 }
 
+// ---- delivery commands ----
+
+std::vector<MonthToDeliver> months_from_convert(const ConvertResult& result) {
+  std::vector<MonthToDeliver> months;
+  for (const ConvertedMonth& m : result.months) {
+    if (!m.requested)
+      continue; // partial months (late rows only) are never sent: they would replace the month
+    months.push_back({m.summary, m.invalid_rows});
+  }
+  return months;
+}
+
+std::vector<MonthToDeliver> months_from_directory(const std::filesystem::path& dir,
+                                                  const std::vector<Month>& only) {
+  std::vector<MonthToDeliver> months;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string suffix = ".summary.json";
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    Result<cbf::MonthSummary> summary = cbf::MonthSummary::from_json(text.str());
+    if (!summary)
+      throw CommandError(kExitData, entry.path().string() + ": " + summary.error().message());
+    if (summary->file.is_relative())
+      summary->file = dir / summary->file.filename();
+    if (!only.empty() && std::find(only.begin(), only.end(), summary->month) == only.end())
+      continue;
+    months.push_back({std::move(*summary), 0});
+  }
+  if (ec)
+    throw CommandError(kExitSource, "cannot read " + dir.string() + ": " + ec.message());
+  std::sort(months.begin(), months.end(), [](const MonthToDeliver& a, const MonthToDeliver& b) {
+    return a.summary.month < b.summary.month;
+  });
+  return months;
+}
+
+int print_deliveries(const std::string& what, const OpenDestination& destination,
+                     const std::vector<MonthDelivery>& deliveries, const std::string& format) {
+  bool all_synced = true;
+  for (const auto& d : deliveries)
+    all_synced = all_synced && d.synced;
+  if (format == "json") {
+    std::string json = "{\"destination\":";
+    cbf::append_json_string(json, destination.description);
+    json += ",\"months\":[";
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+      const auto& d = deliveries[i];
+      json += i ? "," : "";
+      json += "{\"month\":\"" + d.month.to_string() + "\",\"rows\":" + std::to_string(d.rows) +
+              ",\"cost\":\"" + d.cost.to_string() +
+              "\",\"chunks\":" + std::to_string(d.plan ? d.plan->chunks.size() : 0) +
+              ",\"attempts\":" + std::to_string(d.attempts) +
+              ",\"synced\":" + (d.synced ? "true" : "false");
+      if (d.landed)
+        json += ",\"landed_rows\":" + std::to_string(d.landed->rows) + ",\"landed_cost\":\"" +
+                d.landed->cost.to_string() + "\"";
+      if (!d.problem.empty()) {
+        json += ",\"problem\":";
+        cbf::append_json_string(json, d.problem);
+      }
+      json += "}";
+    }
+    json += "]}\n";
+    std::cout << json;
+  } else {
+    std::cout << what << " to " << destination.description << "\n\n";
+    std::cout << std::left << std::setw(9) << "month" << std::right << std::setw(10) << "rows"
+              << std::setw(22) << "cost/cost total" << std::setw(8) << "chunks" << std::setw(10)
+              << "attempts"
+              << "  " << std::left << std::setw(8) << "status";
+    if (destination.local)
+      std::cout << std::right << std::setw(12) << "landed rows" << std::setw(22) << "landed cost";
+    std::cout << '\n';
+    for (const auto& d : deliveries) {
+      std::cout << std::left << std::setw(9) << d.month.to_string() << std::right << std::setw(10)
+                << group_digits(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
+                << (d.plan ? d.plan->chunks.size() : 0) << std::setw(10) << d.attempts << "  "
+                << std::left << std::setw(8) << (d.synced ? "synced" : "FAILED");
+      if (d.landed)
+        std::cout << std::right << std::setw(12) << group_digits(d.landed->rows) << std::setw(22)
+                  << d.landed->cost.to_string();
+      std::cout << '\n';
+    }
+    for (const auto& d : deliveries)
+      if (!d.problem.empty())
+        std::cerr << d.month.to_string() << ": " << d.problem << '\n';
+  }
+  return all_synced ? kExitOk : kExitDelivery;
+}
+
+DeliveryOptions delivery_options(const SourceSelection& selection, bool allow_rollup,
+                                 bool send_invalid, Progress& progress) {
+  DeliveryOptions options;
+  options.limits = plan_limits(selection.limits);
+  options.allow_rollup = allow_rollup || selection.delivery.allow_rollup;
+  options.send_months_with_invalid_rows = send_invalid;
+  options.on_attempt = [&progress](const send::Attempt& a) {
+    log::info("send.attempt", {{"connection", a.connection_id},
+                               {"month", a.month.to_string()},
+                               {"chunk", a.chunk_index},
+                               {"attempt", a.attempt},
+                               {"outcome", send::to_string(a.outcome)},
+                               {"status", a.http_status}});
+    progress.set_label("sending " + a.month.to_string() + " chunk " +
+                       std::to_string(a.chunk_index + 1));
+    progress.update(0, 0, a.attempt);
+  };
+  return options;
+}
+
+int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const std::string& out,
+             const std::string& format, bool allow_rollup, bool chunks) {
+  const SourceSelection selection = select_source(global, options);
+  auto instance = create_instance(selection);
+  ConvertOptions convert;
+  convert.months = parse_months(options.months);
+  convert.output_directory =
+      out.empty() ? selection.state_dir / "snapshots" / selection.delivery.connection_id
+                  : std::filesystem::path(out);
+  convert.progress = !global.no_progress && Progress::enabled_by_default();
+  cbf::ValidationReport report;
+  ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
+  std::vector<plan::DropPlan> plans;
+  int code = report.errors() > 0 ? kExitData : kExitOk;
+  for (const MonthToDeliver& month : months_from_convert(result)) {
+    Result<plan::DropPlan> plan =
+        plan::plan_month(month.summary, plan_limits(selection.limits),
+                         allow_rollup || selection.delivery.allow_rollup ? plan::CapPolicy::rollup
+                                                                         : plan::CapPolicy::fail);
+    if (!plan) {
+      std::cerr << plan.error().message() << '\n';
+      code = kExitData;
+      continue;
+    }
+    plans.push_back(std::move(*plan));
+  }
+  plan::PlanReportOptions report_options;
+  report_options.format =
+      format == "json" ? plan::PlanReportFormat::json : plan::PlanReportFormat::text;
+  report_options.chunks = chunks;
+  plan::print_plan_report(std::cout, plans, report_options);
+  if (report.errors() > 0) {
+    std::cerr << "\nrow problems (" << report.errors() << " errors):\n";
+    print_report_text(report, std::cerr, 20);
+  }
+  return code;
+}
+
+int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std::string& format,
+            bool allow_rollup, bool send_invalid) {
+  const SourceSelection selection = select_source(global, options);
+  auto instance = create_instance(selection);
+  ConvertOptions convert;
+  convert.months = parse_months(options.months);
+  convert.output_directory = selection.state_dir / "snapshots" / selection.delivery.connection_id;
+  convert.progress = !global.no_progress && Progress::enabled_by_default();
+  cbf::ValidationReport report;
+  ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
+  if (report.errors() > 0) {
+    std::cerr << "row problems (" << report.errors() << " errors):\n";
+    print_report_text(report, std::cerr, 20);
+  }
+  OpenDestination destination = take(
+      open_destination(selection.delivery, selection.state_dir, selection.limits), kExitConfig);
+  Progress progress("sending");
+  progress.set_enabled(convert.progress);
+  const auto deliveries =
+      deliver(selection.delivery.connection_id, months_from_convert(result), destination,
+              delivery_options(selection, allow_rollup, send_invalid, progress),
+              selection.state_dir / "sync.db");
+  progress.finish();
+  const int code = print_deliveries("sent " + describe_source(selection) + " (" +
+                                        group_digits(result.rows_read) + " rows read)",
+                                    destination, deliveries, format);
+  return code != kExitOk ? code : (report.errors() > 0 ? kExitData : kExitOk);
+}
+
+int cmd_push(const GlobalOptions& global, const SourceOptions& options, const std::string& from,
+             const std::string& format, bool allow_rollup) {
+  const SourceSelection selection = select_source(global, options);
+  const std::filesystem::path dir =
+      from.empty() ? selection.state_dir / "snapshots" / selection.delivery.connection_id
+                   : std::filesystem::path(from);
+  const auto months = months_from_directory(dir, parse_months(options.months));
+  if (months.empty())
+    throw CommandError(kExitUsage, "no month snapshots (*.summary.json) in " + dir.string() +
+                                       ": run `billdrop convert --out " + dir.string() + "` first");
+  OpenDestination destination = take(
+      open_destination(selection.delivery, selection.state_dir, selection.limits), kExitConfig);
+  Progress progress("sending");
+  progress.set_enabled(!global.no_progress && Progress::enabled_by_default());
+  const auto deliveries = deliver(selection.delivery.connection_id, months, destination,
+                                  delivery_options(selection, allow_rollup, false, progress),
+                                  selection.state_dir / "sync.db");
+  progress.finish();
+  return print_deliveries("pushed " + dir.string(), destination, deliveries, format);
+}
+
+int cmd_emulator(const std::string& listen, const emulator::EmulatorOptions& options) {
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    throw CommandError(kExitUsage, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  const std::string host = listen.substr(0, colon);
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535)
+    throw CommandError(kExitUsage, "--listen port must be 0..65535");
+  // Block the signals before any thread starts so that only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  emulator::Emulator server(options);
+  const std::uint16_t bound =
+      take(server.start(host, static_cast<std::uint16_t>(port)), kExitSource);
+  std::cout << "AnyCost emulator listening on http://" << host << ":" << bound << " (store "
+            << options.store.string() << ")" << std::endl;
+  log::info("emulator.listening", {{"host", host}, {"port", bound}});
+  int received = 0;
+  sigwait(&signals, &received);
+  log::info("emulator.stopping", {{"signal", received}});
+  server.stop();
+  std::cout << "stopped after " << server.requests_served() << " requests" << std::endl;
+  return kExitOk;
+}
+
 } // namespace
 
 int run(int argc, char** argv) {
@@ -455,6 +707,88 @@ int run(int argc, char** argv) {
   validate->add_option("--max-body-bytes", max_body_bytes, "request body limit for drop bodies")
       ->capture_default_str();
 
+  SourceOptions plan_options;
+  std::string plan_out;
+  std::string plan_format = "text";
+  bool plan_rollup = false;
+  bool plan_chunks = false;
+  auto* plan_cmd = app.add_subcommand(
+      "plan", "convert and print the drop plan per month: rows, bytes, chunks, operations, caps");
+  add_source_options(*plan_cmd, plan_options);
+  plan_cmd->add_option("--month", plan_options.months, "YYYY-MM or YYYY-MM..YYYY-MM (repeatable)");
+  plan_cmd->add_option("--out", plan_out,
+                       "snapshot directory (default: <state_dir>/snapshots/<id>)");
+  plan_cmd->add_option("--format", plan_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  plan_cmd->add_flag("--allow-rollup", plan_rollup, "roll rows up when a month is over a cap");
+  plan_cmd->add_flag("--chunks", plan_chunks, "list every chunk");
+
+  SourceOptions run_options;
+  std::string run_format = "text";
+  bool run_rollup = false;
+  bool run_send_invalid = false;
+  auto* run_cmd = app.add_subcommand(
+      "run", "convert, plan and send a connection's months to its destination (default: the "
+             "embedded example into the embedded emulator)");
+  add_source_options(*run_cmd, run_options);
+  run_cmd->add_option("--month", run_options.months, "YYYY-MM or YYYY-MM..YYYY-MM (repeatable)");
+  run_cmd->add_option("--format", run_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  run_cmd->add_flag("--allow-rollup", run_rollup, "roll rows up when a month is over a cap");
+  run_cmd->add_flag("--send-invalid", run_send_invalid,
+                    "send months that had invalid rows (only their valid rows)");
+
+  SourceOptions push_options;
+  std::string push_from;
+  std::string push_format = "text";
+  bool push_rollup = false;
+  auto* push_cmd =
+      app.add_subcommand("push", "send converted month snapshots to a connection's destination");
+  add_source_options(*push_cmd, push_options);
+  push_cmd->add_option("--from", push_from,
+                       "directory written by convert (default: <state_dir>/snapshots/<id>)");
+  push_cmd->add_option("--month", push_options.months, "only these months");
+  push_cmd->add_option("--format", push_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  push_cmd->add_flag("--allow-rollup", push_rollup, "roll rows up when a month is over a cap");
+
+  std::string emulator_listen = "127.0.0.1:8080";
+  emulator::EmulatorOptions emulator_options;
+  std::string emulator_store = "billdrop-emulator.db";
+  long long latency_min = 0;
+  long long latency_max = 0;
+  auto* emulator_cmd = app.add_subcommand(
+      "emulator", "serve the AnyCost Stream API emulator (for offline tests of any adaptor)");
+  emulator_cmd->add_option("--listen", emulator_listen, "HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  emulator_cmd->add_option("--store", emulator_store, "SQLite file for the emulator's state")
+      ->capture_default_str();
+  emulator_cmd->add_option("--api-key", emulator_options.api_keys,
+                           "accepted API key (repeatable; default: any)");
+  emulator_cmd->add_option("--max-body-bytes", emulator_options.max_body_bytes)
+      ->capture_default_str();
+  emulator_cmd->add_option("--max-rows-per-month", emulator_options.max_rows_per_month)
+      ->capture_default_str();
+  emulator_cmd->add_option("--max-bytes-per-month", emulator_options.max_bytes_per_month)
+      ->capture_default_str();
+  emulator_cmd
+      ->add_option("--fault-seed", emulator_options.faults.seed, "seed of the fault sequence")
+      ->capture_default_str();
+  emulator_cmd->add_option("--fault-500", emulator_options.faults.error_500, "probability of a 500")
+      ->check(CLI::Range(0.0, 1.0));
+  emulator_cmd->add_option("--fault-429", emulator_options.faults.error_429, "probability of a 429")
+      ->check(CLI::Range(0.0, 1.0));
+  emulator_cmd
+      ->add_option("--fault-close", emulator_options.faults.close_before_reply,
+                   "probability of closing the connection before replying")
+      ->check(CLI::Range(0.0, 1.0));
+  emulator_cmd
+      ->add_option("--fault-apply-then-fail", emulator_options.faults.apply_then_fail,
+                   "probability of storing the drop and answering 500")
+      ->check(CLI::Range(0.0, 1.0));
+  emulator_cmd->add_option("--latency-min-ms", latency_min, "added latency, lower bound");
+  emulator_cmd->add_option("--latency-max-ms", latency_max, "added latency, upper bound");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -479,6 +813,19 @@ int run(int argc, char** argv) {
     if (convert->parsed())
       return cmd_convert(global, convert_options, convert_out, convert_format, memory_mb,
                          convert_max_errors);
+    if (plan_cmd->parsed())
+      return cmd_plan(global, plan_options, plan_out, plan_format, plan_rollup, plan_chunks);
+    if (run_cmd->parsed())
+      return cmd_run(global, run_options, run_format, run_rollup, run_send_invalid);
+    if (push_cmd->parsed())
+      return cmd_push(global, push_options, push_from, push_format, push_rollup);
+    if (emulator_cmd->parsed()) {
+      emulator_options.store = emulator_store;
+      emulator_options.faults.latency_min = std::chrono::milliseconds(latency_min);
+      emulator_options.faults.latency_max =
+          std::chrono::milliseconds(std::max(latency_min, latency_max));
+      return cmd_emulator(emulator_listen, emulator_options);
+    }
     if (validate->parsed())
       return cmd_validate(global, validate_options, validate_files, validate_format,
                           validate_max_errors, max_body_bytes);

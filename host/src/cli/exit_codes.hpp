@@ -9,6 +9,7 @@ inline constexpr int kExitUsage = 2;     // bad command line
 inline constexpr int kExitConfig = 3;    // configuration error (file, connection, plugin keys)
 inline constexpr int kExitPlugin = 4;    // plugin not found or cannot be loaded (ABI, symbols)
 inline constexpr int kExitSource = 5;    // the source cannot be reached or read
+inline constexpr int kExitDelivery = 6;  // a month could not be sent (it is not synced)
 inline constexpr int kExitInternal = 70; // a bug (EX_SOFTWARE)
 inline constexpr int kExitInterrupted = 130;
 

@@ -1,0 +1,71 @@
+#pragma once
+// Delivery: from month snapshots to acknowledged drops. Plans each month (caps checked before
+// anything is sent), opens the connection's destination (for `local`, the AnyCost emulator
+// embedded in-process over loopback), sends through the shared batching and retry core, records
+// every attempt in the sync store, and reports per month what was planned, sent and — for the
+// local emulator — what landed.
+
+#include "app/host_config.hpp"
+#include "cbf/month_snapshot.hpp"
+#include "emulator/emulator.hpp"
+#include "plan/drop_plan.hpp"
+#include "send/connection_sender.hpp"
+#include "send/destination.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace billdrop {
+
+plan::PlanLimits plan_limits(const LimitsConfig& limits);
+
+// The API key for an anycost destination: from the file when api_key_file is set, else from the
+// environment variable api_key_env. The error says where it looked; the key itself is never shown.
+Result<std::string> read_api_key(const DeliveryConfig& delivery);
+
+struct OpenDestination {
+  std::unique_ptr<emulator::Emulator> local; // running while this lives (local destination)
+  std::unique_ptr<send::Destination> destination;
+  std::string description; // for output and logs; never a secret
+};
+
+// `state_dir` holds the local emulator's store (emulator.db).
+Result<OpenDestination> open_destination(const DeliveryConfig& delivery,
+                                         const std::filesystem::path& state_dir,
+                                         const LimitsConfig& limits);
+
+struct MonthToDeliver {
+  cbf::MonthSummary summary;
+  std::uint64_t invalid_rows = 0; // rows of this month that failed validation
+};
+
+struct MonthDelivery {
+  Month month;
+  std::uint64_t rows = 0;
+  Decimal cost;
+  std::optional<plan::DropPlan> plan;
+  std::string problem; // why it was not sent or not synced ("" when synced)
+  bool synced = false;
+  std::uint32_t attempts = 0;
+  std::optional<emulator::MonthState> landed; // local destination: what the emulator holds
+};
+
+struct DeliveryOptions {
+  plan::PlanLimits limits;
+  bool allow_rollup = false;
+  bool send_months_with_invalid_rows = false; // off: such a month is not sent (it would be short)
+  send::RetryPolicy retry;
+  std::function<void(const send::Attempt&)> on_attempt; // progress and logs
+};
+
+// Plans and sends every month; never throws for a failed month (its `problem` says why).
+std::vector<MonthDelivery> deliver(const std::string& connection_id,
+                                   const std::vector<MonthToDeliver>& months,
+                                   OpenDestination& destination, const DeliveryOptions& options,
+                                   const std::filesystem::path& sync_store_file);
+
+} // namespace billdrop

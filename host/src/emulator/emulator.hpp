@@ -1,0 +1,101 @@
+#pragma once
+// An AnyCost Stream API emulator: the four endpoints with the real paths, bodies and error shapes,
+// served over HTTP on loopback, with its state in a SQLite file. It enforces the body limit (413),
+// one request in flight per connection (429 + Retry-After), the month caps, CBF validation (400),
+// the API key (403), the three operations' semantics and idempotency-key replay, and injects
+// faults (500, 429, latency, connection closed before the reply, "apply then fail") from a seed,
+// reproducibly. Any adaptor, in any language, can be tested against it.
+//
+// Choices where the reference is silent (shared/reference/anycost-stream.md):
+// - Order of checks for a send: API key (403) -> idempotency replay -> body size (413, checked
+//   before any parsing) -> one in flight per connection (429) -> fault draw -> body and rows (400)
+//   -> month caps (400) -> apply.
+// - Stored for idempotency replay, keyed by (test key, method, path, key): every response the API
+//   itself produced (200, 400, 404, 413). Not stored: 403 (no account to scope it to), the busy
+//   429, and injected 500/429/closed connections, which stand for failures in front of the API.
+//   "Apply then fail" stores the 200 it applied and answers 500, so a retry replays the 200.
+// - The month caps count stored rows and the bytes of their canonical CBF JSON (RowValidator's
+//   output, no separators) -- the same measure as MonthSummary::json_bytes.
+// - The send response's row_count is the body's rows; the list shows one drop per month: the drop
+//   id of the last applied request and the rows stored for the month. GET of a month with no rows
+//   stored is 404, even after a replace_drop emptied it.
+// - Faults draw only for sends that reach the draw (not replays, not busy 429s), two numbers per
+//   send from std::mt19937_64(seed), so the same seed and request order give the same faults;
+//   each start() begins the sequence again.
+// - "Closed before the reply" sends a 500 status line and a chunked body cut off mid-way: an HTTP
+//   client reports a read error; one that ignores it still does not see a success.
+// - Only sends are held to one in flight per connection; the GETs read a consistent snapshot.
+// - An "Authorization: Bearer ..." value is always refused: the API wants the raw key.
+
+#include "cbf/month_snapshot.hpp"
+
+#include <billdrop/decimal.hpp>
+#include <billdrop/result.hpp>
+#include <billdrop/timestamp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace billdrop::emulator {
+
+struct FaultOptions {
+  std::uint64_t seed = 1;
+  double error_500 = 0;          // probability a send_drop answers 500 without applying
+  double error_429 = 0;          // probability it answers 429 (with Retry-After) without applying
+  double close_before_reply = 0; // probability it applies nothing and drops the connection
+  double apply_then_fail = 0;    // probability it applies the drop, then answers 500
+  std::chrono::milliseconds latency_min{0};
+  std::chrono::milliseconds latency_max{0};
+};
+
+struct EmulatorOptions {
+  std::filesystem::path store = ":memory:"; // SQLite file
+  std::vector<std::string> api_keys;        // accepted keys; empty: any non-empty key
+  // Keys limited to some scopes (connections:create_billing_anycost_billing_drop, ...); such a key
+  // is accepted for the endpoints whose scope it holds and refused (403) for the others.
+  std::map<std::string, std::set<std::string>> key_scopes;
+  std::size_t max_body_bytes = 5'000'000;
+  std::uint64_t max_rows_per_month = 1'000'000;
+  std::uint64_t max_bytes_per_month = 400'000'000;
+  std::chrono::seconds busy_retry_after{1}; // Retry-After of a concurrent or injected 429
+  FaultOptions faults;
+};
+
+// What is stored for one (connection, month), for tests and `billdrop push` summaries.
+struct MonthState {
+  std::uint64_t rows = 0;
+  Decimal cost;
+  std::map<std::string, cbf::HourTotals> hours; // "YYYY-MM-DDTHH"
+};
+
+class Emulator {
+public:
+  explicit Emulator(EmulatorOptions options);
+  ~Emulator(); // stops the server
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // Starts serving on host:port in background threads (port 0: an ephemeral port); returns the
+  // bound port.
+  Result<std::uint16_t> start(const std::string& host, std::uint16_t port);
+  // Closes intake, lets in-flight requests finish, stops.
+  void stop();
+  std::uint16_t port() const noexcept;
+  std::string base_url() const; // "http://127.0.0.1:<port>"
+
+  Result<MonthState> month_state(const std::string& connection_id, Month month) const;
+  // Requests answered so far (every response started, injected faults included).
+  std::uint64_t requests_served() const noexcept;
+
+private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace billdrop::emulator

@@ -1,0 +1,586 @@
+#include "plan/drop_plan.hpp"
+
+#include "cbf/json_writer.hpp"
+#include "plan/plan_report.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace billdrop::plan {
+
+namespace fs = std::filesystem;
+using cbf::DropBodyWriter;
+using cbf::DropOperation;
+
+namespace {
+
+constexpr std::string_view kUsageStartPrefix = "{\"time/usage_start\":\"";
+constexpr std::string_view kCostKey = ",\"cost/cost\":\"";
+constexpr std::size_t kHourKeyLength = 13; // "YYYY-MM-DDTHH"
+constexpr std::size_t kReadBufferBytes = 1024 * 1024;
+constexpr std::size_t kChunkReadBytes = 256 * 1024;
+
+struct FileCloser {
+  void operator()(std::FILE* file) const noexcept { std::fclose(file); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+Error file_error(std::string_view action, const fs::path& file, int error_number) {
+  return source_error("cannot " + std::string(action) + " " + file.string() + ": " +
+                      std::strerror(error_number));
+}
+
+std::string line_ref(std::uint64_t line, const fs::path& file) {
+  return "line " + group_thousands(line) + " of " + file.string();
+}
+
+// Reads a file line by line through one large buffer, keeping each line's byte offset so a chunk
+// can later be read back with one seek.
+class LineReader {
+public:
+  Status open(const fs::path& file) {
+    path_ = file;
+    file_.reset(std::fopen(file.c_str(), "rb"));
+    if (!file_)
+      return file_error("open the snapshot", file, errno);
+    buffer_.resize(kReadBufferBytes);
+    return {};
+  }
+
+  // The next line without its '\n' (valid until the next call), or false at the end.
+  Result<bool> next(std::string_view& line) {
+    for (;;) {
+      const char* data = buffer_.data();
+      if (const void* newline = std::memchr(data + scanned_, '\n', end_ - scanned_)) {
+        const auto stop = static_cast<std::size_t>(static_cast<const char*>(newline) - data);
+        emit(line, stop, stop + 1);
+        return true;
+      }
+      scanned_ = end_;
+      if (eof_) {
+        if (begin_ == end_)
+          return false;
+        emit(line, end_, end_); // a last line without '\n'
+        return true;
+      }
+      if (begin_ != 0) {
+        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        base_ += begin_;
+        end_ -= begin_;
+        scanned_ -= begin_;
+        begin_ = 0;
+      }
+      if (end_ == buffer_.size())
+        buffer_.resize(buffer_.size() * 2); // a line longer than the buffer
+      const std::size_t got =
+          std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_.get());
+      if (got == 0) {
+        if (std::ferror(file_.get()))
+          return file_error("read", path_, errno);
+        eof_ = true;
+      }
+      end_ += got;
+    }
+  }
+
+  std::uint64_t offset() const noexcept { return offset_; }    // of the line last returned
+  std::uint64_t line_number() const noexcept { return line_; } // 1-based
+
+private:
+  void emit(std::string_view& line, std::size_t stop, std::size_t next) {
+    line = std::string_view(buffer_.data() + begin_, stop - begin_);
+    offset_ = base_ + begin_;
+    ++line_;
+    begin_ = next;
+    scanned_ = next;
+  }
+
+  fs::path path_;
+  File file_;
+  std::vector<char> buffer_;
+  std::size_t begin_ = 0;   // first unread byte
+  std::size_t scanned_ = 0; // no '\n' in [begin_, scanned_)
+  std::size_t end_ = 0;
+  std::uint64_t base_ = 0; // file offset of buffer_[0]
+  std::uint64_t offset_ = 0;
+  std::uint64_t line_ = 0;
+  bool eof_ = false;
+};
+
+// The hour key of a snapshot line; empty when the line does not start with time/usage_start.
+std::string_view hour_of(std::string_view line) noexcept {
+  if (!line.starts_with(kUsageStartPrefix) ||
+      line.size() < kUsageStartPrefix.size() + kHourKeyLength)
+    return {};
+  return line.substr(kUsageStartPrefix.size(), kHourKeyLength);
+}
+
+// cost/cost of a canonical row. The search cannot match inside a string value: there every '"'
+// is escaped, and the pattern needs an unescaped one right after a ','.
+Result<Decimal> cost_of(std::string_view line) {
+  const std::size_t key = line.find(kCostKey, kUsageStartPrefix.size());
+  if (key == std::string_view::npos)
+    return data_error("has no \"cost/cost\"");
+  const std::size_t begin = key + kCostKey.size();
+  const std::size_t end = line.find('"', begin);
+  if (end == std::string_view::npos)
+    return data_error("has an unterminated \"cost/cost\" value");
+  return Decimal::parse(line.substr(begin, end - begin));
+}
+
+struct RowSize {
+  std::uint32_t length = 0;
+  Decimal cost;
+};
+
+// The rows of one hour, as far as the cutter needs them: sizes and costs, not bytes.
+struct HourRows {
+  std::string key;
+  std::uint64_t first_row = 0;
+  std::uint64_t first_byte = 0;
+  std::uint64_t first_line = 0;
+  std::uint64_t content = 0; // row bytes plus the ',' between them
+  Decimal cost;
+  std::vector<RowSize> rows;
+
+  void reset(std::string_view hour, std::uint64_t row, std::uint64_t byte, std::uint64_t line) {
+    key.assign(hour);
+    first_row = row;
+    first_byte = byte;
+    first_line = line;
+    content = 0;
+    cost = Decimal();
+    rows.clear();
+  }
+};
+
+// Cuts hours into chunks: whole hours while they fit, a new chunk when the next hour does not,
+// and parts of one hour only when that hour alone is larger than a body.
+class ChunkCutter {
+public:
+  ChunkCutter(Month month, std::size_t max_body_bytes, const fs::path& file)
+      : month_(month), max_body_(max_body_bytes), file_(file) {}
+
+  Status add_hour(const HourRows& hour) {
+    if (open_) {
+      if (body_size(open_->operation, content_ + 1 + hour.content) <= max_body_) {
+        extend(hour.key, hour.rows.size(), hour.content + 1, hour.cost);
+        return {};
+      }
+      close();
+    }
+    const DropOperation first_operation =
+        chunks_.empty() ? DropOperation::replace_drop : DropOperation::replace_hourly;
+    if (body_size(first_operation, hour.content) <= max_body_) {
+      start(first_operation, hour.key, hour.first_row, hour.first_byte, std::nullopt);
+      extend(hour.key, hour.rows.size(), hour.content, hour.cost);
+      return {};
+    }
+    return split(hour, first_operation);
+  }
+
+  std::vector<Chunk> finish() {
+    if (open_)
+      close();
+    if (chunks_.empty()) { // an empty month: one replace_drop that empties it
+      start(DropOperation::replace_drop, "", 0, 0, std::nullopt);
+      close();
+    }
+    return std::move(chunks_);
+  }
+
+private:
+  std::size_t body_size(DropOperation operation, std::uint64_t content) const noexcept {
+    return DropBodyWriter::empty_size(month_, operation) + content;
+  }
+
+  Status split(const HourRows& hour, DropOperation first_operation) {
+    const auto start_index = static_cast<std::uint32_t>(chunks_.size());
+    std::uint64_t byte = hour.first_byte;
+    for (std::size_t i = 0; i < hour.rows.size(); ++i) {
+      const RowSize& row = hour.rows[i];
+      if (open_ && body_size(open_->operation, content_ + 1 + row.length) <= max_body_) {
+        extend(hour.key, 1, 1 + row.length, row.cost);
+      } else {
+        if (open_)
+          close();
+        const DropOperation operation =
+            chunks_.size() == start_index ? first_operation : DropOperation::sum;
+        if (body_size(operation, row.length) > max_body_)
+          return row_too_large(hour.first_line + i, row.length, operation);
+        start(operation, hour.key, hour.first_row + i, byte, start_index);
+        extend(hour.key, 1, row.length, row.cost);
+      }
+      byte += row.length + 1;
+    }
+    close(); // later hours never join a part of a split hour
+    return {};
+  }
+
+  Error row_too_large(std::uint64_t line, std::size_t length, DropOperation operation) const {
+    const std::size_t envelope = DropBodyWriter::empty_size(month_, operation);
+    return data_error(line_ref(line, file_) + " is a row of " + group_thousands(length) +
+                      " bytes, too large for one request body: the body limit is " +
+                      group_thousands(max_body_) + " bytes and a " +
+                      std::string(cbf::to_string(operation)) + " body's envelope takes " +
+                      std::to_string(envelope) +
+                      " of them. A row cannot be split across requests; shorten it (long "
+                      "descriptions, tags or k8s labels)");
+  }
+
+  void start(DropOperation operation, std::string_view hour, std::uint64_t first_row,
+             std::uint64_t first_byte, std::optional<std::uint32_t> split_hour_start) {
+    open_.emplace();
+    open_->index = static_cast<std::uint32_t>(chunks_.size());
+    open_->operation = operation;
+    open_->first_hour.assign(hour);
+    open_->last_hour.assign(hour);
+    open_->first_row = first_row;
+    open_->first_byte = first_byte;
+    open_->split_hour_start = split_hour_start;
+    content_ = 0;
+  }
+
+  void extend(std::string_view hour, std::uint64_t rows, std::uint64_t content,
+              const Decimal& cost) {
+    open_->last_hour.assign(hour);
+    open_->row_count += rows;
+    open_->cost += cost;
+    content_ += content;
+  }
+
+  void close() {
+    open_->body_bytes = body_size(open_->operation, content_);
+    chunks_.push_back(std::move(*open_));
+    open_.reset();
+  }
+
+  Month month_;
+  std::size_t max_body_;
+  fs::path file_;
+  std::vector<Chunk> chunks_;
+  std::optional<Chunk> open_;
+  std::uint64_t content_ = 0; // data bytes of the open chunk
+};
+
+std::string sha256_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> bytes{};
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), bytes.data(), &length, EVP_sha256(), nullptr) != 1)
+    throw ErrorException(internal_error("OpenSSL could not compute a SHA-256 digest"));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[bytes[i] >> 4];
+    hex += kHex[bytes[i] & 0xF];
+  }
+  return hex;
+}
+
+// Everything that decides which bytes go in which request, and nothing else.
+std::string plan_digest(const DropPlan& plan, const PlanLimits& limits) {
+  std::string text = "billdrop drop plan v1\nmonth " + plan.month.to_string() + "\nsnapshot " +
+                     plan.snapshot_sha256 + "\nlimits " + std::to_string(limits.max_body_bytes) +
+                     " " + std::to_string(limits.max_rows_per_month) + " " +
+                     std::to_string(limits.max_bytes_per_month) + "\n";
+  for (const Chunk& chunk : plan.chunks)
+    text += "chunk " + std::to_string(chunk.first_row) + " " + std::to_string(chunk.row_count) +
+            " " + std::string(cbf::to_string(chunk.operation)) + "\n";
+  return sha256_hex(text);
+}
+
+Error snapshot_mismatch(const cbf::MonthSummary& snapshot, std::string_view what) {
+  return data_error("the snapshot " + snapshot.file.string() + " does not match its summary (" +
+                    std::string(what) + "); it changed after it was built: rebuild it");
+}
+
+// Plans the snapshot as it is, caps measured but not enforced.
+Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& limits) {
+  DropPlan plan;
+  plan.month = snapshot.month;
+  plan.snapshot_file = snapshot.file;
+  plan.snapshot_sha256 = snapshot.sha256;
+  ChunkCutter cutter(snapshot.month, limits.max_body_bytes, snapshot.file);
+
+  std::error_code ec;
+  const bool absent_and_empty = snapshot.rows == 0 && !fs::exists(snapshot.file, ec);
+  if (!absent_and_empty) {
+    LineReader reader;
+    if (Status status = reader.open(snapshot.file); !status)
+      return status.error();
+    const std::string month = snapshot.month.to_string();
+    HourRows hour;
+    std::string_view line;
+    try {
+      for (;;) {
+        Result<bool> more = reader.next(line);
+        if (!more)
+          return more.error();
+        if (!*more)
+          break;
+        const std::uint64_t number = reader.line_number();
+        const std::string_view key = hour_of(line);
+        if (key.empty())
+          return data_error(line_ref(number, snapshot.file) +
+                            " does not start with {\"time/usage_start\":\"YYYY-MM-DDTHH…: "
+                            "not a billdrop month snapshot");
+        if (!key.starts_with(month))
+          return data_error(line_ref(number, snapshot.file) + " is in hour " + std::string(key) +
+                            ", outside the snapshot's month " + month);
+        if (line.size() > UINT32_MAX)
+          return data_error(line_ref(number, snapshot.file) + " is a row of " +
+                            group_thousands(line.size()) + " bytes, too large for any body");
+        if (key != hour.key) {
+          if (!hour.rows.empty()) {
+            if (key < hour.key)
+              return data_error(line_ref(number, snapshot.file) + " is in hour " +
+                                std::string(key) + " after rows of hour " + hour.key +
+                                ": snapshot rows must be sorted by hour");
+            if (Status status = cutter.add_hour(hour); !status)
+              return status.error();
+          }
+          hour.reset(key, plan.rows, reader.offset(), number);
+        }
+        Result<Decimal> cost = cost_of(line);
+        if (!cost)
+          return data_error(line_ref(number, snapshot.file) + ": " + cost.error().message());
+        hour.content += (hour.rows.empty() ? 0 : 1) + line.size();
+        hour.rows.push_back({static_cast<std::uint32_t>(line.size()), *cost});
+        hour.cost += *cost;
+        plan.cost += *cost;
+        ++plan.rows;
+      }
+      if (!hour.rows.empty())
+        if (Status status = cutter.add_hour(hour); !status)
+          return status.error();
+    } catch (const DecimalOverflow&) {
+      return data_error("the cost/cost total of " + month + " in " + snapshot.file.string() +
+                        " needs more than " + std::to_string(Decimal::max_digits) +
+                        " digits; billdrop does not round money");
+    }
+  }
+  if (plan.rows != snapshot.rows)
+    return snapshot_mismatch(snapshot, group_thousands(plan.rows) + " rows in the file, " +
+                                           group_thousands(snapshot.rows) + " in the summary");
+  if (plan.cost != snapshot.cost)
+    return snapshot_mismatch(snapshot, "cost/cost totals " + plan.cost.to_string() +
+                                           " in the file, " + snapshot.cost.to_string() +
+                                           " in the summary");
+
+  plan.chunks = cutter.finish();
+  plan.caps.rows = plan.rows;
+  plan.caps.rows_limit = limits.max_rows_per_month;
+  plan.caps.bytes_limit = limits.max_bytes_per_month;
+  for (const Chunk& chunk : plan.chunks)
+    plan.caps.bytes += chunk.body_bytes;
+  plan.digest = plan_digest(plan, limits);
+  return plan;
+}
+
+// "1,250,000 rows is 250,000 (25.0%) over the 1,000,000-row month cap", for each cap exceeded.
+std::string cap_overage(const CapUse& caps) {
+  std::string text;
+  if (caps.rows > caps.rows_limit)
+    text += group_thousands(caps.rows) + " rows is " +
+            group_thousands(caps.rows - caps.rows_limit) + " (" +
+            percent_of(caps.rows - caps.rows_limit, caps.rows_limit) + "%) over the " +
+            group_thousands(caps.rows_limit) + "-row month cap";
+  if (caps.bytes > caps.bytes_limit) {
+    if (!text.empty())
+      text += " and ";
+    text += group_thousands(caps.bytes) + " body bytes is " +
+            group_thousands(caps.bytes - caps.bytes_limit) + " (" +
+            percent_of(caps.bytes - caps.bytes_limit, caps.bytes_limit) + "%) over the " +
+            group_thousands(caps.bytes_limit) + "-byte month cap";
+  }
+  return text;
+}
+
+Status check_limits(Month month, const PlanLimits& limits) {
+  // The smallest body that can carry a row: the largest envelope plus "{}".
+  const std::size_t smallest = DropBodyWriter::empty_size(month, DropOperation::replace_hourly) + 2;
+  if (limits.max_body_bytes < smallest)
+    return config_error("max_body_bytes is " + group_thousands(limits.max_body_bytes) +
+                        ", too small for any request body: it must be at least " +
+                        std::to_string(smallest) + " (the API's limit is 5,000,000)");
+  return {};
+}
+
+} // namespace
+
+Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits& limits,
+                            CapPolicy policy) {
+  if (Status status = check_limits(snapshot.month, limits); !status)
+    return status.error();
+  Result<DropPlan> plan = cut_month(snapshot, limits);
+  if (!plan || !plan->caps.over())
+    return plan;
+  const std::string month = snapshot.month.to_string();
+  if (policy == CapPolicy::fail)
+    return data_error(month + ": " + cap_overage(plan->caps) +
+                      "; nothing was sent. Allow rollup for this connection (rows that differ "
+                      "only in their amounts within an hour become one row with exact sums) or "
+                      "send fewer" +
+                      (plan->caps.bytes > plan->caps.bytes_limit ? " or smaller rows" : " rows"));
+
+  const fs::path output = snapshot.file.parent_path() / (month + ".rollup.ndjson");
+  Result<RolledUpSnapshot> rolled = rollup_snapshot(snapshot, output);
+  if (!rolled)
+    return rolled.error();
+  Result<DropPlan> replanned = cut_month(rolled->summary, limits);
+  if (!replanned)
+    return replanned.error();
+  const RollupReport& report = rolled->report;
+  if (replanned->caps.over()) {
+    std::error_code ec;
+    fs::remove(output, ec); // nothing will be sent from it
+    return data_error(
+        month + ": still over the month cap after rollup, which merged " +
+        group_thousands(report.groups_merged) + " groups and took the month from " +
+        group_thousands(report.rows_before) + " to " + group_thousands(report.rows_after) +
+        " rows (" + group_thousands(plan->caps.bytes) + " to " +
+        group_thousands(replanned->caps.bytes) + " body bytes): " + cap_overage(replanned->caps) +
+        "; nothing was sent. Aggregate the rows at the source (fewer dimensions or coarser line "
+        "items) or split the data across connections");
+  }
+  replanned->rollup = report;
+  return replanned;
+}
+
+Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index) {
+  if (index >= plan.chunks.size())
+    return internal_error("the plan of " + plan.month.to_string() + " has " +
+                          std::to_string(plan.chunks.size()) + " chunks; there is no chunk " +
+                          std::to_string(index));
+  const Chunk& chunk = plan.chunks[index];
+  DropBodyWriter writer(plan.month, chunk.operation);
+  const std::size_t envelope = DropBodyWriter::empty_size(plan.month, chunk.operation);
+  const auto changed = [&](std::string_view what) {
+    return data_error("chunk " + std::to_string(index) + " of the plan of " +
+                      plan.month.to_string() + " no longer matches " + plan.snapshot_file.string() +
+                      " (" + std::string(what) +
+                      "); the snapshot changed after planning: plan "
+                      "the month again");
+  };
+  if (chunk.row_count == 0) {
+    if (chunk.body_bytes != envelope)
+      return changed("an empty chunk with a non-empty body");
+    return writer.finish();
+  }
+  if (chunk.body_bytes <= envelope)
+    return changed("body_bytes is too small for its rows");
+
+  // The chunk's lines are contiguous in the file: the data bytes plus the '\n' between them. They
+  // are streamed through a small buffer, so a body is held once, in the writer.
+  const std::uint64_t content = chunk.body_bytes - envelope;
+  File file(std::fopen(plan.snapshot_file.c_str(), "rb"));
+  if (!file)
+    return file_error("open the snapshot", plan.snapshot_file, errno);
+  if (::fseeko(file.get(), static_cast<off_t>(chunk.first_byte), SEEK_SET) != 0)
+    return file_error("seek in", plan.snapshot_file, errno);
+
+  std::uint64_t rows = 0;
+  std::string last_hour;
+  const auto add = [&](std::string_view line) -> std::optional<Error> {
+    if (++rows > chunk.row_count)
+      return changed("more rows than planned");
+    if (rows == 1 && hour_of(line) != chunk.first_hour)
+      return changed("its first row is in another hour");
+    last_hour.assign(hour_of(line));
+    writer.add_row(line);
+    return std::nullopt;
+  };
+  writer.reserve(static_cast<std::size_t>(chunk.body_bytes));
+  std::vector<char> block(std::min<std::uint64_t>(content + 1, kChunkReadBytes));
+  std::string partial;                                // a line split across two reads
+  for (std::uint64_t left = content + 1; left > 0;) { // one more: the last line must end there
+    const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(left, block.size()));
+    const std::size_t got = std::fread(block.data(), 1, wanted, file.get());
+    if (got < wanted && std::ferror(file.get()))
+      return file_error("read", plan.snapshot_file, errno);
+    left -= got;
+    std::string_view piece(block.data(), got);
+    if (left == 0 || got < wanted) { // the end of the chunk: '\n' or the end of the file
+      if (got == wanted && piece.back() != '\n')
+        return changed("its last row continues past its planned end");
+      if (got < wanted && left > 1)
+        return changed("the file ends inside the chunk");
+      if (got == wanted)
+        piece.remove_suffix(1);
+      left = 0;
+    }
+    for (std::size_t newline; (newline = piece.find('\n')) != std::string_view::npos;) {
+      std::optional<Error> error;
+      if (partial.empty()) {
+        error = add(piece.substr(0, newline));
+      } else {
+        partial.append(piece.substr(0, newline));
+        error = add(partial);
+        partial.clear();
+      }
+      if (error)
+        return *error;
+      piece.remove_prefix(newline + 1);
+    }
+    partial.append(piece);
+  }
+  if (std::optional<Error> error = add(partial))
+    return *error;
+  if (rows != chunk.row_count)
+    return changed("fewer rows than planned");
+  if (last_hour != chunk.last_hour)
+    return changed("its last row is in another hour");
+  std::string body = writer.take();
+  if (body.size() != chunk.body_bytes)
+    return changed("a different body size");
+  return body;
+}
+
+std::string DropPlan::to_json() const {
+  std::string json = "{\"month\":\"" + month.to_string() + "\",\"snapshot_file\":";
+  // Paths are bytes on Linux; JSON keeps them only when they are UTF-8.
+  std::string path = snapshot_file.string();
+  if (!cbf::is_valid_utf8(path))
+    for (char& c : path)
+      if (static_cast<unsigned char>(c) >= 0x80)
+        c = '?';
+  cbf::append_json_string(json, path);
+  json += ",\"snapshot_sha256\":\"" + snapshot_sha256 + "\",\"digest\":\"" + digest +
+          "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost.to_string() +
+          "\",\"caps\":{\"rows\":" + std::to_string(caps.rows) +
+          ",\"rows_limit\":" + std::to_string(caps.rows_limit) +
+          ",\"bytes\":" + std::to_string(caps.bytes) +
+          ",\"bytes_limit\":" + std::to_string(caps.bytes_limit) + "},\"rollup\":";
+  if (rollup)
+    json += "{\"rows_before\":" + std::to_string(rollup->rows_before) +
+            ",\"rows_after\":" + std::to_string(rollup->rows_after) +
+            ",\"groups_merged\":" + std::to_string(rollup->groups_merged) + "}";
+  else
+    json += "null";
+  json += ",\"chunks\":[";
+  for (const Chunk& chunk : chunks) {
+    if (&chunk != chunks.data())
+      json += ',';
+    json += "{\"index\":" + std::to_string(chunk.index) + ",\"operation\":\"" +
+            std::string(cbf::to_string(chunk.operation)) + "\",\"first_hour\":";
+    cbf::append_json_string(json, chunk.first_hour);
+    json += ",\"last_hour\":";
+    cbf::append_json_string(json, chunk.last_hour);
+    json += ",\"first_row\":" + std::to_string(chunk.first_row) +
+            ",\"first_byte\":" + std::to_string(chunk.first_byte) +
+            ",\"row_count\":" + std::to_string(chunk.row_count) +
+            ",\"body_bytes\":" + std::to_string(chunk.body_bytes) + ",\"cost\":\"" +
+            chunk.cost.to_string() + "\",\"split_hour_start\":" +
+            (chunk.split_hour_start ? std::to_string(*chunk.split_hour_start) : "null") + "}";
+  }
+  json += "]}";
+  return json;
+}
+
+} // namespace billdrop::plan

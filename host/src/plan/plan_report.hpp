@@ -1,0 +1,31 @@
+#pragma once
+// What `billdrop plan` prints: per month its rows, body bytes, chunks, operations and the use of
+// each month cap, as an aligned text table or as JSON.
+
+#include "plan/drop_plan.hpp"
+
+#include <cstdint>
+#include <ostream>
+#include <span>
+#include <string>
+
+namespace billdrop::plan {
+
+enum class PlanReportFormat { text, json };
+
+struct PlanReportOptions {
+  PlanReportFormat format = PlanReportFormat::text;
+  bool chunks = false; // also list every chunk of every month
+};
+
+std::string format_plan_report(std::span<const DropPlan> plans, const PlanReportOptions& options);
+void print_plan_report(std::ostream& out, std::span<const DropPlan> plans,
+                       const PlanReportOptions& options);
+
+// "1,250,000"
+std::string group_thousands(std::uint64_t value);
+// `part` as a percentage of `whole` with one decimal, rounded half up: "25.0". Integer arithmetic
+// only, so the figure is the same everywhere. "-" when `whole` is 0.
+std::string percent_of(std::uint64_t part, std::uint64_t whole);
+
+} // namespace billdrop::plan

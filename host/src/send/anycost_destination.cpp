@@ -1,0 +1,229 @@
+// The AnyCost Stream API destination: one POST per request through cpp-httplib.
+
+#include "send/destination.hpp"
+
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <mutex>
+#include <vector>
+
+namespace billdrop::send {
+namespace {
+
+constexpr std::string_view kDropsPathPrefix = "/v2/connections/billing/anycost/";
+constexpr std::size_t kMaxQuotedBody = 300; // of a non-JSON error body, in a message
+constexpr std::size_t kMaxIdleClients = 64;
+
+// A base URL split into what httplib::Client takes and the path prefix it does not.
+struct BaseUrl {
+  std::string scheme_host_port; // "https://api.cloudzero.com:443"
+  std::string path_prefix;      // "" or "/some/prefix" (no trailing '/')
+};
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+Result<BaseUrl> parse_base_url(std::string_view url) {
+  // The message never quotes the URL: a user might have put credentials in it.
+  const auto bad = [](std::string_view why) {
+    return config_error("the AnyCost base URL " + std::string(why) +
+                        "; expected http(s)://host[:port][/path], e.g. https://api.cloudzero.com");
+  };
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos)
+    return bad("has no scheme");
+  std::string scheme;
+  for (const char c : url.substr(0, scheme_end))
+    scheme += lower(c);
+  if (scheme != "http" && scheme != "https")
+    return bad("has the scheme \"" + scheme + "\", which is neither http nor https");
+  std::string_view rest = url.substr(scheme_end + 3);
+  const std::size_t path_start = rest.find('/');
+  std::string_view authority = rest.substr(0, path_start);
+  std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  if (authority.empty())
+    return bad("has no host");
+  if (authority.find('@') != std::string_view::npos)
+    return bad("holds user credentials (the API key goes in its own setting)");
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return bad("has a query or fragment");
+  while (path.ends_with('/'))
+    path.remove_suffix(1);
+  return BaseUrl{scheme + "://" + std::string(authority), std::string(path)};
+}
+
+// Path segments are percent-encoded so any connection id reaches the API intact.
+std::string encode_segment(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
+        (byte >= '0' && byte <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    }
+  }
+  return out;
+}
+
+// The message of an error body: error.message (400, 404) or message (403, 413); else the body.
+std::string error_message(const std::string& body, int status) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (!parser.parse(body).get(root)) {
+    std::string_view message;
+    if (!root.at_pointer("/error/message").get(message) ||
+        !root.at_pointer("/message").get(message))
+      return std::string(message);
+  }
+  std::string_view text = body;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  if (text.empty())
+    return "HTTP " + std::to_string(status) + " with an empty body";
+  if (text.size() > kMaxQuotedBody)
+    return std::string(text.substr(0, kMaxQuotedBody)) + "...";
+  return std::string(text);
+}
+
+void read_success(const std::string& body, DropResponse& response) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root))
+    return; // acknowledged all the same: the status says it is stored
+  std::string_view drop_id;
+  if (!root.at_pointer("/connection/drop_id").get(drop_id))
+    response.drop_id = std::string(drop_id);
+  std::uint64_t rows = 0;
+  if (!root.at_pointer("/connection/row_count").get(rows))
+    response.row_count = rows;
+}
+
+DropResponse transport_failure(httplib::Error error, std::chrono::milliseconds timeout) {
+  DropResponse response;
+  response.outcome = Outcome::ambiguous;
+  std::string what = httplib::to_string(error);
+  switch (error) {
+  case httplib::Error::SSLServerVerification:
+  case httplib::Error::SSLLoadingCerts:
+    // Trying again gets the same certificate: only a configuration change helps.
+    response.outcome = Outcome::rejected;
+    what += ": the server's TLS certificate could not be verified against the system's CA store";
+    break;
+  case httplib::Error::Read:
+  case httplib::Error::Write:
+  case httplib::Error::ConnectionTimeout:
+    what += " (the connection broke or went silent for " + std::to_string(timeout.count()) +
+            " ms before a complete response)";
+    break;
+  default:
+    break;
+  }
+  response.message = "no complete response: " + what;
+  return response;
+}
+
+class AnycostDestination final : public Destination {
+public:
+  explicit AnycostDestination(AnycostSettings settings) : settings_(std::move(settings)) {
+    Result<BaseUrl> url = parse_base_url(settings_.base_url);
+    if (url)
+      url_ = std::move(*url);
+    else
+      url_error_ = url.error().message();
+  }
+
+  std::string describe() const override {
+    std::string out = "anycost ";
+    out += url_error_.empty() ? url_.scheme_host_port + url_.path_prefix : "(unusable base URL)";
+    if (!settings_.test_key.empty())
+      out += " (test namespace)";
+    return out;
+  }
+
+  DropResponse send(const DropRequest& request) override {
+    if (!url_error_.empty()) {
+      DropResponse response;
+      response.outcome = Outcome::rejected;
+      response.message = url_error_;
+      return response;
+    }
+    const std::string path = url_.path_prefix + std::string(kDropsPathPrefix) +
+                             encode_segment(request.connection_id) + "/billing_drops";
+    httplib::Headers headers{{"Authorization", settings_.api_key},
+                             {"Accept", "application/json"},
+                             {"User-Agent", "billdrop/" BILLDROP_VERSION}};
+    if (!request.idempotency_key.empty())
+      headers.emplace("cloudzero-idempotency-key", request.idempotency_key);
+    if (!settings_.test_key.empty())
+      headers.emplace("cloudzero-test-key", settings_.test_key);
+
+    std::unique_ptr<httplib::Client> client = acquire();
+    httplib::Result result = client->Post(path, headers, request.body, "application/json");
+    if (!result)
+      return transport_failure(result.error(), settings_.timeout); // the client is dropped
+
+    DropResponse response;
+    response.http_status = result->status;
+    response.outcome = classify_status(result->status);
+    if (result->has_header("Retry-After"))
+      response.retry_after = parse_retry_after(result->get_header_value("Retry-After"),
+                                               std::chrono::system_clock::now());
+    if (response.outcome == Outcome::acknowledged)
+      read_success(result->body, response);
+    else
+      response.message = error_message(result->body, result->status);
+    release(std::move(client));
+    return response;
+  }
+
+private:
+  std::unique_ptr<httplib::Client> acquire() {
+    {
+      const std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        std::unique_ptr<httplib::Client> client = std::move(idle_.back());
+        idle_.pop_back();
+        return client;
+      }
+    }
+    auto client = std::make_unique<httplib::Client>(url_.scheme_host_port);
+    client->set_connection_timeout(settings_.timeout);
+    client->set_read_timeout(settings_.timeout);
+    client->set_write_timeout(settings_.timeout);
+    client->set_keep_alive(settings_.keep_alive);
+    // Headers and body leave in separate writes: without this, Nagle's algorithm and the peer's
+    // delayed ACK add ~40 ms to every request.
+    client->set_tcp_nodelay(true);
+    client->set_follow_location(false); // a redirect is a misconfigured base URL, not success
+    return client;
+  }
+
+  void release(std::unique_ptr<httplib::Client> client) {
+    if (!settings_.keep_alive)
+      return;
+    const std::lock_guard lock(mutex_);
+    if (idle_.size() < kMaxIdleClients)
+      idle_.push_back(std::move(client));
+  }
+
+  AnycostSettings settings_;
+  BaseUrl url_;
+  std::string url_error_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_; // clients with a connection to reuse
+};
+
+} // namespace
+
+std::unique_ptr<Destination> make_anycost_destination(AnycostSettings settings) {
+  return std::make_unique<AnycostDestination>(std::move(settings));
+}
+
+} // namespace billdrop::send

@@ -1,0 +1,248 @@
+#include "send/connection_sender.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <thread>
+
+namespace billdrop::send {
+namespace {
+
+using Millis = std::chrono::milliseconds;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+std::string sha256_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> bytes{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), bytes.data(), &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0x0F];
+  }
+  return out;
+}
+
+// "1m05s", "2.5s", "300ms": durations in messages.
+std::string describe_duration(Millis duration) {
+  const auto ms = duration.count();
+  if (ms < 1000)
+    return std::to_string(ms) + "ms";
+  if (ms < 60'000)
+    return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
+  const auto seconds = ms / 1000;
+  std::string out = std::to_string(seconds / 60) + "m";
+  if (seconds % 60 != 0) {
+    if (seconds % 60 < 10)
+      out += '0';
+    out += std::to_string(seconds % 60);
+    out += 's';
+  }
+  return out;
+}
+
+std::string describe_chunk(const plan::DropPlan& plan, std::uint32_t index) {
+  const plan::Chunk& chunk = plan.chunks[index];
+  std::string out = plan.month.to_string() + " chunk " + std::to_string(index + 1) + " of " +
+                    std::to_string(plan.chunks.size()) + " (" +
+                    std::string(cbf::to_string(chunk.operation));
+  if (!chunk.first_hour.empty()) {
+    out += ", " + chunk.first_hour;
+    if (chunk.last_hour != chunk.first_hour)
+      out += ".." + chunk.last_hour;
+  }
+  return out + ")";
+}
+
+std::string describe_response(const Attempt& attempt) {
+  std::string out;
+  if (attempt.http_status != 0)
+    out = "HTTP " + std::to_string(attempt.http_status);
+  else
+    out = to_string(attempt.outcome);
+  if (!attempt.message.empty())
+    out += ": " + attempt.message;
+  return out;
+}
+
+// A failure on a `sum` part may have been applied, and applying it again would count its rows
+// twice: the only safe retry is the whole hour again, from its first (replacing) part.
+bool needs_hour_restart(const plan::Chunk& chunk, const DropResponse& response) {
+  if (chunk.operation != cbf::DropOperation::sum || !chunk.split_hour_start)
+    return false;
+  return response.outcome == Outcome::ambiguous ||
+         (response.outcome == Outcome::retryable && response.http_status >= 500);
+}
+
+} // namespace
+
+std::string idempotency_key(std::string_view connection_id, Month month,
+                            std::string_view plan_digest, std::uint32_t chunk_index) {
+  // Lengths first, so no two different tuples can run together into the same text.
+  std::string text = "billdrop-idempotency-v1\n";
+  text.append(std::to_string(connection_id.size())).append(":").append(connection_id);
+  text.append("\n").append(month.to_string()).append("\n");
+  text.append(std::to_string(plan_digest.size())).append(":").append(plan_digest);
+  text.append("\n").append(std::to_string(chunk_index));
+  return sha256_hex(text);
+}
+
+ConnectionSender::ConnectionSender(std::string connection_id, Destination& destination,
+                                   RetryPolicy policy)
+    : connection_id_(std::move(connection_id)), destination_(destination), policy_(policy),
+      sleeper_([](Millis wait) { std::this_thread::sleep_for(wait); }),
+      clock_([] { return std::chrono::steady_clock::now(); }) {
+  std::uint64_t seed = policy_.jitter_seed;
+  if (seed == 0) {
+    std::random_device device;
+    seed = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  }
+  rng_.seed(seed);
+}
+
+Millis ConnectionSender::backoff(std::uint32_t attempt) {
+  // initial * 2^(attempt-1), capped; doubling stops once past the cap so it cannot overflow.
+  Millis ceiling = std::max(policy_.initial_backoff, Millis(0));
+  for (std::uint32_t n = 1; n < attempt && ceiling < policy_.max_backoff; ++n)
+    ceiling *= 2;
+  ceiling = std::min(ceiling, policy_.max_backoff);
+  if (ceiling.count() <= 0)
+    return Millis(0);
+  // Full jitter: uniform in [0, ceiling]. The modulo's bias is at most ceiling / 2^64.
+  return Millis(
+      static_cast<Millis::rep>(rng_() % (static_cast<std::uint64_t>(ceiling.count()) + 1)));
+}
+
+MonthSendResult ConnectionSender::send(const plan::DropPlan& plan) {
+  MonthSendResult result;
+  result.month = plan.month;
+  const auto count = static_cast<std::uint32_t>(plan.chunks.size());
+  if (count == 0) {
+    result.error = plan.month.to_string() + ": the plan has no chunks (a month with no rows still "
+                                            "needs one replace_drop that empties it)";
+    return result;
+  }
+
+  std::vector<std::optional<SteadyTime>> first_attempt(count);
+  std::vector<std::uint32_t> attempts(count, 0);
+  std::vector<std::uint32_t> restarts(count, 0); // restarts each chunk was sent again in
+  // Error responses received for each chunk's current key. The API stores the first response for
+  // a key and replays it, errors included, so after an answered error the next try needs a new
+  // key; after no answer (ambiguous) it keeps the key, to get the stored response if there is one.
+  std::vector<std::uint32_t> answered_errors(count, 0);
+  std::uint32_t furthest = 0;          // highest chunk index tried so far
+  std::optional<std::uint32_t> loaded; // chunk whose body `request` holds
+  DropRequest request;
+  request.connection_id = connection_id_;
+  request.month = plan.month;
+  request.chunk_count = count;
+
+  std::uint32_t index = 0;
+  while (index < count) {
+    const plan::Chunk& chunk = plan.chunks[index];
+    if (loaded != index) {
+      Result<std::string> body = plan::chunk_body(plan, index);
+      if (!body) {
+        result.error = describe_chunk(plan, index) +
+                       " could not be read from the snapshot: " + body.error().message();
+        return result;
+      }
+      request.body = std::move(*body);
+      loaded = index;
+    }
+    request.operation = chunk.operation;
+    request.chunk_index = index;
+    request.idempotency_key = idempotency_key(connection_id_, plan.month, plan.digest, index);
+    if (restarts[index] != 0)
+      request.idempotency_key.append("-r").append(std::to_string(restarts[index]));
+    if (answered_errors[index] != 0)
+      request.idempotency_key.append("-e").append(std::to_string(answered_errors[index]));
+
+    if (!first_attempt[index])
+      first_attempt[index] = clock_();
+    furthest = std::max(furthest, index);
+    // While a split hour restarts, its parts share the furthest part's clock: restarts end too.
+    const SteadyTime deadline = *first_attempt[furthest] + policy_.give_up_after;
+
+    Attempt attempt;
+    attempt.connection_id = connection_id_;
+    attempt.month = plan.month;
+    attempt.plan_digest = plan.digest;
+    attempt.chunk_index = index;
+    attempt.attempt = ++attempts[index];
+    attempt.operation = chunk.operation;
+    attempt.idempotency_key = request.idempotency_key;
+    attempt.started = std::chrono::system_clock::now();
+    const SteadyTime sent = clock_();
+    DropResponse response;
+    try {
+      response = destination_.send(request);
+    } catch (const std::exception& e) {
+      // Destinations report failures as values; an exception is a bug, but the request may
+      // still have left, so it counts as ambiguous.
+      response.outcome = Outcome::ambiguous;
+      response.message = std::string("the destination threw: ") + e.what();
+    }
+    attempt.duration = std::chrono::duration_cast<Millis>(clock_() - sent);
+    attempt.outcome = response.outcome;
+    attempt.http_status = response.http_status;
+    attempt.message = response.message;
+    attempt.drop_id = response.drop_id;
+    if (observer_)
+      observer_(attempt);
+    result.attempts.push_back(attempt);
+
+    if (response.outcome == Outcome::acknowledged) {
+      result.chunks_acknowledged = index + 1;
+      ++index;
+      continue;
+    }
+    if (response.outcome == Outcome::rejected) {
+      result.error = describe_chunk(plan, index) + " was rejected (" + describe_response(attempt) +
+                     "); it is not retried and " + plan.month.to_string() + " is not synced";
+      return result;
+    }
+
+    if (response.http_status != 0)
+      ++answered_errors[index];
+
+    Millis wait = backoff(attempts[index]);
+    if (response.retry_after)
+      wait = std::max(wait, *response.retry_after);
+    const SteadyTime now = clock_();
+    if (now + wait > deadline) {
+      std::string error = "gave up on " + describe_chunk(plan, index);
+      error += " after " + std::to_string(attempts[index]);
+      error += attempts[index] == 1 ? " attempt over " : " attempts over ";
+      error +=
+          describe_duration(std::chrono::duration_cast<Millis>(now - *first_attempt[furthest]));
+      error += " (the limit is " + describe_duration(policy_.give_up_after);
+      error += "); last response: " + describe_response(attempt);
+      if (response.retry_after && *response.retry_after == wait)
+        error += " (it asked to wait " + describe_duration(wait) + ")";
+      error += "; " + plan.month.to_string() + " is not synced";
+      result.error = std::move(error);
+      return result;
+    }
+    sleeper_(wait);
+
+    if (needs_hour_restart(chunk, response)) {
+      const std::uint32_t start = *chunk.split_hour_start;
+      for (std::uint32_t part = start; part <= index; ++part) {
+        ++restarts[part];
+        answered_errors[part] = 0;
+      }
+      ++result.restarts;
+      result.chunks_acknowledged = start;
+      index = start;
+    }
+  }
+  result.synced = true;
+  return result;
+}
+
+} // namespace billdrop::send

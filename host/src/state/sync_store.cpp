@@ -1,0 +1,459 @@
+#include "state/sync_store.hpp"
+
+#include <sqlite3.h>
+
+#include <map>
+#include <mutex>
+
+namespace billdrop::state {
+
+const char* to_string(MonthSyncState state) noexcept {
+  switch (state) {
+  case MonthSyncState::unknown:
+    return "unknown";
+  case MonthSyncState::pending:
+    return "pending";
+  case MonthSyncState::synced:
+    return "synced";
+  case MonthSyncState::failed:
+    return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS send_attempts (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  plan_digest TEXT NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  drop_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS send_attempts_by_month ON send_attempts (connection_id, month, seq);
+CREATE TABLE IF NOT EXISTS chunk_status (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  plan_digest TEXT NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  drop_id TEXT NOT NULL,
+  acknowledged_ms INTEGER NOT NULL,
+  PRIMARY KEY (connection_id, month, plan_digest, chunk_index));
+CREATE TABLE IF NOT EXISTS month_sync (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  state TEXT NOT NULL,
+  plan_digest TEXT NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0,
+  cost TEXT NOT NULL DEFAULT '0',
+  synced_ms INTEGER NOT NULL DEFAULT 0,
+  updated_ms INTEGER NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (connection_id, month));
+)sql";
+
+std::int64_t to_ms(SystemTime time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+SystemTime from_ms(std::int64_t ms) {
+  return SystemTime(std::chrono::milliseconds(ms));
+}
+
+std::optional<send::Outcome> parse_outcome(std::string_view text) {
+  for (const send::Outcome outcome : {send::Outcome::acknowledged, send::Outcome::rejected,
+                                      send::Outcome::retryable, send::Outcome::ambiguous})
+    if (text == send::to_string(outcome))
+      return outcome;
+  return std::nullopt;
+}
+
+std::optional<MonthSyncState> parse_state(std::string_view text) {
+  for (const MonthSyncState state : {MonthSyncState::unknown, MonthSyncState::pending,
+                                     MonthSyncState::synced, MonthSyncState::failed})
+    if (text == to_string(state))
+      return state;
+  return std::nullopt;
+}
+
+// A prepared statement, bound and stepped, reset when the use ends.
+class Statement {
+public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& text(int index, std::string_view value) {
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& integer(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::int64_t column_integer(int index) { return sqlite3_column_int64(stmt_, index); }
+  std::string column_text(int index) {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
+    return data == nullptr
+               ? std::string()
+               : std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
+  }
+
+private:
+  sqlite3_stmt* stmt_;
+};
+
+class StatementUse {
+public:
+  explicit StatementUse(Statement& statement) : statement_(statement) {}
+  ~StatementUse() { statement_.reset(); }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+
+private:
+  Statement& statement_;
+};
+
+} // namespace
+
+class SyncStore::Impl {
+public:
+  Impl(sqlite3* db, std::string name) : db_(db), name_(std::move(name)) {}
+  ~Impl() {
+    statements_.clear(); // finalize before closing
+    sqlite3_close(db_);
+  }
+
+  Error sqlite_error(std::string_view what) const {
+    return internal_error("sync store " + name_ + ": " + std::string(what) + ": " +
+                          sqlite3_errmsg(db_));
+  }
+
+  Status exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      Error error = internal_error("sync store " + name_ + ": " +
+                                   (message != nullptr ? message : "SQL failed"));
+      sqlite3_free(message);
+      return error;
+    }
+    return {};
+  }
+
+  // The statement for `sql`, prepared on first use and kept.
+  Result<Statement*> statement(const char* sql) {
+    if (auto found = statements_.find(sql); found != statements_.end())
+      return found->second.get();
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      return sqlite_error(std::string("preparing \"") + sql + "\"");
+    auto [it, inserted] = statements_.emplace(sql, std::make_unique<Statement>(stmt));
+    return it->second.get();
+  }
+
+  // Runs a statement that returns no rows.
+  template <class Bind>
+  Status run(const char* sql, Bind bind) {
+    Result<Statement*> prepared = statement(sql);
+    if (!prepared)
+      return std::move(prepared).error();
+    Statement& stmt = **prepared;
+    const StatementUse use(stmt);
+    bind(stmt);
+    if (stmt.step() != SQLITE_DONE)
+      return sqlite_error(std::string("running \"") + sql + "\"");
+    return {};
+  }
+
+  mutable std::mutex mutex_;
+  sqlite3* db_;
+  std::string name_;
+  std::map<const char*, std::unique_ptr<Statement>> statements_; // keyed by the literal's address
+};
+
+namespace {
+
+// Marks the month pending unless it already is (the first acknowledged chunk of a send).
+constexpr const char* kMarkPending =
+    "INSERT INTO month_sync (connection_id, month, state, plan_digest, updated_ms) "
+    "VALUES (?1, ?2, 'pending', ?3, ?4) ON CONFLICT (connection_id, month) DO UPDATE SET "
+    "state = 'pending', plan_digest = excluded.plan_digest, updated_ms = excluded.updated_ms, "
+    "error = ''";
+
+} // namespace
+
+SyncStore::SyncStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SyncStore::~SyncStore() = default;
+
+Result<std::unique_ptr<SyncStore>> SyncStore::open(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(file.string().c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return config_error("cannot open the sync store " + file.string() + ": " + message);
+  }
+  auto impl = std::make_unique<Impl>(db, file.string());
+  sqlite3_busy_timeout(db, 5000);
+  // WAL lets readers (the status API, the sqlite3 shell) look while senders write; NORMAL sync in
+  // WAL mode loses nothing on a process crash, only possibly the last commits on power loss.
+  if (Status status = impl->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !status)
+    return std::move(status).error();
+  if (Status status = impl->exec(kSchema); !status)
+    return std::move(status).error();
+  return std::unique_ptr<SyncStore>(new SyncStore(std::move(impl)));
+}
+
+Status SyncStore::record_attempt(const send::Attempt& attempt) {
+  const std::lock_guard lock(impl_->mutex_);
+  return impl_->run(
+      "INSERT INTO send_attempts (connection_id, month, plan_digest, chunk_index, attempt, "
+      "operation, idempotency_key, outcome, http_status, message, drop_id, started_ms, "
+      "duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+      [&](Statement& stmt) {
+        stmt.text(1, attempt.connection_id)
+            .text(2, attempt.month.to_string())
+            .text(3, attempt.plan_digest)
+            .integer(4, attempt.chunk_index)
+            .integer(5, attempt.attempt)
+            .text(6, cbf::to_string(attempt.operation))
+            .text(7, attempt.idempotency_key)
+            .text(8, send::to_string(attempt.outcome))
+            .integer(9, attempt.http_status)
+            .text(10, attempt.message)
+            .text(11, attempt.drop_id)
+            .integer(12, to_ms(attempt.started))
+            .integer(13, attempt.duration.count());
+      });
+}
+
+Status SyncStore::mark_month_started(std::string_view connection_id, Month month,
+                                     std::string_view plan_digest) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  if (Status cleared =
+          impl_->run("DELETE FROM chunk_status WHERE connection_id = ?1 AND "
+                     "month = ?2 AND plan_digest = ?3",
+                     [&](Statement& stmt) {
+                       stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest);
+                     });
+      !cleared)
+    return cleared;
+  return impl_->run(kMarkPending, [&](Statement& stmt) {
+    stmt.text(1, connection_id)
+        .text(2, month_text)
+        .text(3, plan_digest)
+        .integer(4, to_ms(std::chrono::system_clock::now()));
+  });
+}
+
+Status SyncStore::mark_chunk_acknowledged(std::string_view connection_id, Month month,
+                                          std::string_view plan_digest, std::uint32_t chunk_index,
+                                          std::string_view drop_id, SystemTime at) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  if (Status status = impl_->exec("BEGIN IMMEDIATE"); !status)
+    return status;
+  Status status = impl_->run(
+      "INSERT INTO chunk_status (connection_id, month, plan_digest, chunk_index, drop_id, "
+      "acknowledged_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, month, "
+      "plan_digest, chunk_index) DO UPDATE SET drop_id = excluded.drop_id, "
+      "acknowledged_ms = excluded.acknowledged_ms",
+      [&](Statement& stmt) {
+        stmt.text(1, connection_id)
+            .text(2, month_text)
+            .text(3, plan_digest)
+            .integer(4, chunk_index)
+            .text(5, drop_id)
+            .integer(6, to_ms(at));
+      });
+  if (status)
+    status = impl_->run(kMarkPending, [&](Statement& stmt) {
+      stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest).integer(4, to_ms(at));
+    });
+  if (Status ended = impl_->exec(status ? "COMMIT" : "ROLLBACK"); !ended && status)
+    return ended;
+  return status;
+}
+
+Status SyncStore::mark_month_synced(std::string_view connection_id, const plan::DropPlan& plan,
+                                    SystemTime at) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = plan.month.to_string();
+  Result<Statement*> select =
+      impl_->statement("SELECT chunk_index FROM chunk_status WHERE connection_id = ?1 AND "
+                       "month = ?2 AND plan_digest = ?3");
+  if (!select)
+    return std::move(select).error();
+  std::vector<bool> acknowledged(plan.chunks.size(), false);
+  {
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    stmt.text(1, connection_id).text(2, month_text).text(3, plan.digest);
+    int rc = 0;
+    while ((rc = stmt.step()) == SQLITE_ROW) {
+      const std::int64_t index = stmt.column_integer(0);
+      if (index >= 0 && static_cast<std::size_t>(index) < acknowledged.size())
+        acknowledged[static_cast<std::size_t>(index)] = true;
+    }
+    if (rc != SQLITE_DONE)
+      return impl_->sqlite_error("reading chunk status");
+  }
+  std::string missing;
+  std::size_t missing_count = 0;
+  for (std::size_t i = 0; i < acknowledged.size(); ++i) {
+    if (acknowledged[i])
+      continue;
+    if (++missing_count <= 10)
+      missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+  }
+  if (missing_count > 0 || plan.chunks.empty())
+    return internal_error(std::string(connection_id) + " " + month_text +
+                          " cannot be marked synced: " + std::to_string(missing_count) + " of " +
+                          std::to_string(plan.chunks.size()) + " chunks of plan " + plan.digest +
+                          " are not acknowledged (chunk " + (missing.empty() ? "none" : missing) +
+                          ")");
+  return impl_->run(
+      "INSERT INTO month_sync (connection_id, month, state, plan_digest, rows, cost, synced_ms, "
+      "updated_ms, error) VALUES (?1, ?2, 'synced', ?3, ?4, ?5, ?6, ?6, '') "
+      "ON CONFLICT (connection_id, month) DO UPDATE SET state = 'synced', "
+      "plan_digest = excluded.plan_digest, rows = excluded.rows, cost = excluded.cost, "
+      "synced_ms = excluded.synced_ms, updated_ms = excluded.updated_ms, error = ''",
+      [&](Statement& stmt) {
+        stmt.text(1, connection_id)
+            .text(2, month_text)
+            .text(3, plan.digest)
+            .integer(4, static_cast<std::int64_t>(plan.rows))
+            .text(5, plan.cost.to_string())
+            .integer(6, to_ms(at));
+      });
+}
+
+Status SyncStore::mark_month_failed(std::string_view connection_id, Month month,
+                                    std::string_view plan_digest, std::string_view error,
+                                    SystemTime at) {
+  const std::lock_guard lock(impl_->mutex_);
+  return impl_->run(
+      "INSERT INTO month_sync (connection_id, month, state, plan_digest, updated_ms, error) "
+      "VALUES (?1, ?2, 'failed', ?3, ?4, ?5) ON CONFLICT (connection_id, month) DO UPDATE SET "
+      "state = 'failed', plan_digest = excluded.plan_digest, updated_ms = excluded.updated_ms, "
+      "error = excluded.error",
+      [&](Statement& stmt) {
+        stmt.text(1, connection_id)
+            .text(2, month.to_string())
+            .text(3, plan_digest)
+            .integer(4, to_ms(at))
+            .text(5, error);
+      });
+}
+
+Result<MonthStatus> SyncStore::month_status(std::string_view connection_id, Month month) const {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  MonthStatus status;
+  {
+    Result<Statement*> select = impl_->statement(
+        "SELECT state, plan_digest, rows, cost, synced_ms, updated_ms, error FROM month_sync "
+        "WHERE connection_id = ?1 AND month = ?2");
+    if (!select)
+      return std::move(select).error();
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    stmt.text(1, connection_id).text(2, month_text);
+    const int rc = stmt.step();
+    if (rc == SQLITE_DONE)
+      return status; // unknown
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("reading month status");
+    const std::optional<MonthSyncState> state = parse_state(stmt.column_text(0));
+    if (!state)
+      return internal_error("sync store " + impl_->name_ + ": unknown month state \"" +
+                            stmt.column_text(0) + "\"");
+    status.state = *state;
+    status.plan_digest = stmt.column_text(1);
+    status.rows = static_cast<std::uint64_t>(stmt.column_integer(2));
+    Result<Decimal> cost = Decimal::parse(stmt.column_text(3));
+    if (!cost)
+      return std::move(cost).error().with_context("sync store " + impl_->name_ + ": month cost");
+    status.cost = *cost;
+    status.synced_at = from_ms(stmt.column_integer(4));
+    status.updated_at = from_ms(stmt.column_integer(5));
+    status.error = stmt.column_text(6);
+  }
+  Result<Statement*> count = impl_->statement(
+      "SELECT COUNT(*) FROM chunk_status WHERE connection_id = ?1 AND month = ?2 AND "
+      "plan_digest = ?3");
+  if (!count)
+    return std::move(count).error();
+  Statement& stmt = **count;
+  const StatementUse use(stmt);
+  stmt.text(1, connection_id).text(2, month_text).text(3, status.plan_digest);
+  if (stmt.step() != SQLITE_ROW)
+    return impl_->sqlite_error("counting acknowledged chunks");
+  status.chunks_acknowledged = static_cast<std::uint32_t>(stmt.column_integer(0));
+  return status;
+}
+
+Result<std::vector<send::Attempt>> SyncStore::attempts(std::string_view connection_id,
+                                                       Month month) const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Statement*> select = impl_->statement(
+      "SELECT connection_id, month, plan_digest, chunk_index, attempt, operation, "
+      "idempotency_key, outcome, http_status, message, drop_id, started_ms, duration_ms "
+      "FROM send_attempts WHERE connection_id = ?1 AND month = ?2 ORDER BY seq");
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, connection_id).text(2, month.to_string());
+  std::vector<send::Attempt> out;
+  int rc = 0;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    send::Attempt attempt;
+    attempt.connection_id = stmt.column_text(0);
+    Result<Month> parsed_month = Month::parse(stmt.column_text(1));
+    const std::optional<cbf::DropOperation> operation =
+        cbf::parse_drop_operation(stmt.column_text(5));
+    const std::optional<send::Outcome> outcome = parse_outcome(stmt.column_text(7));
+    if (!parsed_month || !operation || !outcome)
+      return internal_error("sync store " + impl_->name_ +
+                            ": an attempt row has an unknown month, operation or outcome");
+    attempt.month = *parsed_month;
+    attempt.plan_digest = stmt.column_text(2);
+    attempt.chunk_index = static_cast<std::uint32_t>(stmt.column_integer(3));
+    attempt.attempt = static_cast<std::uint32_t>(stmt.column_integer(4));
+    attempt.operation = *operation;
+    attempt.idempotency_key = stmt.column_text(6);
+    attempt.outcome = *outcome;
+    attempt.http_status = static_cast<int>(stmt.column_integer(8));
+    attempt.message = stmt.column_text(9);
+    attempt.drop_id = stmt.column_text(10);
+    attempt.started = from_ms(stmt.column_integer(11));
+    attempt.duration = std::chrono::milliseconds(stmt.column_integer(12));
+    out.push_back(std::move(attempt));
+  }
+  if (rc != SQLITE_DONE)
+    return impl_->sqlite_error("reading attempts");
+  return out;
+}
+
+} // namespace billdrop::state
