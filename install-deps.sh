@@ -10,7 +10,8 @@ packages=(
   libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format python3
+  libzip-dev
+  clang-format python3 time
 )
 
 sudo_cmd=()

@@ -382,6 +382,41 @@ TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
   EXPECT_NE(sent.out.find("invalid row(s): not sent"), std::string::npos) << sent.out;
 }
 
+TEST_F(CliTest, AMonthWhoseReadFailsCostsNoOtherMonth) {
+  const std::string plugin =
+      std::string(BILLDROP_TEST_BROKEN_PLUGIN_DIR) + "/billdrop_month_fails.so";
+  const auto converted =
+      run({"convert", "--plugin", plugin, "--out", (dir_ / "out").string(), "--format", "json"});
+  EXPECT_EQ(converted.exit_code, 1) << converted.err; // the failure is a data error
+  // 1.10 + 2.20 + 3.30 = 6.60 in each good month; 2024-08 keeps nothing of its two rows.
+  const auto months = months_of(converted.out);
+  ASSERT_EQ(months.size(), 3u) << converted.out;
+  EXPECT_EQ(months[0].month, "2024-07");
+  EXPECT_EQ(months[0].rows, 3);
+  EXPECT_EQ(months[0].cost, "6.60");
+  EXPECT_EQ(months[1].month, "2024-08");
+  EXPECT_EQ(months[1].rows, 0);
+  EXPECT_EQ(months[2].month, "2024-09");
+  EXPECT_EQ(months[2].cost, "6.60");
+  EXPECT_NE(converted.out.find("\"error\":\"plugin 'month_fails' failed reading 2024-08: "
+                               "usage-2024-08.csv.gz:4: truncated gzip stream"),
+            std::string::npos)
+      << converted.out;
+  EXPECT_NE(converted.out.find("\"notes\":{\"rows from 2024-07\":3,\"rows from 2024-09\":3}"),
+            std::string::npos)
+      << converted.out;
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "2024-07.ndjson"));
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "2024-08.ndjson"));
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "2024-09.ndjson"));
+
+  // `run` sends the two good months and never the failed one.
+  write("billdrop.toml", "state_dir = \"state\"\n[connections.m]\nplugin = \"" + plugin + "\"\n");
+  const auto sent = run({"run", "--config", (dir_ / "billdrop.toml").string(), "--format", "json"});
+  EXPECT_NE(sent.exit_code, 0) << sent.err << sent.out;
+  EXPECT_NE(sent.out.find("not sent: reading the month failed"), std::string::npos) << sent.out;
+  EXPECT_NE(sent.out.find("\"month\":\"2024-07\",\"rows\":3"), std::string::npos) << sent.out;
+}
+
 TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
   // `billdrop emulator` in the background on an ephemeral port; its first line names the port.
   const fs::path out = dir_ / "emulator.out";

@@ -192,24 +192,29 @@ TEST(LoadPlugin, UnresolvedSymbolFailsAtLoadWithTheLoadersReason) {
 
 // ---- the ABI policy, on real files ----
 
+// The host's own ABI version as its messages print it, e.g. "1.1".
+const std::string kHostAbi =
+    std::to_string(BILLDROP_ABI_MAJOR) + "." + std::to_string(BILLDROP_ABI_MINOR);
+
 TEST(LoadPlugin, NewerMajorAbiSaysRebuild) {
   const fs::path file = test_plugin("abi_major2");
   EXPECT_EQ(load_error(file), file.string() +
-                                  " was built for billdrop plugin ABI 2.0, this billdrop speaks "
-                                  "1.0: rebuild the plugin against billdrop-sdk 1.x");
+                                  " was built for billdrop plugin ABI 2.0, this billdrop speaks " +
+                                  kHostAbi + ": rebuild the plugin against billdrop-sdk 1.x");
 }
 
 TEST(LoadPlugin, OlderMajorAbiIsTooOld) {
   const fs::path file = test_plugin("abi_major0");
   EXPECT_EQ(load_error(file), file.string() +
                                   " was built for billdrop plugin ABI 0.3, too old for this "
-                                  "billdrop (1.0): rebuild it against billdrop-sdk 1.x");
+                                  "billdrop (" +
+                                  kHostAbi + "): rebuild it against billdrop-sdk 1.x");
 }
 
 TEST(LoadPlugin, NewerMinorAbiSaysUpgradeBilldrop) {
   const fs::path file = test_plugin("abi_minor99");
-  EXPECT_EQ(load_error(file),
-            file.string() + " needs ABI 1.99, this billdrop speaks 1.0: upgrade billdrop");
+  EXPECT_EQ(load_error(file), file.string() + " needs ABI 1.99, this billdrop speaks " + kHostAbi +
+                                  ": upgrade billdrop");
 }
 
 TEST(LoadPlugin, BadMagicIsNotABilldropDescriptor) {
@@ -269,11 +274,13 @@ TEST(CheckAbi, TruncatedDescriptor) {
   descriptor.struct_size = 40;
   const Status status = check_abi(descriptor, "/p/billdrop_fake.so");
   ASSERT_FALSE(status.ok());
-  // 1.0 has magic..struct_size (12 bytes, padded to 16), four pointers and five functions.
+  // 1.0 and 1.1 have magic..struct_size (12 bytes, padded to 16), four pointers and five
+  // functions (1.1 added a sink callback, not a descriptor field).
   const std::size_t needed = 16 + 4 * sizeof(void*) + 5 * sizeof(void*);
   EXPECT_EQ(status.error().message(),
-            "/p/billdrop_fake.so has a truncated plugin descriptor (40 bytes, ABI 1.0 needs " +
-                std::to_string(needed) + "): rebuild the plugin against billdrop-sdk 1.x");
+            "/p/billdrop_fake.so has a truncated plugin descriptor (40 bytes, ABI " + kHostAbi +
+                " needs " + std::to_string(needed) +
+                "): rebuild the plugin against billdrop-sdk 1.x");
 }
 
 TEST(CheckAbi, NameMustBePresentAndValid) {
@@ -325,7 +332,7 @@ TEST(GoodPlugin, DescriptorFieldsAndSchema) {
   EXPECT_EQ(plugin->description(), "Emits rows computed from its configuration");
   EXPECT_EQ(plugin->path(), test_plugin("good"));
   EXPECT_EQ(plugin->descriptor().abi_major, 1);
-  EXPECT_EQ(plugin->descriptor().abi_minor, 0);
+  EXPECT_EQ(plugin->descriptor().abi_minor, BILLDROP_ABI_MINOR);
 
   const std::vector<ConfigKeySpec>& keys = plugin->schema().keys();
   ASSERT_EQ(keys.size(), 8u);

@@ -281,3 +281,50 @@ TEST(GzipSource, ErrorsFromTheCompressedSourcePassThrough) {
   auto source = gzip_source(std::make_unique<FailingSource>());
   EXPECT_EQ(first_error(*source), "f.gz: read failed: input/output error");
 }
+
+TEST(ReadAhead, DeliversTheSameBytesWhateverTheBlockAndReadSizes) {
+  for (const std::size_t block : {1ul, 7ul, 4096ul, 1ul << 20}) {
+    // Tiny blocks mean a thread hand-off per byte or two: keep their input small.
+    const std::string text = generated_text(block < 100 ? 5'000 : 300'000);
+    const std::string packed = gzip_compress(text);
+    for (const std::size_t capacity : {1ul, 13ul, 65536ul}) {
+      auto source = read_ahead(gzip_source(memory_source(packed, "r.gz", 999)), block, 2);
+      EXPECT_EQ(read_all(*source, capacity), text) << block << " " << capacity;
+      EXPECT_EQ(source->position(), packed.size());
+      EXPECT_EQ(source->total(), packed.size());
+      EXPECT_EQ(source->name(), "r.gz");
+    }
+  }
+}
+
+TEST(ReadAhead, AnErrorArrivesAfterTheBytesBeforeItAndStays) {
+  const std::string text = generated_text(50'000);
+  const std::string packed = gzip_compress(text);
+  auto source =
+      read_ahead(gzip_source(memory_source(packed.substr(0, packed.size() - 5), "t.gz")), 4096, 3);
+  std::string got;
+  std::string block(1000, '\0');
+  std::string error;
+  for (;;) {
+    auto n = source->read(block.data(), block.size());
+    if (!n) {
+      error = n.error().message();
+      break;
+    }
+    ASSERT_NE(*n, 0u) << "a truncated stream must not end cleanly";
+    got.append(block.data(), *n);
+  }
+  EXPECT_EQ(error, "t.gz: truncated gzip stream (unexpected end of file)");
+  EXPECT_EQ(text.compare(0, got.size(), got), 0) << "bytes before the error are the stream's";
+  EXPECT_FALSE(source->read(block.data(), block.size()).ok()) << "the error is sticky";
+}
+
+TEST(ReadAhead, EmptySourceAndEarlyDestruction) {
+  auto empty = read_ahead(memory_source(""));
+  EXPECT_EQ(read_all(*empty), "");
+  // Destroyed while the producer is blocked on a full queue: must not hang or crash.
+  auto busy = read_ahead(memory_source(generated_text(100'000)), 1024, 2);
+  char byte = 0;
+  ASSERT_TRUE(busy->read(&byte, 1).ok());
+  busy.reset();
+}

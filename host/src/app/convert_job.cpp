@@ -34,15 +34,24 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
   Progress progress("");
   progress.set_enabled(options.progress);
   ValidatingReceiver receiver(report, &builder, &progress);
+  std::map<Month, Error> failures;
   try {
     for (const Month& month : result.requested) {
       progress.set_label("reading " + month.to_string());
       log::info("convert.read", {{"plugin", plugin.plugin().name()}, {"month", month.to_string()}});
       Status status = plugin.read(month, receiver);
       progress.finish();
-      if (!status)
-        return status.error().with_context("plugin '" + plugin.plugin().name() +
-                                           "' failed reading " + month.to_string());
+      if (status)
+        continue;
+      Error error = status.error().with_context("plugin '" + plugin.plugin().name() +
+                                                "' failed reading " + month.to_string());
+      if (error.kind() == ErrorKind::cancelled)
+        return error;
+      // One month's bad file must not cost the others: drop this month's partial rows and go on.
+      log::error("convert.month_failed",
+                 {{"month", month.to_string()}, {"error", error.message()}});
+      builder.discard(month);
+      failures.emplace(month, std::move(error));
     }
   } catch (const ErrorException& e) {
     return e.error();
@@ -57,6 +66,8 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
         std::binary_search(result.requested.begin(), result.requested.end(), summary.month);
     if (auto it = receiver.months().find(summary.month); it != receiver.months().end())
       converted.invalid_rows = it->second.invalid;
+    if (auto it = failures.find(summary.month); it != failures.end())
+      converted.failure = it->second; // rows of it that came while reading another month
     converted.summary = std::move(summary);
     result.months.push_back(std::move(converted));
   }
@@ -70,6 +81,8 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
       empty.summary.month = month;
       if (auto it = receiver.months().find(month); it != receiver.months().end())
         empty.invalid_rows = it->second.invalid;
+      if (auto it = failures.find(month); it != failures.end())
+        empty.failure = it->second;
       result.months.push_back(std::move(empty));
     }
   }
@@ -79,8 +92,16 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
             });
   result.rows_read = receiver.rows();
   result.unrouted = receiver.unrouted();
+  result.notes = receiver.notes();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+const Error* ConvertResult::first_failure() const noexcept {
+  for (const ConvertedMonth& month : months)
+    if (month.failure)
+      return &*month.failure;
+  return nullptr;
 }
 
 } // namespace billdrop

@@ -8,6 +8,10 @@
 #include "plugin/plugin_loader.hpp"
 
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace billdrop {
@@ -23,6 +27,9 @@ struct ConvertedMonth {
   cbf::MonthSummary summary;
   std::uint64_t invalid_rows = 0;
   bool requested = true; // false: rows of this month arrived while reading another (partial)
+  // Set when reading this month failed: it has no snapshot (its partial rows were discarded), the
+  // other months are unaffected.
+  std::optional<Error> failure;
 };
 
 struct ConvertResult {
@@ -30,10 +37,16 @@ struct ConvertResult {
   std::vector<Month> requested;
   std::uint64_t rows_read = 0;
   std::uint64_t unrouted = 0; // rejects and invalid rows with no readable time
+  std::map<std::string, std::uint64_t, std::less<>> notes; // the plugin's tallies
   double seconds = 0;
+
+  // The first failed month's error, if any month failed.
+  const Error* first_failure() const noexcept;
 };
 
-// Source errors (the plugin failed) come back as the Result's error; row problems are in report.
+// A month whose read fails is recorded in its ConvertedMonth and the run goes on with the next
+// month; the Result's error is for what stops everything (listing months, the output directory,
+// the user cancelling). Row problems are in report.
 Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& options,
                                   cbf::ValidationReport& report);
 

@@ -108,6 +108,11 @@ std::vector<MonthDelivery> deliver(const std::string& connection_id,
     result.month = month.summary.month;
     result.rows = month.summary.rows;
     result.cost = month.summary.cost;
+    if (!month.failure.empty()) {
+      result.problem = "not sent: reading the month failed: " + month.failure;
+      results.push_back(std::move(result));
+      continue;
+    }
     if (month.invalid_rows > 0 && !options.send_months_with_invalid_rows) {
       result.problem = std::to_string(month.invalid_rows) +
                        " invalid row(s): not sent, the month would be incomplete (fix the source, "

@@ -70,4 +70,12 @@ void ValidatingReceiver::on_log(bd_log_level level, std::string_view message) {
   log::write(mapped, "plugin.log", {{"message", message}});
 }
 
+void ValidatingReceiver::on_note(std::string_view key, std::uint64_t count) {
+  const auto it = notes_.find(key);
+  if (it != notes_.end())
+    it->second += count;
+  else
+    notes_.emplace(std::string(key), count);
+}
+
 } // namespace billdrop

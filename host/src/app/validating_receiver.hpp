@@ -34,6 +34,7 @@ public:
   void on_reject(std::string_view origin, std::string_view reason) override;
   void on_progress(std::uint64_t done, std::uint64_t total) override;
   void on_log(bd_log_level level, std::string_view message) override;
+  void on_note(std::string_view key, std::uint64_t count) override;
 
   // Validates one row given as fields; used by on_rows and by `validate` on CBF files. Returns
   // whether it was valid; last_row() then holds its normalised form.
@@ -47,6 +48,8 @@ public:
   // read are counted under no month: see unrouted()).
   const std::map<Month, MonthRowCounts>& months() const noexcept { return months_; }
   std::uint64_t unrouted() const noexcept { return unrouted_; }
+  // The plugin's tallies (RowSink::note), summed per key over every read.
+  const std::map<std::string, std::uint64_t, std::less<>>& notes() const noexcept { return notes_; }
 
 private:
   cbf::ValidationReport& report_;
@@ -57,6 +60,7 @@ private:
   std::vector<cbf::RowIssue> issues_;
   std::vector<cbf::FieldView> fields_;
   std::map<Month, MonthRowCounts> months_;
+  std::map<std::string, std::uint64_t, std::less<>> notes_;
   // A plugin reading one month at a time rejects an unroutable record in every read: count it once.
   std::set<std::string, std::less<>> seen_rejects_;
   std::uint64_t rows_ = 0;

@@ -443,6 +443,23 @@ void SnapshotBuilder::add(const NormalizedRow& row) {
     spill();
 }
 
+void SnapshotBuilder::discard(const Month& month) {
+  const auto it = months_.find(month);
+  if (it == months_.end())
+    return;
+  MonthBuffer& buffer = *it->second;
+  std::size_t bytes = 0;
+  for (const MonthBuffer::Entry& entry : buffer.entries)
+    bytes += entry.length + sizeof(MonthBuffer::Entry);
+  buffered_ -= std::min(buffered_, bytes);
+  rows_ -= buffer.rows;
+  std::error_code ec;
+  for (const fs::path& run : buffer.runs)
+    fs::remove(run, ec);
+  buffer.release_blocks(free_blocks_, block_size_);
+  months_.erase(it);
+}
+
 void SnapshotBuilder::spill() {
   std::error_code ec;
   fs::create_directories(options_.directory / kRunDirectory, ec);

@@ -64,6 +64,10 @@ public:
   std::uint64_t spilled_runs() const noexcept { return spilled_runs_; }
   std::size_t peak_buffered_bytes() const noexcept { return peak_buffered_; }
 
+  // Forgets every row of `month` added so far (its read failed: a partial month must never become
+  // a snapshot, since sending it would replace the whole month with part of it).
+  void discard(const Month& month);
+
   // Writes every month's snapshot and summary, removes the run files, and returns the summaries
   // in month order.
   Result<std::vector<MonthSummary>> finish();

@@ -26,6 +26,7 @@
 #include <iostream>
 #include <pthread.h>
 #include <sstream>
+#include <sys/resource.h>
 
 namespace billdrop::cli {
 namespace {
@@ -187,6 +188,34 @@ std::string group_digits(std::uint64_t value) {
   return digits;
 }
 
+// The process's peak resident set so far (Linux reports ru_maxrss in KiB).
+std::uint64_t peak_rss_bytes() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0)
+    return 0;
+  return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+// The exit code of a convert: a failed month's own code first, then row problems.
+int convert_exit_code(const ConvertResult& result, const cbf::ValidationReport& report) {
+  if (const Error* failure = result.first_failure())
+    return exit_code_for(*failure);
+  return report.errors() > 0 ? kExitData : kExitOk;
+}
+
+// Failed months and the plugin's tallies, for the text summaries (stderr keeps stdout parseable).
+void print_failures_and_notes(const ConvertResult& result, std::ostream& out) {
+  for (const ConvertedMonth& m : result.months)
+    if (m.failure)
+      out << m.summary.month.to_string() << " FAILED, no snapshot written: " << m.failure->message()
+          << '\n';
+  if (!result.notes.empty()) {
+    out << "notes from the plugin:\n";
+    for (const auto& [key, count] : result.notes)
+      out << "  " << key << " (" << group_digits(count) << ")\n";
+  }
+}
+
 void print_report_text(const cbf::ValidationReport& report, std::ostream& out,
                        std::size_t max_shown) {
   std::size_t shown = 0;
@@ -313,8 +342,21 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
   if (format == "json") {
     std::string json = "{\"source\":";
     cbf::append_json_string(json, describe_source(selection));
+    char rate[64];
+    std::snprintf(rate, sizeof rate, "%.3f\",\"rows_per_second\":%.0f", result.seconds,
+                  result.seconds > 0 ? static_cast<double>(result.rows_read) / result.seconds
+                                     : 0.0);
     json += ",\"rows_read\":" + std::to_string(result.rows_read) +
-            ",\"errors\":" + std::to_string(report.errors()) + ",\"months\":[";
+            ",\"errors\":" + std::to_string(report.errors()) + ",\"seconds\":\"" + rate +
+            ",\"peak_rss_bytes\":" + std::to_string(peak_rss_bytes()) + ",\"notes\":{";
+    bool first_note = true;
+    for (const auto& [key, count] : result.notes) {
+      json += first_note ? "" : ",";
+      first_note = false;
+      cbf::append_json_string(json, key);
+      json += ":" + std::to_string(count);
+    }
+    json += "},\"months\":[";
     for (std::size_t i = 0; i < result.months.size(); ++i) {
       const auto& m = result.months[i];
       json += i ? "," : "";
@@ -323,8 +365,13 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
               ",\"invalid_rows\":" + std::to_string(m.invalid_rows) + ",\"cost\":\"" +
               m.summary.cost.to_string() + "\",\"bytes\":" + std::to_string(m.summary.json_bytes) +
               ",\"requested\":" + (m.requested ? "true" : "false") + ",\"file\":";
-      cbf::append_json_string(json, m.summary.file.string());
-      json += ",\"sha256\":\"" + m.summary.sha256 + "\"}";
+      cbf::append_json_string(json, m.summary.rows ? m.summary.file.string() : std::string());
+      json += ",\"sha256\":\"" + m.summary.sha256 + "\"";
+      if (m.failure) {
+        json += ",\"error\":";
+        cbf::append_json_string(json, m.failure->message());
+      }
+      json += "}";
     }
     json += "]}\n";
     std::cout << json;
@@ -339,7 +386,9 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
                 << std::setw(12) << group_digits(m.summary.rows) << std::setw(10)
                 << group_digits(m.invalid_rows) << std::setw(26) << m.summary.cost.to_string()
                 << "  " << (m.summary.rows ? m.summary.file.filename().string() : "-")
-                << (m.requested ? "" : "  (partial: late rows found while reading other months)")
+                << (m.failure     ? "  FAILED (see below)"
+                    : m.requested ? ""
+                                  : "  (partial: late rows found while reading other months)")
                 << '\n';
     }
     std::cout << "\n"
@@ -348,13 +397,14 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
     if (problems)
       std::cout << "; " << group_digits(report.errors()) << " error(s)";
     std::cout << '\n';
+    print_failures_and_notes(result, std::cerr);
   }
   if (problems) {
     std::cerr << "\nrow problems (" << report.errors() << " errors, " << report.warnings()
               << " warnings):\n";
     print_report_text(report, std::cerr, 20);
   }
-  return problems ? kExitData : kExitOk;
+  return convert_exit_code(result, report);
 }
 
 int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
@@ -406,7 +456,7 @@ std::vector<MonthToDeliver> months_from_convert(const ConvertResult& result) {
   for (const ConvertedMonth& m : result.months) {
     if (!m.requested)
       continue; // partial months (late rows only) are never sent: they would replace the month
-    months.push_back({m.summary, m.invalid_rows});
+    months.push_back({m.summary, m.invalid_rows, m.failure ? m.failure->message() : ""});
   }
   return months;
 }
@@ -528,8 +578,11 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   cbf::ValidationReport report;
   ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
   std::vector<plan::DropPlan> plans;
-  int code = report.errors() > 0 ? kExitData : kExitOk;
+  int code = convert_exit_code(result, report);
+  print_failures_and_notes(result, std::cerr);
   for (const MonthToDeliver& month : months_from_convert(result)) {
+    if (!month.failure.empty())
+      continue;
     Result<plan::DropPlan> plan =
         plan::plan_month(month.summary, plan_limits(selection.limits),
                          allow_rollup || selection.delivery.allow_rollup ? plan::CapPolicy::rollup
@@ -567,6 +620,7 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std
     std::cerr << "row problems (" << report.errors() << " errors):\n";
     print_report_text(report, std::cerr, 20);
   }
+  print_failures_and_notes(result, std::cerr);
   OpenDestination destination = take(
       open_destination(selection.delivery, selection.state_dir, selection.limits), kExitConfig);
   Progress progress("sending");
@@ -579,7 +633,7 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std
   const int code = print_deliveries("sent " + describe_source(selection) + " (" +
                                         group_digits(result.rows_read) + " rows read)",
                                     destination, deliveries, format);
-  return code != kExitOk ? code : (report.errors() > 0 ? kExitData : kExitOk);
+  return code != kExitOk ? code : convert_exit_code(result, report);
 }
 
 int cmd_push(const GlobalOptions& global, const SourceOptions& options, const std::string& from,

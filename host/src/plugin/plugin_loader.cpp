@@ -45,6 +45,8 @@ const std::string kRebuild = "rebuild the plugin against " + kSdk;
 // abi_minor. A minor version appends fields, so this only grows.
 constexpr std::size_t kDescriptorSizeByMinor[] = {
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
+    // 1.1 added bd_sink::note (the host's side of the boundary); the descriptor is unchanged.
+    offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
@@ -285,6 +287,16 @@ struct ReadSink {
       self->failure = current_exception_error();
     }
   }
+  static void note(void* context, bd_str key, uint64_t count) noexcept {
+    auto* self = static_cast<ReadSink*>(context);
+    if (!self->active())
+      return;
+    try {
+      self->receiver.on_note(std::string_view(key.data, key.size), count);
+    } catch (...) {
+      self->failure = current_exception_error();
+    }
+  }
 };
 
 std::string without_prefix(std::string text, const std::string& prefix) {
@@ -466,8 +478,8 @@ Result<std::vector<Month>> PluginInstance::months() {
 
 Status PluginInstance::read(Month month, RowReceiver& receiver) {
   ReadSink state{receiver};
-  const bd_sink sink{&state, &ReadSink::write, &ReadSink::reject, &ReadSink::progress,
-                     &ReadSink::log};
+  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject, &ReadSink::progress,
+                     &ReadSink::log, &ReadSink::note};
   const std::string text = month.to_string();
   ErrorBuffer error;
   const int32_t code =

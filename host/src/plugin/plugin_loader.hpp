@@ -71,6 +71,8 @@ public:
   virtual void on_reject(std::string_view origin, std::string_view reason) = 0;
   virtual void on_progress(std::uint64_t /*done*/, std::uint64_t /*total*/) {}
   virtual void on_log(bd_log_level /*level*/, std::string_view /*message*/) {}
+  // A named tally for the run report (bd_sink::note, ABI 1.1).
+  virtual void on_note(std::string_view /*key*/, std::uint64_t /*count*/) {}
 };
 
 // One configured plugin instance. Exceptions thrown by a RowReceiver are caught at the boundary

@@ -45,6 +45,14 @@ std::unique_ptr<ByteSource> memory_source(std::string data, std::string name = "
 // Wraps another source with a gzip decoder.
 std::unique_ptr<ByteSource> gzip_source(std::unique_ptr<ByteSource> compressed);
 
+// Reads `inner` on a background thread, up to `blocks` blocks of `block_bytes` ahead of the
+// consumer, so that decompression (gzip inflate costs about as much as parsing) runs on a second
+// core while the caller parses. Errors arrive in stream order, at the point where they happened.
+// Only the background thread touches `inner` after this call. position()/total() report the
+// inner source's progress as of the last block handed to the caller.
+std::unique_ptr<ByteSource> read_ahead(std::unique_ptr<ByteSource> inner,
+                                       std::size_t block_bytes = 1 << 20, std::size_t blocks = 4);
+
 // Compresses bytes with gzip (for tests, fixtures and the file destination).
 std::string gzip_compress(std::string_view data, int level = 6);
 

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BILLDROP_ABI_MAJOR 1
-#define BILLDROP_ABI_MINOR 0
+#define BILLDROP_ABI_MINOR 1
 /* "BDRP" read as a little-endian 32-bit integer. */
 #define BILLDROP_PLUGIN_MAGIC 0x50524442u
 #define BILLDROP_PLUGIN_ENTRY_SYMBOL "billdrop_plugin_entry"
@@ -100,6 +100,14 @@ typedef struct bd_sink {
    */
   void (*progress)(void* context, uint64_t done, uint64_t total);
   void (*log)(void* context, int32_t level, bd_str message);
+  /*
+   * Since ABI 1.1. Adds `count` to a named tally that the host shows in the run report, e.g.
+   * "unknown line item type 'Foo' (mapped to Usage)" or "tag key rewritten: 'cost center' ->
+   * 'cost_center'". For things that are not errors but that a user should be able to see. A host
+   * only loads plugins whose minor version is at most its own, so a plugin built against 1.1 can
+   * rely on this field being present.
+   */
+  void (*note)(void* context, bd_str key, uint64_t count);
 } bd_sink;
 
 /* Receives the months a source holds, as "YYYY-MM". */

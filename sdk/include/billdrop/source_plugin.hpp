@@ -21,6 +21,8 @@
 
 #include <cstring>
 #include <exception>
+#include <functional>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -81,6 +83,16 @@ public:
     if (sink_->progress)
       sink_->progress(sink_->context, done, total);
   }
+  // Adds `count` to a named tally shown in the host's run report: things a user should see that
+  // are not errors ("unknown line item type 'Foo' mapped to Usage"). Tallies are summed here and
+  // handed to the host with each batch, so calling this once per row is cheap.
+  void note(std::string_view key, std::uint64_t count = 1) {
+    const auto it = notes_.find(key);
+    if (it != notes_.end())
+      it->second += count;
+    else
+      notes_.emplace(std::string(key), count);
+  }
   void log(LogLevel level, std::string_view message) {
     if (sink_->log)
       sink_->log(sink_->context, static_cast<int32_t>(level), to_str(message));
@@ -88,6 +100,7 @@ public:
 
   // Sends whatever is pending. Called by the SDK after read() returns, so plugins need not.
   Status flush() {
+    send_notes();
     if (rows_.empty())
       return {};
     c_fields_.resize(fields_.size());
@@ -129,6 +142,17 @@ private:
     arena_.append(text);
     return span;
   }
+  void send_notes() {
+    if (notes_.empty())
+      return;
+    for (const auto& [key, count] : notes_) {
+      if (sink_->note)
+        sink_->note(sink_->context, to_str(key), count);
+      else if (sink_->log) // a test sink without tallies: keep the information visible
+        sink_->log(sink_->context, BD_LOG_INFO, to_str(key + " (x" + std::to_string(count) + ")"));
+    }
+    notes_.clear();
+  }
   bd_str view(Span span) const noexcept { return bd_str{arena_.data() + span.offset, span.size}; }
   static bd_str to_str(std::string_view text) noexcept { return bd_str{text.data(), text.size()}; }
 
@@ -139,6 +163,7 @@ private:
   std::vector<PendingRow> rows_;
   std::vector<bd_field> c_fields_;
   std::vector<bd_row> c_rows_;
+  std::map<std::string, std::uint64_t, std::less<>> notes_;
   std::uint64_t rows_written_ = 0;
   std::uint64_t rejected_ = 0;
 };

@@ -13,6 +13,8 @@
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -102,8 +104,9 @@ public:
     rows_.clear();
     rejects_.clear();
     logs_.clear();
+    notes_.clear();
     batches_ = 0;
-    bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log};
+    bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log, &on_note};
     const std::string text = month.to_string();
     Status status = call([&](bd_error* e) {
       return descriptor_->read(instance_, bd_str{text.data(), text.size()}, &sink, e);
@@ -116,6 +119,12 @@ public:
   const std::vector<CapturedRow>& rows() const noexcept { return rows_; }
   const std::vector<CapturedReject>& rejects() const noexcept { return rejects_; }
   const std::vector<std::string>& logs() const noexcept { return logs_; }
+  // The tallies the plugin reported with RowSink::note(), added up per key.
+  const std::map<std::string, std::uint64_t, std::less<>>& notes() const noexcept { return notes_; }
+  std::uint64_t note(std::string_view key) const {
+    const auto it = notes_.find(key);
+    return it == notes_.end() ? 0 : it->second;
+  }
   std::size_t batches() const noexcept { return batches_; }
 
 private:
@@ -169,6 +178,9 @@ private:
   static void on_log(void* context, int32_t, bd_str message) {
     static_cast<PluginHarness*>(context)->logs_.emplace_back(message.data, message.size);
   }
+  static void on_note(void* context, bd_str key, uint64_t count) {
+    static_cast<PluginHarness*>(context)->notes_[std::string(key.data, key.size)] += count;
+  }
 
   const bd_plugin_descriptor* descriptor_;
   ConfigValues config_;
@@ -176,6 +188,7 @@ private:
   std::vector<CapturedRow> rows_;
   std::vector<CapturedReject> rejects_;
   std::vector<std::string> logs_;
+  std::map<std::string, std::uint64_t, std::less<>> notes_;
   std::size_t batches_ = 0;
 };
 
