@@ -59,7 +59,7 @@ const Fixture& fixture() {
   return f;
 }
 
-void convert(benchmark::State& state, const fs::path& file) {
+void convert(benchmark::State& state, const fs::path& file, bool pipeline) {
   const Fixture& f = fixture();
   auto located = billdrop::PluginLocator({BILLDROP_BENCH_PLUGIN_DIR}).find("custom");
   if (!located) {
@@ -94,6 +94,7 @@ void convert(benchmark::State& state, const fs::path& file) {
     billdrop::ConvertOptions options;
     options.months = {billdrop::Month(2026, 9)};
     options.output_directory = f.dir / "out";
+    options.pipeline = pipeline;
     auto result = billdrop::run_convert(**instance, options, report);
     if (!result || report.errors() != 0) {
       state.SkipWithError("conversion failed");
@@ -106,14 +107,20 @@ void convert(benchmark::State& state, const fs::path& file) {
       benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
 }
 
+// Arg(1): validation and snapshot building on the pipeline's worker thread (the default);
+// Arg(0): everything on the plugin's thread.
 void BM_CustomPluginConvertCsv(benchmark::State& state) {
-  convert(state, fixture().csv);
+  convert(state, fixture().csv, state.range(0) != 0);
 }
 void BM_CustomPluginConvertCsvGzip(benchmark::State& state) {
-  convert(state, fixture().gzip);
+  convert(state, fixture().gzip, state.range(0) != 0);
 }
 
-BENCHMARK(BM_CustomPluginConvertCsv)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_CustomPluginConvertCsvGzip)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CustomPluginConvertCsv)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CustomPluginConvertCsvGzip)
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "app/convert_job.hpp"
 
+#include "app/pipelined_receiver.hpp"
 #include "util/log.hpp"
 #include "util/progress.hpp"
 
@@ -34,12 +35,20 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
   Progress progress("");
   progress.set_enabled(options.progress);
   ValidatingReceiver receiver(report, &builder, &progress);
+  std::optional<PipelinedReceiver> pipeline;
+  if (options.pipeline)
+    pipeline.emplace(receiver);
   std::map<Month, Error> failures;
   try {
     for (const Month& month : result.requested) {
       progress.set_label("reading " + month.to_string());
       log::info("convert.read", {{"plugin", plugin.plugin().name()}, {"month", month.to_string()}});
-      Status status = plugin.read(month, receiver);
+      Status status = pipeline ? plugin.read(month, *pipeline) : plugin.read(month, receiver);
+      if (pipeline) {
+        // The receiver and the builder are the worker's until the queue is empty.
+        if (Status drained = pipeline->drain(); !drained)
+          status = std::move(drained); // the host's own failure is why the read stopped
+      }
       progress.finish();
       if (status)
         continue;

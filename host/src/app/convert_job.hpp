@@ -21,6 +21,8 @@ struct ConvertOptions {
   std::filesystem::path output_directory;
   std::size_t memory_budget = 256 * 1024 * 1024;
   bool progress = false;
+  // Validate and build snapshots on a second thread while the plugin parses (same results).
+  bool pipeline = true;
 };
 
 struct ConvertedMonth {

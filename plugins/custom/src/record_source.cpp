@@ -432,6 +432,9 @@ Result<std::unique_ptr<RecordSource>> RecordSource::open(const std::filesystem::
   Result<std::unique_ptr<ByteSource>> bytes = open_file(file);
   if (!bytes)
     return std::move(bytes).error();
+  // Large files are read (and inflated) on a second thread while this one parses.
+  if ((*bytes)->total() > (4u << 20))
+    *bytes = read_ahead(std::move(*bytes));
   std::string name = file.filename().string();
   if (options.format == InputFormat::csv) {
     CsvOptions csv;

@@ -1,0 +1,119 @@
+#include "app/pipelined_receiver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace billdrop;
+
+namespace {
+
+// Records every event as one line, so order across kinds can be compared.
+struct Recorder final : RowReceiver {
+  std::vector<std::string> events;
+  std::size_t throw_on_batch = 0; // 1-based; 0 = never
+  std::size_t batches = 0;
+
+  bool on_rows(std::span<const bd_row> rows) override {
+    if (++batches == throw_on_batch)
+      throw ErrorException(source_error("disk full while spilling"));
+    for (const bd_row& row : rows) {
+      std::string line = "row " + std::string(row.origin.data, row.origin.size) + ":";
+      for (std::size_t i = 0; i < row.field_count; ++i)
+        line += " " + std::string(row.fields[i].key.data, row.fields[i].key.size) + "=" +
+                std::string(row.fields[i].value.data, row.fields[i].value.size);
+      events.push_back(line);
+    }
+    return true;
+  }
+  void on_reject(std::string_view origin, std::string_view reason) override {
+    events.push_back("reject " + std::string(origin) + " " + std::string(reason));
+  }
+  void on_progress(std::uint64_t done, std::uint64_t total) override {
+    events.push_back("progress " + std::to_string(done) + "/" + std::to_string(total));
+  }
+  void on_log(bd_log_level level, std::string_view message) override {
+    events.push_back("log " + std::to_string(level) + " " + std::string(message));
+  }
+  void on_note(std::string_view key, std::uint64_t count) override {
+    events.push_back("note " + std::string(key) + " " + std::to_string(count));
+  }
+};
+
+// Sends a batch whose strings are overwritten as soon as on_rows returns, as a plugin's arena is.
+bool send_batch(RowReceiver& receiver, int first, int count) {
+  std::vector<std::string> storage;
+  for (int i = first; i < first + count; ++i) {
+    storage.push_back("line" + std::to_string(i));
+    storage.push_back(std::to_string(i) + ".5");
+  }
+  std::vector<bd_field> fields;
+  for (int i = 0; i < count; ++i)
+    fields.push_back({{"cost/cost", 9}, {storage[2 * i + 1].data(), storage[2 * i + 1].size()}});
+  std::vector<bd_row> rows;
+  for (int i = 0; i < count; ++i)
+    rows.push_back({&fields[i], 1, {storage[2 * i].data(), storage[2 * i].size()}});
+  const bool more = receiver.on_rows(rows);
+  for (std::string& s : storage)
+    s.assign(s.size(), '#');
+  return more;
+}
+
+void send_everything(RowReceiver& receiver) {
+  for (int b = 0; b < 20; ++b) {
+    ASSERT_TRUE(send_batch(receiver, b * 7, 7));
+    receiver.on_progress(b, 20);
+    if (b % 3 == 0)
+      receiver.on_reject("r" + std::to_string(b), "no cost");
+    if (b % 5 == 0)
+      receiver.on_log(BD_LOG_WARN, "w" + std::to_string(b));
+    receiver.on_note("n", 1);
+  }
+}
+
+} // namespace
+
+TEST(PipelinedReceiver, DeliversEverythingInThePluginsOrder) {
+  Recorder direct;
+  send_everything(direct);
+
+  Recorder inner;
+  {
+    PipelinedReceiver pipeline(inner, 2);
+    send_everything(pipeline);
+    EXPECT_TRUE(pipeline.drain().ok());
+    EXPECT_EQ(inner.events, direct.events);
+  }
+  ASSERT_EQ(direct.events.size(), 20u * 7 + 20 + 7 + 4 + 20);
+  EXPECT_EQ(direct.events[0], "row line0: cost/cost=0.5");
+}
+
+TEST(PipelinedReceiver, AnInnerFailureStopsThePluginAndComesOutOfDrain) {
+  Recorder inner;
+  inner.throw_on_batch = 3;
+  PipelinedReceiver pipeline(inner, 1);
+  bool stopped = false;
+  for (int b = 0; b < 50 && !stopped; ++b)
+    stopped = !send_batch(pipeline, b * 2, 2);
+  EXPECT_TRUE(stopped) << "the plugin is asked to stop after the failure";
+  const Status status = pipeline.drain();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(), "disk full while spilling");
+  EXPECT_EQ(inner.events.size(), 4u) << "two batches of two rows before the failing one";
+  // After drain() the pipeline works again (the next month).
+  EXPECT_TRUE(send_batch(pipeline, 100, 1));
+  EXPECT_TRUE(pipeline.drain().ok());
+  EXPECT_EQ(inner.events.back(), "row line100: cost/cost=100.5");
+}
+
+TEST(PipelinedReceiver, DestroyingWithQueuedWorkFinishesIt) {
+  Recorder inner;
+  {
+    PipelinedReceiver pipeline(inner, 8);
+    for (int b = 0; b < 8; ++b)
+      send_batch(pipeline, b, 1);
+  }
+  EXPECT_EQ(inner.events.size(), 8u);
+}
