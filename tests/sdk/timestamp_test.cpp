@@ -28,6 +28,10 @@ struct FormCase {
 
 class TimestampFormTest : public ::testing::TestWithParam<FormCase> {};
 
+void PrintTo(const FormCase& c, std::ostream* out) {
+  *out << '"' << c.input << '"';
+}
+
 TEST_P(TimestampFormTest, NormalizesToCbfForm) {
   EXPECT_EQ(normalized(GetParam().input), GetParam().expected) << GetParam().input;
 }
@@ -273,6 +277,11 @@ struct FormatCase {
 };
 
 class TimestampWithFormatTest : public ::testing::TestWithParam<FormatCase> {};
+
+// ctest lists a case by its input, not by the bytes of the parameter struct.
+void PrintTo(const FormatCase& c, std::ostream* out) {
+  *out << '"' << c.text << "\" with \"" << c.format << '"';
+}
 
 TEST_P(TimestampWithFormatTest, Parses) {
   const FormatCase& c = GetParam();
