@@ -19,7 +19,7 @@ namespace billdrop {
 struct ConvertOptions {
   std::vector<Month> months; // empty: every month the plugin reports
   std::filesystem::path output_directory;
-  std::size_t memory_budget = 256 * 1024 * 1024;
+  std::size_t memory_budget = 128 * 1024 * 1024;
   bool progress = false;
   // Validate and build snapshots on a second thread while the plugin parses (same results).
   bool pipeline = true;

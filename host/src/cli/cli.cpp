@@ -725,7 +725,7 @@ int run(int argc, char** argv) {
   SourceOptions convert_options;
   std::string convert_out = "billdrop-out";
   std::string convert_format = "text";
-  std::size_t memory_mb = 256;
+  std::size_t memory_mb = 128;
   std::size_t convert_max_errors = 1000;
   auto* convert = app.add_subcommand(
       "convert", "convert a source's months to validated CBF month snapshots in a directory");

@@ -1,0 +1,367 @@
+#include "focus_export.hpp"
+
+#include "focus_row_mapper.hpp"
+
+#include <billdrop/byte_source.hpp>
+#include <billdrop/csv.hpp>
+#include <billdrop/text.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <system_error>
+
+namespace billdrop::focus {
+namespace {
+
+// Progress is reported this often (in records): often enough for a progress bar, rarely enough
+// to cost nothing.
+constexpr std::uint64_t progress_interval = 64 * 1024;
+
+bool ends_with_ci(std::string_view text, std::string_view suffix) noexcept {
+  return text.size() >= suffix.size() &&
+         iequals_ascii(text.substr(text.size() - suffix.size()), suffix);
+}
+
+// How origins and messages name a file: its path below the configured folder, or its own name.
+std::string display_name(const std::filesystem::path& file, const std::filesystem::path& root) {
+  return std::filesystem::is_directory(root) ? file.lexically_relative(root).generic_string()
+                                             : file.filename().string();
+}
+
+bool is_focus_file_name(std::string_view name) noexcept {
+  return ends_with_ci(name, ".csv") || ends_with_ci(name, ".csv.gz");
+}
+
+// "usage.csv:42", built in place to spare an allocation per record.
+void make_origin(std::string& out, std::string_view name, std::uint64_t line) {
+  out.assign(name);
+  out += ':';
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, line).ptr;
+  out.append(digits, end);
+}
+
+// A FOCUS file opened and its header bound.
+struct OpenFile {
+  std::unique_ptr<CsvReader> reader;
+  FocusHeader header;
+};
+
+Result<OpenFile> open_focus_file(const std::filesystem::path& path, const std::string& name) {
+  Result<std::unique_ptr<ByteSource>> source = open_file(path);
+  if (!source)
+    return std::move(source).error();
+  // Inflating costs about as much as parsing: give it the second core.
+  std::unique_ptr<ByteSource> bytes =
+      ends_with_ci(name, ".gz") ? read_ahead(std::move(*source)) : std::move(*source);
+  OpenFile file{std::make_unique<CsvReader>(std::move(bytes)), FocusHeader()};
+  CsvRecord header;
+  Result<bool> more = file.reader->next(header);
+  if (!more)
+    return data_error(name + ": cannot read the header: " + more.error().message());
+  if (!*more)
+    return data_error(name + ": the file is empty; a FOCUS file starts with a header line");
+  Result<FocusHeader> bound = FocusHeader::bind(header, name);
+  if (!bound)
+    return std::move(bound).error();
+  file.header = *bound;
+  return file;
+}
+
+// The reader failed mid-file (a truncated gzip, an unterminated quote): name the file and where.
+Error read_failure(const std::string& name, const CsvReader& reader, const Error& error) {
+  return Error(error.kind() == ErrorKind::source ? ErrorKind::source : ErrorKind::data,
+               name + ": reading stopped after line " + std::to_string(reader.line()) + ": " +
+                   error.message(),
+               error.retryable());
+}
+
+// Parses a column's timestamps, remembering the last one: exports repeat the same hour on
+// consecutive rows, so most rows cost one string comparison.
+class TimeColumn {
+public:
+  explicit TimeColumn(Column column) : column_(column) {}
+
+  // False, with `reason` set, when the cell is empty or not a timestamp.
+  bool parse(std::string_view text, std::string& reason) {
+    if (valid_ && text == text_)
+      return true;
+    text_.assign(text);
+    valid_ = false;
+    const std::string_view name = column_specs[static_cast<std::size_t>(column_)].name;
+    if (text.empty()) {
+      reason.assign(name).append(" is empty");
+      return false;
+    }
+    Result<UtcTime> time = parse_timestamp(text);
+    if (!time) {
+      reason.assign(name)
+          .append(" ")
+          .append(quote_for_message(text))
+          .append(" is not a timestamp: ")
+          .append(time.error().message());
+      return false;
+    }
+    time_ = *time;
+    month_ = Month::of(time_);
+    iso_.clear();
+    append_iso(iso_, time_);
+    valid_ = true;
+    return true;
+  }
+  Month month() const noexcept { return month_; }
+  const std::string& iso() const noexcept { return iso_; }
+
+private:
+  Column column_;
+  std::string text_;
+  bool valid_ = false;
+  UtcTime time_;
+  Month month_;
+  std::string iso_;
+};
+
+// Routes records to months: ChargePeriodStart always (it is time/usage_start), and
+// BillingPeriodStart when months are by billing period.
+class Router {
+public:
+  Router(MonthBy month_by) : month_by_(month_by) {}
+
+  // False, with `reason` set, when the record cannot be placed in a month.
+  bool route(const CsvRecord& record, const FocusHeader& header, std::string& reason) {
+    if (record.size() != header.field_count()) {
+      reason = "the row has " + std::to_string(record.size()) + " field" +
+               (record.size() == 1 ? "" : "s") + ", the header has " +
+               std::to_string(header.field_count());
+      return false;
+    }
+    if (!charge_.parse(header.get(record, Column::charge_period_start), reason))
+      return false;
+    if (month_by_ == MonthBy::billing_period &&
+        !billing_.parse(header.get(record, Column::billing_period_start), reason))
+      return false;
+    return true;
+  }
+  Month month() const noexcept {
+    return month_by_ == MonthBy::billing_period ? billing_.month() : charge_.month();
+  }
+  const std::string& usage_start() const noexcept { return charge_.iso(); }
+
+private:
+  MonthBy month_by_;
+  TimeColumn charge_{Column::charge_period_start};
+  TimeColumn billing_{Column::billing_period_start};
+};
+
+} // namespace
+
+Result<MonthBy> parse_month_by(std::string_view text) {
+  if (text == "charge_period")
+    return MonthBy::charge_period;
+  if (text == "billing_period")
+    return MonthBy::billing_period;
+  return config_error("config key 'month_by' must be \"charge_period\" or \"billing_period\", "
+                      "got " +
+                      quote_for_message(text));
+}
+
+Result<std::vector<std::filesystem::path>> list_focus_files(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status))
+    return source_error("config key 'path': " + path.string() + " does not exist");
+  if (!std::filesystem::is_directory(status))
+    return std::vector<std::filesystem::path>{path};
+
+  std::vector<std::filesystem::path> files;
+  std::filesystem::recursive_directory_iterator it(path, ec), end;
+  if (ec)
+    return source_error("config key 'path': cannot list " + path.string() + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec)
+      return source_error("config key 'path': cannot list " + path.string() + ": " + ec.message());
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name.front() == '.') {
+      if (it->is_directory(ec))
+        it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && is_focus_file_name(name))
+      files.push_back(it->path());
+  }
+  if (files.empty())
+    return source_error("config key 'path': the folder " + path.string() +
+                        " holds no .csv or .csv.gz file");
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Result<FocusExport> FocusExport::from_config(const Config& config) {
+  ExportOptions options;
+  options.path = config.get_string("path");
+  Result<MonthBy> month_by = parse_month_by(config.get_string_or("month_by", "charge_period"));
+  if (!month_by)
+    return std::move(month_by).error();
+  options.month_by = *month_by;
+  return FocusExport(std::move(options));
+}
+
+Status FocusExport::check() const {
+  Result<std::vector<std::filesystem::path>> files = list_focus_files(options_.path);
+  if (!files)
+    return std::move(files).error();
+  std::string problems;
+  ErrorKind kind = ErrorKind::data;
+  for (const std::filesystem::path& path : *files) {
+    Result<OpenFile> opened = open_focus_file(path, display_name(path, options_.path));
+    if (opened)
+      continue;
+    if (!problems.empty())
+      problems += '\n';
+    problems += opened.error().message();
+    kind = opened.error().kind();
+  }
+  if (!problems.empty())
+    return Error(kind, problems);
+  return {};
+}
+
+Status FocusExport::scan(IndexedFile& file) const {
+  Result<OpenFile> opened = open_focus_file(file.path, file.name);
+  if (!opened)
+    return std::move(opened).error();
+  Router router(options_.month_by);
+  CsvRecord record;
+  std::string reason;
+  while (true) {
+    Result<bool> more = opened->reader->next(record);
+    if (!more)
+      return read_failure(file.name, *opened->reader, more.error());
+    if (!*more)
+      return {};
+    if (!router.route(record, opened->header, reason)) {
+      if (!file.has_unroutable) {
+        file.has_unroutable = true;
+        make_origin(file.first_unroutable, file.name, opened->reader->line());
+        file.first_unroutable += ": " + reason;
+      }
+      continue;
+    }
+    const Month month = router.month();
+    // Files are usually one month, sorted: checking the last month first is the common case.
+    if (file.months.empty() || file.months.back() != month) {
+      const auto at = std::lower_bound(file.months.begin(), file.months.end(), month);
+      if (at == file.months.end() || *at != month)
+        file.months.insert(at, month);
+    }
+  }
+}
+
+Status FocusExport::build_index() {
+  Result<std::vector<std::filesystem::path>> paths = list_focus_files(options_.path);
+  if (!paths)
+    return std::move(paths).error();
+  std::vector<IndexedFile> files;
+  for (const std::filesystem::path& path : *paths) {
+    IndexedFile file;
+    file.path = path;
+    file.name = display_name(path, options_.path);
+    if (Status scanned = scan(file); !scanned) {
+      // Months seen before the failure will fail their reads with the same error; a file that
+      // failed before any month has nowhere to report it but here.
+      if (file.months.empty())
+        return scanned;
+    }
+    files.push_back(std::move(file));
+  }
+
+  std::optional<Month> first_month;
+  for (const IndexedFile& file : files)
+    if (!file.months.empty() && (!first_month || file.months.front() < *first_month))
+      first_month = file.months.front();
+  for (IndexedFile& file : files) {
+    if (!file.has_unroutable)
+      continue;
+    if (!first_month)
+      return data_error("no row of the FOCUS export at " + options_.path.string() +
+                        " can be placed in a month; the first: " + file.first_unroutable);
+    file.reject_month = file.months.empty() ? *first_month : file.months.front();
+  }
+  index_ = std::move(files);
+  return {};
+}
+
+Result<std::vector<Month>> FocusExport::months() {
+  if (!index_)
+    if (Status built = build_index(); !built)
+      return std::move(built).error();
+  std::vector<Month> months;
+  for (const IndexedFile& file : *index_)
+    months.insert(months.end(), file.months.begin(), file.months.end());
+  std::sort(months.begin(), months.end());
+  months.erase(std::unique(months.begin(), months.end()), months.end());
+  return months;
+}
+
+Status FocusExport::read(Month month, RowSink& sink) {
+  if (!index_)
+    if (Status built = build_index(); !built)
+      return built;
+
+  std::vector<const IndexedFile*> files;
+  std::uint64_t total = 0;
+  for (const IndexedFile& file : *index_) {
+    const bool holds_month = std::binary_search(file.months.begin(), file.months.end(), month);
+    if (!holds_month && file.reject_month != month)
+      continue;
+    files.push_back(&file);
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(file.path, ec);
+    if (!ec)
+      total += size;
+  }
+
+  RowMapper mapper;
+  Router router(options_.month_by);
+  CsvRecord record;
+  std::string origin;
+  std::string reason;
+  std::uint64_t done_before = 0; // bytes of the files already read
+  std::uint64_t records = 0;
+  for (const IndexedFile* file : files) {
+    Result<OpenFile> opened = open_focus_file(file->path, file->name);
+    if (!opened)
+      return std::move(opened).error();
+    CsvReader& reader = *opened->reader;
+    const bool rejects_here = file->reject_month == month;
+    while (true) {
+      Result<bool> more = reader.next(record);
+      if (!more)
+        return read_failure(file->name, reader, more.error());
+      if (!*more)
+        break;
+      if (++records % progress_interval == 0)
+        sink.progress(done_before + reader.position(), total);
+      if (!router.route(record, opened->header, reason)) {
+        if (rejects_here) {
+          make_origin(origin, file->name, reader.line());
+          sink.reject(origin, reason);
+        }
+        continue;
+      }
+      if (router.month() != month)
+        continue;
+      make_origin(origin, file->name, reader.line());
+      if (Status status = mapper.write(record, opened->header, origin, router.usage_start(), sink);
+          !status)
+        return status;
+    }
+    done_before += reader.total() != 0 ? reader.total() : reader.position();
+    sink.progress(done_before, total);
+  }
+  mapper.finish(sink);
+  return {};
+}
+
+} // namespace billdrop::focus
