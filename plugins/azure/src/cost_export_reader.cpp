@@ -1,0 +1,308 @@
+#include "cost_export_reader.hpp"
+
+#include "amortized_index.hpp"
+#include "cost_file.hpp"
+#include "row_writer.hpp"
+
+#include <billdrop/decimal.hpp>
+
+namespace billdrop::azure {
+namespace fs = std::filesystem;
+namespace {
+
+// Progress is reported this often (in rows): often enough for a progress bar, rarely enough to
+// cost nothing.
+constexpr std::uint64_t progress_interval = 64 * 1024;
+
+const Decimal zero_cost;
+
+// Byte progress over every pass a read makes over its files.
+class ReadProgress {
+public:
+  ReadProgress(RowSink& sink, std::uint64_t total) : sink_(sink), total_(total) {}
+  void row(const CostFile& file) {
+    if (++rows_ % progress_interval == 0)
+      sink_.progress(done_ + file.position(), total_);
+  }
+  void file_done(const CostFile& file) {
+    done_ += file.total() != 0 ? file.total() : file.position();
+    sink_.progress(done_, total_);
+  }
+
+private:
+  RowSink& sink_;
+  std::uint64_t total_;
+  std::uint64_t done_ = 0;
+  std::uint64_t rows_ = 0;
+};
+
+std::uint64_t total_bytes(const std::vector<fs::path>& files) {
+  std::uint64_t total = 0;
+  for (const fs::path& file : files) {
+    std::error_code ec;
+    const std::uintmax_t size = fs::file_size(file, ec);
+    if (!ec)
+      total += size;
+  }
+  return total;
+}
+
+// The row's place in the join (README, "Join key").
+JoinKey join_key(const CostFile& file, UtcTime start, const Decimal* quantity) {
+  JoinKeyBuilder key;
+  key.add(file.cell(Column::subscription));
+  key.add(start.seconds);
+  key.add(file.cell(Column::resource_id));
+  key.add(file.cell(Column::meter_id));
+  key.add(file.cell(Column::charge_type));
+  key.add(file.cell(Column::pricing_model));
+  const std::string_view benefit = file.cell(Column::benefit_id);
+  key.add(benefit.empty() ? file.cell(Column::reservation_id) : benefit);
+  key.add(quantity != nullptr ? *quantity : Decimal());
+  return key.key();
+}
+
+} // namespace
+
+Result<CostExportReader> CostExportReader::from_config(const Config& config) {
+  ReaderOptions options;
+  if (config.has("actual"))
+    options.actual = config.get_string("actual");
+  if (config.has("amortized"))
+    options.amortized = config.get_string("amortized");
+  options.cost_column = config.get_string_or("cost_column", "");
+  if (options.actual.empty() && options.amortized.empty())
+    return config_error("plugin 'azure': set actual (the actual-cost export), amortized (the "
+                        "amortized-cost export), or both");
+  return CostExportReader(std::move(options));
+}
+
+Result<std::vector<fs::path>> CostExportReader::files_for(ExportKind kind,
+                                                          std::optional<Month> month) const {
+  const fs::path& path = kind == ExportKind::actual ? options_.actual : options_.amortized;
+  if (path.empty())
+    return std::vector<fs::path>{};
+  Result<std::vector<fs::path>> files = export_files(path, kind);
+  if (!files || !month)
+    return files;
+  std::vector<fs::path> selected;
+  for (fs::path& file : *files) {
+    const auto it = scanned_.find(file);
+    if (it == scanned_.end() || it->second.months.contains(*month))
+      selected.push_back(std::move(file));
+  }
+  return selected;
+}
+
+Status CostExportReader::check() const {
+  for (const ExportKind kind : {ExportKind::actual, ExportKind::amortized}) {
+    Result<std::vector<fs::path>> files = files_for(kind, std::nullopt);
+    if (!files)
+      return std::move(files).error();
+    for (const fs::path& file : *files)
+      if (Result<std::unique_ptr<CostFile>> opened = CostFile::open(file, options_.cost_column);
+          !opened)
+        return std::move(opened).error();
+  }
+  return {};
+}
+
+Result<std::vector<Month>> CostExportReader::months() {
+  std::set<Month> all;
+  for (const ExportKind kind : {ExportKind::actual, ExportKind::amortized}) {
+    Result<std::vector<fs::path>> files = files_for(kind, std::nullopt);
+    if (!files)
+      return std::move(files).error();
+    for (const fs::path& path : *files) {
+      FileMonths seen;
+      Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+      if (!opened)
+        return std::move(opened).error();
+      CostFile& file = **opened;
+      while (true) {
+        Result<bool> more = file.next();
+        if (!more) {
+          seen.error = std::move(more).error();
+          break;
+        }
+        if (!*more)
+          break;
+        if (Result<UtcTime> start = file.usage_start())
+          seen.months.insert(Month::of(*start));
+      }
+      // A file that breaks before its first dated row cannot be given to a month: every month
+      // would be incomplete, so nothing is converted.
+      if (seen.error && seen.months.empty())
+        return *seen.error;
+      all.insert(seen.months.begin(), seen.months.end());
+      scanned_.insert_or_assign(path, std::move(seen));
+    }
+  }
+  return std::vector<Month>(all.begin(), all.end());
+}
+
+Status CostExportReader::read(Month month, RowSink& sink) {
+  Result<std::vector<fs::path>> actual = files_for(ExportKind::actual, month);
+  if (!actual)
+    return std::move(actual).error();
+  Result<std::vector<fs::path>> amortized = files_for(ExportKind::amortized, month);
+  if (!amortized)
+    return std::move(amortized).error();
+  if (options_.amortized.empty())
+    return read_one(*actual, month, sink);
+  if (options_.actual.empty())
+    return read_one(*amortized, month, sink);
+  return read_joined(*actual, *amortized, month, sink);
+}
+
+Status CostExportReader::read_one(const std::vector<fs::path>& files, Month month, RowSink& sink) {
+  ReadProgress progress(sink, total_bytes(files));
+  RowWriter writer;
+  Decimal cost;
+  Decimal quantity;
+  bool has_quantity = false;
+  for (const fs::path& path : files) {
+    Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+    if (!opened)
+      return std::move(opened).error();
+    CostFile& file = **opened;
+    while (true) {
+      Result<bool> more = file.next();
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      progress.row(file);
+      Result<UtcTime> start = file.usage_start();
+      if (!start) {
+        sink.reject(file.origin(), start.error().message());
+        continue;
+      }
+      if (!month.contains(*start))
+        continue;
+      if (Status values = file.parse_values(cost, quantity, has_quantity); !values) {
+        sink.reject(file.origin(), values.error().message());
+        continue;
+      }
+      if (Status status = writer.write(file, *start, RowCosts{&cost, nullptr},
+                                       has_quantity ? &quantity : nullptr, sink);
+          !status)
+        return status;
+    }
+    progress.file_done(file);
+  }
+  return {};
+}
+
+Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
+                                     const std::vector<fs::path>& amortized, Month month,
+                                     RowSink& sink) {
+  ReadProgress progress(sink, total_bytes(actual) + 2 * total_bytes(amortized));
+  Decimal cost;
+  Decimal quantity;
+  bool has_quantity = false;
+
+  // Pass 1: the month's amortized rows, as (key, row ordinal, amortized cost). Rows that cannot
+  // be read are left to pass 3, which rejects them.
+  AmortizedIndex index;
+  std::uint64_t ordinal = 0;
+  for (const fs::path& path : amortized) {
+    Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+    if (!opened)
+      return std::move(opened).error();
+    CostFile& file = **opened;
+    while (true) {
+      Result<bool> more = file.next();
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      progress.row(file);
+      const std::uint64_t row = ordinal++;
+      Result<UtcTime> start = file.usage_start();
+      if (!start || !month.contains(*start) ||
+          !file.parse_values(cost, quantity, has_quantity).ok())
+        continue;
+      index.add(join_key(file, *start, has_quantity ? &quantity : nullptr), row, cost);
+    }
+    progress.file_done(file);
+  }
+  index.seal(ordinal);
+
+  // Pass 2: every actual row, with the amortized cost of its match (0 without one: a purchase
+  // has no amortized counterpart, or one of 0).
+  RowWriter writer;
+  for (const fs::path& path : actual) {
+    Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+    if (!opened)
+      return std::move(opened).error();
+    CostFile& file = **opened;
+    while (true) {
+      Result<bool> more = file.next();
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      progress.row(file);
+      Result<UtcTime> start = file.usage_start();
+      if (!start) {
+        sink.reject(file.origin(), start.error().message());
+        continue;
+      }
+      if (!month.contains(*start))
+        continue;
+      if (Status values = file.parse_values(cost, quantity, has_quantity); !values) {
+        sink.reject(file.origin(), values.error().message());
+        continue;
+      }
+      const Decimal* matched =
+          index.take(join_key(file, *start, has_quantity ? &quantity : nullptr));
+      if (Status status =
+              writer.write(file, *start, RowCosts{&cost, matched ? matched : &zero_cost},
+                           has_quantity ? &quantity : nullptr, sink);
+          !status)
+        return status;
+    }
+    progress.file_done(file);
+  }
+
+  // Pass 3: amortized rows no actual row took (covered usage shown only amortized, unused
+  // commitments) become rows of billed cost 0. Unreadable rows are rejected here, once.
+  ordinal = 0;
+  for (const fs::path& path : amortized) {
+    Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+    if (!opened)
+      return std::move(opened).error();
+    CostFile& file = **opened;
+    while (true) {
+      Result<bool> more = file.next();
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      progress.row(file);
+      const std::uint64_t row = ordinal++;
+      Result<UtcTime> start = file.usage_start();
+      if (!start) {
+        sink.reject(file.origin(), start.error().message());
+        continue;
+      }
+      if (!month.contains(*start))
+        continue;
+      if (Status values = file.parse_values(cost, quantity, has_quantity); !values) {
+        sink.reject(file.origin(), values.error().message());
+        continue;
+      }
+      if (index.taken(row))
+        continue;
+      if (Status status = writer.write(file, *start, RowCosts{&zero_cost, &cost},
+                                       has_quantity ? &quantity : nullptr, sink);
+          !status)
+        return status;
+    }
+    progress.file_done(file);
+  }
+  return {};
+}
+
+} // namespace billdrop::azure

@@ -1,0 +1,59 @@
+#pragma once
+// One Azure cost export file, read row by row with its header resolved, and the checks and
+// values every row needs (usage date, cost, quantity).
+
+#include "cost_columns.hpp"
+
+#include <billdrop/csv.hpp>
+#include <billdrop/decimal.hpp>
+#include <billdrop/result.hpp>
+#include <billdrop/timestamp.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace billdrop::azure {
+
+class CostFile {
+public:
+  // Opens the file (gzip detected from its content) and resolves its header. An empty file or a
+  // header without date and cost columns is an error naming the file.
+  static Result<std::unique_ptr<CostFile>> open(const std::filesystem::path& path,
+                                                std::string_view cost_column);
+
+  // Reads the next data row. Read errors (a truncated gzip stream, an unterminated quote) name
+  // the file and the line where reading stopped.
+  Result<bool> next();
+
+  const CsvRecord& record() const noexcept { return record_; }
+  const ColumnIndex& columns() const noexcept { return columns_; }
+  std::string_view cell(Column column) const noexcept { return columns_.get(record_, column); }
+  std::uint64_t line() const noexcept { return reader_->line(); }
+  const std::string& name() const noexcept { return name_; }
+  std::uint64_t position() const { return reader_->position(); }
+  std::uint64_t total() const { return reader_->total(); }
+  // "<file name>:<line>" of the current row, built into a reused buffer.
+  const std::string& origin();
+
+  // The row's usage date. Its failure message says what was wrong with which column.
+  Result<UtcTime> usage_start();
+  // Checks the row's shape and parses cost and quantity; the first problem as a message.
+  Status parse_values(Decimal& cost, Decimal& quantity, bool& has_quantity) const;
+
+private:
+  CostFile(std::unique_ptr<CsvReader> reader, std::string name)
+      : reader_(std::move(reader)), name_(std::move(name)) {}
+
+  std::unique_ptr<CsvReader> reader_;
+  std::string name_;
+  ColumnIndex columns_;
+  std::vector<std::string> header_names_;
+  CsvRecord record_;
+  std::string origin_;
+  // Exports repeat one date on thousands of rows: the last one parsed is remembered.
+  std::string last_date_text_;
+  UtcTime last_date_;
+};
+
+} // namespace billdrop::azure

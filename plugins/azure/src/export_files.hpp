@@ -1,0 +1,40 @@
+#pragma once
+// Which files make up an export. A configured path is one of:
+//   - a CSV file (optionally gzip), read as is;
+//   - a manifest.json, whose `blobs[].blobName` files are read;
+//   - a folder: every manifest.json under it is used (the latest run per billing period, see
+//     below); a folder without any manifest has every *.csv / *.csv.gz file under it read.
+// Both manifest forms are understood: the current one (`exportConfig`, `deliveryConfig`,
+// `runInfo`, `blobs[{blobName, byteCount}]`) and the older partitioned one (`manifestVersion`
+// "2021-01-01", `blobs[{blobName, byteCount, dataRowCount, headerRowCount}]`).
+
+#include <billdrop/result.hpp>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace billdrop::azure {
+
+enum class ExportKind { actual, amortized };
+
+struct ExportManifest {
+  std::filesystem::path path;
+  std::string type;           // exportConfig.type ("ActualCost", "AmortizedCost"), or ""
+  std::string submitted_time; // runInfo.submittedTime, or ""
+  std::string file_format;    // deliveryConfig.fileFormat / dataFormat, or ""
+  std::vector<std::filesystem::path> blobs; // resolved to files on disk, in manifest order
+};
+
+// Reads a manifest and finds each blob on disk. A blob name is a path inside the storage
+// container; it is looked for under the manifest's folder and each of its parents (so a copy of
+// the container, or of the run folder alone, both work). Errors name the manifest and the blob.
+Result<ExportManifest> read_manifest(const std::filesystem::path& manifest);
+
+// The files of the export at `path`, in the order they are read. `kind` is checked against a
+// manifest's exportConfig.type: an amortized export configured as `actual` is a config error.
+Result<std::vector<std::filesystem::path>> export_files(const std::filesystem::path& path,
+                                                        ExportKind kind);
+
+} // namespace billdrop::azure

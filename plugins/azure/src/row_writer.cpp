@@ -1,0 +1,67 @@
+#include "row_writer.hpp"
+
+#include "charge_types.hpp"
+
+namespace billdrop::azure {
+namespace {
+
+void field_if(RowSink& sink, std::string_view key, std::string_view value) {
+  if (!value.empty())
+    sink.field(key, value);
+}
+
+} // namespace
+
+Status RowWriter::write(CostFile& file, UtcTime start, RowCosts costs, const Decimal* quantity,
+                        RowSink& sink) {
+  tags_.clear();
+  if (!tag_parser_.parse(file.cell(Column::tags), tags_)) {
+    tags_.clear();
+    sink.note("azure: Tags cell is not a JSON object (row kept without tags)");
+  }
+  std::string_view resource_id = file.cell(Column::resource_id);
+  if (resource_id.empty() && !tags_.empty()) {
+    const std::string_view category = file.cell(Column::meter_category);
+    resource_id_ = synthetic_resource_id(
+        category.empty() ? "azure" : category,
+        {file.cell(Column::subscription), file.cell(Column::meter_id), file.cell(Column::product)});
+    resource_id = resource_id_;
+  }
+  std::string_view service = file.cell(Column::meter_category);
+  if (service.empty())
+    service = file.cell(Column::consumed_service);
+
+  start_.clear();
+  append_iso(start_, start);
+  cost_.clear();
+  costs.cost->append_to(cost_);
+
+  sink.begin_row(file.origin());
+  sink.field("time/usage_start", start_);
+  sink.field("cost/cost", cost_);
+  if (costs.amortized != nullptr) {
+    amortized_.clear();
+    costs.amortized->append_to(amortized_);
+    sink.field("cost/amortized_cost", amortized_);
+  }
+  sink.field("lineitem/type",
+             lineitem_type(file.cell(Column::charge_type), file.cell(Column::pricing_model), sink));
+  field_if(sink, "resource/account", file.cell(Column::subscription));
+  field_if(sink, "resource/service", service);
+  field_if(sink, "resource/usage_family", file.cell(Column::meter_subcategory));
+  field_if(sink, "resource/region", regions_.region_of(file.cell(Column::location)));
+  field_if(sink, "resource/id", resource_id);
+  if (quantity != nullptr) {
+    quantity_.clear();
+    quantity->append_to(quantity_);
+    sink.field("usage/amount", quantity_);
+    field_if(sink, "usage/units", file.cell(Column::unit));
+  }
+  field_if(sink, "action/usage_type", file.cell(Column::meter_name));
+  field_if(sink, "lineitem/description", file.cell(Column::product));
+  field_if(sink, "bill/invoice_id", file.cell(Column::invoice_id));
+  tags_.write(sink);
+  return sink.end_row();
+}
+
+} // namespace billdrop::azure

@@ -1,0 +1,95 @@
+// The real host converts Azure exports through the built plugin.
+#include "test_support.hpp"
+
+#include <billdrop/byte_source.hpp>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace billdrop::azure {
+namespace {
+
+using namespace azure::testing;
+
+struct ConvertRun {
+  int exit_code = -1;
+  std::string summary;
+};
+
+ConvertRun convert(const std::filesystem::path& dir, const std::string& plugin_toml) {
+  write_file(dir / "plugin.toml", plugin_toml);
+  const std::string command =
+      std::string("\"") + BILLDROP_TEST_BILLDROP_EXE +
+      "\" --no-progress --log-level off --plugin-dir \"" + BILLDROP_TEST_PLUGIN_DIR +
+      "\" convert --plugin azure --plugin-config \"" + (dir / "plugin.toml").string() +
+      "\" --out \"" + (dir / "out").string() + "\" --format json > \"" +
+      (dir / "summary.json").string() + "\"";
+  ConvertRun run;
+  const int status = std::system(command.c_str());
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.summary = read_file(dir / "summary.json");
+  return run;
+}
+
+// Sums a column over a month's ndjson snapshot.
+Decimal sum_column(const std::filesystem::path& ndjson, std::string_view column) {
+  simdjson::dom::parser parser;
+  Decimal total;
+  std::istringstream lines(read_file(ndjson));
+  for (std::string line; std::getline(lines, line);) {
+    simdjson::dom::element row = parser.parse(line);
+    std::string_view value;
+    if (row[column].get_string().get(value) == simdjson::SUCCESS)
+      total += Decimal::from_string(value);
+  }
+  return total;
+}
+
+TEST(AzureConvertE2E, ActualAndAmortizedMonthsAndTotals) {
+  const auto dir = temp_dir("e2e_join");
+  const ConvertRun run =
+      convert(dir, "actual = \"" + fixture("ea_actual.csv").string() + "\"\namortized = \"" +
+                       fixture("ea_amortized.csv").string() + "\"\n");
+  ASSERT_EQ(run.exit_code, 0) << run.summary;
+  simdjson::dom::parser parser;
+  simdjson::dom::element summary = parser.parse(run.summary);
+  simdjson::dom::array months = summary["months"].get_array();
+  ASSERT_EQ(months.size(), 2u);
+  // Totals from the independent Python computation quoted in join_test.cpp.
+  EXPECT_EQ(std::string_view(months.at(0)["month"].get_string()), "2023-08");
+  EXPECT_EQ(int64_t(months.at(0)["rows"].get_int64()), 6);
+  EXPECT_EQ(std::string_view(months.at(0)["cost"].get_string()), "101.74");
+  EXPECT_EQ(std::string_view(months.at(1)["month"].get_string()), "2023-09");
+  EXPECT_EQ(int64_t(months.at(1)["rows"].get_int64()), 5);
+  EXPECT_EQ(std::string_view(months.at(1)["cost"].get_string()), "50.75");
+  EXPECT_EQ(sum_column(dir / "out" / "2023-08.ndjson", "cost/amortized_cost"),
+            Decimal::from_string("5.14"));
+  EXPECT_EQ(sum_column(dir / "out" / "2023-09.ndjson", "cost/amortized_cost"),
+            Decimal::from_string("5.10"));
+}
+
+TEST(AzureConvertE2E, TruncatedGzipMonthFailsAndTheOtherConverts) {
+  const auto dir = temp_dir("e2e_truncated");
+  write_file(dir / "export" / "2023-08.csv",
+             "SubscriptionId,Date,Cost\ns1,08/01/2023,1.25\ns1,08/02/2023,2.50\n");
+  std::string csv = "SubscriptionId,Date,Cost\n";
+  for (int i = 0; i < 60000; ++i)
+    csv += "s1,09/01/2023,0.01\n";
+  const std::string gz = gzip_compress(csv);
+  write_file(dir / "export" / "2023-09.csv.gz", gz.substr(0, gz.size() / 2));
+  const ConvertRun run = convert(dir, "actual = \"" + (dir / "export").string() + "\"\n");
+  EXPECT_NE(run.exit_code, 0) << run.summary;
+  simdjson::dom::parser parser;
+  simdjson::dom::element summary = parser.parse(run.summary);
+  simdjson::dom::array months = summary["months"].get_array();
+  ASSERT_EQ(months.size(), 2u) << run.summary;
+  EXPECT_EQ(std::string_view(months.at(0)["month"].get_string()), "2023-08");
+  EXPECT_EQ(std::string_view(months.at(0)["cost"].get_string()), "3.75"); // 1.25 + 2.50
+  EXPECT_NE(run.summary.find("2023-09.csv.gz:"), std::string::npos) << run.summary;
+}
+
+} // namespace
+} // namespace billdrop::azure
