@@ -1,0 +1,45 @@
+// The aws plugin: AWS Cost and Usage Reports (legacy CUR and CUR 2.0, CSV) to CBF. This file
+// holds only the plugin class and its entry point; the reading lives in cur_report.cpp, the
+// mapping in cur_row_mapper.cpp.
+#include "cur_report.hpp"
+
+#include <billdrop/sdk.hpp>
+
+namespace billdrop::aws {
+
+class AwsPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"path", ConfigType::path, nullptr, true,
+       "The report prefix (legacy CUR: the folder holding <report>/<YYYYMMDD-YYYYMMDD>/), the "
+       "CUR 2.0 export folder (holding data/BILLING_PERIOD=YYYY-MM/), or one CUR CSV file "
+       "(.csv, .csv.gz, .csv.zip)"},
+      {"format", ConfigType::string, "\"auto\"", false,
+       "auto (detect from the folders), legacy or cur2"},
+      {"report_name", ConfigType::string, nullptr, false,
+       "The report (legacy) or export (CUR 2.0) to read when the path holds several"},
+  };
+
+  explicit AwsPlugin(const Config& config) : report_(options_from(config)) {}
+
+  Status check() override { return report_.check(); }
+  Result<std::vector<Month>> months() override { return report_.months(); }
+  Status read(Month month, RowSink& sink) override { return report_.read(month, sink); }
+
+private:
+  static ReportOptions options_from(const Config& config) {
+    ReportOptions options;
+    options.path = config.get_string("path");
+    options.format = parse_report_format(config.get_string_or("format", "auto")).value_or_throw();
+    options.report_name = config.get_string_or("report_name", "");
+    return options;
+  }
+
+  CurReport report_;
+};
+
+} // namespace billdrop::aws
+
+BILLDROP_PLUGIN(billdrop::aws::AwsPlugin, "aws", "1.0.0",
+                "AWS Cost and Usage Reports (legacy CUR and CUR 2.0, CSV: .csv, .csv.gz, "
+                ".csv.zip) to CBF")

@@ -1,0 +1,456 @@
+#include "cur_report.hpp"
+
+#include "cur_columns.hpp"
+#include "cur_manifest.hpp"
+#include "cur_row_mapper.hpp"
+#include "zip_source.hpp"
+
+#include <billdrop/csv.hpp>
+#include <billdrop/text.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <system_error>
+
+namespace billdrop::aws {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Progress is reported this often (in lines).
+constexpr std::uint64_t progress_interval = 64 * 1024;
+// How deep under `path` report folders are looked for (prefix/report/period is depth 2).
+constexpr int search_depth = 3;
+
+bool all_digits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+int to_int(std::string_view digits) {
+  int value = 0;
+  std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return value;
+}
+
+// "20180801-20180901" -> 2018-08.
+std::optional<Month> legacy_period_month(std::string_view name) {
+  if (name.size() != 17 || name[8] != '-' || !all_digits(name.substr(0, 8)) ||
+      !all_digits(name.substr(9)))
+    return std::nullopt;
+  const int month = to_int(name.substr(4, 2));
+  if (month < 1 || month > 12)
+    return std::nullopt;
+  return Month(to_int(name.substr(0, 4)), month);
+}
+
+// "BILLING_PERIOD=2024-08" -> 2024-08.
+std::optional<Month> cur2_period_month(std::string_view name) {
+  constexpr std::string_view prefix = "BILLING_PERIOD=";
+  if (name.substr(0, prefix.size()) != prefix)
+    return std::nullopt;
+  Result<Month> month = Month::parse(name.substr(prefix.size()));
+  if (!month)
+    return std::nullopt;
+  return *month;
+}
+
+using PeriodParser = std::optional<Month> (*)(std::string_view);
+
+std::vector<fs::path> sorted_children(const fs::path& dir, bool directories) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (directories ? it->is_directory(type_ec) : it->is_regular_file(type_ec))
+      out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool has_period_children(const fs::path& dir, PeriodParser parse) {
+  for (const fs::path& child : sorted_children(dir, true))
+    if (parse(child.filename().string()))
+      return true;
+  return false;
+}
+
+// Folders under `root` (itself included) whose children are billing period folders. CUR 2.0's
+// metadata/ folder repeats the period folders without data: it is skipped.
+void find_report_folders(const fs::path& dir, PeriodParser parse, int depth,
+                         std::vector<fs::path>& out) {
+  if (has_period_children(dir, parse)) {
+    out.push_back(dir);
+    return;
+  }
+  if (depth == 0)
+    return;
+  for (const fs::path& child : sorted_children(dir, true))
+    if (child.filename() != "metadata")
+      find_report_folders(child, parse, depth - 1, out);
+}
+
+std::string list_paths(const std::vector<fs::path>& paths) {
+  std::string out;
+  for (const fs::path& path : paths)
+    out += (out.empty() ? "" : ", ") + path.string();
+  return out;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines)
+    out += (out.empty() ? "" : "\n") + line;
+  return out;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+bool is_data_file(std::string_view name) {
+  return ends_with(name, ".csv") || ends_with(name, ".csv.gz") || ends_with(name, ".csv.zip");
+}
+
+MonthFiles legacy_month(const fs::path& report_dir, const fs::path& folder, Month month) {
+  MonthFiles result{month, folder, {}, {}};
+  const std::string report = report_dir.filename().string();
+  fs::path manifest_path = folder / (report + "-Manifest.json");
+  if (!fs::exists(manifest_path)) {
+    std::vector<fs::path> manifests;
+    for (const fs::path& file : sorted_children(folder, false))
+      if (ends_with(file.filename().string(), "-Manifest.json"))
+        manifests.push_back(file);
+    if (manifests.size() != 1) {
+      result.problems.push_back(
+          "no manifest: " + folder.string() + " has no " + report + "-Manifest.json" +
+          (manifests.empty() ? ""
+                             : " (and several other manifests: " + list_paths(manifests) + ")") +
+          ", so the current assembly of " + month.to_string() + " is unknown");
+      return result;
+    }
+    manifest_path = manifests.front();
+  }
+  Result<CurManifest> manifest = CurManifest::load(manifest_path);
+  if (!manifest) {
+    result.problems.push_back(manifest.error().message());
+    return result;
+  }
+  if (iequals_ascii(manifest->compression, "Parquet")) {
+    result.problems.push_back("manifest " + manifest_path.string() +
+                              " describes Parquet data, which this plugin does not read: "
+                              "configure the report as CSV (GZIP or ZIP compression)");
+    return result;
+  }
+  for (const std::string& key : manifest->report_keys) {
+    fs::path file = resolve_report_key(key, folder, manifest->assembly_id);
+    if (!fs::exists(file))
+      result.problems.push_back("manifest " + manifest_path.string() + " names \"" + key +
+                                "\", which is absent (looked for " + file.string() + ")");
+    else
+      result.files.push_back(std::move(file));
+  }
+  return result;
+}
+
+MonthFiles cur2_month(const fs::path& folder, Month month) {
+  MonthFiles result{month, folder, {}, {}};
+  for (const fs::path& file : sorted_children(folder, false)) {
+    const std::string name = file.filename().string();
+    if (is_data_file(name))
+      result.files.push_back(file);
+    else if (ends_with(name, ".parquet"))
+      result.problems.push_back(file.string() +
+                                " is Parquet, which this plugin does not read: export the data "
+                                "as CSV (gzip)");
+  }
+  if (result.files.empty() && result.problems.empty())
+    result.problems.push_back(folder.string() + " holds no .csv, .csv.gz or .csv.zip file");
+  return result;
+}
+
+Result<std::unique_ptr<ByteSource>> open_data_file(const fs::path& file) {
+  const std::string name = file.filename().string();
+  if (ends_with(name, ".zip")) {
+    Result<std::unique_ptr<ByteSource>> entry = open_zip_entry(file);
+    if (!entry)
+      return std::move(entry).error();
+    return read_ahead(std::move(*entry));
+  }
+  // A .gz name promises gzip: anything else is reported as an unreadable gzip file.
+  Result<std::unique_ptr<ByteSource>> source =
+      open_file(file, ends_with(name, ".gz") ? Compression::gzip : Compression::automatic);
+  if (!source)
+    return std::move(source).error();
+  // Inflating costs about as much as parsing: it runs on a second core.
+  if (ends_with(name, ".gz"))
+    return read_ahead(std::move(*source));
+  return source;
+}
+
+// A data file opened and its header resolved.
+struct OpenedFile {
+  std::unique_ptr<CsvReader> reader;
+  CurColumns columns;
+  bool empty = false; // no header at all
+};
+
+Result<OpenedFile> open_report_file(const fs::path& file) {
+  Result<std::unique_ptr<ByteSource>> source = open_data_file(file);
+  if (!source)
+    return std::move(source).error();
+  OpenedFile opened;
+  opened.reader = std::make_unique<CsvReader>(std::move(*source));
+  CsvRecord header;
+  Result<bool> more = opened.reader->next(header);
+  if (!more)
+    return std::move(more).error().with_context(file.filename().string());
+  if (!*more) {
+    opened.empty = true;
+    return opened;
+  }
+  std::vector<std::string> names(header.begin(), header.end());
+  Result<CurColumns> columns = CurColumns::resolve(names, file.filename().string());
+  if (!columns)
+    return std::move(columns).error();
+  opened.columns = std::move(*columns);
+  return opened;
+}
+
+// "name:line", built in place.
+void make_origin(std::string& out, const std::string& name, std::uint64_t line) {
+  out.assign(name);
+  out += ':';
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, line).ptr);
+}
+
+// A reader error that does not say where it happened gets the file and line.
+Error located(const Error& error, const std::string& name, std::uint64_t line) {
+  const std::string& message = error.message();
+  const std::string marker = name + ":";
+  for (std::size_t at = message.find(marker); at != std::string::npos;
+       at = message.find(marker, at + 1)) {
+    const std::size_t next = at + marker.size();
+    if (next < message.size() && message[next] >= '0' && message[next] <= '9')
+      return error; // the reader already said "name:line"
+  }
+  return error.with_context(name + ": after line " + std::to_string(line));
+}
+
+struct FileProgress {
+  std::uint64_t done_before = 0;
+  std::uint64_t total = 0;
+};
+
+Status read_report_file(const fs::path& file, CurRowMapper& mapper, RowSink& sink,
+                        FileProgress& progress) {
+  Result<OpenedFile> opened = open_report_file(file);
+  if (!opened)
+    return std::move(opened).error();
+  if (opened->empty)
+    return {};
+  const std::string name = file.filename().string();
+  CsvReader& reader = *opened->reader;
+  mapper.bind(opened->columns, name);
+  CsvRecord record;
+  std::string origin;
+  std::uint64_t lines = 0;
+  while (true) {
+    Result<bool> more = reader.next(record);
+    if (!more)
+      return located(more.error(), name, reader.line());
+    if (!*more)
+      break;
+    if (++lines % progress_interval == 0)
+      sink.progress(progress.done_before + reader.position(), progress.total);
+    make_origin(origin, name, reader.line());
+    if (Status status = mapper.map(record, origin); !status)
+      return status;
+  }
+  progress.done_before += reader.total() != 0 ? reader.total() : reader.position();
+  sink.progress(progress.done_before, progress.total);
+  return {};
+}
+
+std::uint64_t total_bytes(const std::vector<fs::path>& files) {
+  std::uint64_t total = 0;
+  for (const fs::path& file : files) {
+    std::error_code ec;
+    const std::uintmax_t size = fs::file_size(file, ec);
+    if (!ec)
+      total += size;
+  }
+  return total;
+}
+
+} // namespace
+
+Result<ReportFormat> parse_report_format(std::string_view text) {
+  if (text == "auto")
+    return ReportFormat::automatic;
+  if (text == "legacy")
+    return ReportFormat::legacy;
+  if (text == "cur2")
+    return ReportFormat::cur2;
+  return config_error("format \"" + std::string(text) + "\" is not one of auto, legacy, cur2");
+}
+
+Result<ReportLayout> locate_report(const ReportOptions& options) {
+  const fs::path& path = options.path;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status))
+    return source_error("path " + path.string() + " does not exist");
+  ReportLayout layout;
+  if (fs::is_regular_file(status)) {
+    layout.kind = LayoutKind::file;
+    layout.root = path;
+    return layout;
+  }
+  if (!fs::is_directory(status))
+    return source_error("path " + path.string() + " is neither a file nor a folder");
+
+  const auto pick = [&](std::vector<fs::path> found, bool legacy) -> Result<fs::path> {
+    if (!options.report_name.empty()) {
+      // The report folder (legacy) or the export folder above data/ (CUR 2.0) carries the name.
+      std::erase_if(found, [&](const fs::path& dir) {
+        const fs::path named = legacy || dir.filename() != "data" ? dir : dir.parent_path();
+        return named.filename() != options.report_name;
+      });
+      if (found.empty())
+        return config_error("no report named \"" + options.report_name + "\" under " +
+                            path.string());
+    }
+    if (found.size() > 1)
+      return config_error("several reports under " + path.string() + ": " + list_paths(found) +
+                          "; set report_name to choose one");
+    return found.front();
+  };
+
+  std::vector<fs::path> legacy;
+  std::vector<fs::path> cur2;
+  if (options.format != ReportFormat::cur2)
+    find_report_folders(path, legacy_period_month, search_depth, legacy);
+  if (options.format != ReportFormat::legacy)
+    find_report_folders(path, cur2_period_month, search_depth, cur2);
+  if (!legacy.empty()) {
+    Result<fs::path> root = pick(std::move(legacy), true);
+    if (!root)
+      return std::move(root).error();
+    layout.kind = LayoutKind::legacy;
+    layout.root = *root;
+    for (const fs::path& folder : sorted_children(layout.root, true))
+      if (std::optional<Month> month = legacy_period_month(folder.filename().string()))
+        layout.months.push_back(legacy_month(layout.root, folder, *month));
+  } else if (!cur2.empty()) {
+    Result<fs::path> root = pick(std::move(cur2), false);
+    if (!root)
+      return std::move(root).error();
+    layout.kind = LayoutKind::cur2;
+    layout.root = *root;
+    for (const fs::path& folder : sorted_children(layout.root, true))
+      if (std::optional<Month> month = cur2_period_month(folder.filename().string()))
+        layout.months.push_back(cur2_month(folder, *month));
+  } else {
+    const std::string looked_for = options.format == ReportFormat::legacy
+                                       ? "<report>/<YYYYMMDD-YYYYMMDD>/ folders (legacy CUR)"
+                                   : options.format == ReportFormat::cur2
+                                       ? "data/BILLING_PERIOD=YYYY-MM/ folders (CUR 2.0)"
+                                       : "<report>/<YYYYMMDD-YYYYMMDD>/ folders (legacy CUR) or "
+                                         "data/BILLING_PERIOD=YYYY-MM/ folders (CUR 2.0)";
+    return source_error("no CUR report under " + path.string() + ": looked for " + looked_for +
+                        " up to " + std::to_string(search_depth) + " folders deep");
+  }
+  std::sort(layout.months.begin(), layout.months.end(),
+            [](const MonthFiles& a, const MonthFiles& b) { return a.month < b.month; });
+  return layout;
+}
+
+Status CurReport::check() const {
+  Result<ReportLayout> layout = locate_report(options_);
+  if (!layout)
+    return std::move(layout).error();
+  std::vector<fs::path> files;
+  std::vector<std::string> problems;
+  if (layout->kind == LayoutKind::file)
+    files.push_back(layout->root);
+  if (layout->kind != LayoutKind::file && layout->months.empty())
+    problems.push_back("no billing period under " + layout->root.string());
+  for (const MonthFiles& month : layout->months) {
+    for (const std::string& problem : month.problems)
+      problems.push_back(month.month.to_string() + ": " + problem);
+    files.insert(files.end(), month.files.begin(), month.files.end());
+  }
+  for (const fs::path& file : files) {
+    Result<OpenedFile> opened = open_report_file(file);
+    if (!opened)
+      problems.push_back(opened.error().message());
+  }
+  if (!problems.empty())
+    return source_error(join_lines(problems));
+  return {};
+}
+
+Result<std::vector<Month>> CurReport::months() const {
+  Result<ReportLayout> layout = locate_report(options_);
+  if (!layout)
+    return std::move(layout).error();
+  if (layout->kind != LayoutKind::file) {
+    std::vector<Month> months;
+    for (const MonthFiles& month : layout->months)
+      months.push_back(month.month);
+    return months;
+  }
+  // A loose file says which months it holds only through its lines.
+  Result<OpenedFile> opened = open_report_file(layout->root);
+  if (!opened)
+    return std::move(opened).error();
+  std::set<Month> months;
+  if (!opened->empty) {
+    const std::size_t column = opened->columns.usage_start;
+    CsvRecord record;
+    while (true) {
+      Result<bool> more = opened->reader->next(record);
+      if (!more)
+        return located(more.error(), layout->root.filename().string(), opened->reader->line());
+      if (!*more)
+        break;
+      if (column < record.size())
+        if (Result<UtcTime> start = parse_timestamp(trim_ascii(record[column])))
+          months.insert(Month::of(*start));
+    }
+  }
+  return std::vector<Month>(months.begin(), months.end());
+}
+
+Status CurReport::read(Month month, RowSink& sink) const {
+  Result<ReportLayout> layout = locate_report(options_);
+  if (!layout)
+    return std::move(layout).error();
+  std::vector<fs::path> files;
+  std::optional<Month> only_month;
+  if (layout->kind == LayoutKind::file) {
+    files.push_back(layout->root);
+    only_month = month;
+  } else {
+    const auto it = std::find_if(layout->months.begin(), layout->months.end(),
+                                 [&](const MonthFiles& m) { return m.month == month; });
+    if (it == layout->months.end())
+      return source_error("no billing period " + month.to_string() + " under " +
+                          layout->root.string());
+    if (!it->problems.empty())
+      return source_error(join_lines(it->problems));
+    files = it->files;
+  }
+  CurRowMapper mapper(sink, only_month);
+  FileProgress progress{0, total_bytes(files)};
+  for (const fs::path& file : files)
+    if (Status status = read_report_file(file, mapper, sink, progress); !status)
+      return status;
+  return {};
+}
+
+} // namespace billdrop::aws

@@ -1,0 +1,59 @@
+#pragma once
+// Where a CUR's data files are and how they are read: a legacy report tree
+// (<report>/<YYYYMMDD-YYYYMMDD>/<assembly>/... with manifests), a CUR 2.0 export
+// (data/BILLING_PERIOD=YYYY-MM/...), or one loose CSV file (.csv, .csv.gz, .csv.zip).
+
+#include <billdrop/source_plugin.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace billdrop::aws {
+
+enum class ReportFormat { automatic, legacy, cur2 };
+
+Result<ReportFormat> parse_report_format(std::string_view text);
+
+struct ReportOptions {
+  std::filesystem::path path;
+  ReportFormat format = ReportFormat::automatic;
+  std::string report_name; // legacy: which report under a prefix holding several
+};
+
+// One billing month: its data files, or why they cannot be known (no manifest, a manifest naming
+// absent files, Parquet data).
+struct MonthFiles {
+  Month month;
+  std::filesystem::path folder;
+  std::vector<std::filesystem::path> files;
+  std::vector<std::string> problems;
+};
+
+enum class LayoutKind { legacy, cur2, file };
+
+struct ReportLayout {
+  LayoutKind kind = LayoutKind::file;
+  std::filesystem::path root; // the report folder, the export's data folder, or the file
+  std::vector<MonthFiles> months;
+};
+
+// Finds the report under `options.path`. Errors say what was looked for and what was found.
+Result<ReportLayout> locate_report(const ReportOptions& options);
+
+class CurReport {
+public:
+  explicit CurReport(ReportOptions options) : options_(std::move(options)) {}
+
+  // Every problem at once, one per line: missing manifests, absent files, unreadable or
+  // unexpected headers. Data lines are not read (a truncated gzip tail shows up on read).
+  Status check() const;
+  Result<std::vector<Month>> months() const;
+  Status read(Month month, RowSink& sink) const;
+
+private:
+  ReportOptions options_;
+};
+
+} // namespace billdrop::aws

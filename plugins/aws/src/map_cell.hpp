@@ -1,0 +1,22 @@
+#pragma once
+// CUR 2.0 writes its map columns (`resource_tags`, `cost_category`, `product`) into CSV as one
+// JSON object per cell: {"user:CostCenter":"42","user:Name":"web"}. An empty cell or `{}` is an
+// empty map.
+
+#include <billdrop/result.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace billdrop::aws {
+
+using MapEntries = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Parses `cell` into `entries` (cleared first). Unescaped text is written to `storage`, which the
+// views point into: both stay valid until the next call. Null values are skipped; numbers and
+// booleans are kept as written. The error says what was expected at which byte offset.
+Status parse_map_cell(std::string_view cell, MapEntries& entries, std::string& storage);
+
+} // namespace billdrop::aws
