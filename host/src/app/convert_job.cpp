@@ -50,6 +50,9 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
           status = std::move(drained); // the host's own failure is why the read stopped
       }
       progress.finish();
+      log::info("convert.read_done", {{"month", month.to_string()},
+                                      {"rows_so_far", std::to_string(receiver.rows())},
+                                      {"ok", status ? "true" : "false"}});
       if (status)
         continue;
       Error error = status.error().with_context("plugin '" + plugin.plugin().name() +
@@ -69,6 +72,7 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
   Result<std::vector<cbf::MonthSummary>> summaries = builder.finish();
   if (!summaries)
     return summaries.error();
+  log::info("convert.snapshots_written", {{"months", std::to_string(summaries->size())}});
   for (cbf::MonthSummary& summary : *summaries) {
     ConvertedMonth converted;
     converted.requested =

@@ -9,10 +9,13 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <queue>
+#include <thread>
 #include <unistd.h>
 
 namespace billdrop::cbf {
@@ -71,41 +74,49 @@ std::string finish_hex(EVP_MD_CTX* digest) {
   return hex;
 }
 
-// A file written through one large buffer; the digest (when given) sees exactly the bytes
-// written.
+// A file written through large buffers; the digest (when given) sees exactly the bytes written.
+// With `background`, a second thread hashes and writes each full buffer while the caller fills
+// the next one: a month snapshot is hundreds of megabytes, and SHA-256 plus the write syscalls
+// cost about as much as producing the bytes.
 class OutputFile {
 public:
   OutputFile() = default;
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
   ~OutputFile() {
+    stop_writer();
     if (file_ != nullptr)
       std::fclose(file_);
   }
 
-  Status open(const fs::path& path, EVP_MD_CTX* digest = nullptr) {
+  Status open(const fs::path& path, EVP_MD_CTX* digest = nullptr, bool background = false) {
     path_ = path;
     digest_ = digest;
     file_ = std::fopen(path.c_str(), "wb");
     if (file_ == nullptr)
       return file_error("create", path, errno);
     buffer_.reserve(kWriteBufferBytes);
+    if (background)
+      writer_ = std::thread([this] { write_queued(); });
     return {};
   }
 
   void write(std::string_view bytes) {
     if (buffer_.size() + bytes.size() > kWriteBufferBytes)
       flush();
-    if (bytes.size() > kWriteBufferBytes)
+    if (bytes.size() > kWriteBufferBytes) {
+      wait_idle();
       write_through(bytes);
-    else
+    } else {
       buffer_.append(bytes);
+    }
   }
 
   Status close() {
     if (file_ == nullptr)
       return {};
     flush();
+    stop_writer();
     const int result = std::fclose(file_);
     file_ = nullptr;
     if (error_ != 0)
@@ -117,8 +128,49 @@ public:
 
 private:
   void flush() {
-    write_through(buffer_);
+    if (!writer_.joinable()) {
+      write_through(buffer_);
+      buffer_.clear();
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return !pending_; }); // one buffer in flight: double buffering
+    std::swap(buffer_, in_flight_);
+    pending_ = true;
+    lock.unlock();
+    ready_.notify_one();
     buffer_.clear();
+    if (buffer_.capacity() < kWriteBufferBytes)
+      buffer_.reserve(kWriteBufferBytes);
+  }
+  void wait_idle() {
+    if (!writer_.joinable())
+      return;
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return !pending_; });
+  }
+  void stop_writer() {
+    if (!writer_.joinable())
+      return;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_one();
+    writer_.join();
+  }
+  void write_queued() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return pending_ || stopping_; });
+      if (!pending_)
+        return;
+      lock.unlock();
+      write_through(in_flight_); // only this thread touches in_flight_ while pending_
+      lock.lock();
+      pending_ = false;
+      idle_.notify_all();
+    }
   }
   void write_through(std::string_view bytes) {
     if (bytes.empty())
@@ -133,7 +185,15 @@ private:
   std::FILE* file_ = nullptr;
   EVP_MD_CTX* digest_ = nullptr;
   std::string buffer_;
-  int error_ = 0;
+  int error_ = 0; // written by whichever thread writes; read after the writer has stopped
+
+  std::thread writer_;
+  std::mutex mutex_;
+  std::condition_variable ready_; // a buffer is pending, or stopping
+  std::condition_variable idle_;  // the pending buffer was written
+  std::string in_flight_;
+  bool pending_ = false;
+  bool stopping_ = false;
 };
 
 // One row on its way through a merge: its hour of the month and its JSON.
@@ -389,7 +449,7 @@ struct SnapshotBuilder::MonthBuffer {
 
   Status write_run(const fs::path& path) {
     OutputFile out;
-    if (Status status = out.open(path); !status)
+    if (Status status = out.open(path, nullptr, true); !status)
       return status;
     runs.push_back(path);
     for (const Entry& entry : sorted_entries())
@@ -506,7 +566,7 @@ Status SnapshotBuilder::reduce_runs(MonthBuffer& buffer) {
         return sources.error();
       const fs::path merged = next_run_path(buffer.month);
       OutputFile out;
-      Status status = out.open(merged);
+      Status status = out.open(merged, nullptr, true);
       if (status)
         status = merge(*sources, [&](const Record& record) {
           write_run_record(out, record.hour, record.json);
@@ -554,7 +614,7 @@ Result<std::vector<MonthSummary>> SnapshotBuilder::finish() {
         sources->push_back(std::make_unique<MemorySource>(b.sorted_entries()));
       Digest digest = new_sha256();
       OutputFile out;
-      if (Status status = out.open(partial, digest.get()); !status)
+      if (Status status = out.open(partial, digest.get(), true); !status)
         return status.error();
       std::uint64_t written = 0;
       Status status = merge(*sources, [&](const Record& record) {
