@@ -1,0 +1,57 @@
+#pragma once
+// Reads one billing export extract, NDJSON (nested, as BigQuery extracts it) or CSV (flattened,
+// dotted headers), optionally gzip, record by record into a BillingRecord.
+
+#include "billing_record.hpp"
+
+#include <billdrop/result.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace billdrop::gcp {
+
+enum class ExportFormat { automatic, ndjson, csv };
+
+Result<ExportFormat> parse_export_format(std::string_view text);
+
+// Whether a file name looks like an export extract (.csv, .json, .ndjson, .jsonl, each
+// optionally .gz).
+bool is_export_file_name(std::string_view name);
+
+// How much of each record to decode: `routing` fills only usage_start_time and invoice.month,
+// which is all that listing a file's months needs.
+enum class Decode { routing, full };
+
+class ExportFile {
+public:
+  virtual ~ExportFile() = default;
+
+  // Opens `path` and, for CSV, reads its header. `format` automatic decides by extension
+  // (ignoring .gz), then by the first byte ('{' is NDJSON).
+  static Result<std::unique_ptr<ExportFile>> open(const std::filesystem::path& path,
+                                                  ExportFormat format, Decode decode);
+
+  // Reads the next record. Returns false at the end. A record that is present but unreadable
+  // (a short CSV row, invalid JSON, a malformed list cell) comes back with `malformed` set to
+  // the reason, its fields filled as far as they could be read. An error is the file itself
+  // failing (a truncated gzip stream) and names the file and line.
+  virtual Result<bool> next(BillingRecord& record, std::string& malformed) = 0;
+
+  // The line on which the record last returned starts.
+  virtual std::uint64_t line() const noexcept = 0;
+  virtual std::uint64_t position() const = 0;
+  virtual std::uint64_t total() const = 0;
+  const std::string& name() const noexcept { return name_; }
+
+protected:
+  explicit ExportFile(std::string name) : name_(std::move(name)) {}
+
+private:
+  std::string name_;
+};
+
+} // namespace billdrop::gcp
