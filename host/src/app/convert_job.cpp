@@ -43,6 +43,7 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
     for (const Month& month : result.requested) {
       progress.set_label("reading " + month.to_string());
       log::info("convert.read", {{"plugin", plugin.plugin().name()}, {"month", month.to_string()}});
+      receiver.begin_month(month); // the pipeline is drained between months
       Status status = pipeline ? plugin.read(month, *pipeline) : plugin.read(month, receiver);
       if (pipeline) {
         // The receiver and the builder are the worker's until the queue is empty.

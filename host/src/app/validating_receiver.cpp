@@ -42,17 +42,26 @@ bool ValidatingReceiver::accept(std::span<const cbf::FieldView> fields, std::str
       }
     }
   }
-  ++unrouted_;
+  count_unplaced();
   return false;
 }
 
 void ValidatingReceiver::on_reject(std::string_view origin, std::string_view reason) {
+  // The record came while reading the current month: that month is incomplete, whatever else it
+  // holds, so it must not be sent as if whole. Counted for every month whose read rejects it.
+  count_unplaced();
   std::string key(origin);
   key.append("\n").append(reason);
   if (!seen_rejects_.insert(std::move(key)).second)
     return;
   report_.add_reject(origin, reason);
-  ++unrouted_;
+}
+
+void ValidatingReceiver::count_unplaced() {
+  if (current_month_)
+    ++months_[*current_month_].invalid;
+  else
+    ++unrouted_;
 }
 
 void ValidatingReceiver::on_progress(std::uint64_t done, std::uint64_t total) {

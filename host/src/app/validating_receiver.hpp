@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ public:
   void on_log(bd_log_level level, std::string_view message) override;
   void on_note(std::string_view key, std::uint64_t count) override;
 
+  // The month whose read is in progress: a rejected record, or an invalid row whose time cannot
+  // be read, then counts as an invalid row of that month (it may well belong to it), so that the
+  // month is not sent as if it were whole. Without a current month they count as unrouted().
+  void begin_month(std::optional<Month> month) { current_month_ = month; }
+
   // Validates one row given as fields; used by on_rows and by `validate` on CBF files. Returns
   // whether it was valid; last_row() then holds its normalised form.
   bool accept(std::span<const cbf::FieldView> fields, std::string_view origin);
@@ -59,12 +65,14 @@ private:
   cbf::NormalizedRow row_;
   std::vector<cbf::RowIssue> issues_;
   std::vector<cbf::FieldView> fields_;
+  void count_unplaced();
   std::map<Month, MonthRowCounts> months_;
   std::map<std::string, std::uint64_t, std::less<>> notes_;
   // A plugin reading one month at a time rejects an unroutable record in every read: count it once.
   std::set<std::string, std::less<>> seen_rejects_;
   std::uint64_t rows_ = 0;
   std::uint64_t unrouted_ = 0;
+  std::optional<Month> current_month_;
   std::uint64_t progress_done_ = 0;
   std::uint64_t progress_total_ = 0;
 };

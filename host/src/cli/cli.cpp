@@ -430,6 +430,7 @@ int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
       months = take(instance->months(), kExitSource);
     for (const Month& month : months) {
       progress.set_label("validating " + month.to_string());
+      receiver.begin_month(month);
       Status status = instance->read(month, receiver);
       if (!status)
         throw CommandError(exit_code_for(status.error()), status.error().message());
