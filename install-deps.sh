@@ -10,7 +10,7 @@ packages=(
   libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libzip-dev
+  libzip-dev libxxhash-dev
   clang-format python3 time
 )
 

@@ -27,7 +27,7 @@ public:
     fs::create_directories(dir_);
     summary_.month = Month(2026, 8);
     summary_.file = dir_ / "2026-08.ndjson";
-    summary_.sha256 = "bench";
+    summary_.digest = "bench";
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(summary_.file.c_str(), "wb"),
                                                         &std::fclose);
     std::mt19937_64 rng(42);

@@ -51,7 +51,7 @@ protected:
     cbf::MonthSummary summary;
     summary.month = kMonth;
     summary.file = dir_ / "2026-08.ndjson";
-    summary.sha256 = "test-snapshot-" + std::to_string(lines.size());
+    summary.digest = "test-snapshot-" + std::to_string(lines.size());
     std::ofstream out(summary.file, std::ios::binary);
     for (const std::string& line : lines) {
       out << line << '\n';

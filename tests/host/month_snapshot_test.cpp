@@ -1,9 +1,12 @@
 #include "cbf/month_snapshot.hpp"
 
+#include "support/snapshot_digest.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -58,16 +61,49 @@ std::vector<std::string> read_lines(const fs::path& file) {
   return lines;
 }
 
-// The digest from coreutils, not from the code under test.
-std::string sha256sum(const fs::path& file) {
-  const std::string command = "sha256sum '" + file.string() + "'";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    return "";
-  char buffer[128] = {};
-  const std::size_t got = std::fread(buffer, 1, 64, pipe);
-  ::pclose(pipe);
-  return std::string(buffer, got);
+// The rows in snapshot order, through the reader under test.
+std::vector<std::string> read_snapshot(const fs::path& file) {
+  std::vector<std::string> rows;
+  Result<SnapshotReader> reader = SnapshotReader::open(file);
+  EXPECT_TRUE(reader.ok()) << (reader.ok() ? "" : reader.error().message());
+  if (!reader.ok())
+    return rows;
+  std::string_view json;
+  for (;;) {
+    Result<bool> more = reader->next(json);
+    EXPECT_TRUE(more.ok()) << (more.ok() ? "" : more.error().message());
+    if (!more.ok() || !*more)
+      break;
+    rows.emplace_back(json);
+  }
+  return rows;
+}
+
+// The index file decoded here, by the format in snapshot_index.hpp.
+struct DecodedIndex {
+  std::string magic;
+  std::uint64_t rows = 0;
+  std::uint64_t rows_file_bytes = 0;
+  std::vector<IndexEntry> entries;
+};
+
+DecodedIndex decode_index(const fs::path& file) {
+  const std::string bytes = read_file(file);
+  DecodedIndex index;
+  if (bytes.size() < 64)
+    return index;
+  index.magic = bytes.substr(0, 8);
+  std::memcpy(&index.rows, bytes.data() + 8, 8);
+  std::memcpy(&index.rows_file_bytes, bytes.data() + 16, 8);
+  for (std::size_t at = 64; at + 24 <= bytes.size(); at += 24) {
+    IndexEntry entry;
+    std::memcpy(&entry.offset, bytes.data() + at, 8);
+    std::memcpy(&entry.length, bytes.data() + at + 8, 4);
+    std::memcpy(&entry.hour, bytes.data() + at + 12, 4);
+    std::memcpy(&entry.hash, bytes.data() + at + 16, 8);
+    index.entries.push_back(entry);
+  }
+  return index;
 }
 
 std::vector<MonthSummary> build(const fs::path& dir, std::size_t budget,
@@ -115,32 +151,51 @@ TEST_F(MonthSnapshotTest, TotalsMatchAHandComputedSum) {
   EXPECT_EQ(s.hours.at("2024-08-31T23").cost, Decimal::from_string("0.000005"));
 
   EXPECT_EQ(s.file, dir_ / "2024-08.ndjson");
-  const std::vector<std::string> lines = read_lines(s.file);
-  ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(lines[0], R"({"time/usage_start":"2024-08-01T00:00:00Z","lineitem/type":"Usage",)"
-                      R"("cost/cost":"2.005"})");
-  EXPECT_EQ(lines[1], R"({"time/usage_start":"2024-08-02T10:15:00Z","cost/cost":"1.10"})");
-  EXPECT_EQ(lines[2], R"({"time/usage_start":"2024-08-02T10:59:59Z","lineitem/type":"Credit",)"
-                      R"("cost/cost":"-0.5"})");
-  EXPECT_EQ(lines[3], R"({"time/usage_start":"2024-08-31T23:00:00Z","lineitem/type":"Tax",)"
-                      R"("cost/cost":"0.000005"})");
+  // The rows file: every row once, as it arrived.
+  const std::vector<std::string> arrived{
+      R"({"time/usage_start":"2024-08-02T10:15:00Z","cost/cost":"1.10"})",
+      R"({"time/usage_start":"2024-08-01T00:00:00Z","lineitem/type":"Usage","cost/cost":"2.005"})",
+      R"({"time/usage_start":"2024-08-02T10:59:59Z","lineitem/type":"Credit","cost/cost":"-0.5"})",
+      R"({"time/usage_start":"2024-08-31T23:00:00Z","lineitem/type":"Tax","cost/cost":"0.000005"})",
+  };
+  EXPECT_EQ(read_lines(s.file), arrived);
+  // Snapshot order: by hour, arrival order within an hour.
+  const std::vector<std::string> by_hour{arrived[1], arrived[0], arrived[2], arrived[3]};
+  EXPECT_EQ(read_snapshot(s.file), by_hour);
   std::uint64_t bytes = 0;
-  for (const std::string& line : lines)
+  for (const std::string& line : arrived)
     bytes += line.size();
   EXPECT_EQ(s.json_bytes, bytes);
   EXPECT_EQ(read_file(s.file).size(), bytes + 4); // one newline per row
-  EXPECT_EQ(s.sha256, sha256sum(s.file));
+  EXPECT_EQ(s.digest, testing::expected_snapshot_digest(by_hour));
+
+  // The index, decoded by hand: the rows in hour order, where each one is.
+  const DecodedIndex index = decode_index(dir_ / "2024-08.index");
+  EXPECT_EQ(index.magic, "BDSNAPX1");
+  EXPECT_EQ(index.rows, 4u);
+  EXPECT_EQ(index.rows_file_bytes, bytes + 4);
+  ASSERT_EQ(index.entries.size(), 4u);
+  const std::uint64_t offsets[] = {arrived[0].size() + 1, 0,
+                                   arrived[0].size() + arrived[1].size() + 2,
+                                   arrived[0].size() + arrived[1].size() + arrived[2].size() + 3};
+  const std::uint32_t hours[] = {0, 34, 34, 30 * 24 + 23}; // hours of the month
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(index.entries[i].offset, offsets[i]) << i;
+    EXPECT_EQ(index.entries[i].length, by_hour[i].size()) << i;
+    EXPECT_EQ(index.entries[i].hour, hours[i]) << i;
+  }
 
   // The summary file holds the same summary.
   Result<MonthSummary> stored = MonthSummary::from_json(read_file(dir_ / "2024-08.summary.json"));
   ASSERT_TRUE(stored.ok()) << stored.error().message();
   EXPECT_EQ(stored->to_json(), s.to_json());
-  // Run files are gone; only the snapshot and its summary are left.
+  // Work files are gone; only the rows, their index and the summary are left.
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir_))
     names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"2024-08.ndjson", "2024-08.summary.json"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"2024-08.index", "2024-08.ndjson", "2024-08.summary.json"}));
 }
 
 TEST_F(MonthSnapshotTest, PartitionsRowsByMonth) {
@@ -165,6 +220,7 @@ TEST_F(MonthSnapshotTest, PartitionsRowsByMonth) {
   for (const MonthSummary& summary : summaries) {
     for (const std::string& line : read_lines(summary.file))
       EXPECT_EQ(line.substr(21, 7), summary.month.to_string()) << line;
+    EXPECT_EQ(read_snapshot(summary.file).size(), 2u);
     EXPECT_TRUE(fs::exists(dir_ / (summary.month.to_string() + ".summary.json")));
   }
 }
@@ -188,16 +244,18 @@ std::vector<NormalizedRow> random_rows(int count, unsigned seed) {
 }
 
 TEST_F(MonthSnapshotTest, SpillingGivesTheSameFilesAsMemory) {
-  // About 230 rows a month: with one run per row, more runs than one merge takes (64).
+  // About 230 rows a month, in hours in random order.
   const std::vector<NormalizedRow> rows = random_rows(700, 1);
   std::uint64_t memory_runs = 0;
   std::uint64_t tiny_runs = 0;
   const auto in_memory = build(dir_ / "memory", std::size_t{1} << 30, rows, &memory_runs);
-  // A budget below one row spills after every row: hundreds of runs, two merge levels.
+  // A budget below one row spills the index after every row, and finish() sorts it one hour at a
+  // time.
   const auto spilled = build(dir_ / "spilled", 1, rows, &tiny_runs);
   EXPECT_EQ(memory_runs, 0u);
   EXPECT_EQ(tiny_runs, rows.size());
-  // A budget of a few rows: runs holding several hours and months each.
+  // A budget of a few hundred index entries: spills holding several hours and months each, sorted
+  // in several hour ranges.
   const auto small = build(dir_ / "small", 8 * 1024, rows);
   ASSERT_EQ(in_memory.size(), 3u);
   ASSERT_EQ(spilled.size(), 3u);
@@ -206,9 +264,13 @@ TEST_F(MonthSnapshotTest, SpillingGivesTheSameFilesAsMemory) {
     const std::string reference = read_file(in_memory[m].file);
     EXPECT_EQ(read_file(spilled[m].file), reference);
     EXPECT_EQ(read_file(small[m].file), reference);
-    EXPECT_EQ(spilled[m].sha256, in_memory[m].sha256);
-    EXPECT_EQ(small[m].sha256, in_memory[m].sha256);
-    EXPECT_EQ(in_memory[m].sha256, sha256sum(in_memory[m].file));
+    const std::string reference_index = read_file(index_path_for(in_memory[m].file));
+    EXPECT_EQ(read_file(index_path_for(spilled[m].file)), reference_index);
+    EXPECT_EQ(read_file(index_path_for(small[m].file)), reference_index);
+    EXPECT_EQ(spilled[m].digest, in_memory[m].digest);
+    EXPECT_EQ(small[m].digest, in_memory[m].digest);
+    EXPECT_EQ(in_memory[m].digest,
+              testing::expected_snapshot_digest(read_snapshot(in_memory[m].file)));
     EXPECT_EQ(spilled[m].cost, in_memory[m].cost);
     EXPECT_EQ(spilled[m].hours.size(), in_memory[m].hours.size());
     MonthSummary expected = in_memory[m];
@@ -235,7 +297,7 @@ TEST_F(MonthSnapshotTest, SortsByHourAndKeepsArrivalOrderWithinAnHour) {
     ASSERT_EQ(summaries.size(), 3u);
     std::vector<std::string> actual;
     for (const MonthSummary& summary : summaries)
-      for (std::string& line : read_lines(summary.file))
+      for (std::string& line : read_snapshot(summary.file))
         actual.push_back(std::move(line));
     ASSERT_EQ(actual.size(), rows.size());
     for (std::size_t i = 0; i < order.size(); ++i)
@@ -315,14 +377,14 @@ TEST(MonthSummary, RoundTripsThroughJson) {
                           {"Credit", Decimal::from_string("-2.500005")}};
   summary.hours = {{"2026-02-01T00", {2, Decimal::from_string("1.5")}},
                    {"2026-02-28T23", {1, Decimal::from_string("-2.500005")}}};
-  summary.sha256 = std::string(64, 'a');
+  summary.digest = std::string(32, 'a');
   summary.file = "/tmp/snapshots/2026-02.ndjson";
   const std::string json = summary.to_json();
   EXPECT_EQ(json, R"({"month":"2026-02","rows":3,"json_bytes":180,"cost":"-1.000005",)"
                   R"("cost_by_type":{"Credit":"-2.500005","Usage":"1.5"},)"
                   R"("hours":{"2026-02-01T00":{"rows":2,"cost":"1.5"},)"
                   R"("2026-02-28T23":{"rows":1,"cost":"-2.500005"}},)"
-                  R"("sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+                  R"("digest":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
                   R"("file":"/tmp/snapshots/2026-02.ndjson"})");
   Result<MonthSummary> back = MonthSummary::from_json(json);
   ASSERT_TRUE(back.ok()) << back.error().message();
@@ -334,7 +396,7 @@ TEST(MonthSummary, RoundTripsThroughJson) {
   ASSERT_EQ(back->hours.size(), 2u);
   EXPECT_EQ(back->hours.at("2026-02-28T23").rows, 1u);
   EXPECT_EQ(back->hours.at("2026-02-28T23").cost, Decimal::from_string("-2.500005"));
-  EXPECT_EQ(back->sha256, summary.sha256);
+  EXPECT_EQ(back->digest, summary.digest);
   EXPECT_EQ(back->file, summary.file);
   EXPECT_EQ(back->to_json(), json);
 }
@@ -358,24 +420,125 @@ TEST(MonthSummary, RejectsMalformedSummaries) {
 
 TEST_F(MonthSnapshotTest, ReaderReturnsRowsAndTheirHours) {
   const std::vector<NormalizedRow> rows{make_row("2024-08-16T05:30:00Z", "1"),
-                                        make_row("2024-08-01T23:00:00Z", "2")};
+                                        make_row("2024-08-01T23:00:00Z", "2"),
+                                        make_row("2024-08-16T05:00:00Z", "3")};
   const auto summaries = build(dir_, 1 << 20, rows);
   ASSERT_EQ(summaries.size(), 1u);
   Result<SnapshotReader> reader = SnapshotReader::open(summaries[0].file);
   ASSERT_TRUE(reader.ok()) << reader.error().message();
+  EXPECT_TRUE(reader->indexed());
+  EXPECT_EQ(reader->rows(), 3u);
   std::string_view json;
-  ASSERT_TRUE(reader->next(json));
+  ASSERT_TRUE(*reader->next(json));
   EXPECT_EQ(json, rows[1].json);
   EXPECT_EQ(reader->hour(), "2024-08-01T23");
-  ASSERT_TRUE(reader->next(json));
+  EXPECT_EQ(reader->position(), 0u);
+  ASSERT_TRUE(*reader->next(json));
   EXPECT_EQ(json, rows[0].json);
   EXPECT_EQ(reader->hour(), "2024-08-16T05");
   EXPECT_EQ(hour_of(std::string(json)), "2024-08-16T05");
-  EXPECT_FALSE(reader->next(json));
+  // rows[0] is the first line of the rows file.
+  EXPECT_EQ(reader->where(), "the row at byte 0 of " + summaries[0].file.string());
+  ASSERT_TRUE(*reader->next(json));
+  EXPECT_EQ(json, rows[2].json);
+  EXPECT_FALSE(*reader->next(json));
+
+  // Random access: back to the second row in snapshot order.
+  ASSERT_TRUE(reader->seek(1).ok());
+  ASSERT_TRUE(*reader->next(json));
+  EXPECT_EQ(json, rows[0].json);
+  EXPECT_FALSE(reader->seek(4).ok());
 
   Result<SnapshotReader> missing = SnapshotReader::open(dir_ / "2099-01.ndjson");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("2099-01.ndjson"), std::string::npos);
+}
+
+TEST_F(MonthSnapshotTest, ReaderWithoutAnIndexReadsTheFileInOrder) {
+  const fs::path file = dir_ / "2024-08.ndjson";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "{\"time/usage_start\":\"2024-08-02T00:00:00Z\",\"cost/cost\":\"1\"}\n"
+        << "{\"time/usage_start\":\"2024-08-01T00:00:00Z\",\"cost/cost\":\"2\"}"; // no '\n'
+  }
+  Result<SnapshotReader> reader = SnapshotReader::open(file);
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  EXPECT_FALSE(reader->indexed());
+  ASSERT_EQ(reader->rows(), 2u);
+  std::string_view json;
+  ASSERT_TRUE(*reader->next(json));
+  EXPECT_EQ(reader->hour(), "2024-08-02T00");
+  EXPECT_EQ(reader->where(), "line 1 of " + file.string());
+  ASSERT_TRUE(*reader->next(json));
+  EXPECT_EQ(json, R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"2"})");
+  EXPECT_EQ(reader->where(), "line 2 of " + file.string());
+  EXPECT_FALSE(*reader->next(json));
+}
+
+TEST_F(MonthSnapshotTest, ReaderRefusesARowsFileThatChangedAfterIndexing) {
+  const std::vector<NormalizedRow> rows{make_row("2024-08-02T00:00:00Z", "1.25"),
+                                        make_row("2024-08-01T00:00:00Z", "2.50")};
+  const auto summaries = build(dir_, 1 << 20, rows);
+  ASSERT_EQ(summaries.size(), 1u);
+  const fs::path file = summaries[0].file;
+
+  // One digit changed, same size: the row's hash no longer matches.
+  std::string text = read_file(file);
+  text[text.find("1.25")] = '7';
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+  Result<SnapshotReader> reader = SnapshotReader::open(file);
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  std::string_view json;
+  ASSERT_TRUE(*reader->next(json)); // the 08-01 row is untouched
+  Result<bool> changed = reader->next(json);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_NE(changed.error().message().find("does not match its index at row 2"), std::string::npos)
+      << changed.error().message();
+
+  // A different size is caught when opening.
+  std::ofstream(file, std::ios::binary | std::ios::app) << "{}\n";
+  Result<SnapshotReader> longer = SnapshotReader::open(file);
+  ASSERT_FALSE(longer.ok());
+  EXPECT_NE(longer.error().message().find("2024-08.index"), std::string::npos)
+      << longer.error().message();
+
+  // So is an index that is not one.
+  std::ofstream(dir_ / "2024-08.index", std::ios::binary | std::ios::trunc) << "not an index";
+  Result<SnapshotReader> garbage = SnapshotReader::open(file);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.error().message().find("not a billdrop snapshot index"), std::string::npos);
+}
+
+TEST_F(MonthSnapshotTest, DiscardForgetsAMonthAndKeepsTheOthers) {
+  for (std::size_t budget : {std::size_t{1} << 20, std::size_t{1}}) {
+    const fs::path dir = dir_ / std::to_string(budget);
+    SnapshotBuilder builder({dir, budget});
+    builder.add(make_row("2024-08-01T00:00:00Z", "1"));
+    builder.add(make_row("2024-09-01T00:00:00Z", "2"));
+    builder.add(make_row("2024-08-02T00:00:00Z", "3"));
+    builder.discard(Month(2024, 8));
+    EXPECT_EQ(builder.rows(), 1u);
+    builder.add(make_row("2024-08-03T00:00:00Z", "4")); // the month may start again
+    Result<std::vector<MonthSummary>> summaries = builder.finish();
+    ASSERT_TRUE(summaries.ok()) << summaries.error().message();
+    ASSERT_EQ(summaries->size(), 2u);
+    EXPECT_EQ((*summaries)[0].month, Month(2024, 8));
+    EXPECT_EQ((*summaries)[0].rows, 1u);
+    EXPECT_EQ((*summaries)[0].cost, Decimal::from_int(4));
+    EXPECT_EQ(read_snapshot((*summaries)[0].file).size(), 1u);
+    EXPECT_EQ((*summaries)[1].cost, Decimal::from_int(2));
+    EXPECT_FALSE(fs::exists(dir / ".runs"));
+  }
+}
+
+TEST_F(MonthSnapshotTest, ANameSuffixNamesEveryFile) {
+  SnapshotBuilder builder({dir_, 1 << 20, ".rollup"});
+  builder.add(make_row("2024-08-01T00:00:00Z", "1"));
+  Result<std::vector<MonthSummary>> summaries = builder.finish();
+  ASSERT_TRUE(summaries.ok()) << summaries.error().message();
+  EXPECT_EQ((*summaries)[0].file, dir_ / "2024-08.rollup.ndjson");
+  EXPECT_TRUE(fs::exists(dir_ / "2024-08.rollup.index"));
+  EXPECT_TRUE(fs::exists(dir_ / "2024-08.rollup.summary.json"));
 }
 
 } // namespace

@@ -92,7 +92,7 @@ protected:
     cbf::MonthSummary summary;
     summary.month = month;
     summary.file = dir_ / (prefix + ".ndjson");
-    summary.sha256 = "sha-" + prefix;
+    summary.digest = "sha-" + prefix;
     std::ofstream out(summary.file, std::ios::binary);
     for (const std::string& line : lines) {
       out << line << '\n';

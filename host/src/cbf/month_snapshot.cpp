@@ -2,7 +2,6 @@
 
 #include "cbf/json_writer.hpp"
 
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -12,9 +11,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <fcntl.h>
 #include <functional>
 #include <mutex>
-#include <queue>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -25,15 +26,11 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint32_t kHoursPerMonth = 31 * 24;
-// At most this many runs are open at once; more are first merged into bigger runs, which keeps
-// file descriptors and read buffers bounded whatever the input size.
-constexpr std::size_t kMergeFanIn = 64;
-constexpr std::size_t kReadBufferBytes = 256 * 1024;
-constexpr std::size_t kWriteBufferBytes = 1024 * 1024;
-constexpr std::size_t kMinBlockBytes = 64 * 1024;
-constexpr std::size_t kMaxBlockBytes = 4 * 1024 * 1024;
-constexpr std::string_view kRunDirectory = ".runs";
-constexpr std::string_view kUsageStartPrefix = "{\"time/usage_start\":\"";
+constexpr std::size_t kMinWriteBlock = 4 * 1024;
+constexpr std::size_t kMaxWriteBlock = 1024 * 1024;
+constexpr std::size_t kMaxQueuedBlocks = 4;
+constexpr std::size_t kIndexReadEntries = 64 * 1024;
+constexpr std::string_view kWorkDirectory = ".runs";
 constexpr std::size_t kHourKeyLength = 13; // "YYYY-MM-DDTHH"
 
 std::atomic<std::uint64_t> next_builder_id{0};
@@ -48,375 +45,131 @@ std::string hour_key(const Month& month, std::uint32_t hour) {
   return format_iso(time).substr(0, kHourKeyLength);
 }
 
-struct DigestDeleter {
-  void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
-};
-using Digest = std::unique_ptr<EVP_MD_CTX, DigestDeleter>;
-
-Digest new_sha256() {
-  Digest digest(EVP_MD_CTX_new());
-  if (!digest || EVP_DigestInit_ex(digest.get(), EVP_sha256(), nullptr) != 1)
-    throw ErrorException(internal_error("OpenSSL could not start a SHA-256 digest"));
-  return digest;
-}
-
-std::string finish_hex(EVP_MD_CTX* digest) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> bytes{};
-  unsigned int length = 0;
-  if (EVP_DigestFinal_ex(digest, bytes.data(), &length) != 1)
-    throw ErrorException(internal_error("OpenSSL could not finish a SHA-256 digest"));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[bytes[i] >> 4];
-    hex += kHex[bytes[i] & 0xF];
-  }
-  return hex;
-}
-
-// A file written through large buffers; the digest (when given) sees exactly the bytes written.
-// With `background`, a second thread hashes and writes each full buffer while the caller fills
-// the next one: a month snapshot is hundreds of megabytes, and SHA-256 plus the write syscalls
-// cost about as much as producing the bytes.
-class OutputFile {
-public:
-  OutputFile() = default;
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-  ~OutputFile() {
-    stop_writer();
-    if (file_ != nullptr)
-      std::fclose(file_);
-  }
-
-  Status open(const fs::path& path, EVP_MD_CTX* digest = nullptr, bool background = false) {
-    path_ = path;
-    digest_ = digest;
-    file_ = std::fopen(path.c_str(), "wb");
-    if (file_ == nullptr)
-      return file_error("create", path, errno);
-    buffer_.reserve(kWriteBufferBytes);
-    if (background)
-      writer_ = std::thread([this] { write_queued(); });
-    return {};
-  }
-
-  void write(std::string_view bytes) {
-    if (buffer_.size() + bytes.size() > kWriteBufferBytes)
-      flush();
-    if (bytes.size() > kWriteBufferBytes) {
-      wait_idle();
-      write_through(bytes);
-    } else {
-      buffer_.append(bytes);
-    }
-  }
-
-  Status close() {
-    if (file_ == nullptr)
-      return {};
-    flush();
-    stop_writer();
-    const int result = std::fclose(file_);
-    file_ = nullptr;
-    if (error_ != 0)
-      return file_error("write", path_, error_);
-    if (result != 0)
-      return file_error("write", path_, errno);
-    return {};
-  }
-
-private:
-  void flush() {
-    if (!writer_.joinable()) {
-      write_through(buffer_);
-      buffer_.clear();
-      return;
-    }
-    std::unique_lock lock(mutex_);
-    idle_.wait(lock, [&] { return !pending_; }); // one buffer in flight: double buffering
-    std::swap(buffer_, in_flight_);
-    pending_ = true;
-    lock.unlock();
-    ready_.notify_one();
-    buffer_.clear();
-    if (buffer_.capacity() < kWriteBufferBytes)
-      buffer_.reserve(kWriteBufferBytes);
-  }
-  void wait_idle() {
-    if (!writer_.joinable())
-      return;
-    std::unique_lock lock(mutex_);
-    idle_.wait(lock, [&] { return !pending_; });
-  }
-  void stop_writer() {
-    if (!writer_.joinable())
-      return;
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    ready_.notify_one();
-    writer_.join();
-  }
-  void write_queued() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      ready_.wait(lock, [&] { return pending_ || stopping_; });
-      if (!pending_)
-        return;
-      lock.unlock();
-      write_through(in_flight_); // only this thread touches in_flight_ while pending_
-      lock.lock();
-      pending_ = false;
-      idle_.notify_all();
-    }
-  }
-  void write_through(std::string_view bytes) {
-    if (bytes.empty())
-      return;
-    if (digest_ != nullptr)
-      EVP_DigestUpdate(digest_, bytes.data(), bytes.size());
-    if (error_ == 0 && std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
-      error_ = errno != 0 ? errno : EIO;
-  }
-
-  fs::path path_;
-  std::FILE* file_ = nullptr;
-  EVP_MD_CTX* digest_ = nullptr;
-  std::string buffer_;
-  int error_ = 0; // written by whichever thread writes; read after the writer has stopped
-
-  std::thread writer_;
-  std::mutex mutex_;
-  std::condition_variable ready_; // a buffer is pending, or stopping
-  std::condition_variable idle_;  // the pending buffer was written
-  std::string in_flight_;
-  bool pending_ = false;
-  bool stopping_ = false;
-};
-
-// One row on its way through a merge: its hour of the month and its JSON.
-struct Record {
-  std::uint32_t hour = 0;
-  std::string_view json;
-};
-
-class RecordSource {
-public:
-  virtual ~RecordSource() = default;
-  // The next record (its JSON valid until the next call), or false at the end.
-  virtual Result<bool> next(Record& record) = 0;
-};
-
-// Run files hold records as [u32 length][u32 hour][length bytes of JSON], in this process's byte
-// order: they never outlive the builder that wrote them.
-void write_run_record(OutputFile& out, std::uint32_t hour, std::string_view json) {
-  std::array<char, 8> header{};
-  const auto length = static_cast<std::uint32_t>(json.size());
-  std::memcpy(header.data(), &length, 4);
-  std::memcpy(header.data() + 4, &hour, 4);
-  out.write(std::string_view(header.data(), header.size()));
-  out.write(json);
-}
-
-class RunReader final : public RecordSource {
-public:
-  ~RunReader() override {
-    if (file_ != nullptr)
-      std::fclose(file_);
-  }
-
-  Status open(const fs::path& path) {
-    path_ = path;
-    file_ = std::fopen(path.c_str(), "rb");
-    if (file_ == nullptr)
-      return file_error("open", path, errno);
-    buffer_.resize(kReadBufferBytes);
-    return {};
-  }
-
-  Result<bool> next(Record& record) override {
-    Result<bool> header = fill(8);
-    if (!header)
-      return header.error();
-    if (!*header) {
-      if (end_ == begin_)
-        return false;
-      return truncated();
-    }
-    std::uint32_t length = 0;
-    std::memcpy(&length, buffer_.data() + begin_, 4);
-    std::memcpy(&record.hour, buffer_.data() + begin_ + 4, 4);
-    Result<bool> body = fill(8 + static_cast<std::size_t>(length));
-    if (!body)
-      return body.error();
-    if (!*body)
-      return truncated();
-    record.json = std::string_view(buffer_.data() + begin_ + 8, length);
-    begin_ += 8 + static_cast<std::size_t>(length);
-    return true;
-  }
-
-private:
-  Error truncated() const {
-    return internal_error("the spill run " + path_.string() + " ends in the middle of a row");
-  }
-
-  // Makes at least `wanted` unread bytes available; false when the file ends first.
-  Result<bool> fill(std::size_t wanted) {
-    while (end_ - begin_ < wanted) {
-      if (eof_)
-        return false;
-      if (begin_ != 0) {
-        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-        end_ -= begin_;
-        begin_ = 0;
-      }
-      if (buffer_.size() < wanted)
-        buffer_.resize(wanted);
-      const std::size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
-      if (got == 0) {
-        if (std::ferror(file_))
-          return file_error("read", path_, errno);
-        eof_ = true;
-      }
-      end_ += got;
-    }
-    return true;
-  }
-
-  fs::path path_;
-  std::FILE* file_ = nullptr;
-  std::vector<char> buffer_;
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
-  bool eof_ = false;
-};
-
-// Merges sources by hour. Ties go to the lower source index, so with sources in arrival order
-// (oldest run first, the in-memory rows last) rows of one hour keep their arrival order.
-Status merge(std::vector<std::unique_ptr<RecordSource>>& sources,
-             const std::function<void(const Record&)>& sink) {
-  using Head = std::pair<std::uint32_t, std::size_t>; // hour, source index
-  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-  std::vector<Record> current(sources.size());
-  auto advance = [&](std::size_t index) -> Status {
-    Result<bool> more = sources[index]->next(current[index]);
-    if (!more)
-      return more.error();
-    if (*more)
-      heads.emplace(current[index].hour, index);
-    return {};
-  };
-  for (std::size_t i = 0; i < sources.size(); ++i)
-    if (Status status = advance(i); !status)
-      return status;
-  while (!heads.empty()) {
-    const std::size_t index = heads.top().second;
-    heads.pop();
-    sink(current[index]);
-    if (Status status = advance(index); !status)
-      return status;
-  }
+// Creates `file` empty (truncating what a crashed run may have left under the same name).
+Status create_empty(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return file_error("create", file, errno);
+  ::close(fd);
   return {};
 }
 
-// A row held in memory: its JSON (in one of the month's blocks) and its hour of the month.
-struct BufferedRow {
-  const char* data;
-  std::uint32_t length;
-  std::uint32_t hour; // 0..743
-};
-
-class MemorySource final : public RecordSource {
-public:
-  explicit MemorySource(std::vector<BufferedRow> rows) : rows_(std::move(rows)) {}
-
-  Result<bool> next(Record& record) override {
-    if (position_ == rows_.size())
-      return false;
-    const BufferedRow& row = rows_[position_++];
-    record.hour = row.hour;
-    record.json = std::string_view(row.data, row.length);
-    return true;
+Status append_to_file(const fs::path& file, std::string_view bytes) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0)
+    return file_error("open", file, errno);
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR)
+        continue;
+      const int error = errno;
+      ::close(fd);
+      return file_error("write", file, error);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
   }
-
-private:
-  std::vector<BufferedRow> rows_;
-  std::size_t position_ = 0;
-};
-
-Result<std::vector<std::unique_ptr<RecordSource>>> open_runs(std::span<const fs::path> files) {
-  std::vector<std::unique_ptr<RecordSource>> sources;
-  for (const fs::path& file : files) {
-    auto reader = std::make_unique<RunReader>();
-    if (Status status = reader->open(file); !status)
-      return status.error();
-    sources.push_back(std::move(reader));
-  }
-  return sources;
+  if (::close(fd) != 0)
+    return file_error("write", file, errno);
+  return {};
 }
 
 } // namespace
 
-// One month's rows: those still in memory (JSON in fixed-size blocks plus an index), the runs
-// already spilled, and totals. Totals are kept as rows arrive because sums do not depend on order.
-// Blocks never move, so buffering copies each row once; after a spill they go back to the
-// builder's pool and are reused, so memory is not faulted in again for every run.
-struct SnapshotBuilder::MonthBuffer {
-  using Entry = BufferedRow;
+// Appends blocks to files on one background thread, in the order given, so that writing rows
+// (the kernel copying them into the page cache) overlaps validating the next ones. At most a few
+// blocks wait; append() blocks beyond that, which bounds the memory in flight.
+class SnapshotBuilder::Writer {
+public:
+  Writer() {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Writer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
-  explicit MonthBuffer(Month m) : month(m), hours(kHoursPerMonth) {}
+  // Queues `block` for the end of `file` and leaves `block` empty, with a recycled buffer's
+  // capacity. Returns the first write error so far (the block is then not queued).
+  Status append(const fs::path& file, std::string& block) {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return error_ || queue_.size() < kMaxQueuedBlocks; });
+    if (error_)
+      return *error_;
+    queue_.push_back({file, std::move(block)});
+    if (!spare_.empty()) {
+      block = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      block = std::string();
+    }
+    block.clear();
+    lock.unlock();
+    wake_.notify_one();
+    return {};
+  }
 
-  struct Block {
-    std::unique_ptr<char[]> data;
-    std::size_t size = 0;
-    std::size_t used = 0;
+  // Waits until everything queued is written; returns the first write error so far.
+  Status wait() {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    if (error_)
+      return *error_;
+    return {};
+  }
+
+private:
+  struct Job {
+    fs::path file;
+    std::string bytes;
   };
 
-  // Room for `length` bytes, from the last block, a pooled block or a new one.
-  char* allocate(std::size_t length, std::vector<std::unique_ptr<char[]>>& pool,
-                 std::size_t block_size) {
-    if (length > block_size) { // an outsized row gets a block of its own
-      blocks.push_back({std::make_unique_for_overwrite<char[]>(length), length, length});
-      return blocks.back().data.get();
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;
+      Job job = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      const bool failed = error_.has_value();
+      lock.unlock();
+      Status status;
+      if (!failed) // after one failure the run is lost anyway: skip, but keep draining
+        status = append_to_file(job.file, job.bytes);
+      job.bytes.clear();
+      lock.lock();
+      busy_ = false;
+      if (!status && !error_)
+        error_ = status.error();
+      if (spare_.size() < kMaxQueuedBlocks + 1)
+        spare_.push_back(std::move(job.bytes));
+      done_.notify_all();
     }
-    if (blocks.empty() || blocks.back().size - blocks.back().used < length) {
-      Block block{nullptr, block_size, 0};
-      if (!pool.empty()) {
-        block.data = std::move(pool.back());
-        pool.pop_back();
-      } else {
-        block.data = std::make_unique_for_overwrite<char[]>(block_size);
-      }
-      blocks.push_back(std::move(block));
-    }
-    Block& block = blocks.back();
-    char* at = block.data.get() + block.used;
-    block.used += length;
-    return at;
   }
 
-  void add(const NormalizedRow& row, std::uint32_t hour, std::vector<std::unique_ptr<char[]>>& pool,
-           std::size_t block_size) {
-    char* data = allocate(row.json.size(), pool, block_size);
-    std::memcpy(data, row.json.data(), row.json.size());
-    entries.push_back({data, static_cast<std::uint32_t>(row.json.size()), hour});
-    ++rows;
-    json_bytes += row.json.size();
-    try {
-      cost += row.cost;
-      HourTotals& totals = hours[hour];
-      ++totals.rows;
-      totals.cost += row.cost;
-      type_total(row.lineitem_type.empty() ? kLineItemTypes[0] : row.lineitem_type) += row.cost;
-    } catch (const DecimalOverflow&) {
-      throw ErrorException(data_error("the cost/cost total of " + month.to_string() +
-                                      " needs more than " + std::to_string(Decimal::max_digits) +
-                                      " digits; billdrop does not round money"));
-    }
-  }
+  std::mutex mutex_;
+  std::condition_variable wake_; // a job is queued, or stopping
+  std::condition_variable done_; // a job finished
+  std::deque<Job> queue_;
+  std::vector<std::string> spare_;
+  std::optional<Error> error_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::thread thread_; // last: it starts once the members above exist
+};
+
+// One month being built: its rows file (growing in the work directory), the index entries not yet
+// spilled, and totals. Totals are kept as rows arrive because sums do not depend on order.
+struct SnapshotBuilder::MonthBuffer {
+  explicit MonthBuffer(Month m) : month(m), hours(kHoursPerMonth) {}
 
   Decimal& type_total(std::string_view type) {
     for (auto& [name, total] : cost_by_type)
@@ -425,42 +178,43 @@ struct SnapshotBuilder::MonthBuffer {
     return cost_by_type.emplace_back(std::string(type), Decimal()).second;
   }
 
-  // The in-memory entries in hour order, arrival order within an hour (a counting sort: there
-  // are at most 744 hours, and it is stable by construction).
-  std::vector<Entry> sorted_entries() const {
-    std::array<std::size_t, kHoursPerMonth + 1> starts{};
-    for (const Entry& entry : entries)
-      ++starts[entry.hour + 1];
-    for (std::size_t h = 1; h < starts.size(); ++h)
-      starts[h] += starts[h - 1];
-    std::vector<Entry> sorted(entries.size());
-    for (const Entry& entry : entries)
-      sorted[starts[entry.hour]++] = entry;
-    return sorted;
-  }
-
-  void release_blocks(std::vector<std::unique_ptr<char[]>>& pool, std::size_t block_size) {
-    for (Block& block : blocks)
-      if (block.size == block_size)
-        pool.push_back(std::move(block.data));
-    blocks.clear();
-    entries.clear();
-  }
-
-  Status write_run(const fs::path& path) {
-    OutputFile out;
-    if (Status status = out.open(path, nullptr, true); !status)
-      return status;
-    runs.push_back(path);
-    for (const Entry& entry : sorted_entries())
-      write_run_record(out, entry.hour, std::string_view(entry.data, entry.length));
-    return out.close();
+  // Calls `visit` for every index entry in arrival order: the spilled ones, then those in memory.
+  Status for_each_entry(const std::function<void(const IndexEntry&)>& visit) const {
+    if (spilled_entries > 0) {
+      std::FILE* file = std::fopen(index_run.c_str(), "rb");
+      if (file == nullptr)
+        return file_error("open", index_run, errno);
+      std::vector<IndexEntry> block(kIndexReadEntries);
+      std::uint64_t seen = 0;
+      for (;;) {
+        const std::size_t got = std::fread(block.data(), sizeof(IndexEntry), block.size(), file);
+        for (std::size_t i = 0; i < got; ++i)
+          visit(block[i]);
+        seen += got;
+        if (got < block.size())
+          break;
+      }
+      const bool failed = std::ferror(file) != 0;
+      std::fclose(file);
+      if (failed)
+        return file_error("read", index_run, EIO);
+      if (seen != spilled_entries)
+        return internal_error("the spilled index " + index_run.string() + " holds " +
+                              std::to_string(seen) + " entries, not " +
+                              std::to_string(spilled_entries));
+    }
+    for (const IndexEntry& entry : entries)
+      visit(entry);
+    return {};
   }
 
   Month month;
-  std::vector<Block> blocks;
-  std::vector<Entry> entries;
-  std::vector<fs::path> runs;
+  fs::path rows_file;              // in the work directory until finish() moves it into place
+  fs::path index_run;              // spilled index entries, in arrival order
+  std::string pending;             // rows not yet handed to the writer
+  std::uint64_t rows_bytes = 0;    // the rows file's size once everything is written
+  std::vector<IndexEntry> entries; // not yet spilled, in arrival order
+  std::uint64_t spilled_entries = 0;
   std::uint64_t rows = 0;
   std::uint64_t json_bytes = 0;
   Decimal cost;
@@ -470,21 +224,47 @@ struct SnapshotBuilder::MonthBuffer {
 
 SnapshotBuilder::SnapshotBuilder(Options options)
     : options_(std::move(options)), id_(next_builder_id++),
-      block_size_(
-          std::clamp<std::size_t>(options_.memory_budget / 16, kMinBlockBytes, kMaxBlockBytes)) {}
+      write_block_(
+          std::clamp<std::size_t>(options_.memory_budget / 16, kMinWriteBlock, kMaxWriteBlock)),
+      writer_(std::make_unique<Writer>()) {}
 
 SnapshotBuilder::~SnapshotBuilder() {
-  remove_runs();
+  (void)writer_->wait(); // nothing may still be writing to a file about to be removed
+  remove_work_files();
 }
 
-fs::path SnapshotBuilder::next_run_path(const Month& month) {
-  return options_.directory / kRunDirectory /
-         (month.to_string() + "-" + std::to_string(::getpid()) + "-" + std::to_string(id_) + "-" +
-          std::to_string(next_run_++) + ".run");
+fs::path SnapshotBuilder::work_path(const Month& month, std::string_view extension) const {
+  return options_.directory / kWorkDirectory /
+         (month.to_string() + options_.name_suffix + "-" + std::to_string(::getpid()) + "-" +
+          std::to_string(id_) + std::string(extension));
+}
+
+SnapshotBuilder::MonthBuffer& SnapshotBuilder::buffer_for(const Month& month) {
+  std::unique_ptr<MonthBuffer>& buffer = months_[month];
+  if (buffer)
+    return *buffer;
+  auto created = std::make_unique<MonthBuffer>(month);
+  std::error_code ec;
+  fs::create_directories(options_.directory / kWorkDirectory, ec);
+  if (ec) {
+    months_.erase(month);
+    throw ErrorException(source_error("cannot create the work directory " +
+                                      (options_.directory / kWorkDirectory).string() + ": " +
+                                      ec.message()));
+  }
+  created->rows_file = work_path(month, ".ndjson");
+  created->index_run = work_path(month, ".entries");
+  if (Status status = create_empty(created->rows_file); !status) {
+    months_.erase(month);
+    throw ErrorException(status.error());
+  }
+  created->pending.reserve(write_block_ + 4096);
+  buffer = std::move(created);
+  return *buffer;
 }
 
 void SnapshotBuilder::add(const NormalizedRow& row) {
-  if (row.json.size() > UINT32_MAX)
+  if (row.json.size() >= UINT32_MAX)
     throw ErrorException(data_error("a row of " + std::to_string(row.json.size()) +
                                     " bytes is too large for a month snapshot"));
   // The month and hour come from the row's time, so a snapshot can never hold a row of another
@@ -492,101 +272,181 @@ void SnapshotBuilder::add(const NormalizedRow& row) {
   const Month month = Month::of(row.time);
   const auto hour =
       static_cast<std::uint32_t>((row.time.hour_start() - month.first_instant().seconds) / 3600);
-  std::unique_ptr<MonthBuffer>& buffer = months_[month];
-  if (!buffer)
-    buffer = std::make_unique<MonthBuffer>(month);
-  buffer->add(row, hour, free_blocks_, block_size_);
+  MonthBuffer& b = buffer_for(month);
+  const auto length = static_cast<std::uint32_t>(row.json.size());
+  try {
+    b.cost += row.cost;
+    HourTotals& totals = b.hours[hour];
+    totals.cost += row.cost;
+    b.type_total(row.lineitem_type.empty() ? kLineItemTypes[0] : row.lineitem_type) += row.cost;
+    ++totals.rows;
+  } catch (const DecimalOverflow&) {
+    throw ErrorException(data_error("the cost/cost total of " + month.to_string() +
+                                    " needs more than " + std::to_string(Decimal::max_digits) +
+                                    " digits; billdrop does not round money"));
+  }
+  b.entries.push_back({b.rows_bytes, length, hour, row_hash(row.json)});
+  b.pending.append(row.json);
+  b.pending.push_back('\n');
+  b.rows_bytes += length + 1;
+  ++b.rows;
+  b.json_bytes += length;
   ++rows_;
-  buffered_ += row.json.size() + sizeof(MonthBuffer::Entry);
+  buffered_ += length + 1 + sizeof(IndexEntry);
   peak_buffered_ = std::max(peak_buffered_, buffered_);
+  if (b.pending.size() >= write_block_) {
+    buffered_ -= b.pending.size();
+    if (Status status = writer_->append(b.rows_file, b.pending); !status)
+      throw ErrorException(status.error());
+  }
   if (buffered_ > options_.memory_budget)
     spill();
+}
+
+void SnapshotBuilder::spill() {
+  for (auto& [month, buffer] : months_) {
+    MonthBuffer& b = *buffer;
+    if (!b.pending.empty())
+      if (Status status = writer_->append(b.rows_file, b.pending); !status)
+        throw ErrorException(status.error());
+    if (b.entries.empty())
+      continue;
+    if (b.spilled_entries == 0)
+      if (Status status = create_empty(b.index_run); !status)
+        throw ErrorException(status.error());
+    std::string bytes(reinterpret_cast<const char*>(b.entries.data()),
+                      b.entries.size() * sizeof(IndexEntry));
+    if (Status status = writer_->append(b.index_run, bytes); !status)
+      throw ErrorException(status.error());
+    b.spilled_entries += b.entries.size();
+    std::vector<IndexEntry>().swap(b.entries); // give the memory back
+    ++spilled_runs_;
+  }
+  buffered_ = 0;
 }
 
 void SnapshotBuilder::discard(const Month& month) {
   const auto it = months_.find(month);
   if (it == months_.end())
     return;
-  MonthBuffer& buffer = *it->second;
-  std::size_t bytes = 0;
-  for (const MonthBuffer::Entry& entry : buffer.entries)
-    bytes += entry.length + sizeof(MonthBuffer::Entry);
-  buffered_ -= std::min(buffered_, bytes);
-  rows_ -= buffer.rows;
+  MonthBuffer& b = *it->second;
+  (void)writer_->wait(); // its queued blocks are written before its files go
+  buffered_ -= std::min(buffered_, b.pending.size() + b.entries.size() * sizeof(IndexEntry));
+  rows_ -= b.rows;
   std::error_code ec;
-  for (const fs::path& run : buffer.runs)
-    fs::remove(run, ec);
-  buffer.release_blocks(free_blocks_, block_size_);
+  fs::remove(b.rows_file, ec);
+  fs::remove(b.index_run, ec);
   months_.erase(it);
 }
 
-void SnapshotBuilder::spill() {
+void SnapshotBuilder::remove_work_files() noexcept {
   std::error_code ec;
-  fs::create_directories(options_.directory / kRunDirectory, ec);
-  if (ec)
-    throw ErrorException(source_error("cannot create the spill directory " +
-                                      (options_.directory / kRunDirectory).string() + ": " +
-                                      ec.message()));
   for (auto& [month, buffer] : months_) {
-    if (buffer->entries.empty())
+    fs::remove(buffer->rows_file, ec);
+    fs::remove(buffer->index_run, ec);
+    fs::remove(work_path(month, ".index"), ec);
+  }
+  fs::remove(options_.directory / kWorkDirectory, ec); // only when empty: another builder's files
+}
+
+// Writes the month's index in snapshot order. Hours are taken in consecutive ranges whose entries
+// fit the memory budget: one pass over the entries per range, each entry placed by a counting
+// sort (stable: arrival order within an hour). Without a spill that is one pass in memory; a
+// single hour too large for the budget is streamed, since its entries are already in order.
+Status SnapshotBuilder::finish_month(MonthBuffer& b, MonthSummary& summary) {
+  const std::string stem = b.month.to_string() + options_.name_suffix;
+  summary.month = b.month;
+  summary.file = options_.directory / (stem + ".ndjson");
+  const fs::path index_file = index_path_for(summary.file);
+  const fs::path index_partial = work_path(b.month, ".index");
+
+  IndexWriter index;
+  if (Status status = index.open(index_partial); !status)
+    return status;
+  const std::uint64_t budget_entries =
+      std::max<std::uint64_t>(1, options_.memory_budget / sizeof(IndexEntry));
+  std::uint64_t written = 0;
+  std::vector<IndexEntry> sorted;
+  for (std::uint32_t first = 0; first < kHoursPerMonth;) {
+    if (b.hours[first].rows == 0) {
+      ++first;
       continue;
-    if (Status status = buffer->write_run(next_run_path(month)); !status)
-      throw ErrorException(status.error());
-    buffer->release_blocks(free_blocks_, block_size_);
-    ++spilled_runs_;
-  }
-  buffered_ = 0;
-}
-
-void SnapshotBuilder::remove_runs() noexcept {
-  std::error_code ec;
-  for (auto& [month, buffer] : months_) {
-    for (const fs::path& run : buffer->runs)
-      fs::remove(run, ec);
-    buffer->runs.clear();
-  }
-  fs::remove(options_.directory / kRunDirectory, ec); // only when empty: another builder's runs
-}
-
-// Merges runs in consecutive groups (which keeps them in arrival order) until the rest fit one
-// merge together with the in-memory rows.
-Status SnapshotBuilder::reduce_runs(MonthBuffer& buffer) {
-  std::error_code ec;
-  while (buffer.runs.size() + 1 > kMergeFanIn) {
-    std::vector<fs::path> merged_runs;
-    for (std::size_t first = 0; first < buffer.runs.size(); first += kMergeFanIn) {
-      const std::size_t count = std::min(kMergeFanIn, buffer.runs.size() - first);
-      const std::span<const fs::path> group(buffer.runs.data() + first, count);
-      if (count == 1) {
-        merged_runs.push_back(group.front());
-        continue;
-      }
-      auto sources = open_runs(group);
-      if (!sources)
-        return sources.error();
-      const fs::path merged = next_run_path(buffer.month);
-      OutputFile out;
-      Status status = out.open(merged, nullptr, true);
-      if (status)
-        status = merge(*sources, [&](const Record& record) {
-          write_run_record(out, record.hour, record.json);
-        });
-      if (Status closed = out.close(); status && !closed)
-        status = closed;
-      if (!status) {
-        fs::remove(merged, ec);
-        // Leave every remaining file listed, so remove_runs() cleans up.
-        buffer.runs.insert(buffer.runs.end(), merged_runs.begin(), merged_runs.end());
-        return status;
-      }
-      sources->clear();
-      for (const fs::path& run : group)
-        fs::remove(run, ec);
-      merged_runs.push_back(merged);
     }
-    // Every file is still accounted for: merged groups were removed only after their merge.
-    buffer.runs = std::move(merged_runs);
+    std::uint32_t end = first;
+    std::uint64_t count = 0;
+    while (end < kHoursPerMonth && (end == first || count + b.hours[end].rows <= budget_entries)) {
+      count += b.hours[end].rows;
+      ++end;
+    }
+    Status status;
+    if (end - first == 1 && count > budget_entries) {
+      status = b.for_each_entry([&](const IndexEntry& entry) {
+        if (entry.hour == first)
+          index.add(entry);
+      });
+    } else {
+      std::array<std::uint64_t, kHoursPerMonth> next{};
+      std::uint64_t position = 0;
+      for (std::uint32_t h = first; h < end; ++h) {
+        next[h] = position;
+        position += b.hours[h].rows;
+      }
+      sorted.resize(count);
+      status = b.for_each_entry([&](const IndexEntry& entry) {
+        if (entry.hour >= first && entry.hour < end)
+          sorted[next[entry.hour]++] = entry;
+      });
+      if (status)
+        for (const IndexEntry& entry : sorted)
+          index.add(entry);
+    }
+    if (!status)
+      return status;
+    written += count;
+    first = end;
   }
+  std::vector<IndexEntry>().swap(sorted);
+  if (written != b.rows)
+    return internal_error("the index of " + b.month.to_string() + " has " +
+                          std::to_string(written) + " rows but " + std::to_string(b.rows) +
+                          " were added");
+  Result<std::string> digest = index.finish(b.rows_bytes);
+  if (!digest)
+    return digest.error();
+
+  // The rows file first, then its index, then the summary: a reader checks every row against
+  // the index, so a crash between two renames is detected, never read as a wrong row.
+  std::error_code ec;
+  for (const auto& [from, to] :
+       {std::pair{b.rows_file, summary.file}, std::pair{index_partial, index_file}}) {
+    fs::rename(from, to, ec);
+    if (ec)
+      return source_error("cannot move " + from.string() + " to " + to.string() + ": " +
+                          ec.message());
+  }
+
+  summary.rows = b.rows;
+  summary.json_bytes = b.json_bytes;
+  summary.cost = b.cost;
+  for (const auto& [type, total] : b.cost_by_type)
+    summary.cost_by_type.emplace(type, total);
+  for (std::uint32_t hour = 0; hour < kHoursPerMonth; ++hour)
+    if (b.hours[hour].rows != 0)
+      summary.hours.emplace(hour_key(b.month, hour), b.hours[hour]);
+  summary.digest = std::move(*digest);
+
+  const fs::path summary_file = options_.directory / (stem + ".summary.json");
+  const fs::path summary_partial = work_path(b.month, ".summary.json");
+  std::string text = summary.to_json();
+  text += '\n';
+  if (Status status = create_empty(summary_partial); !status)
+    return status;
+  if (Status status = append_to_file(summary_partial, text); !status)
+    return status;
+  fs::rename(summary_partial, summary_file, ec);
+  if (ec)
+    return source_error("cannot move " + summary_partial.string() + " to " + summary_file.string() +
+                        ": " + ec.message());
   return {};
 }
 
@@ -598,78 +458,23 @@ Result<std::vector<MonthSummary>> SnapshotBuilder::finish() {
     if (ec)
       return source_error("cannot create the snapshot directory " + options_.directory.string() +
                           ": " + ec.message());
+    for (auto& [month, buffer] : months_)
+      if (!buffer->pending.empty())
+        if (Status status = writer_->append(buffer->rows_file, buffer->pending); !status)
+          return status.error();
+    if (Status status = writer_->wait(); !status)
+      return status.error();
     for (auto& [month, buffer] : months_) {
-      MonthBuffer& b = *buffer;
-      if (Status status = reduce_runs(b); !status)
-        return status.error();
-
       MonthSummary summary;
-      summary.month = month;
-      summary.file = options_.directory / (month.to_string() + ".ndjson");
-      const fs::path partial = fs::path(summary.file).concat(".partial");
-      auto sources = open_runs(b.runs);
-      if (!sources)
-        return sources.error();
-      if (!b.entries.empty())
-        sources->push_back(std::make_unique<MemorySource>(b.sorted_entries()));
-      Digest digest = new_sha256();
-      OutputFile out;
-      if (Status status = out.open(partial, digest.get(), true); !status)
+      if (Status status = finish_month(*buffer, summary); !status)
         return status.error();
-      std::uint64_t written = 0;
-      Status status = merge(*sources, [&](const Record& record) {
-        out.write(record.json);
-        out.write("\n");
-        ++written;
-      });
-      if (Status closed = out.close(); status && !closed)
-        status = closed;
-      if (!status) {
-        fs::remove(partial, ec);
-        return status.error();
-      }
-      if (written != b.rows) {
-        fs::remove(partial, ec);
-        return internal_error("the snapshot of " + month.to_string() + " has " +
-                              std::to_string(written) + " rows but " + std::to_string(b.rows) +
-                              " were added");
-      }
-      // Write-then-rename: a crash leaves the previous snapshot or the new one, never half.
-      fs::rename(partial, summary.file, ec);
-      if (ec)
-        return source_error("cannot move " + partial.string() + " to " + summary.file.string() +
-                            ": " + ec.message());
-
-      summary.rows = b.rows;
-      summary.json_bytes = b.json_bytes;
-      summary.cost = b.cost;
-      for (const auto& [type, total] : b.cost_by_type)
-        summary.cost_by_type.emplace(type, total);
-      for (std::uint32_t hour = 0; hour < kHoursPerMonth; ++hour)
-        if (b.hours[hour].rows != 0)
-          summary.hours.emplace(hour_key(month, hour), b.hours[hour]);
-      summary.sha256 = finish_hex(digest.get());
-
-      const fs::path summary_file = options_.directory / (month.to_string() + ".summary.json");
-      const fs::path summary_partial = fs::path(summary_file).concat(".partial");
-      OutputFile summary_out;
-      if (Status opened = summary_out.open(summary_partial); !opened)
-        return opened.error();
-      summary_out.write(summary.to_json());
-      summary_out.write("\n");
-      if (Status closed = summary_out.close(); !closed)
-        return closed.error();
-      fs::rename(summary_partial, summary_file, ec);
-      if (ec)
-        return source_error("cannot move " + summary_partial.string() + " to " +
-                            summary_file.string() + ": " + ec.message());
       summaries.push_back(std::move(summary));
     }
   } catch (const ErrorException& e) {
-    remove_runs();
+    remove_work_files();
     return e.error();
   }
-  remove_runs();
+  remove_work_files();
   months_.clear();
   buffered_ = 0;
   return summaries;
@@ -739,7 +544,7 @@ std::string MonthSummary::to_json() const {
     append_decimal_string(json, totals.cost);
     json += '}';
   }
-  json += "},\"sha256\":\"" + sha256 + "\",\"file\":";
+  json += "},\"digest\":\"" + digest + "\",\"file\":";
   append_path(json, file);
   json += '}';
   return json;
@@ -825,11 +630,11 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
         }
         summary.hours[std::move(hour)] = totals;
       }
-    } else if (key == "sha256") {
+    } else if (key == "digest") {
       std::string_view text;
       if (value.get_string().get(text))
-        return summary_error("\"sha256\" must be a hex string");
-      summary.sha256 = std::string(text);
+        return summary_error("\"digest\" must be a hex string");
+      summary.digest = std::string(text);
     } else if (key == "file") {
       std::string_view text;
       if (value.get_string().get(text))
@@ -841,39 +646,6 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
   if (!has_month || !has_rows || !has_cost)
     return summary_error("\"month\", \"rows\" and \"cost\" are required");
   return summary;
-}
-
-// ---- SnapshotReader ----
-
-Result<SnapshotReader> SnapshotReader::open(const fs::path& file) {
-  auto in = std::make_unique<std::ifstream>(file, std::ios::binary);
-  if (!in->is_open())
-    return file_error("open the snapshot", file, errno);
-  return SnapshotReader(std::move(in));
-}
-
-bool SnapshotReader::next(std::string_view& json) {
-  while (std::getline(*in_, line_)) {
-    if (line_.empty())
-      continue;
-    json = line_;
-    return true;
-  }
-  line_.clear();
-  return false;
-}
-
-std::string_view SnapshotReader::hour() const noexcept {
-  const std::string_view line = line_;
-  if (line.starts_with(kUsageStartPrefix) &&
-      line.size() >= kUsageStartPrefix.size() + kHourKeyLength)
-    return line.substr(kUsageStartPrefix.size(), kHourKeyLength);
-  // Not a snapshot line as billdrop writes it: look for the key anywhere.
-  constexpr std::string_view key = "\"time/usage_start\":\"";
-  const std::size_t at = line.find(key);
-  if (at == std::string_view::npos || line.size() < at + key.size() + kHourKeyLength)
-    return {};
-  return line.substr(at + key.size(), kHourKeyLength);
 }
 
 } // namespace billdrop::cbf

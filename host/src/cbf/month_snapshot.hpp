@@ -1,15 +1,22 @@
 #pragma once
-// Month snapshots: the complete, validated rows of one month, sorted by hour, on disk.
+// Month snapshots: the complete, validated rows of one month, in hour order, on disk.
 //
-// SnapshotBuilder partitions rows by UTC month and keeps them in memory up to a budget; past it,
-// each month's buffer is sorted and spilled to a run file, and finish() merges the runs. Sorting is
-// stable (rows of one hour keep their arrival order), so the same input always gives the same
-// file, digest and plan. Memory stays bounded by the budget whatever the input size.
+// For month M in directory D:
+//   D/M.ndjson        the rows as canonical CBF JSON (time/usage_start first), one per line, in
+//                     the order they arrived
+//   D/M.index         the rows in snapshot order: by hour, arrival order within an hour
+//                     (format in snapshot_index.hpp)
+//   D/M.summary.json  the MonthSummary
 //
-// Snapshot file: <dir>/<YYYY-MM>.ndjson, one canonical CBF JSON object per line, time/usage_start
-// first; plus <dir>/<YYYY-MM>.summary.json with the MonthSummary.
+// SnapshotBuilder writes each row once, as it arrives, through a background writer; only the
+// index (24 bytes a row) is kept and sorted. Past the memory budget the index entries spill to
+// disk, and finish() sorts them in hour ranges that fit the budget, so memory stays bounded
+// whatever the input size and no row is ever copied a second time. Ordering is stable, so the
+// same input always gives the same files, digest and plan. SnapshotReader (snapshot_reader.hpp)
+// reads the rows back in snapshot order.
 
 #include "cbf/row_validator.hpp"
+#include "cbf/snapshot_reader.hpp"
 
 #include <billdrop/decimal.hpp>
 #include <billdrop/result.hpp>
@@ -38,8 +45,8 @@ struct MonthSummary {
   Decimal cost;                                // exact sum of cost/cost
   std::map<std::string, Decimal> cost_by_type; // by lineitem/type ("Usage" when absent)
   std::map<std::string, HourTotals> hours;     // key "YYYY-MM-DDTHH"
-  std::string sha256;                          // hex digest of the snapshot file's bytes
-  std::filesystem::path file;
+  std::string digest;                          // of the rows in snapshot order (snapshot_index.hpp)
+  std::filesystem::path file;                  // the rows file; its index is beside it
 
   std::string to_json() const;
   static Result<MonthSummary> from_json(std::string_view json);
@@ -48,8 +55,9 @@ struct MonthSummary {
 class SnapshotBuilder {
 public:
   struct Options {
-    std::filesystem::path directory;              // where snapshots (and spill runs) go
-    std::size_t memory_budget = 64 * 1024 * 1024; // bytes of buffered rows before spilling
+    std::filesystem::path directory;              // where snapshots (and work files) go
+    std::size_t memory_budget = 64 * 1024 * 1024; // bytes of index entries and write buffers
+    std::string name_suffix;                      // files are <YYYY-MM><suffix>.ndjson, …
   };
 
   explicit SnapshotBuilder(Options options);
@@ -57,10 +65,11 @@ public:
   SnapshotBuilder(const SnapshotBuilder&) = delete;
   SnapshotBuilder& operator=(const SnapshotBuilder&) = delete;
 
-  // Copies the row. Throws ErrorException(source) on an I/O failure while spilling.
+  // Copies the row. Throws ErrorException(source) on an I/O failure.
   void add(const NormalizedRow& row);
 
   std::uint64_t rows() const noexcept { return rows_; }
+  // How many times index entries were spilled to disk to stay within the budget.
   std::uint64_t spilled_runs() const noexcept { return spilled_runs_; }
   std::size_t peak_buffered_bytes() const noexcept { return peak_buffered_; }
 
@@ -68,42 +77,28 @@ public:
   // a snapshot, since sending it would replace the whole month with part of it).
   void discard(const Month& month);
 
-  // Writes every month's snapshot and summary, removes the run files, and returns the summaries
-  // in month order.
+  // Writes every month's rows file, index and summary, removes the work files, and returns the
+  // summaries in month order.
   Result<std::vector<MonthSummary>> finish();
 
 private:
   struct MonthBuffer;
+  class Writer;
+  MonthBuffer& buffer_for(const Month& month);
   void spill();
-  Status reduce_runs(MonthBuffer& buffer);
-  std::filesystem::path next_run_path(const Month& month);
-  void remove_runs() noexcept;
+  Status finish_month(MonthBuffer& buffer, MonthSummary& summary);
+  std::filesystem::path work_path(const Month& month, std::string_view extension) const;
+  void remove_work_files() noexcept;
 
   Options options_;
-  std::uint64_t id_;           // tells this builder's run files from another's
-  std::uint64_t next_run_ = 0; // numbers run files
-  std::size_t block_size_;     // rows are buffered in blocks of this size
-  std::vector<std::unique_ptr<char[]>> free_blocks_; // blocks freed by a spill, for reuse
+  std::uint64_t id_;        // tells this builder's work files from another's
+  std::size_t write_block_; // rows go to the writer in blocks of this size
+  std::unique_ptr<Writer> writer_;
   std::map<Month, std::unique_ptr<MonthBuffer>> months_;
   std::size_t buffered_ = 0;
   std::size_t peak_buffered_ = 0;
   std::uint64_t rows_ = 0;
   std::uint64_t spilled_runs_ = 0;
-};
-
-// Reads a snapshot file back, row by row.
-class SnapshotReader {
-public:
-  static Result<SnapshotReader> open(const std::filesystem::path& file);
-  // The next row's JSON (valid until the next call) or false at the end.
-  bool next(std::string_view& json);
-  // "YYYY-MM-DDTHH" of the row last returned (snapshot rows start with time/usage_start).
-  std::string_view hour() const noexcept;
-
-private:
-  explicit SnapshotReader(std::unique_ptr<std::ifstream> in) : in_(std::move(in)) {}
-  std::unique_ptr<std::ifstream> in_;
-  std::string line_;
 };
 
 } // namespace billdrop::cbf

@@ -366,7 +366,7 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
               m.summary.cost.to_string() + "\",\"bytes\":" + std::to_string(m.summary.json_bytes) +
               ",\"requested\":" + (m.requested ? "true" : "false") + ",\"file\":";
       cbf::append_json_string(json, m.summary.rows ? m.summary.file.string() : std::string());
-      json += ",\"sha256\":\"" + m.summary.sha256 + "\"";
+      json += ",\"digest\":\"" + m.summary.digest + "\"";
       if (m.failure) {
         json += ",\"error\":";
         cbf::append_json_string(json, m.failure->message());

@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace billdrop::plan {
 
@@ -23,103 +25,6 @@ namespace {
 constexpr std::string_view kUsageStartPrefix = "{\"time/usage_start\":\"";
 constexpr std::string_view kCostKey = ",\"cost/cost\":\"";
 constexpr std::size_t kHourKeyLength = 13; // "YYYY-MM-DDTHH"
-constexpr std::size_t kReadBufferBytes = 1024 * 1024;
-constexpr std::size_t kChunkReadBytes = 256 * 1024;
-
-struct FileCloser {
-  void operator()(std::FILE* file) const noexcept { std::fclose(file); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
-Error file_error(std::string_view action, const fs::path& file, int error_number) {
-  return source_error("cannot " + std::string(action) + " " + file.string() + ": " +
-                      std::strerror(error_number));
-}
-
-std::string line_ref(std::uint64_t line, const fs::path& file) {
-  return "line " + group_thousands(line) + " of " + file.string();
-}
-
-// Reads a file line by line through one large buffer, keeping each line's byte offset so a chunk
-// can later be read back with one seek.
-class LineReader {
-public:
-  Status open(const fs::path& file) {
-    path_ = file;
-    file_.reset(std::fopen(file.c_str(), "rb"));
-    if (!file_)
-      return file_error("open the snapshot", file, errno);
-    buffer_.resize(kReadBufferBytes);
-    return {};
-  }
-
-  // The next line without its '\n' (valid until the next call), or false at the end.
-  Result<bool> next(std::string_view& line) {
-    for (;;) {
-      const char* data = buffer_.data();
-      if (const void* newline = std::memchr(data + scanned_, '\n', end_ - scanned_)) {
-        const auto stop = static_cast<std::size_t>(static_cast<const char*>(newline) - data);
-        emit(line, stop, stop + 1);
-        return true;
-      }
-      scanned_ = end_;
-      if (eof_) {
-        if (begin_ == end_)
-          return false;
-        emit(line, end_, end_); // a last line without '\n'
-        return true;
-      }
-      if (begin_ != 0) {
-        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-        base_ += begin_;
-        end_ -= begin_;
-        scanned_ -= begin_;
-        begin_ = 0;
-      }
-      if (end_ == buffer_.size())
-        buffer_.resize(buffer_.size() * 2); // a line longer than the buffer
-      const std::size_t got =
-          std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_.get());
-      if (got == 0) {
-        if (std::ferror(file_.get()))
-          return file_error("read", path_, errno);
-        eof_ = true;
-      }
-      end_ += got;
-    }
-  }
-
-  std::uint64_t offset() const noexcept { return offset_; }    // of the line last returned
-  std::uint64_t line_number() const noexcept { return line_; } // 1-based
-
-private:
-  void emit(std::string_view& line, std::size_t stop, std::size_t next) {
-    line = std::string_view(buffer_.data() + begin_, stop - begin_);
-    offset_ = base_ + begin_;
-    ++line_;
-    begin_ = next;
-    scanned_ = next;
-  }
-
-  fs::path path_;
-  File file_;
-  std::vector<char> buffer_;
-  std::size_t begin_ = 0;   // first unread byte
-  std::size_t scanned_ = 0; // no '\n' in [begin_, scanned_)
-  std::size_t end_ = 0;
-  std::uint64_t base_ = 0; // file offset of buffer_[0]
-  std::uint64_t offset_ = 0;
-  std::uint64_t line_ = 0;
-  bool eof_ = false;
-};
-
-// The hour key of a snapshot line; empty when the line does not start with time/usage_start.
-std::string_view hour_of(std::string_view line) noexcept {
-  if (!line.starts_with(kUsageStartPrefix) ||
-      line.size() < kUsageStartPrefix.size() + kHourKeyLength)
-    return {};
-  return line.substr(kUsageStartPrefix.size(), kHourKeyLength);
-}
 
 // cost/cost of a canonical row. The search cannot match inside a string value: there every '"'
 // is escaped, and the pattern needs an unescaped one right after a ','.
@@ -142,18 +47,14 @@ struct RowSize {
 // The rows of one hour, as far as the cutter needs them: sizes and costs, not bytes.
 struct HourRows {
   std::string key;
-  std::uint64_t first_row = 0;
-  std::uint64_t first_byte = 0;
-  std::uint64_t first_line = 0;
-  std::uint64_t content = 0; // row bytes plus the ',' between them
+  std::uint64_t first_row = 0; // position in snapshot order
+  std::uint64_t content = 0;   // row bytes plus the ',' between them
   Decimal cost;
   std::vector<RowSize> rows;
 
-  void reset(std::string_view hour, std::uint64_t row, std::uint64_t byte, std::uint64_t line) {
+  void reset(std::string_view hour, std::uint64_t row) {
     key.assign(hour);
     first_row = row;
-    first_byte = byte;
-    first_line = line;
     content = 0;
     cost = Decimal();
     rows.clear();
@@ -164,8 +65,10 @@ struct HourRows {
 // and parts of one hour only when that hour alone is larger than a body.
 class ChunkCutter {
 public:
-  ChunkCutter(Month month, std::size_t max_body_bytes, const fs::path& file)
-      : month_(month), max_body_(max_body_bytes), file_(file) {}
+  // `where_is` names the row at a position of the snapshot, for messages.
+  ChunkCutter(Month month, std::size_t max_body_bytes,
+              std::function<std::string(std::uint64_t)> where_is)
+      : month_(month), max_body_(max_body_bytes), where_is_(std::move(where_is)) {}
 
   Status add_hour(const HourRows& hour) {
     if (open_) {
@@ -178,7 +81,7 @@ public:
     const DropOperation first_operation =
         chunks_.empty() ? DropOperation::replace_drop : DropOperation::replace_hourly;
     if (body_size(first_operation, hour.content) <= max_body_) {
-      start(first_operation, hour.key, hour.first_row, hour.first_byte, std::nullopt);
+      start(first_operation, hour.key, hour.first_row, std::nullopt);
       extend(hour.key, hour.rows.size(), hour.content, hour.cost);
       return {};
     }
@@ -189,7 +92,7 @@ public:
     if (open_)
       close();
     if (chunks_.empty()) { // an empty month: one replace_drop that empties it
-      start(DropOperation::replace_drop, "", 0, 0, std::nullopt);
+      start(DropOperation::replace_drop, "", 0, std::nullopt);
       close();
     }
     return std::move(chunks_);
@@ -202,7 +105,6 @@ private:
 
   Status split(const HourRows& hour, DropOperation first_operation) {
     const auto start_index = static_cast<std::uint32_t>(chunks_.size());
-    std::uint64_t byte = hour.first_byte;
     for (std::size_t i = 0; i < hour.rows.size(); ++i) {
       const RowSize& row = hour.rows[i];
       if (open_ && body_size(open_->operation, content_ + 1 + row.length) <= max_body_) {
@@ -213,19 +115,18 @@ private:
         const DropOperation operation =
             chunks_.size() == start_index ? first_operation : DropOperation::sum;
         if (body_size(operation, row.length) > max_body_)
-          return row_too_large(hour.first_line + i, row.length, operation);
-        start(operation, hour.key, hour.first_row + i, byte, start_index);
+          return row_too_large(hour.first_row + i, row.length, operation);
+        start(operation, hour.key, hour.first_row + i, start_index);
         extend(hour.key, 1, row.length, row.cost);
       }
-      byte += row.length + 1;
     }
     close(); // later hours never join a part of a split hour
     return {};
   }
 
-  Error row_too_large(std::uint64_t line, std::size_t length, DropOperation operation) const {
+  Error row_too_large(std::uint64_t position, std::size_t length, DropOperation operation) const {
     const std::size_t envelope = DropBodyWriter::empty_size(month_, operation);
-    return data_error(line_ref(line, file_) + " is a row of " + group_thousands(length) +
+    return data_error(where_is_(position) + " is a row of " + group_thousands(length) +
                       " bytes, too large for one request body: the body limit is " +
                       group_thousands(max_body_) + " bytes and a " +
                       std::string(cbf::to_string(operation)) + " body's envelope takes " +
@@ -235,14 +136,13 @@ private:
   }
 
   void start(DropOperation operation, std::string_view hour, std::uint64_t first_row,
-             std::uint64_t first_byte, std::optional<std::uint32_t> split_hour_start) {
+             std::optional<std::uint32_t> split_hour_start) {
     open_.emplace();
     open_->index = static_cast<std::uint32_t>(chunks_.size());
     open_->operation = operation;
     open_->first_hour.assign(hour);
     open_->last_hour.assign(hour);
     open_->first_row = first_row;
-    open_->first_byte = first_byte;
     open_->split_hour_start = split_hour_start;
     content_ = 0;
   }
@@ -263,7 +163,7 @@ private:
 
   Month month_;
   std::size_t max_body_;
-  fs::path file_;
+  std::function<std::string(std::uint64_t)> where_is_;
   std::vector<Chunk> chunks_;
   std::optional<Chunk> open_;
   std::uint64_t content_ = 0; // data bytes of the open chunk
@@ -286,7 +186,7 @@ std::string sha256_hex(std::string_view text) {
 // Everything that decides which bytes go in which request, and nothing else.
 std::string plan_digest(const DropPlan& plan, const PlanLimits& limits) {
   std::string text = "billdrop drop plan v1\nmonth " + plan.month.to_string() + "\nsnapshot " +
-                     plan.snapshot_sha256 + "\nlimits " + std::to_string(limits.max_body_bytes) +
+                     plan.snapshot_digest + "\nlimits " + std::to_string(limits.max_body_bytes) +
                      " " + std::to_string(limits.max_rows_per_month) + " " +
                      std::to_string(limits.max_bytes_per_month) + "\n";
   for (const Chunk& chunk : plan.chunks)
@@ -305,15 +205,27 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
   DropPlan plan;
   plan.month = snapshot.month;
   plan.snapshot_file = snapshot.file;
-  plan.snapshot_sha256 = snapshot.sha256;
-  ChunkCutter cutter(snapshot.month, limits.max_body_bytes, snapshot.file);
-
+  plan.snapshot_digest = snapshot.digest;
   std::error_code ec;
   const bool absent_and_empty = snapshot.rows == 0 && !fs::exists(snapshot.file, ec);
+  std::optional<cbf::SnapshotReader> opened;
+  // Only for a message, once the cut has failed: the reader is not needed for anything else then.
+  const auto where_is = [&](std::uint64_t position) -> std::string {
+    std::string_view line;
+    if (opened && opened->seek(position)) {
+      Result<bool> found = opened->next(line);
+      if (found && *found)
+        return opened->where();
+    }
+    return "row " + group_thousands(position + 1) + " of " + snapshot.file.string();
+  };
+  ChunkCutter cutter(snapshot.month, limits.max_body_bytes, where_is);
   if (!absent_and_empty) {
-    LineReader reader;
-    if (Status status = reader.open(snapshot.file); !status)
-      return status.error();
+    Result<cbf::SnapshotReader> reader_or = cbf::SnapshotReader::open(snapshot.file);
+    if (!reader_or)
+      return reader_or.error();
+    opened.emplace(std::move(*reader_or));
+    cbf::SnapshotReader& reader = *opened;
     const std::string month = snapshot.month.to_string();
     HourRows hour;
     std::string_view line;
@@ -324,32 +236,31 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
           return more.error();
         if (!*more)
           break;
-        const std::uint64_t number = reader.line_number();
-        const std::string_view key = hour_of(line);
+        const std::string_view key = reader.hour();
         if (key.empty())
-          return data_error(line_ref(number, snapshot.file) +
+          return data_error(reader.where() +
                             " does not start with {\"time/usage_start\":\"YYYY-MM-DDTHH…: "
                             "not a billdrop month snapshot");
         if (!key.starts_with(month))
-          return data_error(line_ref(number, snapshot.file) + " is in hour " + std::string(key) +
+          return data_error(reader.where() + " is in hour " + std::string(key) +
                             ", outside the snapshot's month " + month);
         if (line.size() > UINT32_MAX)
-          return data_error(line_ref(number, snapshot.file) + " is a row of " +
-                            group_thousands(line.size()) + " bytes, too large for any body");
+          return data_error(reader.where() + " is a row of " + group_thousands(line.size()) +
+                            " bytes, too large for any body");
         if (key != hour.key) {
           if (!hour.rows.empty()) {
             if (key < hour.key)
-              return data_error(line_ref(number, snapshot.file) + " is in hour " +
-                                std::string(key) + " after rows of hour " + hour.key +
+              return data_error(reader.where() + " is in hour " + std::string(key) +
+                                " after rows of hour " + hour.key +
                                 ": snapshot rows must be sorted by hour");
             if (Status status = cutter.add_hour(hour); !status)
               return status.error();
           }
-          hour.reset(key, plan.rows, reader.offset(), number);
+          hour.reset(key, plan.rows);
         }
         Result<Decimal> cost = cost_of(line);
         if (!cost)
-          return data_error(line_ref(number, snapshot.file) + ": " + cost.error().message());
+          return data_error(reader.where() + ": " + cost.error().message());
         hour.content += (hour.rows.empty() ? 0 : 1) + line.size();
         hour.rows.push_back({static_cast<std::uint32_t>(line.size()), *cost});
         hour.cost += *cost;
@@ -476,65 +387,26 @@ Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index) {
   if (chunk.body_bytes <= envelope)
     return changed("body_bytes is too small for its rows");
 
-  // The chunk's lines are contiguous in the file: the data bytes plus the '\n' between them. They
-  // are streamed through a small buffer, so a body is held once, in the writer.
-  const std::uint64_t content = chunk.body_bytes - envelope;
-  File file(std::fopen(plan.snapshot_file.c_str(), "rb"));
-  if (!file)
-    return file_error("open the snapshot", plan.snapshot_file, errno);
-  if (::fseeko(file.get(), static_cast<off_t>(chunk.first_byte), SEEK_SET) != 0)
-    return file_error("seek in", plan.snapshot_file, errno);
-
-  std::uint64_t rows = 0;
-  std::string last_hour;
-  const auto add = [&](std::string_view line) -> std::optional<Error> {
-    if (++rows > chunk.row_count)
-      return changed("more rows than planned");
-    if (rows == 1 && hour_of(line) != chunk.first_hour)
-      return changed("its first row is in another hour");
-    last_hour.assign(hour_of(line));
-    writer.add_row(line);
-    return std::nullopt;
-  };
+  Result<cbf::SnapshotReader> reader = cbf::SnapshotReader::open(plan.snapshot_file);
+  if (!reader)
+    return reader.error();
+  if (chunk.first_row + chunk.row_count > reader->rows())
+    return changed("it has fewer rows than planned");
+  if (Status status = reader->seek(chunk.first_row); !status)
+    return status.error();
   writer.reserve(static_cast<std::size_t>(chunk.body_bytes));
-  std::vector<char> block(std::min<std::uint64_t>(content + 1, kChunkReadBytes));
-  std::string partial;                                // a line split across two reads
-  for (std::uint64_t left = content + 1; left > 0;) { // one more: the last line must end there
-    const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(left, block.size()));
-    const std::size_t got = std::fread(block.data(), 1, wanted, file.get());
-    if (got < wanted && std::ferror(file.get()))
-      return file_error("read", plan.snapshot_file, errno);
-    left -= got;
-    std::string_view piece(block.data(), got);
-    if (left == 0 || got < wanted) { // the end of the chunk: '\n' or the end of the file
-      if (got == wanted && piece.back() != '\n')
-        return changed("its last row continues past its planned end");
-      if (got < wanted && left > 1)
-        return changed("the file ends inside the chunk");
-      if (got == wanted)
-        piece.remove_suffix(1);
-      left = 0;
-    }
-    for (std::size_t newline; (newline = piece.find('\n')) != std::string_view::npos;) {
-      std::optional<Error> error;
-      if (partial.empty()) {
-        error = add(piece.substr(0, newline));
-      } else {
-        partial.append(piece.substr(0, newline));
-        error = add(partial);
-        partial.clear();
-      }
-      if (error)
-        return *error;
-      piece.remove_prefix(newline + 1);
-    }
-    partial.append(piece);
+  std::string_view line;
+  for (std::uint64_t i = 0; i < chunk.row_count; ++i) {
+    Result<bool> more = reader->next(line);
+    if (!more)
+      return more.error();
+    if (!*more)
+      return changed("it has fewer rows than planned");
+    if (i == 0 && reader->hour() != chunk.first_hour)
+      return changed("its first row is in another hour");
+    writer.add_row(line);
   }
-  if (std::optional<Error> error = add(partial))
-    return *error;
-  if (rows != chunk.row_count)
-    return changed("fewer rows than planned");
-  if (last_hour != chunk.last_hour)
+  if (reader->hour() != chunk.last_hour)
     return changed("its last row is in another hour");
   std::string body = writer.take();
   if (body.size() != chunk.body_bytes)
@@ -551,7 +423,7 @@ std::string DropPlan::to_json() const {
       if (static_cast<unsigned char>(c) >= 0x80)
         c = '?';
   cbf::append_json_string(json, path);
-  json += ",\"snapshot_sha256\":\"" + snapshot_sha256 + "\",\"digest\":\"" + digest +
+  json += ",\"snapshot_digest\":\"" + snapshot_digest + "\",\"digest\":\"" + digest +
           "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost.to_string() +
           "\",\"caps\":{\"rows\":" + std::to_string(caps.rows) +
           ",\"rows_limit\":" + std::to_string(caps.rows_limit) +
@@ -573,7 +445,6 @@ std::string DropPlan::to_json() const {
     json += ",\"last_hour\":";
     cbf::append_json_string(json, chunk.last_hour);
     json += ",\"first_row\":" + std::to_string(chunk.first_row) +
-            ",\"first_byte\":" + std::to_string(chunk.first_byte) +
             ",\"row_count\":" + std::to_string(chunk.row_count) +
             ",\"body_bytes\":" + std::to_string(chunk.body_bytes) + ",\"cost\":\"" +
             chunk.cost.to_string() + "\",\"split_hour_start\":" +

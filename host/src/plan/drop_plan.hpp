@@ -38,10 +38,9 @@ enum class CapPolicy { fail, rollup };
 struct Chunk {
   std::uint32_t index = 0; // 0-based position in the plan (sent in this order)
   cbf::DropOperation operation = cbf::DropOperation::replace_drop;
-  std::string first_hour;       // "YYYY-MM-DDTHH" of its first row
-  std::string last_hour;        // of its last row
-  std::uint64_t first_row = 0;  // 0-based line of the (possibly rolled-up) snapshot file
-  std::uint64_t first_byte = 0; // byte offset of that line, for random access
+  std::string first_hour;      // "YYYY-MM-DDTHH" of its first row
+  std::string last_hour;       // of its last row
+  std::uint64_t first_row = 0; // 0-based position in the (possibly rolled-up) snapshot's order
   std::uint64_t row_count = 0;
   std::uint64_t body_bytes = 0; // exact size of the serialised body
   Decimal cost;                 // exact sum of cost/cost of its rows
@@ -60,7 +59,7 @@ struct CapUse {
 struct DropPlan {
   Month month;
   std::filesystem::path snapshot_file; // the rows the chunks refer to (rolled-up copy if rolled up)
-  std::string snapshot_sha256;
+  std::string snapshot_digest;
   // Identifies the plan: SHA-256 hex of month, snapshot digest, limits and every chunk's
   // (first_row, row_count, operation).
   std::string digest;
@@ -87,10 +86,10 @@ struct DropPlan {
 Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits& limits,
                             CapPolicy policy);
 
-// The exact body of chunk `index`, read from the plan's snapshot file (random access through
-// Chunk::first_byte, so a split hour can be restarted from its first part), serialised with
-// DropBodyWriter. Its size is Chunk::body_bytes; a snapshot changed since planning (rows, hours or
-// sizes differ) is a data error asking to plan the month again.
+// The exact body of chunk `index`, read from the plan's snapshot (random access through the
+// snapshot's index at Chunk::first_row, so a split hour can be restarted from its first part),
+// serialised with DropBodyWriter. Its size is Chunk::body_bytes; a snapshot changed since planning
+// (rows, hours or sizes differ) is a data error asking to plan the month again.
 Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index);
 
 } // namespace billdrop::plan

@@ -2,7 +2,6 @@
 
 #include "plan/plan_report.hpp"
 
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <array>
@@ -28,66 +27,52 @@ bool is_amount(std::string_view key) noexcept {
   return key.starts_with("cost/") || key == "usage/amount";
 }
 
-std::string line_ref(std::uint64_t line, const fs::path& file) {
-  return "line " + group_thousands(line) + " of " + file.string();
-}
-
-struct DigestDeleter {
-  void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
-};
-
 struct FileCloser {
   void operator()(std::FILE* file) const noexcept { std::fclose(file); }
 };
 
-// The rolled-up file, written once, its SHA-256 computed on the bytes written.
+// The rolled-up snapshot, written once in hour order: its rows file and its index (whose digest
+// is the snapshot's).
 class RollupOutput {
 public:
-  Status open(const fs::path& path) {
-    path_ = path;
-    digest_.reset(EVP_MD_CTX_new());
-    if (!digest_ || EVP_DigestInit_ex(digest_.get(), EVP_sha256(), nullptr) != 1)
-      return internal_error("OpenSSL could not start a SHA-256 digest");
-    file_.reset(std::fopen(path.c_str(), "wb"));
+  Status open(const fs::path& rows_path, const fs::path& index_path) {
+    path_ = rows_path;
+    file_.reset(std::fopen(rows_path.c_str(), "wb"));
     if (!file_)
       return error("create", errno);
     buffer_.reserve(kWriteBufferBytes);
-    return {};
+    return index_.open(index_path);
   }
 
-  Status write_line(std::string_view line) {
+  // `hour` is the hour of the month (0 = the 1st, 00:00).
+  Status write_line(std::string_view line, std::uint32_t hour) {
     if (buffer_.size() + line.size() + 1 > kWriteBufferBytes)
       if (Status status = flush(); !status)
         return status;
+    try {
+      index_.add({bytes_, static_cast<std::uint32_t>(line.size()), hour, cbf::row_hash(line)});
+    } catch (const ErrorException& e) {
+      return e.error();
+    }
     buffer_.append(line);
     buffer_.push_back('\n');
+    bytes_ += line.size() + 1;
     return {};
   }
 
-  // Flushes and closes; returns the file's SHA-256 in hex.
+  // Flushes and closes both files; returns the snapshot digest.
   Result<std::string> close() {
     if (Status status = flush(); !status)
       return status.error();
     if (std::fclose(file_.release()) != 0)
       return error("write", errno);
-    std::array<unsigned char, EVP_MAX_MD_SIZE> bytes{};
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(digest_.get(), bytes.data(), &length) != 1)
-      return internal_error("OpenSSL could not finish a SHA-256 digest");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-      hex += kHex[bytes[i] >> 4];
-      hex += kHex[bytes[i] & 0xF];
-    }
-    return hex;
+    return index_.finish(bytes_);
   }
 
 private:
   Status flush() {
     if (buffer_.empty())
       return {};
-    EVP_DigestUpdate(digest_.get(), buffer_.data(), buffer_.size());
     if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_.get()) != buffer_.size())
       return error("write", errno);
     buffer_.clear();
@@ -100,9 +85,16 @@ private:
 
   fs::path path_;
   std::unique_ptr<std::FILE, FileCloser> file_;
-  std::unique_ptr<EVP_MD_CTX, DigestDeleter> digest_;
   std::string buffer_;
+  std::uint64_t bytes_ = 0;
+  cbf::IndexWriter index_;
 };
+
+// Hour of the month of an hour key "YYYY-MM-DDTHH".
+std::uint32_t hour_of_month(std::string_view key) noexcept {
+  const auto digit = [&](std::size_t at) { return static_cast<std::uint32_t>(key[at] - '0'); };
+  return (digit(8) * 10 + digit(9) - 1) * 24 + digit(11) * 10 + digit(12);
+}
 
 // An amount value inside a group's first line: where its digits are and the running sum.
 struct Amount {
@@ -226,7 +218,7 @@ public:
     cbf::HourTotals& totals = summary_.hours[std::string(hour)];
     for (const Group& group : groups_) {
       const std::string line = group.merged();
-      if (Status status = output_.write_line(line); !status)
+      if (Status status = output_.write_line(line, hour_of_month(hour)); !status)
         return status;
       if (group.rows > 1)
         ++report_.groups_merged;
@@ -265,14 +257,17 @@ Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
   if (!reader)
     return reader.error();
   const fs::path partial = fs::path(output).concat(".partial");
+  const fs::path index_file = cbf::index_path_for(output);
+  const fs::path index_partial = fs::path(index_file).concat(".partial");
   RollupOutput out;
-  if (Status status = out.open(partial); !status)
-    return status.error();
   const auto fail = [&](Error error) {
     std::error_code ec;
     fs::remove(partial, ec);
+    fs::remove(index_partial, ec);
     return error;
   };
+  if (Status status = out.open(partial, index_partial); !status)
+    return fail(status.error());
 
   simdjson::ondemand::parser parser;
   HourFolder folder(out, summary, report);
@@ -280,27 +275,30 @@ Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
   std::string line; // the row with simdjson's padding after it
   std::string hour;
   const std::string month = snapshot.month.to_string();
-  std::uint64_t line_number = 0;
   std::string_view json;
   try {
-    while (reader->next(json)) {
-      ++line_number;
+    for (;;) {
+      Result<bool> more = reader->next(json);
+      if (!more)
+        return fail(more.error());
+      if (!*more)
+        break;
       line.reserve(json.size() + simdjson::SIMDJSON_PADDING);
       line.assign(json);
       if (!json.starts_with(kUsageStartPrefix) ||
           json.size() < kUsageStartPrefix.size() + kHourKeyLength)
-        return fail(data_error(line_ref(line_number, snapshot.file) +
+        return fail(data_error(reader->where() +
                                " does not start with {\"time/usage_start\":\"YYYY-MM-DDTHH…: "
                                "not a billdrop month snapshot"));
       const std::string_view row_hour = json.substr(kUsageStartPrefix.size(), kHourKeyLength);
       if (!row_hour.starts_with(month))
-        return fail(data_error(line_ref(line_number, snapshot.file) + " is in hour " +
-                               std::string(row_hour) + ", outside the snapshot's month " + month));
+        return fail(data_error(reader->where() + " is in hour " + std::string(row_hour) +
+                               ", outside the snapshot's month " + month));
       if (row_hour != hour) {
         if (!hour.empty()) {
           if (row_hour < hour)
-            return fail(data_error(line_ref(line_number, snapshot.file) + " is in hour " +
-                                   std::string(row_hour) + " after rows of hour " + hour +
+            return fail(data_error(reader->where() + " is in hour " + std::string(row_hour) +
+                                   " after rows of hour " + hour +
                                    ": snapshot rows must be sorted by hour"));
           if (Status status = folder.end_hour(hour); !status)
             return fail(status.error());
@@ -308,10 +306,9 @@ Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
         hour.assign(row_hour);
       }
       if (Status status = parse_row(parser, line, json.size(), row); !status)
-        return fail(
-            data_error(line_ref(line_number, snapshot.file) + " " + status.error().message()));
+        return fail(data_error(reader->where() + " " + status.error().message()));
       if (!row.cost)
-        return fail(data_error(line_ref(line_number, snapshot.file) + " has no \"cost/cost\""));
+        return fail(data_error(reader->where() + " has no \"cost/cost\""));
       ++report.rows_before;
       folder.add(row, line);
     }
@@ -329,15 +326,18 @@ Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
                            group_thousands(snapshot.rows) +
                            "; the snapshot changed or could "
                            "not be read to the end"));
-  Result<std::string> sha256 = out.close();
-  if (!sha256)
-    return fail(sha256.error());
-  summary.sha256 = std::move(*sha256);
+  Result<std::string> digest = out.close();
+  if (!digest)
+    return fail(digest.error());
+  summary.digest = std::move(*digest);
   std::error_code ec;
-  fs::rename(partial, output, ec);
-  if (ec)
-    return fail(source_error("cannot move " + partial.string() + " to " + output.string() + ": " +
-                             ec.message()));
+  for (const auto& [from, to] :
+       {std::pair{partial, output}, std::pair{index_partial, index_file}}) {
+    fs::rename(from, to, ec);
+    if (ec)
+      return fail(source_error("cannot move " + from.string() + " to " + to.string() + ": " +
+                               ec.message()));
+  }
   return result;
 }
 

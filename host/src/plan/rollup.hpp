@@ -25,7 +25,7 @@ struct RollupReport {
 };
 
 struct RolledUpSnapshot {
-  cbf::MonthSummary summary; // of the rolled-up file (rows, bytes, totals, sha256, file)
+  cbf::MonthSummary summary; // of the rolled-up file (rows, bytes, totals, digest, file)
   RollupReport report;
 };
 
