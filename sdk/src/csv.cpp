@@ -46,12 +46,23 @@ inline const char* find_any_of3(const char* p, const char* end, char a, char b, 
 // whose rows are short fields, some of them quoted ("Amazon Web Services, Inc."). Sixteen bytes
 // per step, then one bit per delimiter or quote, instead of a search per field. A quoted field is
 // taken as is when its closing quote is followed by the delimiter or the line end and it holds no
-// CR; doubled quotes, stray quotes and CRs return false (the caller clears `spans` and takes the
-// general path, which handles them and reports errors with their column).
+// CR; doubled quotes, stray quotes and CRs return false (the caller discards the fields and takes
+// the general path, which handles them and reports errors with their column). Fields go straight
+// into `fields` as views of `line`; `count` is how many. A line with more fields than `fields`
+// holds returns false too: the general path sizes `fields` for the lines after it.
 bool split_plain_line(const char* line, std::size_t length, char delimiter, char quote,
-                      std::vector<std::pair<std::size_t, std::size_t>>& spans) {
+                      std::vector<std::string_view>& fields, std::size_t& count) {
   std::size_t field_start = 0;
   std::size_t i = 0;
+  std::string_view* out = fields.data();
+  std::string_view* const out_end = out + fields.size();
+  const auto emit = [&](std::size_t begin, std::size_t size) {
+    if (out == out_end) [[unlikely]]
+      return false;
+    *out++ = std::string_view(line + begin, size);
+    return true;
+  };
+  const auto finish = [&] { count = static_cast<std::size_t>(out - fields.data()); };
   // A quote at `at`: must open the field; skips to after its closing quote. Returns false when
   // the line needs the general path, and sets `done` when the line ends with this field.
   auto quoted = [&](std::size_t at, bool& done) {
@@ -65,7 +76,8 @@ bool split_plain_line(const char* line, std::size_t length, char delimiter, char
       return false;
     if (std::memchr(line + at + 1, '\r', c - at - 1) != nullptr)
       return false;
-    spans.emplace_back(at + 1, c - at - 1);
+    if (!emit(at + 1, c - at - 1))
+      return false;
     done = c + 1 >= length;
     field_start = c + 2;
     i = c + 2;
@@ -87,15 +99,18 @@ bool split_plain_line(const char* line, std::size_t length, char delimiter, char
       const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(mask));
       mask &= mask - 1;
       if (line[at] == delimiter) {
-        spans.emplace_back(field_start, at - field_start);
+        if (!emit(field_start, at - field_start))
+          return false;
         field_start = at + 1;
         continue;
       }
       bool done = false;
       if (!quoted(at, done))
         return false;
-      if (done)
+      if (done) {
+        finish();
         return true;
+      }
       jumped = true;
       break;
     }
@@ -108,19 +123,24 @@ bool split_plain_line(const char* line, std::size_t length, char delimiter, char
     if (c == '\r')
       return false;
     if (c == delimiter) {
-      spans.emplace_back(field_start, i - field_start);
+      if (!emit(field_start, i - field_start))
+        return false;
       field_start = i + 1;
     } else if (c == quote) {
       bool done = false;
       if (!quoted(i, done))
         return false;
-      if (done)
+      if (done) {
+        finish();
         return true;
+      }
       continue;
     }
     ++i;
   }
-  spans.emplace_back(field_start, length - field_start);
+  if (!emit(field_start, length - field_start))
+    return false;
+  finish();
   return true;
 }
 
@@ -156,7 +176,7 @@ Result<bool> CsvReader::fill() {
 }
 
 Result<bool> CsvReader::next(CsvRecord& record) {
-  record.fields_.clear();
+  record.size_ = 0;
   if (failed_)
     return *failed_;
   auto result = read_record(record);
@@ -221,16 +241,14 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
     std::size_t content = line_bytes;
     if (content > 0 && line[content - 1] == '\r')
       --content;
-    if (content <= max_field && split_plain_line(line, content, delimiter, quote, spans_)) {
-      record.fields_.resize(spans_.size());
-      for (std::size_t i = 0; i < spans_.size(); ++i)
-        record.fields_[i] = std::string_view(line + spans_[i].first, spans_[i].second);
+    if (content <= max_field &&
+        split_plain_line(line, content, delimiter, quote, record.fields_, record.size_)) {
       begin_ += line_bytes + 1;
       ++next_line_;
       ++records_;
       return true;
     }
-    spans_.clear();
+    record.size_ = 0;
   }
 
   // Offsets below are relative to begin_, which fill() may move; the bytes keep their offsets.
@@ -385,9 +403,11 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
     break;
   }
 
-  record.fields_.resize(spans_.size());
+  if (record.fields_.size() < spans_.size())
+    record.fields_.resize(spans_.size());
   for (std::size_t i = 0; i < spans_.size(); ++i)
     record.fields_[i] = std::string_view(data + spans_[i].first, spans_[i].second);
+  record.size_ = spans_.size();
   begin_ += pos;
   ++records_;
   return true;

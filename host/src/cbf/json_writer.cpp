@@ -4,6 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace billdrop::cbf {
 namespace {
 
@@ -34,6 +38,39 @@ constexpr bool needs_attention(std::uint64_t word) noexcept {
   const std::uint64_t control = (word - kOnes * 0x20) & ~word & kHighBits;
   return (control | has_byte(word, '"') | has_byte(word, '\\') | has_byte(word, 0xE2)) != 0;
 }
+
+#ifdef __SSE2__
+// Sixteen bytes at a time for the common case, a short value with nothing to escape: true when
+// no byte of [p, p + n) is below 0x20, '"', '\\' or 0xE2 (`ascii_only`: only that no byte is
+// 0x80 or above). A tail shorter than sixteen bytes is copied into a block padded with spaces.
+template <bool ascii_only>
+bool clean_sse2(const char* p, std::size_t n) noexcept {
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i line_lead = _mm_set1_epi8(static_cast<char>(0xE2));
+  const __m128i max_control = _mm_set1_epi8(0x1F);
+  const auto flags = [&](__m128i v) {
+    if constexpr (ascii_only) {
+      return _mm_movemask_epi8(v); // the high bits
+    } else {
+      __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+      hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v)); // v <= 0x1F
+      hits = _mm_or_si128(hits, _mm_cmpeq_epi8(v, line_lead));
+      return _mm_movemask_epi8(hits);
+    }
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    if (flags(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) != 0)
+      return false;
+  if (i == n)
+    return true;
+  alignas(16) char tail[16];
+  std::memset(tail, ' ', sizeof tail);
+  std::memcpy(tail, p + i, n - i);
+  return flags(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))) == 0;
+}
+#endif
 
 enum class ByteClass : std::uint8_t { copy, escape, line_separator_lead };
 
@@ -83,6 +120,17 @@ void append_escape(std::string& out, unsigned char c) {
 } // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
+#ifdef __SSE2__
+  if (clean_sse2<false>(text.data(), text.size())) { // nothing to escape: one copy
+    const std::size_t at = out.size();
+    out.resize(at + text.size() + 2);
+    char* dest = out.data() + at;
+    dest[0] = '"';
+    std::memcpy(dest + 1, text.data(), text.size());
+    dest[text.size() + 1] = '"';
+    return;
+  }
+#endif
   const char* p = text.data();
   const char* const end = p + text.size();
   const char* run = p; // start of the bytes not yet copied
@@ -130,6 +178,10 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 std::size_t first_invalid_utf8(std::string_view text) noexcept {
+#ifdef __SSE2__
+  if (clean_sse2<true>(text.data(), text.size()))
+    return text.size();
+#endif
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   std::size_t i = 0;

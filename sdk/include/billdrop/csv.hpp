@@ -28,15 +28,18 @@ struct CsvOptions {
 // One record's fields. The views stay valid until the next call to CsvReader::next().
 class CsvRecord {
 public:
-  std::size_t size() const noexcept { return fields_.size(); }
-  bool empty() const noexcept { return fields_.empty(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
   std::string_view operator[](std::size_t i) const noexcept { return fields_[i]; }
-  auto begin() const noexcept { return fields_.begin(); }
-  auto end() const noexcept { return fields_.end(); }
+  const std::string_view* begin() const noexcept { return fields_.data(); }
+  const std::string_view* end() const noexcept { return fields_.data() + size_; }
 
 private:
   friend class CsvReader;
+  // Only the first size_ are the record's: the vector keeps its length between records, so
+  // splitting a line writes each field once, without a capacity check per field.
   std::vector<std::string_view> fields_;
+  std::size_t size_ = 0;
 };
 
 class CsvReader {
