@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -395,6 +396,69 @@ TEST(RowValidator, ReusesTheOutputRowAndAppendsIssues) {
   const std::vector<FieldView> third{
       {"time/usage_start", "2024-09-01"}, {"cost/cost", "1"}, {"action/account", "a"}};
   EXPECT_TRUE(validator.normalize(third, row, issues));
+}
+
+} // namespace
+} // namespace billdrop::cbf
+
+namespace billdrop::cbf {
+namespace {
+
+// Decimals already in plain form are copied as they are; everything else is parsed and written
+// again. Either way the output must be what Decimal writes for the value.
+TEST(RowValidatorDecimals, EveryDecimalColumnIsWrittenAsDecimalWritesIt) {
+  std::vector<std::string> values{"0",
+                                  "-0",
+                                  "0.0",
+                                  "-0.000",
+                                  "7",
+                                  "007",
+                                  "12.50",
+                                  "-12.50",
+                                  ".5",
+                                  "5.",
+                                  "+3",
+                                  "1e3",
+                                  "5e-06",
+                                  "-1.2E+3",
+                                  "0.0622600000",
+                                  "100",
+                                  "-0.001",
+                                  "00.10",
+                                  "1234567890123456789012345678901234567"};
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = rng() % 3 == 0 ? "-" : "";
+    if (rng() % 7 == 0)
+      text += '0';
+    const int integer_digits = static_cast<int>(rng() % 12);
+    for (int d = 0; d < integer_digits; ++d)
+      text += static_cast<char>('0' + rng() % 10);
+    if (integer_digits == 0 || rng() % 2 == 0) {
+      text += '.';
+      const int fraction_digits = static_cast<int>(rng() % 12);
+      for (int d = 0; d < fraction_digits; ++d)
+        text += static_cast<char>('0' + rng() % 10);
+    }
+    values.push_back(text);
+  }
+  for (const std::string& value : values) {
+    Result<Decimal> expected = Decimal::parse(value);
+    for (std::string_view column : {"cost/amortized_cost", "usage/amount", "cost/on_demand_cost"}) {
+      Outcome outcome = normalize_with({{column, value}});
+      ASSERT_EQ(outcome.valid, expected.ok()) << column << " " << value;
+      if (!expected.ok())
+        continue;
+      std::string key = "\"";
+      key.append(column).append("\":\"");
+      const std::size_t at = outcome.row.json.find(key);
+      ASSERT_NE(at, std::string::npos) << outcome.row.json;
+      const std::size_t begin = at + key.size();
+      EXPECT_EQ(outcome.row.json.substr(begin, outcome.row.json.find('"', begin) - begin),
+                expected->to_string())
+          << column << " " << value;
+    }
+  }
 }
 
 } // namespace

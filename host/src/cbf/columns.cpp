@@ -39,6 +39,14 @@ constexpr bool columns_in_enum_order() {
 }
 static_assert(columns_in_enum_order(), "kColumns must list every Column in enum order");
 
+constexpr bool names_8_to_32_bytes() {
+  for (const ColumnInfo& column : kColumns)
+    if (column.name.size() < 8 || column.name.size() > 32)
+      return false;
+  return true;
+}
+static_assert(names_8_to_32_bytes(), "find_column compares names of 8 to 32 bytes");
+
 using ByteTable = std::array<bool, 256>;
 
 constexpr ByteTable make_tag_key_table() {
@@ -58,14 +66,36 @@ constexpr ByteTable kTagKeyByte = make_tag_key_table();
 
 } // namespace
 
+namespace {
+
+std::uint64_t load_u64(const char* p) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  return word;
+}
+
+// a == b for 8 <= n <= 32, with overlapping eight-byte loads instead of a call to memcmp: every
+// column name is that long, and this runs for every field of every row.
+bool equal_8_to_32(const char* a, const char* b, std::size_t n) noexcept {
+  std::uint64_t diff = load_u64(a) ^ load_u64(b);
+  diff |= load_u64(a + n - 8) ^ load_u64(b + n - 8);
+  if (n > 16) {
+    diff |= load_u64(a + 8) ^ load_u64(b + 8);
+    diff |= load_u64(a + n - 16) ^ load_u64(b + n - 16);
+  }
+  return diff == 0;
+}
+
+} // namespace
+
 std::optional<Column> find_column(std::string_view key) noexcept {
-  if (key.size() > kMaxNameLength)
+  if (key.size() > kMaxNameLength || key.size() < 8) // every name has 8 to 32 bytes
     return std::nullopt;
   for (std::uint8_t index : kByLength[key.size()]) {
     if (index == kNoColumn)
       break;
     const std::string_view name = kColumns[index].name;
-    if (name[0] == key[0] && std::memcmp(name.data(), key.data(), key.size()) == 0)
+    if (equal_8_to_32(name.data(), key.data(), key.size()))
       return kColumns[index].column;
   }
   return std::nullopt;

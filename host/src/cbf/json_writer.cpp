@@ -42,7 +42,7 @@ constexpr bool needs_attention(std::uint64_t word) noexcept {
 #ifdef __SSE2__
 // Sixteen bytes at a time for the common case, a short value with nothing to escape: true when
 // no byte of [p, p + n) is below 0x20, '"', '\\' or 0xE2 (`ascii_only`: only that no byte is
-// 0x80 or above). A tail shorter than sixteen bytes is copied into a block padded with spaces.
+// 0x80 or above).
 template <bool ascii_only>
 bool clean_sse2(const char* p, std::size_t n) noexcept {
   const __m128i quote = _mm_set1_epi8('"');
@@ -59,16 +59,23 @@ bool clean_sse2(const char* p, std::size_t n) noexcept {
       return _mm_movemask_epi8(hits);
     }
   };
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    if (flags(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) != 0)
-      return false;
-  if (i == n)
-    return true;
-  alignas(16) char tail[16];
-  std::memset(tail, ' ', sizeof tail);
-  std::memcpy(tail, p + i, n - i);
-  return flags(_mm_load_si128(reinterpret_cast<const __m128i*>(tail))) == 0;
+  if (n >= 16) { // whole blocks, then one more that overlaps the last: a byte seen twice is fine
+    for (std::size_t i = 0; i + 16 <= n; i += 16)
+      if (flags(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) != 0)
+        return false;
+    return flags(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16))) == 0;
+  }
+  // Shorter: into a block of spaces (no library call for a few bytes).
+  alignas(16) char block[16];
+  std::memset(block, ' ', sizeof block);
+  if (n >= 8) {
+    std::memcpy(block, p, 8);
+    std::memcpy(block + n - 8, p + n - 8, 8);
+  } else {
+    for (std::size_t i = 0; i < n; ++i)
+      block[i] = p[i];
+  }
+  return flags(_mm_load_si128(reinterpret_cast<const __m128i*>(block))) == 0;
 }
 #endif
 

@@ -130,6 +130,49 @@ private:
   int errors_ = 0;
 };
 
+// ",\"<name>\":" for every column, so that a column's key is one append.
+const std::array<std::string, kColumnCount> kColumnKeys = [] {
+  std::array<std::string, kColumnCount> keys;
+  for (std::size_t i = 0; i < kColumnCount; ++i)
+    keys[i] = ",\"" + std::string(kColumns[i].name) + "\":";
+  return keys;
+}();
+
+// True when `value` is a decimal exactly as Decimal::append_to writes it ("-12.50", "0", "7"):
+// an optional '-' (not on a zero), no leading zeros, a fraction only after a digit, and at most 38
+// digits, so that any Decimal holds it. Such a value is copied as it is instead of being parsed
+// and written again; everything else takes the full parse.
+bool is_plain_decimal(std::string_view value) noexcept {
+  const std::size_t n = value.size();
+  std::size_t i = 0;
+  const bool negative = n > 0 && value[0] == '-';
+  if (negative)
+    i = 1;
+  const auto digit = [&](std::size_t at) { return value[at] >= '0' && value[at] <= '9'; };
+  if (i == n || !digit(i))
+    return false;
+  bool nonzero = false;
+  if (value[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && digit(i))
+      ++i;
+    nonzero = true;
+  }
+  std::size_t digits = i - (negative ? 1 : 0);
+  if (i < n) {
+    if (value[i] != '.')
+      return false;
+    const std::size_t fraction = ++i;
+    for (; i < n && digit(i); ++i)
+      nonzero = nonzero || value[i] != '0';
+    if (i == fraction || i != n)
+      return false;
+    digits += i - fraction;
+  }
+  return digits <= 38 && (nonzero || !negative);
+}
+
 // Writes the canonical JSON object; column names and tag keys need no escaping (both are ASCII
 // without quotes or backslashes).
 class JsonObject {
@@ -138,20 +181,19 @@ public:
     json_.clear();
     json_.push_back('{');
   }
+  void column_key(Column column) {
+    const std::string& text = kColumnKeys[static_cast<std::size_t>(column)];
+    if (first_)
+      json_.append(text, 1, std::string::npos);
+    else
+      json_.append(text);
+    first_ = false;
+  }
   void key(std::string_view name) {
     if (!first_)
       json_.push_back(',');
     first_ = false;
     json_.push_back('"');
-    json_.append(name);
-    json_.append("\":", 2);
-  }
-  void key(std::string_view prefix, std::string_view name) {
-    if (!first_)
-      json_.push_back(',');
-    first_ = false;
-    json_.push_back('"');
-    json_.append(prefix);
     json_.append(name);
     json_.append("\":", 2);
   }
@@ -333,7 +375,7 @@ private:
     case ValueKind::text:
       break;
     }
-    object.key(column.name);
+    object.column_key(column.column);
     append_json_string(object.json(), value);
   }
 
@@ -357,7 +399,7 @@ private:
                       : time.error().message());
       return;
     }
-    object.key(column.name);
+    object.column_key(column.column);
     std::string& json = object.json();
     json.push_back('"');
     if (column.column == Column::usage_start) {
@@ -373,6 +415,14 @@ private:
   }
 
   void write_decimal(JsonObject& object, const ColumnInfo& column, std::string_view value) {
+    if (column.column != Column::cost && is_plain_decimal(value)) {
+      object.column_key(column.column);
+      std::string& json = object.json();
+      json.push_back('"');
+      json.append(value);
+      json.push_back('"');
+      return;
+    }
     Result<Decimal> number = Decimal::parse(value);
     if (!number) {
       sink_.error(column.name, "decimal",
@@ -383,7 +433,7 @@ private:
     }
     if (column.column == Column::cost)
       out_.cost = *number;
-    object.key(column.name);
+    object.column_key(column.column);
     std::string& json = object.json();
     json.push_back('"');
     number->append_to(json);
@@ -401,7 +451,7 @@ private:
       return;
     }
     out_.lineitem_type.assign(value);
-    object.key(column.name);
+    object.column_key(column.column);
     append_json_string(object.json(), value);
   }
 
