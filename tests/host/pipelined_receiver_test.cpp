@@ -61,6 +61,39 @@ bool send_batch(RowReceiver& receiver, int first, int count) {
   return more;
 }
 
+// The same, with every key, value and origin in one arena, as the SDK's RowSink lays a batch out
+// (the receiver then copies the arena in one piece); some values and origins are empty.
+bool send_arena_batch(RowReceiver& receiver, int first, int count) {
+  std::string arena;
+  struct Spans {
+    std::size_t origin, origin_size, key, value, value_size;
+  };
+  std::vector<Spans> spans;
+  for (int i = first; i < first + count; ++i) {
+    Spans span{};
+    const std::string origin = i % 4 == 0 ? "" : "arena" + std::to_string(i);
+    span.origin = arena.size();
+    span.origin_size = origin.size();
+    arena += origin;
+    span.key = arena.size();
+    arena += "cost/cost";
+    const std::string value = i % 5 == 0 ? "" : std::to_string(i) + ".25";
+    span.value = arena.size();
+    span.value_size = value.size();
+    arena += value;
+    spans.push_back(span);
+  }
+  std::vector<bd_field> fields;
+  for (const Spans& span : spans)
+    fields.push_back({{arena.data() + span.key, 9}, {arena.data() + span.value, span.value_size}});
+  std::vector<bd_row> rows;
+  for (std::size_t i = 0; i < spans.size(); ++i)
+    rows.push_back({&fields[i], 1, {arena.data() + spans[i].origin, spans[i].origin_size}});
+  const bool more = receiver.on_rows(rows);
+  arena.assign(arena.size(), '#');
+  return more;
+}
+
 void send_everything(RowReceiver& receiver) {
   for (int b = 0; b < 20; ++b) {
     ASSERT_TRUE(send_batch(receiver, b * 7, 7));
@@ -88,6 +121,23 @@ TEST(PipelinedReceiver, DeliversEverythingInThePluginsOrder) {
   }
   ASSERT_EQ(direct.events.size(), 20u * 7 + 20 + 7 + 4 + 20);
   EXPECT_EQ(direct.events[0], "row line0: cost/cost=0.5");
+}
+
+TEST(PipelinedReceiver, ABatchInOneArenaArrivesIntact) {
+  Recorder direct;
+  Recorder inner;
+  {
+    PipelinedReceiver pipeline(inner, 2);
+    for (int b = 0; b < 10; ++b) {
+      ASSERT_TRUE(send_arena_batch(direct, b * 9, 9));
+      ASSERT_TRUE(send_arena_batch(pipeline, b * 9, 9));
+    }
+    EXPECT_TRUE(pipeline.drain().ok());
+  }
+  EXPECT_EQ(inner.events, direct.events);
+  ASSERT_EQ(direct.events.size(), 90u);
+  EXPECT_EQ(direct.events[0], "row : cost/cost=");
+  EXPECT_EQ(direct.events[1], "row arena1: cost/cost=1.25");
 }
 
 TEST(PipelinedReceiver, AnInnerFailureStopsThePluginAndComesOutOfDrain) {

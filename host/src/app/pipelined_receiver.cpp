@@ -25,6 +25,57 @@ struct Batch {
   std::vector<Span> origins;
 
   void copy(std::span<const bd_row> input) {
+    if (!copy_block(input))
+      copy_each(input);
+  }
+
+  // The SDK's RowSink keeps a batch's keys, values and origins in one arena, so they can be copied
+  // with one memcpy and the pointers moved by the same offset. Only when the bytes are that close
+  // together: a plugin with its own layout takes copy_each().
+  bool copy_block(std::span<const bd_row> input) {
+    const char* low = nullptr;
+    const char* high = nullptr;
+    std::size_t bytes = 0;
+    std::size_t field_count = 0;
+    const auto see = [&](const bd_str& text) {
+      if (text.size == 0)
+        return;
+      if (low == nullptr || text.data < low)
+        low = text.data;
+      if (high == nullptr || text.data + text.size > high)
+        high = text.data + text.size;
+      bytes += text.size;
+    };
+    for (const bd_row& row : input) {
+      see(row.origin);
+      for (std::size_t i = 0; i < row.field_count; ++i) {
+        see(row.fields[i].key);
+        see(row.fields[i].value);
+      }
+      field_count += row.field_count;
+    }
+    if (low == nullptr || static_cast<std::size_t>(high - low) > 2 * bytes + 4096)
+      return false;
+    arena.assign(low, static_cast<std::size_t>(high - low));
+    const char* base = arena.data();
+    const auto moved = [&](const bd_str& text) {
+      return text.size == 0 ? bd_str{base, 0} : bd_str{base + (text.data - low), text.size};
+    };
+    fields.resize(field_count);
+    rows.resize(input.size());
+    std::size_t next = 0;
+    for (std::size_t r = 0; r < input.size(); ++r) {
+      const bd_row& row = input[r];
+      bd_field* out = fields.data() + next;
+      for (std::size_t i = 0; i < row.field_count; ++i)
+        out[i] = bd_field{moved(row.fields[i].key), moved(row.fields[i].value)};
+      rows[r] = bd_row{out, row.field_count, moved(row.origin)};
+      next += row.field_count;
+    }
+    return true;
+  }
+
+  void copy_each(std::span<const bd_row> input) {
     arena.clear();
     field_spans.clear();
     row_fields.clear();
