@@ -71,7 +71,7 @@ bool send_arena_batch(RowReceiver& receiver, int first, int count) {
   std::vector<Spans> spans;
   for (int i = first; i < first + count; ++i) {
     Spans span{};
-    const std::string origin = i % 4 == 0 ? "" : "arena" + std::to_string(i);
+    const std::string origin = i % 4 == 0 ? "" : std::string("arena").append(std::to_string(i));
     span.origin = arena.size();
     span.origin_size = origin.size();
     arena += origin;
