@@ -20,10 +20,13 @@ struct Recorder final : RowReceiver {
     if (++batches == throw_on_batch)
       throw ErrorException(source_error("disk full while spilling"));
     for (const bd_row& row : rows) {
-      std::string line = "row " + std::string(row.origin.data, row.origin.size) + ":";
+      std::string line = "row ";
+      line.append(row.origin.data, row.origin.size).append(":");
       for (std::size_t i = 0; i < row.field_count; ++i)
-        line += " " + std::string(row.fields[i].key.data, row.fields[i].key.size) + "=" +
-                std::string(row.fields[i].value.data, row.fields[i].value.size);
+        line.append(" ")
+            .append(row.fields[i].key.data, row.fields[i].key.size)
+            .append("=")
+            .append(row.fields[i].value.data, row.fields[i].value.size);
       events.push_back(line);
     }
     return true;
@@ -99,9 +102,9 @@ void send_everything(RowReceiver& receiver) {
     ASSERT_TRUE(send_batch(receiver, b * 7, 7));
     receiver.on_progress(b, 20);
     if (b % 3 == 0)
-      receiver.on_reject("r" + std::to_string(b), "no cost");
+      receiver.on_reject(std::string("r").append(std::to_string(b)), "no cost");
     if (b % 5 == 0)
-      receiver.on_log(BD_LOG_WARN, "w" + std::to_string(b));
+      receiver.on_log(BD_LOG_WARN, std::string("w").append(std::to_string(b)));
     receiver.on_note("n", 1);
   }
 }
