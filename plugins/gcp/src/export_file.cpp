@@ -86,7 +86,7 @@ public:
           !status && malformed.empty())
         malformed = status.error().message();
     }
-    if (row_.size() < header_size_)
+    if (row_.size() != header_size_)
       malformed = "the row has " + std::to_string(row_.size()) + " field" +
                   (row_.size() == 1 ? "" : "s") + " but the header has " +
                   std::to_string(header_size_);

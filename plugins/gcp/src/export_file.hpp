@@ -37,7 +37,7 @@ public:
                                                   ExportFormat format, Decode decode);
 
   // Reads the next record. Returns false at the end. A record that is present but unreadable
-  // (a CSV row with fewer fields than the header, invalid JSON, a malformed list cell)
+  // (a CSV row with fewer or more fields than the header, invalid JSON, a malformed list cell)
   // comes back with `malformed` set to the reason, its fields filled as far as they could be
   // read. An error is the file itself failing (a truncated gzip stream): broke_off() turns it
   // into where and why.
