@@ -6,6 +6,8 @@
 
 #include <billdrop/decimal.hpp>
 
+#include <algorithm>
+
 namespace billdrop::azure {
 namespace fs = std::filesystem;
 namespace {
@@ -82,16 +84,31 @@ Result<std::vector<fs::path>> CostExportReader::files_for(ExportKind kind,
   const fs::path& path = kind == ExportKind::actual ? options_.actual : options_.amortized;
   if (path.empty())
     return std::vector<fs::path>{};
-  Result<std::vector<fs::path>> files = export_files(path, kind);
-  if (!files || !month)
-    return files;
+  Result<std::vector<ExportDataFile>> files = export_files(path, kind);
+  if (!files)
+    return std::move(files).error();
   std::vector<fs::path> selected;
-  for (fs::path& file : *files) {
-    const auto it = scanned_.find(file);
-    if (it == scanned_.end() || it->second.months.contains(*month))
-      selected.push_back(std::move(file));
+  for (ExportDataFile& file : *files) {
+    if (month) {
+      const auto it = scanned_.find(file.path);
+      if (it != scanned_.end() && !it->second.read_for(*month))
+        continue;
+    }
+    selected.push_back(std::move(file.path));
   }
   return selected;
+}
+
+bool CostExportReader::ScannedFile::read_for(Month month) const {
+  if (months.contains(month))
+    return true;
+  if (undated == 0)
+    return false;
+  return period ? period->contains(month) : months.empty();
+}
+
+bool CostExportReader::ScannedFile::could_hold(Month month) const {
+  return !period || period->contains(month) || months.contains(month);
 }
 
 Status CostExportReader::check() const {
@@ -107,41 +124,82 @@ Status CostExportReader::check() const {
   return {};
 }
 
-Result<std::vector<Month>> CostExportReader::months() {
-  std::set<Month> all;
+Status CostExportReader::scan() {
+  if (scanned_all_)
+    return {};
   for (const ExportKind kind : {ExportKind::actual, ExportKind::amortized}) {
-    Result<std::vector<fs::path>> files = files_for(kind, std::nullopt);
+    const fs::path& root = kind == ExportKind::actual ? options_.actual : options_.amortized;
+    if (root.empty())
+      continue;
+    Result<std::vector<ExportDataFile>> files = export_files(root, kind);
     if (!files)
       return std::move(files).error();
-    for (const fs::path& path : *files) {
-      FileMonths seen;
-      Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+    for (const ExportDataFile& data : *files) {
+      ScannedFile seen;
+      // A file that cannot be opened, or whose header cannot be read, could hold anything.
+      Result<std::unique_ptr<CostFile>> opened = CostFile::open(data.path, options_.cost_column);
       if (!opened)
         return std::move(opened).error();
       CostFile& file = **opened;
       while (true) {
         Result<bool> more = file.next();
         if (!more) {
-          seen.error = std::move(more).error();
+          seen.broken = file.broke_off(more.error());
           break;
         }
         if (!*more)
           break;
         if (Result<UtcTime> start = file.usage_start())
           seen.months.insert(Month::of(*start));
+        else if (seen.undated++ == 0)
+          seen.first_undated = file.origin() + ": " + start.error().message();
       }
-      // A file that breaks before its first dated row cannot be given to a month: every month
-      // would be incomplete, so nothing is converted.
-      if (seen.error && seen.months.empty())
-        return *seen.error;
-      all.insert(seen.months.begin(), seen.months.end());
-      scanned_.insert_or_assign(path, std::move(seen));
+      // A period folder whose file holds rows of other months says nothing reliable.
+      seen.period = data.period;
+      if (seen.period && std::any_of(seen.months.begin(), seen.months.end(),
+                                     [&](Month month) { return !seen.period->contains(month); }))
+        seen.period.reset();
+      scanned_.insert_or_assign(data.path, std::move(seen));
     }
   }
+  scanned_all_ = true;
+  return {};
+}
+
+Result<std::vector<Month>> CostExportReader::months() {
+  if (Status status = scan(); !status)
+    return status.error();
+  std::set<Month> all;
+  std::uint64_t undated = 0;
+  const std::string* first_undated = nullptr;
+  for (const auto& [path, file] : scanned_) {
+    // A broken file without a period or a dated row has no month to carry its error, and every
+    // month's read would fail: nothing is converted.
+    if (file.broken && file.months.empty() && !file.period)
+      return file.broken->listing_error();
+    all.insert(file.months.begin(), file.months.end());
+    // The months whose reads fail (a break) or reject (undated rows) are listed even when no
+    // dated row shows them, so that the failure is reported.
+    if (file.period && (file.broken || file.undated != 0))
+      for (Month month = file.period->first; month <= file.period->last; month = month.next())
+        all.insert(month);
+    if (file.undated != 0 && first_undated == nullptr)
+      first_undated = &file.first_undated;
+    undated += file.undated;
+  }
+  if (all.empty() && undated != 0)
+    return data_error("no row of the export has a readable usage date, so no month can be read (" +
+                      std::to_string(undated) + " row" + (undated == 1 ? "" : "s") +
+                      "); the first: " + *first_undated);
   return std::vector<Month>(all.begin(), all.end());
 }
 
 Status CostExportReader::read(Month month, RowSink& sink) {
+  if (Status status = scan(); !status)
+    return status;
+  for (const auto& [path, file] : scanned_)
+    if (file.broken && file.could_hold(month))
+      return file.broken->month_error(month);
   Result<std::vector<fs::path>> actual = files_for(ExportKind::actual, month);
   if (!actual)
     return std::move(actual).error();
@@ -168,8 +226,8 @@ Status CostExportReader::read_one(const std::vector<fs::path>& files, Month mont
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more)
-        return std::move(more).error();
+      if (!more) // the file changed since the scan
+        return file.broke_off(more.error()).month_error(month);
       if (!*more)
         break;
       progress.row(file);
@@ -213,8 +271,8 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more)
-        return std::move(more).error();
+      if (!more) // the file changed since the scan
+        return file.broke_off(more.error()).month_error(month);
       if (!*more)
         break;
       progress.row(file);
@@ -239,8 +297,8 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more)
-        return std::move(more).error();
+      if (!more) // the file changed since the scan
+        return file.broke_off(more.error()).month_error(month);
       if (!*more)
         break;
       progress.row(file);
@@ -276,8 +334,8 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more)
-        return std::move(more).error();
+      if (!more) // the file changed since the scan
+        return file.broke_off(more.error()).month_error(month);
       if (!*more)
         break;
       progress.row(file);

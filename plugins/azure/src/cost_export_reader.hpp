@@ -4,6 +4,7 @@
 // amortized together").
 
 #include "export_files.hpp"
+#include "file_break.hpp"
 
 #include <billdrop/config.hpp>
 #include <billdrop/result.hpp>
@@ -32,17 +33,34 @@ public:
 
   // Every file of both exports is found and its header has date and cost columns.
   Status check() const;
-  // The months of every row's usage date. Also remembers which months each file holds, so that
-  // read() skips files without the month: a broken file then fails only its own months.
+  // The months of every row's usage date, and the billing periods of files whose rows are not
+  // all known (see read()). The first listing or read scans every file once and remembers which
+  // months each holds, so that a read opens only the files it needs.
   Result<std::vector<Month>> months();
+  // Writes the month's rows. Fails, before writing any, when a file that broke off (a truncated
+  // gzip, an unterminated quote) could hold rows of the month: any month inside its billing
+  // period, or any month at all when no period folder bounds it. Rows without a readable date
+  // are rejected in the read of every month their file holds (its billing period, else the
+  // months of its dated rows, else every month).
   Status read(Month month, RowSink& sink);
 
 private:
-  struct FileMonths {
-    std::set<Month> months;
-    std::optional<Error> error; // the file could not be read to its end
+  // What the scan learnt about one data file.
+  struct ScannedFile {
+    std::optional<BillingPeriod> period; // from the export's layout, when its rows agree
+    std::set<Month> months;              // of its dated rows, as far as the scan got
+    std::uint64_t undated = 0;           // rows without a readable date
+    std::string first_undated;           // "<file>:<line>: <reason>"
+    std::optional<FileBreak> broken;     // the scan stopped before the end
+
+    // Whether a read of `month` must open the file: it holds rows of the month, or undated rows
+    // that the month's read rejects.
+    bool read_for(Month month) const;
+    // Whether the rows after a break could belong to `month`.
+    bool could_hold(Month month) const;
   };
 
+  Status scan();
   Result<std::vector<std::filesystem::path>> files_for(ExportKind kind,
                                                        std::optional<Month> month) const;
   Status read_one(const std::vector<std::filesystem::path>& files, Month month, RowSink& sink);
@@ -51,7 +69,8 @@ private:
                      RowSink& sink);
 
   ReaderOptions options_;
-  std::map<std::filesystem::path, FileMonths> scanned_;
+  std::map<std::filesystem::path, ScannedFile> scanned_;
+  bool scanned_all_ = false;
 };
 
 } // namespace billdrop::azure

@@ -16,15 +16,6 @@ bool starts_with_gzip_magic(const std::filesystem::path& path) {
          static_cast<unsigned char>(magic[1]) == 0x8b;
 }
 
-bool names_a_line(std::string_view message, std::string_view name) {
-  // "<name>:<digits>:" — CSV errors already say where they are.
-  if (!message.starts_with(name) || message.size() <= name.size() + 1 ||
-      message[name.size()] != ':')
-    return false;
-  const char c = message[name.size() + 1];
-  return c >= '0' && c <= '9';
-}
-
 } // namespace
 
 Result<std::unique_ptr<CostFile>> CostFile::open(const std::filesystem::path& path,
@@ -37,10 +28,10 @@ Result<std::unique_ptr<CostFile>> CostFile::open(const std::filesystem::path& pa
   if (starts_with_gzip_magic(path))
     bytes = read_ahead(std::move(bytes));
   auto reader = std::make_unique<CsvReader>(std::move(bytes));
-  std::unique_ptr<CostFile> file(new CostFile(std::move(reader), path.filename().string()));
+  std::unique_ptr<CostFile> file(new CostFile(std::move(reader), path));
   Result<bool> header = file->next();
   if (!header)
-    return std::move(header).error();
+    return file->broke_off(header.error()).listing_error();
   if (!*header)
     return data_error(file->name_ + ":1: the file is empty; expected a header line");
   Result<ColumnIndex> columns = ColumnIndex::resolve(file->record_, file->name_, cost_column);
@@ -53,19 +44,10 @@ Result<std::unique_ptr<CostFile>> CostFile::open(const std::filesystem::path& pa
 }
 
 Result<bool> CostFile::next() {
-  const std::uint64_t previous = reader_->line();
   Result<bool> more = reader_->next(record_);
-  if (more)
-    return more;
-  const std::string& message = more.error().message();
-  if (names_a_line(message, name_))
-    return std::move(more).error();
-  Error error = more.error();
-  const std::string where = previous == 0 ? name_ + ":1: reading the header failed: "
-                                          : name_ + ":" + std::to_string(previous + 1) +
-                                                ": reading stopped after line " +
-                                                std::to_string(previous) + ": ";
-  return Error(error.kind(), where + message, error.retryable());
+  if (more && *more)
+    last_line_ = reader_->line();
+  return more;
 }
 
 const std::string& CostFile::origin() {

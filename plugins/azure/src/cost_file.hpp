@@ -3,6 +3,7 @@
 // values every row needs (usage date, cost, quantity).
 
 #include "cost_columns.hpp"
+#include "file_break.hpp"
 
 #include <billdrop/csv.hpp>
 #include <billdrop/decimal.hpp>
@@ -22,9 +23,13 @@ public:
   static Result<std::unique_ptr<CostFile>> open(const std::filesystem::path& path,
                                                 std::string_view cost_column);
 
-  // Reads the next data row. Read errors (a truncated gzip stream, an unterminated quote) name
-  // the file and the line where reading stopped.
+  // Reads the next data row. An error is the file failing (a truncated gzip stream, an
+  // unterminated quote): broke_off() says where and why.
   Result<bool> next();
+  // Where the file broke off when next() failed with `error`: the line after the last row read.
+  FileBreak broke_off(const Error& error) const {
+    return FileBreak(name_, last_line_ + 1, error, source_);
+  }
 
   const CsvRecord& record() const noexcept { return record_; }
   const ColumnIndex& columns() const noexcept { return columns_; }
@@ -42,11 +47,13 @@ public:
   Status parse_values(Decimal& cost, Decimal& quantity, bool& has_quantity) const;
 
 private:
-  CostFile(std::unique_ptr<CsvReader> reader, std::string name)
-      : reader_(std::move(reader)), name_(std::move(name)) {}
+  CostFile(std::unique_ptr<CsvReader> reader, const std::filesystem::path& path)
+      : reader_(std::move(reader)), name_(path.filename().string()), source_(path.string()) {}
 
   std::unique_ptr<CsvReader> reader_;
   std::string name_;
+  std::string source_;          // how the byte source names the file in its errors
+  std::uint64_t last_line_ = 0; // where the last record read starts
   ColumnIndex columns_;
   std::vector<std::string> header_names_;
   CsvRecord record_;

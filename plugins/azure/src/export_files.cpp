@@ -23,12 +23,7 @@ bool is_csv(const fs::path& file) {
 
 // "20240801-20240831": the billing-period folder Azure puts every run of a month under.
 bool is_period_folder(std::string_view name) {
-  if (name.size() != 17 || name[8] != '-')
-    return false;
-  for (std::size_t i = 0; i < name.size(); ++i)
-    if (i != 8 && (name[i] < '0' || name[i] > '9'))
-      return false;
-  return true;
+  return parse_period_folder(name).has_value();
 }
 
 std::string period_of(const fs::path& manifest) {
@@ -37,6 +32,22 @@ std::string period_of(const fs::path& manifest) {
     if (is_period_folder(dir.filename().string()))
       return dir.string();
   return {};
+}
+
+// The nearest billing-period folder among the folders of `path`.
+std::optional<BillingPeriod> period_on(const fs::path& path) {
+  for (fs::path dir = path.parent_path(); !dir.empty() && dir != dir.parent_path();
+       dir = dir.parent_path())
+    if (std::optional<BillingPeriod> period = parse_period_folder(dir.filename().string()))
+      return period;
+  return std::nullopt;
+}
+
+int digits_value(std::string_view digits) {
+  int value = 0;
+  for (const char c : digits)
+    value = value * 10 + (c - '0');
+  return value;
 }
 
 std::string_view kind_name(ExportKind kind) {
@@ -62,6 +73,29 @@ Result<fs::path> find_blob(const fs::path& manifest, std::string_view blob_name)
 }
 
 } // namespace
+
+std::optional<BillingPeriod> parse_period_folder(std::string_view name) {
+  if (name.size() != 17 || name[8] != '-')
+    return std::nullopt;
+  for (std::size_t i = 0; i < name.size(); ++i)
+    if (i != 8 && (name[i] < '0' || name[i] > '9'))
+      return std::nullopt;
+  const auto date = [&](std::size_t at) -> std::optional<std::int64_t> {
+    const int year = digits_value(name.substr(at, 4));
+    const int month = digits_value(name.substr(at + 4, 2));
+    const int day = digits_value(name.substr(at + 6, 2));
+    if (year < 1900 ||
+        !is_valid_date(year, static_cast<unsigned>(month), static_cast<unsigned>(day)))
+      return std::nullopt;
+    return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  };
+  const std::optional<std::int64_t> start = date(0);
+  const std::optional<std::int64_t> end = date(9);
+  if (!start || !end || *end < *start)
+    return std::nullopt;
+  return BillingPeriod{Month(digits_value(name.substr(0, 4)), digits_value(name.substr(4, 2))),
+                       Month(digits_value(name.substr(9, 4)), digits_value(name.substr(13, 2)))};
+}
 
 Result<ExportManifest> read_manifest(const fs::path& manifest) {
   simdjson::dom::parser parser;
@@ -98,12 +132,13 @@ Result<ExportManifest> read_manifest(const fs::path& manifest) {
     if (!file)
       return std::move(file).error();
     out.blobs.push_back(std::move(*file));
+    out.blob_names.emplace_back(name);
     ++index;
   }
   return out;
 }
 
-Result<std::vector<fs::path>> export_files(const fs::path& path, ExportKind kind) {
+Result<std::vector<ExportDataFile>> export_files(const fs::path& path, ExportKind kind) {
   std::error_code ec;
   if (!fs::exists(path, ec))
     return config_error(std::string(kind_name(kind)) + " export " + path.string() +
@@ -123,12 +158,18 @@ Result<std::vector<fs::path>> export_files(const fs::path& path, ExportKind kind
       return source_error(path.string() + ": cannot list the folder: " + ec.message());
     std::sort(manifests.begin(), manifests.end());
     std::sort(csv_files.begin(), csv_files.end());
-    if (manifests.empty())
-      return csv_files;
+    if (manifests.empty()) {
+      std::vector<ExportDataFile> files;
+      for (fs::path& file : csv_files) {
+        std::optional<BillingPeriod> period = period_on(file);
+        files.push_back(ExportDataFile{std::move(file), period});
+      }
+      return files;
+    }
   } else if (is_manifest(path)) {
     manifests.push_back(path);
   } else {
-    return std::vector<fs::path>{path};
+    return std::vector<ExportDataFile>{ExportDataFile{path, period_on(path)}};
   }
 
   // Every run re-states its whole billing period, so only the latest run of a period is read:
@@ -160,10 +201,18 @@ Result<std::vector<fs::path>> export_files(const fs::path& path, ExportKind kind
     if (it == latest.end() || it->second.submitted_time <= manifest->submitted_time)
       latest.insert_or_assign(period, std::move(*manifest));
   }
-  std::vector<fs::path> files;
-  for (auto& [period, manifest] : latest)
-    for (fs::path& blob : manifest.blobs)
-      files.push_back(std::move(blob));
+  std::vector<ExportDataFile> files;
+  for (auto& [period, manifest] : latest) {
+    const std::optional<BillingPeriod> manifest_period = period_on(manifest.path);
+    for (std::size_t i = 0; i < manifest.blobs.size(); ++i) {
+      std::optional<BillingPeriod> blob_period = period_on(fs::path(manifest.blob_names[i]));
+      if (!blob_period)
+        blob_period = period_on(manifest.blobs[i]);
+      if (!blob_period)
+        blob_period = manifest_period;
+      files.push_back(ExportDataFile{std::move(manifest.blobs[i]), blob_period});
+    }
+  }
   return files;
 }
 

@@ -21,10 +21,13 @@ Status RowWriter::write(CostFile& file, UtcTime start, RowCosts costs, const Dec
   }
   std::string_view resource_id = file.cell(Column::resource_id);
   if (resource_id.empty() && !tags_.empty()) {
+    // The Tags text is part of the id: CBF allows one value per tag key per resource, and rows
+    // of one meter and product often differ only in their tags.
     const std::string_view category = file.cell(Column::meter_category);
-    resource_id_ = synthetic_resource_id(
-        category.empty() ? "azure" : category,
-        {file.cell(Column::subscription), file.cell(Column::meter_id), file.cell(Column::product)});
+    resource_id_ =
+        synthetic_resource_id(category.empty() ? "azure" : category,
+                              {file.cell(Column::subscription), file.cell(Column::meter_id),
+                               file.cell(Column::product), file.cell(Column::tags)});
     resource_id = resource_id_;
   }
   std::string_view service = file.cell(Column::meter_category);

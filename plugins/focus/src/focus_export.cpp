@@ -48,6 +48,13 @@ struct OpenFile {
   FocusHeader header;
 };
 
+// Where the reader broke off (a truncated gzip, an unterminated quote): the line after the last
+// record read, `last_line` (the reader's line() may already name the record that failed).
+FileBreak broke_off(const std::string& name, const std::filesystem::path& path,
+                    std::uint64_t last_line, const Error& error) {
+  return FileBreak(name, last_line + 1, error, path.string());
+}
+
 Result<OpenFile> open_focus_file(const std::filesystem::path& path, const std::string& name) {
   Result<std::unique_ptr<ByteSource>> source = open_file(path);
   if (!source)
@@ -59,7 +66,7 @@ Result<OpenFile> open_focus_file(const std::filesystem::path& path, const std::s
   CsvRecord header;
   Result<bool> more = file.reader->next(header);
   if (!more)
-    return data_error(name + ": cannot read the header: " + more.error().message());
+    return broke_off(name, path, 0, more.error()).listing_error();
   if (!*more)
     return data_error(name + ": the file is empty; a FOCUS file starts with a header line");
   Result<FocusHeader> bound = FocusHeader::bind(header, name);
@@ -67,14 +74,6 @@ Result<OpenFile> open_focus_file(const std::filesystem::path& path, const std::s
     return std::move(bound).error();
   file.header = *bound;
   return file;
-}
-
-// The reader failed mid-file (a truncated gzip, an unterminated quote): name the file and where.
-Error read_failure(const std::string& name, const CsvReader& reader, const Error& error) {
-  return Error(error.kind() == ErrorKind::source ? ErrorKind::source : ErrorKind::data,
-               name + ": reading stopped after line " + std::to_string(reader.line()) + ": " +
-                   error.message(),
-               error.retryable());
 }
 
 // Parses a column's timestamps, remembering the last one: exports repeat the same hour on
@@ -197,6 +196,17 @@ Result<std::vector<std::filesystem::path>> list_focus_files(const std::filesyste
   return files;
 }
 
+std::optional<Month> parse_billing_period_folder(std::string_view name) {
+  constexpr std::string_view key = "billing_period=";
+  if (name.size() != key.size() + 7 || !iequals_ascii(name.substr(0, key.size()), key))
+    return std::nullopt;
+  const std::string_view value = name.substr(key.size());
+  Result<Month> month = Month::parse(value);
+  if (!month || value[4] != '-')
+    return std::nullopt;
+  return *month;
+}
+
 Result<FocusExport> FocusExport::from_config(const Config& config) {
   ExportOptions options;
   options.path = config.get_string("path");
@@ -228,21 +238,25 @@ Status FocusExport::check() const {
 }
 
 Status FocusExport::scan(IndexedFile& file) const {
+  // A file that cannot be opened, or whose header cannot be read, could hold anything.
   Result<OpenFile> opened = open_focus_file(file.path, file.name);
   if (!opened)
     return std::move(opened).error();
   Router router(options_.month_by);
   CsvRecord record;
   std::string reason;
+  std::uint64_t last_line = opened->reader->line(); // the header's
   while (true) {
     Result<bool> more = opened->reader->next(record);
-    if (!more)
-      return read_failure(file.name, *opened->reader, more.error());
+    if (!more) {
+      file.broken = broke_off(file.name, file.path, last_line, more.error());
+      return {};
+    }
     if (!*more)
       return {};
+    last_line = opened->reader->line();
     if (!router.route(record, opened->header, reason)) {
-      if (!file.has_unroutable) {
-        file.has_unroutable = true;
+      if (file.unroutable++ == 0) {
         make_origin(file.first_unroutable, file.name, opened->reader->line());
         file.first_unroutable += ": " + reason;
       }
@@ -258,6 +272,14 @@ Status FocusExport::scan(IndexedFile& file) const {
   }
 }
 
+bool FocusExport::IndexedFile::read_for(Month month) const {
+  if (holds(month))
+    return true;
+  if (unroutable == 0)
+    return false;
+  return period ? *period == month : months.empty();
+}
+
 Status FocusExport::build_index() {
   Result<std::vector<std::filesystem::path>> paths = list_focus_files(options_.path);
   if (!paths)
@@ -267,26 +289,19 @@ Status FocusExport::build_index() {
     IndexedFile file;
     file.path = path;
     file.name = display_name(path, options_.path);
-    if (Status scanned = scan(file); !scanned) {
-      // Months seen before the failure will fail their reads with the same error; a file that
-      // failed before any month has nowhere to report it but here.
-      if (file.months.empty())
-        return scanned;
+    if (Status scanned = scan(file); !scanned)
+      return scanned;
+    // A partition folder bounds the rows' BillingPeriodStart, so only a read by billing period
+    // can rely on it; and only while the rows agree with it.
+    if (options_.month_by == MonthBy::billing_period) {
+      for (std::filesystem::path dir = path.parent_path();
+           !dir.empty() && dir != dir.parent_path() && !file.period; dir = dir.parent_path())
+        file.period = parse_billing_period_folder(dir.filename().string());
+      if (file.period && std::any_of(file.months.begin(), file.months.end(),
+                                     [&](Month month) { return month != *file.period; }))
+        file.period.reset();
     }
     files.push_back(std::move(file));
-  }
-
-  std::optional<Month> first_month;
-  for (const IndexedFile& file : files)
-    if (!file.months.empty() && (!first_month || file.months.front() < *first_month))
-      first_month = file.months.front();
-  for (IndexedFile& file : files) {
-    if (!file.has_unroutable)
-      continue;
-    if (!first_month)
-      return data_error("no row of the FOCUS export at " + options_.path.string() +
-                        " can be placed in a month; the first: " + file.first_unroutable);
-    file.reject_month = file.months.empty() ? *first_month : file.months.front();
   }
   index_ = std::move(files);
   return {};
@@ -297,10 +312,27 @@ Result<std::vector<Month>> FocusExport::months() {
     if (Status built = build_index(); !built)
       return std::move(built).error();
   std::vector<Month> months;
-  for (const IndexedFile& file : *index_)
+  std::uint64_t unroutable = 0;
+  const IndexedFile* first_unroutable = nullptr;
+  for (const IndexedFile& file : *index_) {
+    // No month of its own to carry the error, and every month's read would fail.
+    if (file.broken && file.months.empty() && !file.period)
+      return file.broken->listing_error();
     months.insert(months.end(), file.months.begin(), file.months.end());
+    // Listed so that the read reports the failure or the rejects.
+    if (file.period && (file.broken || file.unroutable != 0))
+      months.push_back(*file.period);
+    if (file.unroutable != 0 && first_unroutable == nullptr)
+      first_unroutable = &file;
+    unroutable += file.unroutable;
+  }
   std::sort(months.begin(), months.end());
   months.erase(std::unique(months.begin(), months.end()), months.end());
+  if (months.empty() && unroutable != 0)
+    return data_error("no row of the FOCUS export at " + options_.path.string() +
+                      " can be placed in a month, so no month can be read (" +
+                      std::to_string(unroutable) + " row" + (unroutable == 1 ? "" : "s") +
+                      "); the first: " + first_unroutable->first_unroutable);
   return months;
 }
 
@@ -309,11 +341,14 @@ Status FocusExport::read(Month month, RowSink& sink) {
     if (Status built = build_index(); !built)
       return built;
 
+  for (const IndexedFile& file : *index_)
+    if (file.broken && file.could_hold(month))
+      return file.broken->month_error(month);
+
   std::vector<const IndexedFile*> files;
   std::uint64_t total = 0;
   for (const IndexedFile& file : *index_) {
-    const bool holds_month = std::binary_search(file.months.begin(), file.months.end(), month);
-    if (!holds_month && file.reject_month != month)
+    if (!file.read_for(month))
       continue;
     files.push_back(&file);
     std::error_code ec;
@@ -334,20 +369,19 @@ Status FocusExport::read(Month month, RowSink& sink) {
     if (!opened)
       return std::move(opened).error();
     CsvReader& reader = *opened->reader;
-    const bool rejects_here = file->reject_month == month;
+    std::uint64_t last_line = reader.line();
     while (true) {
       Result<bool> more = reader.next(record);
-      if (!more)
-        return read_failure(file->name, reader, more.error());
+      if (!more) // the file changed since the scan
+        return broke_off(file->name, file->path, last_line, more.error()).month_error(month);
       if (!*more)
         break;
+      last_line = reader.line();
       if (++records % progress_interval == 0)
         sink.progress(done_before + reader.position(), total);
       if (!router.route(record, opened->header, reason)) {
-        if (rejects_here) {
-          make_origin(origin, file->name, reader.line());
-          sink.reject(origin, reason);
-        }
+        make_origin(origin, file->name, reader.line());
+        sink.reject(origin, reason);
         continue;
       }
       if (router.month() != month)

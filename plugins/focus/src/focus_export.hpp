@@ -1,7 +1,9 @@
 #pragma once
 // A FOCUS export: one CSV file or a folder of them (gzip or not), indexed by month once so that a
-// month's read opens only the files that hold it, and a broken file costs only its own months.
+// month's read opens only the files that hold it. A file that breaks off fails the reads of the
+// months its rows after the break could belong to (see FocusExport::read).
 
+#include "file_break.hpp"
 #include "focus_columns.hpp"
 
 #include <billdrop/config.hpp>
@@ -9,6 +11,7 @@
 #include <billdrop/source_plugin.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,6 +38,10 @@ struct ExportOptions {
 // ignoring case; hidden files and folders skipped), in path order. None is a source error.
 Result<std::vector<std::filesystem::path>> list_focus_files(const std::filesystem::path& path);
 
+// The billing period of a partition folder, "BILLING_PERIOD=2024-09" (AWS Data Exports; the key
+// in any case); nullopt for any other name.
+std::optional<Month> parse_billing_period_folder(std::string_view name);
+
 class FocusExport {
 public:
   explicit FocusExport(ExportOptions options) : options_(std::move(options)) {}
@@ -44,24 +51,41 @@ public:
   // Every file opens and its header has the mandatory FOCUS columns; all problems at once.
   Status check() const;
 
-  // The months of the export's rows (by month_by), ascending. Scans every file once and keeps the
-  // result for read(). A file that fails mid-way (a truncated gzip) keeps the months seen before
-  // the failure, whose reads then fail with the same error; a file that fails before any month is
-  // an error here, since no month can carry it.
+  // The months of the export's rows (by month_by), ascending, with the billing period of a
+  // partitioned file whose rows are not all known (a break, unroutable records), so that its
+  // failure is reported. Scans every file once and keeps the result for read(). A file that
+  // breaks off before any month and outside any partition is an error here: every month's read
+  // would fail.
   Result<std::vector<Month>> months();
 
-  // Writes the rows of `month`. Records that cannot be routed to a month (a short row, an
-  // unreadable ChargePeriodStart) are rejected once, in the read of their file's first month.
+  // Writes the rows of `month`. Fails, before writing any, when a file that broke off (a
+  // truncated gzip, an unterminated quote) could hold rows of the month: with month_by =
+  // billing_period and the file under a BILLING_PERIOD=YYYY-MM folder, only that month; else
+  // any month. Records that cannot be placed in a month (a short row, an unreadable
+  // ChargePeriodStart) are rejected in the read of every month their file holds (every month,
+  // when it holds none).
   Status read(Month month, RowSink& sink);
 
 private:
   struct IndexedFile {
     std::filesystem::path path;
     std::string name;          // for origins: the path below the configured folder
-    std::vector<Month> months; // ascending
-    bool has_unroutable = false;
-    std::optional<Month> reject_month; // the read that rejects its unroutable records
-    std::string first_unroutable;      // "name:line: reason", for the error when nothing routes
+    std::vector<Month> months; // ascending, as far as the scan got
+    // The BILLING_PERIOD=YYYY-MM folder the file is under, with month_by = billing_period and
+    // when its rows agree.
+    std::optional<Month> period;
+    std::uint64_t unroutable = 0;
+    std::string first_unroutable; // "name:line: reason", for the error when nothing routes
+    std::optional<FileBreak> broken;
+
+    bool holds(Month month) const {
+      return std::binary_search(months.begin(), months.end(), month);
+    }
+    // Whether a read of `month` opens the file: it holds the month, or records of no month that
+    // the month's read rejects.
+    bool read_for(Month month) const;
+    // Whether the rows after a break could belong to `month`.
+    bool could_hold(Month month) const { return !period || *period == month || holds(month); }
   };
 
   Status build_index();

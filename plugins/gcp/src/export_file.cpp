@@ -27,19 +27,6 @@ std::string base_name(const std::filesystem::path& path) {
   return name;
 }
 
-// A reader error that already says "<file>:<line>:" is left alone; one from below the reader
-// (a truncated gzip stream) gets the line where the data broke off.
-Error with_line(const Error& error, const std::string& name, std::uint64_t last_line) {
-  const std::string located = name + ":";
-  const std::string& message = error.message();
-  if (message.size() > located.size() && message.compare(0, located.size(), located) == 0 &&
-      message[located.size()] >= '0' && message[located.size()] <= '9')
-    return error;
-  return Error(error.kind(),
-               name + ":" + std::to_string(last_line + 1) + ": the data breaks off: " + message,
-               error.retryable());
-}
-
 // Only these fields are decoded in Decode::routing.
 bool is_routing_field(Field field) noexcept {
   return field == Field::usage_start_time || field == Field::invoice_month;
@@ -47,16 +34,17 @@ bool is_routing_field(Field field) noexcept {
 
 class CsvExportFile final : public ExportFile {
 public:
-  CsvExportFile(std::string name, std::unique_ptr<ByteSource> bytes, Decode decode)
-      : ExportFile(std::move(name)), reader_(std::move(bytes)), decode_(decode) {}
+  CsvExportFile(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes, Decode decode)
+      : ExportFile(path), reader_(std::move(bytes)), decode_(decode) {}
 
   Status read_header() {
     Result<bool> more = reader_.next(row_);
     if (!more)
-      return with_line(more.error(), name(), 0);
+      return broke_off(more.error()).listing_error();
     if (!*more)
       return data_error(name() + " is empty; a CSV extract starts with a header line naming its "
                                  "columns (\"usage_start_time\", \"cost\", ...)");
+    record_read(reader_.line());
     header_size_ = row_.size();
     bool has_cost = false;
     bool has_start = false;
@@ -82,9 +70,10 @@ public:
   Result<bool> next(BillingRecord& record, std::string& malformed) override {
     Result<bool> more = reader_.next(row_);
     if (!more)
-      return with_line(more.error(), name(), reader_.line());
+      return std::move(more).error();
     if (!*more)
       return false;
+    record_read(reader_.line());
     record.clear();
     malformed.clear();
     for (const ScalarColumn& column : scalars_)
@@ -97,7 +86,7 @@ public:
           !status && malformed.empty())
         malformed = status.error().message();
     }
-    if (row_.size() < header_size_)
+    if (row_.size() != header_size_)
       malformed = "the row has " + std::to_string(row_.size()) + " field" +
                   (row_.size() == 1 ? "" : "s") + " but the header has " +
                   std::to_string(header_size_);
@@ -134,17 +123,18 @@ std::string_view trim_right(std::string_view text) noexcept {
 
 class NdjsonExportFile final : public ExportFile {
 public:
-  NdjsonExportFile(std::string name, std::unique_ptr<ByteSource> bytes, Decode decode)
-      : ExportFile(std::move(name)), reader_(std::move(bytes), JsonLayout::ndjson),
-        decode_(decode) {}
+  NdjsonExportFile(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes,
+                   Decode decode)
+      : ExportFile(path), reader_(std::move(bytes), JsonLayout::ndjson), decode_(decode) {}
 
   Result<bool> next(BillingRecord& record, std::string& malformed) override {
     std::string_view text;
     Result<bool> more = reader_.next(text);
     if (!more)
-      return with_line(more.error(), name(), reader_.line());
+      return std::move(more).error();
     if (!*more)
       return false;
+    record_read(reader_.line());
     record.clear();
     malformed.clear();
     padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
@@ -326,7 +316,6 @@ Result<std::unique_ptr<ExportFile>> ExportFile::open(const std::filesystem::path
   Result<std::unique_ptr<ByteSource>> bytes = open_file(path);
   if (!bytes)
     return std::move(bytes).error();
-  const std::string name = path.filename().string();
   if (format == ExportFormat::automatic) {
     const std::string base = base_name(path);
     if (ends_with(base, ".csv"))
@@ -349,8 +338,8 @@ Result<std::unique_ptr<ExportFile>> ExportFile::open(const std::filesystem::path
   std::unique_ptr<ByteSource> source = read_ahead(std::move(*bytes));
   if (format == ExportFormat::ndjson)
     return std::unique_ptr<ExportFile>(
-        std::make_unique<NdjsonExportFile>(name, std::move(source), decode));
-  auto csv = std::make_unique<CsvExportFile>(name, std::move(source), decode);
+        std::make_unique<NdjsonExportFile>(path, std::move(source), decode));
+  auto csv = std::make_unique<CsvExportFile>(path, std::move(source), decode);
   if (Status status = csv->read_header(); !status)
     return status.error();
   return std::unique_ptr<ExportFile>(std::move(csv));

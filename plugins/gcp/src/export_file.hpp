@@ -3,6 +3,7 @@
 // dotted headers), optionally gzip, record by record into a BillingRecord.
 
 #include "billing_record.hpp"
+#include "file_break.hpp"
 
 #include <billdrop/result.hpp>
 
@@ -36,10 +37,17 @@ public:
                                                   ExportFormat format, Decode decode);
 
   // Reads the next record. Returns false at the end. A record that is present but unreadable
-  // (a short CSV row, invalid JSON, a malformed list cell) comes back with `malformed` set to
-  // the reason, its fields filled as far as they could be read. An error is the file itself
-  // failing (a truncated gzip stream) and names the file and line.
+  // (a CSV row with fewer or more fields than the header, invalid JSON, a malformed list cell)
+  // comes back with `malformed` set to the reason, its fields filled as far as they could be
+  // read. An error is the file itself failing (a truncated gzip stream): broke_off() turns it
+  // into where and why.
   virtual Result<bool> next(BillingRecord& record, std::string& malformed) = 0;
+
+  // Where the file broke off when next() failed with `error`: the line after the last record
+  // read (line() may already name the record that failed).
+  FileBreak broke_off(const Error& error) const {
+    return FileBreak(name_, last_line_ + 1, error, path_);
+  }
 
   // The line on which the record last returned starts.
   virtual std::uint64_t line() const noexcept = 0;
@@ -48,10 +56,16 @@ public:
   const std::string& name() const noexcept { return name_; }
 
 protected:
-  explicit ExportFile(std::string name) : name_(std::move(name)) {}
+  // Subclasses call this for every record they return.
+  void record_read(std::uint64_t line) noexcept { last_line_ = line; }
+
+  explicit ExportFile(const std::filesystem::path& path)
+      : name_(path.filename().string()), path_(path.string()) {}
 
 private:
   std::string name_;
+  std::string path_;            // how the byte source names the file in its errors
+  std::uint64_t last_line_ = 0; // where the last record read starts
 };
 
 } // namespace billdrop::gcp

@@ -65,27 +65,31 @@ Status ExportSource::build_index() {
   std::vector<FileIndex> index;
   BillingRecord record;
   std::string malformed;
+  std::string origin;
   for (const std::filesystem::path& path : *paths) {
     FileIndex& entry = index.emplace_back();
     entry.path = path;
+    // A file that cannot be opened (or whose header cannot be read) could hold anything.
     Result<std::unique_ptr<ExportFile>> file =
         ExportFile::open(path, options_.format, Decode::routing);
-    if (!file) {
-      entry.failure = std::move(file).error();
-      continue;
-    }
+    if (!file)
+      return std::move(file).error();
     for (;;) {
       Result<bool> more = (*file)->next(record, malformed);
       if (!more) {
-        entry.failure = std::move(more).error();
+        entry.broken = (*file)->broke_off(more.error());
         break;
       }
       if (!*more)
         break;
-      if (Result<RoutedRecord> routed = router.route(record))
+      Result<RoutedRecord> routed = router.route(record);
+      if (routed) {
         entry.months.insert(routed->month);
-      else
-        entry.has_unroutable = true;
+      } else if (entry.unroutable++ == 0) {
+        make_origin(origin, (*file)->name(), (*file)->line());
+        entry.first_unroutable =
+            origin + ": " + (malformed.empty() ? routed.error().message() : malformed);
+      }
     }
   }
   index_ = std::move(index);
@@ -96,36 +100,49 @@ Result<std::vector<Month>> ExportSource::months() {
   if (Status status = build_index(); !status)
     return status.error();
   std::set<Month> months;
-  for (const FileIndex& file : *index_)
+  std::uint64_t unroutable = 0;
+  const std::string* first_unroutable = nullptr;
+  for (const FileIndex& file : *index_) {
+    // A broken file fails every month's read; one that broke before its first record has no
+    // month of its own to carry that error, so the listing reports it.
+    if (file.broken && file.months.empty())
+      return file.broken->listing_error();
     months.insert(file.months.begin(), file.months.end());
+    if (file.unroutable != 0 && first_unroutable == nullptr)
+      first_unroutable = &file.first_unroutable;
+    unroutable += file.unroutable;
+  }
+  if (months.empty() && unroutable != 0)
+    return data_error("no record of " + options_.path.string() +
+                      " can be placed in a month, so no month can be read (" +
+                      std::to_string(unroutable) + " record" + (unroutable == 1 ? "" : "s") +
+                      "); the first: " + *first_unroutable);
   return std::vector<Month>(months.begin(), months.end());
+}
+
+bool ExportSource::FileIndex::read_for(Month month) const {
+  return months.count(month) != 0 || (unroutable != 0 && months.empty());
 }
 
 Status ExportSource::read(Month month, RowSink& sink) {
   if (Status status = build_index(); !status)
     return status;
+  // Nothing bounds what a broken file held after its break: any month may be missing rows.
+  for (const FileIndex& file : *index_)
+    if (file.broken)
+      return file.broken->month_error(month);
   std::uint64_t total = 0;
   for (const FileIndex& file : *index_) {
     std::error_code ec;
     const std::uintmax_t size = std::filesystem::file_size(file.path, ec);
-    if (!ec && file.months.count(month) != 0)
+    if (!ec && file.read_for(month))
       total += size;
   }
   std::uint64_t done = 0;
-  for (const FileIndex& file : *index_) {
-    if (file.months.count(month) == 0) {
-      if (file.failure)
-        // What lies past the break is unknown; the months seen before it fail on their own.
-        sink.log(LogLevel::warn, "skipping " + file.path.filename().string() + " for " +
-                                     month.to_string() + ": " + file.failure->message());
-      else if (file.has_unroutable) // reject its unroutable records here too
-        if (Status status = read_file(file, month, sink, done, total); !status)
-          return status;
-      continue;
-    }
-    if (Status status = read_file(file, month, sink, done, total); !status)
-      return status;
-  }
+  for (const FileIndex& file : *index_)
+    if (file.read_for(month))
+      if (Status status = read_file(file, month, sink, done, total); !status)
+        return status;
   return {};
 }
 
@@ -143,8 +160,8 @@ Status ExportSource::read_file(const FileIndex& file, Month month, RowSink& sink
   std::uint64_t records = 0;
   for (;;) {
     Result<bool> more = source.next(record, malformed);
-    if (!more)
-      return std::move(more).error();
+    if (!more) // the file changed since the scan
+      return source.broke_off(more.error()).month_error(month);
     if (!*more)
       break;
     if (++records % progress_interval == 0)

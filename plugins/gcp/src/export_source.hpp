@@ -1,7 +1,8 @@
 #pragma once
 // A file or folder of billing export extracts. The first listing or read scans every file once
-// for the months it holds, so that a read touches only the files holding its month and a broken
-// file costs only its own months.
+// for the months it holds, so that a read touches only the files holding its month. Extracts
+// carry no layout that bounds their months, so a file that breaks off could hold rows of any
+// month after the break: then every month's read fails, naming the file and the line.
 
 #include "export_file.hpp"
 #include "row_mapper.hpp"
@@ -35,9 +36,16 @@ public:
 private:
   struct FileIndex {
     std::filesystem::path path;
-    std::set<Month> months;
-    bool has_unroutable = false;  // records whose month cannot be told: rejected in each read
-    std::optional<Error> failure; // the file broke off; `months` holds what came before
+    std::set<Month> months; // of its records, as far as the scan got
+    // Records whose month cannot be told. They are rejected in the read of every month the file
+    // holds, or of every month when it holds none.
+    std::uint64_t unroutable = 0;
+    std::string first_unroutable;    // "<file>:<line>: <reason>"
+    std::optional<FileBreak> broken; // the scan stopped before the end
+
+    // Whether a read of `month` reads the file: it holds the month, or it holds only records of
+    // no month, which every month's read then rejects.
+    bool read_for(Month month) const;
   };
 
   Result<std::vector<std::filesystem::path>> files() const;

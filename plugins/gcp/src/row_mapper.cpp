@@ -2,7 +2,9 @@
 
 #include <billdrop/text.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 
 namespace billdrop::gcp {
 namespace {
@@ -178,8 +180,9 @@ void RowMapper::collect_dimensions(const BillingRecord& record, RowSink& sink) {
     dimensions_.emplace_back("bill/invoice_id", record[Field::invoice_month]);
 
   tags_.clear();
+  tag_count_ = 0;
   for (const Label& label : record.labels)
-    tags_.add(label.key, label.value);
+    add_tag(label.key, label.value);
   for (const Label& label : record.system_labels) {
     bool duplicate = false;
     for (const Label& user : record.labels)
@@ -188,16 +191,16 @@ void RowMapper::collect_dimensions(const BillingRecord& record, RowSink& sink) {
       // One value per key: a system label that repeats a label's key keeps both values.
       tag_key_.assign("system:");
       tag_key_ += label.key;
-      tags_.add(tag_key_, label.value);
+      add_tag(tag_key_, label.value);
       sink.note("gcp system label sharing a label's key written as system:<key>");
     } else {
-      tags_.add(label.key, label.value);
+      add_tag(label.key, label.value);
     }
   }
   for (const Label& label : record.project_labels) {
     tag_key_.assign("project:");
     tag_key_ += label.key;
-    tags_.add(tag_key_, label.value);
+    add_tag(tag_key_, label.value);
   }
 
   // "//compute.googleapis.com/projects/..." without the leading "//", so that CloudZero's split
@@ -210,14 +213,39 @@ void RowMapper::collect_dimensions(const BillingRecord& record, RowSink& sink) {
   if (!resource.empty()) {
     resource_id_.assign(resource);
   } else if (!tags_.empty()) {
-    resource_id_ = synthetic_resource_id("gcp-project",
-                                         {record[Field::project_id], record[Field::service_id],
-                                          record[Field::sku_id], record[Field::location_location]});
+    // The tags are part of the id: CBF allows one value per tag key per resource, and charges
+    // with the same dimensions often differ only in their labels.
+    resource_id_ = synthetic_resource_id(
+        "gcp-project", {record[Field::project_id], record[Field::service_id], record[Field::sku_id],
+                        record[Field::location_location], tags_text()});
   } else {
     resource_id_.clear();
   }
   if (!resource_id_.empty())
     dimensions_.emplace_back("resource/id", resource_id_);
+}
+
+void RowMapper::add_tag(std::string_view key, std::string_view value) {
+  tags_.add(key, value);
+  if (value.empty()) // TagColumns skips it too: an empty tag carries nothing
+    return;
+  if (tag_count_ == tag_texts_.size())
+    tag_texts_.emplace_back();
+  std::string& text = tag_texts_[tag_count_++];
+  text.assign(key);
+  text += '\x1f';
+  text += value;
+}
+
+std::string_view RowMapper::tags_text() {
+  // Sorted, so that the same tags give the same id in whatever order the export lists them.
+  std::sort(tag_texts_.begin(), tag_texts_.begin() + static_cast<std::ptrdiff_t>(tag_count_));
+  tags_text_.clear();
+  for (std::size_t i = 0; i < tag_count_; ++i) {
+    tags_text_ += tag_texts_[i];
+    tags_text_ += '\x1e';
+  }
+  return tags_text_;
 }
 
 void RowMapper::write_dimensions(RowSink& sink) {

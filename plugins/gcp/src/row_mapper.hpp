@@ -57,6 +57,10 @@ private:
   Status parse_amounts(const BillingRecord& record);
   void collect_dimensions(const BillingRecord& record, RowSink& sink);
   void write_dimensions(RowSink& sink);
+  // Adds a tag to the row's tags and to the text its synthetic resource id is made from.
+  void add_tag(std::string_view key, std::string_view value);
+  // The row's tags as one text ("key\x1fvalue\x1e" each, sorted).
+  std::string_view tags_text();
 
   MonthBy month_by_;
   TagColumns tags_{"gcp label key rewritten"};
@@ -66,6 +70,9 @@ private:
   std::vector<std::string> credit_texts_;
   std::string resource_id_;
   std::string tag_key_;
+  std::vector<std::string> tag_texts_; // "key\x1fvalue" of the row's tags; capacity kept
+  std::size_t tag_count_ = 0;
+  std::string tags_text_;
   // The dimensions every row of the record shares: (CBF column, value).
   std::vector<std::pair<std::string_view, std::string_view>> dimensions_;
 };

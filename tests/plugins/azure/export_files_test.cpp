@@ -94,8 +94,8 @@ TEST(AzureExportFiles, FolderWithoutManifestReadsEveryCsvInNameOrder) {
   auto files = export_files(root, ExportKind::actual);
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->size(), 2u);
-  EXPECT_EQ(files->at(0).filename(), "a.csv");
-  EXPECT_EQ(files->at(1).filename(), "2.csv.gz");
+  EXPECT_EQ(files->at(0).path.filename(), "a.csv");
+  EXPECT_EQ(files->at(1).path.filename(), "2.csv.gz");
 }
 
 } // namespace

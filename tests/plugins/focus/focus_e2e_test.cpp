@@ -46,9 +46,11 @@ TEST_F(FocusE2eTest, ConvertsAFocusFileIntoMonthSnapshots) {
   EXPECT_TRUE(fs::exists(dir_ / "out" / "2024-09.ndjson"));
 }
 
+// Partitioned by billing period and read by billing period, each broken or malformed file costs
+// only its own month.
 TEST_F(FocusE2eTest, MalformedFilesCostOnlyTheirOwnMonth) {
   const std::string aug = read_text(fixtures / "malformed_aug.csv");
-  write("in/2024-08.csv", aug);
+  write("in/billing_period=2024-08/part-0.csv", aug);
   // September: August's file under another name and month, gzip-compressed and cut short.
   std::string september = aug;
   for (std::size_t at = september.find("2024-08-0"); at != std::string::npos;
@@ -58,10 +60,14 @@ TEST_F(FocusE2eTest, MalformedFilesCostOnlyTheirOwnMonth) {
     september += september.substr(september.find('\n') + 1);
   std::string gzip = billdrop::gzip_compress(september);
   gzip.resize(gzip.size() - 12); // loses the last block's end and the trailer
-  write("in/2024-09.csv.gz", gzip);
-  write("in/2024-10.csv", read_text(fixtures / "malformed_oct.csv"));
+  write("in/billing_period=2024-09/part-0.csv.gz", gzip);
+  write("in/billing_period=2024-10/part-0.csv", read_text(fixtures / "malformed_oct.csv"));
 
-  const auto run = convert(dir_ / "in");
+  const auto run =
+      billdrop::test::run_convert("focus",
+                                  "path = " + billdrop::test::toml_string((dir_ / "in").string()) +
+                                      "\nmonth_by = \"billing_period\"\n",
+                                  dir_);
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err; // 1: data error
   ASSERT_EQ(run.months.size(), 3u) << run.out;
   const auto& august = run.months.at("2024-08"); // Python: 2 rows, 2.75
@@ -70,15 +76,19 @@ TEST_F(FocusE2eTest, MalformedFilesCostOnlyTheirOwnMonth) {
   EXPECT_TRUE(august.error.empty());
   const auto& sep = run.months.at("2024-09");
   EXPECT_EQ(sep.rows, 0u);
-  EXPECT_NE(sep.error.find("2024-09.csv.gz: reading stopped after line"), std::string::npos)
+  EXPECT_NE(sep.error.find("billing_period=2024-09/part-0.csv.gz breaks off at line "),
+            std::string::npos)
+      << sep.error;
+  EXPECT_NE(sep.error.find("could belong to 2024-09, so 2024-09 cannot be read completely"),
+            std::string::npos)
       << sep.error;
   const auto& oct = run.months.at("2024-10"); // by hand: 7.00 + 0.70; lines 3 and 4 are rejected
   EXPECT_EQ(oct.rows, 2u);
   EXPECT_EQ(Decimal::from_string(oct.cost), Decimal::from_string("7.70"));
-  EXPECT_NE(run.err.find("2024-10.csv:3"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("billing_period=2024-10/part-0.csv:3"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("BilledCost \"abc\" is not a decimal number"), std::string::npos)
       << run.err;
-  EXPECT_NE(run.err.find("2024-10.csv:4"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("billing_period=2024-10/part-0.csv:4"), std::string::npos) << run.err;
 }
 
 } // namespace

@@ -366,16 +366,31 @@ std::string september_rows(const std::string& header) {
   return text;
 }
 
-TEST_F(FocusPluginTest, MalformedInputFailsOrRejectsOnlyItsOwnMonth) {
+// September's rows moved to September's invoice as well (BillingPeriodStart and End).
+std::string september_invoice_rows(const std::string& header) {
+  std::string text = september_rows(header);
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    for (std::size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+  };
+  replace("2024-09-01 00:00:00,2024-08-01 00:00:00", "2024-10-01 00:00:00,2024-09-01 00:00:00");
+  return text;
+}
+
+// Partitioned by billing period (AWS Data Exports' BILLING_PERIOD=YYYY-MM folders) and read by
+// billing period, a broken file can only have lost rows of its own partition's month.
+TEST_F(FocusPluginTest, ABrokenFileFailsOnlyItsBillingPeriodWhenReadByBillingPeriod) {
   const std::string aug = read_text(fixtures / "malformed_aug.csv");
   const std::string header = aug.substr(0, aug.find('\n'));
-  write("in/2024-08.csv", aug);
-  std::string september = billdrop::gzip_compress(september_rows(header));
+  write("in/BILLING_PERIOD=2024-08/part-0.csv", aug);
+  std::string september = billdrop::gzip_compress(september_invoice_rows(header));
   september.resize(september.size() * 2 / 3); // cut mid-stream
-  write("in/2024-09.csv.gz", september);
-  write("in/2024-10.csv", read_text(fixtures / "malformed_oct.csv"));
+  write("in/BILLING_PERIOD=2024-09/part-0.csv.gz", september);
+  write("in/BILLING_PERIOD=2024-10/part-0.csv", read_text(fixtures / "malformed_oct.csv"));
 
-  PluginHarness harness(billdrop_plugin_entry(), {{"path", (dir_ / "in").string()}});
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", (dir_ / "in").string()},
+                                                  {"month_by", std::string("billing_period")}});
   ASSERT_TRUE(harness.create().ok());
   auto months = harness.months();
   ASSERT_TRUE(months.ok()) << months.error().message();
@@ -390,11 +405,14 @@ TEST_F(FocusPluginTest, MalformedInputFailsOrRejectsOnlyItsOwnMonth) {
   auto sep = harness.read(Month(2024, 9));
   ASSERT_FALSE(sep.ok());
   EXPECT_EQ(sep.error().kind(), ErrorKind::data);
-  EXPECT_NE(sep.error().message().find("2024-09.csv.gz: reading stopped after line "),
-            std::string::npos)
-      << sep.error().message();
-  EXPECT_NE(sep.error().message().find("truncated gzip stream"), std::string::npos)
-      << sep.error().message();
+  const std::string& message = sep.error().message();
+  EXPECT_TRUE(message.starts_with("BILLING_PERIOD=2024-09/part-0.csv.gz breaks off at line "))
+      << message;
+  EXPECT_NE(message.find(" (truncated gzip stream"), std::string::npos) << message;
+  EXPECT_TRUE(message.ends_with(
+      "its rows after that point could belong to 2024-09, so 2024-09 cannot be read completely"))
+      << message;
+  EXPECT_TRUE(harness.rows().empty());
 
   auto october = harness.read(Month(2024, 10));
   ASSERT_TRUE(october.ok()) << october.error().message();
@@ -402,15 +420,42 @@ TEST_F(FocusPluginTest, MalformedInputFailsOrRejectsOnlyItsOwnMonth) {
   EXPECT_EQ(october->size(), 2u);
   EXPECT_EQ(cost_total(*october), "7.7");
   ASSERT_EQ(harness.rejects().size(), 2u);
-  EXPECT_EQ(harness.rejects()[0].origin, "2024-10.csv:3");
+  EXPECT_EQ(harness.rejects()[0].origin, "BILLING_PERIOD=2024-10/part-0.csv:3");
   EXPECT_EQ(harness.rejects()[0].reason, "BilledCost \"abc\" is not a decimal number");
-  EXPECT_EQ(harness.rejects()[1].origin, "2024-10.csv:4");
+  EXPECT_EQ(harness.rejects()[1].origin, "BILLING_PERIOD=2024-10/part-0.csv:4");
   EXPECT_EQ(harness.rejects()[1].reason, "the row has 10 fields, the header has 43");
 
-  // The short row is reported once, not again in the other months' reads.
+  // The short row belongs to October's file: no other month's read reports it.
   auto august_again = harness.read(Month(2024, 8));
   ASSERT_TRUE(august_again.ok());
   EXPECT_TRUE(harness.rejects().empty());
+}
+
+// By charge period, late charges of any month can sit on any invoice, so nothing bounds what a
+// broken file held after the break: every month fails, the ones only intact files hold too.
+TEST_F(FocusPluginTest, ABrokenFileFailsEveryMonthWhenReadByChargePeriod) {
+  const std::string aug = read_text(fixtures / "malformed_aug.csv");
+  const std::string header = aug.substr(0, aug.find('\n'));
+  write("in/BILLING_PERIOD=2024-08/part-0.csv", aug);
+  std::string september = billdrop::gzip_compress(september_invoice_rows(header));
+  september.resize(september.size() * 2 / 3);
+  write("in/BILLING_PERIOD=2024-09/part-0.csv.gz", september);
+
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", (dir_ / "in").string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto months = harness.months();
+  ASSERT_TRUE(months.ok()) << months.error().message();
+  EXPECT_EQ(*months, (std::vector<Month>{Month(2024, 8), Month(2024, 9)}));
+  for (const Month month : {Month(2024, 8), Month(2024, 9), Month(2024, 10)}) {
+    auto rows = harness.read(month);
+    ASSERT_FALSE(rows.ok()) << month.to_string();
+    EXPECT_TRUE(rows.error().message().starts_with(
+        "BILLING_PERIOD=2024-09/part-0.csv.gz breaks off at line "))
+        << rows.error().message();
+    EXPECT_TRUE(rows.error().message().ends_with("could belong to " + month.to_string() + ", so " +
+                                                 month.to_string() + " cannot be read completely"))
+        << rows.error().message();
+  }
 }
 
 TEST_F(FocusPluginTest, AFileThatFailsBeforeAnyMonthFailsMonths) {
@@ -422,8 +467,53 @@ TEST_F(FocusPluginTest, AFileThatFailsBeforeAnyMonthFailsMonths) {
   ASSERT_TRUE(harness.create().ok());
   const auto months = harness.months();
   ASSERT_FALSE(months.ok());
-  EXPECT_NE(months.error().message().find("broken.csv.gz"), std::string::npos)
+  EXPECT_TRUE(months.error().message().starts_with("broken.csv.gz breaks off at line 1 ("))
       << months.error().message();
+}
+
+// A record that cannot be placed in a month counts against every month its file holds, and
+// against every month when its file holds none; a source of nothing else fails the listing.
+TEST_F(FocusPluginTest, UnroutableRecordsAreRejectedInTheMonthsOfTheirFile) {
+  const std::string aug = read_text(fixtures / "malformed_aug.csv");
+  const std::string header = aug.substr(0, aug.find('\n'));
+  std::string two_months = aug; // August's two rows, then one moved to September
+  std::string moved = aug.substr(aug.find('\n') + 1);
+  moved = moved.substr(0, moved.find('\n'));
+  for (std::size_t at = moved.find("2024-08-03"); at != std::string::npos;
+       at = moved.find("2024-08-03"))
+    moved.replace(at, 10, "2024-09-03");
+  two_months += moved + "\n";
+  two_months += "NULL,1.00,900000000001\n"; // line 5: short
+  write("in/a.csv", two_months);
+  write("in/b.csv", header + "\nNULL,2.00\n");                  // no month at all
+  write("in/c.csv", read_text(fixtures / "malformed_oct.csv")); // October, its own short row
+
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", (dir_ / "in").string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto months = harness.months();
+  ASSERT_TRUE(months.ok()) << months.error().message();
+  EXPECT_EQ(*months, (std::vector<Month>{Month(2024, 8), Month(2024, 9), Month(2024, 10)}));
+  const auto origins = [&] {
+    std::vector<std::string> out;
+    for (const auto& reject : harness.rejects())
+      out.push_back(reject.origin);
+    return out;
+  };
+  ASSERT_TRUE(harness.read(Month(2024, 8)).ok());
+  EXPECT_EQ(origins(), (std::vector<std::string>{"a.csv:5", "b.csv:2"}));
+  ASSERT_TRUE(harness.read(Month(2024, 9)).ok());
+  EXPECT_EQ(origins(), (std::vector<std::string>{"a.csv:5", "b.csv:2"}));
+  ASSERT_TRUE(harness.read(Month(2024, 10)).ok());
+  EXPECT_EQ(origins(), (std::vector<std::string>{"b.csv:2", "c.csv:3", "c.csv:4"}));
+
+  PluginHarness only(billdrop_plugin_entry(), {{"path", (dir_ / "in" / "b.csv").string()}});
+  ASSERT_TRUE(only.create().ok());
+  const auto none = only.months();
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().message(),
+            "no row of the FOCUS export at " + (dir_ / "in" / "b.csv").string() +
+                " can be placed in a month, so no month can be read (1 row); the first: "
+                "b.csv:2: the row has 2 fields, the header has 43");
 }
 
 } // namespace

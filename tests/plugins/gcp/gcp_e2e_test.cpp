@@ -35,26 +35,47 @@ TEST_F(GcpE2eTest, ConvertsAnNdjsonExtractIntoMonthSnapshots) {
     EXPECT_EQ(converted.invalid_rows, 0u) << month;
 }
 
-TEST_F(GcpE2eTest, ATruncatedFileCostsOnlyItsMonth) {
+// Extracts carry nothing that bounds their months, so a file that breaks off could be missing
+// rows of any month: no month is converted, each failure names the file and the line.
+TEST_F(GcpE2eTest, ATruncatedFileFailsEveryMonth) {
   fs::create_directories(dir_ / "in");
   fs::copy_file(fixtures / "billing_2024.csv", dir_ / "in" / "a.csv");
-  std::string september = R"({"usage_start_time":"2024-09-01 00:00:00 UTC","cost":1.5})"
-                          "\n";
-  for (int i = 0; i < 14; ++i)
-    september += september;
-  std::string gzip = billdrop::gzip_compress(september);
-  gzip.resize(gzip.size() / 2);
-  billdrop::test::write_text(dir_ / "in" / "b_2024-09.ndjson.gz", gzip);
+  std::string september;
+  for (int i = 0; i < 100; ++i)
+    september += R"({"usage_start_time":"2024-09-01 00:00:00 UTC","cost":1.5})"
+                 "\n";
+  // A second gzip member cut after its header: the 100 records come out, then the break.
+  billdrop::test::write_text(dir_ / "in" / "b_2024-09.ndjson.gz",
+                             billdrop::gzip_compress(september) +
+                                 billdrop::gzip_compress(september).substr(0, 10));
 
   const auto run = run_convert("gcp", "path = " + toml_string((dir_ / "in").string()), dir_);
-  EXPECT_NE(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err; // 1: data error
   ASSERT_EQ(run.months.size(), 3u) << run.out;
-  EXPECT_EQ(Decimal::from_string(run.months.at("2024-07").cost),
-            Decimal::from_string("10.75")); // as above
-  EXPECT_EQ(Decimal::from_string(run.months.at("2024-08").cost), Decimal::from_string("61.36"));
-  EXPECT_EQ(run.months.at("2024-09").rows, 0u);
-  EXPECT_NE(run.months.at("2024-09").error.find("b_2024-09.ndjson.gz:"), std::string::npos)
-      << run.out;
+  for (const auto& [month, converted] : run.months) {
+    EXPECT_EQ(converted.rows, 0u) << month;
+    EXPECT_NE(converted.error.find("b_2024-09.ndjson.gz breaks off at line 101 (truncated gzip "
+                                   "stream"),
+              std::string::npos)
+        << converted.error;
+    EXPECT_NE(converted.error.find("could belong to " + month + ", so " + month +
+                                   " cannot be read completely"),
+              std::string::npos)
+        << converted.error;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "2024-07.ndjson"));
+}
+
+TEST_F(GcpE2eTest, ASourceOfOnlyUnroutableRecordsIsReportedNotConvertedToNothing) {
+  billdrop::test::write_text(dir_ / "in" / "a.csv", "usage_start_time,cost\n"
+                                                    "not a time,1.00\n"
+                                                    ",2.00\n");
+  const auto run = run_convert("gcp", "path = " + toml_string((dir_ / "in").string()), dir_);
+  EXPECT_NE(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.err.find("no month can be read (2 records); the first: a.csv:2: usage_start_time "
+                         "\"not a time\" is not a timestamp"),
+            std::string::npos)
+      << run.err;
 }
 
 } // namespace
