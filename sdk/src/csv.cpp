@@ -89,33 +89,35 @@ bool split_plain_line(const char* line, std::size_t length, char delimiter, char
   const __m128i vr = _mm_set1_epi8('\r');
   while (i + 16 <= length) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line + i));
-    if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, vr)) != 0)
-      return false;
-    auto mask = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vd), _mm_cmpeq_epi8(v, vq))));
+    const auto special = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vr))));
+    auto delimiters = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)));
     const std::size_t base = i;
-    bool jumped = false;
-    while (mask != 0) {
-      const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(mask));
-      mask &= mask - 1;
-      if (line[at] == delimiter) {
-        if (!emit(field_start, at - field_start))
-          return false;
-        field_start = at + 1;
-        continue;
-      }
-      bool done = false;
-      if (!quoted(at, done))
+    // The delimiters before the first quote or CR of the block (all of them when there is none,
+    // the common case) need no look at the bytes themselves.
+    if (special != 0)
+      delimiters &= (1u << __builtin_ctz(special)) - 1;
+    while (delimiters != 0) {
+      const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(delimiters));
+      delimiters &= delimiters - 1;
+      if (!emit(field_start, at - field_start))
         return false;
-      if (done) {
-        finish();
-        return true;
-      }
-      jumped = true;
-      break;
+      field_start = at + 1;
     }
-    if (!jumped)
+    if (special == 0) {
       i = base + 16;
+      continue;
+    }
+    const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(special));
+    if (line[at] == '\r')
+      return false;
+    bool done = false;
+    if (!quoted(at, done))
+      return false;
+    if (done) {
+      finish();
+      return true;
+    }
   }
 #endif
   while (i < length) {
