@@ -4,7 +4,7 @@
 // amortized together").
 
 #include "export_files.hpp"
-#include "file_break.hpp"
+#include <billdrop/file_break.hpp>
 
 #include <billdrop/config.hpp>
 #include <billdrop/result.hpp>

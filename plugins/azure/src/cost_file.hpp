@@ -3,7 +3,7 @@
 // values every row needs (usage date, cost, quantity).
 
 #include "cost_columns.hpp"
-#include "file_break.hpp"
+#include <billdrop/file_break.hpp>
 
 #include <billdrop/csv.hpp>
 #include <billdrop/decimal.hpp>

@@ -3,7 +3,7 @@
 // dotted headers), optionally gzip, record by record into a BillingRecord.
 
 #include "billing_record.hpp"
-#include "file_break.hpp"
+#include <billdrop/file_break.hpp>
 
 #include <billdrop/result.hpp>
 

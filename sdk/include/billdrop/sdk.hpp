@@ -5,6 +5,7 @@
 #include <billdrop/config.hpp>
 #include <billdrop/csv.hpp>
 #include <billdrop/decimal.hpp>
+#include <billdrop/file_break.hpp>
 #include <billdrop/json_records.hpp>
 #include <billdrop/plugin.h>
 #include <billdrop/result.hpp>

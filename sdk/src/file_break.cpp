@@ -1,8 +1,8 @@
-#include "file_break.hpp"
+#include <billdrop/file_break.hpp>
 
 #include <billdrop/text.hpp>
 
-namespace billdrop::gcp {
+namespace billdrop {
 namespace {
 
 // The reader's message without the "<file>:", "<file>:<line>:" or "<file>:<line>:<column>:" it
@@ -60,4 +60,4 @@ Error FileBreak::listing_error() const {
                retryable_);
 }
 
-} // namespace billdrop::gcp
+} // namespace billdrop

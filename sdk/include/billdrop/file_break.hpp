@@ -10,12 +10,13 @@
 #include <string>
 #include <string_view>
 
-namespace billdrop::gcp {
+namespace billdrop {
 
 class FileBreak {
 public:
   // `line` is the first line that could not be read; `error` is the reader's failure. `source`
   // is how the reader names the file (its path), stripped from the reason with any line number.
+  // Shared by the plugins that scan files once to learn their months (gcp, azure, focus).
   FileBreak(std::string name, std::uint64_t line, const Error& error, std::string_view source);
 
   // "a.csv.gz breaks off at line 60,001 (truncated gzip stream); its rows after that point could
@@ -38,4 +39,4 @@ private:
   bool retryable_;
 };
 
-} // namespace billdrop::gcp
+} // namespace billdrop
