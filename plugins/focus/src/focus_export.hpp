@@ -3,8 +3,8 @@
 // month's read opens only the files that hold it. A file that breaks off fails the reads of the
 // months its rows after the break could belong to (see FocusExport::read).
 
-#include <billdrop/file_break.hpp>
 #include "focus_columns.hpp"
+#include <billdrop/file_break.hpp>
 
 #include <billdrop/config.hpp>
 #include <billdrop/result.hpp>
