@@ -2,6 +2,10 @@
 // real loader, real files on disk. Expected totals come from fixtures summed by hand or from the
 // example's expected_totals.json, which its Python generator computed with decimal.Decimal.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -95,6 +99,35 @@ std::vector<MonthLine> months_of(const std::string& json) {
        it != std::sregex_iterator(); ++it)
     months.push_back({(*it)[1], std::stol((*it)[2]), std::stol((*it)[3]), (*it)[4]});
   return months;
+}
+
+// A loopback port nothing listens on: bound, read back, closed.
+int refused_port() {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (sock < 0 || ::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return 0;
+  ::close(sock);
+  return ntohs(address.sin_port);
+}
+
+// One value from billdrop's sync.db, read with SQLite itself ("" when there is no such row).
+std::string query_text(const fs::path& db_file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string value;
+  if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
+      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return value;
 }
 
 TEST_F(CliTest, ConvertsTheEmbeddedExampleToTheGeneratorsTotals) {
@@ -472,6 +505,106 @@ TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
     tail = read_file(out);
   }
   EXPECT_NE(tail.find("stopped after"), std::string::npos) << tail;
+}
+
+// A connection to a port nothing listens on: every attempt is refused, and the chunk is given up
+// after the configured time, with the reason, and the month is not synced.
+class GiveUpTest : public CliTest {
+protected:
+  std::string config(int port, const std::string& sending) {
+    write("vendor.csv", kVendorCsv);
+    write("key.txt", "some-key\n");
+    write("billdrop.toml",
+          "state_dir = \"state\"\n" + sending +
+              "[connections.v]\nplugin = \"custom\"\ndestination = \"anycost\"\n"
+              "connection_id = \"conn-1\"\n[connections.v.anycost]\nbase_url = "
+              "\"http://127.0.0.1:" +
+              std::to_string(port) +
+              "\"\napi_key_file = \"key.txt\"\n[connections.v.config]\npath = \"vendor.csv\"\n"
+              "[connections.v.config.columns]\n\"time/usage_start\" = \"{day}\"\n"
+              "\"cost/cost\" = \"{amount}\"\n");
+    return (dir_ / "billdrop.toml").string();
+  }
+
+  void expect_gave_up(const CommandResult& result, double seconds, double limit_seconds,
+                      const std::string& limit_text) {
+    EXPECT_EQ(result.exit_code, 6) << result.out << result.err;
+    // At least the limit (it gives up only when the next try would pass it), and not much more.
+    EXPECT_GE(seconds, limit_seconds * 0.5) << result.err;
+    EXPECT_LT(seconds, limit_seconds + 10) << result.err;
+    // With --format json the reason is the month's "problem".
+    const std::string& text = result.out;
+    EXPECT_NE(text.find("\"problem\":\"gave up on 2026-08 chunk 1 of 1 (replace_drop"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(the limit is " + limit_text + ")"), std::string::npos) << text;
+    EXPECT_NE(text.find("Could not establish connection to http://127.0.0.1:"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("2026-08 is not synced"), std::string::npos) << text;
+    EXPECT_NE(result.out.find("\"month\":\"2026-08\",\"rows\":3"), std::string::npos) << result.out;
+    EXPECT_EQ(result.out.find("\"synced\":true"), std::string::npos) << result.out;
+    const fs::path db = dir_ / "state" / "sync.db";
+    EXPECT_EQ(query_text(db, "SELECT state FROM month_sync WHERE connection_id = 'conn-1' AND "
+                             "month = '2026-08'"),
+              "failed");
+    EXPECT_NE(query_text(db, "SELECT error FROM month_sync WHERE connection_id = 'conn-1' AND "
+                             "month = '2026-08'")
+                  .find("gave up"),
+              std::string::npos);
+    EXPECT_NE(query_text(db, "SELECT COUNT(*) FROM send_attempts WHERE connection_id = 'conn-1' "
+                             "AND month = '2026-08'"),
+              "0");
+  }
+
+  CommandResult timed(const std::vector<std::string>& args, double& seconds) {
+    const auto start = std::chrono::steady_clock::now();
+    CommandResult result = run(args);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  }
+};
+
+TEST_F(GiveUpTest, RunGivesUpAfterTheConfiguredTime) {
+  const int port = refused_port();
+  ASSERT_NE(port, 0);
+  const std::string file = config(port, "[sending]\ngive_up_seconds = 2\ninitial_backoff_ms = 20\n"
+                                        "max_backoff_ms = 200\n");
+  double seconds = 0;
+  const auto result =
+      timed({"run", "--config", file, "--month", "2026-08", "--format", "json"}, seconds);
+  expect_gave_up(result, seconds, 2, "2.0s");
+}
+
+TEST_F(GiveUpTest, PushTakesGiveUpSecondsFromTheCommandLine) {
+  const int port = refused_port();
+  ASSERT_NE(port, 0);
+  // The config leaves the default (15 minutes); the option overrides it.
+  const std::string file =
+      config(port, "[sending]\ninitial_backoff_ms = 20\nmax_backoff_ms = 200\n");
+  ASSERT_EQ(run({"convert", "--config", file, "--out", (dir_ / "snap").string()}).exit_code, 0);
+  double seconds = 0;
+  const auto result = timed({"push", "--config", file, "--from", (dir_ / "snap").string(),
+                             "--month", "2026-08", "--give-up-seconds", "1", "--format", "json"},
+                            seconds);
+  expect_gave_up(result, seconds, 1, "1.0s");
+}
+
+TEST_F(CliTest, SendingSettingsAreCheckedWithFileAndLine) {
+  write("vendor.csv", kVendorCsv);
+  const auto file = write("billdrop.toml", "[sending]\ngive_up_seconds = 0\n"
+                                           "[connections.v]\nplugin = \"custom\"\n");
+  const auto zero = run({"push", "--config", file.string()});
+  EXPECT_EQ(zero.exit_code, 3) << zero.err;
+  EXPECT_NE(zero.err.find("billdrop.toml:2: sending.give_up_seconds must be a positive integer"),
+            std::string::npos)
+      << zero.err;
+  write("billdrop.toml", "[limits]\nrequests_in_flight_per_connection = 2\n"
+                         "[connections.v]\nplugin = \"custom\"\n");
+  const auto two = run({"push", "--config", file.string()});
+  EXPECT_EQ(two.exit_code, 3) << two.err;
+  EXPECT_NE(two.err.find("billdrop.toml:2: limits.requests_in_flight_per_connection must be 1"),
+            std::string::npos)
+      << two.err;
 }
 
 } // namespace

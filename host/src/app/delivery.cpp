@@ -20,6 +20,14 @@ plan::PlanLimits plan_limits(const LimitsConfig& limits) {
   return out;
 }
 
+send::RetryPolicy retry_policy(const SendingConfig& sending) {
+  send::RetryPolicy policy;
+  policy.give_up_after = std::chrono::seconds(sending.give_up_seconds);
+  policy.initial_backoff = std::chrono::milliseconds(sending.initial_backoff_ms);
+  policy.max_backoff = std::chrono::milliseconds(sending.max_backoff_ms);
+  return policy;
+}
+
 Result<std::string> read_api_key(const DeliveryConfig& delivery) {
   if (!delivery.api_key_file.empty()) {
     std::ifstream in(delivery.api_key_file, std::ios::binary);
@@ -150,7 +158,7 @@ std::vector<MonthDelivery> deliver(const std::string& connection_id,
   }
 
   send::SchedulerOptions scheduler;
-  scheduler.parallel_connections = 1;
+  scheduler.parallel_connections = options.parallel_connections;
   scheduler.retry = options.retry;
   scheduler.store = store.get();
   scheduler.observer = options.on_attempt;

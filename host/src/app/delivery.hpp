@@ -22,6 +22,8 @@
 namespace billdrop {
 
 plan::PlanLimits plan_limits(const LimitsConfig& limits);
+// The retry policy of the [sending] settings (give-up time, initial and largest backoff).
+send::RetryPolicy retry_policy(const SendingConfig& sending);
 
 // The API key for an anycost destination: from the file when api_key_file is set, else from the
 // environment variable api_key_env. The error says where it looked; the key itself is never shown.
@@ -60,6 +62,7 @@ struct DeliveryOptions {
   bool allow_rollup = false;
   bool send_months_with_invalid_rows = false; // off: such a month is not sent (it would be short)
   send::RetryPolicy retry;
+  std::size_t parallel_connections = 8; // connections sending at once (one request in flight each)
   std::function<void(const send::Attempt&)> on_attempt; // progress and logs
 };
 

@@ -54,6 +54,7 @@ struct SourceSelection {
   std::string connection; // "" when --plugin was used
   DeliveryConfig delivery;
   LimitsConfig limits;
+  SendingConfig sending;
   std::filesystem::path state_dir;
 };
 
@@ -149,6 +150,7 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
   selection.connection = connection->name;
   selection.delivery = connection->delivery;
   selection.limits = config.limits;
+  selection.sending = config.sending;
   selection.state_dir = config.state_dir;
   return selection;
 }
@@ -546,12 +548,38 @@ int print_deliveries(const std::string& what, const OpenDestination& destination
   return all_synced ? kExitOk : kExitDelivery;
 }
 
-DeliveryOptions delivery_options(const SourceSelection& selection, bool allow_rollup,
-                                 bool send_invalid, Progress& progress) {
+// What run and push take besides the source: output, rollup, invalid months, retry time.
+struct SendFlags {
+  std::string format = "text";
+  bool allow_rollup = false;
+  bool send_invalid = false;
+  std::int64_t give_up_seconds = 0; // 0: the config's sending.give_up_seconds
+};
+
+void add_send_flags(CLI::App& command, SendFlags& flags) {
+  command.add_option("--format", flags.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  command.add_flag("--allow-rollup", flags.allow_rollup, "roll rows up when a month is over a cap");
+  command.add_flag("--send-invalid", flags.send_invalid,
+                   "send months that had invalid rows (only their valid rows)");
+  command
+      .add_option("--give-up-seconds", flags.give_up_seconds,
+                  "stop retrying a chunk this long after its first attempt (default: "
+                  "sending.give_up_seconds of the config, else 900)")
+      ->check(CLI::PositiveNumber);
+}
+
+DeliveryOptions delivery_options(const SourceSelection& selection, const SendFlags& flags,
+                                 Progress& progress) {
   DeliveryOptions options;
   options.limits = plan_limits(selection.limits);
-  options.allow_rollup = allow_rollup || selection.delivery.allow_rollup;
-  options.send_months_with_invalid_rows = send_invalid;
+  SendingConfig sending = selection.sending;
+  if (flags.give_up_seconds > 0)
+    sending.give_up_seconds = flags.give_up_seconds;
+  options.retry = retry_policy(sending);
+  options.parallel_connections = static_cast<std::size_t>(sending.parallel_connections);
+  options.allow_rollup = flags.allow_rollup || selection.delivery.allow_rollup;
+  options.send_months_with_invalid_rows = flags.send_invalid;
   options.on_attempt = [&progress](const send::Attempt& a) {
     log::info("send.attempt", {{"connection", a.connection_id},
                                {"month", a.month.to_string()},
@@ -607,8 +635,7 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   return code;
 }
 
-int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std::string& format,
-            bool allow_rollup, bool send_invalid) {
+int cmd_run(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags) {
   const SourceSelection selection = select_source(global, options);
   auto instance = create_instance(selection);
   ConvertOptions convert;
@@ -628,17 +655,16 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std
   progress.set_enabled(convert.progress);
   const auto deliveries =
       deliver(selection.delivery.connection_id, months_from_convert(result), destination,
-              delivery_options(selection, allow_rollup, send_invalid, progress),
-              selection.state_dir / "sync.db");
+              delivery_options(selection, flags, progress), selection.state_dir / "sync.db");
   progress.finish();
   const int code = print_deliveries("sent " + describe_source(selection) + " (" +
                                         group_digits(result.rows_read) + " rows read)",
-                                    destination, deliveries, format);
+                                    destination, deliveries, flags.format);
   return code != kExitOk ? code : convert_exit_code(result, report);
 }
 
 int cmd_push(const GlobalOptions& global, const SourceOptions& options, const std::string& from,
-             const std::string& format, bool allow_rollup) {
+             const SendFlags& flags) {
   const SourceSelection selection = select_source(global, options);
   const std::filesystem::path dir =
       from.empty() ? selection.state_dir / "snapshots" / selection.delivery.connection_id
@@ -651,11 +677,11 @@ int cmd_push(const GlobalOptions& global, const SourceOptions& options, const st
       open_destination(selection.delivery, selection.state_dir, selection.limits), kExitConfig);
   Progress progress("sending");
   progress.set_enabled(!global.no_progress && Progress::enabled_by_default());
-  const auto deliveries = deliver(selection.delivery.connection_id, months, destination,
-                                  delivery_options(selection, allow_rollup, false, progress),
-                                  selection.state_dir / "sync.db");
+  const auto deliveries =
+      deliver(selection.delivery.connection_id, months, destination,
+              delivery_options(selection, flags, progress), selection.state_dir / "sync.db");
   progress.finish();
-  return print_deliveries("pushed " + dir.string(), destination, deliveries, format);
+  return print_deliveries("pushed " + dir.string(), destination, deliveries, flags.format);
 }
 
 int cmd_emulator(const std::string& listen, const emulator::EmulatorOptions& options) {
@@ -779,33 +805,24 @@ int run(int argc, char** argv) {
   plan_cmd->add_flag("--chunks", plan_chunks, "list every chunk");
 
   SourceOptions run_options;
-  std::string run_format = "text";
-  bool run_rollup = false;
-  bool run_send_invalid = false;
+  SendFlags run_flags;
   auto* run_cmd = app.add_subcommand(
       "run", "convert, plan and send a connection's months to its destination (default: the "
              "embedded example into the embedded emulator)");
   add_source_options(*run_cmd, run_options);
   run_cmd->add_option("--month", run_options.months, "YYYY-MM or YYYY-MM..YYYY-MM (repeatable)");
-  run_cmd->add_option("--format", run_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  run_cmd->add_flag("--allow-rollup", run_rollup, "roll rows up when a month is over a cap");
-  run_cmd->add_flag("--send-invalid", run_send_invalid,
-                    "send months that had invalid rows (only their valid rows)");
+  add_send_flags(*run_cmd, run_flags);
 
   SourceOptions push_options;
   std::string push_from;
-  std::string push_format = "text";
-  bool push_rollup = false;
+  SendFlags push_flags;
   auto* push_cmd =
       app.add_subcommand("push", "send converted month snapshots to a connection's destination");
   add_source_options(*push_cmd, push_options);
   push_cmd->add_option("--from", push_from,
                        "directory written by convert (default: <state_dir>/snapshots/<id>)");
   push_cmd->add_option("--month", push_options.months, "only these months");
-  push_cmd->add_option("--format", push_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  push_cmd->add_flag("--allow-rollup", push_rollup, "roll rows up when a month is over a cap");
+  add_send_flags(*push_cmd, push_flags);
 
   std::string emulator_listen = "127.0.0.1:8080";
   emulator::EmulatorOptions emulator_options;
@@ -871,9 +888,9 @@ int run(int argc, char** argv) {
     if (plan_cmd->parsed())
       return cmd_plan(global, plan_options, plan_out, plan_format, plan_rollup, plan_chunks);
     if (run_cmd->parsed())
-      return cmd_run(global, run_options, run_format, run_rollup, run_send_invalid);
+      return cmd_run(global, run_options, run_flags);
     if (push_cmd->parsed())
-      return cmd_push(global, push_options, push_from, push_format, push_rollup);
+      return cmd_push(global, push_options, push_from, push_flags);
     if (emulator_cmd->parsed()) {
       emulator_options.store = emulator_store;
       emulator_options.faults.latency_min = std::chrono::milliseconds(latency_min);

@@ -33,7 +33,7 @@ struct DropRequest {
 enum class Outcome {
   acknowledged, // 2xx: the chunk is stored
   rejected,     // 400, 403, 413 and other 4xx: retrying cannot help; the message says why
-  retryable,    // 429, 409, 5xx: not stored (or unknown for 5xx); try again later
+  retryable,    // 429, 409, 5xx, no connection: not stored (or unknown for 5xx); try again later
   ambiguous,    // timeout, connection reset/closed before a response: it may or may not be stored
 };
 
