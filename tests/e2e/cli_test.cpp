@@ -416,6 +416,89 @@ TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
   EXPECT_NE(sent.out.find("invalid row(s): not sent"), std::string::npos) << sent.out;
 }
 
+TEST_F(CliTest, PushRefusesAMonthConvertedWithInvalidRowsAsRunDoes) {
+  const std::string config_text = "state_dir = \"state\"\n[connections.v]\nplugin = \"custom\"\n"
+                                  "[connections.v.config]\npath = \"vendor.csv\"\n"
+                                  "[connections.v.config.columns]\n\"time/usage_start\" = "
+                                  "\"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  const auto config = write("billdrop.toml", config_text).string();
+  const std::string snap = (dir_ / "snap").string();
+  const fs::path emulator_db = dir_ / "state" / "emulator.db";
+  const std::string stored_rows =
+      "SELECT row_count FROM drops WHERE connection = 'v' AND month = '2026-08'";
+
+  // A whole month: converted and pushed, 2 rows land.
+  write("vendor.csv", "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n"
+                      "2026-08-02,0.25,Compute,ml\n");
+  ASSERT_EQ(run({"convert", "--config", config, "--out", snap}).exit_code, 0);
+  const auto first = run({"push", "--config", config, "--from", snap, "--format", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(query_text(emulator_db, stored_rows), "2");
+
+  // The source now has a bad row: convert says so, and so does the summary it writes.
+  write("vendor.csv", "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n"
+                      "2026-08-02,oops,Compute,ml\n");
+  EXPECT_EQ(run({"convert", "--config", config, "--out", snap}).exit_code, 1);
+  const std::string summary = read_file(dir_ / "snap" / "2026-08.summary.json");
+  EXPECT_NE(summary.find("\"invalid_rows\":1,\"complete\":true"), std::string::npos) << summary;
+
+  // push refuses the month: the emulator keeps the whole copy it had, nothing more was applied.
+  const auto refused = run({"push", "--config", config, "--from", snap, "--format", "json"});
+  EXPECT_EQ(refused.exit_code, 6) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("\"month\":\"2026-08\",\"rows\":1,\"cost\":\"10.50\",\"chunks\":0,"
+                             "\"attempts\":0,\"synced\":false"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_NE(refused.out.find("1 invalid row(s): not sent, the month would be incomplete"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_EQ(query_text(emulator_db, stored_rows), "2");
+  EXPECT_EQ(query_text(emulator_db, "SELECT COUNT(*) FROM drop_log"), "1");
+  const auto text = run({"push", "--config", config, "--from", snap});
+  EXPECT_EQ(text.exit_code, 6);
+  EXPECT_NE(text.err.find("2026-08: 1 invalid row(s): not sent"), std::string::npos) << text.err;
+
+  // Asked for explicitly, the valid rows are sent.
+  const auto forced =
+      run({"push", "--config", config, "--from", snap, "--send-invalid", "--format", "json"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.out << forced.err;
+  EXPECT_NE(forced.out.find("\"synced\":true,\"landed_rows\":1,\"landed_cost\":\"10.50\""),
+            std::string::npos)
+      << forced.out;
+  EXPECT_EQ(query_text(emulator_db, stored_rows), "1");
+}
+
+TEST_F(CliTest, PushRefusesAMonthWhoseReadFailed) {
+  const std::string plugin =
+      std::string(BILLDROP_TEST_BROKEN_PLUGIN_DIR) + "/billdrop_month_fails.so";
+  write("billdrop.toml", "state_dir = \"state\"\n[connections.m]\nplugin = \"" + plugin + "\"\n");
+  const auto config = (dir_ / "billdrop.toml").string();
+  const std::string snap = (dir_ / "snap").string();
+  EXPECT_EQ(run({"convert", "--config", config, "--out", snap}).exit_code, 1);
+  const std::string summary = read_file(dir_ / "snap" / "2024-08.summary.json");
+  EXPECT_NE(summary.find("\"complete\":false"), std::string::npos) << summary;
+
+  const auto pushed = run({"push", "--config", config, "--from", snap, "--format", "json"});
+  EXPECT_EQ(pushed.exit_code, 6) << pushed.out << pushed.err;
+  // 1.10 + 2.20 + 3.30 in each good month; the failed month is named and not sent.
+  EXPECT_NE(pushed.out.find("\"month\":\"2024-07\",\"rows\":3,\"cost\":\"6.60\",\"chunks\":1,"
+                            "\"attempts\":1,\"synced\":true"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"month\":\"2024-09\",\"rows\":3,\"cost\":\"6.60\",\"chunks\":1,"
+                            "\"attempts\":1,\"synced\":true"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"month\":\"2024-08\",\"rows\":0,\"cost\":\"0\",\"chunks\":0,"
+                            "\"attempts\":0,\"synced\":false,\"problem\":\"not sent: "
+                            "2024-08.summary.json does not say the month was read whole"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_EQ(query_text(dir_ / "state" / "emulator.db",
+                       "SELECT COUNT(*) FROM drops WHERE month = '2024-08'"),
+            "0");
+}
+
 TEST_F(CliTest, AMonthWhoseReadFailsCostsNoOtherMonth) {
   const std::string plugin =
       std::string(BILLDROP_TEST_BROKEN_PLUGIN_DIR) + "/billdrop_month_fails.so";

@@ -117,7 +117,7 @@ std::vector<MonthDelivery> deliver(const std::string& connection_id,
     result.rows = month.summary.rows;
     result.cost = month.summary.cost;
     if (!month.failure.empty()) {
-      result.problem = "not sent: reading the month failed: " + month.failure;
+      result.problem = "not sent: " + month.failure;
       results.push_back(std::move(result));
       continue;
     }

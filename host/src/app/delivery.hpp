@@ -43,7 +43,7 @@ Result<OpenDestination> open_destination(const DeliveryConfig& delivery,
 struct MonthToDeliver {
   cbf::MonthSummary summary;
   std::uint64_t invalid_rows = 0; // rows of this month that failed validation
-  std::string failure;            // non-empty: reading the month failed; never sent
+  std::string failure;            // non-empty: why the month was not read whole; never sent
 };
 
 struct MonthDelivery {

@@ -459,7 +459,8 @@ std::vector<MonthToDeliver> months_from_convert(const ConvertResult& result) {
   for (const ConvertedMonth& m : result.months) {
     if (!m.requested)
       continue; // partial months (late rows only) are never sent: they would replace the month
-    months.push_back({m.summary, m.invalid_rows, m.failure ? m.failure->message() : ""});
+    months.push_back({m.summary, m.invalid_rows,
+                      m.failure ? "reading the month failed: " + m.failure->message() : ""});
   }
   return months;
 }
@@ -480,11 +481,21 @@ std::vector<MonthToDeliver> months_from_directory(const std::filesystem::path& d
     Result<cbf::MonthSummary> summary = cbf::MonthSummary::from_json(text.str());
     if (!summary)
       throw CommandError(kExitData, entry.path().string() + ": " + summary.error().message());
-    if (summary->file.is_relative())
+    if (!summary->file.empty() && summary->file.is_relative())
       summary->file = dir / summary->file.filename();
     if (!only.empty() && std::find(only.begin(), only.end(), summary->month) == only.end())
       continue;
-    months.push_back({std::move(*summary), 0});
+    // The same rules as run: only a month read whole, and without invalid rows unless
+    // --send-invalid (deliver() checks invalid_rows).
+    MonthToDeliver month{*summary, summary->invalid_rows, ""};
+    if (!summary->complete)
+      month.failure = entry.path().filename().string() +
+                      " does not say the month was read whole (`convert` marks such a month "
+                      "\"complete\":true; this one's read failed, its rows only came while "
+                      "reading other months, or an older billdrop or an interrupted convert "
+                      "wrote it): convert " +
+                      summary->month.to_string() + " again";
+    months.push_back(std::move(month));
   }
   if (ec)
     throw CommandError(kExitSource, "cannot read " + dir.string() + ": " + ec.message());
