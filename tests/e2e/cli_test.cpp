@@ -534,6 +534,75 @@ TEST_F(CliTest, AMonthWhoseReadFailsCostsNoOtherMonth) {
   EXPECT_NE(sent.out.find("\"month\":\"2024-07\",\"rows\":3"), std::string::npos) << sent.out;
 }
 
+// Three connections in one config, `run` without --connection: all are converted and sent at
+// once into the embedded emulator. Totals by hand: a = 1.10 + 2.20 (Aug) and 0.05 (Sep),
+// b = 10 + 20 + 30 (Aug), c = -0.50 + 0.75 (Sep).
+TEST_F(CliTest, RunSendsEveryConnectionOfTheConfigAtOnce) {
+  write("a.csv", "day,amount\n2026-08-01,1.10\n2026-08-02,2.20\n2026-09-03,0.05\n");
+  write("b.csv", "day,amount\n2026-08-01,10\n2026-08-01,20\n2026-08-31,30\n");
+  write("c.csv", "day,amount\n2026-09-01,-0.50\n2026-09-30,0.75\n");
+  std::string config = "state_dir = \"state\"\n[sending]\nparallel_connections = 3\n";
+  for (const char* name : {"a", "b", "c"})
+    config += std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"" +
+              name + "-id\"\n[connections." + name + ".config]\npath = \"" + name +
+              ".csv\"\n[connections." + name +
+              ".config.columns]\n\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  const auto file = write("billdrop.toml", config).string();
+
+  const auto sent = run({"run", "--config", file, "--format", "json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  const auto landed = [](const std::string& month, int rows, const std::string& cost) {
+    return "{\"month\":\"" + month + "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost +
+           "\",\"chunks\":1,\"attempts\":1,\"synced\":true,\"landed_rows\":" +
+           std::to_string(rows) + ",\"landed_cost\":\"" + cost + "\"}";
+  };
+  const std::string expected =
+      "{\"connections\":["
+      "{\"connection\":\"a\",\"connection_id\":\"a-id\",\"rows_read\":3,\"destination\":\"" +
+      std::string("local emulator at ");
+  ASSERT_EQ(sent.out.rfind(expected, 0), 0u) << sent.out;
+  EXPECT_NE(sent.out.find("\"months\":[" + landed("2026-08", 2, "3.30") + "," +
+                          landed("2026-09", 1, "0.05") + "]}"),
+            std::string::npos)
+      << sent.out;
+  EXPECT_NE(sent.out.find("{\"connection\":\"b\",\"connection_id\":\"b-id\",\"rows_read\":3,"),
+            std::string::npos)
+      << sent.out;
+  EXPECT_NE(sent.out.find("\"months\":[" + landed("2026-08", 3, "60") + "]}"), std::string::npos)
+      << sent.out;
+  EXPECT_NE(sent.out.find("\"months\":[" + landed("2026-09", 2, "0.25") + "]}"), std::string::npos)
+      << sent.out;
+  // One embedded emulator holds all three, each under its own connection id.
+  const fs::path db = dir_ / "state" / "emulator.db";
+  EXPECT_EQ(query_text(db, "SELECT group_concat(connection || ' ' || month || ' ' || row_count, "
+                           "'; ') FROM (SELECT * FROM drops ORDER BY connection, month)"),
+            "a-id 2026-08 2; a-id 2026-09 1; b-id 2026-08 3; c-id 2026-09 2");
+  EXPECT_EQ(query_text(dir_ / "state" / "sync.db",
+                       "SELECT COUNT(*) FROM month_sync WHERE state = 'synced'"),
+            "4");
+
+  // The text form has a table per connection.
+  const auto text = run({"run", "--config", file});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  for (const char* header :
+       {"sent connection 'a' (3 rows read)", "sent connection 'b' (3 rows read)",
+        "sent connection 'c' (2 rows read)"})
+    EXPECT_NE(text.out.find(header), std::string::npos) << header << " in\n" << text.out;
+}
+
+TEST_F(CliTest, RunRefusesTwoConnectionsWithOneConnectionId) {
+  std::string config = "state_dir = \"state\"\n";
+  for (const char* name : {"a", "b"})
+    config +=
+        std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"same\"\n";
+  const auto file = write("billdrop.toml", config).string();
+  const auto result = run({"run", "--config", file});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(result.err.find("connections 'a' and 'b' both send to connection id 'same'"),
+            std::string::npos)
+      << result.err;
+}
+
 TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
   // `billdrop emulator` in the background on an ephemeral port; its first line names the port.
   const fs::path out = dir_ / "emulator.out";

@@ -66,7 +66,21 @@ struct DeliveryOptions {
   std::function<void(const send::Attempt&)> on_attempt; // progress and logs
 };
 
-// Plans and sends every month; never throws for a failed month (its `problem` says why).
+struct ConnectionToDeliver {
+  std::string connection_id;
+  std::vector<MonthToDeliver> months;
+  OpenDestination* destination = nullptr; // several connections may share one
+  bool allow_rollup = false;              // the connection's own setting, or'ed with the options'
+};
+
+// Plans every connection's months, then sends them all through one scheduler run: one request in
+// flight per connection, up to options.parallel_connections connections at once. One result list
+// per connection, in order; never throws for a failed month (its `problem` says why).
+std::vector<std::vector<MonthDelivery>>
+deliver_all(const std::vector<ConnectionToDeliver>& connections, const DeliveryOptions& options,
+            const std::filesystem::path& sync_store_file);
+
+// deliver_all for one connection.
 std::vector<MonthDelivery> deliver(const std::string& connection_id,
                                    const std::vector<MonthToDeliver>& months,
                                    OpenDestination& destination, const DeliveryOptions& options,

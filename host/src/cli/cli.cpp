@@ -24,6 +24,8 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <pthread.h>
 #include <sstream>
 #include <sys/resource.h>
@@ -117,6 +119,26 @@ std::shared_ptr<LoadedPlugin> load_named_plugin(const PluginLocator& locator,
   return plugin;
 }
 
+HostConfig load_config(const SourceOptions& options) {
+  return options.config_file.empty() ? take(embedded_host_config(), kExitConfig)
+                                     : take(load_host_config(options.config_file), kExitConfig);
+}
+
+SourceSelection select_connection(const GlobalOptions& global, const HostConfig& config,
+                                  const ConnectionConfig& connection) {
+  SourceSelection selection;
+  const PluginLocator locator = locator_for(global, config.plugin_dirs);
+  selection.plugin = load_named_plugin(locator, connection.plugin);
+  selection.config = resolve_paths(connection.plugin_config, selection.plugin->schema(),
+                                   connection.base_directory);
+  selection.connection = connection.name;
+  selection.delivery = connection.delivery;
+  selection.limits = config.limits;
+  selection.sending = config.sending;
+  selection.state_dir = config.state_dir;
+  return selection;
+}
+
 SourceSelection select_source(const GlobalOptions& global, const SourceOptions& options) {
   SourceSelection selection;
   if (!options.plugin.empty()) {
@@ -139,20 +161,9 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
   }
   if (!options.plugin_config.empty())
     throw CommandError(kExitUsage, "--plugin-config needs --plugin");
-  const HostConfig config = options.config_file.empty()
-                                ? take(embedded_host_config(), kExitConfig)
-                                : take(load_host_config(options.config_file), kExitConfig);
-  const ConnectionConfig* connection = take(config.connection(options.connection), kExitConfig);
-  const PluginLocator locator = locator_for(global, config.plugin_dirs);
-  selection.plugin = load_named_plugin(locator, connection->plugin);
-  selection.config = resolve_paths(connection->plugin_config, selection.plugin->schema(),
-                                   connection->base_directory);
-  selection.connection = connection->name;
-  selection.delivery = connection->delivery;
-  selection.limits = config.limits;
-  selection.sending = config.sending;
-  selection.state_dir = config.state_dir;
-  return selection;
+  const HostConfig config = load_config(options);
+  return select_connection(global, config,
+                           *take(config.connection(options.connection), kExitConfig));
 }
 
 std::vector<Month> parse_months(const std::vector<std::string>& texts) {
@@ -505,58 +516,73 @@ std::vector<MonthToDeliver> months_from_directory(const std::filesystem::path& d
   return months;
 }
 
+bool all_synced(const std::vector<MonthDelivery>& deliveries) {
+  return std::all_of(deliveries.begin(), deliveries.end(),
+                     [](const MonthDelivery& d) { return d.synced; });
+}
+
+// {"destination":…,"months":[…]} (with `fields` first, e.g. "\"connection\":\"x\",").
+std::string deliveries_json(const OpenDestination& destination,
+                            const std::vector<MonthDelivery>& deliveries,
+                            const std::string& fields = "") {
+  std::string json = "{" + fields + "\"destination\":";
+  cbf::append_json_string(json, destination.description);
+  json += ",\"months\":[";
+  for (std::size_t i = 0; i < deliveries.size(); ++i) {
+    const auto& d = deliveries[i];
+    json += i ? "," : "";
+    json += "{\"month\":\"" + d.month.to_string() + "\",\"rows\":" + std::to_string(d.rows) +
+            ",\"cost\":\"" + d.cost.to_string() +
+            "\",\"chunks\":" + std::to_string(d.plan ? d.plan->chunks.size() : 0) +
+            ",\"attempts\":" + std::to_string(d.attempts) +
+            ",\"synced\":" + (d.synced ? "true" : "false");
+    if (d.landed)
+      json += ",\"landed_rows\":" + std::to_string(d.landed->rows) + ",\"landed_cost\":\"" +
+              d.landed->cost.to_string() + "\"";
+    if (!d.problem.empty()) {
+      json += ",\"problem\":";
+      cbf::append_json_string(json, d.problem);
+    }
+    json += "}";
+  }
+  json += "]}";
+  return json;
+}
+
+// The table on stdout, the problems on stderr (each after `who`, e.g. "connection 'x': ").
+void print_deliveries_text(const std::string& what, const OpenDestination& destination,
+                           const std::vector<MonthDelivery>& deliveries,
+                           const std::string& who = "") {
+  std::cout << what << " to " << destination.description << "\n\n";
+  std::cout << std::left << std::setw(9) << "month" << std::right << std::setw(10) << "rows"
+            << std::setw(22) << "cost/cost total" << std::setw(8) << "chunks" << std::setw(10)
+            << "attempts"
+            << "  " << std::left << std::setw(8) << "status";
+  if (destination.local)
+    std::cout << std::right << std::setw(12) << "landed rows" << std::setw(22) << "landed cost";
+  std::cout << '\n';
+  for (const auto& d : deliveries) {
+    std::cout << std::left << std::setw(9) << d.month.to_string() << std::right << std::setw(10)
+              << group_digits(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
+              << (d.plan ? d.plan->chunks.size() : 0) << std::setw(10) << d.attempts << "  "
+              << std::left << std::setw(8) << (d.synced ? "synced" : "FAILED");
+    if (d.landed)
+      std::cout << std::right << std::setw(12) << group_digits(d.landed->rows) << std::setw(22)
+                << d.landed->cost.to_string();
+    std::cout << '\n';
+  }
+  for (const auto& d : deliveries)
+    if (!d.problem.empty())
+      std::cerr << who << d.month.to_string() << ": " << d.problem << '\n';
+}
+
 int print_deliveries(const std::string& what, const OpenDestination& destination,
                      const std::vector<MonthDelivery>& deliveries, const std::string& format) {
-  bool all_synced = true;
-  for (const auto& d : deliveries)
-    all_synced = all_synced && d.synced;
-  if (format == "json") {
-    std::string json = "{\"destination\":";
-    cbf::append_json_string(json, destination.description);
-    json += ",\"months\":[";
-    for (std::size_t i = 0; i < deliveries.size(); ++i) {
-      const auto& d = deliveries[i];
-      json += i ? "," : "";
-      json += "{\"month\":\"" + d.month.to_string() + "\",\"rows\":" + std::to_string(d.rows) +
-              ",\"cost\":\"" + d.cost.to_string() +
-              "\",\"chunks\":" + std::to_string(d.plan ? d.plan->chunks.size() : 0) +
-              ",\"attempts\":" + std::to_string(d.attempts) +
-              ",\"synced\":" + (d.synced ? "true" : "false");
-      if (d.landed)
-        json += ",\"landed_rows\":" + std::to_string(d.landed->rows) + ",\"landed_cost\":\"" +
-                d.landed->cost.to_string() + "\"";
-      if (!d.problem.empty()) {
-        json += ",\"problem\":";
-        cbf::append_json_string(json, d.problem);
-      }
-      json += "}";
-    }
-    json += "]}\n";
-    std::cout << json;
-  } else {
-    std::cout << what << " to " << destination.description << "\n\n";
-    std::cout << std::left << std::setw(9) << "month" << std::right << std::setw(10) << "rows"
-              << std::setw(22) << "cost/cost total" << std::setw(8) << "chunks" << std::setw(10)
-              << "attempts"
-              << "  " << std::left << std::setw(8) << "status";
-    if (destination.local)
-      std::cout << std::right << std::setw(12) << "landed rows" << std::setw(22) << "landed cost";
-    std::cout << '\n';
-    for (const auto& d : deliveries) {
-      std::cout << std::left << std::setw(9) << d.month.to_string() << std::right << std::setw(10)
-                << group_digits(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
-                << (d.plan ? d.plan->chunks.size() : 0) << std::setw(10) << d.attempts << "  "
-                << std::left << std::setw(8) << (d.synced ? "synced" : "FAILED");
-      if (d.landed)
-        std::cout << std::right << std::setw(12) << group_digits(d.landed->rows) << std::setw(22)
-                  << d.landed->cost.to_string();
-      std::cout << '\n';
-    }
-    for (const auto& d : deliveries)
-      if (!d.problem.empty())
-        std::cerr << d.month.to_string() << ": " << d.problem << '\n';
-  }
-  return all_synced ? kExitOk : kExitDelivery;
+  if (format == "json")
+    std::cout << deliveries_json(destination, deliveries) << '\n';
+  else
+    print_deliveries_text(what, destination, deliveries);
+  return all_synced(deliveries) ? kExitOk : kExitDelivery;
 }
 
 // What run and push take besides the source: output, rollup, invalid months, retry time.
@@ -591,7 +617,9 @@ DeliveryOptions delivery_options(const SourceSelection& selection, const SendFla
   options.parallel_connections = static_cast<std::size_t>(sending.parallel_connections);
   options.allow_rollup = flags.allow_rollup || selection.delivery.allow_rollup;
   options.send_months_with_invalid_rows = flags.send_invalid;
-  options.on_attempt = [&progress](const send::Attempt& a) {
+  // Called from the scheduler's threads, several connections at once.
+  options.on_attempt = [&progress, mutex = std::make_shared<std::mutex>()](const send::Attempt& a) {
+    const std::lock_guard lock(*mutex);
     log::info("send.attempt", {{"connection", a.connection_id},
                                {"month", a.month.to_string()},
                                {"chunk", a.chunk_index},
@@ -646,7 +674,118 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   return code;
 }
 
+// `run` on a config with several connections and no --connection: converts each connection's
+// months in turn, then sends them all at once (one request in flight per connection, up to
+// sending.parallel_connections connections side by side).
+int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const SourceOptions& options,
+                const SendFlags& flags) {
+  // A connection id names the snapshot folder and the API's connection: one config connection
+  // each, or two would overwrite each other's snapshots and share one request slot.
+  std::map<std::string, std::string> names_by_id;
+  for (const ConnectionConfig& connection : config.connections) {
+    const auto [it, added] =
+        names_by_id.emplace(connection.delivery.connection_id, connection.name);
+    if (!added)
+      throw CommandError(kExitConfig, config.source.string() + ": connections '" + it->second +
+                                          "' and '" + connection.name +
+                                          "' both send to connection id '" + it->first +
+                                          "'; give each its own connection_id, or run them "
+                                          "one at a time with --connection");
+  }
+  const std::vector<Month> months = parse_months(options.months);
+  const bool progress_enabled = !global.no_progress && Progress::enabled_by_default();
+
+  struct Converted {
+    SourceSelection selection;
+    ConvertResult result;
+    int convert_code = kExitOk;
+    OpenDestination* destination = nullptr;
+  };
+  std::vector<Converted> converted;
+  std::vector<std::unique_ptr<OpenDestination>> destinations;
+  OpenDestination* local = nullptr; // one embedded emulator for every local connection
+  for (const ConnectionConfig& connection : config.connections) {
+    Converted c;
+    c.selection = select_connection(global, config, connection);
+    auto instance = create_instance(c.selection);
+    ConvertOptions convert;
+    convert.months = months;
+    convert.output_directory =
+        c.selection.state_dir / "snapshots" / c.selection.delivery.connection_id;
+    convert.progress = progress_enabled;
+    cbf::ValidationReport report;
+    c.result = take(run_convert(*instance, convert, report), kExitSource);
+    if (report.errors() > 0 || c.result.first_failure() != nullptr || !c.result.notes.empty())
+      std::cerr << describe_source(c.selection) << ":\n";
+    if (report.errors() > 0) {
+      std::cerr << "row problems (" << report.errors() << " errors):\n";
+      print_report_text(report, std::cerr, 20);
+    }
+    print_failures_and_notes(c.result, std::cerr);
+    c.convert_code = convert_exit_code(c.result, report);
+    if (c.selection.delivery.destination == DestinationKind::local && local != nullptr) {
+      c.destination = local;
+    } else {
+      destinations.push_back(std::make_unique<OpenDestination>(
+          take(open_destination(c.selection.delivery, c.selection.state_dir, c.selection.limits),
+               kExitConfig)));
+      c.destination = destinations.back().get();
+      if (c.selection.delivery.destination == DestinationKind::local)
+        local = c.destination;
+    }
+    converted.push_back(std::move(c));
+  }
+
+  std::vector<ConnectionToDeliver> connections;
+  for (const Converted& c : converted)
+    connections.push_back({c.selection.delivery.connection_id, months_from_convert(c.result),
+                           c.destination, c.selection.delivery.allow_rollup});
+  Progress progress("sending");
+  progress.set_enabled(progress_enabled);
+  // Limits and sending settings are the config's, the same for every connection; allow_rollup
+  // is each connection's own (ConnectionToDeliver) or'ed with --allow-rollup.
+  DeliveryOptions delivery = delivery_options(converted.front().selection, flags, progress);
+  delivery.allow_rollup = flags.allow_rollup;
+  const auto deliveries = deliver_all(connections, delivery, config.state_dir / "sync.db");
+  progress.finish();
+
+  int code = kExitOk;
+  if (flags.format == "json") {
+    std::string json = "{\"connections\":[";
+    for (std::size_t i = 0; i < converted.size(); ++i) {
+      std::string fields = "\"connection\":";
+      cbf::append_json_string(fields, converted[i].selection.connection);
+      fields += ",\"connection_id\":";
+      cbf::append_json_string(fields, converted[i].selection.delivery.connection_id);
+      fields += ",\"rows_read\":" + std::to_string(converted[i].result.rows_read) + ",";
+      json += (i ? "," : "") + deliveries_json(*converted[i].destination, deliveries[i], fields);
+    }
+    std::cout << json << "]}\n";
+  } else {
+    for (std::size_t i = 0; i < converted.size(); ++i) {
+      if (i > 0)
+        std::cout << '\n';
+      print_deliveries_text("sent " + describe_source(converted[i].selection) + " (" +
+                                group_digits(converted[i].result.rows_read) + " rows read)",
+                            *converted[i].destination, deliveries[i],
+                            describe_source(converted[i].selection) + ": ");
+    }
+  }
+  for (std::size_t i = 0; i < converted.size(); ++i)
+    if (code == kExitOk && !all_synced(deliveries[i]))
+      code = kExitDelivery;
+  for (const Converted& c : converted)
+    if (code == kExitOk)
+      code = c.convert_code;
+  return code;
+}
+
 int cmd_run(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags) {
+  if (options.plugin.empty() && options.connection.empty() && options.plugin_config.empty()) {
+    const HostConfig config = load_config(options);
+    if (config.connections.size() > 1)
+      return cmd_run_all(global, config, options, flags);
+  }
   const SourceSelection selection = select_source(global, options);
   auto instance = create_instance(selection);
   ConvertOptions convert;
