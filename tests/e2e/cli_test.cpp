@@ -403,6 +403,38 @@ TEST_F(CliTest, PlanAndRunWithASmallBodyLimitSplitIntoChunks) {
       << sent.out;
 }
 
+TEST_F(CliTest, RunSaysWhatARollupMerged) {
+  // By hand: the two rows of August 1st differ only in their cost, so with a cap of 2 rows they
+  // become one row of 1.00 + 2.50 = 3.50; the month sends 2 rows, 6.50 in all.
+  write("vendor.csv", "day,amount,svc\n2026-08-01,1.00,gpu\n2026-08-01,2.50,gpu\n"
+                      "2026-08-02,3.00,gpu\n");
+  const auto file =
+      write("billdrop.toml", "state_dir = \"state\"\n[limits]\nmax_rows_per_month = 2\n"
+                             "[connections.v]\nplugin = \"custom\"\n[connections.v.config]\n"
+                             "path = \"vendor.csv\"\n[connections.v.config.columns]\n"
+                             "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n"
+                             "\"resource/service\" = \"{svc}\"\n")
+          .string();
+  const auto refused = run({"run", "--config", file, "--format", "json"});
+  EXPECT_EQ(refused.exit_code, 6) << refused.out;
+  EXPECT_EQ(refused.out.find("\"rollup\""), std::string::npos) << refused.out;
+
+  const auto json = run({"run", "--config", file, "--allow-rollup", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.out << json.err;
+  EXPECT_NE(json.out.find("{\"month\":\"2026-08\",\"rows\":3,\"cost\":\"6.50\",\"chunks\":1,"
+                          "\"attempts\":1,\"synced\":true,\"landed_rows\":2,\"landed_cost\":"
+                          "\"6.50\",\"rollup\":{\"rows_before\":3,\"rows_after\":2,"
+                          "\"groups_merged\":1}}"),
+            std::string::npos)
+      << json.out;
+  const auto text = run({"run", "--config", file, "--allow-rollup"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("2026-08: over a month cap, rolled up 3 rows into 2 (1 group of rows "
+                          "differing only in their amounts merged, sums exact)"),
+            std::string::npos)
+      << text.out;
+}
+
 TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
   write("vendor.csv",
         "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n2026-08-02,oops,Compute,ml\n");

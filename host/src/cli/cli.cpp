@@ -543,6 +543,10 @@ std::string deliveries_json(const OpenDestination& destination,
       json += ",\"problem\":";
       cbf::append_json_string(json, d.problem);
     }
+    if (d.plan && d.plan->rollup)
+      json += ",\"rollup\":{\"rows_before\":" + std::to_string(d.plan->rollup->rows_before) +
+              ",\"rows_after\":" + std::to_string(d.plan->rollup->rows_after) +
+              ",\"groups_merged\":" + std::to_string(d.plan->rollup->groups_merged) + "}";
     json += "}";
   }
   json += "]}";
@@ -571,6 +575,15 @@ void print_deliveries_text(const std::string& what, const OpenDestination& desti
                 << d.landed->cost.to_string();
     std::cout << '\n';
   }
+  for (const auto& d : deliveries)
+    if (d.plan && d.plan->rollup) {
+      const plan::RollupReport& rollup = *d.plan->rollup;
+      std::cout << d.month.to_string() << ": over a month cap, rolled up "
+                << group_digits(rollup.rows_before) << " rows into "
+                << group_digits(rollup.rows_after) << " (" << group_digits(rollup.groups_merged)
+                << (rollup.groups_merged == 1 ? " group" : " groups")
+                << " of rows differing only in their amounts merged, sums exact)\n";
+    }
   for (const auto& d : deliveries)
     if (!d.problem.empty())
       std::cerr << who << d.month.to_string() << ": " << d.problem << '\n';
