@@ -435,6 +435,45 @@ TEST_F(CliTest, RunSaysWhatARollupMerged) {
       << text.out;
 }
 
+TEST_F(CliTest, PlanListsAMonthOverACapAndRunNamesTheMonthOnce) {
+  // 3 rows against a 2-row cap: 1 row (50.0%) over. September (1 row) is within it.
+  write("vendor.csv", "day,amount\n2026-08-01,1.00\n2026-08-02,2.50\n2026-08-03,3.00\n"
+                      "2026-09-01,4.00\n");
+  const auto file =
+      write("billdrop.toml", "state_dir = \"state\"\n[limits]\nmax_rows_per_month = 2\n"
+                             "[connections.v]\nplugin = \"custom\"\n[connections.v.config]\n"
+                             "path = \"vendor.csv\"\n[connections.v.config.columns]\n"
+                             "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n")
+          .string();
+  const auto plan = run({"plan", "--config", file});
+  EXPECT_EQ(plan.exit_code, 1) << plan.err;
+  EXPECT_EQ(plan.out.find("no months to plan"), std::string::npos) << plan.out;
+  const std::regex august(R"(\n2026-08 +3 +[0-9,]+ +1 +1 +0 +0 +150\.0% OVER +[0-9.]+% +6\.50\n)");
+  EXPECT_TRUE(std::regex_search(plan.out, august)) << plan.out;
+  const std::regex september(R"(\n2026-09 +1 +[0-9,]+ +1 +1 +0 +0 +50\.0% +[0-9.]+% +4\.00\n)");
+  EXPECT_TRUE(std::regex_search(plan.out, september)) << plan.out;
+  EXPECT_NE(plan.out.find("2026-08: over a month cap, so it would not be sent"), std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.err.find("2026-08: 3 rows is 1 (50.0%) over the 2-row month cap"),
+            std::string::npos)
+      << plan.err;
+  const auto json = run({"plan", "--config", file, "--format", "json"});
+  EXPECT_NE(json.out.find("\"over_cap\":true"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"over_cap\":false"), std::string::npos) << json.out;
+
+  // Only one month, over its cap: still a table, not "no months to plan".
+  const auto only = run({"plan", "--config", file, "--month", "2026-08"});
+  EXPECT_EQ(only.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(only.out, august)) << only.out;
+
+  const auto sent = run({"run", "--config", file, "--month", "2026-08"});
+  EXPECT_EQ(sent.exit_code, 6);
+  EXPECT_NE(sent.err.find("2026-08: 3 rows is 1 (50.0%) over the 2-row month cap"),
+            std::string::npos)
+      << sent.err;
+  EXPECT_EQ(sent.err.find("2026-08: 2026-08"), std::string::npos) << sent.err;
+}
+
 TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
   write("vendor.csv",
         "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n2026-08-02,oops,Compute,ml\n");

@@ -24,6 +24,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <pthread.h>
@@ -584,9 +585,14 @@ void print_deliveries_text(const std::string& what, const OpenDestination& desti
                 << (rollup.groups_merged == 1 ? " group" : " groups")
                 << " of rows differing only in their amounts merged, sums exact)\n";
     }
-  for (const auto& d : deliveries)
-    if (!d.problem.empty())
-      std::cerr << who << d.month.to_string() << ": " << d.problem << '\n';
+  for (const auto& d : deliveries) {
+    if (d.problem.empty())
+      continue;
+    // Most problems name their month already ("2026-08: 1,250,000 rows is ..."): not twice.
+    const std::string month = d.month.to_string();
+    const bool named = d.problem.starts_with(month + ":") || d.problem.starts_with(month + " ");
+    std::cerr << who << (named ? "" : month + ": ") << d.problem << '\n';
+  }
 }
 
 int print_deliveries(const std::string& what, const OpenDestination& destination,
@@ -664,13 +670,29 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   for (const MonthToDeliver& month : months_from_convert(result)) {
     if (!month.failure.empty())
       continue;
+    const plan::PlanLimits limits = plan_limits(selection.limits);
     Result<plan::DropPlan> plan =
-        plan::plan_month(month.summary, plan_limits(selection.limits),
+        plan::plan_month(month.summary, limits,
                          allow_rollup || selection.delivery.allow_rollup ? plan::CapPolicy::rollup
                                                                          : plan::CapPolicy::fail);
     if (!plan) {
       std::cerr << plan.error().message() << '\n';
       code = kExitData;
+      // Over a cap, the month still gets its row in the table: planned as if there were no
+      // month caps, with the real caps' use shown (and marked) against the real limits. It is
+      // not a plan that would be sent, so it has no digest.
+      plan::PlanLimits uncapped = limits;
+      uncapped.max_rows_per_month = std::numeric_limits<std::uint64_t>::max();
+      uncapped.max_bytes_per_month = std::numeric_limits<std::uint64_t>::max();
+      Result<plan::DropPlan> measured =
+          plan::plan_month(month.summary, uncapped, plan::CapPolicy::fail);
+      if (measured) {
+        measured->caps.rows_limit = limits.max_rows_per_month;
+        measured->caps.bytes_limit = limits.max_bytes_per_month;
+        measured->digest.clear();
+        if (measured->caps.over())
+          plans.push_back(std::move(*measured));
+      }
       continue;
     }
     plans.push_back(std::move(*plan));
