@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace billdrop::emulator {
@@ -419,6 +421,122 @@ TEST_F(EmulatorTest, BodyOverTheLimitIs413AndNothingIsStored) {
   EXPECT_EQ(state("c", "2024-08").rows, 1u);
 
   expect_message_shape(post(kBase + "validate_billing_drop", sized(401)), 413);
+}
+
+// One HTTP/1.1 exchange over a plain socket, bytes exactly as given: the status code and the
+// body of the reply (0 and "" when none came).
+std::pair<int, std::string> raw_exchange(std::uint16_t port, const std::string& request) {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (sock < 0 || ::connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ADD_FAILURE() << "cannot connect to the emulator";
+    return {0, ""};
+  }
+  timeval timeout{20, 0};
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(sock, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(sock, buffer, sizeof buffer, 0)) > 0;)
+    reply.append(buffer, static_cast<std::size_t>(n));
+  ::close(sock);
+  if (reply.rfind("HTTP/1.1 ", 0) != 0)
+    return {0, ""};
+  const std::size_t body_at = reply.find("\r\n\r\n");
+  return {std::stoi(reply.substr(9, 3)),
+          body_at == std::string::npos ? "" : reply.substr(body_at + 4)};
+}
+
+// A request with the given extra header lines and body (Content-Length, or chunked in 1,000-byte
+// chunks), closing the connection after the reply.
+std::string raw_post(const std::string& path, const std::string& extra_headers,
+                     const std::string& payload, bool chunked) {
+  std::string request = "POST " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + std::string(kKey) +
+                        "\r\nConnection: close\r\n" + extra_headers;
+  if (!chunked)
+    return request + "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
+  request += "Transfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t at = 0; at < payload.size(); at += 1000) {
+    const std::string piece = payload.substr(at, 1000);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    request += size + piece + "\r\n";
+  }
+  return request + "0\r\n\r\n";
+}
+
+TEST_F(EmulatorTest, TheJsonBodyIsReadWhateverItsContentTypeUpToTheLimit) {
+  EmulatorOptions options;
+  options.max_body_bytes = 50'000;
+  start(options);
+  // 200 rows, about 12 KB: over cpp-httplib's 8 KB form-urlencoded limit, under the body limit.
+  std::vector<std::string> rows;
+  for (int i = 0; i < 200; ++i)
+    rows.push_back(row("2024-08-01T0" + std::to_string(i % 10) + ":00:00Z", "0.01"));
+  const std::string payload = body("2024-08", "replace_drop", rows);
+  ASSERT_GT(payload.size(), 8192u);
+  ASSERT_LT(payload.size(), 50'000u);
+  const std::string path = drops_path("types");
+  for (const std::string& content_type :
+       {std::string(), std::string("Content-Type: application/x-www-form-urlencoded\r\n"),
+        std::string("Content-Type: text/plain\r\n"),
+        std::string("Content-Type: application/octet-stream\r\n")}) {
+    for (const bool chunked : {false, true}) {
+      const auto [status, reply] =
+          raw_exchange(emulator_->port(), raw_post(path, content_type, payload, chunked));
+      EXPECT_EQ(status, 200) << content_type << (chunked ? " chunked: " : ": ") << reply;
+      EXPECT_TRUE(contains(reply, "\"row_count\":200")) << reply;
+    }
+  }
+  EXPECT_EQ(state("types", "2024-08").rows, 200u);
+  const auto [valid_status, valid] =
+      raw_exchange(emulator_->port(),
+                   raw_post(kBase + "validate_billing_drop",
+                            "Content-Type: application/x-www-form-urlencoded\r\n", payload, false));
+  EXPECT_EQ(valid_status, 200) << valid;
+  EXPECT_TRUE(contains(valid, "\"is_valid\":true")) << valid;
+
+  // multipart/form-data is not a JSON body: a clear 400 rather than a parse of its parts.
+  const auto [multipart_status, multipart] = raw_exchange(
+      emulator_->port(), raw_post(path, "Content-Type: multipart/form-data; boundary=xyz\r\n",
+                                  "--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n" +
+                                      payload + "\r\n--xyz--\r\n",
+                                  false));
+  EXPECT_EQ(multipart_status, 400) << multipart;
+  EXPECT_TRUE(contains(multipart, "multipart/form-data")) << multipart;
+}
+
+TEST_F(EmulatorTest, A413SaysTheBodysRealSizeChunkedOrNot) {
+  EmulatorOptions options;
+  options.max_body_bytes = 10'000;
+  start(options);
+  std::vector<std::string> rows;
+  for (int i = 0; i < 500; ++i)
+    rows.push_back(row("2024-08-01T00:00:00Z", "1"));
+  const std::string payload = body("2024-08", "sum", rows);
+  ASSERT_GT(payload.size(), 10'000u);
+  const std::string size = std::to_string(payload.size()) + " bytes";
+  for (const std::string& content_type :
+       {std::string("Content-Type: application/json\r\n"),
+        std::string("Content-Type: application/x-www-form-urlencoded\r\n"), std::string()}) {
+    for (const bool chunked : {false, true}) {
+      const auto [status, reply] = raw_exchange(
+          emulator_->port(), raw_post(drops_path("big"), content_type, payload, chunked));
+      EXPECT_EQ(status, 413) << content_type << reply;
+      EXPECT_TRUE(contains(reply, "the request body is " + size + ", over the limit of 10000"))
+          << content_type << (chunked ? " chunked: " : ": ") << reply;
+    }
+  }
+  EXPECT_EQ(state("big", "2024-08").rows, 0u);
 }
 
 TEST_F(EmulatorTest, MonthRowCapRejectsTheWholeRequestWith400) {

@@ -148,10 +148,19 @@ private:
   };
 
   void install_routes(httplib::Server& server);
-  void send_drop(const httplib::Request& req, httplib::Response& res);
+  // The request body, read whatever its Content-Type (the API takes the JSON as it comes: curl's
+  // default form type, text/plain, none at all), up to the body limit. A larger body is read to
+  // its end and counted, so the 413 can say its real size, chunked or not. On nullopt the
+  // response is written (413, or 400 for a body that cannot be read).
+  std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& reader,
+                                       const std::optional<ResponseKey>& key);
+  void send_drop(const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader);
   void list_drops(const httplib::Request& req, httplib::Response& res);
   void month_rows(const httplib::Request& req, httplib::Response& res);
-  void validate(const httplib::Request& req, httplib::Response& res);
+  void validate(const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader);
   httplib::Server::HandlerResponse on_error(const httplib::Request& req, httplib::Response& res);
 
   // Answers 403 and returns false when the request's API key may not call the endpoint.
@@ -276,10 +285,14 @@ Result<MonthState> Emulator::Impl::month_state(const std::string& connection_id,
 }
 
 void Emulator::Impl::install_routes(httplib::Server& server) {
+  // Handlers with a content reader: httplib leaves the body to them, so it never applies its
+  // form-urlencoded size limit (8 KB) or multipart parsing to a JSON body.
   server.Post(kValidateRoute,
-              [this](const httplib::Request& req, httplib::Response& res) { validate(req, res); });
+              [this](const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader) { validate(req, res, reader); });
   server.Post(kSendOrListRoute,
-              [this](const httplib::Request& req, httplib::Response& res) { send_drop(req, res); });
+              [this](const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader) { send_drop(req, res, reader); });
   server.Get(kSendOrListRoute,
              [this](const httplib::Request& req, httplib::Response& res) { list_drops(req, res); });
   server.Get(kMonthRoute,
@@ -393,19 +406,59 @@ void Emulator::Impl::delay(std::chrono::milliseconds latency) {
   stop_signal_.wait_for(lock, latency, [this] { return stopping_; });
 }
 
-void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& res) {
+std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req,
+                                                     httplib::Response& res,
+                                                     const httplib::ContentReader& reader,
+                                                     const std::optional<ResponseKey>& key) {
+  const std::size_t limit = options_.max_body_bytes;
+  std::string body;
+  std::uint64_t size = 0;
+  const auto keep = [&](const char* data, std::size_t length) {
+    size += length;
+    if (size <= limit)
+      body.append(data, length);
+    return true; // read on past the limit, counting, so the 413 says the real size
+  };
+  bool read = false;
+  if (req.is_multipart_form_data()) {
+    // httplib parses multipart itself; what it hands over is the parts, not the body.
+    read = reader([](const httplib::MultipartFormData&) { return true; },
+                  [&](const char* data, std::size_t length) { return keep(data, length); });
+    if (read) {
+      respond(key, res, 400,
+              error_body("the body is multipart/form-data; send the JSON drop itself as the "
+                         "request body (Content-Type: application/json)",
+                         "invalid_request"));
+      return std::nullopt;
+    }
+  } else {
+    read = reader([&](const char* data, std::size_t length) { return keep(data, length); });
+  }
+  if (!read && res.status == 413) {
+    // httplib refused the body from its Content-Length and skipped it unread.
+    size = req.get_header_value<std::uint64_t>("Content-Length");
+  } else if (!read) {
+    respond(key, res, 400, error_body("the request body could not be read", "invalid_request"));
+    return std::nullopt;
+  }
+  if (size > limit) {
+    respond(key, res, 413, message_body(too_large_message(static_cast<std::size_t>(size), limit)));
+    return std::nullopt;
+  }
+  return body;
+}
+
+void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
   if (!authorize(req, res, Endpoint::send_drop))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
     return;
-  // A chunked request has no Content-Length for httplib to check first; it is checked here, still
-  // before any parsing.
-  if (req.body.size() > options_.max_body_bytes) {
-    respond(key, res, 413,
-            message_body(too_large_message(req.body.size(), options_.max_body_bytes)));
+  // Read and measured before any parsing.
+  const std::optional<std::string> request_body = read_body(req, res, reader, key);
+  if (!request_body)
     return;
-  }
   const std::string space = space_of(req);
   const std::string connection = req.matches[1];
   std::optional<BusySlot> slot = try_hold(space, connection);
@@ -443,7 +496,7 @@ void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& r
 
   int status = 200;
   std::string body;
-  Result<DropBody> drop = read_drop_body(req.body, kErrorsInMessage);
+  Result<DropBody> drop = read_drop_body(*request_body, kErrorsInMessage);
   if (!drop) {
     status = 400;
     body = error_body(drop.error().message(), "invalid_request");
@@ -535,18 +588,17 @@ void Emulator::Impl::month_rows(const httplib::Request& req, httplib::Response& 
   respond(key, res, 200, std::move(body));
 }
 
-void Emulator::Impl::validate(const httplib::Request& req, httplib::Response& res) {
+void Emulator::Impl::validate(const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
   if (!authorize(req, res, Endpoint::validate))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
     return;
-  if (req.body.size() > options_.max_body_bytes) {
-    respond(key, res, 413,
-            message_body(too_large_message(req.body.size(), options_.max_body_bytes)));
+  const std::optional<std::string> request_body = read_body(req, res, reader, key);
+  if (!request_body)
     return;
-  }
-  Result<DropBody> drop = read_drop_body(req.body, kErrorsInValidate);
+  Result<DropBody> drop = read_drop_body(*request_body, kErrorsInValidate);
   if (!drop) {
     respond(key, res, 400, error_body(drop.error().message(), "invalid_request"));
     return;

@@ -10,6 +10,10 @@
 // - Order of checks for a send: API key (403) -> idempotency replay -> body size (413, checked
 //   before any parsing) -> one in flight per connection (429) -> fault draw -> body and rows (400)
 //   -> month caps (400) -> apply.
+// - The body is the JSON whatever the Content-Type says (none, curl's default form type,
+//   text/plain, ...), up to the body limit; a 413 gives the body's real size, also for a chunked
+//   upload (which is read to its end and counted, not kept). multipart/form-data is answered 400:
+//   it is not a JSON body.
 // - Stored for idempotency replay, keyed by (test key, method, path, key): every response the API
 //   itself produced (200, 400, 404, 413). Not stored: 403 (no account to scope it to), the busy
 //   429, and injected 500/429/closed connections, which stand for failures in front of the API.
