@@ -539,6 +539,30 @@ TEST_F(EmulatorTest, A413SaysTheBodysRealSizeChunkedOrNot) {
   EXPECT_EQ(state("big", "2024-08").rows, 0u);
 }
 
+TEST_F(EmulatorTest, ExponentCostsAreRejectedAndValidateNamesRowAndColumn) {
+  start();
+  const std::string exponent =
+      body("2024-08", "replace_drop",
+           {row("2024-08-01T00:00:00Z", "2.5"), row("2024-08-01T01:00:00Z", "1e3")});
+  const std::string message = expect_error_shape(send("exp", exponent), 400, "invalid_cbf");
+  EXPECT_TRUE(contains(message, "data[1]: cost/cost: \"1e3\" is in exponent notation")) << message;
+  EXPECT_EQ(state("exp", "2024-08").rows, 0u); // nothing stored, not even the plain row
+
+  const Reply validated = post(kBase + "validate_billing_drop", exponent);
+  ASSERT_EQ(validated.status, 200) << validated.body;
+  Json json(validated.body);
+  EXPECT_FALSE(json.boolean("/connection/is_valid"));
+  ASSERT_EQ(json.size("/connection/errors"), 1u);
+  EXPECT_TRUE(contains(json.str("/connection/errors/0"), "data[1]: cost/cost: \"1e3\""))
+      << validated.body;
+
+  // The same amount written plainly is accepted and stored as written.
+  EXPECT_EQ(
+      send("exp", body("2024-08", "replace_drop", {row("2024-08-01T01:00:00Z", "1000")})).status,
+      200);
+  expect_hours("exp", "2024-08", {{"2024-08-01T01", {1, "1000"}}});
+}
+
 TEST_F(EmulatorTest, MonthRowCapRejectsTheWholeRequestWith400) {
   EmulatorOptions options;
   options.max_rows_per_month = 4;
