@@ -783,6 +783,141 @@ TEST_F(EmulatorTest, TestKeyRunsInItsOwnNamespace) {
             2u);
 }
 
+// A clock the test moves by hand, shared with the emulator.
+struct FakeClock {
+  std::shared_ptr<std::chrono::system_clock::time_point> now =
+      std::make_shared<std::chrono::system_clock::time_point>(
+          std::chrono::sys_days(std::chrono::year_month_day(
+              std::chrono::year(2026), std::chrono::month(8), std::chrono::day(1))));
+  std::function<std::chrono::system_clock::time_point()> function() const {
+    return [now = now] { return *now; };
+  }
+  void advance(std::chrono::milliseconds by) const { *now += by; }
+};
+
+TEST_F(EmulatorTest, ATestNamespaceIsPurgedItsTtlAfterItsFirstRequest) {
+  FakeClock clock;
+  EmulatorOptions options;
+  options.test_namespace_ttl = 10s; // the API's hour, shortened
+  options.clock = clock.function();
+  start(options);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "2")});
+  const std::string month = drops_path("c") + "/2024-08";
+  ASSERT_EQ(send("c", payload, headers("", "t1")).status, 200);
+  ASSERT_EQ(send("c", payload).status, 200); // the real namespace
+  clock.advance(6s);
+  ASSERT_EQ(send("c", payload, headers("", "t1")).status, 200); // the hour counts from the first
+  ASSERT_EQ(send("c", payload, headers("", "t2")).status, 200);
+  EXPECT_EQ(Json(get(month, headers("", "t1")).body).size("/billing_drop"), 2u);
+
+  clock.advance(5s); // 11 s after t1's first request, 5 s after t2's
+  EXPECT_EQ(get(month, headers("", "t1")).status, 404);
+  EXPECT_EQ(Json(get(drops_path("c"), headers("", "t1")).body).size("/billing_drops"), 0u);
+  EXPECT_EQ(get(month, headers("", "t2")).status, 200);
+  // The real namespace is never purged.
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "2"}}});
+  // t1 starts a new hour with its next request.
+  ASSERT_EQ(send("c", payload, headers("", "t1")).status, 200);
+  EXPECT_EQ(Json(get(month, headers("", "t1")).body).size("/billing_drop"), 1u);
+  clock.advance(6s);
+  EXPECT_EQ(get(month, headers("", "t2")).status, 404);
+  EXPECT_EQ(get(month, headers("", "t1")).status, 200);
+}
+
+TEST_F(EmulatorTest, StoredResponsesExpireAfterTheirTtlAndLeaveTheFile) {
+  FakeClock clock;
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() /
+      ("billdrop_emulator_ttl_" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(file);
+  EmulatorOptions options;
+  options.store = file;
+  options.idempotency_ttl = 60s;
+  options.test_namespace_ttl = 30s;
+  options.clock = clock.function();
+  start(options);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "2.5")});
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200);
+  clock.advance(59s);
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200); // replayed: not applied again
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "2.5"}}});
+  ASSERT_EQ(send("c", payload, headers("k2", "t1")).status, 200);
+
+  clock.advance(2s); // k1 was stored 61 s ago: a repeat now is a new request
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {2, "5"}}});
+  // ... whose response is the one stored from now on.
+  clock.advance(30s);
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {2, "5"}}});
+
+  // Expired responses and namespaces leave the file (read with SQLite, not the emulator).
+  clock.advance(61s);
+  ASSERT_EQ(get(drops_path("c")).status, 200); // any request lets the emulator tidy up
+  emulator_->stop();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  const auto count = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sql;
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW) << sql;
+    const auto value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM idempotency"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM drops WHERE space != ''"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rows"), 2); // the real namespace's
+  sqlite3_close(db);
+  emulator_.reset();
+  std::filesystem::remove(file);
+  std::filesystem::remove(file.string() + "-wal");
+  std::filesystem::remove(file.string() + "-shm");
+}
+
+TEST_F(EmulatorTest, AStoreOfTheFirstSchemaIsUpgradedAndKeepsItsResponses) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() /
+                                     ("billdrop_emulator_v1_" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(file);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    // Version 1's tables, as billdrop created them, with one stored response.
+    ASSERT_EQ(sqlite3_exec(db, R"sql(
+CREATE TABLE drops (month_id INTEGER PRIMARY KEY, space TEXT NOT NULL, connection TEXT NOT NULL,
+  month TEXT NOT NULL, drop_id TEXT NOT NULL, row_count INTEGER NOT NULL,
+  json_bytes INTEGER NOT NULL, UNIQUE (space, connection, month));
+CREATE TABLE rows (seq INTEGER PRIMARY KEY, month_id INTEGER NOT NULL REFERENCES drops (month_id),
+  hour TEXT NOT NULL, cost TEXT NOT NULL, bytes INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE INDEX rows_by_hour ON rows (month_id, hour);
+CREATE TABLE drop_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, space TEXT NOT NULL,
+  connection TEXT NOT NULL, month TEXT NOT NULL, operation TEXT NOT NULL,
+  body_rows INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT '');
+CREATE TABLE idempotency (space TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+  key TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (space, method, path, key));
+INSERT INTO idempotency VALUES ('', 'POST', '/v2/connections/billing/anycost/c/billing_drops',
+  'old-key', 200, '{"connection":{"drop_id":"old","month":"2024-08","row_count":1}}');
+PRAGMA user_version = 1;
+)sql",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  EmulatorOptions options;
+  options.store = file;
+  start(options);
+  const Reply replayed =
+      send("c", body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1")}), headers("old-key"));
+  EXPECT_EQ(replayed.status, 200);
+  EXPECT_TRUE(contains(replayed.body, "\"drop_id\":\"old\"")) << replayed.body;
+  EXPECT_EQ(state("c", "2024-08").rows, 0u);
+  emulator_.reset();
+  std::filesystem::remove(file);
+  std::filesystem::remove(file.string() + "-wal");
+  std::filesystem::remove(file.string() + "-shm");
+}
+
 // --- concurrency -------------------------------------------------------------------------------
 
 TEST_F(EmulatorTest, SecondRequestForABusyConnectionIs429WithRetryAfter) {
@@ -975,7 +1110,7 @@ TEST_F(EmulatorTest, StartRefusesAFileThatIsNotAnEmulatorStore) {
     sqlite3_close(db);
   };
   make_db(dir / "foreign.db", "CREATE TABLE rows (a TEXT)");
-  make_db(dir / "future.db", "PRAGMA user_version = 2");
+  make_db(dir / "future.db", "PRAGMA user_version = 3");
   for (const char* name : {"foreign.db", "future.db"}) {
     EmulatorOptions options;
     options.store = dir / name;

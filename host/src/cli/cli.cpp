@@ -1043,6 +1043,18 @@ int run(int argc, char** argv) {
       ->add_option("--fault-apply-then-fail", emulator_options.faults.apply_then_fail,
                    "probability of storing the drop and answering 500")
       ->check(CLI::Range(0.0, 1.0));
+  long long test_key_ttl = 3600;
+  long long idempotency_ttl = 24 * 3600;
+  emulator_cmd
+      ->add_option("--test-key-ttl-seconds", test_key_ttl,
+                   "a cloudzero-test-key namespace is purged this long after its first request")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  emulator_cmd
+      ->add_option("--idempotency-ttl-seconds", idempotency_ttl,
+                   "how long a response is replayed for its cloudzero-idempotency-key")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   emulator_cmd->add_option("--latency-min-ms", latency_min, "added latency, lower bound");
   emulator_cmd->add_option("--latency-max-ms", latency_max, "added latency, upper bound");
 
@@ -1078,6 +1090,8 @@ int run(int argc, char** argv) {
       return cmd_push(global, push_options, push_from, push_flags);
     if (emulator_cmd->parsed()) {
       emulator_options.store = emulator_store;
+      emulator_options.test_namespace_ttl = std::chrono::seconds(test_key_ttl);
+      emulator_options.idempotency_ttl = std::chrono::seconds(idempotency_ttl);
       emulator_options.faults.latency_min = std::chrono::milliseconds(latency_min);
       emulator_options.faults.latency_max =
           std::chrono::milliseconds(std::max(latency_min, latency_max));

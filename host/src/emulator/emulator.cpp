@@ -166,6 +166,12 @@ private:
   // Answers 403 and returns false when the request's API key may not call the endpoint.
   bool authorize(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) const;
   static std::string space_of(const httplib::Request& req);
+  std::chrono::system_clock::time_point now() const {
+    return options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  }
+  // Expires what is due before a request is answered (EmulatorStore::arrive); false when that
+  // failed and the response (500) is written.
+  bool arrive(const httplib::Request& req, httplib::Response& res);
   static std::optional<ResponseKey> response_key(const httplib::Request& req);
   // Answers with the response stored for the request's idempotency key; false when none is.
   bool replay(const std::optional<ResponseKey>& key, httplib::Response& res);
@@ -205,8 +211,11 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
     return std::move(plan).error().with_context("emulator");
   faults_.reset();
   faults_.emplace(std::move(*plan));
+  if (options_.test_namespace_ttl.count() <= 0 || options_.idempotency_ttl.count() <= 0)
+    return config_error("emulator: the test namespace and idempotency TTLs must be positive");
   if (!store_) {
-    Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(options_.store);
+    Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(
+        options_.store, Expiry{options_.test_namespace_ttl, options_.idempotency_ttl});
     if (!store)
       return std::move(store).error();
     store_ = std::move(*store);
@@ -352,10 +361,18 @@ std::optional<ResponseKey> Emulator::Impl::response_key(const httplib::Request& 
   return ResponseKey{space_of(req), req.method, req.path, std::move(key)};
 }
 
+bool Emulator::Impl::arrive(const httplib::Request& req, httplib::Response& res) {
+  if (Status status = store_->arrive(space_of(req), now()); !status) {
+    internal_failure(res, status.error());
+    return false;
+  }
+  return true;
+}
+
 bool Emulator::Impl::replay(const std::optional<ResponseKey>& key, httplib::Response& res) {
   if (!key)
     return false;
-  Result<std::optional<StoredResponse>> stored = store_->find_response(*key);
+  Result<std::optional<StoredResponse>> stored = store_->find_response(*key, now());
   if (!stored) {
     internal_failure(res, stored.error());
     return true;
@@ -370,7 +387,7 @@ bool Emulator::Impl::replay(const std::optional<ResponseKey>& key, httplib::Resp
 void Emulator::Impl::respond(const std::optional<ResponseKey>& key, httplib::Response& res,
                              int status, std::string body) {
   if (key) {
-    if (Status kept = store_->remember_response(*key, {status, body}); !kept) {
+    if (Status kept = store_->remember_response(*key, {status, body}, now()); !kept) {
       internal_failure(res, kept.error());
       return;
     }
@@ -450,7 +467,7 @@ std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req
 
 void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& res,
                                const httplib::ContentReader& reader) {
-  if (!authorize(req, res, Endpoint::send_drop))
+  if (!authorize(req, res, Endpoint::send_drop) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
@@ -532,7 +549,7 @@ void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& r
 }
 
 void Emulator::Impl::list_drops(const httplib::Request& req, httplib::Response& res) {
-  if (!authorize(req, res, Endpoint::list_drops))
+  if (!authorize(req, res, Endpoint::list_drops) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
@@ -557,7 +574,7 @@ void Emulator::Impl::list_drops(const httplib::Request& req, httplib::Response& 
 }
 
 void Emulator::Impl::month_rows(const httplib::Request& req, httplib::Response& res) {
-  if (!authorize(req, res, Endpoint::month_rows))
+  if (!authorize(req, res, Endpoint::month_rows) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
@@ -590,7 +607,7 @@ void Emulator::Impl::month_rows(const httplib::Request& req, httplib::Response& 
 
 void Emulator::Impl::validate(const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& reader) {
-  if (!authorize(req, res, Endpoint::validate))
+  if (!authorize(req, res, Endpoint::validate) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
@@ -636,7 +653,8 @@ httplib::Server::HandlerResponse Emulator::Impl::on_error(const httplib::Request
       res.set_content(error_body("no endpoint " + req.method + " " + req.path, "not_found"), kJson);
       return Server::HandlerResponse::Handled;
     }
-    if (!authorize(req, res, is_send ? Endpoint::send_drop : Endpoint::validate))
+    if (!authorize(req, res, is_send ? Endpoint::send_drop : Endpoint::validate) ||
+        !arrive(req, res))
       return Server::HandlerResponse::Handled;
     const std::optional<ResponseKey> key = response_key(req);
     if (replay(key, res))

@@ -26,6 +26,9 @@
 // - Faults draw only for sends that reach the draw (not replays, not busy 429s), two numbers per
 //   send from std::mt19937_64(seed), so the same seed and request order give the same faults;
 //   each start() begins the sequence again.
+// - A test namespace's hour counts from its first request; after it, the next request into it
+//   finds it empty (and starts a new hour). Stored responses expire idempotency_ttl after they
+//   were stored; a repeat after that is a new request. Expired data also leaves the file.
 // - "Closed before the reply" sends a 500 status line and a chunked body cut off mid-way: an HTTP
 //   client reports a read error; one that ignores it still does not see a success.
 // - Only sends are held to one in flight per connection; the GETs read a consistent snapshot.
@@ -40,6 +43,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -68,6 +72,12 @@ struct EmulatorOptions {
   std::uint64_t max_rows_per_month = 1'000'000;
   std::uint64_t max_bytes_per_month = 400'000'000;
   std::chrono::seconds busy_retry_after{1}; // Retry-After of a concurrent or injected 429
+  // A cloudzero-test-key namespace is purged this long after its first request (the API: an
+  // hour); a stored response is replayed for this long after it was stored.
+  std::chrono::milliseconds test_namespace_ttl{std::chrono::hours(1)};
+  std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
+  // The time those are measured in; empty: the system clock (tests move their own).
+  std::function<std::chrono::system_clock::time_point()> clock;
   FaultOptions faults;
 };
 
