@@ -515,6 +515,24 @@ TEST_F(EmulatorTest, TheJsonBodyIsReadWhateverItsContentTypeUpToTheLimit) {
   EXPECT_TRUE(contains(multipart, "multipart/form-data")) << multipart;
 }
 
+TEST_F(EmulatorTest, ABodyAnsweredWithoutBeingReadDoesNotSpillIntoTheNextRequest) {
+  // One keep-alive connection: a replayed send and a refused key are answered before their
+  // bodies are needed; the next request on the connection must still be read as a request.
+  start();
+  httplib::Client keep_alive = client();
+  keep_alive.set_keep_alive(true);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1")});
+  const auto post_on = [&](const httplib::Headers& with) {
+    return to_reply(keep_alive.Post(drops_path("k"), with, payload, "application/json"));
+  };
+  EXPECT_EQ(post_on(headers("same")).status, 200);
+  EXPECT_EQ(post_on(headers("same")).status, 200); // a replay
+  EXPECT_EQ(post_on({{"Authorization", "Bearer x"}}).status, 403);
+  const Reply next = post_on(headers("other"));
+  EXPECT_EQ(next.status, 200) << next.body;
+  expect_hours("k", "2024-08", {{"2024-08-01T00", {2, "2"}}});
+}
+
 TEST_F(EmulatorTest, A413SaysTheBodysRealSizeChunkedOrNot) {
   EmulatorOptions options;
   options.max_body_bytes = 10'000;

@@ -113,6 +113,50 @@ bool starts_with_bearer(std::string_view value) {
   return true;
 }
 
+// The body of a POST, read at most once through httplib's content reader: by the handler, or --
+// when the handler answered without it (403, a replayed response) -- drained afterwards, so the
+// connection's next request starts where it should instead of in this one's body.
+class RequestBody {
+public:
+  RequestBody(const httplib::Request& req, const httplib::ContentReader& reader)
+      : req_(req), reader_(reader) {}
+
+  // Reads the whole body, keeping its first `limit` bytes and counting all of them. False when
+  // httplib could not read it (res.status then says why: 413 when it refused the body from its
+  // Content-Length without reading it).
+  bool read(std::size_t limit, std::string& kept, std::uint64_t& size) {
+    consumed_ = true;
+    size = 0;
+    const auto keep = [&](const char* data, std::size_t length) {
+      size += length;
+      if (size <= limit)
+        kept.append(data, length);
+      return true; // read on past the limit, counting, so a 413 can say the real size
+    };
+    if (req_.is_multipart_form_data()) // httplib parses these itself and hands over the parts
+      return reader_([](const httplib::MultipartFormData&) { return true; },
+                     [&](const char* data, std::size_t length) { return keep(data, length); });
+    return reader_([&](const char* data, std::size_t length) { return keep(data, length); });
+  }
+
+  // Reads and drops an unread body; the response stays as the handler wrote it (httplib sets the
+  // status when it refuses a body).
+  void drain(httplib::Response& res) {
+    if (consumed_)
+      return;
+    const int status = res.status;
+    std::string nothing;
+    std::uint64_t size = 0;
+    (void)read(0, nothing, size);
+    res.status = status;
+  }
+
+private:
+  const httplib::Request& req_;
+  const httplib::ContentReader& reader_;
+  bool consumed_ = false;
+};
+
 } // namespace
 
 class Emulator::Impl {
@@ -153,14 +197,11 @@ private:
   // its end and counted, so the 413 can say its real size, chunked or not. On nullopt the
   // response is written (413, or 400 for a body that cannot be read).
   std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
-                                       const httplib::ContentReader& reader,
-                                       const std::optional<ResponseKey>& key);
-  void send_drop(const httplib::Request& req, httplib::Response& res,
-                 const httplib::ContentReader& reader);
+                                       RequestBody& content, const std::optional<ResponseKey>& key);
+  void send_drop(const httplib::Request& req, httplib::Response& res, RequestBody& content);
   void list_drops(const httplib::Request& req, httplib::Response& res);
   void month_rows(const httplib::Request& req, httplib::Response& res);
-  void validate(const httplib::Request& req, httplib::Response& res,
-                const httplib::ContentReader& reader);
+  void validate(const httplib::Request& req, httplib::Response& res, RequestBody& content);
   httplib::Server::HandlerResponse on_error(const httplib::Request& req, httplib::Response& res);
 
   // Answers 403 and returns false when the request's API key may not call the endpoint.
@@ -296,12 +337,18 @@ Result<MonthState> Emulator::Impl::month_state(const std::string& connection_id,
 void Emulator::Impl::install_routes(httplib::Server& server) {
   // Handlers with a content reader: httplib leaves the body to them, so it never applies its
   // form-urlencoded size limit (8 KB) or multipart parsing to a JSON body.
-  server.Post(kValidateRoute,
-              [this](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader) { validate(req, res, reader); });
-  server.Post(kSendOrListRoute,
-              [this](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader) { send_drop(req, res, reader); });
+  server.Post(kValidateRoute, [this](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    RequestBody content(req, reader);
+    validate(req, res, content);
+    content.drain(res);
+  });
+  server.Post(kSendOrListRoute, [this](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& reader) {
+    RequestBody content(req, reader);
+    send_drop(req, res, content);
+    content.drain(res);
+  });
   server.Get(kSendOrListRoute,
              [this](const httplib::Request& req, httplib::Response& res) { list_drops(req, res); });
   server.Get(kMonthRoute,
@@ -424,33 +471,12 @@ void Emulator::Impl::delay(std::chrono::milliseconds latency) {
 }
 
 std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req,
-                                                     httplib::Response& res,
-                                                     const httplib::ContentReader& reader,
+                                                     httplib::Response& res, RequestBody& content,
                                                      const std::optional<ResponseKey>& key) {
   const std::size_t limit = options_.max_body_bytes;
-  std::string body;
+  std::string kept;
   std::uint64_t size = 0;
-  const auto keep = [&](const char* data, std::size_t length) {
-    size += length;
-    if (size <= limit)
-      body.append(data, length);
-    return true; // read on past the limit, counting, so the 413 says the real size
-  };
-  bool read = false;
-  if (req.is_multipart_form_data()) {
-    // httplib parses multipart itself; what it hands over is the parts, not the body.
-    read = reader([](const httplib::MultipartFormData&) { return true; },
-                  [&](const char* data, std::size_t length) { return keep(data, length); });
-    if (read) {
-      respond(key, res, 400,
-              error_body("the body is multipart/form-data; send the JSON drop itself as the "
-                         "request body (Content-Type: application/json)",
-                         "invalid_request"));
-      return std::nullopt;
-    }
-  } else {
-    read = reader([&](const char* data, std::size_t length) { return keep(data, length); });
-  }
+  const bool read = content.read(limit, kept, size);
   if (!read && res.status == 413) {
     // httplib refused the body from its Content-Length and skipped it unread.
     size = req.get_header_value<std::uint64_t>("Content-Length");
@@ -462,18 +488,25 @@ std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req
     respond(key, res, 413, message_body(too_large_message(static_cast<std::size_t>(size), limit)));
     return std::nullopt;
   }
-  return body;
+  if (req.is_multipart_form_data()) {
+    respond(key, res, 400,
+            error_body("the body is multipart/form-data; send the JSON drop itself as the "
+                       "request body (Content-Type: application/json)",
+                       "invalid_request"));
+    return std::nullopt;
+  }
+  return kept;
 }
 
 void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) {
+                               RequestBody& content) {
   if (!authorize(req, res, Endpoint::send_drop) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
     return;
   // Read and measured before any parsing.
-  const std::optional<std::string> request_body = read_body(req, res, reader, key);
+  const std::optional<std::string> request_body = read_body(req, res, content, key);
   if (!request_body)
     return;
   const std::string space = space_of(req);
@@ -606,13 +639,13 @@ void Emulator::Impl::month_rows(const httplib::Request& req, httplib::Response& 
 }
 
 void Emulator::Impl::validate(const httplib::Request& req, httplib::Response& res,
-                              const httplib::ContentReader& reader) {
+                              RequestBody& content) {
   if (!authorize(req, res, Endpoint::validate) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
     return;
-  const std::optional<std::string> request_body = read_body(req, res, reader, key);
+  const std::optional<std::string> request_body = read_body(req, res, content, key);
   if (!request_body)
     return;
   Result<DropBody> drop = read_drop_body(*request_body, kErrorsInValidate);
