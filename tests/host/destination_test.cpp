@@ -518,6 +518,37 @@ TEST_F(DirDestinationTest, WritesBodiesAppliesOperationsAndTheBucketAfterTheLast
             "{\"version\":\"1.3.0\",\"current_drop_id\":\"" + emptied.drop_id + "\"}\n");
 }
 
+TEST_F(DirDestinationTest, ANewPlanRemovesTheBodiesOfTheLastOne) {
+  const std::unique_ptr<Destination> destination = make_dir_destination(root_);
+  const fs::path bodies = root_ / "bodies" / "acme" / "2026-08";
+  // A plan of three chunks...
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    const DropRequest request =
+        dir_request(i == 0 ? cbf::DropOperation::replace_drop : cbf::DropOperation::replace_hourly,
+                    {i == 0   ? kRow1
+                     : i == 1 ? kRow2
+                              : kRow3},
+                    i, 3);
+    ASSERT_EQ(destination->send(request).outcome, Outcome::acknowledged);
+  }
+  ASSERT_EQ(listing(bodies),
+            (std::vector<fs::path>{"00000-replace_drop.json", "00001-replace_hourly.json",
+                                   "00002-replace_hourly.json"}));
+  std::ofstream(bodies / "notes.txt") << "the operator's own file\n";
+
+  // ...then a plan of one: only its body is left, and files billdrop did not write stay.
+  const DropRequest only = dir_request(cbf::DropOperation::replace_drop, {kRow4}, 0, 1);
+  ASSERT_EQ(destination->send(only).outcome, Outcome::acknowledged);
+  EXPECT_EQ(listing(bodies), (std::vector<fs::path>{"00000-replace_drop.json", "notes.txt"}));
+  EXPECT_EQ(read_file(bodies / "00000-replace_drop.json"), only.body);
+
+  // A rejected first chunk changes nothing.
+  DropRequest bad = dir_request(cbf::DropOperation::replace_drop, {kRow4}, 0, 2);
+  bad.body = "{\"month\":\"2026-08\",\"data\":[{\"cost/cost\":\"1\"}]}";
+  EXPECT_EQ(destination->send(bad).outcome, Outcome::rejected);
+  EXPECT_EQ(listing(bodies), (std::vector<fs::path>{"00000-replace_drop.json", "notes.txt"}));
+}
+
 TEST_F(DirDestinationTest, TheDropIdComesFromTheRowsAlone) {
   const auto send_month = [](const fs::path& root) {
     const std::unique_ptr<Destination> destination = make_dir_destination(root);

@@ -79,7 +79,9 @@ struct AnycostSettings {
 // every send rejected with a message saying why.
 std::unique_ptr<Destination> make_anycost_destination(AnycostSettings settings);
 
-// Writes each request body to <root>/bodies/<connection>/<YYYY-MM>/<chunk>-<operation>.json,
+// Writes each request body to <root>/bodies/<connection>/<YYYY-MM>/<chunk>-<operation>.json (a
+// plan's first chunk first removes the month's body files of the plan before, so the folder
+// holds one plan's bodies),
 // applies the operations (replace_drop, replace_hourly, sum) to the month's current rows kept in
 // <root>/state/<connection>/<YYYY-MM>.ndjson, and, once the month's last chunk arrives, writes the
 // legacy bucket layout (reference: "The legacy bucket format") for the connection:
