@@ -816,12 +816,15 @@ int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const Sou
 }
 
 int cmd_run(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags) {
+  SourceSelection selection;
   if (options.plugin.empty() && options.connection.empty() && options.plugin_config.empty()) {
     const HostConfig config = load_config(options);
     if (config.connections.size() > 1)
       return cmd_run_all(global, config, options, flags);
+    selection = select_connection(global, config, *take(config.connection(""), kExitConfig));
+  } else {
+    selection = select_source(global, options);
   }
-  const SourceSelection selection = select_source(global, options);
   auto instance = create_instance(selection);
   ConvertOptions convert;
   convert.months = parse_months(options.months);
