@@ -2,6 +2,10 @@
 // real loader, real files on disk. Expected totals come from fixtures summed by hand or from the
 // example's expected_totals.json, which its Python generator computed with decimal.Decimal.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -95,6 +99,35 @@ std::vector<MonthLine> months_of(const std::string& json) {
        it != std::sregex_iterator(); ++it)
     months.push_back({(*it)[1], std::stol((*it)[2]), std::stol((*it)[3]), (*it)[4]});
   return months;
+}
+
+// A loopback port nothing listens on: bound, read back, closed.
+int refused_port() {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (sock < 0 || ::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return 0;
+  ::close(sock);
+  return ntohs(address.sin_port);
+}
+
+// One value from billdrop's sync.db, read with SQLite itself ("" when there is no such row).
+std::string query_text(const fs::path& db_file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string value;
+  if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
+      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return value;
 }
 
 TEST_F(CliTest, ConvertsTheEmbeddedExampleToTheGeneratorsTotals) {
@@ -370,6 +403,77 @@ TEST_F(CliTest, PlanAndRunWithASmallBodyLimitSplitIntoChunks) {
       << sent.out;
 }
 
+TEST_F(CliTest, RunSaysWhatARollupMerged) {
+  // By hand: the two rows of August 1st differ only in their cost, so with a cap of 2 rows they
+  // become one row of 1.00 + 2.50 = 3.50; the month sends 2 rows, 6.50 in all.
+  write("vendor.csv", "day,amount,svc\n2026-08-01,1.00,gpu\n2026-08-01,2.50,gpu\n"
+                      "2026-08-02,3.00,gpu\n");
+  const auto file =
+      write("billdrop.toml", "state_dir = \"state\"\n[limits]\nmax_rows_per_month = 2\n"
+                             "[connections.v]\nplugin = \"custom\"\n[connections.v.config]\n"
+                             "path = \"vendor.csv\"\n[connections.v.config.columns]\n"
+                             "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n"
+                             "\"resource/service\" = \"{svc}\"\n")
+          .string();
+  const auto refused = run({"run", "--config", file, "--format", "json"});
+  EXPECT_EQ(refused.exit_code, 6) << refused.out;
+  EXPECT_EQ(refused.out.find("\"rollup\""), std::string::npos) << refused.out;
+
+  const auto json = run({"run", "--config", file, "--allow-rollup", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.out << json.err;
+  EXPECT_NE(json.out.find("{\"month\":\"2026-08\",\"rows\":3,\"cost\":\"6.50\",\"chunks\":1,"
+                          "\"attempts\":1,\"synced\":true,\"landed_rows\":2,\"landed_cost\":"
+                          "\"6.50\",\"rollup\":{\"rows_before\":3,\"rows_after\":2,"
+                          "\"groups_merged\":1}}"),
+            std::string::npos)
+      << json.out;
+  const auto text = run({"run", "--config", file, "--allow-rollup"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("2026-08: over a month cap, rolled up 3 rows into 2 (1 group of rows "
+                          "differing only in their amounts merged, sums exact)"),
+            std::string::npos)
+      << text.out;
+}
+
+TEST_F(CliTest, PlanListsAMonthOverACapAndRunNamesTheMonthOnce) {
+  // 3 rows against a 2-row cap: 1 row (50.0%) over. September (1 row) is within it.
+  write("vendor.csv", "day,amount\n2026-08-01,1.00\n2026-08-02,2.50\n2026-08-03,3.00\n"
+                      "2026-09-01,4.00\n");
+  const auto file =
+      write("billdrop.toml", "state_dir = \"state\"\n[limits]\nmax_rows_per_month = 2\n"
+                             "[connections.v]\nplugin = \"custom\"\n[connections.v.config]\n"
+                             "path = \"vendor.csv\"\n[connections.v.config.columns]\n"
+                             "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n")
+          .string();
+  const auto plan = run({"plan", "--config", file});
+  EXPECT_EQ(plan.exit_code, 1) << plan.err;
+  EXPECT_EQ(plan.out.find("no months to plan"), std::string::npos) << plan.out;
+  const std::regex august(R"(\n2026-08 +3 +[0-9,]+ +1 +1 +0 +0 +150\.0% OVER +[0-9.]+% +6\.50\n)");
+  EXPECT_TRUE(std::regex_search(plan.out, august)) << plan.out;
+  const std::regex september(R"(\n2026-09 +1 +[0-9,]+ +1 +1 +0 +0 +50\.0% +[0-9.]+% +4\.00\n)");
+  EXPECT_TRUE(std::regex_search(plan.out, september)) << plan.out;
+  EXPECT_NE(plan.out.find("2026-08: over a month cap, so it would not be sent"), std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.err.find("2026-08: 3 rows is 1 (50.0%) over the 2-row month cap"),
+            std::string::npos)
+      << plan.err;
+  const auto json = run({"plan", "--config", file, "--format", "json"});
+  EXPECT_NE(json.out.find("\"over_cap\":true"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"over_cap\":false"), std::string::npos) << json.out;
+
+  // Only one month, over its cap: still a table, not "no months to plan".
+  const auto only = run({"plan", "--config", file, "--month", "2026-08"});
+  EXPECT_EQ(only.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(only.out, august)) << only.out;
+
+  const auto sent = run({"run", "--config", file, "--month", "2026-08"});
+  EXPECT_EQ(sent.exit_code, 6);
+  EXPECT_NE(sent.err.find("2026-08: 3 rows is 1 (50.0%) over the 2-row month cap"),
+            std::string::npos)
+      << sent.err;
+  EXPECT_EQ(sent.err.find("2026-08: 2026-08"), std::string::npos) << sent.err;
+}
+
 TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
   write("vendor.csv",
         "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n2026-08-02,oops,Compute,ml\n");
@@ -381,6 +485,89 @@ TEST_F(CliTest, MonthsWithInvalidRowsAreNotSent) {
   EXPECT_EQ(sent.exit_code, 6) << sent.err << sent.out;
   EXPECT_NE(sent.out.find("\"synced\":false"), std::string::npos) << sent.out;
   EXPECT_NE(sent.out.find("invalid row(s): not sent"), std::string::npos) << sent.out;
+}
+
+TEST_F(CliTest, PushRefusesAMonthConvertedWithInvalidRowsAsRunDoes) {
+  const std::string config_text = "state_dir = \"state\"\n[connections.v]\nplugin = \"custom\"\n"
+                                  "[connections.v.config]\npath = \"vendor.csv\"\n"
+                                  "[connections.v.config.columns]\n\"time/usage_start\" = "
+                                  "\"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  const auto config = write("billdrop.toml", config_text).string();
+  const std::string snap = (dir_ / "snap").string();
+  const fs::path emulator_db = dir_ / "state" / "emulator.db";
+  const std::string stored_rows =
+      "SELECT row_count FROM drops WHERE connection = 'v' AND month = '2026-08'";
+
+  // A whole month: converted and pushed, 2 rows land.
+  write("vendor.csv", "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n"
+                      "2026-08-02,0.25,Compute,ml\n");
+  ASSERT_EQ(run({"convert", "--config", config, "--out", snap}).exit_code, 0);
+  const auto first = run({"push", "--config", config, "--from", snap, "--format", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(query_text(emulator_db, stored_rows), "2");
+
+  // The source now has a bad row: convert says so, and so does the summary it writes.
+  write("vendor.csv", "day,amount,svc,team\n2026-08-01,10.50,Compute,ml\n"
+                      "2026-08-02,oops,Compute,ml\n");
+  EXPECT_EQ(run({"convert", "--config", config, "--out", snap}).exit_code, 1);
+  const std::string summary = read_file(dir_ / "snap" / "2026-08.summary.json");
+  EXPECT_NE(summary.find("\"invalid_rows\":1,\"complete\":true"), std::string::npos) << summary;
+
+  // push refuses the month: the emulator keeps the whole copy it had, nothing more was applied.
+  const auto refused = run({"push", "--config", config, "--from", snap, "--format", "json"});
+  EXPECT_EQ(refused.exit_code, 6) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("\"month\":\"2026-08\",\"rows\":1,\"cost\":\"10.50\",\"chunks\":0,"
+                             "\"attempts\":0,\"synced\":false"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_NE(refused.out.find("1 invalid row(s): not sent, the month would be incomplete"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_EQ(query_text(emulator_db, stored_rows), "2");
+  EXPECT_EQ(query_text(emulator_db, "SELECT COUNT(*) FROM drop_log"), "1");
+  const auto text = run({"push", "--config", config, "--from", snap});
+  EXPECT_EQ(text.exit_code, 6);
+  EXPECT_NE(text.err.find("2026-08: 1 invalid row(s): not sent"), std::string::npos) << text.err;
+
+  // Asked for explicitly, the valid rows are sent.
+  const auto forced =
+      run({"push", "--config", config, "--from", snap, "--send-invalid", "--format", "json"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.out << forced.err;
+  EXPECT_NE(forced.out.find("\"synced\":true,\"landed_rows\":1,\"landed_cost\":\"10.50\""),
+            std::string::npos)
+      << forced.out;
+  EXPECT_EQ(query_text(emulator_db, stored_rows), "1");
+}
+
+TEST_F(CliTest, PushRefusesAMonthWhoseReadFailed) {
+  const std::string plugin =
+      std::string(BILLDROP_TEST_BROKEN_PLUGIN_DIR) + "/billdrop_month_fails.so";
+  write("billdrop.toml", "state_dir = \"state\"\n[connections.m]\nplugin = \"" + plugin + "\"\n");
+  const auto config = (dir_ / "billdrop.toml").string();
+  const std::string snap = (dir_ / "snap").string();
+  EXPECT_EQ(run({"convert", "--config", config, "--out", snap}).exit_code, 1);
+  const std::string summary = read_file(dir_ / "snap" / "2024-08.summary.json");
+  EXPECT_NE(summary.find("\"complete\":false"), std::string::npos) << summary;
+
+  const auto pushed = run({"push", "--config", config, "--from", snap, "--format", "json"});
+  EXPECT_EQ(pushed.exit_code, 6) << pushed.out << pushed.err;
+  // 1.10 + 2.20 + 3.30 in each good month; the failed month is named and not sent.
+  EXPECT_NE(pushed.out.find("\"month\":\"2024-07\",\"rows\":3,\"cost\":\"6.60\",\"chunks\":1,"
+                            "\"attempts\":1,\"synced\":true"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"month\":\"2024-09\",\"rows\":3,\"cost\":\"6.60\",\"chunks\":1,"
+                            "\"attempts\":1,\"synced\":true"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"month\":\"2024-08\",\"rows\":0,\"cost\":\"0\",\"chunks\":0,"
+                            "\"attempts\":0,\"synced\":false,\"problem\":\"not sent: "
+                            "2024-08.summary.json does not say the month was read whole"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_EQ(query_text(dir_ / "state" / "emulator.db",
+                       "SELECT COUNT(*) FROM drops WHERE month = '2024-08'"),
+            "0");
 }
 
 TEST_F(CliTest, AMonthWhoseReadFailsCostsNoOtherMonth) {
@@ -416,6 +603,75 @@ TEST_F(CliTest, AMonthWhoseReadFailsCostsNoOtherMonth) {
   EXPECT_NE(sent.exit_code, 0) << sent.err << sent.out;
   EXPECT_NE(sent.out.find("not sent: reading the month failed"), std::string::npos) << sent.out;
   EXPECT_NE(sent.out.find("\"month\":\"2024-07\",\"rows\":3"), std::string::npos) << sent.out;
+}
+
+// Three connections in one config, `run` without --connection: all are converted and sent at
+// once into the embedded emulator. Totals by hand: a = 1.10 + 2.20 (Aug) and 0.05 (Sep),
+// b = 10 + 20 + 30 (Aug), c = -0.50 + 0.75 (Sep).
+TEST_F(CliTest, RunSendsEveryConnectionOfTheConfigAtOnce) {
+  write("a.csv", "day,amount\n2026-08-01,1.10\n2026-08-02,2.20\n2026-09-03,0.05\n");
+  write("b.csv", "day,amount\n2026-08-01,10\n2026-08-01,20\n2026-08-31,30\n");
+  write("c.csv", "day,amount\n2026-09-01,-0.50\n2026-09-30,0.75\n");
+  std::string config = "state_dir = \"state\"\n[sending]\nparallel_connections = 3\n";
+  for (const char* name : {"a", "b", "c"})
+    config += std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"" +
+              name + "-id\"\n[connections." + name + ".config]\npath = \"" + name +
+              ".csv\"\n[connections." + name +
+              ".config.columns]\n\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  const auto file = write("billdrop.toml", config).string();
+
+  const auto sent = run({"run", "--config", file, "--format", "json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  const auto landed = [](const std::string& month, int rows, const std::string& cost) {
+    return "{\"month\":\"" + month + "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost +
+           "\",\"chunks\":1,\"attempts\":1,\"synced\":true,\"landed_rows\":" +
+           std::to_string(rows) + ",\"landed_cost\":\"" + cost + "\"}";
+  };
+  const std::string expected =
+      "{\"connections\":["
+      "{\"connection\":\"a\",\"connection_id\":\"a-id\",\"rows_read\":3,\"destination\":\"" +
+      std::string("local emulator at ");
+  ASSERT_EQ(sent.out.rfind(expected, 0), 0u) << sent.out;
+  EXPECT_NE(sent.out.find("\"months\":[" + landed("2026-08", 2, "3.30") + "," +
+                          landed("2026-09", 1, "0.05") + "]}"),
+            std::string::npos)
+      << sent.out;
+  EXPECT_NE(sent.out.find("{\"connection\":\"b\",\"connection_id\":\"b-id\",\"rows_read\":3,"),
+            std::string::npos)
+      << sent.out;
+  EXPECT_NE(sent.out.find("\"months\":[" + landed("2026-08", 3, "60") + "]}"), std::string::npos)
+      << sent.out;
+  EXPECT_NE(sent.out.find("\"months\":[" + landed("2026-09", 2, "0.25") + "]}"), std::string::npos)
+      << sent.out;
+  // One embedded emulator holds all three, each under its own connection id.
+  const fs::path db = dir_ / "state" / "emulator.db";
+  EXPECT_EQ(query_text(db, "SELECT group_concat(connection || ' ' || month || ' ' || row_count, "
+                           "'; ') FROM (SELECT * FROM drops ORDER BY connection, month)"),
+            "a-id 2026-08 2; a-id 2026-09 1; b-id 2026-08 3; c-id 2026-09 2");
+  EXPECT_EQ(query_text(dir_ / "state" / "sync.db",
+                       "SELECT COUNT(*) FROM month_sync WHERE state = 'synced'"),
+            "4");
+
+  // The text form has a table per connection.
+  const auto text = run({"run", "--config", file});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  for (const char* header :
+       {"sent connection 'a' (3 rows read)", "sent connection 'b' (3 rows read)",
+        "sent connection 'c' (2 rows read)"})
+    EXPECT_NE(text.out.find(header), std::string::npos) << header << " in\n" << text.out;
+}
+
+TEST_F(CliTest, RunRefusesTwoConnectionsWithOneConnectionId) {
+  std::string config = "state_dir = \"state\"\n";
+  for (const char* name : {"a", "b"})
+    config +=
+        std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"same\"\n";
+  const auto file = write("billdrop.toml", config).string();
+  const auto result = run({"run", "--config", file});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(result.err.find("connections 'a' and 'b' both send to connection id 'same'"),
+            std::string::npos)
+      << result.err;
 }
 
 TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
@@ -472,6 +728,106 @@ TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
     tail = read_file(out);
   }
   EXPECT_NE(tail.find("stopped after"), std::string::npos) << tail;
+}
+
+// A connection to a port nothing listens on: every attempt is refused, and the chunk is given up
+// after the configured time, with the reason, and the month is not synced.
+class GiveUpTest : public CliTest {
+protected:
+  std::string config(int port, const std::string& sending) {
+    write("vendor.csv", kVendorCsv);
+    write("key.txt", "some-key\n");
+    write("billdrop.toml",
+          "state_dir = \"state\"\n" + sending +
+              "[connections.v]\nplugin = \"custom\"\ndestination = \"anycost\"\n"
+              "connection_id = \"conn-1\"\n[connections.v.anycost]\nbase_url = "
+              "\"http://127.0.0.1:" +
+              std::to_string(port) +
+              "\"\napi_key_file = \"key.txt\"\n[connections.v.config]\npath = \"vendor.csv\"\n"
+              "[connections.v.config.columns]\n\"time/usage_start\" = \"{day}\"\n"
+              "\"cost/cost\" = \"{amount}\"\n");
+    return (dir_ / "billdrop.toml").string();
+  }
+
+  void expect_gave_up(const CommandResult& result, double seconds, double limit_seconds,
+                      const std::string& limit_text) {
+    EXPECT_EQ(result.exit_code, 6) << result.out << result.err;
+    // At least the limit (it gives up only when the next try would pass it), and not much more.
+    EXPECT_GE(seconds, limit_seconds * 0.5) << result.err;
+    EXPECT_LT(seconds, limit_seconds + 10) << result.err;
+    // With --format json the reason is the month's "problem".
+    const std::string& text = result.out;
+    EXPECT_NE(text.find("\"problem\":\"gave up on 2026-08 chunk 1 of 1 (replace_drop"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(the limit is " + limit_text + ")"), std::string::npos) << text;
+    EXPECT_NE(text.find("Could not establish connection to http://127.0.0.1:"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("2026-08 is not synced"), std::string::npos) << text;
+    EXPECT_NE(result.out.find("\"month\":\"2026-08\",\"rows\":3"), std::string::npos) << result.out;
+    EXPECT_EQ(result.out.find("\"synced\":true"), std::string::npos) << result.out;
+    const fs::path db = dir_ / "state" / "sync.db";
+    EXPECT_EQ(query_text(db, "SELECT state FROM month_sync WHERE connection_id = 'conn-1' AND "
+                             "month = '2026-08'"),
+              "failed");
+    EXPECT_NE(query_text(db, "SELECT error FROM month_sync WHERE connection_id = 'conn-1' AND "
+                             "month = '2026-08'")
+                  .find("gave up"),
+              std::string::npos);
+    EXPECT_NE(query_text(db, "SELECT COUNT(*) FROM send_attempts WHERE connection_id = 'conn-1' "
+                             "AND month = '2026-08'"),
+              "0");
+  }
+
+  CommandResult timed(const std::vector<std::string>& args, double& seconds) {
+    const auto start = std::chrono::steady_clock::now();
+    CommandResult result = run(args);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  }
+};
+
+TEST_F(GiveUpTest, RunGivesUpAfterTheConfiguredTime) {
+  const int port = refused_port();
+  ASSERT_NE(port, 0);
+  const std::string file = config(port, "[sending]\ngive_up_seconds = 2\ninitial_backoff_ms = 20\n"
+                                        "max_backoff_ms = 200\n");
+  double seconds = 0;
+  const auto result =
+      timed({"run", "--config", file, "--month", "2026-08", "--format", "json"}, seconds);
+  expect_gave_up(result, seconds, 2, "2.0s");
+}
+
+TEST_F(GiveUpTest, PushTakesGiveUpSecondsFromTheCommandLine) {
+  const int port = refused_port();
+  ASSERT_NE(port, 0);
+  // The config leaves the default (15 minutes); the option overrides it.
+  const std::string file =
+      config(port, "[sending]\ninitial_backoff_ms = 20\nmax_backoff_ms = 200\n");
+  ASSERT_EQ(run({"convert", "--config", file, "--out", (dir_ / "snap").string()}).exit_code, 0);
+  double seconds = 0;
+  const auto result = timed({"push", "--config", file, "--from", (dir_ / "snap").string(),
+                             "--month", "2026-08", "--give-up-seconds", "1", "--format", "json"},
+                            seconds);
+  expect_gave_up(result, seconds, 1, "1.0s");
+}
+
+TEST_F(CliTest, SendingSettingsAreCheckedWithFileAndLine) {
+  write("vendor.csv", kVendorCsv);
+  const auto file = write("billdrop.toml", "[sending]\ngive_up_seconds = 0\n"
+                                           "[connections.v]\nplugin = \"custom\"\n");
+  const auto zero = run({"push", "--config", file.string()});
+  EXPECT_EQ(zero.exit_code, 3) << zero.err;
+  EXPECT_NE(zero.err.find("billdrop.toml:2: sending.give_up_seconds must be a positive integer"),
+            std::string::npos)
+      << zero.err;
+  write("billdrop.toml", "[limits]\nrequests_in_flight_per_connection = 2\n"
+                         "[connections.v]\nplugin = \"custom\"\n");
+  const auto two = run({"push", "--config", file.string()});
+  EXPECT_EQ(two.exit_code, 3) << two.err;
+  EXPECT_NE(two.err.find("billdrop.toml:2: limits.requests_in_flight_per_connection must be 1"),
+            std::string::npos)
+      << two.err;
 }
 
 } // namespace

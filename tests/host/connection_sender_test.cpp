@@ -18,6 +18,8 @@ using cbf::DropOperation;
 using std::chrono::milliseconds;
 
 constexpr Month kMonth(2026, 8);
+const SendGeneration kGeneration{"store-1", 1};
+const SendStart kStart{kGeneration, {}, false};
 
 // A canonical row of fixed length: hour "DD-HH", a 3-digit id and a cost of the form "9.99".
 std::string row(std::string_view day_hour, int id, std::string_view cost) {
@@ -411,10 +413,10 @@ TEST_F(SenderTest, IdempotencyKeysAreDeterministicAndDistinctPerChunk) {
   const plan::DropPlan plan = three_chunk_plan();
   FakeDestination first;
   ConnectionSender sender("conn-a", first, quick_policy());
-  ASSERT_TRUE(sender.send(plan).synced);
+  ASSERT_TRUE(sender.send(plan, kStart).synced);
   FakeDestination second;
   ConnectionSender again("conn-a", second, quick_policy(1234));
-  ASSERT_TRUE(again.send(plan).synced);
+  ASSERT_TRUE(again.send(plan, kStart).synced);
 
   std::set<std::string> keys;
   for (std::uint32_t i = 0; i < 3; ++i) {
@@ -422,18 +424,98 @@ TEST_F(SenderTest, IdempotencyKeysAreDeterministicAndDistinctPerChunk) {
     EXPECT_EQ(key.size(), 64u);
     EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos) << key;
     EXPECT_EQ(key, second.requests[i].idempotency_key);
-    EXPECT_EQ(key, idempotency_key("conn-a", kMonth, plan.digest, i));
+    EXPECT_EQ(key, idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, i));
     keys.insert(key);
   }
   EXPECT_EQ(keys.size(), 3u);
   // Every input changes the key.
-  const std::string base = idempotency_key("conn-a", kMonth, plan.digest, 0);
-  EXPECT_NE(base, idempotency_key("conn-b", kMonth, plan.digest, 0));
-  EXPECT_NE(base, idempotency_key("conn-a", Month(2026, 9), plan.digest, 0));
-  EXPECT_NE(base, idempotency_key("conn-a", kMonth, plan.digest + "0", 0));
-  EXPECT_NE(base, idempotency_key("conn-a", kMonth, plan.digest, 1));
+  const std::string base = idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, 0);
+  EXPECT_NE(base, idempotency_key(kGeneration, "conn-b", kMonth, plan.digest, 0));
+  EXPECT_NE(base, idempotency_key(kGeneration, "conn-a", Month(2026, 9), plan.digest, 0));
+  EXPECT_NE(base, idempotency_key(kGeneration, "conn-a", kMonth, plan.digest + "0", 0));
+  EXPECT_NE(base, idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, 1));
+  EXPECT_NE(base, idempotency_key({"store-1", 2}, "conn-a", kMonth, plan.digest, 0));
+  EXPECT_NE(base, idempotency_key({"store-2", 1}, "conn-a", kMonth, plan.digest, 0));
+  EXPECT_EQ(idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, 0, {2, 3}),
+            base + "-r2-e3");
   // Fields cannot run together: ("ab", "c") and ("a", "bc") differ.
-  EXPECT_NE(idempotency_key("ab", kMonth, "c", 0), idempotency_key("a", kMonth, "bc", 0));
+  EXPECT_NE(idempotency_key(kGeneration, "ab", kMonth, "c", 0),
+            idempotency_key(kGeneration, "a", kMonth, "bc", 0));
+  EXPECT_NE(idempotency_key({"s1", 1}, "a", kMonth, "c", 0),
+            idempotency_key({"s", 11}, "a", kMonth, "c", 0));
+}
+
+TEST_F(SenderTest, SendsRecordedNowhereNeverShareKeys) {
+  // Without a sync store every send is a new one: sending the same plan again must not replay
+  // the first send's responses.
+  const plan::DropPlan plan = three_chunk_plan();
+  FakeDestination destination;
+  ConnectionSender sender("conn-a", destination, quick_policy());
+  ASSERT_TRUE(sender.send(plan).synced);
+  ASSERT_TRUE(sender.send(plan).synced);
+  ASSERT_EQ(destination.requests.size(), 6u);
+  std::set<std::string> keys;
+  for (const DropRequest& request : destination.requests)
+    keys.insert(request.idempotency_key);
+  EXPECT_EQ(keys.size(), 6u);
+}
+
+TEST_F(SenderTest, AResumedSendContinuesWithTheSavedKeyStateAndSavesEveryChange) {
+  const plan::DropPlan plan = split_hour_plan();
+  // Resuming: chunk 0 had two answered errors, and the split hour (chunks 1-3) was restarted once
+  // from chunk 2, before chunk 3 was ever sent.
+  SendStart resumed = kStart;
+  resumed.chunks = {{0, {0, 2}}, {1, {1, 0}}, {2, {1, 0}}};
+  resumed.resumed = true;
+  // Chunk 2 (a sum part) gets a 503: one answered error, then a restart of the hour.
+  FakeDestination destination([](const DropRequest& request, std::size_t call) {
+    return request.chunk_index == 2 && call == 2 ? status(503, "unavailable") : ack();
+  });
+  ConnectionSender sender("conn-a", destination, quick_policy());
+  FakeTime time;
+  time.attach(sender);
+  std::vector<std::map<std::uint32_t, ChunkKeyState>> saved;
+  sender.on_key_state([&](const SendGeneration& generation,
+                          const std::map<std::uint32_t, ChunkKeyState>& chunks) -> Status {
+    EXPECT_EQ(generation.number, kGeneration.number);
+    EXPECT_EQ(generation.store_id, kGeneration.store_id);
+    saved.push_back(chunks);
+    return {};
+  });
+
+  const MonthSendResult result = sender.send(plan, resumed);
+  ASSERT_TRUE(result.synced) << result.error;
+  const auto key = [&](std::uint32_t chunk, ChunkKeyState state) {
+    return idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, chunk, state);
+  };
+  std::vector<std::string> sent_keys;
+  for (const DropRequest& request : destination.requests)
+    sent_keys.push_back(request.idempotency_key);
+  EXPECT_EQ(sent_keys,
+            (std::vector<std::string>{key(0, {0, 2}), key(1, {1, 0}), key(2, {1, 0}),
+                                      key(1, {2, 0}), key(2, {2, 0}), key(3, {}), key(4, {})}));
+  // Saved before use: the answered 503, then the restart of parts 1 and 2.
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[0], (std::map<std::uint32_t, ChunkKeyState>{{2, {1, 1}}}));
+  EXPECT_EQ(saved[1], (std::map<std::uint32_t, ChunkKeyState>{{1, {2, 0}}, {2, {2, 0}}}));
+}
+
+TEST_F(SenderTest, AKeyStateThatCannotBeSavedStopsTheSend) {
+  const plan::DropPlan plan = three_chunk_plan();
+  FakeDestination destination([](const DropRequest&, std::size_t call) {
+    return call == 0 ? status(503, "unavailable") : ack();
+  });
+  ConnectionSender sender("conn-a", destination, quick_policy());
+  FakeTime time;
+  time.attach(sender);
+  sender.on_key_state([](const SendGeneration&, const std::map<std::uint32_t, ChunkKeyState>&) {
+    return Status(internal_error("disk full"));
+  });
+  const MonthSendResult result = sender.send(plan, kStart);
+  EXPECT_FALSE(result.synced);
+  EXPECT_EQ(destination.requests.size(), 1u); // the retry would have used an unrecorded key
+  EXPECT_NE(result.error.find("disk full"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("2026-08 is not synced"), std::string::npos) << result.error;
 }
 
 TEST_F(SenderTest, AmbiguousSumPartRestartsTheHourFromItsFirstPartWithFreshKeys) {
@@ -446,14 +528,14 @@ TEST_F(SenderTest, AmbiguousSumPartRestartsTheHourFromItsFirstPartWithFreshKeys)
   FakeTime time;
   time.attach(sender);
 
-  const MonthSendResult result = sender.send(plan);
+  const MonthSendResult result = sender.send(plan, kStart);
   ASSERT_TRUE(result.synced) << result.error;
   EXPECT_EQ(result.restarts, 1u);
   EXPECT_EQ(result.chunks_acknowledged, 5u);
   // The hour again from its replace_hourly part, then its sum parts, then on.
   EXPECT_EQ(chunk_order(destination), (std::vector<std::uint32_t>{0, 1, 2, 3, 1, 2, 3, 4}));
   const auto key = [&](std::uint32_t chunk) {
-    return idempotency_key("conn-a", kMonth, plan.digest, chunk);
+    return idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, chunk);
   };
   const std::vector<std::string> expected_keys{
       key(0), key(1), key(2), key(3), key(1) + "-r1", key(2) + "-r1", key(3) + "-r1", key(4)};
@@ -488,13 +570,13 @@ TEST_F(SenderTest, ServerErrorOnASumPartRestartsButTooManyRequestsRetriesThePart
   FakeTime time;
   time.attach(sender);
 
-  const MonthSendResult result = sender.send(plan);
+  const MonthSendResult result = sender.send(plan, kStart);
   ASSERT_TRUE(result.synced) << result.error;
   EXPECT_EQ(result.restarts, 2u);
   EXPECT_EQ(chunk_order(destination),
             (std::vector<std::uint32_t>{0, 1, 2, 2, 3, 1, 2, 1, 2, 3, 4}));
   const auto key = [&](std::uint32_t chunk) {
-    return idempotency_key("conn-a", kMonth, plan.digest, chunk);
+    return idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, chunk);
   };
   const std::vector<std::string> expected_keys{
       key(0),         key(1),         key(2),         key(2) + "-e1", key(3), key(1) + "-r1",
@@ -522,16 +604,16 @@ TEST_F(SenderTest, AnAnsweredErrorGetsANewKeyButNoAnswerKeepsIt) {
   FakeTime time;
   time.attach(sender);
 
-  const MonthSendResult result = sender.send(plan);
+  const MonthSendResult result = sender.send(plan, kStart);
   ASSERT_TRUE(result.synced) << result.error;
-  const std::string key = idempotency_key("conn-a", kMonth, plan.digest, 0);
+  const std::string key = idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, 0);
   ASSERT_GE(destination.requests.size(), 4u);
   EXPECT_EQ(destination.requests[0].idempotency_key, key);
   EXPECT_EQ(destination.requests[1].idempotency_key, key + "-e1"); // after the answered 503
   EXPECT_EQ(destination.requests[2].idempotency_key, key + "-e1"); // no answer: same key
   EXPECT_EQ(destination.requests[3].idempotency_key, key + "-e2"); // after the answered 500
   EXPECT_EQ(destination.requests[4].idempotency_key,
-            idempotency_key("conn-a", kMonth, plan.digest, 1));
+            idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, 1));
 }
 
 TEST_F(SenderTest, AmbiguousFirstPartOfASplitHourRetriesThatPartOnly) {

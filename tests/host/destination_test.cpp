@@ -326,7 +326,9 @@ TEST(AnycostDestination, ATimeoutIsAmbiguous) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(700));
 }
 
-TEST(AnycostDestination, ARefusedConnectionIsAmbiguous) {
+TEST(AnycostDestination, ARefusedConnectionIsRetryableAndSaysWhere) {
+  // No connection means no request left: nothing can be stored, so it is not ambiguous (which
+  // would restart a split hour for nothing).
   std::string base_url;
   {
     TestServer server; // bind a port, then free it: nothing listens there any more
@@ -336,9 +338,11 @@ TEST(AnycostDestination, ARefusedConnectionIsAmbiguous) {
   settings.base_url = base_url;
   settings.api_key = "k";
   const DropResponse response = make_anycost_destination(settings)->send(sample_request());
-  EXPECT_EQ(response.outcome, Outcome::ambiguous);
+  EXPECT_EQ(response.outcome, Outcome::retryable);
   EXPECT_EQ(response.http_status, 0);
-  EXPECT_FALSE(response.message.empty());
+  EXPECT_NE(response.message.find("Could not establish connection to " + base_url),
+            std::string::npos)
+      << response.message;
 }
 
 TEST(AnycostDestination, ReusesItsConnection) {
@@ -512,6 +516,37 @@ TEST_F(DirDestinationTest, WritesBodiesAppliesOperationsAndTheBucketAfterTheLast
             "time/usage_start,cost/cost\n");
   EXPECT_EQ(read_file(range() / "manifest.json"),
             "{\"version\":\"1.3.0\",\"current_drop_id\":\"" + emptied.drop_id + "\"}\n");
+}
+
+TEST_F(DirDestinationTest, ANewPlanRemovesTheBodiesOfTheLastOne) {
+  const std::unique_ptr<Destination> destination = make_dir_destination(root_);
+  const fs::path bodies = root_ / "bodies" / "acme" / "2026-08";
+  // A plan of three chunks...
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    const DropRequest request =
+        dir_request(i == 0 ? cbf::DropOperation::replace_drop : cbf::DropOperation::replace_hourly,
+                    {i == 0   ? kRow1
+                     : i == 1 ? kRow2
+                              : kRow3},
+                    i, 3);
+    ASSERT_EQ(destination->send(request).outcome, Outcome::acknowledged);
+  }
+  ASSERT_EQ(listing(bodies),
+            (std::vector<fs::path>{"00000-replace_drop.json", "00001-replace_hourly.json",
+                                   "00002-replace_hourly.json"}));
+  std::ofstream(bodies / "notes.txt") << "the operator's own file\n";
+
+  // ...then a plan of one: only its body is left, and files billdrop did not write stay.
+  const DropRequest only = dir_request(cbf::DropOperation::replace_drop, {kRow4}, 0, 1);
+  ASSERT_EQ(destination->send(only).outcome, Outcome::acknowledged);
+  EXPECT_EQ(listing(bodies), (std::vector<fs::path>{"00000-replace_drop.json", "notes.txt"}));
+  EXPECT_EQ(read_file(bodies / "00000-replace_drop.json"), only.body);
+
+  // A rejected first chunk changes nothing.
+  DropRequest bad = dir_request(cbf::DropOperation::replace_drop, {kRow4}, 0, 2);
+  bad.body = "{\"month\":\"2026-08\",\"data\":[{\"cost/cost\":\"1\"}]}";
+  EXPECT_EQ(destination->send(bad).outcome, Outcome::rejected);
+  EXPECT_EQ(listing(bodies), (std::vector<fs::path>{"00000-replace_drop.json", "notes.txt"}));
 }
 
 TEST_F(DirDestinationTest, TheDropIdComesFromTheRowsAlone) {

@@ -49,6 +49,27 @@ TEST(EmulatorBody, NonObjectRowsAndNonStringValuesAreRowProblems) {
             "data[1]: usage/amount: CBF values are JSON strings, got an array (rule json_type)");
 }
 
+TEST(EmulatorBody, ExponentNotationInADecimalColumnIsAnError) {
+  Result<DropBody> body = read_drop_body(
+      R"({"month":"2024-08","data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"1000"},)"
+      R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"1e3"},)"
+      R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"2","usage/amount":"5E-06"},)"
+      R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"3","lineitem/description":"1e3"}]})",
+      10);
+  ASSERT_TRUE(body.ok()) << body.error().message();
+  EXPECT_FALSE(body->valid());
+  ASSERT_EQ(body->errors.size(), 2u);
+  EXPECT_EQ(body->errors[0], "data[1]: cost/cost: \"1e3\" is in exponent notation; the API takes "
+                             "plain decimals only, such as 1000 or -0.000005 (rule plain_decimal)");
+  EXPECT_EQ(body->errors[1].rfind("data[2]: usage/amount: \"5E-06\" is in exponent notation", 0),
+            0u)
+      << body->errors[1];
+  // Text columns may hold anything; the exponent rows are not kept.
+  ASSERT_EQ(body->rows.size(), 2u);
+  EXPECT_EQ(body->rows[0].cost, "1000");
+  EXPECT_EQ(body->rows[1].cost, "3");
+}
+
 TEST(EmulatorBody, BodiesThatAreNotDropsAreErrors) {
   EXPECT_FALSE(read_drop_body("", 10).ok());
   EXPECT_FALSE(read_drop_body("[]", 10).ok());

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace billdrop::emulator {
@@ -421,6 +423,164 @@ TEST_F(EmulatorTest, BodyOverTheLimitIs413AndNothingIsStored) {
   expect_message_shape(post(kBase + "validate_billing_drop", sized(401)), 413);
 }
 
+// One HTTP/1.1 exchange over a plain socket, bytes exactly as given: the status code and the
+// body of the reply (0 and "" when none came).
+std::pair<int, std::string> raw_exchange(std::uint16_t port, const std::string& request) {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (sock < 0 || ::connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ADD_FAILURE() << "cannot connect to the emulator";
+    return {0, ""};
+  }
+  timeval timeout{20, 0};
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(sock, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(sock, buffer, sizeof buffer, 0)) > 0;)
+    reply.append(buffer, static_cast<std::size_t>(n));
+  ::close(sock);
+  if (reply.rfind("HTTP/1.1 ", 0) != 0)
+    return {0, ""};
+  const std::size_t body_at = reply.find("\r\n\r\n");
+  return {std::stoi(reply.substr(9, 3)),
+          body_at == std::string::npos ? "" : reply.substr(body_at + 4)};
+}
+
+// A request with the given extra header lines and body (Content-Length, or chunked in 1,000-byte
+// chunks), closing the connection after the reply.
+std::string raw_post(const std::string& path, const std::string& extra_headers,
+                     const std::string& payload, bool chunked) {
+  std::string request = "POST " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + std::string(kKey) +
+                        "\r\nConnection: close\r\n" + extra_headers;
+  if (!chunked)
+    return request + "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
+  request += "Transfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t at = 0; at < payload.size(); at += 1000) {
+    const std::string piece = payload.substr(at, 1000);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    request += size + piece + "\r\n";
+  }
+  return request + "0\r\n\r\n";
+}
+
+TEST_F(EmulatorTest, TheJsonBodyIsReadWhateverItsContentTypeUpToTheLimit) {
+  EmulatorOptions options;
+  options.max_body_bytes = 50'000;
+  start(options);
+  // 200 rows, about 12 KB: over cpp-httplib's 8 KB form-urlencoded limit, under the body limit.
+  std::vector<std::string> rows;
+  for (int i = 0; i < 200; ++i)
+    rows.push_back(row("2024-08-01T0" + std::to_string(i % 10) + ":00:00Z", "0.01"));
+  const std::string payload = body("2024-08", "replace_drop", rows);
+  ASSERT_GT(payload.size(), 8192u);
+  ASSERT_LT(payload.size(), 50'000u);
+  const std::string path = drops_path("types");
+  for (const std::string& content_type :
+       {std::string(), std::string("Content-Type: application/x-www-form-urlencoded\r\n"),
+        std::string("Content-Type: text/plain\r\n"),
+        std::string("Content-Type: application/octet-stream\r\n")}) {
+    for (const bool chunked : {false, true}) {
+      const auto [status, reply] =
+          raw_exchange(emulator_->port(), raw_post(path, content_type, payload, chunked));
+      EXPECT_EQ(status, 200) << content_type << (chunked ? " chunked: " : ": ") << reply;
+      EXPECT_TRUE(contains(reply, "\"row_count\":200")) << reply;
+    }
+  }
+  EXPECT_EQ(state("types", "2024-08").rows, 200u);
+  const auto [valid_status, valid] =
+      raw_exchange(emulator_->port(),
+                   raw_post(kBase + "validate_billing_drop",
+                            "Content-Type: application/x-www-form-urlencoded\r\n", payload, false));
+  EXPECT_EQ(valid_status, 200) << valid;
+  EXPECT_TRUE(contains(valid, "\"is_valid\":true")) << valid;
+
+  // multipart/form-data is not a JSON body: a clear 400 rather than a parse of its parts.
+  const auto [multipart_status, multipart] = raw_exchange(
+      emulator_->port(), raw_post(path, "Content-Type: multipart/form-data; boundary=xyz\r\n",
+                                  "--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n" +
+                                      payload + "\r\n--xyz--\r\n",
+                                  false));
+  EXPECT_EQ(multipart_status, 400) << multipart;
+  EXPECT_TRUE(contains(multipart, "multipart/form-data")) << multipart;
+}
+
+TEST_F(EmulatorTest, ABodyAnsweredWithoutBeingReadDoesNotSpillIntoTheNextRequest) {
+  // One keep-alive connection: a replayed send and a refused key are answered before their
+  // bodies are needed; the next request on the connection must still be read as a request.
+  start();
+  httplib::Client keep_alive = client();
+  keep_alive.set_keep_alive(true);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1")});
+  const auto post_on = [&](const httplib::Headers& with) {
+    return to_reply(keep_alive.Post(drops_path("k"), with, payload, "application/json"));
+  };
+  EXPECT_EQ(post_on(headers("same")).status, 200);
+  EXPECT_EQ(post_on(headers("same")).status, 200); // a replay
+  EXPECT_EQ(post_on({{"Authorization", "Bearer x"}}).status, 403);
+  const Reply next = post_on(headers("other"));
+  EXPECT_EQ(next.status, 200) << next.body;
+  expect_hours("k", "2024-08", {{"2024-08-01T00", {2, "2"}}});
+}
+
+TEST_F(EmulatorTest, A413SaysTheBodysRealSizeChunkedOrNot) {
+  EmulatorOptions options;
+  options.max_body_bytes = 10'000;
+  start(options);
+  std::vector<std::string> rows;
+  for (int i = 0; i < 500; ++i)
+    rows.push_back(row("2024-08-01T00:00:00Z", "1"));
+  const std::string payload = body("2024-08", "sum", rows);
+  ASSERT_GT(payload.size(), 10'000u);
+  const std::string size = std::to_string(payload.size()) + " bytes";
+  for (const std::string& content_type :
+       {std::string("Content-Type: application/json\r\n"),
+        std::string("Content-Type: application/x-www-form-urlencoded\r\n"), std::string()}) {
+    for (const bool chunked : {false, true}) {
+      const auto [status, reply] = raw_exchange(
+          emulator_->port(), raw_post(drops_path("big"), content_type, payload, chunked));
+      EXPECT_EQ(status, 413) << content_type << reply;
+      EXPECT_TRUE(contains(reply, "the request body is " + size + ", over the limit of 10000"))
+          << content_type << (chunked ? " chunked: " : ": ") << reply;
+    }
+  }
+  EXPECT_EQ(state("big", "2024-08").rows, 0u);
+}
+
+TEST_F(EmulatorTest, ExponentCostsAreRejectedAndValidateNamesRowAndColumn) {
+  start();
+  const std::string exponent =
+      body("2024-08", "replace_drop",
+           {row("2024-08-01T00:00:00Z", "2.5"), row("2024-08-01T01:00:00Z", "1e3")});
+  const std::string message = expect_error_shape(send("exp", exponent), 400, "invalid_cbf");
+  EXPECT_TRUE(contains(message, "data[1]: cost/cost: \"1e3\" is in exponent notation")) << message;
+  EXPECT_EQ(state("exp", "2024-08").rows, 0u); // nothing stored, not even the plain row
+
+  const Reply validated = post(kBase + "validate_billing_drop", exponent);
+  ASSERT_EQ(validated.status, 200) << validated.body;
+  Json json(validated.body);
+  EXPECT_FALSE(json.boolean("/connection/is_valid"));
+  ASSERT_EQ(json.size("/connection/errors"), 1u);
+  EXPECT_TRUE(contains(json.str("/connection/errors/0"), "data[1]: cost/cost: \"1e3\""))
+      << validated.body;
+
+  // The same amount written plainly is accepted and stored as written.
+  EXPECT_EQ(
+      send("exp", body("2024-08", "replace_drop", {row("2024-08-01T01:00:00Z", "1000")})).status,
+      200);
+  expect_hours("exp", "2024-08", {{"2024-08-01T01", {1, "1000"}}});
+}
+
 TEST_F(EmulatorTest, MonthRowCapRejectsTheWholeRequestWith400) {
   EmulatorOptions options;
   options.max_rows_per_month = 4;
@@ -641,6 +801,141 @@ TEST_F(EmulatorTest, TestKeyRunsInItsOwnNamespace) {
             2u);
 }
 
+// A clock the test moves by hand, shared with the emulator.
+struct FakeClock {
+  std::shared_ptr<std::chrono::system_clock::time_point> now =
+      std::make_shared<std::chrono::system_clock::time_point>(
+          std::chrono::sys_days(std::chrono::year_month_day(
+              std::chrono::year(2026), std::chrono::month(8), std::chrono::day(1))));
+  std::function<std::chrono::system_clock::time_point()> function() const {
+    return [now = now] { return *now; };
+  }
+  void advance(std::chrono::milliseconds by) const { *now += by; }
+};
+
+TEST_F(EmulatorTest, ATestNamespaceIsPurgedItsTtlAfterItsFirstRequest) {
+  FakeClock clock;
+  EmulatorOptions options;
+  options.test_namespace_ttl = 10s; // the API's hour, shortened
+  options.clock = clock.function();
+  start(options);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "2")});
+  const std::string month = drops_path("c") + "/2024-08";
+  ASSERT_EQ(send("c", payload, headers("", "t1")).status, 200);
+  ASSERT_EQ(send("c", payload).status, 200); // the real namespace
+  clock.advance(6s);
+  ASSERT_EQ(send("c", payload, headers("", "t1")).status, 200); // the hour counts from the first
+  ASSERT_EQ(send("c", payload, headers("", "t2")).status, 200);
+  EXPECT_EQ(Json(get(month, headers("", "t1")).body).size("/billing_drop"), 2u);
+
+  clock.advance(5s); // 11 s after t1's first request, 5 s after t2's
+  EXPECT_EQ(get(month, headers("", "t1")).status, 404);
+  EXPECT_EQ(Json(get(drops_path("c"), headers("", "t1")).body).size("/billing_drops"), 0u);
+  EXPECT_EQ(get(month, headers("", "t2")).status, 200);
+  // The real namespace is never purged.
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "2"}}});
+  // t1 starts a new hour with its next request.
+  ASSERT_EQ(send("c", payload, headers("", "t1")).status, 200);
+  EXPECT_EQ(Json(get(month, headers("", "t1")).body).size("/billing_drop"), 1u);
+  clock.advance(6s);
+  EXPECT_EQ(get(month, headers("", "t2")).status, 404);
+  EXPECT_EQ(get(month, headers("", "t1")).status, 200);
+}
+
+TEST_F(EmulatorTest, StoredResponsesExpireAfterTheirTtlAndLeaveTheFile) {
+  FakeClock clock;
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() /
+      ("billdrop_emulator_ttl_" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(file);
+  EmulatorOptions options;
+  options.store = file;
+  options.idempotency_ttl = 60s;
+  options.test_namespace_ttl = 30s;
+  options.clock = clock.function();
+  start(options);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "2.5")});
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200);
+  clock.advance(59s);
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200); // replayed: not applied again
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "2.5"}}});
+  ASSERT_EQ(send("c", payload, headers("k2", "t1")).status, 200);
+
+  clock.advance(2s); // k1 was stored 61 s ago: a repeat now is a new request
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {2, "5"}}});
+  // ... whose response is the one stored from now on.
+  clock.advance(30s);
+  ASSERT_EQ(send("c", payload, headers("k1")).status, 200);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {2, "5"}}});
+
+  // Expired responses and namespaces leave the file (read with SQLite, not the emulator).
+  clock.advance(61s);
+  ASSERT_EQ(get(drops_path("c")).status, 200); // any request lets the emulator tidy up
+  emulator_->stop();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  const auto count = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sql;
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW) << sql;
+    const auto value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM idempotency"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM drops WHERE space != ''"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rows"), 2); // the real namespace's
+  sqlite3_close(db);
+  emulator_.reset();
+  std::filesystem::remove(file);
+  std::filesystem::remove(file.string() + "-wal");
+  std::filesystem::remove(file.string() + "-shm");
+}
+
+TEST_F(EmulatorTest, AStoreOfTheFirstSchemaIsUpgradedAndKeepsItsResponses) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() /
+                                     ("billdrop_emulator_v1_" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(file);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    // Version 1's tables, as billdrop created them, with one stored response.
+    ASSERT_EQ(sqlite3_exec(db, R"sql(
+CREATE TABLE drops (month_id INTEGER PRIMARY KEY, space TEXT NOT NULL, connection TEXT NOT NULL,
+  month TEXT NOT NULL, drop_id TEXT NOT NULL, row_count INTEGER NOT NULL,
+  json_bytes INTEGER NOT NULL, UNIQUE (space, connection, month));
+CREATE TABLE rows (seq INTEGER PRIMARY KEY, month_id INTEGER NOT NULL REFERENCES drops (month_id),
+  hour TEXT NOT NULL, cost TEXT NOT NULL, bytes INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE INDEX rows_by_hour ON rows (month_id, hour);
+CREATE TABLE drop_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, space TEXT NOT NULL,
+  connection TEXT NOT NULL, month TEXT NOT NULL, operation TEXT NOT NULL,
+  body_rows INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT '');
+CREATE TABLE idempotency (space TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+  key TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (space, method, path, key));
+INSERT INTO idempotency VALUES ('', 'POST', '/v2/connections/billing/anycost/c/billing_drops',
+  'old-key', 200, '{"connection":{"drop_id":"old","month":"2024-08","row_count":1}}');
+PRAGMA user_version = 1;
+)sql",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  EmulatorOptions options;
+  options.store = file;
+  start(options);
+  const Reply replayed =
+      send("c", body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1")}), headers("old-key"));
+  EXPECT_EQ(replayed.status, 200);
+  EXPECT_TRUE(contains(replayed.body, "\"drop_id\":\"old\"")) << replayed.body;
+  EXPECT_EQ(state("c", "2024-08").rows, 0u);
+  emulator_.reset();
+  std::filesystem::remove(file);
+  std::filesystem::remove(file.string() + "-wal");
+  std::filesystem::remove(file.string() + "-shm");
+}
+
 // --- concurrency -------------------------------------------------------------------------------
 
 TEST_F(EmulatorTest, SecondRequestForABusyConnectionIs429WithRetryAfter) {
@@ -833,7 +1128,7 @@ TEST_F(EmulatorTest, StartRefusesAFileThatIsNotAnEmulatorStore) {
     sqlite3_close(db);
   };
   make_db(dir / "foreign.db", "CREATE TABLE rows (a TEXT)");
-  make_db(dir / "future.db", "PRAGMA user_version = 2");
+  make_db(dir / "future.db", "PRAGMA user_version = 3");
   for (const char* name : {"foreign.db", "future.db"}) {
     EmulatorOptions options;
     options.store = dir / name;

@@ -379,13 +379,15 @@ TEST(MonthSummary, RoundTripsThroughJson) {
                    {"2026-02-28T23", {1, Decimal::from_string("-2.500005")}}};
   summary.digest = std::string(32, 'a');
   summary.file = "/tmp/snapshots/2026-02.ndjson";
+  summary.invalid_rows = 4;
+  summary.complete = true;
   const std::string json = summary.to_json();
   EXPECT_EQ(json, R"({"month":"2026-02","rows":3,"json_bytes":180,"cost":"-1.000005",)"
                   R"("cost_by_type":{"Credit":"-2.500005","Usage":"1.5"},)"
                   R"("hours":{"2026-02-01T00":{"rows":2,"cost":"1.5"},)"
                   R"("2026-02-28T23":{"rows":1,"cost":"-2.500005"}},)"
                   R"("digest":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
-                  R"("file":"/tmp/snapshots/2026-02.ndjson"})");
+                  R"("file":"/tmp/snapshots/2026-02.ndjson","invalid_rows":4,"complete":true})");
   Result<MonthSummary> back = MonthSummary::from_json(json);
   ASSERT_TRUE(back.ok()) << back.error().message();
   EXPECT_EQ(back->month, summary.month);
@@ -398,7 +400,15 @@ TEST(MonthSummary, RoundTripsThroughJson) {
   EXPECT_EQ(back->hours.at("2026-02-28T23").cost, Decimal::from_string("-2.500005"));
   EXPECT_EQ(back->digest, summary.digest);
   EXPECT_EQ(back->file, summary.file);
+  EXPECT_EQ(back->invalid_rows, 4u);
+  EXPECT_TRUE(back->complete);
   EXPECT_EQ(back->to_json(), json);
+  // A summary without the two (an older billdrop's) reads as not known to be complete.
+  Result<MonthSummary> older =
+      MonthSummary::from_json(R"({"month":"2026-02","rows":1,"cost":"1"})");
+  ASSERT_TRUE(older.ok());
+  EXPECT_FALSE(older->complete);
+  EXPECT_EQ(older->invalid_rows, 0u);
 }
 
 TEST(MonthSummary, RejectsMalformedSummaries) {
@@ -411,6 +421,8 @@ TEST(MonthSummary, RejectsMalformedSummaries) {
            R"({"month":"2026-02","rows":1,"cost":1.5})",   // cost as a JSON number
            R"({"month":"2026-02","rows":1,"cost":"1,5"})", // not a decimal
            R"({"month":"2026-02","rows":1,"cost":"1","hours":{"2026-02-01T00":3}})",
+           R"({"month":"2026-02","rows":1,"cost":"1","complete":"yes"})",
+           R"({"month":"2026-02","rows":1,"cost":"1","invalid_rows":-2})",
        }) {
     Result<MonthSummary> summary = MonthSummary::from_json(bad);
     ASSERT_FALSE(summary.ok()) << bad;

@@ -124,7 +124,7 @@ TEST_F(SyncStoreTest, AMonthIsSyncedOnlyAfterEveryChunkIsAcknowledged) {
   const plan::DropPlan plan = make_plan(3);
   EXPECT_EQ(store->month_status("acme", plan.month)->state, MonthSyncState::unknown);
 
-  ASSERT_TRUE(store->mark_month_started("acme", plan.month, plan.digest).ok());
+  ASSERT_TRUE(store->begin_send("acme", plan.month, plan.digest).ok());
   EXPECT_EQ(store->month_status("acme", plan.month)->state, MonthSyncState::pending);
   ASSERT_TRUE(store->mark_chunk_acknowledged("acme", plan.month, plan.digest, 0, "d0", kAt).ok());
   ASSERT_TRUE(store->mark_chunk_acknowledged("acme", plan.month, plan.digest, 2, "d2", kAt).ok());
@@ -159,12 +159,12 @@ TEST_F(SyncStoreTest, AMonthIsSyncedOnlyAfterEveryChunkIsAcknowledged) {
 TEST_F(SyncStoreTest, ANewSendMakesASyncedMonthPendingUntilItsLastChunk) {
   auto store = open();
   const plan::DropPlan first = make_plan(1, "digest-a");
-  ASSERT_TRUE(store->mark_month_started("acme", first.month, first.digest).ok());
+  ASSERT_TRUE(store->begin_send("acme", first.month, first.digest).ok());
   ASSERT_TRUE(store->mark_chunk_acknowledged("acme", first.month, first.digest, 0, "d", kAt).ok());
   ASSERT_TRUE(store->mark_month_synced("acme", first, kAt).ok());
 
   // The same plan sent again: its old chunk marks do not count for the new send.
-  ASSERT_TRUE(store->mark_month_started("acme", first.month, first.digest).ok());
+  ASSERT_TRUE(store->begin_send("acme", first.month, first.digest).ok());
   EXPECT_EQ(store->month_status("acme", first.month)->state, MonthSyncState::pending);
   EXPECT_FALSE(store->mark_month_synced("acme", first, kAt).ok());
 
@@ -181,7 +181,7 @@ TEST_F(SyncStoreTest, ANewSendMakesASyncedMonthPendingUntilItsLastChunk) {
 TEST_F(SyncStoreTest, AFailedSendNeverMarksTheMonthSynced) {
   auto store = open();
   const plan::DropPlan plan = make_plan(3);
-  ASSERT_TRUE(store->mark_month_started("acme", plan.month, plan.digest).ok());
+  ASSERT_TRUE(store->begin_send("acme", plan.month, plan.digest).ok());
   ASSERT_TRUE(store->mark_chunk_acknowledged("acme", plan.month, plan.digest, 0, "d", kAt).ok());
   ASSERT_TRUE(store->mark_chunk_acknowledged("acme", plan.month, plan.digest, 1, "d", kAt).ok());
   ASSERT_TRUE(store
@@ -201,13 +201,128 @@ TEST_F(SyncStoreTest, SurvivesReopening) {
   {
     auto store = open();
     ASSERT_TRUE(store->record_attempt(sample_attempt(0, 2)).ok());
-    ASSERT_TRUE(store->mark_month_started("acme", plan.month, plan.digest).ok());
+    ASSERT_TRUE(store->begin_send("acme", plan.month, plan.digest).ok());
     ASSERT_TRUE(store->mark_chunk_acknowledged("acme", plan.month, plan.digest, 0, "d", kAt).ok());
     ASSERT_TRUE(store->mark_month_synced("acme", plan, kAt).ok());
   }
   auto store = open();
   EXPECT_EQ(store->month_status("acme", plan.month)->state, MonthSyncState::synced);
   EXPECT_EQ(store->attempts("acme", plan.month)->size(), 1u);
+}
+
+TEST_F(SyncStoreTest, EachNewSendOfAMonthIsANewGenerationOfAStableStore) {
+  std::string id;
+  const plan::DropPlan a = make_plan(2, "digest-a");
+  const plan::DropPlan b = make_plan(2, "digest-b");
+  {
+    auto store = open();
+    id = store->store_id();
+    EXPECT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    // A, then B, then A again: three sends, three generations, whatever the plans.
+    Result<send::SendStart> first = store->begin_send("acme", a.month, a.digest, kAt);
+    ASSERT_TRUE(first.ok()) << first.error().message();
+    EXPECT_EQ(first->generation.number, 1u);
+    EXPECT_EQ(first->generation.store_id, id);
+    EXPECT_FALSE(first->resumed);
+    ASSERT_TRUE(store->mark_month_failed("acme", a.month, a.digest, "gave up", kAt).ok());
+    Result<send::SendStart> second = store->begin_send("acme", b.month, b.digest, kAt);
+    EXPECT_EQ(second->generation.number, 2u);
+    ASSERT_TRUE(store->mark_chunk_acknowledged("acme", b.month, b.digest, 0, "d", kAt).ok());
+    ASSERT_TRUE(store->mark_chunk_acknowledged("acme", b.month, b.digest, 1, "d", kAt).ok());
+    ASSERT_TRUE(store->mark_month_synced("acme", b, kAt).ok());
+    Result<send::SendStart> third = store->begin_send("acme", a.month, a.digest, kAt);
+    EXPECT_EQ(third->generation.number, 3u);
+    EXPECT_FALSE(third->resumed);
+    // Generations count per connection and month.
+    EXPECT_EQ(store->begin_send("other", a.month, a.digest, kAt)->generation.number, 1u);
+    EXPECT_EQ(store->begin_send("acme", Month(2026, 9), a.digest, kAt)->generation.number, 1u);
+  }
+  // Reopened (another process): the same id, and the count goes on.
+  auto store = open();
+  EXPECT_EQ(store->store_id(), id);
+  ASSERT_TRUE(store->mark_month_failed("acme", a.month, a.digest, "x", kAt).ok());
+  EXPECT_EQ(store->begin_send("acme", a.month, a.digest, kAt)->generation.number, 4u);
+  // Another file is another store.
+  Result<std::unique_ptr<SyncStore>> elsewhere = SyncStore::open(dir_ / "other.db");
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_NE((*elsewhere)->store_id(), id);
+}
+
+TEST_F(SyncStoreTest, AnInterruptedSendOfTheSamePlanResumesWithItsKeyState) {
+  const plan::DropPlan a = make_plan(4, "digest-a");
+  send::SendGeneration generation;
+  {
+    auto store = open();
+    Result<send::SendStart> started = store->begin_send("acme", a.month, a.digest, kAt);
+    ASSERT_TRUE(started.ok());
+    generation = started->generation;
+    ASSERT_TRUE(
+        store->save_key_state("acme", a.month, generation, {{1, {0, 2}}, {2, {1, 0}}}).ok());
+    ASSERT_TRUE(
+        store->save_key_state("acme", a.month, generation, {{2, {2, 0}}, {3, {2, 1}}}).ok());
+    ASSERT_TRUE(store->mark_chunk_acknowledged("acme", a.month, a.digest, 0, "d", kAt).ok());
+    // The process dies here: neither synced nor failed.
+  }
+  auto store = open();
+  Result<send::SendStart> resumed =
+      store->begin_send("acme", a.month, a.digest, kAt + std::chrono::minutes(10));
+  ASSERT_TRUE(resumed.ok()) << resumed.error().message();
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(resumed->generation.number, generation.number);
+  EXPECT_EQ(resumed->generation.store_id, generation.store_id);
+  const std::map<std::uint32_t, send::ChunkKeyState> expected{
+      {1, {0, 2}}, {2, {2, 0}}, {3, {2, 1}}};
+  EXPECT_EQ(resumed->chunks, expected);
+  // Resuming clears the chunk marks like any send: every chunk must be acknowledged again.
+  EXPECT_EQ(store->month_status("acme", a.month)->chunks_acknowledged, 0u);
+  EXPECT_EQ(store->month_status("acme", a.month)->state, MonthSyncState::pending);
+
+  // Interrupted again, then resumed past the window: a new generation with no key state.
+  Result<send::SendStart> late = store->begin_send(
+      "acme", a.month, a.digest, kAt + SyncStore::kResumeWithin + std::chrono::minutes(1));
+  EXPECT_FALSE(late->resumed);
+  EXPECT_EQ(late->generation.number, generation.number + 1);
+  EXPECT_TRUE(late->chunks.empty());
+  // The old generation's key state can no longer be saved.
+  EXPECT_FALSE(store->save_key_state("acme", a.month, generation, {{1, {5, 0}}}).ok());
+
+  // An interrupted send of another plan is not resumed either.
+  const plan::DropPlan b = make_plan(4, "digest-b");
+  Result<send::SendStart> other = store->begin_send(
+      "acme", b.month, b.digest, kAt + SyncStore::kResumeWithin + std::chrono::minutes(2));
+  EXPECT_FALSE(other->resumed);
+  EXPECT_EQ(other->generation.number, generation.number + 2);
+}
+
+TEST_F(SyncStoreTest, KeyStateIsInTheSqliteFile) {
+  // Read back with plain SQLite, not through the store.
+  const plan::DropPlan a = make_plan(2, "digest-a");
+  {
+    auto store = open();
+    Result<send::SendStart> started = store->begin_send("acme", a.month, a.digest, kAt);
+    ASSERT_TRUE(started.ok());
+    ASSERT_TRUE(store->save_key_state("acme", a.month, started->generation, {{1, {3, 1}}}).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "state.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT s.generation, k.chunk_index, k.restarts, k.answered_errors "
+                               "FROM month_sends s JOIN chunk_keys k ON k.connection_id = "
+                               "s.connection_id AND k.month = s.month AND k.generation = "
+                               "s.generation WHERE s.connection_id = 'acme' AND s.month = "
+                               "'2026-08'",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 1);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 1), 1);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 2), 3);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 3), 1);
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 TEST_F(SyncStoreTest, AnUnopenablePathIsAConfigError) {

@@ -6,8 +6,33 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 namespace billdrop {
+namespace {
+
+// <dir>/<YYYY-MM>.summary.json, written through a ".partial" file renamed into place: convert
+// records there what only it knows (invalid rows, whether the month was read whole), so that
+// `push` can refuse what `run` would refuse.
+Status write_summary(const std::filesystem::path& dir, const cbf::MonthSummary& summary) {
+  const std::filesystem::path file = dir / (summary.month.to_string() + ".summary.json");
+  const std::filesystem::path partial = std::filesystem::path(file).concat(".partial");
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out << summary.to_json() << '\n';
+    out.close();
+    if (!out)
+      return source_error("cannot write " + partial.string() + " (disk full or no permission?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, file, ec);
+  if (ec)
+    return source_error("cannot move " + partial.string() + " to " + file.string() + ": " +
+                        ec.message());
+  return {};
+}
+
+} // namespace
 
 Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& options,
                                   cbf::ValidationReport& report) {
@@ -104,6 +129,14 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
             [](const ConvertedMonth& a, const ConvertedMonth& b) {
               return a.summary.month < b.summary.month;
             });
+  // Every month convert touched gets a summary saying how it was read; a month without rows gets
+  // one too, so an older summary of it can never be pushed in its place.
+  for (ConvertedMonth& month : result.months) {
+    month.summary.invalid_rows = month.invalid_rows;
+    month.summary.complete = month.requested && !month.failure;
+    if (Status written = write_summary(options.output_directory, month.summary); !written)
+      return written.error();
+  }
   result.rows_read = receiver.rows();
   result.unrouted = receiver.unrouted();
   result.notes = receiver.notes();

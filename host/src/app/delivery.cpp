@@ -6,6 +6,7 @@
 
 #include <billdrop/text.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,14 @@ plan::PlanLimits plan_limits(const LimitsConfig& limits) {
   out.max_rows_per_month = static_cast<std::uint64_t>(limits.max_rows_per_month);
   out.max_bytes_per_month = static_cast<std::uint64_t>(limits.max_bytes_per_month);
   return out;
+}
+
+send::RetryPolicy retry_policy(const SendingConfig& sending) {
+  send::RetryPolicy policy;
+  policy.give_up_after = std::chrono::seconds(sending.give_up_seconds);
+  policy.initial_backoff = std::chrono::milliseconds(sending.initial_backoff_ms);
+  policy.max_backoff = std::chrono::milliseconds(sending.max_backoff_ms);
+  return policy;
 }
 
 Result<std::string> read_api_key(const DeliveryConfig& delivery) {
@@ -96,44 +105,65 @@ Result<OpenDestination> open_destination(const DeliveryConfig& delivery,
   return internal_error("unknown destination kind");
 }
 
-std::vector<MonthDelivery> deliver(const std::string& connection_id,
-                                   const std::vector<MonthToDeliver>& months,
-                                   OpenDestination& destination, const DeliveryOptions& options,
-                                   const std::filesystem::path& sync_store_file) {
-  std::vector<MonthDelivery> results;
-  std::vector<plan::DropPlan> plans;
-  std::vector<std::size_t> planned_index; // results[planned_index[i]] belongs to plans[i]
-  for (const MonthToDeliver& month : months) {
-    MonthDelivery result;
-    result.month = month.summary.month;
-    result.rows = month.summary.rows;
-    result.cost = month.summary.cost;
-    if (!month.failure.empty()) {
-      result.problem = "not sent: reading the month failed: " + month.failure;
-      results.push_back(std::move(result));
-      continue;
-    }
-    if (month.invalid_rows > 0 && !options.send_months_with_invalid_rows) {
-      result.problem = std::to_string(month.invalid_rows) +
-                       " invalid row(s): not sent, the month would be incomplete (fix the source, "
-                       "or pass --send-invalid to send the valid rows only)";
-      results.push_back(std::move(result));
-      continue;
-    }
-    Result<plan::DropPlan> plan =
-        plan::plan_month(month.summary, options.limits,
-                         options.allow_rollup ? plan::CapPolicy::rollup : plan::CapPolicy::fail);
-    if (!plan) {
-      result.problem = plan.error().message();
-      results.push_back(std::move(result));
-      continue;
-    }
-    result.plan = *plan;
-    plans.push_back(std::move(*plan));
-    planned_index.push_back(results.size());
-    results.push_back(std::move(result));
+namespace {
+
+// Plans one month, or says why it is not sent.
+MonthDelivery plan_delivery(const MonthToDeliver& month, bool allow_rollup,
+                            const DeliveryOptions& options) {
+  MonthDelivery result;
+  result.month = month.summary.month;
+  result.rows = month.summary.rows;
+  result.cost = month.summary.cost;
+  if (!month.failure.empty()) {
+    result.problem = "not sent: " + month.failure;
+    return result;
   }
-  if (plans.empty())
+  if (month.invalid_rows > 0 && !options.send_months_with_invalid_rows) {
+    result.problem = std::to_string(month.invalid_rows) +
+                     " invalid row(s): not sent, the month would be incomplete (fix the source, "
+                     "or pass --send-invalid to send the valid rows only)";
+    return result;
+  }
+  Result<plan::DropPlan> plan =
+      plan::plan_month(month.summary, options.limits,
+                       allow_rollup ? plan::CapPolicy::rollup : plan::CapPolicy::fail);
+  if (!plan)
+    result.problem = plan.error().message();
+  else
+    result.plan = std::move(*plan);
+  return result;
+}
+
+} // namespace
+
+std::vector<std::vector<MonthDelivery>>
+deliver_all(const std::vector<ConnectionToDeliver>& connections, const DeliveryOptions& options,
+            const std::filesystem::path& sync_store_file) {
+  std::vector<std::vector<MonthDelivery>> results(connections.size());
+  std::vector<send::SendJob> jobs;
+  std::vector<std::size_t> job_connection; // jobs[j] sends connections[job_connection[j]]
+  for (std::size_t c = 0; c < connections.size(); ++c) {
+    const ConnectionToDeliver& connection = connections[c];
+    std::vector<plan::DropPlan> plans;
+    for (const MonthToDeliver& month : connection.months) {
+      results[c].push_back(
+          plan_delivery(month, options.allow_rollup || connection.allow_rollup, options));
+      if (results[c].back().plan)
+        plans.push_back(*results[c].back().plan);
+    }
+    if (plans.empty())
+      continue;
+    if (connection.destination == nullptr || !connection.destination->destination) {
+      for (MonthDelivery& month : results[c])
+        if (month.plan)
+          month.problem = "not sent: the connection has no open destination";
+      continue;
+    }
+    jobs.push_back(
+        send::SendJob{connection.connection_id, *connection.destination->destination, plans});
+    job_connection.push_back(c);
+  }
+  if (jobs.empty())
     return results;
 
   std::unique_ptr<state::SyncStore> store;
@@ -142,39 +172,66 @@ std::vector<MonthDelivery> deliver(const std::string& connection_id,
     std::filesystem::create_directories(sync_store_file.parent_path(), ec);
     Result<std::unique_ptr<state::SyncStore>> opened = state::SyncStore::open(sync_store_file);
     if (!opened) {
-      for (std::size_t index : planned_index)
-        results[index].problem = "cannot open the sync store: " + opened.error().message();
+      for (std::vector<MonthDelivery>& months : results)
+        for (MonthDelivery& month : months)
+          if (month.plan)
+            month.problem = "cannot open the sync store: " + opened.error().message();
       return results;
     }
     store = std::move(*opened);
   }
 
   send::SchedulerOptions scheduler;
-  scheduler.parallel_connections = 1;
+  scheduler.parallel_connections = options.parallel_connections;
   scheduler.retry = options.retry;
   scheduler.store = store.get();
   scheduler.observer = options.on_attempt;
-  std::vector<send::SendJob> jobs;
-  jobs.push_back(send::SendJob{connection_id, *destination.destination, plans});
   const std::vector<send::ConnectionResult> sent = send::run_send_jobs(jobs, scheduler);
-  const send::ConnectionResult& connection = sent.front();
-  for (std::size_t i = 0; i < connection.months.size() && i < planned_index.size(); ++i) {
-    MonthDelivery& result = results[planned_index[i]];
-    const send::MonthSendResult& month = connection.months[i];
-    result.synced = month.synced;
-    result.attempts = static_cast<std::uint32_t>(month.attempts.size());
-    if (!month.synced)
-      result.problem = month.error;
-    if (destination.local) {
-      Result<emulator::MonthState> landed =
-          destination.local->month_state(connection_id, result.month);
-      if (landed)
-        result.landed = std::move(*landed);
+
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const ConnectionToDeliver& connection = connections[job_connection[j]];
+    std::vector<MonthDelivery>& months = results[job_connection[j]];
+    // run_send_jobs gives one result per distinct connection id, in first-appearance order.
+    const auto found =
+        std::find_if(sent.begin(), sent.end(), [&](const send::ConnectionResult& result) {
+          return result.connection_id == connection.connection_id;
+        });
+    if (found == sent.end())
+      continue;
+    // Jobs sharing a connection id share its result: this job's months are the next ones in it.
+    std::size_t first = 0;
+    for (std::size_t earlier = 0; earlier < j; ++earlier)
+      if (jobs[earlier].connection_id == connection.connection_id)
+        first += jobs[earlier].plans.size();
+    std::size_t next = first;
+    for (MonthDelivery& result : months) {
+      if (!result.plan || next >= found->months.size())
+        continue;
+      const send::MonthSendResult& month = found->months[next++];
+      result.synced = month.synced;
+      result.attempts = static_cast<std::uint32_t>(month.attempts.size());
+      if (!month.synced)
+        result.problem = month.error;
+      if (connection.destination->local) {
+        Result<emulator::MonthState> landed =
+            connection.destination->local->month_state(connection.connection_id, result.month);
+        if (landed)
+          result.landed = std::move(*landed);
+      }
     }
+    if (!found->store_error.empty() && first == 0)
+      log::warn("sync_store.error",
+                {{"connection", connection.connection_id}, {"message", found->store_error}});
   }
-  if (!connection.store_error.empty())
-    log::warn("sync_store.error", {{"message", connection.store_error}});
   return results;
+}
+
+std::vector<MonthDelivery> deliver(const std::string& connection_id,
+                                   const std::vector<MonthToDeliver>& months,
+                                   OpenDestination& destination, const DeliveryOptions& options,
+                                   const std::filesystem::path& sync_store_file) {
+  std::vector<ConnectionToDeliver> connections{{connection_id, months, &destination, false}};
+  return std::move(deliver_all(connections, options, sync_store_file).front());
 }
 
 } // namespace billdrop

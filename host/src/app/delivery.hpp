@@ -22,6 +22,8 @@
 namespace billdrop {
 
 plan::PlanLimits plan_limits(const LimitsConfig& limits);
+// The retry policy of the [sending] settings (give-up time, initial and largest backoff).
+send::RetryPolicy retry_policy(const SendingConfig& sending);
 
 // The API key for an anycost destination: from the file when api_key_file is set, else from the
 // environment variable api_key_env. The error says where it looked; the key itself is never shown.
@@ -41,7 +43,7 @@ Result<OpenDestination> open_destination(const DeliveryConfig& delivery,
 struct MonthToDeliver {
   cbf::MonthSummary summary;
   std::uint64_t invalid_rows = 0; // rows of this month that failed validation
-  std::string failure;            // non-empty: reading the month failed; never sent
+  std::string failure;            // non-empty: why the month was not read whole; never sent
 };
 
 struct MonthDelivery {
@@ -60,10 +62,25 @@ struct DeliveryOptions {
   bool allow_rollup = false;
   bool send_months_with_invalid_rows = false; // off: such a month is not sent (it would be short)
   send::RetryPolicy retry;
+  std::size_t parallel_connections = 8; // connections sending at once (one request in flight each)
   std::function<void(const send::Attempt&)> on_attempt; // progress and logs
 };
 
-// Plans and sends every month; never throws for a failed month (its `problem` says why).
+struct ConnectionToDeliver {
+  std::string connection_id;
+  std::vector<MonthToDeliver> months;
+  OpenDestination* destination = nullptr; // several connections may share one
+  bool allow_rollup = false;              // the connection's own setting, or'ed with the options'
+};
+
+// Plans every connection's months, then sends them all through one scheduler run: one request in
+// flight per connection, up to options.parallel_connections connections at once. One result list
+// per connection, in order; never throws for a failed month (its `problem` says why).
+std::vector<std::vector<MonthDelivery>>
+deliver_all(const std::vector<ConnectionToDeliver>& connections, const DeliveryOptions& options,
+            const std::filesystem::path& sync_store_file);
+
+// deliver_all for one connection.
 std::vector<MonthDelivery> deliver(const std::string& connection_id,
                                    const std::vector<MonthToDeliver>& months,
                                    OpenDestination& destination, const DeliveryOptions& options,

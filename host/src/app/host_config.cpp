@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 namespace billdrop {
@@ -187,6 +188,42 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
       "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir)");
 }
 
+struct IntegerKey {
+  std::string_view key;
+  std::int64_t* target;
+  std::int64_t minimum;
+};
+
+// A table of integer settings such as [limits]: unknown keys, other types and values below the
+// key's minimum are errors naming the file, line and key.
+Status parse_integer_table(const toml::node& node, const std::filesystem::path& source,
+                           std::string_view table_name, std::initializer_list<IntegerKey> keys) {
+  const std::string name(table_name);
+  auto table = node.as_table();
+  if (!table)
+    return config_error(where(node, source) + ": " + name + " must be a table");
+  for (const auto& [key, value] : *table) {
+    const IntegerKey* found = nullptr;
+    for (const IntegerKey& candidate : keys)
+      if (candidate.key == key.str())
+        found = &candidate;
+    if (found == nullptr) {
+      std::string known;
+      for (const IntegerKey& candidate : keys)
+        known += (known.empty() ? "" : ", ") + std::string(candidate.key);
+      return config_error(where(value, source) + ": unknown key '" + name + "." +
+                          std::string(key.str()) + "' (known keys: " + known + ")");
+    }
+    auto number = value.as_integer();
+    if (!number || number->get() < found->minimum)
+      return config_error(
+          where(value, source) + ": " + name + "." + std::string(key.str()) +
+          (found->minimum == 0 ? " must be an integer, 0 or more" : " must be a positive integer"));
+    *found->target = number->get();
+  }
+  return {};
+}
+
 } // namespace
 
 Result<const ConnectionConfig*> HostConfig::connection(std::string_view name) const {
@@ -266,28 +303,38 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
       const std::filesystem::path path(dir->get());
       config.state_dir = path.is_absolute() ? path : base_directory / path;
     } else if (k == "limits") {
-      auto table = node.as_table();
-      if (!table)
-        return config_error(where(node, source) + ": limits must be a table");
-      for (const auto& [limit, value] : *table) {
-        std::int64_t* target =
-            limit.str() == "max_body_bytes"        ? &config.limits.max_body_bytes
-            : limit.str() == "max_rows_per_month"  ? &config.limits.max_rows_per_month
-            : limit.str() == "max_bytes_per_month" ? &config.limits.max_bytes_per_month
-                                                   : nullptr;
-        if (target == nullptr)
-          return config_error(
-              where(value, source) + ": unknown key 'limits." + std::string(limit.str()) +
-              "' (known keys: max_body_bytes, max_rows_per_month, max_bytes_per_month)");
-        auto number = value.as_integer();
-        if (!number || number->get() <= 0)
-          return config_error(where(value, source) + ": limits." + std::string(limit.str()) +
-                              " must be a positive integer");
-        *target = number->get();
-      }
+      if (Status status =
+              parse_integer_table(node, source, "limits",
+                                  {{"max_body_bytes", &config.limits.max_body_bytes, 1},
+                                   {"max_rows_per_month", &config.limits.max_rows_per_month, 1},
+                                   {"max_bytes_per_month", &config.limits.max_bytes_per_month, 1},
+                                   {"requests_in_flight_per_connection",
+                                    &config.limits.requests_in_flight_per_connection, 1}});
+          !status)
+        return status.error();
+      if (config.limits.requests_in_flight_per_connection != 1)
+        return config_error(
+            where(*node.as_table()->get("requests_in_flight_per_connection"), source) +
+            ": limits.requests_in_flight_per_connection must be 1: the AnyCost Stream API takes "
+            "one request at a time per connection (send more connections in parallel with "
+            "sending.parallel_connections instead)");
+    } else if (k == "sending") {
+      if (Status status = parse_integer_table(
+              node, source, "sending",
+              {{"give_up_seconds", &config.sending.give_up_seconds, 1},
+               {"initial_backoff_ms", &config.sending.initial_backoff_ms, 0},
+               {"max_backoff_ms", &config.sending.max_backoff_ms, 0},
+               {"parallel_connections", &config.sending.parallel_connections, 1}});
+          !status)
+        return status.error();
+      if (config.sending.max_backoff_ms < config.sending.initial_backoff_ms)
+        return config_error(where(node, source) + ": sending.max_backoff_ms (" +
+                            std::to_string(config.sending.max_backoff_ms) +
+                            ") is less than sending.initial_backoff_ms (" +
+                            std::to_string(config.sending.initial_backoff_ms) + ")");
     } else {
       return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
-                          "' (known keys: plugin_dirs, state_dir, limits, connections)");
+                          "' (known keys: plugin_dirs, state_dir, limits, sending, connections)");
     }
   }
   return config;

@@ -4,13 +4,11 @@
 //   plugin_dirs = ["/opt/billdrop/plugins"]   # optional, searched before the standard path
 //   state_dir = ".billdrop"                   # snapshots, sync.db, the local emulator's store
 //   [limits]                                  # optional: max_body_bytes, max_rows_per_month, ...
-//   [connections.acme-gpu]
-//   plugin = "custom"
-//   destination = "local"                     # local (default) | anycost | dir
-//   connection_id = "acme-gpu"                # default: the connection's name
-//   allow_rollup = false
-//   [connections.acme-gpu.anycost]            # base_url, api_key_env, api_key_file, test_key_env
-//   [connections.acme-gpu.dir]                # path
+//   [sending]                                 # optional: give_up_seconds, parallel_connections,
+//   ... [connections.acme-gpu] plugin = "custom" destination = "local"                     # local
+//   (default) | anycost | dir connection_id = "acme-gpu"                # default: the connection's
+//   name allow_rollup = false [connections.acme-gpu.anycost]            # base_url, api_key_env,
+//   api_key_file, test_key_env [connections.acme-gpu.dir]                # path
 //   [connections.acme-gpu.config]
 //   path = "acme_usage.csv"                   # `path` keys resolve against this file's folder
 //
@@ -57,6 +55,18 @@ struct LimitsConfig {
   std::int64_t max_body_bytes = 5'000'000;
   std::int64_t max_rows_per_month = 1'000'000;
   std::int64_t max_bytes_per_month = 400'000'000;
+  // The API takes one request at a time per connection; the setting exists to say so and only
+  // accepts 1.
+  std::int64_t requests_in_flight_per_connection = 1;
+};
+
+// How billdrop sends: retry with exponential backoff and full jitter, and how many connections
+// send at the same time (each still one request at a time).
+struct SendingConfig {
+  std::int64_t give_up_seconds = 15 * 60; // per chunk, from its first attempt
+  std::int64_t initial_backoff_ms = 500;  // the first retry waits up to this, doubling after
+  std::int64_t max_backoff_ms = 60'000;   // the longest wait between two attempts
+  std::int64_t parallel_connections = 8;  // connections sending side by side
 };
 
 struct HostConfig {
@@ -64,6 +74,7 @@ struct HostConfig {
   std::vector<std::filesystem::path> plugin_dirs;
   std::filesystem::path state_dir = ".billdrop"; // snapshots, sync state, the local emulator
   LimitsConfig limits;
+  SendingConfig sending;
   std::vector<ConnectionConfig> connections;
 
   // The connection named `name`; with an empty name, the only connection (an error when there are

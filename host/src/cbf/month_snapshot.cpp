@@ -546,7 +546,8 @@ std::string MonthSummary::to_json() const {
   }
   json += "},\"digest\":\"" + digest + "\",\"file\":";
   append_path(json, file);
-  json += '}';
+  json += ",\"invalid_rows\":" + std::to_string(invalid_rows) +
+          ",\"complete\":" + (complete ? "true" : "false") + '}';
   return json;
 }
 
@@ -575,12 +576,17 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
         return summary_error(month.error().message());
       summary.month = *month;
       has_month = true;
-    } else if (key == "rows" || key == "json_bytes") {
+    } else if (key == "rows" || key == "json_bytes" || key == "invalid_rows") {
       std::uint64_t number = 0;
       if (value.get_uint64().get(number))
         return summary_error("\"" + std::string(key) + "\" must be a non-negative integer");
-      (key == "rows" ? summary.rows : summary.json_bytes) = number;
+      (key == "rows"         ? summary.rows
+       : key == "json_bytes" ? summary.json_bytes
+                             : summary.invalid_rows) = number;
       has_rows = has_rows || key == "rows";
+    } else if (key == "complete") {
+      if (value.get_bool().get(summary.complete))
+        return summary_error("\"complete\" must be true or false");
     } else if (key == "cost") {
       Result<Decimal> cost = decimal_value(value, "cost");
       if (!cost)

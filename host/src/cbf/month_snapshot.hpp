@@ -47,6 +47,12 @@ struct MonthSummary {
   std::map<std::string, HourTotals> hours;     // key "YYYY-MM-DDTHH"
   std::string digest;                          // of the rows in snapshot order (snapshot_index.hpp)
   std::filesystem::path file;                  // the rows file; its index is beside it
+  // Set by convert (SnapshotBuilder leaves them): rows of the month that failed validation, and
+  // whether the month was read whole (false when its read failed, when its rows only arrived
+  // while reading other months, or in a summary written before convert finished). push refuses
+  // a month that is not complete or had invalid rows, as run does.
+  std::uint64_t invalid_rows = 0;
+  bool complete = false;
 
   std::string to_json() const;
   static Result<MonthSummary> from_json(std::string_view json);

@@ -24,6 +24,9 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
+#include <map>
+#include <mutex>
 #include <pthread.h>
 #include <sstream>
 #include <sys/resource.h>
@@ -54,6 +57,7 @@ struct SourceSelection {
   std::string connection; // "" when --plugin was used
   DeliveryConfig delivery;
   LimitsConfig limits;
+  SendingConfig sending;
   std::filesystem::path state_dir;
 };
 
@@ -116,6 +120,26 @@ std::shared_ptr<LoadedPlugin> load_named_plugin(const PluginLocator& locator,
   return plugin;
 }
 
+HostConfig load_config(const SourceOptions& options) {
+  return options.config_file.empty() ? take(embedded_host_config(), kExitConfig)
+                                     : take(load_host_config(options.config_file), kExitConfig);
+}
+
+SourceSelection select_connection(const GlobalOptions& global, const HostConfig& config,
+                                  const ConnectionConfig& connection) {
+  SourceSelection selection;
+  const PluginLocator locator = locator_for(global, config.plugin_dirs);
+  selection.plugin = load_named_plugin(locator, connection.plugin);
+  selection.config = resolve_paths(connection.plugin_config, selection.plugin->schema(),
+                                   connection.base_directory);
+  selection.connection = connection.name;
+  selection.delivery = connection.delivery;
+  selection.limits = config.limits;
+  selection.sending = config.sending;
+  selection.state_dir = config.state_dir;
+  return selection;
+}
+
 SourceSelection select_source(const GlobalOptions& global, const SourceOptions& options) {
   SourceSelection selection;
   if (!options.plugin.empty()) {
@@ -138,19 +162,9 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
   }
   if (!options.plugin_config.empty())
     throw CommandError(kExitUsage, "--plugin-config needs --plugin");
-  const HostConfig config = options.config_file.empty()
-                                ? take(embedded_host_config(), kExitConfig)
-                                : take(load_host_config(options.config_file), kExitConfig);
-  const ConnectionConfig* connection = take(config.connection(options.connection), kExitConfig);
-  const PluginLocator locator = locator_for(global, config.plugin_dirs);
-  selection.plugin = load_named_plugin(locator, connection->plugin);
-  selection.config = resolve_paths(connection->plugin_config, selection.plugin->schema(),
-                                   connection->base_directory);
-  selection.connection = connection->name;
-  selection.delivery = connection->delivery;
-  selection.limits = config.limits;
-  selection.state_dir = config.state_dir;
-  return selection;
+  const HostConfig config = load_config(options);
+  return select_connection(global, config,
+                           *take(config.connection(options.connection), kExitConfig));
 }
 
 std::vector<Month> parse_months(const std::vector<std::string>& texts) {
@@ -457,7 +471,8 @@ std::vector<MonthToDeliver> months_from_convert(const ConvertResult& result) {
   for (const ConvertedMonth& m : result.months) {
     if (!m.requested)
       continue; // partial months (late rows only) are never sent: they would replace the month
-    months.push_back({m.summary, m.invalid_rows, m.failure ? m.failure->message() : ""});
+    months.push_back({m.summary, m.invalid_rows,
+                      m.failure ? "reading the month failed: " + m.failure->message() : ""});
   }
   return months;
 }
@@ -478,11 +493,21 @@ std::vector<MonthToDeliver> months_from_directory(const std::filesystem::path& d
     Result<cbf::MonthSummary> summary = cbf::MonthSummary::from_json(text.str());
     if (!summary)
       throw CommandError(kExitData, entry.path().string() + ": " + summary.error().message());
-    if (summary->file.is_relative())
+    if (!summary->file.empty() && summary->file.is_relative())
       summary->file = dir / summary->file.filename();
     if (!only.empty() && std::find(only.begin(), only.end(), summary->month) == only.end())
       continue;
-    months.push_back({std::move(*summary), 0});
+    // The same rules as run: only a month read whole, and without invalid rows unless
+    // --send-invalid (deliver() checks invalid_rows).
+    MonthToDeliver month{*summary, summary->invalid_rows, ""};
+    if (!summary->complete)
+      month.failure = entry.path().filename().string() +
+                      " does not say the month was read whole (`convert` marks such a month "
+                      "\"complete\":true; this one's read failed, its rows only came while "
+                      "reading other months, or an older billdrop or an interrupted convert "
+                      "wrote it): convert " +
+                      summary->month.to_string() + " again";
+    months.push_back(std::move(month));
   }
   if (ec)
     throw CommandError(kExitSource, "cannot read " + dir.string() + ": " + ec.message());
@@ -492,67 +517,128 @@ std::vector<MonthToDeliver> months_from_directory(const std::filesystem::path& d
   return months;
 }
 
-int print_deliveries(const std::string& what, const OpenDestination& destination,
-                     const std::vector<MonthDelivery>& deliveries, const std::string& format) {
-  bool all_synced = true;
-  for (const auto& d : deliveries)
-    all_synced = all_synced && d.synced;
-  if (format == "json") {
-    std::string json = "{\"destination\":";
-    cbf::append_json_string(json, destination.description);
-    json += ",\"months\":[";
-    for (std::size_t i = 0; i < deliveries.size(); ++i) {
-      const auto& d = deliveries[i];
-      json += i ? "," : "";
-      json += "{\"month\":\"" + d.month.to_string() + "\",\"rows\":" + std::to_string(d.rows) +
-              ",\"cost\":\"" + d.cost.to_string() +
-              "\",\"chunks\":" + std::to_string(d.plan ? d.plan->chunks.size() : 0) +
-              ",\"attempts\":" + std::to_string(d.attempts) +
-              ",\"synced\":" + (d.synced ? "true" : "false");
-      if (d.landed)
-        json += ",\"landed_rows\":" + std::to_string(d.landed->rows) + ",\"landed_cost\":\"" +
-                d.landed->cost.to_string() + "\"";
-      if (!d.problem.empty()) {
-        json += ",\"problem\":";
-        cbf::append_json_string(json, d.problem);
-      }
-      json += "}";
-    }
-    json += "]}\n";
-    std::cout << json;
-  } else {
-    std::cout << what << " to " << destination.description << "\n\n";
-    std::cout << std::left << std::setw(9) << "month" << std::right << std::setw(10) << "rows"
-              << std::setw(22) << "cost/cost total" << std::setw(8) << "chunks" << std::setw(10)
-              << "attempts"
-              << "  " << std::left << std::setw(8) << "status";
-    if (destination.local)
-      std::cout << std::right << std::setw(12) << "landed rows" << std::setw(22) << "landed cost";
-    std::cout << '\n';
-    for (const auto& d : deliveries) {
-      std::cout << std::left << std::setw(9) << d.month.to_string() << std::right << std::setw(10)
-                << group_digits(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
-                << (d.plan ? d.plan->chunks.size() : 0) << std::setw(10) << d.attempts << "  "
-                << std::left << std::setw(8) << (d.synced ? "synced" : "FAILED");
-      if (d.landed)
-        std::cout << std::right << std::setw(12) << group_digits(d.landed->rows) << std::setw(22)
-                  << d.landed->cost.to_string();
-      std::cout << '\n';
-    }
-    for (const auto& d : deliveries)
-      if (!d.problem.empty())
-        std::cerr << d.month.to_string() << ": " << d.problem << '\n';
-  }
-  return all_synced ? kExitOk : kExitDelivery;
+bool all_synced(const std::vector<MonthDelivery>& deliveries) {
+  return std::all_of(deliveries.begin(), deliveries.end(),
+                     [](const MonthDelivery& d) { return d.synced; });
 }
 
-DeliveryOptions delivery_options(const SourceSelection& selection, bool allow_rollup,
-                                 bool send_invalid, Progress& progress) {
+// {"destination":…,"months":[…]} (with `fields` first, e.g. "\"connection\":\"x\",").
+std::string deliveries_json(const OpenDestination& destination,
+                            const std::vector<MonthDelivery>& deliveries,
+                            const std::string& fields = "") {
+  std::string json = "{" + fields + "\"destination\":";
+  cbf::append_json_string(json, destination.description);
+  json += ",\"months\":[";
+  for (std::size_t i = 0; i < deliveries.size(); ++i) {
+    const auto& d = deliveries[i];
+    json += i ? "," : "";
+    json += "{\"month\":\"" + d.month.to_string() + "\",\"rows\":" + std::to_string(d.rows) +
+            ",\"cost\":\"" + d.cost.to_string() +
+            "\",\"chunks\":" + std::to_string(d.plan ? d.plan->chunks.size() : 0) +
+            ",\"attempts\":" + std::to_string(d.attempts) +
+            ",\"synced\":" + (d.synced ? "true" : "false");
+    if (d.landed)
+      json += ",\"landed_rows\":" + std::to_string(d.landed->rows) + ",\"landed_cost\":\"" +
+              d.landed->cost.to_string() + "\"";
+    if (!d.problem.empty()) {
+      json += ",\"problem\":";
+      cbf::append_json_string(json, d.problem);
+    }
+    if (d.plan && d.plan->rollup)
+      json += ",\"rollup\":{\"rows_before\":" + std::to_string(d.plan->rollup->rows_before) +
+              ",\"rows_after\":" + std::to_string(d.plan->rollup->rows_after) +
+              ",\"groups_merged\":" + std::to_string(d.plan->rollup->groups_merged) + "}";
+    json += "}";
+  }
+  json += "]}";
+  return json;
+}
+
+// The table on stdout, the problems on stderr (each after `who`, e.g. "connection 'x': ").
+void print_deliveries_text(const std::string& what, const OpenDestination& destination,
+                           const std::vector<MonthDelivery>& deliveries,
+                           const std::string& who = "") {
+  std::cout << what << " to " << destination.description << "\n\n";
+  std::cout << std::left << std::setw(9) << "month" << std::right << std::setw(10) << "rows"
+            << std::setw(22) << "cost/cost total" << std::setw(8) << "chunks" << std::setw(10)
+            << "attempts"
+            << "  " << std::left << std::setw(8) << "status";
+  if (destination.local)
+    std::cout << std::right << std::setw(12) << "landed rows" << std::setw(22) << "landed cost";
+  std::cout << '\n';
+  for (const auto& d : deliveries) {
+    std::cout << std::left << std::setw(9) << d.month.to_string() << std::right << std::setw(10)
+              << group_digits(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
+              << (d.plan ? d.plan->chunks.size() : 0) << std::setw(10) << d.attempts << "  "
+              << std::left << std::setw(8) << (d.synced ? "synced" : "FAILED");
+    if (d.landed)
+      std::cout << std::right << std::setw(12) << group_digits(d.landed->rows) << std::setw(22)
+                << d.landed->cost.to_string();
+    std::cout << '\n';
+  }
+  for (const auto& d : deliveries)
+    if (d.plan && d.plan->rollup) {
+      const plan::RollupReport& rollup = *d.plan->rollup;
+      std::cout << d.month.to_string() << ": over a month cap, rolled up "
+                << group_digits(rollup.rows_before) << " rows into "
+                << group_digits(rollup.rows_after) << " (" << group_digits(rollup.groups_merged)
+                << (rollup.groups_merged == 1 ? " group" : " groups")
+                << " of rows differing only in their amounts merged, sums exact)\n";
+    }
+  for (const auto& d : deliveries) {
+    if (d.problem.empty())
+      continue;
+    // Most problems name their month already ("2026-08: 1,250,000 rows is ..."): not twice.
+    const std::string month = d.month.to_string();
+    const bool named = d.problem.starts_with(month + ":") || d.problem.starts_with(month + " ");
+    std::cerr << who << (named ? "" : month + ": ") << d.problem << '\n';
+  }
+}
+
+int print_deliveries(const std::string& what, const OpenDestination& destination,
+                     const std::vector<MonthDelivery>& deliveries, const std::string& format) {
+  if (format == "json")
+    std::cout << deliveries_json(destination, deliveries) << '\n';
+  else
+    print_deliveries_text(what, destination, deliveries);
+  return all_synced(deliveries) ? kExitOk : kExitDelivery;
+}
+
+// What run and push take besides the source: output, rollup, invalid months, retry time.
+struct SendFlags {
+  std::string format = "text";
+  bool allow_rollup = false;
+  bool send_invalid = false;
+  std::int64_t give_up_seconds = 0; // 0: the config's sending.give_up_seconds
+};
+
+void add_send_flags(CLI::App& command, SendFlags& flags) {
+  command.add_option("--format", flags.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  command.add_flag("--allow-rollup", flags.allow_rollup, "roll rows up when a month is over a cap");
+  command.add_flag("--send-invalid", flags.send_invalid,
+                   "send months that had invalid rows (only their valid rows)");
+  command
+      .add_option("--give-up-seconds", flags.give_up_seconds,
+                  "stop retrying a chunk this long after its first attempt (default: "
+                  "sending.give_up_seconds of the config, else 900)")
+      ->check(CLI::PositiveNumber);
+}
+
+DeliveryOptions delivery_options(const SourceSelection& selection, const SendFlags& flags,
+                                 Progress& progress) {
   DeliveryOptions options;
   options.limits = plan_limits(selection.limits);
-  options.allow_rollup = allow_rollup || selection.delivery.allow_rollup;
-  options.send_months_with_invalid_rows = send_invalid;
-  options.on_attempt = [&progress](const send::Attempt& a) {
+  SendingConfig sending = selection.sending;
+  if (flags.give_up_seconds > 0)
+    sending.give_up_seconds = flags.give_up_seconds;
+  options.retry = retry_policy(sending);
+  options.parallel_connections = static_cast<std::size_t>(sending.parallel_connections);
+  options.allow_rollup = flags.allow_rollup || selection.delivery.allow_rollup;
+  options.send_months_with_invalid_rows = flags.send_invalid;
+  // Called from the scheduler's threads, several connections at once.
+  options.on_attempt = [&progress, mutex = std::make_shared<std::mutex>()](const send::Attempt& a) {
+    const std::lock_guard lock(*mutex);
     log::info("send.attempt", {{"connection", a.connection_id},
                                {"month", a.month.to_string()},
                                {"chunk", a.chunk_index},
@@ -584,13 +670,29 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   for (const MonthToDeliver& month : months_from_convert(result)) {
     if (!month.failure.empty())
       continue;
+    const plan::PlanLimits limits = plan_limits(selection.limits);
     Result<plan::DropPlan> plan =
-        plan::plan_month(month.summary, plan_limits(selection.limits),
+        plan::plan_month(month.summary, limits,
                          allow_rollup || selection.delivery.allow_rollup ? plan::CapPolicy::rollup
                                                                          : plan::CapPolicy::fail);
     if (!plan) {
       std::cerr << plan.error().message() << '\n';
       code = kExitData;
+      // Over a cap, the month still gets its row in the table: planned as if there were no
+      // month caps, with the real caps' use shown (and marked) against the real limits. It is
+      // not a plan that would be sent, so it has no digest.
+      plan::PlanLimits uncapped = limits;
+      uncapped.max_rows_per_month = std::numeric_limits<std::uint64_t>::max();
+      uncapped.max_bytes_per_month = std::numeric_limits<std::uint64_t>::max();
+      Result<plan::DropPlan> measured =
+          plan::plan_month(month.summary, uncapped, plan::CapPolicy::fail);
+      if (measured) {
+        measured->caps.rows_limit = limits.max_rows_per_month;
+        measured->caps.bytes_limit = limits.max_bytes_per_month;
+        measured->digest.clear();
+        if (measured->caps.over())
+          plans.push_back(std::move(*measured));
+      }
       continue;
     }
     plans.push_back(std::move(*plan));
@@ -607,9 +709,122 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   return code;
 }
 
-int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std::string& format,
-            bool allow_rollup, bool send_invalid) {
-  const SourceSelection selection = select_source(global, options);
+// `run` on a config with several connections and no --connection: converts each connection's
+// months in turn, then sends them all at once (one request in flight per connection, up to
+// sending.parallel_connections connections side by side).
+int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const SourceOptions& options,
+                const SendFlags& flags) {
+  // A connection id names the snapshot folder and the API's connection: one config connection
+  // each, or two would overwrite each other's snapshots and share one request slot.
+  std::map<std::string, std::string> names_by_id;
+  for (const ConnectionConfig& connection : config.connections) {
+    const auto [it, added] =
+        names_by_id.emplace(connection.delivery.connection_id, connection.name);
+    if (!added)
+      throw CommandError(kExitConfig, config.source.string() + ": connections '" + it->second +
+                                          "' and '" + connection.name +
+                                          "' both send to connection id '" + it->first +
+                                          "'; give each its own connection_id, or run them "
+                                          "one at a time with --connection");
+  }
+  const std::vector<Month> months = parse_months(options.months);
+  const bool progress_enabled = !global.no_progress && Progress::enabled_by_default();
+
+  struct Converted {
+    SourceSelection selection;
+    ConvertResult result;
+    int convert_code = kExitOk;
+    OpenDestination* destination = nullptr;
+  };
+  std::vector<Converted> converted;
+  std::vector<std::unique_ptr<OpenDestination>> destinations;
+  OpenDestination* local = nullptr; // one embedded emulator for every local connection
+  for (const ConnectionConfig& connection : config.connections) {
+    Converted c;
+    c.selection = select_connection(global, config, connection);
+    auto instance = create_instance(c.selection);
+    ConvertOptions convert;
+    convert.months = months;
+    convert.output_directory =
+        c.selection.state_dir / "snapshots" / c.selection.delivery.connection_id;
+    convert.progress = progress_enabled;
+    cbf::ValidationReport report;
+    c.result = take(run_convert(*instance, convert, report), kExitSource);
+    if (report.errors() > 0 || c.result.first_failure() != nullptr || !c.result.notes.empty())
+      std::cerr << describe_source(c.selection) << ":\n";
+    if (report.errors() > 0) {
+      std::cerr << "row problems (" << report.errors() << " errors):\n";
+      print_report_text(report, std::cerr, 20);
+    }
+    print_failures_and_notes(c.result, std::cerr);
+    c.convert_code = convert_exit_code(c.result, report);
+    if (c.selection.delivery.destination == DestinationKind::local && local != nullptr) {
+      c.destination = local;
+    } else {
+      destinations.push_back(std::make_unique<OpenDestination>(
+          take(open_destination(c.selection.delivery, c.selection.state_dir, c.selection.limits),
+               kExitConfig)));
+      c.destination = destinations.back().get();
+      if (c.selection.delivery.destination == DestinationKind::local)
+        local = c.destination;
+    }
+    converted.push_back(std::move(c));
+  }
+
+  std::vector<ConnectionToDeliver> connections;
+  for (const Converted& c : converted)
+    connections.push_back({c.selection.delivery.connection_id, months_from_convert(c.result),
+                           c.destination, c.selection.delivery.allow_rollup});
+  Progress progress("sending");
+  progress.set_enabled(progress_enabled);
+  // Limits and sending settings are the config's, the same for every connection; allow_rollup
+  // is each connection's own (ConnectionToDeliver) or'ed with --allow-rollup.
+  DeliveryOptions delivery = delivery_options(converted.front().selection, flags, progress);
+  delivery.allow_rollup = flags.allow_rollup;
+  const auto deliveries = deliver_all(connections, delivery, config.state_dir / "sync.db");
+  progress.finish();
+
+  int code = kExitOk;
+  if (flags.format == "json") {
+    std::string json = "{\"connections\":[";
+    for (std::size_t i = 0; i < converted.size(); ++i) {
+      std::string fields = "\"connection\":";
+      cbf::append_json_string(fields, converted[i].selection.connection);
+      fields += ",\"connection_id\":";
+      cbf::append_json_string(fields, converted[i].selection.delivery.connection_id);
+      fields += ",\"rows_read\":" + std::to_string(converted[i].result.rows_read) + ",";
+      json += (i ? "," : "") + deliveries_json(*converted[i].destination, deliveries[i], fields);
+    }
+    std::cout << json << "]}\n";
+  } else {
+    for (std::size_t i = 0; i < converted.size(); ++i) {
+      if (i > 0)
+        std::cout << '\n';
+      print_deliveries_text("sent " + describe_source(converted[i].selection) + " (" +
+                                group_digits(converted[i].result.rows_read) + " rows read)",
+                            *converted[i].destination, deliveries[i],
+                            describe_source(converted[i].selection) + ": ");
+    }
+  }
+  for (std::size_t i = 0; i < converted.size(); ++i)
+    if (code == kExitOk && !all_synced(deliveries[i]))
+      code = kExitDelivery;
+  for (const Converted& c : converted)
+    if (code == kExitOk)
+      code = c.convert_code;
+  return code;
+}
+
+int cmd_run(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags) {
+  SourceSelection selection;
+  if (options.plugin.empty() && options.connection.empty() && options.plugin_config.empty()) {
+    const HostConfig config = load_config(options);
+    if (config.connections.size() > 1)
+      return cmd_run_all(global, config, options, flags);
+    selection = select_connection(global, config, *take(config.connection(""), kExitConfig));
+  } else {
+    selection = select_source(global, options);
+  }
   auto instance = create_instance(selection);
   ConvertOptions convert;
   convert.months = parse_months(options.months);
@@ -628,17 +843,16 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const std
   progress.set_enabled(convert.progress);
   const auto deliveries =
       deliver(selection.delivery.connection_id, months_from_convert(result), destination,
-              delivery_options(selection, allow_rollup, send_invalid, progress),
-              selection.state_dir / "sync.db");
+              delivery_options(selection, flags, progress), selection.state_dir / "sync.db");
   progress.finish();
   const int code = print_deliveries("sent " + describe_source(selection) + " (" +
                                         group_digits(result.rows_read) + " rows read)",
-                                    destination, deliveries, format);
+                                    destination, deliveries, flags.format);
   return code != kExitOk ? code : convert_exit_code(result, report);
 }
 
 int cmd_push(const GlobalOptions& global, const SourceOptions& options, const std::string& from,
-             const std::string& format, bool allow_rollup) {
+             const SendFlags& flags) {
   const SourceSelection selection = select_source(global, options);
   const std::filesystem::path dir =
       from.empty() ? selection.state_dir / "snapshots" / selection.delivery.connection_id
@@ -651,11 +865,11 @@ int cmd_push(const GlobalOptions& global, const SourceOptions& options, const st
       open_destination(selection.delivery, selection.state_dir, selection.limits), kExitConfig);
   Progress progress("sending");
   progress.set_enabled(!global.no_progress && Progress::enabled_by_default());
-  const auto deliveries = deliver(selection.delivery.connection_id, months, destination,
-                                  delivery_options(selection, allow_rollup, false, progress),
-                                  selection.state_dir / "sync.db");
+  const auto deliveries =
+      deliver(selection.delivery.connection_id, months, destination,
+              delivery_options(selection, flags, progress), selection.state_dir / "sync.db");
   progress.finish();
-  return print_deliveries("pushed " + dir.string(), destination, deliveries, format);
+  return print_deliveries("pushed " + dir.string(), destination, deliveries, flags.format);
 }
 
 int cmd_emulator(const std::string& listen, const emulator::EmulatorOptions& options) {
@@ -779,33 +993,24 @@ int run(int argc, char** argv) {
   plan_cmd->add_flag("--chunks", plan_chunks, "list every chunk");
 
   SourceOptions run_options;
-  std::string run_format = "text";
-  bool run_rollup = false;
-  bool run_send_invalid = false;
+  SendFlags run_flags;
   auto* run_cmd = app.add_subcommand(
       "run", "convert, plan and send a connection's months to its destination (default: the "
              "embedded example into the embedded emulator)");
   add_source_options(*run_cmd, run_options);
   run_cmd->add_option("--month", run_options.months, "YYYY-MM or YYYY-MM..YYYY-MM (repeatable)");
-  run_cmd->add_option("--format", run_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  run_cmd->add_flag("--allow-rollup", run_rollup, "roll rows up when a month is over a cap");
-  run_cmd->add_flag("--send-invalid", run_send_invalid,
-                    "send months that had invalid rows (only their valid rows)");
+  add_send_flags(*run_cmd, run_flags);
 
   SourceOptions push_options;
   std::string push_from;
-  std::string push_format = "text";
-  bool push_rollup = false;
+  SendFlags push_flags;
   auto* push_cmd =
       app.add_subcommand("push", "send converted month snapshots to a connection's destination");
   add_source_options(*push_cmd, push_options);
   push_cmd->add_option("--from", push_from,
                        "directory written by convert (default: <state_dir>/snapshots/<id>)");
   push_cmd->add_option("--month", push_options.months, "only these months");
-  push_cmd->add_option("--format", push_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
-  push_cmd->add_flag("--allow-rollup", push_rollup, "roll rows up when a month is over a cap");
+  add_send_flags(*push_cmd, push_flags);
 
   std::string emulator_listen = "127.0.0.1:8080";
   emulator::EmulatorOptions emulator_options;
@@ -841,6 +1046,18 @@ int run(int argc, char** argv) {
       ->add_option("--fault-apply-then-fail", emulator_options.faults.apply_then_fail,
                    "probability of storing the drop and answering 500")
       ->check(CLI::Range(0.0, 1.0));
+  long long test_key_ttl = 3600;
+  long long idempotency_ttl = 24 * 3600;
+  emulator_cmd
+      ->add_option("--test-key-ttl-seconds", test_key_ttl,
+                   "a cloudzero-test-key namespace is purged this long after its first request")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  emulator_cmd
+      ->add_option("--idempotency-ttl-seconds", idempotency_ttl,
+                   "how long a response is replayed for its cloudzero-idempotency-key")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   emulator_cmd->add_option("--latency-min-ms", latency_min, "added latency, lower bound");
   emulator_cmd->add_option("--latency-max-ms", latency_max, "added latency, upper bound");
 
@@ -871,11 +1088,13 @@ int run(int argc, char** argv) {
     if (plan_cmd->parsed())
       return cmd_plan(global, plan_options, plan_out, plan_format, plan_rollup, plan_chunks);
     if (run_cmd->parsed())
-      return cmd_run(global, run_options, run_format, run_rollup, run_send_invalid);
+      return cmd_run(global, run_options, run_flags);
     if (push_cmd->parsed())
-      return cmd_push(global, push_options, push_from, push_format, push_rollup);
+      return cmd_push(global, push_options, push_from, push_flags);
     if (emulator_cmd->parsed()) {
       emulator_options.store = emulator_store;
+      emulator_options.test_namespace_ttl = std::chrono::seconds(test_key_ttl);
+      emulator_options.idempotency_ttl = std::chrono::seconds(idempotency_ttl);
       emulator_options.faults.latency_min = std::chrono::milliseconds(latency_min);
       emulator_options.faults.latency_max =
           std::chrono::milliseconds(std::max(latency_min, latency_max));

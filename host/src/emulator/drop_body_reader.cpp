@@ -1,5 +1,6 @@
 #include "emulator/drop_body_reader.hpp"
 
+#include "cbf/columns.hpp"
 #include "cbf/row_validator.hpp"
 
 #include <simdjson.h>
@@ -40,6 +41,14 @@ const char* json_type_name(od::json_type type) {
     return "null";
   }
   return "an unknown JSON value";
+}
+
+// billdrop reads exponent notation from sources ("5e-06" in a CUR file) and writes plain
+// decimals; the API takes plain decimals only (shared/reference/anycost-stream.md, "CBF row").
+bool is_exponent_decimal(std::string_view column, std::string_view value) {
+  const std::optional<cbf::Column> known = cbf::find_column(column);
+  return known && cbf::info(*known).kind == cbf::ValueKind::decimal &&
+         value.find_first_of("eE") != std::string_view::npos;
 }
 
 Error malformed(simdjson::error_code code) {
@@ -114,6 +123,7 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
         }
         fields.clear();
         issues.clear();
+        bool plain_decimals = true;
         for (auto field : row_object) {
           // Views into the parser's string buffer stay valid for the whole document.
           std::string_view name;
@@ -129,6 +139,13 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
             std::string_view cell_text;
             if (auto code = cell.get_string().get(cell_text))
               return malformed(code);
+            if (is_exponent_decimal(name, cell_text)) {
+              plain_decimals = false;
+              issues.push_back({cbf::Severity::error, std::string(name), "plain_decimal",
+                                "\"" + std::string(cell_text) +
+                                    "\" is in exponent notation; the API takes plain decimals "
+                                    "only, such as 1000 or -0.000005"});
+            }
             fields.push_back({name, cell_text});
           } else if (type != od::json_type::null) { // null is blank
             issues.push_back(
@@ -136,7 +153,7 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
                  std::string("CBF values are JSON strings, got ") + json_type_name(type)});
           }
         }
-        const bool valid = validator.normalize(fields, row, issues);
+        const bool valid = validator.normalize(fields, row, issues) && plain_decimals;
         for (const cbf::RowIssue& issue : issues) {
           if (issue.severity != cbf::Severity::error)
             continue;

@@ -113,6 +113,50 @@ bool starts_with_bearer(std::string_view value) {
   return true;
 }
 
+// The body of a POST, read at most once through httplib's content reader: by the handler, or --
+// when the handler answered without it (403, a replayed response) -- drained afterwards, so the
+// connection's next request starts where it should instead of in this one's body.
+class RequestBody {
+public:
+  RequestBody(const httplib::Request& req, const httplib::ContentReader& reader)
+      : req_(req), reader_(reader) {}
+
+  // Reads the whole body, keeping its first `limit` bytes and counting all of them. False when
+  // httplib could not read it (res.status then says why: 413 when it refused the body from its
+  // Content-Length without reading it).
+  bool read(std::size_t limit, std::string& kept, std::uint64_t& size) {
+    consumed_ = true;
+    size = 0;
+    const auto keep = [&](const char* data, std::size_t length) {
+      size += length;
+      if (size <= limit)
+        kept.append(data, length);
+      return true; // read on past the limit, counting, so a 413 can say the real size
+    };
+    if (req_.is_multipart_form_data()) // httplib parses these itself and hands over the parts
+      return reader_([](const httplib::MultipartFormData&) { return true; },
+                     [&](const char* data, std::size_t length) { return keep(data, length); });
+    return reader_([&](const char* data, std::size_t length) { return keep(data, length); });
+  }
+
+  // Reads and drops an unread body; the response stays as the handler wrote it (httplib sets the
+  // status when it refuses a body).
+  void drain(httplib::Response& res) {
+    if (consumed_)
+      return;
+    const int status = res.status;
+    std::string nothing;
+    std::uint64_t size = 0;
+    (void)read(0, nothing, size);
+    res.status = status;
+  }
+
+private:
+  const httplib::Request& req_;
+  const httplib::ContentReader& reader_;
+  bool consumed_ = false;
+};
+
 } // namespace
 
 class Emulator::Impl {
@@ -148,15 +192,27 @@ private:
   };
 
   void install_routes(httplib::Server& server);
-  void send_drop(const httplib::Request& req, httplib::Response& res);
+  // The request body, read whatever its Content-Type (the API takes the JSON as it comes: curl's
+  // default form type, text/plain, none at all), up to the body limit. A larger body is read to
+  // its end and counted, so the 413 can say its real size, chunked or not. On nullopt the
+  // response is written (413, or 400 for a body that cannot be read).
+  std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
+                                       RequestBody& content, const std::optional<ResponseKey>& key);
+  void send_drop(const httplib::Request& req, httplib::Response& res, RequestBody& content);
   void list_drops(const httplib::Request& req, httplib::Response& res);
   void month_rows(const httplib::Request& req, httplib::Response& res);
-  void validate(const httplib::Request& req, httplib::Response& res);
+  void validate(const httplib::Request& req, httplib::Response& res, RequestBody& content);
   httplib::Server::HandlerResponse on_error(const httplib::Request& req, httplib::Response& res);
 
   // Answers 403 and returns false when the request's API key may not call the endpoint.
   bool authorize(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) const;
   static std::string space_of(const httplib::Request& req);
+  std::chrono::system_clock::time_point now() const {
+    return options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  }
+  // Expires what is due before a request is answered (EmulatorStore::arrive); false when that
+  // failed and the response (500) is written.
+  bool arrive(const httplib::Request& req, httplib::Response& res);
   static std::optional<ResponseKey> response_key(const httplib::Request& req);
   // Answers with the response stored for the request's idempotency key; false when none is.
   bool replay(const std::optional<ResponseKey>& key, httplib::Response& res);
@@ -196,8 +252,11 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
     return std::move(plan).error().with_context("emulator");
   faults_.reset();
   faults_.emplace(std::move(*plan));
+  if (options_.test_namespace_ttl.count() <= 0 || options_.idempotency_ttl.count() <= 0)
+    return config_error("emulator: the test namespace and idempotency TTLs must be positive");
   if (!store_) {
-    Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(options_.store);
+    Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(
+        options_.store, Expiry{options_.test_namespace_ttl, options_.idempotency_ttl});
     if (!store)
       return std::move(store).error();
     store_ = std::move(*store);
@@ -276,10 +335,20 @@ Result<MonthState> Emulator::Impl::month_state(const std::string& connection_id,
 }
 
 void Emulator::Impl::install_routes(httplib::Server& server) {
-  server.Post(kValidateRoute,
-              [this](const httplib::Request& req, httplib::Response& res) { validate(req, res); });
-  server.Post(kSendOrListRoute,
-              [this](const httplib::Request& req, httplib::Response& res) { send_drop(req, res); });
+  // Handlers with a content reader: httplib leaves the body to them, so it never applies its
+  // form-urlencoded size limit (8 KB) or multipart parsing to a JSON body.
+  server.Post(kValidateRoute, [this](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    RequestBody content(req, reader);
+    validate(req, res, content);
+    content.drain(res);
+  });
+  server.Post(kSendOrListRoute, [this](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& reader) {
+    RequestBody content(req, reader);
+    send_drop(req, res, content);
+    content.drain(res);
+  });
   server.Get(kSendOrListRoute,
              [this](const httplib::Request& req, httplib::Response& res) { list_drops(req, res); });
   server.Get(kMonthRoute,
@@ -339,10 +408,18 @@ std::optional<ResponseKey> Emulator::Impl::response_key(const httplib::Request& 
   return ResponseKey{space_of(req), req.method, req.path, std::move(key)};
 }
 
+bool Emulator::Impl::arrive(const httplib::Request& req, httplib::Response& res) {
+  if (Status status = store_->arrive(space_of(req), now()); !status) {
+    internal_failure(res, status.error());
+    return false;
+  }
+  return true;
+}
+
 bool Emulator::Impl::replay(const std::optional<ResponseKey>& key, httplib::Response& res) {
   if (!key)
     return false;
-  Result<std::optional<StoredResponse>> stored = store_->find_response(*key);
+  Result<std::optional<StoredResponse>> stored = store_->find_response(*key, now());
   if (!stored) {
     internal_failure(res, stored.error());
     return true;
@@ -357,7 +434,7 @@ bool Emulator::Impl::replay(const std::optional<ResponseKey>& key, httplib::Resp
 void Emulator::Impl::respond(const std::optional<ResponseKey>& key, httplib::Response& res,
                              int status, std::string body) {
   if (key) {
-    if (Status kept = store_->remember_response(*key, {status, body}); !kept) {
+    if (Status kept = store_->remember_response(*key, {status, body}, now()); !kept) {
       internal_failure(res, kept.error());
       return;
     }
@@ -393,19 +470,45 @@ void Emulator::Impl::delay(std::chrono::milliseconds latency) {
   stop_signal_.wait_for(lock, latency, [this] { return stopping_; });
 }
 
-void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& res) {
-  if (!authorize(req, res, Endpoint::send_drop))
+std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req,
+                                                     httplib::Response& res, RequestBody& content,
+                                                     const std::optional<ResponseKey>& key) {
+  const std::size_t limit = options_.max_body_bytes;
+  std::string kept;
+  std::uint64_t size = 0;
+  const bool read = content.read(limit, kept, size);
+  if (!read && res.status == 413) {
+    // httplib refused the body from its Content-Length and skipped it unread.
+    size = req.get_header_value<std::uint64_t>("Content-Length");
+  } else if (!read) {
+    respond(key, res, 400, error_body("the request body could not be read", "invalid_request"));
+    return std::nullopt;
+  }
+  if (size > limit) {
+    respond(key, res, 413, message_body(too_large_message(static_cast<std::size_t>(size), limit)));
+    return std::nullopt;
+  }
+  if (req.is_multipart_form_data()) {
+    respond(key, res, 400,
+            error_body("the body is multipart/form-data; send the JSON drop itself as the "
+                       "request body (Content-Type: application/json)",
+                       "invalid_request"));
+    return std::nullopt;
+  }
+  return kept;
+}
+
+void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& res,
+                               RequestBody& content) {
+  if (!authorize(req, res, Endpoint::send_drop) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
     return;
-  // A chunked request has no Content-Length for httplib to check first; it is checked here, still
-  // before any parsing.
-  if (req.body.size() > options_.max_body_bytes) {
-    respond(key, res, 413,
-            message_body(too_large_message(req.body.size(), options_.max_body_bytes)));
+  // Read and measured before any parsing.
+  const std::optional<std::string> request_body = read_body(req, res, content, key);
+  if (!request_body)
     return;
-  }
   const std::string space = space_of(req);
   const std::string connection = req.matches[1];
   std::optional<BusySlot> slot = try_hold(space, connection);
@@ -443,7 +546,7 @@ void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& r
 
   int status = 200;
   std::string body;
-  Result<DropBody> drop = read_drop_body(req.body, kErrorsInMessage);
+  Result<DropBody> drop = read_drop_body(*request_body, kErrorsInMessage);
   if (!drop) {
     status = 400;
     body = error_body(drop.error().message(), "invalid_request");
@@ -479,7 +582,7 @@ void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& r
 }
 
 void Emulator::Impl::list_drops(const httplib::Request& req, httplib::Response& res) {
-  if (!authorize(req, res, Endpoint::list_drops))
+  if (!authorize(req, res, Endpoint::list_drops) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
@@ -504,7 +607,7 @@ void Emulator::Impl::list_drops(const httplib::Request& req, httplib::Response& 
 }
 
 void Emulator::Impl::month_rows(const httplib::Request& req, httplib::Response& res) {
-  if (!authorize(req, res, Endpoint::month_rows))
+  if (!authorize(req, res, Endpoint::month_rows) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
@@ -535,18 +638,17 @@ void Emulator::Impl::month_rows(const httplib::Request& req, httplib::Response& 
   respond(key, res, 200, std::move(body));
 }
 
-void Emulator::Impl::validate(const httplib::Request& req, httplib::Response& res) {
-  if (!authorize(req, res, Endpoint::validate))
+void Emulator::Impl::validate(const httplib::Request& req, httplib::Response& res,
+                              RequestBody& content) {
+  if (!authorize(req, res, Endpoint::validate) || !arrive(req, res))
     return;
   const std::optional<ResponseKey> key = response_key(req);
   if (replay(key, res))
     return;
-  if (req.body.size() > options_.max_body_bytes) {
-    respond(key, res, 413,
-            message_body(too_large_message(req.body.size(), options_.max_body_bytes)));
+  const std::optional<std::string> request_body = read_body(req, res, content, key);
+  if (!request_body)
     return;
-  }
-  Result<DropBody> drop = read_drop_body(req.body, kErrorsInValidate);
+  Result<DropBody> drop = read_drop_body(*request_body, kErrorsInValidate);
   if (!drop) {
     respond(key, res, 400, error_body(drop.error().message(), "invalid_request"));
     return;
@@ -584,7 +686,8 @@ httplib::Server::HandlerResponse Emulator::Impl::on_error(const httplib::Request
       res.set_content(error_body("no endpoint " + req.method + " " + req.path, "not_found"), kJson);
       return Server::HandlerResponse::Handled;
     }
-    if (!authorize(req, res, is_send ? Endpoint::send_drop : Endpoint::validate))
+    if (!authorize(req, res, is_send ? Endpoint::send_drop : Endpoint::validate) ||
+        !arrive(req, res))
       return Server::HandlerResponse::Handled;
     const std::optional<ResponseKey> key = response_key(req);
     if (replay(key, res))

@@ -10,6 +10,10 @@
 // - Order of checks for a send: API key (403) -> idempotency replay -> body size (413, checked
 //   before any parsing) -> one in flight per connection (429) -> fault draw -> body and rows (400)
 //   -> month caps (400) -> apply.
+// - The body is the JSON whatever the Content-Type says (none, curl's default form type,
+//   text/plain, ...), up to the body limit; a 413 gives the body's real size, also for a chunked
+//   upload (which is read to its end and counted, not kept). multipart/form-data is answered 400:
+//   it is not a JSON body.
 // - Stored for idempotency replay, keyed by (test key, method, path, key): every response the API
 //   itself produced (200, 400, 404, 413). Not stored: 403 (no account to scope it to), the busy
 //   429, and injected 500/429/closed connections, which stand for failures in front of the API.
@@ -22,6 +26,9 @@
 // - Faults draw only for sends that reach the draw (not replays, not busy 429s), two numbers per
 //   send from std::mt19937_64(seed), so the same seed and request order give the same faults;
 //   each start() begins the sequence again.
+// - A test namespace's hour counts from its first request; after it, the next request into it
+//   finds it empty (and starts a new hour). Stored responses expire idempotency_ttl after they
+//   were stored; a repeat after that is a new request. Expired data also leaves the file.
 // - "Closed before the reply" sends a 500 status line and a chunked body cut off mid-way: an HTTP
 //   client reports a read error; one that ignores it still does not see a success.
 // - Only sends are held to one in flight per connection; the GETs read a consistent snapshot.
@@ -36,6 +43,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -64,6 +72,12 @@ struct EmulatorOptions {
   std::uint64_t max_rows_per_month = 1'000'000;
   std::uint64_t max_bytes_per_month = 400'000'000;
   std::chrono::seconds busy_retry_after{1}; // Retry-After of a concurrent or injected 429
+  // A cloudzero-test-key namespace is purged this long after its first request (the API: an
+  // hour); a stored response is replayed for this long after it was stored.
+  std::chrono::milliseconds test_namespace_ttl{std::chrono::hours(1)};
+  std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
+  // The time those are measured in; empty: the system clock (tests move their own).
+  std::function<std::chrono::system_clock::time_point()> clock;
   FaultOptions faults;
 };
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -67,7 +68,7 @@ std::uint64_t splitmix64(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-constexpr std::int64_t kSchemaVersion = 1; // PRAGMA user_version of a store this code reads
+constexpr std::int64_t kSchemaVersion = 2; // PRAGMA user_version of a store this code reads
 
 // Rows point at their (space, connection, month) by the drops row's integer id: a short index key
 // keeps the per-row inserts and deletes cheap.
@@ -104,8 +105,30 @@ CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT NOT NULL,
   status INTEGER NOT NULL,
   body TEXT NOT NULL,
+  stored_ms INTEGER NOT NULL,
   PRIMARY KEY (space, method, path, key));
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (stored_ms);
+CREATE TABLE IF NOT EXISTS test_spaces (
+  space TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL);
 )sql";
+
+// Version 1 had no expiry: its stored responses count from the upgrade.
+constexpr const char* kUpgradeFrom1 = R"sql(
+ALTER TABLE idempotency ADD COLUMN stored_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE idempotency SET stored_ms = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (stored_ms);
+CREATE TABLE IF NOT EXISTS test_spaces (
+  space TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL);
+INSERT OR IGNORE INTO test_spaces (space, created_ms)
+  SELECT DISTINCT space, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM drops
+  WHERE space != '';
+)sql";
+
+std::int64_t to_ms(StoreTime time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
 
 } // namespace
 
@@ -121,7 +144,8 @@ std::string drop_id_for(std::uint64_t sequence) {
   return text;
 }
 
-Result<std::unique_ptr<EmulatorStore>> EmulatorStore::open(const std::filesystem::path& file) {
+Result<std::unique_ptr<EmulatorStore>> EmulatorStore::open(const std::filesystem::path& file,
+                                                           Expiry expiry) {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(file.string().c_str(), &db,
@@ -131,7 +155,7 @@ Result<std::unique_ptr<EmulatorStore>> EmulatorStore::open(const std::filesystem
     sqlite3_close(db);
     return config_error("cannot open the emulator store " + file.string() + ": " + message);
   }
-  std::unique_ptr<EmulatorStore> store(new EmulatorStore(db));
+  std::unique_ptr<EmulatorStore> store(new EmulatorStore(db, expiry));
   sqlite3_busy_timeout(db, 5000);
   // WAL for a file (":memory:" keeps its own journal); NORMAL sync is durable enough for a test
   // double and keeps commits cheap.
@@ -144,7 +168,7 @@ Result<std::unique_ptr<EmulatorStore>> EmulatorStore::open(const std::filesystem
   return store;
 }
 
-EmulatorStore::EmulatorStore(sqlite3* db) : db_(db) {}
+EmulatorStore::EmulatorStore(sqlite3* db, Expiry expiry) : db_(db), expiry_(expiry) {}
 
 EmulatorStore::~EmulatorStore() {
   statements_.clear(); // finalize before closing
@@ -197,6 +221,16 @@ Status EmulatorStore::create_schema() {
     }
     return {};
   }
+  if (*version == 1) {
+    const std::string upgrade = std::string("BEGIN IMMEDIATE;") + kUpgradeFrom1 +
+                                "PRAGMA user_version = " + std::to_string(kSchemaVersion) +
+                                "; COMMIT;";
+    if (Status status = exec(upgrade.c_str()); !status) {
+      (void)exec("ROLLBACK");
+      return status;
+    }
+    return {};
+  }
   if (*version != kSchemaVersion)
     return config_error("the store has schema version " + std::to_string(*version) +
                         ", this billdrop reads version " + std::to_string(kSchemaVersion) +
@@ -228,10 +262,13 @@ Status EmulatorStore::prepare_all() {
       {&select_costs_, "SELECT rows.hour, rows.cost FROM drops "
                        "JOIN rows ON rows.month_id = drops.month_id "
                        "WHERE drops.space = ?1 AND drops.connection = ?2 AND drops.month = ?3"},
-      {&select_response_, "SELECT status, body FROM idempotency "
-                          "WHERE space = ?1 AND method = ?2 AND path = ?3 AND key = ?4"},
-      {&insert_response_, "INSERT OR IGNORE INTO idempotency (space, method, path, key, status, "
-                          "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&select_response_, "SELECT status, body FROM idempotency WHERE space = ?1 AND "
+                          "method = ?2 AND path = ?3 AND key = ?4 AND stored_ms > ?5"},
+      // The first response stays until it expires; then the next one takes its place.
+      {&insert_response_, "INSERT INTO idempotency (space, method, path, key, status, body, "
+                          "stored_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (space, "
+                          "method, path, key) DO UPDATE SET status = excluded.status, body = "
+                          "excluded.body, stored_ms = excluded.stored_ms WHERE stored_ms <= ?8"},
   };
   for (const auto& [slot, text] : sql) {
     sqlite3_stmt* stmt = nullptr;
@@ -454,11 +491,13 @@ Result<MonthState> EmulatorStore::month_state(std::string_view space, std::strin
   return state;
 }
 
-Result<std::optional<StoredResponse>> EmulatorStore::find_response(const ResponseKey& key) {
+Result<std::optional<StoredResponse>> EmulatorStore::find_response(const ResponseKey& key,
+                                                                   StoreTime now) {
   const std::lock_guard lock(mutex_);
   Statement& s = *select_response_;
   StatementUse use(s);
   s.text(1, key.space).text(2, key.method).text(3, key.path).text(4, key.key);
+  s.integer(5, to_ms(now - expiry_.idempotency_ttl));
   const int rc = s.step();
   if (rc == SQLITE_DONE)
     return std::optional<StoredResponse>();
@@ -468,15 +507,114 @@ Result<std::optional<StoredResponse>> EmulatorStore::find_response(const Respons
       StoredResponse{static_cast<int>(s.column_integer(0)), std::string(s.column_text(1))});
 }
 
-Status EmulatorStore::remember_response(const ResponseKey& key, const StoredResponse& response) {
+Status EmulatorStore::remember_response(const ResponseKey& key, const StoredResponse& response,
+                                        StoreTime now) {
   const std::lock_guard lock(mutex_);
   Statement& s = *insert_response_;
   StatementUse use(s);
   s.text(1, key.space).text(2, key.method).text(3, key.path).text(4, key.key);
-  s.integer(5, response.status).text(6, response.body);
+  s.integer(5, response.status).text(6, response.body).integer(7, to_ms(now));
+  s.integer(8, to_ms(now - expiry_.idempotency_ttl));
   if (s.step() != SQLITE_DONE)
     return sqlite_error("storing a response");
   return {};
+}
+
+template <class Bind>
+Status EmulatorStore::run(const char* sql, Bind bind) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(sql);
+  Statement statement(stmt);
+  bind(statement);
+  int rc = 0;
+  while ((rc = statement.step()) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE)
+    return sqlite_error(sql);
+  return {};
+}
+
+Status EmulatorStore::purge_space(std::string_view space) {
+  for (const char* sql :
+       {"DELETE FROM rows WHERE month_id IN (SELECT month_id FROM drops WHERE space = ?1)",
+        "DELETE FROM drops WHERE space = ?1", "DELETE FROM drop_log WHERE space = ?1",
+        "DELETE FROM idempotency WHERE space = ?1", "DELETE FROM test_spaces WHERE space = ?1"})
+    if (Status status = run(sql, [&](Statement& s) { s.text(1, space); }); !status)
+      return status;
+  return {};
+}
+
+Status EmulatorStore::purge_expired(StoreTime now) {
+  if (Status status =
+          run("DELETE FROM idempotency WHERE stored_ms <= ?1",
+              [&](Statement& s) { s.integer(1, to_ms(now - expiry_.idempotency_ttl)); });
+      !status)
+    return status;
+  std::vector<std::string> expired;
+  {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT space FROM test_spaces WHERE created_ms <= ?1", -1, &stmt,
+                           nullptr) != SQLITE_OK)
+      return sqlite_error("listing test namespaces");
+    Statement statement(stmt);
+    statement.integer(1, to_ms(now - expiry_.test_namespace_ttl));
+    int rc = 0;
+    while ((rc = statement.step()) == SQLITE_ROW)
+      expired.emplace_back(statement.column_text(0));
+    if (rc != SQLITE_DONE)
+      return sqlite_error("listing test namespaces");
+  }
+  for (const std::string& space : expired)
+    if (Status status = purge_space(space); !status)
+      return status;
+  return {};
+}
+
+Status EmulatorStore::arrive(std::string_view space, StoreTime now) {
+  const std::lock_guard lock(mutex_);
+  const auto transaction = [&](auto body) -> Status {
+    if (Status status = exec("BEGIN IMMEDIATE"); !status)
+      return status;
+    Status status = body();
+    if (Status ended = exec(status ? "COMMIT" : "ROLLBACK"); !ended && status)
+      return ended;
+    return status;
+  };
+  if (now >= next_purge_) {
+    // Often enough that an expired namespace or response does not linger for long, rarely
+    // enough to cost nothing.
+    next_purge_ =
+        now + std::min<std::chrono::milliseconds>(
+                  {std::chrono::minutes(1), expiry_.test_namespace_ttl, expiry_.idempotency_ttl});
+    if (Status status = transaction([&] { return purge_expired(now); }); !status)
+      return status;
+  }
+  if (space.empty())
+    return {};
+  return transaction([&]() -> Status {
+    std::optional<std::int64_t> created;
+    {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db_, "SELECT created_ms FROM test_spaces WHERE space = ?1", -1, &stmt,
+                             nullptr) != SQLITE_OK)
+        return sqlite_error("reading a test namespace");
+      Statement statement(stmt);
+      statement.text(1, space);
+      const int rc = statement.step();
+      if (rc == SQLITE_ROW)
+        created = statement.column_integer(0);
+      else if (rc != SQLITE_DONE)
+        return sqlite_error("reading a test namespace");
+    }
+    if (created && *created > to_ms(now - expiry_.test_namespace_ttl))
+      return {};
+    if (created)
+      if (Status status = purge_space(space); !status)
+        return status;
+    return run("INSERT INTO test_spaces (space, created_ms) VALUES (?1, ?2)",
+               [&](Statement& s) { s.text(1, space).integer(2, to_ms(now)); });
+  });
 }
 
 } // namespace billdrop::emulator

@@ -13,6 +13,7 @@
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -57,9 +58,18 @@ struct StoredResponse {
   std::string body;
 };
 
+using StoreTime = std::chrono::system_clock::time_point;
+
+// How long things last (EmulatorOptions holds the settings).
+struct Expiry {
+  std::chrono::milliseconds test_namespace_ttl{std::chrono::hours(1)};
+  std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
+};
+
 class EmulatorStore {
 public:
-  static Result<std::unique_ptr<EmulatorStore>> open(const std::filesystem::path& file);
+  static Result<std::unique_ptr<EmulatorStore>> open(const std::filesystem::path& file,
+                                                     Expiry expiry = {});
   ~EmulatorStore();
   EmulatorStore(const EmulatorStore&) = delete;
   EmulatorStore& operator=(const EmulatorStore&) = delete;
@@ -80,20 +90,34 @@ public:
 
   Result<MonthState> month_state(std::string_view space, std::string_view connection, Month month);
 
-  Result<std::optional<StoredResponse>> find_response(const ResponseKey& key);
-  // Keeps the first response stored for a key; later ones are ignored.
-  Status remember_response(const ResponseKey& key, const StoredResponse& response);
+  // The response stored for the key less than the idempotency TTL before `now`.
+  Result<std::optional<StoredResponse>> find_response(const ResponseKey& key, StoreTime now);
+  // Keeps the first response stored for a key; later ones are ignored until it expires.
+  Status remember_response(const ResponseKey& key, const StoredResponse& response, StoreTime now);
+
+  // A request in `space` arrives at `now`. A test namespace ("test:<key>") is purged -- rows,
+  // drops, log and stored responses -- once its TTL has passed since its first request, and
+  // starts again with this one. Also forgets, now and then, every stored response and test
+  // namespace that has expired, so the file does not keep them.
+  Status arrive(std::string_view space, StoreTime now);
 
 private:
   class Statement;
-  explicit EmulatorStore(sqlite3* db);
+  EmulatorStore(sqlite3* db, Expiry expiry);
   Status create_schema();
+  Status purge_space(std::string_view space);
+  Status purge_expired(StoreTime now);
+  // Runs `sql` (prepared for this use) with `bind` applied; rows it returns are ignored.
+  template <class Bind>
+  Status run(const char* sql, Bind bind);
   Status prepare_all();
   Result<std::int64_t> query_integer(const char* sql);
   Error sqlite_error(std::string_view what) const;
   Status exec(const char* sql);
 
   sqlite3* db_;
+  Expiry expiry_;
+  StoreTime next_purge_{}; // when purge_expired runs next (guarded by mutex_)
   std::mutex mutex_;
   std::vector<std::unique_ptr<Statement>> statements_; // owns the prepared statements below
   Statement* select_drop_ = nullptr;

@@ -55,7 +55,9 @@ private:
 
 std::string cap_use(std::uint64_t used, std::uint64_t limit) {
   const std::string percent = percent_of(used, limit);
-  return percent == "-" ? percent : percent + "%";
+  if (percent == "-")
+    return percent;
+  return percent + (used > limit ? "% OVER" : "%");
 }
 
 std::string format_text(std::span<const DropPlan> plans, const PlanReportOptions& options) {
@@ -75,6 +77,11 @@ std::string format_text(std::span<const DropPlan> plans, const PlanReportOptions
                 cap_use(plan.caps.bytes, plan.caps.bytes_limit), plan.cost.to_string()});
   months.render(out);
   for (const DropPlan& plan : plans)
+    if (plan.caps.over())
+      out += plan.month.to_string() +
+             ": over a month cap, so it would not be sent (allow rollup for the connection, or "
+             "send fewer rows)\n";
+  for (const DropPlan& plan : plans)
     if (plan.rollup)
       out += plan.month.to_string() + ": rolled up " + group_thousands(plan.rollup->rows_before) +
              " rows into " + group_thousands(plan.rollup->rows_after) + " (" +
@@ -82,6 +89,10 @@ std::string format_text(std::span<const DropPlan> plans, const PlanReportOptions
   if (!options.chunks)
     return out;
   for (const DropPlan& plan : plans) {
+    if (plan.caps.over()) {
+      out += '\n' + plan.month.to_string() + " (over a month cap: no plan to send)\n";
+      continue;
+    }
     out += '\n' + plan.month.to_string() + " (plan " + plan.digest.substr(0, 12) + "):\n";
     TextTable chunks(
         {"#", "operation", "first hour", "last hour", "rows", "body bytes", "cost", "split hour"},
@@ -125,7 +136,9 @@ std::string format_json(std::span<const DropPlan> plans, const PlanReportOptions
     append_cap(json, "rows", plan.caps.rows, plan.caps.rows_limit);
     json += ',';
     append_cap(json, "bytes", plan.caps.bytes, plan.caps.bytes_limit);
-    json += "},\"cost\":\"" + plan.cost.to_string() + "\",\"digest\":\"" + plan.digest +
+    json += "},\"over_cap\":";
+    json += plan.caps.over() ? "true" : "false";
+    json += ",\"cost\":\"" + plan.cost.to_string() + "\",\"digest\":\"" + plan.digest +
             "\",\"rollup\":";
     if (plan.rollup)
       json += "{\"rows_before\":" + std::to_string(plan.rollup->rows_before) +
@@ -133,7 +146,7 @@ std::string format_json(std::span<const DropPlan> plans, const PlanReportOptions
               ",\"groups_merged\":" + std::to_string(plan.rollup->groups_merged) + "}";
     else
       json += "null";
-    if (options.chunks)
+    if (options.chunks && !plan.caps.over())
       json += ",\"plan\":" + plan.to_json();
     json += '}';
   }

@@ -1,6 +1,8 @@
 #pragma once
 // What `billdrop plan` prints: per month its rows, body bytes, chunks, operations and the use of
-// each month cap, as an aligned text table or as JSON.
+// each month cap, as an aligned text table or as JSON. A month over a cap (DropPlan::caps.over(),
+// as measured without the caps: no plan that would be sent) is listed too, its cap use marked
+// "OVER" and "over_cap":true in JSON, without chunks.
 
 #include "plan/drop_plan.hpp"
 

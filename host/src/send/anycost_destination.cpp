@@ -105,11 +105,19 @@ void read_success(const std::string& body, DropResponse& response) {
     response.row_count = rows;
 }
 
-DropResponse transport_failure(httplib::Error error, std::chrono::milliseconds timeout) {
+DropResponse transport_failure(httplib::Error error, std::chrono::milliseconds timeout,
+                               const std::string& server) {
   DropResponse response;
   response.outcome = Outcome::ambiguous;
   std::string what = httplib::to_string(error);
   switch (error) {
+  case httplib::Error::Connection:
+    // No connection, so no request left: nothing can have been stored.
+    response.outcome = Outcome::retryable;
+    response.message = "Could not establish connection to " + server +
+                       " (refused, unreachable or no answer within " +
+                       std::to_string(timeout.count()) + " ms): is the base URL right?";
+    return response;
   case httplib::Error::SSLServerVerification:
   case httplib::Error::SSLLoadingCerts:
     // Trying again gets the same certificate: only a configuration change helps.
@@ -167,7 +175,8 @@ public:
     std::unique_ptr<httplib::Client> client = acquire();
     httplib::Result result = client->Post(path, headers, request.body, "application/json");
     if (!result)
-      return transport_failure(result.error(), settings_.timeout); // the client is dropped
+      // The client is dropped with its connection.
+      return transport_failure(result.error(), settings_.timeout, url_.scheme_host_port);
 
     DropResponse response;
     response.http_status = result->status;

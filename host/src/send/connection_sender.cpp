@@ -80,15 +80,40 @@ bool needs_hour_restart(const plan::Chunk& chunk, const DropResponse& response) 
 
 } // namespace
 
-std::string idempotency_key(std::string_view connection_id, Month month,
-                            std::string_view plan_digest, std::uint32_t chunk_index) {
+SendStart unrecorded_send_start() {
+  std::random_device device;
+  std::string id = "unrecorded-";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 8; ++i) {
+    const std::uint32_t word = device();
+    for (int shift = 28; shift >= 0; shift -= 4)
+      id += kHex[(word >> shift) & 0x0F];
+  }
+  SendStart start;
+  start.generation = SendGeneration{std::move(id), 1};
+  return start;
+}
+
+std::string idempotency_key(const SendGeneration& generation, std::string_view connection_id,
+                            Month month, std::string_view plan_digest, std::uint32_t chunk_index,
+                            const ChunkKeyState& state) {
   // Lengths first, so no two different tuples can run together into the same text.
-  std::string text = "billdrop-idempotency-v1\n";
-  text.append(std::to_string(connection_id.size())).append(":").append(connection_id);
-  text.append("\n").append(month.to_string()).append("\n");
-  text.append(std::to_string(plan_digest.size())).append(":").append(plan_digest);
-  text.append("\n").append(std::to_string(chunk_index));
-  return sha256_hex(text);
+  const auto field = [](std::string& text, std::string_view value) {
+    text.append(std::to_string(value.size())).append(":").append(value).append("\n");
+  };
+  std::string text = "billdrop-idempotency-v2\n";
+  field(text, generation.store_id);
+  text.append(std::to_string(generation.number)).append("\n");
+  field(text, connection_id);
+  text.append(month.to_string()).append("\n");
+  field(text, plan_digest);
+  text.append(std::to_string(chunk_index));
+  std::string key = sha256_hex(text);
+  if (state.restarts != 0)
+    key.append("-r").append(std::to_string(state.restarts));
+  if (state.answered_errors != 0)
+    key.append("-e").append(std::to_string(state.answered_errors));
+  return key;
 }
 
 ConnectionSender::ConnectionSender(std::string connection_id, Destination& destination,
@@ -118,6 +143,10 @@ Millis ConnectionSender::backoff(std::uint32_t attempt) {
 }
 
 MonthSendResult ConnectionSender::send(const plan::DropPlan& plan) {
+  return send(plan, unrecorded_send_start());
+}
+
+MonthSendResult ConnectionSender::send(const plan::DropPlan& plan, const SendStart& start) {
   MonthSendResult result;
   result.month = plan.month;
   const auto count = static_cast<std::uint32_t>(plan.chunks.size());
@@ -129,11 +158,26 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan) {
 
   std::vector<std::optional<SteadyTime>> first_attempt(count);
   std::vector<std::uint32_t> attempts(count, 0);
-  std::vector<std::uint32_t> restarts(count, 0); // restarts each chunk was sent again in
-  // Error responses received for each chunk's current key. The API stores the first response for
-  // a key and replays it, errors included, so after an answered error the next try needs a new
-  // key; after no answer (ambiguous) it keeps the key, to get the stored response if there is one.
-  std::vector<std::uint32_t> answered_errors(count, 0);
+  // Each chunk's key state. The API stores the first response for a key and replays it, errors
+  // included, so after an answered error the next try needs a new key; after no answer
+  // (ambiguous) it keeps the key, to get the stored response if there is one.
+  std::vector<ChunkKeyState> keys(count);
+  for (const auto& [index, state] : start.chunks)
+    if (index < count)
+      keys[index] = state;
+  // Records changed key states before they are used; false (with result.error) stops the send.
+  const auto save_keys = [&](const std::map<std::uint32_t, ChunkKeyState>& changed) {
+    if (!key_state_saver_)
+      return true;
+    Status saved = key_state_saver_(start.generation, changed);
+    if (saved)
+      return true;
+    result.error = plan.month.to_string() +
+                   ": stopped: the idempotency key state could not be recorded (" +
+                   saved.error().message() + "), and sending on could reuse a key after a crash; " +
+                   plan.month.to_string() + " is not synced";
+    return false;
+  };
   std::uint32_t furthest = 0;          // highest chunk index tried so far
   std::optional<std::uint32_t> loaded; // chunk whose body `request` holds
   DropRequest request;
@@ -156,11 +200,8 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan) {
     }
     request.operation = chunk.operation;
     request.chunk_index = index;
-    request.idempotency_key = idempotency_key(connection_id_, plan.month, plan.digest, index);
-    if (restarts[index] != 0)
-      request.idempotency_key.append("-r").append(std::to_string(restarts[index]));
-    if (answered_errors[index] != 0)
-      request.idempotency_key.append("-e").append(std::to_string(answered_errors[index]));
+    request.idempotency_key = idempotency_key(start.generation, connection_id_, plan.month,
+                                              plan.digest, index, keys[index]);
 
     if (!first_attempt[index])
       first_attempt[index] = clock_();
@@ -207,8 +248,11 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan) {
       return result;
     }
 
-    if (response.http_status != 0)
-      ++answered_errors[index];
+    if (response.http_status != 0) {
+      ++keys[index].answered_errors;
+      if (!save_keys({{index, keys[index]}}))
+        return result;
+    }
 
     Millis wait = backoff(attempts[index]);
     if (response.retry_after)
@@ -231,14 +275,18 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan) {
     sleeper_(wait);
 
     if (needs_hour_restart(chunk, response)) {
-      const std::uint32_t start = *chunk.split_hour_start;
-      for (std::uint32_t part = start; part <= index; ++part) {
-        ++restarts[part];
-        answered_errors[part] = 0;
+      const std::uint32_t first_part = *chunk.split_hour_start;
+      std::map<std::uint32_t, ChunkKeyState> changed;
+      for (std::uint32_t part = first_part; part <= index; ++part) {
+        ++keys[part].restarts;
+        keys[part].answered_errors = 0;
+        changed.emplace(part, keys[part]);
       }
+      if (!save_keys(changed))
+        return result;
       ++result.restarts;
-      result.chunks_acknowledged = start;
-      index = start;
+      result.chunks_acknowledged = first_part;
+      index = first_part;
     }
   }
   result.synced = true;

@@ -14,6 +14,13 @@
 //   part gets a fresh key (the restart count appended) so the API does not replay old responses.
 //   While a split hour is being restarted, the give-up clock is that of the furthest chunk reached,
 //   so restarts cannot go on forever.
+//
+// Idempotency keys (docs/architecture.md, "Idempotency keys"): the API replays the first response
+// stored for a key, so a key must never be reused for a different send. Each send of a month has a
+// generation (SendGeneration, kept in the sync store: a new send moves it on, resuming an
+// interrupted send keeps it), and the parts of a chunk's key that change while it is retried
+// (ChunkKeyState: split-hour restarts, answered errors) are handed to a KeyStateSaver before the
+// next attempt, so a resumed send continues with exactly the keys the interrupted one would have.
 
 #include "plan/drop_plan.hpp"
 #include "send/destination.hpp"
@@ -21,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +58,30 @@ struct Attempt {
   std::chrono::milliseconds duration{0};
 };
 
+// Which send of a (connection, month) this is.
+struct SendGeneration {
+  std::string store_id;     // the sync store's random id: keys of two stores never meet
+  std::uint64_t number = 0; // 1, 2, ... per (connection, month) within that store
+};
+
+// The parts of a chunk's idempotency key that change while the chunk is retried.
+struct ChunkKeyState {
+  std::uint32_t restarts = 0;        // split-hour restarts the chunk was sent again in: "-rN"
+  std::uint32_t answered_errors = 0; // error responses received for its key since: "-eN"
+  bool operator==(const ChunkKeyState&) const = default;
+};
+
+// How a send begins: its generation and, when it resumes an interrupted send, the key state its
+// chunks had reached (chunks absent from the map start at zero).
+struct SendStart {
+  SendGeneration generation;
+  std::map<std::uint32_t, ChunkKeyState> chunks;
+  bool resumed = false;
+};
+
+// A send that belongs to no store: a random store id, generation 1. Never equal to another.
+SendStart unrecorded_send_start();
+
 struct MonthSendResult {
   Month month;
   bool synced = false;
@@ -59,23 +91,34 @@ struct MonthSendResult {
   std::string error; // why it is not synced
 };
 
-// The key for one chunk: the SHA-256 hex digest of connection, month, plan digest and chunk index.
-std::string idempotency_key(std::string_view connection_id, Month month,
-                            std::string_view plan_digest, std::uint32_t chunk_index);
+// The key for one attempt at a chunk: the SHA-256 hex digest of the store id, the generation,
+// connection, month, plan digest and chunk index, then "-r<restarts>" and "-e<answered errors>"
+// when they are not zero.
+std::string idempotency_key(const SendGeneration& generation, std::string_view connection_id,
+                            Month month, std::string_view plan_digest, std::uint32_t chunk_index,
+                            const ChunkKeyState& state = {});
 
 class ConnectionSender {
 public:
   using AttemptObserver = std::function<void(const Attempt&)>;
   using Sleeper = std::function<void(std::chrono::milliseconds)>;       // replaced in tests
   using Clock = std::function<std::chrono::steady_clock::time_point()>; // replaced in tests
+  // Persists the key state of the chunks given (the ones that changed) before the next attempt;
+  // an error stops the send, since a key that was not recorded could be reused after a crash.
+  using KeyStateSaver =
+      std::function<Status(SendGeneration, const std::map<std::uint32_t, ChunkKeyState>&)>;
 
   ConnectionSender(std::string connection_id, Destination& destination, RetryPolicy policy);
 
   void on_attempt(AttemptObserver observer) { observer_ = std::move(observer); }
   void set_sleeper(Sleeper sleeper) { sleeper_ = std::move(sleeper); }
   void set_clock(Clock clock) { clock_ = std::move(clock); }
+  void on_key_state(KeyStateSaver saver) { key_state_saver_ = std::move(saver); }
 
-  // Sends every chunk of the plan in order. Never throws for a failed send: the result says.
+  // Sends every chunk of the plan in order, with the keys of `start` (see SyncStore::begin_send).
+  // Never throws for a failed send: the result says.
+  MonthSendResult send(const plan::DropPlan& plan, const SendStart& start);
+  // A send recorded nowhere: unrecorded_send_start().
   MonthSendResult send(const plan::DropPlan& plan);
 
 private:
@@ -89,6 +132,7 @@ private:
   AttemptObserver observer_;
   Sleeper sleeper_;
   Clock clock_;
+  KeyStateSaver key_state_saver_;
 };
 
 } // namespace billdrop::send

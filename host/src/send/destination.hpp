@@ -33,7 +33,7 @@ struct DropRequest {
 enum class Outcome {
   acknowledged, // 2xx: the chunk is stored
   rejected,     // 400, 403, 413 and other 4xx: retrying cannot help; the message says why
-  retryable,    // 429, 409, 5xx: not stored (or unknown for 5xx); try again later
+  retryable,    // 429, 409, 5xx, no connection: not stored (or unknown for 5xx); try again later
   ambiguous,    // timeout, connection reset/closed before a response: it may or may not be stored
 };
 
@@ -79,7 +79,9 @@ struct AnycostSettings {
 // every send rejected with a message saying why.
 std::unique_ptr<Destination> make_anycost_destination(AnycostSettings settings);
 
-// Writes each request body to <root>/bodies/<connection>/<YYYY-MM>/<chunk>-<operation>.json,
+// Writes each request body to <root>/bodies/<connection>/<YYYY-MM>/<chunk>-<operation>.json (a
+// plan's first chunk first removes the month's body files of the plan before, so the folder
+// holds one plan's bodies),
 // applies the operations (replace_drop, replace_hourly, sum) to the month's current rows kept in
 // <root>/state/<connection>/<YYYY-MM>.ndjson, and, once the month's last chunk arrives, writes the
 // legacy bucket layout (reference: "The legacy bucket format") for the connection:

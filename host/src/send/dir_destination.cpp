@@ -59,6 +59,19 @@ std::string chunk_file_name(std::uint32_t index, cbf::DropOperation operation) {
   return text + std::string(cbf::to_string(operation)) + ".json";
 }
 
+// "00001-replace_hourly.json" (or its ".tmp"): a name chunk_file_name() gives.
+bool is_body_file_name(std::string_view name) {
+  if (name.ends_with(".tmp"))
+    name.remove_suffix(4);
+  if (name.size() < 6 || name[5] != '-' || !name.ends_with(".json"))
+    return false;
+  for (std::size_t i = 0; i < 5; ++i)
+    if (name[i] < '0' || name[i] > '9')
+      return false;
+  const std::string_view operation = name.substr(6, name.size() - 6 - 5);
+  return cbf::parse_drop_operation(operation).has_value();
+}
+
 // Connection ids become folder names: they must be one plain path component.
 bool is_safe_component(std::string_view name) {
   if (name.empty() || name == "." || name == "..")
@@ -244,6 +257,11 @@ private:
       fs::create_directories(states, error);
     if (error)
       return fail({io_error("create the folders under", root_, error.message()), false});
+    // A plan's first chunk starts a new set of bodies: an earlier plan's (which may have had
+    // more chunks) would otherwise be left beside it, looking like part of this one.
+    if (request.chunk_index == 0)
+      if (auto failed = remove_bodies(bodies))
+        return fail({*failed, false});
     if (auto failed = write_atomically(
             bodies / chunk_file_name(request.chunk_index, body->operation), request.body))
       return fail({*failed, false});
@@ -261,6 +279,21 @@ private:
     response.http_status = 200;
     response.row_count = body->rows.size();
     return response;
+  }
+
+  // Removes the body files (and leftover temporaries) of the month's folder; other files stay.
+  static std::optional<std::string> remove_bodies(const fs::path& bodies) {
+    std::error_code error;
+    std::vector<fs::path> stale;
+    for (const fs::directory_entry& entry : fs::directory_iterator(bodies, error))
+      if (is_body_file_name(entry.path().filename().string()))
+        stale.push_back(entry.path());
+    if (error)
+      return io_error("list", bodies, error.message());
+    for (const fs::path& file : stale)
+      if (fs::remove(file, error); error)
+        return io_error("remove", file, error.message());
+    return std::nullopt;
   }
 
   // Rewrites the month's rows with one request applied, then renames it into place.

@@ -38,8 +38,27 @@ void keep_first_error(ConnectionResult& result, const Status& status) {
 void send_month(const SendJob& job, const plan::DropPlan& plan, ConnectionSender& sender,
                 const SchedulerOptions& options, ConnectionResult& result) {
   state::SyncStore* store = options.store;
-  if (store != nullptr)
-    keep_first_error(result, store->mark_month_started(job.connection_id, plan.month, plan.digest));
+  SendStart start;
+  if (store != nullptr) {
+    Result<SendStart> begun = store->begin_send(job.connection_id, plan.month, plan.digest);
+    if (!begun) {
+      // Without a recorded generation the keys could repeat an earlier send's: do not send.
+      keep_first_error(result, begun.error());
+      MonthSendResult month;
+      month.month = plan.month;
+      month.error = plan.month.to_string() + ": not sent: the send could not be recorded in the " +
+                    "sync store: " + begun.error().message();
+      result.months.push_back(std::move(month));
+      return;
+    }
+    start = std::move(*begun);
+    sender.on_key_state([&](const SendGeneration& generation,
+                            const std::map<std::uint32_t, ChunkKeyState>& chunks) {
+      return store->save_key_state(job.connection_id, plan.month, generation, chunks);
+    });
+  } else {
+    start = unrecorded_send_start();
+  }
   sender.on_attempt([&](const Attempt& attempt) {
     if (store != nullptr) {
       keep_first_error(result, store->record_attempt(attempt));
@@ -55,7 +74,7 @@ void send_month(const SendJob& job, const plan::DropPlan& plan, ConnectionSender
 
   MonthSendResult month;
   try {
-    month = sender.send(plan);
+    month = sender.send(plan, start);
   } catch (const std::exception& e) {
     month.month = plan.month;
     month.synced = false;

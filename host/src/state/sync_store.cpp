@@ -4,6 +4,7 @@
 
 #include <map>
 #include <mutex>
+#include <random>
 
 namespace billdrop::state {
 
@@ -61,7 +62,39 @@ CREATE TABLE IF NOT EXISTS month_sync (
   updated_ms INTEGER NOT NULL,
   error TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (connection_id, month));
+CREATE TABLE IF NOT EXISTS store_info (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS month_sends (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  plan_digest TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (connection_id, month));
+CREATE TABLE IF NOT EXISTS chunk_keys (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  restarts INTEGER NOT NULL,
+  answered_errors INTEGER NOT NULL,
+  PRIMARY KEY (connection_id, month, generation, chunk_index));
 )sql";
+
+// 128 random bits as hex: the store's id, part of every idempotency key it hands out.
+std::string random_store_id() {
+  std::random_device device;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    const std::uint32_t word = device();
+    for (int shift = 28; shift >= 0; shift -= 4)
+      id += kHex[(word >> shift) & 0x0F];
+  }
+  return id;
+}
 
 std::int64_t to_ms(SystemTime time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -182,9 +215,27 @@ public:
     return {};
   }
 
+  // Runs `body` in one IMMEDIATE transaction: committed when it succeeds, else rolled back.
+  template <class Body>
+  Status transaction(Body body) {
+    if (Status status = exec("BEGIN IMMEDIATE"); !status)
+      return status;
+    Status status = body();
+    if (Status ended = exec(status ? "COMMIT" : "ROLLBACK"); !ended && status)
+      return ended;
+    return status;
+  }
+
+  // The month's current send is over: the next one is a new generation.
+  Status finish_send(std::string_view connection_id, std::string_view month_text) {
+    return run("UPDATE month_sends SET finished = 1 WHERE connection_id = ?1 AND month = ?2",
+               [&](Statement& stmt) { stmt.text(1, connection_id).text(2, month_text); });
+  }
+
   mutable std::mutex mutex_;
   sqlite3* db_;
   std::string name_;
+  std::string store_id_;
   std::map<const char*, std::unique_ptr<Statement>> statements_; // keyed by the literal's address
 };
 
@@ -220,6 +271,24 @@ Result<std::unique_ptr<SyncStore>> SyncStore::open(const std::filesystem::path& 
     return std::move(status).error();
   if (Status status = impl->exec(kSchema); !status)
     return std::move(status).error();
+  // The first opener's id wins; every later one reads it.
+  const std::string candidate = random_store_id();
+  if (Status status =
+          impl->run("INSERT OR IGNORE INTO store_info (name, value) VALUES ('store_id', ?1)",
+                    [&](Statement& stmt) { stmt.text(1, candidate); });
+      !status)
+    return std::move(status).error();
+  {
+    Result<Statement*> select =
+        impl->statement("SELECT value FROM store_info WHERE name = 'store_id'");
+    if (!select)
+      return std::move(select).error();
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    if (stmt.step() != SQLITE_ROW)
+      return impl->sqlite_error("reading the store id");
+    impl->store_id_ = stmt.column_text(0);
+  }
   return std::unique_ptr<SyncStore>(new SyncStore(std::move(impl)));
 }
 
@@ -246,23 +315,137 @@ Status SyncStore::record_attempt(const send::Attempt& attempt) {
       });
 }
 
-Status SyncStore::mark_month_started(std::string_view connection_id, Month month,
-                                     std::string_view plan_digest) {
+const std::string& SyncStore::store_id() const noexcept {
+  return impl_->store_id_;
+}
+
+Result<send::SendStart> SyncStore::begin_send(std::string_view connection_id, Month month,
+                                              std::string_view plan_digest, SystemTime now,
+                                              std::chrono::milliseconds resume_within) {
   const std::lock_guard lock(impl_->mutex_);
   const std::string month_text = month.to_string();
-  if (Status cleared =
-          impl_->run("DELETE FROM chunk_status WHERE connection_id = ?1 AND "
-                     "month = ?2 AND plan_digest = ?3",
-                     [&](Statement& stmt) {
-                       stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest);
-                     });
-      !cleared)
-    return cleared;
-  return impl_->run(kMarkPending, [&](Statement& stmt) {
-    stmt.text(1, connection_id)
-        .text(2, month_text)
-        .text(3, plan_digest)
-        .integer(4, to_ms(std::chrono::system_clock::now()));
+  send::SendStart start;
+  start.generation.store_id = impl_->store_id_;
+  Status status = impl_->transaction([&]() -> Status {
+    std::uint64_t last = 0;
+    {
+      Result<Statement*> select =
+          impl_->statement("SELECT generation, plan_digest, started_ms, finished FROM month_sends "
+                           "WHERE connection_id = ?1 AND month = ?2");
+      if (!select)
+        return std::move(select).error();
+      Statement& stmt = **select;
+      const StatementUse use(stmt);
+      stmt.text(1, connection_id).text(2, month_text);
+      const int rc = stmt.step();
+      if (rc == SQLITE_ROW) {
+        last = static_cast<std::uint64_t>(stmt.column_integer(0));
+        const bool same_plan = stmt.column_text(1) == plan_digest;
+        const SystemTime started = from_ms(stmt.column_integer(2));
+        const bool finished = stmt.column_integer(3) != 0;
+        start.resumed = same_plan && !finished && started <= now && now - started < resume_within;
+      } else if (rc != SQLITE_DONE) {
+        return impl_->sqlite_error("reading the month's send");
+      }
+    }
+    if (start.resumed) {
+      start.generation.number = last;
+      Result<Statement*> select = impl_->statement(
+          "SELECT chunk_index, restarts, answered_errors FROM chunk_keys WHERE connection_id = ?1 "
+          "AND month = ?2 AND generation = ?3");
+      if (!select)
+        return std::move(select).error();
+      Statement& stmt = **select;
+      const StatementUse use(stmt);
+      stmt.text(1, connection_id).text(2, month_text).integer(3, static_cast<std::int64_t>(last));
+      int rc = 0;
+      while ((rc = stmt.step()) == SQLITE_ROW)
+        start.chunks[static_cast<std::uint32_t>(stmt.column_integer(0))] =
+            send::ChunkKeyState{static_cast<std::uint32_t>(stmt.column_integer(1)),
+                                static_cast<std::uint32_t>(stmt.column_integer(2))};
+      if (rc != SQLITE_DONE)
+        return impl_->sqlite_error("reading the chunks' key state");
+    } else {
+      start.generation.number = last + 1;
+      if (Status cleared =
+              impl_->run("DELETE FROM chunk_keys WHERE connection_id = ?1 AND month = ?2",
+                         [&](Statement& stmt) { stmt.text(1, connection_id).text(2, month_text); });
+          !cleared)
+        return cleared;
+      if (Status saved = impl_->run(
+              "INSERT INTO month_sends (connection_id, month, generation, plan_digest, "
+              "started_ms, finished) VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (connection_id, "
+              "month) DO UPDATE SET generation = excluded.generation, plan_digest = "
+              "excluded.plan_digest, started_ms = excluded.started_ms, finished = 0",
+              [&](Statement& stmt) {
+                stmt.text(1, connection_id)
+                    .text(2, month_text)
+                    .integer(3, static_cast<std::int64_t>(start.generation.number))
+                    .text(4, plan_digest)
+                    .integer(5, to_ms(now));
+              });
+          !saved)
+        return saved;
+    }
+    if (Status cleared =
+            impl_->run("DELETE FROM chunk_status WHERE connection_id = ?1 AND "
+                       "month = ?2 AND plan_digest = ?3",
+                       [&](Statement& stmt) {
+                         stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest);
+                       });
+        !cleared)
+      return cleared;
+    return impl_->run(kMarkPending, [&](Statement& stmt) {
+      stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest).integer(4, to_ms(now));
+    });
+  });
+  if (!status)
+    return std::move(status).error();
+  return start;
+}
+
+Status SyncStore::save_key_state(std::string_view connection_id, Month month,
+                                 const send::SendGeneration& generation,
+                                 const std::map<std::uint32_t, send::ChunkKeyState>& chunks) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  if (generation.store_id != impl_->store_id_)
+    return internal_error("sync store " + impl_->name_ + ": key state of another store's send (" +
+                          generation.store_id + ")");
+  return impl_->transaction([&]() -> Status {
+    {
+      Result<Statement*> select = impl_->statement(
+          "SELECT generation FROM month_sends WHERE connection_id = ?1 AND month = ?2");
+      if (!select)
+        return std::move(select).error();
+      Statement& stmt = **select;
+      const StatementUse use(stmt);
+      stmt.text(1, connection_id).text(2, month_text);
+      if (stmt.step() != SQLITE_ROW ||
+          static_cast<std::uint64_t>(stmt.column_integer(0)) != generation.number)
+        return internal_error("sync store " + impl_->name_ + ": send " +
+                              std::to_string(generation.number) + " of " +
+                              std::string(connection_id) + " " + month_text +
+                              " is not the month's current send (another send began since)");
+    }
+    for (const auto& [index, state] : chunks) {
+      Status saved = impl_->run(
+          "INSERT INTO chunk_keys (connection_id, month, generation, chunk_index, restarts, "
+          "answered_errors) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, month, "
+          "generation, chunk_index) DO UPDATE SET restarts = excluded.restarts, "
+          "answered_errors = excluded.answered_errors",
+          [&](Statement& stmt) {
+            stmt.text(1, connection_id)
+                .text(2, month_text)
+                .integer(3, static_cast<std::int64_t>(generation.number))
+                .integer(4, index)
+                .integer(5, state.restarts)
+                .integer(6, state.answered_errors);
+          });
+      if (!saved)
+        return saved;
+    }
+    return {};
   });
 }
 
@@ -332,38 +515,47 @@ Status SyncStore::mark_month_synced(std::string_view connection_id, const plan::
                           std::to_string(plan.chunks.size()) + " chunks of plan " + plan.digest +
                           " are not acknowledged (chunk " + (missing.empty() ? "none" : missing) +
                           ")");
-  return impl_->run(
-      "INSERT INTO month_sync (connection_id, month, state, plan_digest, rows, cost, synced_ms, "
-      "updated_ms, error) VALUES (?1, ?2, 'synced', ?3, ?4, ?5, ?6, ?6, '') "
-      "ON CONFLICT (connection_id, month) DO UPDATE SET state = 'synced', "
-      "plan_digest = excluded.plan_digest, rows = excluded.rows, cost = excluded.cost, "
-      "synced_ms = excluded.synced_ms, updated_ms = excluded.updated_ms, error = ''",
-      [&](Statement& stmt) {
-        stmt.text(1, connection_id)
-            .text(2, month_text)
-            .text(3, plan.digest)
-            .integer(4, static_cast<std::int64_t>(plan.rows))
-            .text(5, plan.cost.to_string())
-            .integer(6, to_ms(at));
-      });
+  return impl_->transaction([&]() -> Status {
+    if (Status finished = impl_->finish_send(connection_id, month_text); !finished)
+      return finished;
+    return impl_->run(
+        "INSERT INTO month_sync (connection_id, month, state, plan_digest, rows, cost, synced_ms, "
+        "updated_ms, error) VALUES (?1, ?2, 'synced', ?3, ?4, ?5, ?6, ?6, '') "
+        "ON CONFLICT (connection_id, month) DO UPDATE SET state = 'synced', "
+        "plan_digest = excluded.plan_digest, rows = excluded.rows, cost = excluded.cost, "
+        "synced_ms = excluded.synced_ms, updated_ms = excluded.updated_ms, error = ''",
+        [&](Statement& stmt) {
+          stmt.text(1, connection_id)
+              .text(2, month_text)
+              .text(3, plan.digest)
+              .integer(4, static_cast<std::int64_t>(plan.rows))
+              .text(5, plan.cost.to_string())
+              .integer(6, to_ms(at));
+        });
+  });
 }
 
 Status SyncStore::mark_month_failed(std::string_view connection_id, Month month,
                                     std::string_view plan_digest, std::string_view error,
                                     SystemTime at) {
   const std::lock_guard lock(impl_->mutex_);
-  return impl_->run(
-      "INSERT INTO month_sync (connection_id, month, state, plan_digest, updated_ms, error) "
-      "VALUES (?1, ?2, 'failed', ?3, ?4, ?5) ON CONFLICT (connection_id, month) DO UPDATE SET "
-      "state = 'failed', plan_digest = excluded.plan_digest, updated_ms = excluded.updated_ms, "
-      "error = excluded.error",
-      [&](Statement& stmt) {
-        stmt.text(1, connection_id)
-            .text(2, month.to_string())
-            .text(3, plan_digest)
-            .integer(4, to_ms(at))
-            .text(5, error);
-      });
+  const std::string month_text = month.to_string();
+  return impl_->transaction([&]() -> Status {
+    if (Status finished = impl_->finish_send(connection_id, month_text); !finished)
+      return finished;
+    return impl_->run(
+        "INSERT INTO month_sync (connection_id, month, state, plan_digest, updated_ms, error) "
+        "VALUES (?1, ?2, 'failed', ?3, ?4, ?5) ON CONFLICT (connection_id, month) DO UPDATE SET "
+        "state = 'failed', plan_digest = excluded.plan_digest, updated_ms = excluded.updated_ms, "
+        "error = excluded.error",
+        [&](Statement& stmt) {
+          stmt.text(1, connection_id)
+              .text(2, month_text)
+              .text(3, plan_digest)
+              .integer(4, to_ms(at))
+              .text(5, error);
+        });
+  });
 }
 
 Result<MonthStatus> SyncStore::month_status(std::string_view connection_id, Month month) const {
