@@ -47,6 +47,8 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
     // 1.1 added bd_sink::note (the host's side of the boundary); the descriptor is unchanged.
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
+    // 1.2 added bd_sink::reject_field; the descriptor is unchanged.
+    offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
@@ -265,6 +267,19 @@ struct ReadSink {
       self->failure = current_exception_error();
     }
   }
+  static void reject_field(void* context, bd_str origin, bd_str column, bd_str rule,
+                           bd_str reason) noexcept {
+    auto* self = static_cast<ReadSink*>(context);
+    if (!self->active())
+      return;
+    try {
+      self->receiver.on_reject_field(
+          std::string_view(origin.data, origin.size), std::string_view(column.data, column.size),
+          std::string_view(rule.data, rule.size), std::string_view(reason.data, reason.size));
+    } catch (...) {
+      self->failure = current_exception_error();
+    }
+  }
   static void progress(void* context, uint64_t done, uint64_t total) noexcept {
     auto* self = static_cast<ReadSink*>(context);
     if (!self->active())
@@ -478,8 +493,8 @@ Result<std::vector<Month>> PluginInstance::months() {
 
 Status PluginInstance::read(Month month, RowReceiver& receiver) {
   ReadSink state{receiver};
-  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject, &ReadSink::progress,
-                     &ReadSink::log, &ReadSink::note};
+  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,      &ReadSink::progress,
+                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field};
   const std::string text = month.to_string();
   ErrorBuffer error;
   const int32_t code =
