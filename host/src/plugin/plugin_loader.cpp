@@ -72,7 +72,28 @@ fs::path normalized(const fs::path& path) {
 
 // What the first bytes of the file say it is. Checked before Boost.DLL so a text file gets a
 // plain sentence rather than an iostream error.
-enum class FileKind { unreadable, not_elf, not_shared_object, shared_object };
+enum class FileKind { unreadable, not_elf, not_shared_object, executable, shared_object };
+
+// Whether an ET_DYN file asks for a program interpreter (PT_INTERP): a position-independent
+// executable, which is ET_DYN like a shared object. Only 64-bit little-endian ELF is read.
+bool has_interpreter(std::ifstream& in) {
+  Elf64_Ehdr header{};
+  in.clear();
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) ||
+      header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
+      header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum > 4096)
+    return false;
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr program{};
+    if (!in.read(reinterpret_cast<char*>(&program), sizeof program))
+      return false;
+    if (program.p_type == PT_INTERP)
+      return true;
+  }
+  return false;
+}
 
 FileKind inspect_header(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -87,7 +108,9 @@ FileKind inspect_header(const fs::path& file) {
   const bool little = header[EI_DATA] == ELFDATA2LSB;
   const unsigned type = little ? header[EI_NIDENT] | (header[EI_NIDENT + 1] << 8)
                                : (header[EI_NIDENT] << 8) | header[EI_NIDENT + 1];
-  return type == ET_DYN ? FileKind::shared_object : FileKind::not_shared_object;
+  if (type != ET_DYN)
+    return FileKind::not_shared_object;
+  return has_interpreter(in) ? FileKind::executable : FileKind::shared_object;
 }
 
 // Whether the dynamic symbol table (what dlsym searches) defines `name`. Boost 1.74's
@@ -150,6 +173,10 @@ Status inspect(const fs::path& file) {
     return config_error(file.string() +
                         " is an ELF executable or object file, not a shared object: build the "
                         "plugin with billdrop_add_plugin() (a MODULE library)");
+  case FileKind::executable:
+    return config_error(file.string() +
+                        " is a program (a position-independent executable), not a plugin: a "
+                        "plugin is a shared library built with billdrop_add_plugin()");
   case FileKind::shared_object:
     break;
   }
@@ -435,7 +462,7 @@ PluginInstance::create(std::shared_ptr<const LoadedPlugin> plugin, const ConfigV
   const int32_t code = plugin->descriptor().create(json.data(), json.size(), &handle, error.get());
   if (code != BD_OK)
     return error.to_error(*plugin, "create()", code)
-        .with_context("plugin '" + plugin->name() + "'");
+        .with_context("plugin '" + plugin->name() + "' failed to initialise");
   if (handle == nullptr)
     return internal_error("plugin '" + plugin->name() +
                           "' reported success from create() but returned no instance");
