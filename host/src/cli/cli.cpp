@@ -125,6 +125,14 @@ std::shared_ptr<LoadedPlugin> load_named_plugin(const PluginLocator& locator,
   return plugin;
 }
 
+// Checks the configuration against the plugin's schema with where each key was written, so that
+// every problem (unknown key, wrong type, a value TOML gave in no usable form, missing key) is
+// reported at once with plugin, key and file:line. PluginInstance::create() checks again.
+void check_plugin_config(const SourceSelection& selection, const ConfigValueSources& sources) {
+  take(selection.plugin->schema().validate(selection.plugin->name(), selection.config, sources),
+       kExitConfig);
+}
+
 SourceSelection select_source(const GlobalOptions& global, const SourceOptions& options) {
   SourceSelection selection;
   if (!options.plugin.empty()) {
@@ -134,13 +142,14 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
           "use either --plugin (with --plugin-config) or --config/--connection, not both");
     const PluginLocator locator = locator_for(global, {});
     selection.plugin = load_named_plugin(locator, options.plugin);
-    ConfigValues values;
+    PluginConfigInput input;
     std::filesystem::path base = std::filesystem::current_path();
     if (!options.plugin_config.empty()) {
-      values = take(load_plugin_config(options.plugin_config), kExitConfig);
+      input = take(load_plugin_config(options.plugin_config), kExitConfig);
       base = std::filesystem::absolute(options.plugin_config).parent_path();
     }
-    selection.config = resolve_paths(values, selection.plugin->schema(), base);
+    selection.config = resolve_paths(input.values, selection.plugin->schema(), base);
+    check_plugin_config(selection, input.sources);
     selection.delivery.connection_id = selection.plugin->name();
     selection.state_dir = std::filesystem::absolute(".billdrop");
     return selection;
@@ -155,6 +164,7 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
   selection.plugin = load_named_plugin(locator, connection->plugin);
   selection.config = resolve_paths(connection->plugin_config, selection.plugin->schema(),
                                    connection->base_directory);
+  check_plugin_config(selection, connection->plugin_config_sources);
   selection.connection = connection->name;
   selection.delivery = connection->delivery;
   selection.limits = config.limits;
