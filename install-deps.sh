@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package billdrop's build, tests and benchmarks need. Safe to re-run:
-# apt-get skips what is already installed, and the index is refreshed only when it is missing
-# or older than a day.
+# nothing happens when every package is installed; otherwise the package index is refreshed first
+# when it is missing (a fresh machine's /var/lib/apt/lists is empty) or older than a day, and once
+# more if the install still fails with it (a package moved since the last refresh).
 set -euo pipefail
 
 packages=(
@@ -27,8 +28,24 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
+# True when no package list is there or the newest one is more than a day (1440 minutes) old.
+index_is_stale() {
+  local lists=/var/lib/apt/lists
+  [ -z "$(find "$lists" -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null)" ] ||
+    [ -z "$(find "$lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null)" ]
+}
+
+refresh_index() {
+  "${sudo_cmd[@]}" apt-get update -q
+}
+
+install_missing() {
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
 echo "install-deps: installing ${missing[*]}"
-# Try with the current package index first; refresh it only when that fails (fresh machine).
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-  { "${sudo_cmd[@]}" apt-get update -q &&
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+if index_is_stale; then
+  echo "install-deps: the package index is missing or older than a day: refreshing it"
+  refresh_index
+fi
+install_missing || { echo "install-deps: install failed: refreshing the index and retrying"; refresh_index && install_missing; }

@@ -375,18 +375,41 @@ const ConfigKeySpec* ConfigSchema::find(std::string_view key) const noexcept {
 
 Result<ConfigValues> ConfigSchema::validate(std::string_view plugin_name,
                                             const ConfigValues& values) const {
-  const std::string prefix = "plugin " + single_quoted(plugin_name) + ": ";
+  return validate(plugin_name, values, {});
+}
+
+Result<ConfigValues> ConfigSchema::validate(std::string_view plugin_name,
+                                            const ConfigValues& values,
+                                            const ConfigValueSources& sources) const {
+  const std::string plugin = "plugin " + single_quoted(plugin_name) + ": ";
+  // "plugin 'custom': app.toml:4: " where the key's line is known.
+  auto prefix = [&](std::string_view key) {
+    const auto source = sources.find(key);
+    return source == sources.end() || source->second.location.empty()
+               ? plugin
+               : plugin + source->second.location + ": ";
+  };
+  auto unreadable = [&](std::string_view key) -> const std::string* {
+    const auto source = sources.find(key);
+    return source == sources.end() || source->second.unreadable.empty()
+               ? nullptr
+               : &source->second.unreadable;
+  };
   std::string problems;
-  for (const auto& [key, value] : values) {
-    if (find(key) != nullptr)
-      continue;
-    std::string known;
-    for (const ConfigKeySpec& spec : keys_)
-      known += (known.empty() ? "" : ", ") + spec.key;
-    join_line(problems, prefix + "unknown config key " + single_quoted(key) +
+  std::string known;
+  for (const ConfigKeySpec& spec : keys_)
+    known += (known.empty() ? "" : ", ") + spec.key;
+  auto unknown_key = [&](const std::string& key) {
+    join_line(problems, prefix(key) + "unknown config key " + single_quoted(key) +
                             (known.empty() ? " (it takes no configuration)"
                                            : " (known keys: " + known + ")"));
-  }
+  };
+  for (const auto& [key, value] : values)
+    if (find(key) == nullptr)
+      unknown_key(key);
+  for (const auto& [key, source] : sources)
+    if (!source.unreadable.empty() && !values.contains(key) && find(key) == nullptr)
+      unknown_key(key);
 
   ConfigValues result;
   for (const ConfigKeySpec& spec : keys_) {
@@ -395,12 +418,16 @@ Result<ConfigValues> ConfigSchema::validate(std::string_view plugin_name,
       if (holds(spec.type, given->second))
         result.emplace(spec.key, given->second);
       else
-        join_line(problems, prefix + "config key " + single_quoted(spec.key) + " must be " +
-                                expected_text(spec.type) + ", got " + value_text(given->second));
+        join_line(problems, prefix(spec.key) + "config key " + single_quoted(spec.key) +
+                                " must be " + expected_text(spec.type) + ", got " +
+                                value_text(given->second));
+    } else if (const std::string* found = unreadable(spec.key)) {
+      join_line(problems, prefix(spec.key) + "config key " + single_quoted(spec.key) + " must be " +
+                              expected_text(spec.type) + ", got " + *found);
     } else if (spec.default_value) {
       result.emplace(spec.key, *spec.default_value);
     } else if (spec.required) {
-      join_line(problems, prefix + "missing required config key " + single_quoted(spec.key));
+      join_line(problems, plugin + "missing required config key " + single_quoted(spec.key));
     }
   }
   if (!problems.empty())

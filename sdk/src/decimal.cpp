@@ -3,7 +3,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
+#include <cstdlib>
 
 namespace billdrop {
 namespace {
@@ -11,6 +11,123 @@ namespace {
 // GCC's -Wpedantic flags every spelling of __int128; __extension__ marks these as intended.
 __extension__ typedef unsigned __int128 U128;
 __extension__ typedef __int128 I128;
+using u64 = std::uint64_t;
+
+// Fixed-width unsigned integers of N 64-bit limbs, least significant first. Four limbs hold a
+// coefficient (10^76 < 2^256); eight hold an operand aligned to another's scale or a product
+// (both below 10^152 < 2^512) until it is folded back into four.
+//
+// Written here rather than taken from Boost.Multiprecision: the slow path needs only add,
+// subtract, compare, multiply and divide by one 64-bit word, and one schoolbook product; the fast
+// path stays plain 128-bit arithmetic with no dispatch through a number type; and decimal.cpp
+// keeps building in a second instead of instantiating cpp_int's expression templates.
+template <std::size_t N>
+using Limbs = std::array<u64, N>;
+
+constexpr u64 low(U128 value) noexcept {
+  return static_cast<u64>(value);
+}
+constexpr u64 high(U128 value) noexcept {
+  return static_cast<u64>(value >> 64);
+}
+
+template <std::size_t N>
+constexpr bool is_zero(const Limbs<N>& a) noexcept {
+  u64 any = 0;
+  for (const u64 limb : a)
+    any |= limb;
+  return any == 0;
+}
+
+template <std::size_t N>
+constexpr int compare(const Limbs<N>& a, const Limbs<N>& b) noexcept {
+  for (std::size_t i = N; i-- > 0;) {
+    if (a[i] != b[i])
+      return a[i] < b[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+// a += b; returns the carry out.
+template <std::size_t N>
+constexpr u64 add(Limbs<N>& a, const Limbs<N>& b) noexcept {
+  u64 carry = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    const U128 sum = U128(a[i]) + b[i] + carry;
+    a[i] = low(sum);
+    carry = high(sum);
+  }
+  return carry;
+}
+
+// a -= b for a >= b.
+template <std::size_t N>
+constexpr void subtract(Limbs<N>& a, const Limbs<N>& b) noexcept {
+  u64 borrow = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    const U128 difference = U128(a[i]) - b[i] - borrow;
+    a[i] = low(difference);
+    borrow = high(difference) != 0 ? 1 : 0;
+  }
+}
+
+// a = a * factor + addend; returns what did not fit.
+template <std::size_t N>
+constexpr u64 multiply_add(Limbs<N>& a, u64 factor, u64 addend = 0) noexcept {
+  u64 carry = addend;
+  for (std::size_t i = 0; i < N; ++i) {
+    const U128 product = U128(a[i]) * factor + carry;
+    a[i] = low(product);
+    carry = high(product);
+  }
+  return carry;
+}
+
+// a /= divisor; returns the remainder.
+template <std::size_t N>
+u64 divide(Limbs<N>& a, u64 divisor) noexcept {
+  u64 remainder = 0;
+  for (std::size_t i = N; i-- > 0;) {
+    const U128 part = (U128(remainder) << 64) | a[i];
+    a[i] = low(part / divisor);
+    remainder = low(part % divisor);
+  }
+  return remainder;
+}
+
+template <std::size_t To, std::size_t From>
+constexpr Limbs<To> resize(const Limbs<From>& a) noexcept {
+  Limbs<To> out{};
+  for (std::size_t i = 0; i < std::min(To, From); ++i)
+    out[i] = a[i];
+  return out;
+}
+
+Limbs<8> multiply(const Limbs<4>& a, const Limbs<4>& b) noexcept {
+  Limbs<8> product{};
+  for (std::size_t i = 0; i < 4; ++i) {
+    u64 carry = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const U128 term = U128(a[i]) * b[j] + product[i + j] + carry;
+      product[i + j] = low(term);
+      carry = high(term);
+    }
+    product[i + 4] = carry;
+  }
+  return product;
+}
+
+constexpr std::array<u64, 20> make_small_powers_of_ten() {
+  std::array<u64, 20> powers{};
+  u64 power = 1;
+  for (auto& entry : powers) {
+    entry = power;
+    power *= 10;
+  }
+  return powers;
+}
+constexpr std::array<u64, 20> small_powers_of_ten = make_small_powers_of_ten(); // 10^0..10^19
+constexpr u64 ten_to_19 = small_powers_of_ten[19];
 
 constexpr std::array<U128, 39> make_powers_of_ten() {
   std::array<U128, 39> powers{};
@@ -21,16 +138,81 @@ constexpr std::array<U128, 39> make_powers_of_ten() {
   }
   return powers;
 }
-constexpr std::array<U128, 39> powers_of_ten = make_powers_of_ten();
-constexpr U128 coefficient_limit = powers_of_ten[Decimal::max_digits]; // exclusive
-constexpr std::uint64_t ten_to_19 = 10000000000000000000ULL;
+constexpr std::array<U128, 39> powers_of_ten = make_powers_of_ten(); // 10^0..10^38
 
-U128 magnitude(I128 value) noexcept {
-  return value < 0 ? U128(0) - static_cast<U128>(value) : static_cast<U128>(value);
+constexpr Limbs<4> make_coefficient_limit() {
+  Limbs<4> limit{1, 0, 0, 0};
+  for (int i = 0; i < Decimal::max_digits; ++i)
+    multiply_add(limit, 10);
+  return limit;
+}
+constexpr Limbs<4> coefficient_limit = make_coefficient_limit(); // 10^76, exclusive
+static_assert(coefficient_limit[3] != 0 && coefficient_limit[3] < (u64{1} << 62),
+              "10^max_digits must need all four limbs and leave the sign bit free");
+
+// a *= 10^places; the caller has room for the result.
+template <std::size_t N>
+void shift_left(Limbs<N>& a, int places) noexcept {
+  for (; places > 0; places -= 19)
+    multiply_add(a, small_powers_of_ten[std::min(places, 19)]);
 }
 
-bool fits(I128 value) noexcept {
-  return magnitude(value) < coefficient_limit;
+// a /= 10 when a ends in a zero digit.
+template <std::size_t N>
+bool drop_trailing_zero(Limbs<N>& a) noexcept {
+  Limbs<N> quotient = a;
+  if (divide(quotient, 10) != 0)
+    return false;
+  a = quotient;
+  return true;
+}
+
+// ---- the coefficient in two's complement ----
+
+template <std::size_t N>
+bool negative(const Limbs<N>& words) noexcept {
+  return static_cast<std::int64_t>(words[N - 1]) < 0;
+}
+
+template <std::size_t N>
+void negate(Limbs<N>& words) noexcept {
+  u64 carry = 1;
+  for (u64& word : words) {
+    const U128 sum = U128(~word) + carry;
+    word = low(sum);
+    carry = high(sum);
+  }
+}
+
+Limbs<4> magnitude(Limbs<4> words) noexcept {
+  if (negative(words))
+    negate(words);
+  return words;
+}
+
+Limbs<4> with_sign(Limbs<4> value, bool is_negative) noexcept {
+  if (is_negative)
+    negate(value);
+  return value;
+}
+
+// Whether the coefficient is a sign-extended 128-bit value: the fast path.
+bool fits_128(const Limbs<4>& words) noexcept {
+  const u64 sign = static_cast<u64>(static_cast<std::int64_t>(words[1]) >> 63);
+  return words[2] == sign && words[3] == sign;
+}
+
+I128 load_128(const Limbs<4>& words) noexcept {
+  return static_cast<I128>((U128(words[1]) << 64) | words[0]);
+}
+
+Limbs<4> store_128(I128 value) noexcept {
+  const u64 sign = value < 0 ? ~u64{0} : 0;
+  return {low(static_cast<U128>(value)), high(static_cast<U128>(value)), sign, sign};
+}
+
+U128 magnitude_128(I128 value) noexcept {
+  return value < 0 ? U128(0) - static_cast<U128>(value) : static_cast<U128>(value);
 }
 
 std::string quoted(std::string_view text) {
@@ -63,8 +245,9 @@ bool is_digit(char c) noexcept {
   return static_cast<unsigned char>(c - '0') < 10;
 }
 
-// Builds a coefficient digit by digit. Digits collect in a 64-bit chunk and fold into the 128-bit
-// value every 19 digits, so the usual short cost string never touches 128-bit multiplication.
+// Builds a coefficient digit by digit. Digits collect in a 64-bit chunk and fold into a 128-bit
+// value every 19 digits, so the usual short cost string never touches 128-bit multiplication;
+// only a coefficient past 38 digits moves to four limbs.
 class CoefficientBuilder {
 public:
   bool empty() const noexcept { return digits_ == 0; }
@@ -81,20 +264,37 @@ public:
     return true;
   }
 
-  U128 finish() noexcept {
+  // The coefficient, as 128 bits while it fits (always up to 38 digits).
+  bool finish() noexcept {
     flush();
-    return value_;
+    return !wide_;
   }
+  U128 narrow_value() const noexcept { return value_; }
+  const Limbs<4>& wide_value() const noexcept { return wide_value_; }
 
 private:
   void flush() noexcept {
-    value_ = value_ == 0 ? chunk_ : value_ * powers_of_ten[chunk_digits_] + chunk_;
+    if (wide_ || digits_ > 38) [[unlikely]]
+      flush_wide();
+    else
+      value_ = value_ == 0 ? chunk_ : value_ * powers_of_ten[chunk_digits_] + chunk_;
     chunk_ = 0;
     chunk_digits_ = 0;
   }
 
+  // Out of line, so the short path through push() stays small enough to inline.
+  [[gnu::noinline]] void flush_wide() noexcept {
+    if (!wide_) {
+      wide_value_ = {low(value_), high(value_), 0, 0};
+      wide_ = true;
+    }
+    multiply_add(wide_value_, small_powers_of_ten[chunk_digits_], chunk_);
+  }
+
   U128 value_ = 0;
-  std::uint64_t chunk_ = 0;
+  Limbs<4> wide_value_; // set when wide_ becomes true: the short path never touches it
+  bool wide_ = false;
+  u64 chunk_ = 0;
   int chunk_digits_ = 0;
   int digits_ = 0;
 };
@@ -110,10 +310,10 @@ constexpr std::array<char, 200> make_digit_pairs() {
 }
 constexpr std::array<char, 200> digit_pairs = make_digit_pairs();
 
-// Writes the decimal digits of value right-aligned ending at end; returns the first digit.
+// Writes the decimal digits of a magnitude right-aligned ending at end; returns the first digit.
 char* write_digits(U128 value, char* end) noexcept {
   char* p = end;
-  auto write_u64 = [&p](std::uint64_t v, int min_digits) {
+  auto write_u64 = [&p](u64 v, int min_digits) {
     char* stop = p - min_digits;
     while (v >= 100) {
       const auto pair = static_cast<unsigned>(v % 100) * 2;
@@ -131,118 +331,46 @@ char* write_digits(U128 value, char* end) noexcept {
     while (p > stop)
       *--p = '0';
   };
-  while (value > ~std::uint64_t{0}) {
-    write_u64(static_cast<std::uint64_t>(value % ten_to_19), 19);
+  while (value > ~u64{0}) {
+    write_u64(static_cast<u64>(value % ten_to_19), 19);
     value /= ten_to_19;
   }
-  write_u64(static_cast<std::uint64_t>(value), 1);
+  write_u64(static_cast<u64>(value), 1);
   return p;
 }
 
-// The slow path for sums and products that leave the 128-bit fast path: exact decimal digits,
-// least significant first, big enough for a 38-digit number shifted by 38 places or a product of
-// two 38-digit numbers.
-class WideNumber {
-public:
-  static constexpr int capacity = 80;
-
-  explicit WideNumber(U128 value) noexcept {
-    while (value != 0) {
-      digits_[size_++] = static_cast<std::uint8_t>(value % 10);
-      value /= 10;
-    }
+// The same for a magnitude past 128 bits: 19 digits per division of the four limbs until the
+// rest fits 128 bits.
+char* write_digits(Limbs<4> value, char* end) noexcept {
+  char* p = end;
+  while ((value[2] | value[3]) != 0) {
+    u64 chunk = divide(value, ten_to_19);
+    for (int i = 0; i < 19; ++i, chunk /= 10)
+      *--p = static_cast<char>('0' + chunk % 10);
   }
+  return write_digits((U128(value[1]) << 64) | value[0], p);
+}
 
-  int size() const noexcept { return size_; }
-
-  void shift_left(int places) noexcept { // multiply by 10^places
-    if (size_ == 0 || places == 0)
-      return;
-    std::memmove(digits_.data() + places, digits_.data(), static_cast<std::size_t>(size_));
-    std::fill_n(digits_.begin(), places, std::uint8_t{0});
-    size_ += places;
+// Turns an exact wide result into a coefficient, dropping trailing fractional zeros only when the
+// result does not fit otherwise; throws when it still does not fit.
+template <class Describe>
+Limbs<4> fold_wide(Limbs<8> value, bool is_negative, int& scale, Describe describe) {
+  const Limbs<8> limit = resize<8>(coefficient_limit);
+  while ((compare(value, limit) >= 0 || scale > Decimal::max_scale) && scale > 0 &&
+         !is_zero(value) && drop_trailing_zero(value))
+    --scale;
+  if (is_zero(value)) {
+    scale = std::min(scale, Decimal::max_scale);
+    return {};
   }
-
-  bool lowest_is_zero() const noexcept { return size_ > 0 && digits_[0] == 0; }
-
-  void drop_lowest() noexcept { // divide by 10, the caller has checked the digit is 0
-    std::memmove(digits_.data(), digits_.data() + 1, static_cast<std::size_t>(size_ - 1));
-    --size_;
-  }
-
-  friend int compare(const WideNumber& a, const WideNumber& b) noexcept {
-    if (a.size_ != b.size_)
-      return a.size_ < b.size_ ? -1 : 1;
-    for (int i = a.size_ - 1; i >= 0; --i) {
-      if (a.digits_[i] != b.digits_[i])
-        return a.digits_[i] < b.digits_[i] ? -1 : 1;
-    }
-    return 0;
-  }
-
-  friend WideNumber add(const WideNumber& a, const WideNumber& b) noexcept {
-    WideNumber sum(0);
-    int carry = 0;
-    for (int i = 0; i < std::max(a.size_, b.size_); ++i) {
-      const int digit = a.at(i) + b.at(i) + carry;
-      sum.digits_[i] = static_cast<std::uint8_t>(digit % 10);
-      carry = digit / 10;
-    }
-    sum.size_ = std::max(a.size_, b.size_);
-    if (carry != 0)
-      sum.digits_[sum.size_++] = static_cast<std::uint8_t>(carry);
-    return sum;
-  }
-
-  // a - b for a >= b.
-  friend WideNumber subtract(const WideNumber& a, const WideNumber& b) noexcept {
-    WideNumber difference(0);
-    int borrow = 0;
-    for (int i = 0; i < a.size_; ++i) {
-      int digit = a.at(i) - b.at(i) - borrow;
-      borrow = digit < 0 ? 1 : 0;
-      difference.digits_[i] = static_cast<std::uint8_t>(digit + borrow * 10);
-    }
-    difference.size_ = a.size_;
-    difference.trim();
-    return difference;
-  }
-
-  friend WideNumber multiply(const WideNumber& a, const WideNumber& b) noexcept {
-    std::array<int, capacity> columns{};
-    for (int i = 0; i < a.size_; ++i) {
-      for (int j = 0; j < b.size_; ++j)
-        columns[i + j] += a.digits_[i] * b.digits_[j];
-    }
-    WideNumber product(0);
-    int carry = 0;
-    for (int i = 0; i < a.size_ + b.size_; ++i) {
-      const int column = columns[i] + carry;
-      product.digits_[i] = static_cast<std::uint8_t>(column % 10);
-      carry = column / 10;
-    }
-    product.size_ = a.size_ + b.size_;
-    product.trim();
-    return product;
-  }
-
-  U128 to_u128() const noexcept { // only for size() <= max_digits
-    U128 value = 0;
-    for (int i = size_ - 1; i >= 0; --i)
-      value = value * 10 + digits_[i];
-    return value;
-  }
-
-private:
-  int at(int i) const noexcept { return i < size_ ? digits_[i] : 0; }
-  void trim() noexcept {
-    while (size_ > 0 && digits_[size_ - 1] == 0)
-      --size_;
-  }
-
-  std::array<std::uint8_t, capacity> digits_{};
-  int size_ = 0;
-};
+  if (compare(value, limit) >= 0)
+    throw DecimalOverflow(describe() + " needs more than " + std::to_string(Decimal::max_digits) +
+                          " significant digits");
+  if (scale > Decimal::max_scale)
+    throw DecimalOverflow(describe() + " needs more than " + std::to_string(Decimal::max_scale) +
+                          " digits after the decimal point");
+  return with_sign(resize<4>(value), is_negative);
+}
 
 } // namespace
 
@@ -250,9 +378,9 @@ Result<Decimal> Decimal::parse(std::string_view text) {
   const char* p = text.data();
   const char* const end = p + text.size();
 
-  bool negative = false;
+  bool negative_sign = false;
   if (p != end && (*p == '+' || *p == '-')) {
-    negative = *p == '-';
+    negative_sign = *p == '-';
     ++p;
   }
 
@@ -315,7 +443,7 @@ Result<Decimal> Decimal::parse(std::string_view text) {
 
   std::int64_t scale = fraction_digits - exponent;
   if (builder.empty()) // zero: keep the written scale where it is representable
-    return Decimal(0, static_cast<int>(std::clamp<std::int64_t>(scale, 0, max_scale)));
+    return Decimal(Words{}, static_cast<int>(std::clamp<std::int64_t>(scale, 0, max_scale)));
 
   if (scale < 0) {
     // A positive exponent folds into the coefficient: "1.5E3" is 1500 with scale 0.
@@ -330,17 +458,19 @@ Result<Decimal> Decimal::parse(std::string_view text) {
     scale -= pending_zeros; // trailing zeros that did not fit
   }
 
-  U128 coefficient = builder.finish();
-  // Trailing zeros of the coefficient can absorb an over-long scale ("100e-40" is 1e-38).
-  while (scale > max_scale && coefficient % 10 == 0) {
-    coefficient /= 10;
-    --scale;
+  if (builder.finish() && scale <= max_scale) {
+    const auto value = static_cast<I128>(builder.narrow_value()); // below 10^38 < 2^127
+    return Decimal(store_128(negative_sign ? -value : value), static_cast<int>(scale));
   }
+  Limbs<4> coefficient =
+      builder.finish() ? Limbs<4>{low(builder.narrow_value()), high(builder.narrow_value()), 0, 0}
+                       : builder.wide_value();
+  // Trailing zeros of the coefficient can absorb an over-long scale ("100e-78" is 1e-76).
+  while (scale > max_scale && drop_trailing_zero(coefficient))
+    --scale;
   if (scale > max_scale)
     return scale_too_large(text);
-
-  const auto signed_coefficient = static_cast<I128>(coefficient);
-  return Decimal(negative ? -signed_coefficient : signed_coefficient, static_cast<int>(scale));
+  return Decimal(with_sign(coefficient, negative_sign), static_cast<int>(scale));
 }
 
 Decimal Decimal::from_string(std::string_view text) {
@@ -348,21 +478,32 @@ Decimal Decimal::from_string(std::string_view text) {
 }
 
 Decimal Decimal::from_int(std::int64_t value) noexcept {
-  return Decimal(value, 0);
+  return Decimal(store_128(value), 0);
+}
+
+std::optional<Decimal::int128> Decimal::int128_coefficient() const noexcept {
+  if (!fits_128(words_))
+    return std::nullopt;
+  return load_128(words_);
+}
+
+Decimal::int128 Decimal::coefficient() const noexcept {
+  return load_128(words_);
 }
 
 void Decimal::append_to(std::string& out) const {
-  // Sign, 38 digits, point and a leading "0." fit in 42 characters.
-  char buffer[48];
+  // Sign, 76 digits, point and a leading "0." fit in 80 characters.
+  char buffer[88];
   char* const end = buffer + sizeof buffer;
-  char* first = write_digits(magnitude(coefficient_), end);
+  char* first = fits_128(words_) ? write_digits(magnitude_128(load_128(words_)), end)
+                                 : write_digits(magnitude(words_), end);
   // At least one digit before the point: pad 0.000005 with zeros.
   while (end - first < scale_ + 1)
     *--first = '0';
   const auto digit_count = end - first;
   const auto integer_digits = digit_count - scale_;
 
-  if (coefficient_ < 0)
+  if (is_negative())
     out.push_back('-');
   out.append(first, static_cast<std::size_t>(integer_digits));
   if (scale_ > 0) {
@@ -378,91 +519,75 @@ std::string Decimal::to_string() const {
 }
 
 Decimal Decimal::normalized() const noexcept {
-  if (coefficient_ == 0)
+  if (is_zero())
     return Decimal();
-  I128 coefficient = coefficient_;
   int scale = scale_;
-  while (scale > 0 && coefficient % 10 == 0) {
-    coefficient /= 10;
-    --scale;
+  if (fits_128(words_)) {
+    I128 coefficient = load_128(words_);
+    while (scale > 0 && coefficient % 10 == 0) {
+      coefficient /= 10;
+      --scale;
+    }
+    return Decimal(store_128(coefficient), scale);
   }
-  return Decimal(coefficient, scale);
+  Limbs<4> coefficient = magnitude(words_);
+  while (scale > 0 && drop_trailing_zero(coefficient))
+    --scale;
+  return Decimal(with_sign(coefficient, is_negative()), scale);
 }
 
 Decimal Decimal::operator-() const noexcept {
-  return Decimal(-coefficient_, scale_);
+  Words negated = words_; // |coefficient| < 10^76, so its negation always fits
+  negate(negated);
+  return Decimal(negated, scale_);
 }
-
-namespace {
-
-// Turns an exact wide result into a Decimal, dropping trailing fractional zeros only when the
-// result does not fit otherwise; throws when it still does not fit.
-template <class Describe>
-I128 fold_wide(WideNumber magnitude, bool negative, int& scale, Describe describe) {
-  while ((magnitude.size() > Decimal::max_digits || scale > Decimal::max_scale) && scale > 0 &&
-         magnitude.lowest_is_zero()) {
-    magnitude.drop_lowest();
-    --scale;
-  }
-  if (magnitude.size() == 0) {
-    scale = std::min(scale, Decimal::max_scale);
-    return 0;
-  }
-  if (magnitude.size() > Decimal::max_digits)
-    throw DecimalOverflow(describe() + " needs more than " + std::to_string(Decimal::max_digits) +
-                          " significant digits");
-  if (scale > Decimal::max_scale)
-    throw DecimalOverflow(describe() + " needs more than " + std::to_string(Decimal::max_scale) +
-                          " digits after the decimal point");
-  const auto value = static_cast<I128>(magnitude.to_u128());
-  return negative ? -value : value;
-}
-
-} // namespace
 
 Decimal& Decimal::operator+=(const Decimal& other) {
-  // Fast path: align the smaller scale up and add in 128 bits.
-  I128 left = coefficient_;
-  I128 right = other.coefficient_;
   const int scale = std::max(scale_, other.scale_);
-  bool overflow = false;
-  if (scale_ < scale)
-    overflow =
-        __builtin_mul_overflow(left, static_cast<I128>(powers_of_ten[scale - scale_]), &left);
-  else if (other.scale_ < scale)
-    overflow = __builtin_mul_overflow(right, static_cast<I128>(powers_of_ten[scale - other.scale_]),
-                                      &right);
-  I128 sum = 0;
-  if (!overflow && !__builtin_add_overflow(left, right, &sum) && fits(sum)) {
-    coefficient_ = sum;
-    scale_ = scale;
-    return *this;
+  // Fast path: both coefficients fit 128 bits; align the smaller scale up and add in 128 bits.
+  // Any 128-bit result is far below 10^76, so only the 128-bit overflow needs checking.
+  if (fits_128(words_) && fits_128(other.words_)) {
+    I128 left = load_128(words_);
+    I128 right = load_128(other.words_);
+    bool overflow = false;
+    if (scale_ < scale)
+      overflow =
+          scale - scale_ > 38 ||
+          __builtin_mul_overflow(left, static_cast<I128>(powers_of_ten[scale - scale_]), &left);
+    else if (other.scale_ < scale)
+      overflow = scale - other.scale_ > 38 ||
+                 __builtin_mul_overflow(
+                     right, static_cast<I128>(powers_of_ten[scale - other.scale_]), &right);
+    I128 sum = 0;
+    if (!overflow && !__builtin_add_overflow(left, right, &sum)) {
+      words_ = store_128(sum);
+      scale_ = scale;
+      return *this;
+    }
   }
 
-  // Slow path: exact digits, so a sum that fits after dropping trailing zeros still succeeds.
-  WideNumber a(magnitude(coefficient_));
-  WideNumber b(magnitude(other.coefficient_));
-  a.shift_left(scale - scale_);
-  b.shift_left(scale - other.scale_);
-  const bool a_negative = coefficient_ < 0;
-  const bool b_negative = other.coefficient_ < 0;
-  WideNumber result(0);
-  bool negative = false;
+  // Slow path: exact in eight limbs, so a sum that fits after dropping trailing zeros succeeds.
+  Limbs<8> a = resize<8>(magnitude(words_));
+  Limbs<8> b = resize<8>(magnitude(other.words_));
+  shift_left(a, scale - scale_);
+  shift_left(b, scale - other.scale_);
+  const bool a_negative = is_negative();
+  const bool b_negative = other.is_negative();
+  bool result_negative = a_negative;
   if (a_negative == b_negative) {
-    result = add(a, b);
-    negative = a_negative;
+    add(a, b);
   } else if (compare(a, b) >= 0) {
-    result = subtract(a, b);
-    negative = a_negative;
+    subtract(a, b);
   } else {
-    result = subtract(b, a);
-    negative = b_negative;
+    subtract(b, a);
+    a = b;
+    result_negative = b_negative;
   }
   int result_scale = scale;
-  const I128 coefficient = fold_wide(result, negative, result_scale, [&] {
+  const Words coefficient = fold_wide(a, result_negative, result_scale, [&] {
     return "decimal sum " + to_string() + " + " + other.to_string();
   });
-  coefficient_ = coefficient;
+  words_ = coefficient;
   scale_ = result_scale;
   return *this;
 }
@@ -472,45 +597,53 @@ Decimal& Decimal::operator-=(const Decimal& other) {
 }
 
 Decimal operator*(const Decimal& a, const Decimal& b) {
-  const bool negative = (a.coefficient_ < 0) != (b.coefficient_ < 0);
-  const U128 left = magnitude(a.coefficient_);
-  const U128 right = magnitude(b.coefficient_);
+  const bool result_negative = a.is_negative() != b.is_negative();
   int scale = a.scale_ + b.scale_;
-  U128 product = 0;
-  if (!__builtin_mul_overflow(left, right, &product) && product < coefficient_limit &&
-      scale <= Decimal::max_scale) {
-    const auto value = static_cast<I128>(product);
-    return Decimal(negative ? -value : value, scale);
+  if (fits_128(a.words_) && fits_128(b.words_)) {
+    const U128 left = magnitude_128(load_128(a.words_));
+    const U128 right = magnitude_128(load_128(b.words_));
+    U128 product = 0;
+    if (!__builtin_mul_overflow(left, right, &product) && scale <= Decimal::max_scale)
+      return Decimal(with_sign({low(product), high(product), 0, 0}, result_negative), scale);
   }
-  const I128 coefficient =
-      fold_wide(multiply(WideNumber(left), WideNumber(right)), negative, scale,
+  const Decimal::Words coefficient =
+      fold_wide(multiply(magnitude(a.words_), magnitude(b.words_)), result_negative, scale,
                 [&] { return "decimal product " + a.to_string() + " * " + b.to_string(); });
   return Decimal(coefficient, scale);
 }
 
 std::strong_ordering operator<=>(const Decimal& a, const Decimal& b) noexcept {
-  const int sign_a = (a.coefficient_ > 0) - (a.coefficient_ < 0);
-  const int sign_b = (b.coefficient_ > 0) - (b.coefficient_ < 0);
+  const int sign_a = a.is_negative() ? -1 : a.is_zero() ? 0 : 1;
+  const int sign_b = b.is_negative() ? -1 : b.is_zero() ? 0 : 1;
   if (sign_a != sign_b || sign_a == 0)
     return sign_a <=> sign_b;
 
-  // Same sign: compare magnitudes at a common scale. A magnitude that overflows 128 bits when
-  // scaled up is larger than any coefficient, which is below 10^38.
-  U128 left = magnitude(a.coefficient_);
-  U128 right = magnitude(b.coefficient_);
-  bool left_overflow = false;
-  bool right_overflow = false;
-  if (a.scale_ < b.scale_)
-    left_overflow = __builtin_mul_overflow(left, powers_of_ten[b.scale_ - a.scale_], &left);
-  else if (b.scale_ < a.scale_)
-    right_overflow = __builtin_mul_overflow(right, powers_of_ten[a.scale_ - b.scale_], &right);
-
-  std::strong_ordering magnitude_order = std::strong_ordering::equal;
-  if (left_overflow || (!right_overflow && left > right))
-    magnitude_order = std::strong_ordering::greater;
-  else if (right_overflow || left < right)
-    magnitude_order = std::strong_ordering::less;
-  return sign_a > 0 ? magnitude_order : 0 <=> magnitude_order;
+  // Same sign: compare magnitudes at a common scale.
+  int magnitude_order = 0;
+  if (fits_128(a.words_) && fits_128(b.words_) && std::abs(a.scale_ - b.scale_) <= 38) {
+    // A magnitude that overflows 128 bits when scaled up is larger than the other, which fits.
+    U128 left = magnitude_128(load_128(a.words_));
+    U128 right = magnitude_128(load_128(b.words_));
+    bool left_overflow = false;
+    bool right_overflow = false;
+    if (a.scale_ < b.scale_)
+      left_overflow = __builtin_mul_overflow(left, powers_of_ten[b.scale_ - a.scale_], &left);
+    else if (b.scale_ < a.scale_)
+      right_overflow = __builtin_mul_overflow(right, powers_of_ten[a.scale_ - b.scale_], &right);
+    magnitude_order = left_overflow    ? 1
+                      : right_overflow ? -1
+                      : left == right  ? 0
+                                       : (left > right ? 1 : -1);
+  } else {
+    Limbs<8> left = resize<8>(magnitude(a.words_));
+    Limbs<8> right = resize<8>(magnitude(b.words_));
+    shift_left(left, std::max(0, b.scale_ - a.scale_));
+    shift_left(right, std::max(0, a.scale_ - b.scale_));
+    magnitude_order = compare(left, right);
+  }
+  if (sign_a < 0)
+    magnitude_order = -magnitude_order;
+  return magnitude_order <=> 0;
 }
 
 bool operator==(const Decimal& a, const Decimal& b) noexcept {

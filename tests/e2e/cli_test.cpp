@@ -305,7 +305,9 @@ TEST_F(CliTest, ErrorsHaveDocumentedExitCodes) {
       write("bad.toml", "path = \"x.csv\"\npth = 1\n[columns]\n\"cost/cost\" = \"{a}\"\n");
   const auto bad = run({"check", "--plugin", "custom", "--plugin-config", unknown_key.string()});
   EXPECT_EQ(bad.exit_code, 3);
-  EXPECT_NE(bad.err.find("plugin 'custom': unknown config key 'pth'"), std::string::npos)
+  EXPECT_NE(
+      bad.err.find("plugin 'custom': " + unknown_key.string() + ":2: unknown config key 'pth'"),
+      std::string::npos)
       << bad.err;
 
   const auto missing =

@@ -163,6 +163,17 @@ TEST(LoadPlugin, ElfObjectFileIsNotASharedObject) {
                                   "build the plugin with billdrop_add_plugin() (a MODULE library)");
 }
 
+TEST(LoadPlugin, ProgramRenamedLikeASharedObjectIsAProgram) {
+  // billdrop itself is a position-independent executable: ET_DYN like a plugin, with PT_INTERP.
+  TempDir dir;
+  const fs::path file = dir.path() / "billdrop_program.so";
+  fs::copy_file(BILLDROP_TEST_BILLDROP_EXE, file);
+  EXPECT_EQ(load_error(file), file.string() +
+                                  " is a program (a position-independent executable), not a "
+                                  "plugin: a plugin is a shared library built with "
+                                  "billdrop_add_plugin()");
+}
+
 TEST(LoadPlugin, TruncatedSharedObjectCannotBeInspected) {
   TempDir dir;
   const fs::path file = dir.write("billdrop_truncated.so", elf_header(3 /*ET_DYN*/));
@@ -430,7 +441,8 @@ TEST(GoodPlugin, PluginErrorFromCreateNamesThePlugin) {
       load_or_fail("good"), {{"account", std::string("a")}, {"rows", std::int64_t{-1}}});
   ASSERT_FALSE(instance.ok());
   EXPECT_EQ(instance.error().kind(), ErrorKind::config);
-  EXPECT_EQ(instance.error().message(), "plugin 'good': rows must not be negative");
+  EXPECT_EQ(instance.error().message(),
+            "plugin 'good' failed to initialise: rows must not be negative");
 }
 
 TEST(GoodPlugin, ReceiverReturningFalseStopsTheRead) {
@@ -523,7 +535,8 @@ TEST(BrokenPlugin, ConstructorThrowingPluginErrorFailsCreate) {
   ASSERT_FALSE(instance.ok());
   EXPECT_EQ(instance.error().kind(), ErrorKind::config);
   EXPECT_FALSE(instance.error().retryable());
-  EXPECT_EQ(instance.error().message(), "plugin 'init_throws': missing credentials: set token");
+  EXPECT_EQ(instance.error().message(),
+            "plugin 'init_throws' failed to initialise: missing credentials: set token");
 }
 
 TEST(BrokenPlugin, ExceptionInReadAfterSomeRows) {

@@ -200,13 +200,15 @@ TEST_F(RollupTest, ReportsBadRowsByLine) {
 }
 
 TEST_F(RollupTest, ASumTooLargeForADecimalIsAnErrorNotARoundedNumber) {
-  const std::string nines(38, '9');
+  const std::string nines(Decimal::max_digits, '9');
   const cbf::MonthSummary snapshot =
       write({R"({"time/usage_start":"2026-08-01T05:00:00Z","cost/cost":")" + nines + "\"}",
              R"({"time/usage_start":"2026-08-01T05:00:00Z","cost/cost":")" + nines + "\"}"});
   Result<RolledUpSnapshot> rolled = rollup_snapshot(snapshot, output());
   ASSERT_FALSE(rolled.ok());
-  EXPECT_NE(rolled.error().message().find("more than 38 digits"), std::string::npos)
+  EXPECT_NE(
+      rolled.error().message().find("more than " + std::to_string(Decimal::max_digits) + " digits"),
+      std::string::npos)
       << rolled.error().message();
   EXPECT_FALSE(fs::exists(output()));
 }

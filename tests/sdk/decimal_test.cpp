@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,8 @@ TEST_P(DecimalParseTest, ParsesToExactCoefficientScaleAndText) {
   const Result<Decimal> parsed = Decimal::parse(c.input);
   ASSERT_TRUE(parsed.ok()) << c.input << ": " << parsed.error().message();
   EXPECT_EQ(parsed->to_string(), c.printed) << c.input;
-  EXPECT_TRUE(parsed->coefficient() == c.coefficient) << c.input;
+  ASSERT_TRUE(parsed->int128_coefficient().has_value()) << c.input;
+  EXPECT_TRUE(*parsed->int128_coefficient() == c.coefficient) << c.input;
   EXPECT_EQ(parsed->scale(), c.scale) << c.input;
 }
 
@@ -81,8 +83,43 @@ TEST(DecimalParse, HoldsThirtyEightDigits) {
   I128 expected = 0;
   for (int i = 0; i < 38; ++i)
     expected = expected * 10 + 9;
-  EXPECT_TRUE(dec(nines).coefficient() == expected);
-  EXPECT_TRUE(dec("1e37").coefficient() == (expected + 1) / 10); // 10^37
+  EXPECT_TRUE(dec(nines).int128_coefficient() == expected);
+  EXPECT_TRUE(dec("1e37").int128_coefficient() == (expected + 1) / 10); // 10^37
+}
+
+TEST(DecimalParse, HoldsSeventySixDigits) {
+  const std::string nines(76, '9');
+  EXPECT_EQ(dec(nines).to_string(), nines);
+  EXPECT_EQ(dec("-" + nines).to_string(), "-" + nines);
+  const std::string fraction = "0." + std::string(75, '0') + "1";
+  EXPECT_EQ(dec(fraction).to_string(), fraction);
+  EXPECT_EQ(dec(fraction).scale(), 76);
+  const std::string mixed = "-" + std::string("1234567890123456789012345678901234567890") + "." +
+                            "987654321098765432109876543210123456";
+  EXPECT_EQ(dec(mixed).to_string(), mixed);
+  // Past 128 bits the coefficient has no int128 form.
+  EXPECT_FALSE(dec(nines).int128_coefficient().has_value());
+  EXPECT_FALSE(dec("1" + std::string(39, '0')).int128_coefficient().has_value());
+  // 2^127 - 1 is the largest int128; 2^127 is not one.
+  EXPECT_TRUE(dec("170141183460469231731687303715884105727").int128_coefficient().has_value());
+  EXPECT_FALSE(dec("170141183460469231731687303715884105728").int128_coefficient().has_value());
+  EXPECT_TRUE(dec("-170141183460469231731687303715884105728").int128_coefficient().has_value());
+}
+
+TEST(DecimalParse, LegacyCoefficientIsTheLowBitsOfAWideCoefficient) {
+  __extension__ typedef __int128 I128;
+  EXPECT_TRUE(dec("-12.5").coefficient() == -125);
+  // 2^128 + 5: the low 128 bits are 5.
+  EXPECT_TRUE(dec("340282366920938463463374607431768211461").coefficient() == I128(5));
+}
+
+TEST(DecimalParse, FloatNoiseInExportsIsExact) {
+  // The exponent form of float noise, and a month total plus it: 39 digits at scale 33.
+  const Decimal noise = dec("2.7755575615628914E-17");
+  EXPECT_EQ(noise.to_string(), "0." + std::string(16, '0') + "27755575615628914");
+  const Decimal total = dec("123456.78") + noise;
+  EXPECT_EQ(total.to_string(), "123456.78" + std::string(14, '0') + "27755575615628914");
+  EXPECT_EQ((total - noise).normalized().to_string(), "123456.78");
 }
 
 TEST(DecimalParse, LeadingZerosDoNotCountAsDigits) {
@@ -96,17 +133,19 @@ TEST(DecimalParse, LeadingZerosDoNotCountAsDigits) {
 
 TEST(DecimalParse, ExponentsReachingTheLimitsAreExact) {
   EXPECT_EQ(dec("1e-38").to_string(), "0." + std::string(37, '0') + "1");
-  // Trailing zeros of the coefficient absorb a scale above 38: 100e-40 is 1e-38.
-  EXPECT_EQ(dec("100e-40").to_string(), "0." + std::string(37, '0') + "1");
+  EXPECT_EQ(dec("1e-76").to_string(), "0." + std::string(75, '0') + "1");
+  // Trailing zeros of the coefficient absorb a scale above 76: 100e-78 is 1e-76.
+  EXPECT_EQ(dec("100e-78").to_string(), "0." + std::string(75, '0') + "1");
   EXPECT_EQ(dec("9.9e36").to_string(), "99" + std::string(35, '0'));
-  EXPECT_EQ(dec("0e-50").to_string(), "0." + std::string(38, '0'));
+  EXPECT_EQ(dec("9.9e74").to_string(), "99" + std::string(73, '0'));
+  EXPECT_EQ(dec("0e-90").to_string(), "0." + std::string(76, '0'));
 }
 
 TEST(DecimalParse, TrailingFractionalZerosBeyondCapacityAreDroppedExactly) {
-  // 1 followed by 41 fractional zeros: the value is 1, kept with as many zeros as fit.
-  const Decimal one = dec("1." + std::string(41, '0'));
-  EXPECT_EQ(one.scale(), 37);
-  EXPECT_EQ(one.to_string(), "1." + std::string(37, '0'));
+  // 1 followed by 80 fractional zeros: the value is 1, kept with as many zeros as fit.
+  const Decimal one = dec("1." + std::string(80, '0'));
+  EXPECT_EQ(one.scale(), 75);
+  EXPECT_EQ(one.to_string(), "1." + std::string(75, '0'));
   EXPECT_EQ(one, Decimal::from_int(1));
 }
 
@@ -136,25 +175,25 @@ TEST(DecimalParse, ErrorMessagesExplainTheProblem) {
   EXPECT_NE(Decimal::parse("").error().message().find("empty"), std::string::npos);
 }
 
-TEST(DecimalParse, RejectsMoreThanThirtyEightSignificantDigits) {
-  const std::string too_long = "123456789012345678901234567890123456789"; // 39 digits
+TEST(DecimalParse, RejectsMoreThanSeventySixSignificantDigits) {
+  const std::string too_long = std::string(7, '1') + std::string(70, '2'); // 77 digits
   const Result<Decimal> parsed = Decimal::parse(too_long);
   ASSERT_FALSE(parsed.ok());
-  EXPECT_NE(parsed.error().message().find(quote(too_long)), std::string::npos);
-  EXPECT_NE(parsed.error().message().find("38 significant digits"), std::string::npos);
+  EXPECT_NE(parsed.error().message().find(quote(too_long).substr(0, 60)), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("76 significant digits"), std::string::npos);
 
-  EXPECT_FALSE(Decimal::parse("1" + std::string(38, '0')).ok()); // 10^38
-  EXPECT_FALSE(Decimal::parse("1e38").ok());
-  EXPECT_FALSE(Decimal::parse("0.1234567890123456789012345678901234567891").ok());
-  EXPECT_FALSE(Decimal::parse("1." + std::string(37, '0') + "1").ok()); // 39 significant digits
+  EXPECT_FALSE(Decimal::parse("1" + std::string(76, '0')).ok()); // 10^76
+  EXPECT_FALSE(Decimal::parse("1e76").ok());
+  EXPECT_FALSE(Decimal::parse("-" + std::string(77, '9')).ok());
+  EXPECT_FALSE(Decimal::parse("1." + std::string(75, '0') + "1").ok()); // 77 significant digits
 }
 
-TEST(DecimalParse, RejectsScaleAboveThirtyEight) {
-  const Result<Decimal> parsed = Decimal::parse("1e-39");
+TEST(DecimalParse, RejectsScaleAboveSeventySix) {
+  const Result<Decimal> parsed = Decimal::parse("1e-77");
   ASSERT_FALSE(parsed.ok());
-  EXPECT_NE(parsed.error().message().find("\"1e-39\""), std::string::npos);
-  EXPECT_NE(parsed.error().message().find("38 digits after the decimal point"), std::string::npos);
-  EXPECT_FALSE(Decimal::parse("0." + std::string(38, '0') + "1").ok());
+  EXPECT_NE(parsed.error().message().find("\"1e-77\""), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("76 digits after the decimal point"), std::string::npos);
+  EXPECT_FALSE(Decimal::parse("0." + std::string(76, '0') + "1").ok());
   EXPECT_FALSE(Decimal::parse("1e-999999999999").ok());
   EXPECT_FALSE(Decimal::parse("1e999999999999").ok());
 }
@@ -268,39 +307,54 @@ TEST(DecimalArithmetic, SumsOfSmallUsageCostsStayExact) {
   EXPECT_EQ(sum.to_string(), "1.000000");
 }
 
-TEST(DecimalArithmetic, AdditionAtThirtyEightDigits) {
+TEST(DecimalArithmetic, AdditionCrossesThe128BitBoundaryExactly) {
+  // 38 nines + 1 leaves the 128-bit fast path; subtracting it again comes back.
   const std::string nines(38, '9');
-  EXPECT_EQ((dec(std::string(37, '9') + "8") + dec("1")).to_string(), nines);
-  EXPECT_EQ((dec("-" + nines) + dec("1")).to_string(), "-" + std::string(37, '9') + "8");
-  // The aligned left operand needs 39 digits but the exact sum does not.
-  EXPECT_EQ((dec("1") + dec("-0.5" + std::string(37, '0'))).to_string(),
-            "0.5" + std::string(37, '0'));
-  // The exact sum needs 40 digits at scale 2 but is 10^37 once its trailing zeros go.
-  const Decimal sum = dec(std::string(37, '9') + ".5") + dec("0.50");
-  EXPECT_EQ(sum.to_string(), "1" + std::string(37, '0'));
+  const Decimal wide = dec(nines) + dec("1");
+  EXPECT_EQ(wide.to_string(), "1" + std::string(38, '0'));
+  EXPECT_EQ((wide - dec("1")).to_string(), nines);
+  EXPECT_EQ((dec("-" + nines) - dec("1")).to_string(), "-1" + std::string(38, '0'));
+  // 2^127 - 1 + 1 overflows int128 but not the decimal.
+  EXPECT_EQ((dec("170141183460469231731687303715884105727") + dec("1")).to_string(),
+            "170141183460469231731687303715884105728");
+  // Aligning 1 to scale 76 would need 77 digits; the exact sum needs none of them.
+  EXPECT_EQ((dec("1") + dec("-0.5" + std::string(75, '0'))).to_string(),
+            "0.5" + std::string(75, '0'));
+}
+
+TEST(DecimalArithmetic, AdditionAtSeventySixDigits) {
+  const std::string nines(76, '9');
+  EXPECT_EQ((dec(std::string(75, '9') + "8") + dec("1")).to_string(), nines);
+  EXPECT_EQ((dec("-" + nines) + dec("1")).to_string(), "-" + std::string(75, '9') + "8");
+  // The exact sum needs 78 digits at scale 2 but is 10^75 once its trailing zeros go.
+  const Decimal sum = dec(std::string(75, '9') + ".5") + dec("0.50");
+  EXPECT_EQ(sum.to_string(), "1" + std::string(75, '0'));
+  // Cancellation: aligning 10 to scale 75 needs 77 digits, the difference is 1e-75.
+  EXPECT_EQ((dec("10") - dec("9." + std::string(75, '9'))).to_string(),
+            "0." + std::string(74, '0') + "1");
 }
 
 TEST(DecimalArithmetic, AdditionOverflowThrows) {
-  const Decimal max = dec(std::string(38, '9'));
+  const Decimal max = dec(std::string(76, '9'));
   EXPECT_THROW(max + dec("1"), DecimalOverflow);
   EXPECT_THROW(-max - dec("1"), DecimalOverflow);
   EXPECT_THROW(max + max, DecimalOverflow);
-  // 38 integer digits plus a fraction: the exact sum has 39 digits.
-  EXPECT_THROW(dec(std::string(37, '1') + "0") + dec("0.5"), DecimalOverflow);
-  EXPECT_THROW(dec("1") + dec("1e-38") + dec(std::string(37, '1')), DecimalOverflow);
+  // 76 integer digits plus a fraction: the exact sum has 77 digits.
+  EXPECT_THROW(dec(std::string(75, '1') + "0") + dec("0.5"), DecimalOverflow);
+  EXPECT_THROW(dec("1") + dec("1e-76") + dec(std::string(75, '1')), DecimalOverflow);
   try {
     (void)(max + dec("1"));
     FAIL() << "expected DecimalOverflow";
   } catch (const DecimalOverflow& overflow) {
-    EXPECT_NE(std::string(overflow.what()).find("38 significant digits"), std::string::npos);
-    EXPECT_NE(std::string(overflow.what()).find(std::string(38, '9') + " + 1"), std::string::npos);
+    EXPECT_NE(std::string(overflow.what()).find("76 significant digits"), std::string::npos);
+    EXPECT_NE(std::string(overflow.what()).find(std::string(76, '9') + " + 1"), std::string::npos);
   }
 }
 
 TEST(DecimalArithmetic, FailedAdditionLeavesTheLeftOperandUnchanged) {
-  Decimal total = dec(std::string(38, '9'));
+  Decimal total = dec(std::string(76, '9'));
   EXPECT_THROW(total += dec("1"), DecimalOverflow);
-  EXPECT_EQ(total.to_string(), std::string(38, '9'));
+  EXPECT_EQ(total.to_string(), std::string(76, '9'));
 }
 
 TEST(DecimalArithmetic, MultipliesExactly) {
@@ -313,22 +367,185 @@ TEST(DecimalArithmetic, MultipliesExactly) {
   // 10^19 * 10^18 = 10^37: past 64 bits, within 38 digits.
   EXPECT_EQ((dec("1e19") * dec("1e18")).to_string(), "1" + std::string(37, '0'));
   EXPECT_EQ((dec("1e-19") * dec("1e-19")).to_string(), "0." + std::string(37, '0') + "1");
-  // 10.(36 zeros) * 10 needs 39 digits at scale 37; exact at scale 36.
-  EXPECT_EQ((dec("1." + std::string(37, '0')) * dec("10")).to_string(),
-            "10." + std::string(36, '0'));
+  // Past 128 bits: 10^19 * 10^19 = 10^38, (38 nines)^2 = 10^76 - 2*10^38 + 1.
+  EXPECT_EQ((dec("1e19") * dec("1e19")).to_string(), "1" + std::string(38, '0'));
+  EXPECT_EQ((dec(std::string(38, '9')) * dec(std::string(38, '9'))).to_string(),
+            std::string(37, '9') + "8" + std::string(37, '0') + "1");
+  EXPECT_EQ((dec("-1e-20") * dec("1e-20")).to_string(), "-0." + std::string(39, '0') + "1");
+  // 1.(75 zeros) * 10 needs 77 digits at scale 75; exact at scale 74.
+  EXPECT_EQ((dec("1." + std::string(75, '0')) * dec("10")).to_string(),
+            "10." + std::string(74, '0'));
 }
 
 TEST(DecimalArithmetic, MultiplicationOverflowThrows) {
-  EXPECT_THROW(dec("1e19") * dec("1e19"), DecimalOverflow);   // 39 digits
-  EXPECT_THROW(dec("1e-20") * dec("1e-20"), DecimalOverflow); // scale 40
-  EXPECT_THROW(dec(std::string(38, '9')) * dec(std::string(38, '9')), DecimalOverflow);
-  EXPECT_THROW(dec("0.3") * dec("7e-38"), DecimalOverflow); // 2.1e-39
+  EXPECT_THROW(dec("1e38") * dec("1e38"), DecimalOverflow);   // 77 digits
+  EXPECT_THROW(dec("1e-40") * dec("1e-40"), DecimalOverflow); // scale 80
+  EXPECT_THROW(dec(std::string(76, '9')) * dec(std::string(76, '9')), DecimalOverflow);
+  EXPECT_THROW(dec("0.3") * dec("7e-76"), DecimalOverflow); // 2.1e-77
   try {
-    (void)(dec("1e-20") * dec("1e-20"));
+    (void)(dec("1e-40") * dec("1e-40"));
     FAIL() << "expected DecimalOverflow";
   } catch (const DecimalOverflow& overflow) {
-    EXPECT_NE(std::string(overflow.what()).find("38 digits after the decimal point"),
+    EXPECT_NE(std::string(overflow.what()).find("76 digits after the decimal point"),
               std::string::npos);
+  }
+}
+
+// Reference arithmetic on digit strings, independent of Decimal's limbs: a value is a sign, its
+// digits and a scale. Used to check random wide sums and products digit by digit.
+struct DigitNumber {
+  bool negative = false;
+  std::string digits = "0"; // no leading zeros
+  int scale = 0;
+};
+
+std::string strip_leading_zeros(std::string digits) {
+  const std::size_t first = digits.find_first_not_of('0');
+  return first == std::string::npos ? "0" : digits.substr(first);
+}
+
+int compare_digits(const std::string& a, const std::string& b) {
+  if (a.size() != b.size())
+    return a.size() < b.size() ? -1 : 1;
+  return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
+}
+
+std::string add_digits(const std::string& a, const std::string& b) {
+  std::string out;
+  int carry = 0;
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()) || carry; ++i) {
+    const int da = i < a.size() ? a[a.size() - 1 - i] - '0' : 0;
+    const int db = i < b.size() ? b[b.size() - 1 - i] - '0' : 0;
+    const int sum = da + db + carry;
+    out.push_back(static_cast<char>('0' + sum % 10));
+    carry = sum / 10;
+  }
+  std::reverse(out.begin(), out.end());
+  return strip_leading_zeros(out);
+}
+
+std::string subtract_digits(const std::string& a, const std::string& b) { // a >= b
+  std::string out;
+  int borrow = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    int digit =
+        (a[a.size() - 1 - i] - '0') - borrow - (i < b.size() ? b[b.size() - 1 - i] - '0' : 0);
+    borrow = digit < 0 ? 1 : 0;
+    out.push_back(static_cast<char>('0' + digit + 10 * borrow));
+  }
+  std::reverse(out.begin(), out.end());
+  return strip_leading_zeros(out);
+}
+
+std::string multiply_digits(const std::string& a, const std::string& b) {
+  std::vector<int> columns(a.size() + b.size(), 0);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t j = 0; j < b.size(); ++j)
+      columns[i + j + 1] += (a[i] - '0') * (b[j] - '0');
+  for (std::size_t k = columns.size(); k-- > 1;) {
+    columns[k - 1] += columns[k] / 10;
+    columns[k] %= 10;
+  }
+  std::string out;
+  for (const int digit : columns)
+    out.push_back(static_cast<char>('0' + digit));
+  return strip_leading_zeros(out);
+}
+
+DigitNumber align(DigitNumber n, int scale) {
+  if (n.digits != "0")
+    n.digits.append(static_cast<std::size_t>(scale - n.scale), '0');
+  n.scale = scale;
+  return n;
+}
+
+DigitNumber add_numbers(const DigitNumber& x, const DigitNumber& y) {
+  const int scale = std::max(x.scale, y.scale);
+  const DigitNumber a = align(x, scale);
+  const DigitNumber b = align(y, scale);
+  DigitNumber sum;
+  sum.scale = scale;
+  if (a.negative == b.negative) {
+    sum.digits = add_digits(a.digits, b.digits);
+    sum.negative = a.negative;
+  } else if (compare_digits(a.digits, b.digits) >= 0) {
+    sum.digits = subtract_digits(a.digits, b.digits);
+    sum.negative = a.negative;
+  } else {
+    sum.digits = subtract_digits(b.digits, a.digits);
+    sum.negative = b.negative;
+  }
+  if (sum.digits == "0")
+    sum.negative = false;
+  return sum;
+}
+
+std::string text_of(const DigitNumber& n) {
+  std::string digits = n.digits;
+  if (digits.size() < static_cast<std::size_t>(n.scale) + 1)
+    digits.insert(0, static_cast<std::size_t>(n.scale) + 1 - digits.size(), '0');
+  if (n.scale > 0)
+    digits.insert(digits.size() - static_cast<std::size_t>(n.scale), ".");
+  return (n.negative ? "-" : "") + digits;
+}
+
+DigitNumber random_number(std::mt19937_64& rng, int max_integer_digits, int max_fraction_digits) {
+  DigitNumber n;
+  const int integer_digits = static_cast<int>(rng() % (max_integer_digits + 1));
+  n.scale = static_cast<int>(rng() % (max_fraction_digits + 1));
+  std::string digits;
+  for (int i = 0; i < integer_digits + n.scale; ++i)
+    digits.push_back(static_cast<char>('0' + rng() % 10));
+  n.digits = strip_leading_zeros(digits);
+  n.negative = n.digits != "0" && rng() % 2 == 0;
+  return n;
+}
+
+TEST(DecimalArithmetic, RandomWideSumsMatchDigitStringArithmetic) {
+  std::mt19937_64 rng(2024);
+  for (int trial = 0; trial < 200; ++trial) {
+    DigitNumber expected;
+    Decimal sum;
+    for (int i = 0; i < 20; ++i) {
+      // Up to 36 integer and 36 fraction digits: sums stay within 76 digits, most past 128 bits.
+      const DigitNumber term = random_number(rng, 36, 36);
+      const std::string text = text_of(term);
+      sum += dec(text);
+      expected = add_numbers(expected, term);
+      ASSERT_EQ(sum.to_string(), text_of(expected)) << "after adding " << text;
+      ASSERT_EQ(dec(text).to_string(), text);
+    }
+    sum -= dec(text_of(expected));
+    EXPECT_TRUE(sum.is_zero()) << sum.to_string();
+  }
+}
+
+TEST(DecimalArithmetic, RandomWideProductsMatchDigitStringArithmetic) {
+  std::mt19937_64 rng(76);
+  for (int trial = 0; trial < 500; ++trial) {
+    const DigitNumber a = random_number(rng, 19, 19);
+    const DigitNumber b = random_number(rng, 19, 19);
+    DigitNumber product;
+    product.digits = multiply_digits(a.digits, b.digits);
+    product.scale = a.scale + b.scale;
+    product.negative = product.digits != "0" && a.negative != b.negative;
+    EXPECT_EQ((dec(text_of(a)) * dec(text_of(b))).to_string(), text_of(product))
+        << text_of(a) << " * " << text_of(b);
+  }
+}
+
+TEST(DecimalCompare, RandomWideValuesOrderLikeTheirDifference) {
+  std::mt19937_64 rng(38);
+  for (int trial = 0; trial < 500; ++trial) {
+    const DigitNumber a = random_number(rng, 37, 37);
+    const DigitNumber b = random_number(rng, 37, 37);
+    DigitNumber negated_b = b;
+    negated_b.negative = b.digits != "0" && !b.negative;
+    const DigitNumber difference = add_numbers(a, negated_b);
+    const int expected = difference.digits == "0" ? 0 : (difference.negative ? -1 : 1);
+    const auto order = dec(text_of(a)) <=> dec(text_of(b));
+    const int actual = order < 0 ? -1 : (order > 0 ? 1 : 0);
+    EXPECT_EQ(actual, expected) << text_of(a) << " vs " << text_of(b);
   }
 }
 
@@ -354,6 +571,14 @@ TEST(DecimalCompare, ScalesThatCannotBeAlignedIn128Bits) {
   EXPECT_LT(-big, -tiny);
   EXPECT_GT(-tiny, -big);
   EXPECT_GT(dec("1e37"), dec("9." + std::string(37, '9')));
+  // Wide values and scales 76 apart.
+  const Decimal widest = dec(std::string(76, '9'));
+  const Decimal smallest = dec("1e-76");
+  EXPECT_GT(widest, smallest);
+  EXPECT_LT(-widest, -smallest);
+  EXPECT_EQ(dec("1" + std::string(40, '0')), dec("1e40"));
+  EXPECT_LT(dec("1" + std::string(40, '0')), dec("1" + std::string(39, '0') + "1"));
+  EXPECT_GT(dec("-1" + std::string(40, '0')), dec("-1" + std::string(39, '0') + "1"));
 }
 
 TEST(DecimalCompare, SortsNumerically) {

@@ -12,7 +12,8 @@ cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 cmake -S "$source_dir/templates/plugin" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/build" -j2
-ctest --test-dir "$work/build" --output-on-failure
+# --no-tests=error: a template build without its unit test must not pass.
+ctest --test-dir "$work/build" --output-on-failure --no-tests=error
 
 billdrop="$work/prefix/bin/billdrop"
 "$billdrop" --plugin-dir "$work/build" plugins describe example | tee "$work/describe.txt"

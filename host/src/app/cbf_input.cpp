@@ -1,7 +1,10 @@
 #include "app/cbf_input.hpp"
 
+#include "cbf/json_writer.hpp"
+
 #include <billdrop/csv.hpp>
 #include <billdrop/json_records.hpp>
+#include <billdrop/text.hpp>
 
 #include <simdjson.h>
 
@@ -58,39 +61,108 @@ Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& recei
   }
 }
 
-// Turns one JSON object into fields; non-string values are problems of their own.
-bool object_fields(simdjson::ondemand::object object, std::vector<std::string>& storage,
-                   std::vector<cbf::FieldView>& fields, std::vector<cbf::RowIssue>& issues) {
+// Whether the JSON text has a comma right before a closing '}' or ']' (outside strings): the
+// trailing comma simdjson reports only as an improper structure.
+bool has_trailing_comma(std::string_view text) {
+  bool in_string = false;
+  bool after_comma = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+      continue;
+    if ((c == '}' || c == ']') && after_comma)
+      return true;
+    after_comma = c == ',';
+    if (c == '"')
+      in_string = true;
+  }
+  return false;
+}
+
+// Why a record is not readable JSON, in the words the custom plugin uses ("invalid JSON: ..."),
+// with the rule it breaks: utf8 for bytes that are not UTF-8, json_syntax for the rest.
+struct JsonProblem {
+  std::string rule;
+  std::string message;
+};
+
+JsonProblem json_problem(simdjson::error_code error, std::string_view text) {
+  if (error == simdjson::UTF8_ERROR || cbf::first_invalid_utf8(text) != text.size())
+    return {"utf8", std::string("invalid JSON: ") + simdjson::error_message(simdjson::UTF8_ERROR) +
+                        " (first bad byte at column " +
+                        std::to_string(cbf::first_invalid_utf8(text) + 1) + ")"};
+  if (has_trailing_comma(text))
+    return {"json_syntax",
+            "invalid JSON: trailing comma before a closing brace or bracket (JSON allows none)"};
+  return {"json_syntax", std::string("invalid JSON: ") + simdjson::error_message(error)};
+}
+
+void reject_json(ValidatingReceiver& receiver, std::string_view origin,
+                 const JsonProblem& problem) {
+  receiver.on_reject_field(origin, "", problem.rule, problem.message);
+}
+
+// Turns one JSON object into fields; non-string values are problems of their own (json_type).
+simdjson::error_code object_fields(simdjson::ondemand::object object,
+                                   std::vector<std::string>& storage,
+                                   std::vector<cbf::FieldView>& fields,
+                                   std::vector<cbf::RowIssue>& issues) {
   storage.clear();
   fields.clear();
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
   for (auto member : object) {
     std::string_view key;
-    if (member.unescaped_key().get(key))
-      return false;
+    if (auto error = member.unescaped_key().get(key))
+      return error;
     simdjson::ondemand::value value;
-    if (member.value().get(value))
-      return false;
+    if (auto error = member.value().get(value))
+      return error;
     simdjson::ondemand::json_type type;
-    if (value.type().get(type))
-      return false;
+    if (auto error = value.type().get(type))
+      return error;
     if (type == simdjson::ondemand::json_type::string) {
       std::string_view text;
-      if (value.get_string().get(text))
-        return false;
+      if (auto error = value.get_string().get(text))
+        return error;
       storage.emplace_back(key);
       storage.emplace_back(text);
     } else if (type == simdjson::ondemand::json_type::null) {
       continue; // null is blank
     } else {
-      const std::string_view raw = value.raw_json_token();
-      issues.push_back({cbf::Severity::error, std::string(key), "json_type",
-                        "CBF values are JSON strings, got " + std::string(raw.substr(0, 40))});
+      // Objects and arrays are skipped as a whole so that iteration goes on after them.
+      std::string_view raw;
+      if (type == simdjson::ondemand::json_type::object) {
+        simdjson::ondemand::object child;
+        if (auto error = value.get_object().get(child))
+          return error;
+        if (auto error = child.raw_json().get(raw))
+          return error;
+      } else if (type == simdjson::ondemand::json_type::array) {
+        simdjson::ondemand::array child;
+        if (auto error = value.get_array().get(child))
+          return error;
+        if (auto error = child.raw_json().get(raw))
+          return error;
+      } else {
+        raw = value.raw_json_token();
+      }
+      while (!raw.empty() &&
+             (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
+        raw.remove_suffix(1);
+      issues.push_back(
+          {cbf::Severity::error, std::string(key), "json_type",
+           "CBF values are JSON strings, got " + quote_for_message(raw.substr(0, 40))});
     }
   }
   for (std::size_t i = 0; i + 1 < storage.size(); i += 2)
     fields.push_back({storage[i], storage[i + 1]});
-  return true;
+  return simdjson::SUCCESS;
 }
 
 Status validate_json(const std::filesystem::path& file, ValidatingReceiver& receiver,
@@ -115,8 +187,16 @@ Status validate_json(const std::filesystem::path& file, ValidatingReceiver& rece
     simdjson::padded_string padded(text);
     simdjson::ondemand::document doc;
     simdjson::ondemand::object object;
-    if (parser.iterate(padded).get(doc) || doc.get_object().get(object)) {
-      receiver.on_reject(origin, "not a JSON object");
+    simdjson::error_code error = parser.iterate(padded).get(doc);
+    if (!error)
+      error = doc.get_object().get(object);
+    if (error == simdjson::INCORRECT_TYPE) {
+      receiver.on_reject_field(origin, "", "json_syntax",
+                               "a row must be a JSON object (or a drop body with \"data\")");
+      continue;
+    }
+    if (error) {
+      reject_json(receiver, origin, json_problem(error, text));
       continue;
     }
     // A drop body has a "data" array; anything else is one row.
@@ -128,19 +208,15 @@ Status validate_json(const std::filesystem::path& file, ValidatingReceiver& rece
         is_body = true;
     }
     if (!is_body) {
-      if (object.reset().error()) {
-        receiver.on_reject(origin, "not a JSON object");
-        continue;
-      }
       issues.clear();
-      if (!object_fields(object, storage, fields, issues)) {
-        receiver.on_reject(origin, "malformed JSON object");
+      error = object.reset().error();
+      if (!error)
+        error = object_fields(object, storage, fields, issues);
+      if (error) {
+        reject_json(receiver, origin, json_problem(error, text));
         continue;
       }
-      const bool valid = receiver.accept(fields, origin);
-      for (const cbf::RowIssue& issue : issues)
-        report.add(receiver.current_row(), origin, issue);
-      (void)valid;
+      receiver.accept(fields, origin, RowContext{issues, std::nullopt});
       continue;
     }
 
@@ -178,31 +254,27 @@ Status validate_json(const std::filesystem::path& file, ValidatingReceiver& rece
       }
       simdjson::ondemand::array rows;
       if (body.find_field_unordered("data").get_array().get(rows)) {
-        receiver.on_reject(origin, "\"data\" is not an array");
+        receiver.on_reject_field(origin, "data", "json_syntax", "\"data\" is not an array");
         continue;
       }
       std::size_t index = 0;
       for (auto element : rows) {
         const std::string row_origin = origin + ": data[" + std::to_string(index++) + "]";
         simdjson::ondemand::object row;
-        if (element.get_object().get(row)) {
-          receiver.on_reject(row_origin, "a row must be a JSON object");
+        error = element.get_object().get(row);
+        if (error == simdjson::INCORRECT_TYPE) {
+          receiver.on_reject_field(row_origin, "", "json_syntax", "a row must be a JSON object");
           continue;
         }
         issues.clear();
-        if (!object_fields(row, storage, fields, issues)) {
-          receiver.on_reject(row_origin, "malformed JSON object");
-          continue;
+        if (!error)
+          error = object_fields(row, storage, fields, issues);
+        if (error) {
+          // The body's structure is broken from here on: report it once and stop reading it.
+          reject_json(receiver, row_origin, json_problem(error, text));
+          break;
         }
-        const bool valid = receiver.accept(fields, row_origin);
-        for (const cbf::RowIssue& issue : issues)
-          report.add(receiver.current_row(), row_origin, issue);
-        if (valid && body_month && receiver.last_row().month != *body_month)
-          report.add(receiver.current_row(), row_origin,
-                     {cbf::Severity::error, "time/usage_start", "month_mismatch",
-                      "row is in " + receiver.last_row().month.to_string() +
-                          " but the body's month is " + body_month->to_string() +
-                          " (all rows of one body must fall in its month)"});
+        receiver.accept(fields, row_origin, RowContext{issues, body_month});
       }
     }
   }

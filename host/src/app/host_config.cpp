@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <initializer_list>
+#include <optional>
 #include <sstream>
 
 namespace billdrop {
@@ -19,8 +20,34 @@ std::string where(const toml::node& node, const std::filesystem::path& source) {
   return out.str();
 }
 
-Result<ConfigValue> to_config_value(const toml::node& node, std::string_view key,
-                                    const std::filesystem::path& source) {
+// What a TOML value is, for "got ..." messages: never the value itself (it may be a secret).
+std::string toml_kind(const toml::node& node) {
+  switch (node.type()) {
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a floating-point number";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::date:
+  case toml::node_type::time:
+  case toml::node_type::date_time:
+    return "a TOML date or time";
+  case toml::node_type::array:
+    return "a list";
+  case toml::node_type::table:
+    return "a table";
+  default:
+    return "a value of no known TOML type";
+  }
+}
+
+// A plugin's TOML value as a ConfigValue, or nothing with `found` saying what it is instead (a
+// float, a list of numbers, a nested table). The schema check reports those with its own
+// problems, naming plugin and key, so a configuration's problems are all listed at once.
+std::optional<ConfigValue> to_config_value(const toml::node& node, std::string& found) {
   if (auto v = node.as_string())
     return ConfigValue(std::string(v->get()));
   if (auto v = node.as_integer())
@@ -29,11 +56,13 @@ Result<ConfigValue> to_config_value(const toml::node& node, std::string_view key
     return ConfigValue(v->get());
   if (auto array = node.as_array()) {
     std::vector<std::string> items;
-    for (const toml::node& item : *array) {
-      auto text = item.as_string();
-      if (!text)
-        return config_error(where(item, source) + ": config key '" + std::string(key) +
-                            "' must be a list of strings");
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      auto text = (*array)[i].as_string();
+      if (!text) {
+        found =
+            "a list holding " + toml_kind((*array)[i]) + " (item " + std::to_string(i + 1) + ")";
+        return std::nullopt;
+      }
       items.emplace_back(text->get());
     }
     return ConfigValue(std::move(items));
@@ -42,31 +71,31 @@ Result<ConfigValue> to_config_value(const toml::node& node, std::string_view key
     StringMap entries;
     for (const auto& [entry_key, entry_value] : *table) {
       auto text = entry_value.as_string();
-      if (!text)
-        return config_error(where(entry_value, source) + ": config key '" + std::string(key) + "." +
-                            std::string(entry_key.str()) + "' must be a string");
+      if (!text) {
+        found = "a table whose '" + std::string(entry_key.str()) + "' is " + toml_kind(entry_value);
+        return std::nullopt;
+      }
       entries.emplace_back(std::string(entry_key.str()), std::string(text->get()));
     }
     return ConfigValue(std::move(entries));
   }
+  found = toml_kind(node);
   if (node.is_floating_point())
-    return config_error(
-        where(node, source) + ": config key '" + std::string(key) +
-        "' is a floating-point number; write it as a string (\"1.5\") or an integer");
-  return config_error(where(node, source) + ": config key '" + std::string(key) +
-                      "' has an unsupported TOML type (dates and times must be strings)");
+    found += " (write it as a string, \"1.5\", or an integer)";
+  else if (node.is_date() || node.is_time() || node.is_date_time())
+    found += " (write it as a string)";
+  return std::nullopt;
 }
 
-Result<ConfigValues> table_to_values(const toml::table& table,
-                                     const std::filesystem::path& source) {
-  ConfigValues values;
+PluginConfigInput table_to_values(const toml::table& table, const std::filesystem::path& source) {
+  PluginConfigInput input;
   for (const auto& [key, node] : table) {
-    Result<ConfigValue> value = to_config_value(node, key.str(), source);
-    if (!value)
-      return value.error();
-    values.emplace(std::string(key.str()), std::move(*value));
+    ConfigValueSource& where_set = input.sources[std::string(key.str())];
+    where_set.location = where(node, source);
+    if (std::optional<ConfigValue> value = to_config_value(node, where_set.unreadable))
+      input.values.emplace(std::string(key.str()), std::move(*value));
   }
-  return values;
+  return input;
 }
 
 Result<toml::table> parse_toml(std::string_view text, const std::filesystem::path& source) {
@@ -101,10 +130,9 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
     auto plugin_table = value.as_table();
     if (!plugin_table)
       return config_error(where(value, source) + ": " + prefix + "config must be a table");
-    Result<ConfigValues> values = table_to_values(*plugin_table, source);
-    if (!values)
-      return values.error();
-    c.plugin_config = std::move(*values);
+    PluginConfigInput input = table_to_values(*plugin_table, source);
+    c.plugin_config = std::move(input.values);
+    c.plugin_config_sources = std::move(input.sources);
     return {};
   }
   if (field == "destination") {
@@ -351,7 +379,7 @@ Result<HostConfig> load_host_config(const std::filesystem::path& file) {
   return parse_host_config(text.str(), file, base);
 }
 
-Result<ConfigValues> load_plugin_config(const std::filesystem::path& file) {
+Result<PluginConfigInput> load_plugin_config(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in)
     return config_error("cannot read plugin config file " + file.string());

@@ -47,6 +47,8 @@ struct ConnectionConfig {
   std::string plugin;                   // plugin name or path to a .so
   ConfigValues plugin_config;           // as written, paths not yet resolved
   std::filesystem::path base_directory; // for relative `path` values
+  // Where each plugin_config key was set, and what TOML gave for a value it could not read.
+  ConfigValueSources plugin_config_sources;
   DeliveryConfig delivery;
 };
 
@@ -86,8 +88,17 @@ Result<HostConfig> load_host_config(const std::filesystem::path& file);
 Result<HostConfig> parse_host_config(std::string_view toml, const std::filesystem::path& source,
                                      const std::filesystem::path& base_directory);
 
+// A plugin's configuration as read from TOML: the values, and where each key was set with, for a
+// value that has no ConfigValue form (a float, a list of numbers, a nested table), what it is.
+// Such values are not errors here: ConfigSchema::validate(name, values, sources) reports them
+// with the schema's own problems, each naming the plugin, the key and the file:line.
+struct PluginConfigInput {
+  ConfigValues values;
+  ConfigValueSources sources;
+};
+
 // A TOML file whose top-level table is one plugin's configuration (`--plugin-config`).
-Result<ConfigValues> load_plugin_config(const std::filesystem::path& file);
+Result<PluginConfigInput> load_plugin_config(const std::filesystem::path& file);
 
 // The configuration compiled into billdrop: the bundled example connection, reading the example
 // data from the data directory (<exe>/../share/billdrop, else the install location).

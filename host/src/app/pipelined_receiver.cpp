@@ -113,6 +113,7 @@ struct Event {
   EventKind kind = EventKind::rows;
   std::unique_ptr<Batch> batch; // rows
   std::string a, b;             // reject: origin, reason; log: message; note: key
+  std::string column, rule;     // reject: what the plugin named (ABI 1.2), else empty
   std::uint64_t x = 0, y = 0;   // progress: done, total; note: count; log: level
 };
 
@@ -182,7 +183,10 @@ struct PipelinedReceiver::State {
     case EventKind::rows:
       return inner.on_rows(std::span<const bd_row>(event.batch->rows));
     case EventKind::reject:
-      inner.on_reject(event.a, event.b);
+      if (event.column.empty() && event.rule.empty())
+        inner.on_reject(event.a, event.b);
+      else
+        inner.on_reject_field(event.a, event.column, event.rule, event.b);
       return true;
     case EventKind::progress:
       inner.on_progress(event.x, event.y);
@@ -259,6 +263,17 @@ void PipelinedReceiver::on_reject(std::string_view origin, std::string_view reas
   event.kind = EventKind::reject;
   event.a = origin;
   event.b = reason;
+  state_->push(std::move(event));
+}
+
+void PipelinedReceiver::on_reject_field(std::string_view origin, std::string_view column,
+                                        std::string_view rule, std::string_view reason) {
+  Event event;
+  event.kind = EventKind::reject;
+  event.a = origin;
+  event.b = reason;
+  event.column = column;
+  event.rule = rule;
   state_->push(std::move(event));
 }
 

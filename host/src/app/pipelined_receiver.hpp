@@ -28,6 +28,8 @@ public:
 
   bool on_rows(std::span<const bd_row> rows) override;
   void on_reject(std::string_view origin, std::string_view reason) override;
+  void on_reject_field(std::string_view origin, std::string_view column, std::string_view rule,
+                       std::string_view reason) override;
   void on_progress(std::uint64_t done, std::uint64_t total) override;
   void on_log(bd_log_level level, std::string_view message) override;
   void on_note(std::string_view key, std::uint64_t count) override;

@@ -2,6 +2,8 @@
 
 #include "util/log.hpp"
 
+#include <algorithm>
+
 namespace billdrop {
 
 bool ValidatingReceiver::on_rows(std::span<const bd_row> rows) {
@@ -17,21 +19,47 @@ bool ValidatingReceiver::on_rows(std::span<const bd_row> rows) {
   return true;
 }
 
-bool ValidatingReceiver::accept(std::span<const cbf::FieldView> fields, std::string_view origin) {
+bool ValidatingReceiver::accept(std::span<const cbf::FieldView> fields, std::string_view origin,
+                                const RowContext& context) {
   ++rows_;
   issues_.clear();
-  const bool valid = validator_.normalize(fields, row_, issues_);
-  for (const cbf::RowIssue& issue : issues_)
+  bool valid = validator_.normalize(fields, row_, issues_);
+  for (const cbf::RowIssue& issue : context.decode_issues) {
     report_.add(rows_, origin, issue);
-  report_.count_row(valid);
+    if (issue.severity == cbf::Severity::error)
+      valid = false;
+  }
+  for (const cbf::RowIssue& issue : issues_) {
+    const bool reported =
+        std::any_of(context.decode_issues.begin(), context.decode_issues.end(),
+                    [&](const cbf::RowIssue& earlier) { return earlier.column == issue.column; });
+    if (!reported)
+      report_.add(rows_, origin, issue);
+  }
+  if (valid && context.body_month && row_.month != *context.body_month) {
+    report_.add(rows_, origin,
+                {cbf::Severity::error, "time/usage_start", "month_mismatch",
+                 "row is in " + row_.month.to_string() + " but the body's month is " +
+                     context.body_month->to_string() +
+                     " (all rows of one body must fall in its month)"});
+    report_.count_row(false);
+    ++months_[row_.month].invalid;
+    return false;
+  }
   if (valid) {
     MonthRowCounts& counts = months_[row_.month];
+    if (!add_to_total(counts, origin)) {
+      report_.count_row(false);
+      ++counts.invalid;
+      return false;
+    }
+    report_.count_row(true);
     ++counts.valid;
-    counts.cost += row_.cost;
     if (builder_ != nullptr)
       builder_->add(row_);
     return true;
   }
+  report_.count_row(false);
   // Route the invalid row to its month when its time is readable, so the month is known to be
   // incomplete.
   for (const cbf::FieldView& field : fields) {
@@ -46,15 +74,38 @@ bool ValidatingReceiver::accept(std::span<const cbf::FieldView> fields, std::str
   return false;
 }
 
+bool ValidatingReceiver::add_to_total(MonthRowCounts& counts, std::string_view origin) {
+  try {
+    counts.cost += row_.cost;
+    return true;
+  } catch (const DecimalOverflow&) {
+    // Rounding would make the total wrong; a row that cannot be counted makes its month
+    // incomplete instead, so it is neither written nor sent as whole.
+    report_.add(rows_, origin,
+                {cbf::Severity::error, "cost/cost", "total_overflow",
+                 "the cost/cost total of " + row_.month.to_string() + " (" +
+                     counts.cost.to_string() + ") plus this row's " + row_.cost.to_string() +
+                     " needs more than " + std::to_string(Decimal::max_digits) +
+                     " significant digits; billdrop does not round money, so the row is not "
+                     "counted and the month is incomplete"});
+    return false;
+  }
+}
+
 void ValidatingReceiver::on_reject(std::string_view origin, std::string_view reason) {
+  on_reject_field(origin, {}, {}, reason);
+}
+
+void ValidatingReceiver::on_reject_field(std::string_view origin, std::string_view column,
+                                         std::string_view rule, std::string_view reason) {
   // The record came while reading the current month: that month is incomplete, whatever else it
   // holds, so it must not be sent as if whole. Counted for every month whose read rejects it.
   count_unplaced();
   std::string key(origin);
-  key.append("\n").append(reason);
+  key.append("\n").append(column).append("\n").append(rule).append("\n").append(reason);
   if (!seen_rejects_.insert(std::move(key)).second)
     return;
-  report_.add_reject(origin, reason);
+  report_.add_reject(origin, reason, column, rule);
 }
 
 void ValidatingReceiver::count_unplaced() {

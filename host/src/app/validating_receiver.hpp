@@ -18,6 +18,14 @@
 
 namespace billdrop {
 
+// What a reader found about a row before validation. Its errors make the row invalid; the
+// validator's problems on a column it already reported are not repeated (a cost/cost that is a
+// JSON number is one json_type problem, not also a missing required column).
+struct RowContext {
+  std::span<const cbf::RowIssue> decode_issues;
+  std::optional<Month> body_month; // a drop body's month: the row must fall in it
+};
+
 struct MonthRowCounts {
   std::uint64_t valid = 0;
   std::uint64_t invalid = 0;
@@ -33,6 +41,8 @@ public:
 
   bool on_rows(std::span<const bd_row> rows) override;
   void on_reject(std::string_view origin, std::string_view reason) override;
+  void on_reject_field(std::string_view origin, std::string_view column, std::string_view rule,
+                       std::string_view reason) override;
   void on_progress(std::uint64_t done, std::uint64_t total) override;
   void on_log(bd_log_level level, std::string_view message) override;
   void on_note(std::string_view key, std::uint64_t count) override;
@@ -43,11 +53,11 @@ public:
   void begin_month(std::optional<Month> month) { current_month_ = month; }
 
   // Validates one row given as fields; used by on_rows and by `validate` on CBF files. Returns
-  // whether it was valid; last_row() then holds its normalised form.
-  bool accept(std::span<const cbf::FieldView> fields, std::string_view origin);
+  // whether it was valid (counted in valid_rows, its cost in its month's total); last_row() then
+  // holds its normalised form.
+  bool accept(std::span<const cbf::FieldView> fields, std::string_view origin,
+              const RowContext& context = {});
   const cbf::NormalizedRow& last_row() const noexcept { return row_; }
-  // The row counter, for issues that belong to a row but are found outside the validator.
-  std::uint64_t current_row() const noexcept { return rows_; }
 
   std::uint64_t rows() const noexcept { return rows_; }
   // Valid/invalid counts per month of the row's usage_start (invalid rows whose time could not be
@@ -66,6 +76,9 @@ private:
   std::vector<cbf::RowIssue> issues_;
   std::vector<cbf::FieldView> fields_;
   void count_unplaced();
+  // Adds the last row's cost to its month's total; false (and a total_overflow problem) when the
+  // exact total would not fit a Decimal.
+  bool add_to_total(MonthRowCounts& counts, std::string_view origin);
   std::map<Month, MonthRowCounts> months_;
   std::map<std::string, std::uint64_t, std::less<>> notes_;
   // A plugin reading one month at a time rejects an unroutable record in every read: count it once.

@@ -46,9 +46,12 @@ void ValidationReport::add(std::uint64_t row, std::string_view origin, const Row
     kept_.push_back({row, std::string(origin), issue});
 }
 
-void ValidationReport::add_reject(std::string_view origin, std::string_view reason) {
+void ValidationReport::add_reject(std::string_view origin, std::string_view reason,
+                                  std::string_view column, std::string_view rule) {
   ++rejects_;
-  add(0, origin, RowIssue{Severity::error, "", "rejected", std::string(reason)});
+  add(0, origin,
+      RowIssue{Severity::error, std::string(column), rule.empty() ? "rejected" : std::string(rule),
+               std::string(reason)});
 }
 
 void ValidationReport::write_text(std::ostream& out) const {

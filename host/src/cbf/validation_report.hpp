@@ -23,8 +23,10 @@ public:
   explicit ValidationReport(std::size_t max_kept = 1000) : max_kept_(max_kept) {}
 
   void add(std::uint64_t row, std::string_view origin, const RowIssue& issue);
-  // A record a plugin could not turn into a row counts as an error ("rejected").
-  void add_reject(std::string_view origin, std::string_view reason);
+  // A record a plugin could not turn into a row counts as an error, under the column and rule the
+  // plugin named (ABI 1.2) or else as rule "rejected".
+  void add_reject(std::string_view origin, std::string_view reason, std::string_view column = {},
+                  std::string_view rule = {});
   void count_row(bool valid) { valid ? ++valid_rows_ : ++invalid_rows_; }
 
   std::uint64_t errors() const noexcept { return errors_; }

@@ -103,6 +103,15 @@ T take(Result<T> result, int code) {
   return std::move(result).value();
 }
 
+// The same with the exit code of the error's kind (docs/cli.md): for what a plugin or a run
+// reports, where a data error must exit 1 and a source error 5 whichever command met it.
+template <class T>
+T take_by_kind(Result<T> result) {
+  if (!result)
+    throw CommandError(exit_code_for(result.error()), result.error().message());
+  return std::move(result).value();
+}
+
 PluginLocator locator_for(const GlobalOptions& global,
                           const std::vector<std::filesystem::path>& extra) {
   std::vector<std::filesystem::path> dirs(global.plugin_dirs.begin(), global.plugin_dirs.end());
@@ -120,6 +129,14 @@ std::shared_ptr<LoadedPlugin> load_named_plugin(const PluginLocator& locator,
   return plugin;
 }
 
+// Checks the configuration against the plugin's schema with where each key was written, so that
+// every problem (unknown key, wrong type, a value TOML gave in no usable form, missing key) is
+// reported at once with plugin, key and file:line. PluginInstance::create() checks again.
+void check_plugin_config(const SourceSelection& selection, const ConfigValueSources& sources) {
+  take(selection.plugin->schema().validate(selection.plugin->name(), selection.config, sources),
+       kExitConfig);
+}
+
 HostConfig load_config(const SourceOptions& options) {
   return options.config_file.empty() ? take(embedded_host_config(), kExitConfig)
                                      : take(load_host_config(options.config_file), kExitConfig);
@@ -132,6 +149,7 @@ SourceSelection select_connection(const GlobalOptions& global, const HostConfig&
   selection.plugin = load_named_plugin(locator, connection.plugin);
   selection.config = resolve_paths(connection.plugin_config, selection.plugin->schema(),
                                    connection.base_directory);
+  check_plugin_config(selection, connection.plugin_config_sources);
   selection.connection = connection.name;
   selection.delivery = connection.delivery;
   selection.limits = config.limits;
@@ -149,13 +167,14 @@ SourceSelection select_source(const GlobalOptions& global, const SourceOptions& 
           "use either --plugin (with --plugin-config) or --config/--connection, not both");
     const PluginLocator locator = locator_for(global, {});
     selection.plugin = load_named_plugin(locator, options.plugin);
-    ConfigValues values;
+    PluginConfigInput input;
     std::filesystem::path base = std::filesystem::current_path();
     if (!options.plugin_config.empty()) {
-      values = take(load_plugin_config(options.plugin_config), kExitConfig);
+      input = take(load_plugin_config(options.plugin_config), kExitConfig);
       base = std::filesystem::absolute(options.plugin_config).parent_path();
     }
-    selection.config = resolve_paths(values, selection.plugin->schema(), base);
+    selection.config = resolve_paths(input.values, selection.plugin->schema(), base);
+    check_plugin_config(selection, input.sources);
     selection.delivery.connection_id = selection.plugin->name();
     selection.state_dir = std::filesystem::absolute(".billdrop");
     return selection;
@@ -186,13 +205,25 @@ std::vector<Month> parse_months(const std::vector<std::string>& texts) {
   return months;
 }
 
+// A configuration the plugin refuses is a configuration error (3); a plugin that cannot reach
+// its source while starting (credentials service down) is a source error (5), and so on by kind.
 std::unique_ptr<PluginInstance> create_instance(const SourceSelection& selection) {
-  return take(PluginInstance::create(selection.plugin, selection.config), kExitConfig);
+  return take_by_kind(PluginInstance::create(selection.plugin, selection.config));
 }
 
 std::string describe_source(const SourceSelection& selection) {
   return selection.connection.empty() ? "plugin '" + selection.plugin->name() + "'"
                                       : "connection '" + selection.connection + "'";
+}
+
+// "the source holds (2026-08 to 2026-10)", for messages about months.
+std::string describe_source_months(const std::vector<Month>& months) {
+  if (months.empty())
+    return "the source holds (it lists none)";
+  if (months.size() == 1)
+    return "the source holds (only " + months.front().to_string() + ")";
+  return "the source holds (" + months.front().to_string() + " to " + months.back().to_string() +
+         ")";
 }
 
 std::string group_digits(std::uint64_t value) {
@@ -215,6 +246,31 @@ int convert_exit_code(const ConvertResult& result, const cbf::ValidationReport& 
   if (const Error* failure = result.first_failure())
     return exit_code_for(*failure);
   return report.errors() > 0 ? kExitData : kExitOk;
+}
+
+// Months that were asked for with --month but that the source does not hold: they convert to
+// nothing, which is worth a warning rather than a silent empty month. Only months without any
+// row are looked up, so a normal run does not list the source's months twice.
+std::vector<std::string> unlisted_month_warnings(PluginInstance& instance,
+                                                 const ConvertResult& result) {
+  std::vector<Month> empty;
+  for (const ConvertedMonth& m : result.months)
+    if (m.requested && m.summary.rows == 0 && m.invalid_rows == 0 && !m.failure)
+      empty.push_back(m.summary.month);
+  if (empty.empty())
+    return {};
+  Result<std::vector<Month>> listed = instance.months();
+  if (!listed)
+    return {}; // the reads worked; a listing that does not is not worth failing the run for
+  std::vector<std::string> warnings;
+  for (const Month& month : empty) {
+    if (std::binary_search(listed->begin(), listed->end(), month))
+      continue;
+    std::string text = month.to_string() + " is not among the months " +
+                       describe_source_months(*listed) + ": nothing was converted for it";
+    warnings.push_back(std::move(text));
+  }
+  return warnings;
 }
 
 // Failed months and the plugin's tallies, for the text summaries (stderr keeps stdout parseable).
@@ -350,7 +406,10 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
   convert.progress = !global.no_progress && Progress::enabled_by_default();
   cbf::ValidationReport report(max_errors);
   log::info("convert.start", {{"source", describe_source(selection)}, {"out", out}});
-  ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
+  ConvertResult result = take_by_kind(run_convert(*instance, convert, report));
+  const std::vector<std::string> warnings = unlisted_month_warnings(*instance, result);
+  for (const std::string& warning : warnings)
+    std::cerr << "warning: " << warning << '\n';
 
   const bool problems = report.errors() > 0;
   if (format == "json") {
@@ -362,7 +421,12 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
                                      : 0.0);
     json += ",\"rows_read\":" + std::to_string(result.rows_read) +
             ",\"errors\":" + std::to_string(report.errors()) + ",\"seconds\":\"" + rate +
-            ",\"peak_rss_bytes\":" + std::to_string(peak_rss_bytes()) + ",\"notes\":{";
+            ",\"peak_rss_bytes\":" + std::to_string(peak_rss_bytes()) + ",\"warnings\":[";
+    for (std::size_t i = 0; i < warnings.size(); ++i) {
+      json += i ? "," : "";
+      cbf::append_json_string(json, warnings[i]);
+    }
+    json += "],\"notes\":{";
     bool first_note = true;
     for (const auto& [key, count] : result.notes) {
       json += first_note ? "" : ",";
@@ -428,6 +492,8 @@ int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
   Progress progress("validating");
   progress.set_enabled(!global.no_progress && Progress::enabled_by_default());
   ValidatingReceiver receiver(report, nullptr, &progress);
+  // Months whose read failed: the report of the others is still printed, like convert's summary.
+  std::vector<Error> failures;
   if (!files.empty()) {
     if (!options.plugin.empty() || !options.connection.empty() || !options.config_file.empty())
       throw CommandError(kExitUsage, "validate takes either files or a plugin run, not both");
@@ -441,13 +507,17 @@ int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
     auto instance = create_instance(selection);
     std::vector<Month> months = parse_months(options.months);
     if (months.empty())
-      months = take(instance->months(), kExitSource);
+      months = take_by_kind(instance->months());
     for (const Month& month : months) {
       progress.set_label("validating " + month.to_string());
       receiver.begin_month(month);
       Status status = instance->read(month, receiver);
-      if (!status)
-        throw CommandError(exit_code_for(status.error()), status.error().message());
+      if (!status) {
+        if (status.error().kind() == ErrorKind::cancelled)
+          throw ErrorException(status.error());
+        failures.push_back(status.error().with_context("plugin '" + selection.plugin->name() +
+                                                       "' failed reading " + month.to_string()));
+      }
     }
   }
   progress.finish();
@@ -461,6 +531,10 @@ int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
               << group_digits(report.rejects()) << " rejected; " << group_digits(report.errors())
               << " error(s), " << group_digits(report.warnings()) << " warning(s)\n";
   }
+  for (const Error& failure : failures)
+    std::cerr << "billdrop: " << failure.message() << '\n';
+  if (!failures.empty())
+    return exit_code_for(failures.front());
   return report.errors() > 0 ? kExitData : kExitOk;
 }
 
@@ -663,7 +737,7 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
                   : std::filesystem::path(out);
   convert.progress = !global.no_progress && Progress::enabled_by_default();
   cbf::ValidationReport report;
-  ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
+  ConvertResult result = take_by_kind(run_convert(*instance, convert, report));
   std::vector<plan::DropPlan> plans;
   int code = convert_exit_code(result, report);
   print_failures_and_notes(result, std::cerr);
@@ -831,7 +905,7 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const Sen
   convert.output_directory = selection.state_dir / "snapshots" / selection.delivery.connection_id;
   convert.progress = !global.no_progress && Progress::enabled_by_default();
   cbf::ValidationReport report;
-  ConvertResult result = take(run_convert(*instance, convert, report), kExitSource);
+  ConvertResult result = take_by_kind(run_convert(*instance, convert, report));
   if (report.errors() > 0) {
     std::cerr << "row problems (" << report.errors() << " errors):\n";
     print_report_text(report, std::cerr, 20);

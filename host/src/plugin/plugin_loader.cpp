@@ -47,6 +47,8 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
     // 1.1 added bd_sink::note (the host's side of the boundary); the descriptor is unchanged.
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
+    // 1.2 added bd_sink::reject_field; the descriptor is unchanged.
+    offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
@@ -70,7 +72,28 @@ fs::path normalized(const fs::path& path) {
 
 // What the first bytes of the file say it is. Checked before Boost.DLL so a text file gets a
 // plain sentence rather than an iostream error.
-enum class FileKind { unreadable, not_elf, not_shared_object, shared_object };
+enum class FileKind { unreadable, not_elf, not_shared_object, executable, shared_object };
+
+// Whether an ET_DYN file asks for a program interpreter (PT_INTERP): a position-independent
+// executable, which is ET_DYN like a shared object. Only 64-bit little-endian ELF is read.
+bool has_interpreter(std::ifstream& in) {
+  Elf64_Ehdr header{};
+  in.clear();
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) ||
+      header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
+      header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum > 4096)
+    return false;
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  for (unsigned i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr program{};
+    if (!in.read(reinterpret_cast<char*>(&program), sizeof program))
+      return false;
+    if (program.p_type == PT_INTERP)
+      return true;
+  }
+  return false;
+}
 
 FileKind inspect_header(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -85,7 +108,9 @@ FileKind inspect_header(const fs::path& file) {
   const bool little = header[EI_DATA] == ELFDATA2LSB;
   const unsigned type = little ? header[EI_NIDENT] | (header[EI_NIDENT + 1] << 8)
                                : (header[EI_NIDENT] << 8) | header[EI_NIDENT + 1];
-  return type == ET_DYN ? FileKind::shared_object : FileKind::not_shared_object;
+  if (type != ET_DYN)
+    return FileKind::not_shared_object;
+  return has_interpreter(in) ? FileKind::executable : FileKind::shared_object;
 }
 
 // Whether the dynamic symbol table (what dlsym searches) defines `name`. Boost 1.74's
@@ -148,6 +173,10 @@ Status inspect(const fs::path& file) {
     return config_error(file.string() +
                         " is an ELF executable or object file, not a shared object: build the "
                         "plugin with billdrop_add_plugin() (a MODULE library)");
+  case FileKind::executable:
+    return config_error(file.string() +
+                        " is a program (a position-independent executable), not a plugin: a "
+                        "plugin is a shared library built with billdrop_add_plugin()");
   case FileKind::shared_object:
     break;
   }
@@ -261,6 +290,19 @@ struct ReadSink {
     try {
       self->receiver.on_reject(std::string_view(origin.data, origin.size),
                                std::string_view(reason.data, reason.size));
+    } catch (...) {
+      self->failure = current_exception_error();
+    }
+  }
+  static void reject_field(void* context, bd_str origin, bd_str column, bd_str rule,
+                           bd_str reason) noexcept {
+    auto* self = static_cast<ReadSink*>(context);
+    if (!self->active())
+      return;
+    try {
+      self->receiver.on_reject_field(
+          std::string_view(origin.data, origin.size), std::string_view(column.data, column.size),
+          std::string_view(rule.data, rule.size), std::string_view(reason.data, reason.size));
     } catch (...) {
       self->failure = current_exception_error();
     }
@@ -420,7 +462,7 @@ PluginInstance::create(std::shared_ptr<const LoadedPlugin> plugin, const ConfigV
   const int32_t code = plugin->descriptor().create(json.data(), json.size(), &handle, error.get());
   if (code != BD_OK)
     return error.to_error(*plugin, "create()", code)
-        .with_context("plugin '" + plugin->name() + "'");
+        .with_context("plugin '" + plugin->name() + "' failed to initialise");
   if (handle == nullptr)
     return internal_error("plugin '" + plugin->name() +
                           "' reported success from create() but returned no instance");
@@ -478,8 +520,8 @@ Result<std::vector<Month>> PluginInstance::months() {
 
 Status PluginInstance::read(Month month, RowReceiver& receiver) {
   ReadSink state{receiver};
-  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject, &ReadSink::progress,
-                     &ReadSink::log, &ReadSink::note};
+  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,      &ReadSink::progress,
+                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field};
   const std::string text = month.to_string();
   ErrorBuffer error;
   const int32_t code =

@@ -69,6 +69,14 @@ public:
   virtual ~RowReceiver() = default;
   virtual bool on_rows(std::span<const bd_row> rows) = 0;
   virtual void on_reject(std::string_view origin, std::string_view reason) = 0;
+  // A reject that names the column and the rule id (bd_sink::reject_field, ABI 1.2). Receivers
+  // that keep no columns get it as an on_reject() whose reason starts with the column.
+  virtual void on_reject_field(std::string_view origin, std::string_view column,
+                               std::string_view rule, std::string_view reason) {
+    (void)rule;
+    on_reject(origin, column.empty() ? std::string(reason)
+                                     : std::string(column) + ": " + std::string(reason));
+  }
   virtual void on_progress(std::uint64_t /*done*/, std::uint64_t /*total*/) {}
   virtual void on_log(bd_log_level /*level*/, std::string_view /*message*/) {}
   // A named tally for the run report (bd_sink::note, ABI 1.1).

@@ -418,11 +418,13 @@ std::string_view FileMapping::expand(const Compiled& value, const SourceRecord& 
   return trim_ascii(scratch_);
 }
 
-Result<UtcTime> FileMapping::parse_time(std::string_view key, std::string_view text) const {
+Result<UtcTime> FileMapping::parse_time(std::string_view key, std::string_view text) {
   Result<UtcTime> time = spec_->auto_timestamps ? parse_timestamp(text)
                                                 : parse_timestamp(text, spec_->timestamp_format);
-  if (!time)
-    return data_error(std::string(key) + ": " + time.error().message());
+  if (!time) {
+    problem_ = {key, "timestamp", time.error().message()};
+    return data_error(std::string(key) + ": " + problem_.detail);
+  }
   return time;
 }
 
@@ -438,9 +440,11 @@ std::string_view FileMapping::line_item_type(std::string_view value) const noexc
 Result<UtcTime> FileMapping::usage_start(const SourceRecord& record) {
   const Target& target = targets_[usage_start_target_];
   const std::string_view text = expand(target.value, record);
-  if (text.empty())
-    return data_error("time/usage_start is blank (template " +
-                      in_quotes(spec_->targets[usage_start_target_].value.text()) + ")");
+  if (text.empty()) {
+    const std::string source = in_quotes(spec_->targets[usage_start_target_].value.text());
+    problem_ = {target.key, "required", "the template " + source + " gives a blank value"};
+    return data_error("time/usage_start is blank (template " + source + ")");
+  }
   return parse_time(target.key, text);
 }
 

@@ -98,6 +98,14 @@ private:
 
 struct MappingSpec; // the checked configuration, shared by every FileMapping made from it
 
+// Why the last usage_start() or map() failed, for a reject that names the column and the rule
+// (the Error's message is "<column>: <detail>" or a sentence naming the column).
+struct MappingProblem {
+  std::string_view column; // the CBF column, e.g. "time/usage_start"
+  std::string_view rule;   // "required" (blank) or "timestamp" (not a timestamp)
+  std::string detail;      // the message without the column in front
+};
+
 class FileMapping {
 public:
   // The record's time/usage_start. An Error (data) carries the reason a record cannot be routed
@@ -111,6 +119,8 @@ public:
   // Takes in columns that a JSON file introduced after bind(): those matching tag_prefix become
   // tags. Columns are only ever appended, so a column's index never changes.
   void add_columns(const std::vector<std::string>& columns);
+
+  const MappingProblem& last_problem() const noexcept { return problem_; }
 
 private:
   friend class ColumnMapping;
@@ -141,7 +151,7 @@ private:
 
   std::string_view cell(const SourceRecord& record, std::size_t column) const noexcept;
   std::string_view expand(const Compiled& value, const SourceRecord& record);
-  Result<UtcTime> parse_time(std::string_view key, std::string_view text) const;
+  Result<UtcTime> parse_time(std::string_view key, std::string_view text);
   std::string_view line_item_type(std::string_view value) const noexcept;
   void add_tag(std::size_t column, std::string key);
 
@@ -152,6 +162,7 @@ private:
   std::vector<Tag> tags_;
   std::size_t known_columns_ = 0;
   std::string scratch_;
+  MappingProblem problem_;
 };
 
 class ColumnMapping {

@@ -188,7 +188,7 @@ Status ExportReader::read(Month month, RowSink& sink) const {
         sink.progress(done_before + source.position(), total);
       make_origin(origin, source.name(), record.line);
       if (!record.malformed.empty()) {
-        sink.reject(origin, record.malformed);
+        sink.reject(origin, "", record.malformed_rule, record.malformed);
         continue;
       }
       if (!opened->mapping) {
@@ -206,13 +206,15 @@ Status ExportReader::read(Month month, RowSink& sink) const {
       }
       Result<UtcTime> start = mapping.usage_start(record);
       if (!start) {
-        sink.reject(origin, start.error().message());
+        const MappingProblem& problem = mapping.last_problem();
+        sink.reject(origin, problem.column, problem.rule, problem.detail);
         continue;
       }
       if (!month.contains(*start))
         continue;
       if (Status mapped = mapping.map(record, *start, row); !mapped) {
-        sink.reject(origin, mapped.error().message());
+        const MappingProblem& problem = mapping.last_problem();
+        sink.reject(origin, problem.column, problem.rule, problem.detail);
         continue;
       }
       sink.begin_row(origin);

@@ -67,6 +67,7 @@ public:
     record.line = reader_.line();
     record.values.assign(row_.begin(), row_.end());
     record.malformed.clear();
+    record.malformed_rule = "record_shape";
     if (row_.size() < columns_.size()) {
       record.malformed = "the row has " + std::to_string(row_.size()) + " field" +
                          (row_.size() == 1 ? "" : "s") + " but the header has " +
@@ -193,6 +194,7 @@ private:
   // valid JSON object.
   bool parse(std::string_view text, SourceRecord& record) {
     record.malformed.clear();
+    record.malformed_rule = "json_syntax";
     record.values.clear();
     padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
     std::memcpy(padded_.data(), text.data(), text.size());

@@ -42,6 +42,9 @@ struct SourceRecord {
   std::uint64_t line = 0; // where the record starts in its file (1-based)
   // Why the record cannot be mapped at all (a short CSV row, invalid JSON); empty when it can.
   std::string malformed;
+  // The rule id of `malformed` for the host's report: "record_shape" (field count) or
+  // "json_syntax".
+  std::string_view malformed_rule;
 
   std::string_view value(std::size_t column) const noexcept {
     return column < values.size() ? values[column] : std::string_view();

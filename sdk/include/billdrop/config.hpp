@@ -47,6 +47,16 @@ using ConfigValues = std::map<std::string, ConfigValue, std::less<>>;
 
 ConfigType type_of(const ConfigValue& value) noexcept;
 
+// What the host knows about a user's value besides the value: where it was written
+// ("file:line"), and, for a value that has no ConfigValue form at all (a TOML float, a list of
+// numbers, a nested table), what was found instead. validate() reports such values with its own
+// problems, so that every problem of a configuration is listed at once.
+struct ConfigValueSource {
+  std::string location;   // "" when not known
+  std::string unreadable; // "" when the value was read; else e.g. "a floating-point number (1.5)"
+};
+using ConfigValueSources = std::map<std::string, ConfigValueSource, std::less<>>;
+
 // A key of a schema after it was read back from JSON (host side) or converted from ConfigKey.
 struct ConfigKeySpec {
   std::string key;
@@ -75,6 +85,11 @@ public:
   // (known keys: path, format, ...)", "plugin 'custom': config key 'skip_rows' must be an
   // integer, got a string", "plugin 'custom': missing required config key 'path'".
   Result<ConfigValues> validate(std::string_view plugin_name, const ConfigValues& values) const;
+  // The same, naming where each value was written ("plugin 'custom': app.toml:4: config key
+  // 'skip_rows' must be an integer, got a string") and reporting the unreadable values of
+  // `sources` (keys that are not in `values`) as wrong types or unknown keys.
+  Result<ConfigValues> validate(std::string_view plugin_name, const ConfigValues& values,
+                                const ConfigValueSources& sources) const;
 
 private:
   std::vector<ConfigKeySpec> keys_;

@@ -1,14 +1,21 @@
 #pragma once
 // Exact decimal numbers for money: text in, text out, no binary floating point anywhere.
 //
-// A Decimal is a signed 128-bit coefficient and a scale (digits after the point), so it holds up
-// to 38 significant digits exactly. Arithmetic that would need more throws DecimalOverflow rather
-// than round: a wrong total is worse than a loud one.
+// A Decimal is a signed coefficient of up to 76 significant digits and a scale (0 to 76 digits
+// after the point). Real exports carry float noise such as 2.7755575615628914E-17, and a month
+// total of 123456.78 plus that already needs 39 digits; 76 leave room for such sums. Arithmetic
+// that would need more throws DecimalOverflow rather than round: a wrong total is worse than a
+// loud one.
+//
+// The coefficient is a 256-bit two's-complement integer. Values that fit 128 bits (every value of
+// up to 38 digits: nearly every cost) take a plain 128-bit path in every operation.
 
 #include <billdrop/result.hpp>
 
+#include <array>
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,8 +32,8 @@ public:
   // __int128 is a GCC/Clang extension; naming it once keeps -Wpedantic quiet in every includer.
   __extension__ typedef __int128 int128;
 
-  static constexpr int max_digits = 38; // significant digits a coefficient can hold
-  static constexpr int max_scale = 38;  // digits after the decimal point
+  static constexpr int max_digits = 76; // significant digits a coefficient can hold
+  static constexpr int max_scale = 76;  // digits after the decimal point
 
   constexpr Decimal() noexcept = default;
 
@@ -49,12 +56,19 @@ public:
   // The same value with trailing fractional zeros removed ("12.50" -> "12.5", "3.000" -> "3").
   Decimal normalized() const noexcept;
 
-  bool is_zero() const noexcept { return coefficient_ == 0; }
-  bool is_negative() const noexcept { return coefficient_ < 0; }
+  bool is_zero() const noexcept { return (words_[0] | words_[1] | words_[2] | words_[3]) == 0; }
+  bool is_negative() const noexcept { return static_cast<std::int64_t>(words_[3]) < 0; }
   int scale() const noexcept { return scale_; }
-  int128 coefficient() const noexcept { return coefficient_; }
+  // The coefficient (the value times 10^scale) when it fits a signed 128-bit integer, as every
+  // value of up to 38 significant digits does; nullopt for wider values.
+  std::optional<int128> int128_coefficient() const noexcept;
+  // The low 128 bits of the coefficient, two's complement: the coefficient itself whenever
+  // int128_coefficient() has a value. Kept for code written when a Decimal was 128 bits wide
+  // (it stays good for hashing); new code uses int128_coefficient() or to_string().
+  int128 coefficient() const noexcept;
 
-  // Exact; throw DecimalOverflow when the result needs more than max_digits digits.
+  // Exact; throw DecimalOverflow when the result needs more than max_digits digits (and leave
+  // the left operand unchanged).
   Decimal& operator+=(const Decimal& other);
   Decimal& operator-=(const Decimal& other);
   friend Decimal operator+(Decimal a, const Decimal& b) { return a += b; }
@@ -68,10 +82,11 @@ public:
   friend std::strong_ordering operator<=>(const Decimal& a, const Decimal& b) noexcept;
 
 private:
-  constexpr Decimal(int128 coefficient, int scale) noexcept
-      : coefficient_(coefficient), scale_(scale) {}
+  // The coefficient's 64-bit words, least significant first; |coefficient| < 10^max_digits.
+  using Words = std::array<std::uint64_t, 4>;
+  constexpr Decimal(const Words& words, int scale) noexcept : words_(words), scale_(scale) {}
 
-  int128 coefficient_ = 0;
+  Words words_{};
   int scale_ = 0;
 };
 

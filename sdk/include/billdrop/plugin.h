@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BILLDROP_ABI_MAJOR 1
-#define BILLDROP_ABI_MINOR 1
+#define BILLDROP_ABI_MINOR 2
 /* "BDRP" read as a little-endian 32-bit integer. */
 #define BILLDROP_PLUGIN_MAGIC 0x50524442u
 #define BILLDROP_PLUGIN_ENTRY_SYMBOL "billdrop_plugin_entry"
@@ -108,6 +108,14 @@ typedef struct bd_sink {
    * rely on this field being present.
    */
   void (*note)(void* context, bd_str key, uint64_t count);
+  /*
+   * Since ABI 1.2. Like reject, and names what was wrong: the CBF column the record could not
+   * fill (e.g. "time/usage_start"; empty for the record as a whole) and a rule id (e.g.
+   * "timestamp", "decimal", "record_shape"; empty means "rejected"). The host's validation report
+   * shows both, like its own row problems. A plugin built against 1.2 can rely on this field
+   * (the host is at least 1.2); the SDK's RowSink falls back to reject when it is null.
+   */
+  void (*reject_field)(void* context, bd_str origin, bd_str column, bd_str rule, bd_str reason);
 } bd_sink;
 
 /* Receives the months a source holds, as "YYYY-MM". */

@@ -79,6 +79,21 @@ public:
     if (sink_->reject)
       sink_->reject(sink_->context, to_str(origin), to_str(reason));
   }
+  // The same, naming the CBF column the record could not fill ("" for the whole record) and a
+  // rule id ("timestamp", "decimal", ...), which the host's report shows like its own problems
+  // (ABI 1.2). On a sink without reject_field the column leads the reason instead.
+  void reject(std::string_view origin, std::string_view column, std::string_view rule,
+              std::string_view reason) {
+    ++rejected_;
+    if (sink_->reject_field) {
+      sink_->reject_field(sink_->context, to_str(origin), to_str(column), to_str(rule),
+                          to_str(reason));
+    } else if (sink_->reject) {
+      const std::string text =
+          column.empty() ? std::string(reason) : std::string(column) + ": " + std::string(reason);
+      sink_->reject(sink_->context, to_str(origin), to_str(text));
+    }
+  }
   void progress(std::uint64_t done, std::uint64_t total) {
     if (sink_->progress)
       sink_->progress(sink_->context, done, total);

@@ -230,14 +230,22 @@ TEST_F(CustomPluginTest, UnroutableRecordsAreRejectedInEveryReadOthersOnlyInThei
   const auto august_rejects = harness.rejects();
   ASSERT_EQ(august_rejects.size(), 4u);
   EXPECT_EQ(august_rejects[0].origin, "usage.csv:3");
+  // Each reject names the column and the rule (ABI 1.2), the reason says the rest.
   EXPECT_EQ(august_rejects[0].reason, "the row has 3 fields but the header has 4");
+  EXPECT_EQ(august_rejects[0].column, "");
+  EXPECT_EQ(august_rejects[0].rule, "record_shape");
   EXPECT_EQ(august_rejects[1].origin, "usage.csv:4");
-  EXPECT_EQ(august_rejects[1].reason.rfind("time/usage_start: ", 0), 0u);
+  EXPECT_EQ(august_rejects[1].column, "time/usage_start");
+  EXPECT_EQ(august_rejects[1].rule, "timestamp");
   EXPECT_NE(august_rejects[1].reason.find("08/03/2026 x"), std::string::npos);
   EXPECT_EQ(august_rejects[2].origin, "usage.csv:5");
-  EXPECT_EQ(august_rejects[2].reason, "time/usage_start is blank (template \"{date}\")");
+  EXPECT_EQ(august_rejects[2].column, "time/usage_start");
+  EXPECT_EQ(august_rejects[2].rule, "required");
+  EXPECT_EQ(august_rejects[2].reason, "the template \"{date}\" gives a blank value");
   EXPECT_EQ(august_rejects[3].origin, "usage.csv:6");
-  EXPECT_EQ(august_rejects[3].reason.rfind("time/usage_end: ", 0), 0u);
+  EXPECT_EQ(august_rejects[3].column, "time/usage_end");
+  EXPECT_EQ(august_rejects[3].rule, "timestamp");
+  EXPECT_NE(august_rejects[3].reason.find("whenever"), std::string::npos);
 
   auto september = harness.read(Month(2026, 9));
   ASSERT_TRUE(september.ok());
@@ -266,6 +274,10 @@ TEST_F(CustomPluginTest, TimestampFormatForUsStyleDates) {
   EXPECT_EQ((*rows)[0].get("time/usage_start"), "2026-08-31T23:00:00Z");
   ASSERT_EQ(harness.rejects().size(), 1u); // ISO text does not match the configured format
   EXPECT_EQ(harness.rejects()[0].origin, "usage.csv:4");
+  EXPECT_EQ(harness.rejects()[0].column, "time/usage_start");
+  EXPECT_EQ(harness.rejects()[0].rule, "timestamp");
+  EXPECT_NE(harness.rejects()[0].reason.find("2026-08-30 10:00"), std::string::npos)
+      << harness.rejects()[0].reason;
 }
 
 TEST_F(CustomPluginTest, LineItemTypeMapAndDefault) {
@@ -403,6 +415,7 @@ TEST_F(CustomPluginTest, NdjsonWithInvalidRecordsAndTagsAppearingLater) {
   ASSERT_EQ(harness.rejects().size(), 1u);
   EXPECT_EQ(harness.rejects()[0].origin, "usage.jsonl:2");
   EXPECT_NE(harness.rejects()[0].reason.find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(harness.rejects()[0].rule, "json_syntax");
 }
 
 TEST_F(CustomPluginTest, JsonTemplateColumnMissingFromTheFirstRecord) {

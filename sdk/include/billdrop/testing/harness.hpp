@@ -45,6 +45,8 @@ struct CapturedRow {
 struct CapturedReject {
   std::string origin;
   std::string reason;
+  std::string column; // set by RowSink::reject(origin, column, rule, reason) (ABI 1.2)
+  std::string rule;
 };
 
 class PluginHarness {
@@ -106,7 +108,7 @@ public:
     logs_.clear();
     notes_.clear();
     batches_ = 0;
-    bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log, &on_note};
+    bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log, &on_note, &on_reject_field};
     const std::string text = month.to_string();
     Status status = call([&](bd_error* e) {
       return descriptor_->read(instance_, bd_str{text.data(), text.size()}, &sink, e);
@@ -173,6 +175,12 @@ private:
   static void on_reject(void* context, bd_str origin, bd_str reason) {
     static_cast<PluginHarness*>(context)->rejects_.push_back(
         {std::string(origin.data, origin.size), std::string(reason.data, reason.size)});
+  }
+  static void on_reject_field(void* context, bd_str origin, bd_str column, bd_str rule,
+                              bd_str reason) {
+    static_cast<PluginHarness*>(context)->rejects_.push_back(
+        {std::string(origin.data, origin.size), std::string(reason.data, reason.size),
+         std::string(column.data, column.size), std::string(rule.data, rule.size)});
   }
   static void on_progress(void*, uint64_t, uint64_t) {}
   static void on_log(void* context, int32_t, bd_str message) {

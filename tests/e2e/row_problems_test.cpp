@@ -1,0 +1,218 @@
+// `validate` and `convert` through the real binary: exact valid/invalid/rejected/error counts,
+// JSON problems that say why, month totals too large for a Decimal, and plugin rejects that name
+// their column and rule. Every expected count and total is worked out by hand in the test.
+#include "support/cli_run.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace billdrop::test {
+namespace {
+
+struct Problem {
+  std::string origin;
+  std::string column;
+  std::string rule;
+  std::string message;
+};
+
+struct ValidateReport {
+  std::uint64_t valid = 0, invalid = 0, rejected = 0, errors = 0;
+  std::map<std::string, std::uint64_t> by_rule;
+  std::vector<Problem> problems;
+};
+
+// Parses `validate --format json`; ADD_FAILURE when it is not the documented shape.
+ValidateReport parse_report(const std::string& json) {
+  ValidateReport report;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "not JSON: " << json;
+    return report;
+  }
+  report.valid = root["valid_rows"].get_uint64().value_unsafe();
+  report.invalid = root["invalid_rows"].get_uint64().value_unsafe();
+  report.rejected = root["rejected"].get_uint64().value_unsafe();
+  report.errors = root["errors"].get_uint64().value_unsafe();
+  simdjson::dom::object by_rule;
+  simdjson::dom::array problems;
+  if (root["by_rule"].get(by_rule) != simdjson::SUCCESS ||
+      root["problems"].get(problems) != simdjson::SUCCESS) {
+    ADD_FAILURE() << "no by_rule or problems: " << json;
+    return report;
+  }
+  for (auto [rule, count] : by_rule)
+    report.by_rule[std::string(rule)] = count.get_uint64().value_unsafe();
+  for (simdjson::dom::element problem : problems)
+    report.problems.push_back({std::string(problem["origin"].get_string().value_unsafe()),
+                               std::string(problem["column"].get_string().value_unsafe()),
+                               std::string(problem["rule"].get_string().value_unsafe()),
+                               std::string(problem["message"].get_string().value_unsafe())});
+  return report;
+}
+
+using RowProblemsTest = TempFolderTest;
+
+TEST_F(RowProblemsTest, ValidateCountsEachRowOnceAndEachProblemOnce) {
+  write_text(dir_ / "rows.ndjson",
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"1.5\"}\n"
+             // a JSON number: one json_type problem, not also "required"
+             "{\"time/usage_start\":\"2026-08-01T01:00:00Z\",\"cost/cost\":12.5}\n"
+             // valid on its own terms but a tag value that is an object
+             "{\"time/usage_start\":\"2026-08-01T02:00:00Z\",\"cost/cost\":\"2\","
+             "\"resource/id\":\"vm-1\",\"resource/tag:team\":{\"a\":\"b\"}}\n"
+             "{\"time/usage_start\":\"2026-08-01T03:00:00Z\",\"cost/cost\":\"3\"}\n");
+  const CliRun run =
+      run_billdrop({"validate", (dir_ / "rows.ndjson").string(), "--format", "json"}, dir_);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const ValidateReport report = parse_report(run.out);
+  EXPECT_EQ(report.valid, 2u) << run.out;
+  EXPECT_EQ(report.invalid, 2u) << run.out;
+  EXPECT_EQ(report.rejected, 0u);
+  EXPECT_EQ(report.errors, 2u) << run.out;
+  EXPECT_EQ(report.by_rule, (std::map<std::string, std::uint64_t>{{"json_type", 2}}));
+  ASSERT_EQ(report.problems.size(), 2u);
+  EXPECT_EQ(report.problems[0].origin, "rows.ndjson:2");
+  EXPECT_EQ(report.problems[0].column, "cost/cost");
+  EXPECT_NE(report.problems[0].message.find("12.5"), std::string::npos);
+  EXPECT_EQ(report.problems[1].origin, "rows.ndjson:3");
+  EXPECT_EQ(report.problems[1].column, "resource/tag:team");
+}
+
+TEST_F(RowProblemsTest, ADropBodyRowOutsideItsMonthIsCountedInvalid) {
+  write_text(dir_ / "body.json",
+             "{\"month\":\"2026-08\",\"operation\":\"replace_drop\",\"data\":["
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"1\"},"
+             "{\"time/usage_start\":\"2026-09-01T00:00:00Z\",\"cost/cost\":\"2\"},"
+             "{\"time/usage_start\":\"2026-08-02T00:00:00Z\",\"cost/cost\":3}]}\n");
+  const CliRun run =
+      run_billdrop({"validate", (dir_ / "body.json").string(), "--format", "json"}, dir_);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const ValidateReport report = parse_report(run.out);
+  EXPECT_EQ(report.valid, 1u) << run.out;
+  EXPECT_EQ(report.invalid, 2u) << run.out;
+  EXPECT_EQ(report.errors, 2u) << run.out;
+  EXPECT_EQ(report.by_rule,
+            (std::map<std::string, std::uint64_t>{{"json_type", 1}, {"month_mismatch", 1}}));
+}
+
+TEST_F(RowProblemsTest, UnreadableJsonSaysWhyWithFileAndLine) {
+  write_text(dir_ / "rows.ndjson",
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"1\"}\n"
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"2\",}\n"
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"3\","
+             "\"resource/service\":\"caf\xE9\"}\n"
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\" \"4\"}\n");
+  const CliRun run =
+      run_billdrop({"validate", (dir_ / "rows.ndjson").string(), "--format", "json"}, dir_);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const ValidateReport report = parse_report(run.out);
+  EXPECT_EQ(report.valid, 1u) << run.out;
+  EXPECT_EQ(report.invalid, 0u) << run.out;
+  EXPECT_EQ(report.rejected, 3u) << run.out;
+  EXPECT_EQ(report.errors, 3u) << run.out;
+  EXPECT_EQ(report.by_rule,
+            (std::map<std::string, std::uint64_t>{{"json_syntax", 2}, {"utf8", 1}}));
+  ASSERT_EQ(report.problems.size(), 3u) << run.out;
+  EXPECT_EQ(report.problems[0].origin, "rows.ndjson:2");
+  EXPECT_NE(report.problems[0].message.find("invalid JSON: trailing comma"), std::string::npos)
+      << report.problems[0].message;
+  EXPECT_EQ(report.problems[1].origin, "rows.ndjson:3");
+  EXPECT_EQ(report.problems[1].rule, "utf8");
+  // The bad byte is the 0xE9 after "caf": 1-based column 99 of the line.
+  EXPECT_EQ(report.problems[1].message,
+            "invalid JSON: The input is not valid UTF-8 (first bad byte at column " +
+                std::to_string(std::string("{\"time/usage_start\":\"2026-08-01T00:00:00Z\","
+                                           "\"cost/cost\":\"3\",\"resource/service\":\"caf")
+                                   .size() +
+                               1) +
+                ")");
+  EXPECT_EQ(report.problems[2].origin, "rows.ndjson:4");
+  EXPECT_EQ(report.problems[2].message.rfind("invalid JSON: ", 0), 0u)
+      << report.problems[2].message;
+  EXPECT_EQ(report.problems[2].message.find("not a JSON object"), std::string::npos);
+}
+
+// 9e75 has 76 significant digits, the most a Decimal holds; two of them need 77.
+const std::string kNineE75 = "9" + std::string(75, '0');
+
+TEST_F(RowProblemsTest, ValidateReportsAnOverflowingTotalAsARowProblem) {
+  write_text(dir_ / "big.ndjson",
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"9e75\"}\n"
+             "{\"time/usage_start\":\"2026-08-02T00:00:00Z\",\"cost/cost\":\"" +
+                 kNineE75 +
+                 "\"}\n"
+                 "{\"time/usage_start\":\"2026-09-01T00:00:00Z\",\"cost/cost\":\"" +
+                 kNineE75 + "\"}\n");
+  const CliRun run =
+      run_billdrop({"validate", (dir_ / "big.ndjson").string(), "--format", "json"}, dir_);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const ValidateReport report = parse_report(run.out);
+  EXPECT_EQ(report.valid, 2u) << run.out;
+  EXPECT_EQ(report.invalid, 1u) << run.out;
+  EXPECT_EQ(report.by_rule, (std::map<std::string, std::uint64_t>{{"total_overflow", 1}}));
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_EQ(report.problems[0].origin, "big.ndjson:2");
+  EXPECT_EQ(report.problems[0].column, "cost/cost");
+  EXPECT_NE(report.problems[0].message.find("2026-08"), std::string::npos);
+}
+
+TEST_F(RowProblemsTest, ConvertKeepsAnOverflowingMonthOutAndExitsWithTheDataCode) {
+  write_text(dir_ / "vendor.csv", "day,amount\n"
+                                  "2026-08-01,9e75\n"
+                                  "2026-08-02,9e75\n"
+                                  "2026-08-03,1\n"
+                                  "2026-09-01,5\n");
+  const ConvertRun run = run_convert("custom",
+                                     "path = \"vendor.csv\"\n[columns]\n"
+                                     "\"time/usage_start\" = \"{day}\"\n"
+                                     "\"cost/cost\" = \"{amount}\"\n",
+                                     dir_);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_EQ(run.err.find("plugin failed"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("unexpected exception"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("vendor.csv:3: row 2: cost/cost: [total_overflow]"), std::string::npos)
+      << run.err;
+  ASSERT_EQ(run.months.count("2026-08"), 1u) << run.out;
+  EXPECT_EQ(run.months.at("2026-08").rows, 2u);
+  EXPECT_EQ(run.months.at("2026-08").invalid_rows, 1u);
+  EXPECT_EQ(run.months.at("2026-08").cost, "9" + std::string(74, '0') + "1");
+  EXPECT_EQ(run.months.at("2026-09").cost, "5");
+  EXPECT_EQ(run.months.at("2026-09").invalid_rows, 0u);
+}
+
+TEST_F(RowProblemsTest, CustomPluginRejectsNameTheirColumnAndRule) {
+  write_text(dir_ / "usage.csv", "date,cost\n"
+                                 "08/31/2026 23:00,1\n"
+                                 "2026-08-30 10:00,2\n"
+                                 "08/30/2026 09:00\n");
+  write_text(dir_ / "custom.toml", "path = \"usage.csv\"\n"
+                                   "timestamp_format = \"%m/%d/%Y %H:%M\"\n[columns]\n"
+                                   "\"time/usage_start\" = \"{date}\"\n"
+                                   "\"cost/cost\" = \"{cost}\"\n");
+  const CliRun run = run_billdrop({"validate", "--plugin", "custom", "--plugin-config",
+                                   (dir_ / "custom.toml").string(), "--format", "json"},
+                                  dir_);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  const ValidateReport report = parse_report(run.out);
+  EXPECT_EQ(report.valid, 1u) << run.out;
+  EXPECT_EQ(report.rejected, 2u) << run.out;
+  EXPECT_EQ(report.by_rule,
+            (std::map<std::string, std::uint64_t>{{"record_shape", 1}, {"timestamp", 1}}));
+  ASSERT_EQ(report.problems.size(), 2u) << run.out;
+  EXPECT_EQ(report.problems[0].origin, "usage.csv:3");
+  EXPECT_EQ(report.problems[0].column, "time/usage_start");
+  EXPECT_EQ(report.problems[0].rule, "timestamp");
+  EXPECT_NE(report.problems[0].message.find("2026-08-30 10:00"), std::string::npos);
+  EXPECT_EQ(report.problems[1].origin, "usage.csv:4");
+  EXPECT_EQ(report.problems[1].column, "");
+  EXPECT_EQ(report.problems[1].rule, "record_shape");
+}
+
+} // namespace
+} // namespace billdrop::test
