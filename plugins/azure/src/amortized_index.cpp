@@ -3,6 +3,7 @@
 #include <billdrop/text.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace billdrop::azure {
@@ -26,13 +27,19 @@ void JoinKeyBuilder::add(std::int64_t number) noexcept {
   byte(0x1f);
 }
 
-void JoinKeyBuilder::add(const Decimal& number) noexcept {
+void JoinKeyBuilder::add(const Decimal& number) {
   const Decimal value = number.normalized();
-  __extension__ using uint128 = unsigned __int128;
-  auto bits = static_cast<uint128>(value.coefficient());
-  for (int i = 0; i < 16; ++i, bits >>= 8)
-    byte(static_cast<unsigned char>(bits & 0xff));
-  byte(static_cast<unsigned char>(value.scale()));
+  if (const std::optional<Decimal::int128> coefficient = value.int128_coefficient()) {
+    __extension__ using uint128 = unsigned __int128;
+    auto bits = static_cast<uint128>(*coefficient);
+    for (int i = 0; i < 16; ++i, bits >>= 8)
+      byte(static_cast<unsigned char>(bits & 0xff));
+    byte(static_cast<unsigned char>(value.scale()));
+  } else { // wider than 128 bits (more than 38 digits): every digit, as text
+    for (char c : value.to_string())
+      byte(static_cast<unsigned char>(c));
+    byte(0x1e);
+  }
   byte(0x1f);
 }
 

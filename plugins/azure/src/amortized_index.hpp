@@ -28,7 +28,7 @@ public:
   void add(std::string_view text) noexcept;
   void add(std::int64_t number) noexcept;
   // A number by value: 8 and 8.00 give the same key.
-  void add(const Decimal& number) noexcept;
+  void add(const Decimal& number);
   JoinKey key() const noexcept { return {a_, b_}; }
 
 private:
