@@ -145,6 +145,11 @@ TEST(DecimalParse, RejectsMoreThanThirtyEightSignificantDigits) {
 
   EXPECT_FALSE(Decimal::parse("1" + std::string(38, '0')).ok()); // 10^38
   EXPECT_FALSE(Decimal::parse("1e38").ok());
+  // Few digits written, too many once the exponent applies: the message says out of range.
+  const Result<Decimal> huge = Decimal::parse("1e40");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().message(), "\"1e40\" is out of range: written out in full it has more "
+                                    "than 38 digits, more than a Decimal holds exactly");
   EXPECT_FALSE(Decimal::parse("0.1234567890123456789012345678901234567891").ok());
   EXPECT_FALSE(Decimal::parse("1." + std::string(37, '0') + "1").ok()); // 39 significant digits
 }
