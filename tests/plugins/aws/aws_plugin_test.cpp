@@ -295,10 +295,11 @@ TEST(AwsPluginTest, MalformedLinesAreRejectedWithFileAndLine) {
   EXPECT_EQ(sum(*october), Decimal::from_string("3.00")); // 1.00 + 2.00
 }
 
-// Real public CUR excerpts (koku test data). Totals by an independent Python computation:
-// csv.DictReader + decimal.Decimal summing lineItem/NetUnblendedCost when non-empty, else
-// lineItem/UnblendedCost (snake_case names for the alt-columns file), grouped by the first seven
-// characters of the usage start date.
+// Real public CUR excerpts (koku test data). Rows and totals are the output of
+// tests/plugins/aws/reconcile_koku_samples.py (csv + decimal.Decimal summing
+// lineItem/NetUnblendedCost when non-empty, else lineItem/UnblendedCost, by usage month); run it
+// to check them. The alt-columns sample bills 0: AltColumnsWithNonZeroCostsReconcileExactly
+// (aws_convert_e2e_test.cpp) reconciles its header with non-zero costs.
 TEST(AwsPluginTest, KokuSamplesReconcileWithTheirBilledColumn) {
   struct Sample {
     const char* file;
