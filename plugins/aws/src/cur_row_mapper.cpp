@@ -293,8 +293,8 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
       return {};
     }
   }
-  if (*start < period_start_ || *start >= period_end_)
-    outside_period(*start);
+  // Counted (and with billing_period moved) only once the line is known to become a row.
+  const bool outside = *start < period_start_ || *start >= period_end_;
 
   // Billed cost: the net unblended cost when the file has it and the line fills it.
   const bool net_present = c.has_net() && !cell(c.net_unblended_cost).empty();
@@ -391,6 +391,8 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
     sink_.note("synthetic resource/id for tagged lines without a resource id");
   }
 
+  if (outside)
+    outside_period(*start);
   start_.clear();
   append_iso(start_, *start);
   sink_.begin_row(origin);
