@@ -236,6 +236,13 @@ Error too_many_digits(std::string_view text) {
                     " significant digits, more than a Decimal holds exactly");
 }
 
+// "1e40": few digits written, but too many once the exponent is applied.
+Error exponent_out_of_range(std::string_view text) {
+  return data_error(quoted(text) + " is out of range: written out in full it has more than " +
+                    std::to_string(Decimal::max_digits) +
+                    " digits, more than a Decimal holds exactly");
+}
+
 Error scale_too_large(std::string_view text) {
   return data_error(quoted(text) + " has more than " + std::to_string(Decimal::max_scale) +
                     " digits after the decimal point, more than a Decimal holds exactly");
@@ -449,7 +456,7 @@ Result<Decimal> Decimal::parse(std::string_view text) {
     // A positive exponent folds into the coefficient: "1.5E3" is 1500 with scale 0.
     for (std::int64_t zeros = pending_zeros - scale; zeros > 0; --zeros) {
       if (!builder.push(0))
-        return too_many_digits(text);
+        return exponent_out_of_range(text);
     }
     scale = 0;
   } else {

@@ -36,9 +36,11 @@ std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) noexcept {
   return hash;
 }
 
+constexpr std::uint64_t fnv_offset_basis = 0xcbf29ce484222325ULL;
+
 template <class Parts>
-std::string synthetic_id(std::string_view type, const Parts& parts) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
+std::uint64_t hash_parts(const Parts& parts) noexcept {
+  std::uint64_t hash = fnv_offset_basis;
   bool first = true;
   for (std::string_view part : parts) {
     if (!first)
@@ -46,15 +48,19 @@ std::string synthetic_id(std::string_view type, const Parts& parts) {
     first = false;
     hash = fnv1a(hash, part);
   }
+  return hash;
+}
+
+void write_id(std::string& out, std::string_view type, std::uint64_t hash) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  std::string id;
-  id.reserve(type.size() + 27);
-  id.append(type.empty() ? std::string_view("resource") : type);
-  id.append("/synthetic-");
-  id.append(hex, 16);
-  return id;
+  out.clear();
+  out.append(type.empty() ? std::string_view("resource") : type);
+  out.append("/synthetic-");
+  out.append(hex, 16);
 }
+
+constexpr std::string_view column_prefix = "resource/tag:";
 
 } // namespace
 
@@ -81,25 +87,107 @@ std::string rewrite_tag_key(std::string_view key) {
 
 std::string synthetic_resource_id(std::string_view type,
                                   std::initializer_list<std::string_view> parts) {
-  return synthetic_id(type, parts);
+  std::string id;
+  write_id(id, type, hash_parts(parts));
+  return id;
 }
 
 std::string synthetic_resource_id(std::string_view type,
                                   const std::vector<std::string_view>& parts) {
-  return synthetic_id(type, parts);
+  std::string id;
+  write_id(id, type, hash_parts(parts));
+  return id;
 }
 
-const TagColumns::Entry& TagColumns::entry_for(std::string_view source_key) {
+void synthetic_resource_id(std::string& out, std::string_view type,
+                           std::initializer_list<std::string_view> parts, const TagColumns& tags) {
+  std::uint64_t hash = hash_parts(parts);
+  for (const auto& [key, value] : tags.sorted()) {
+    hash = fnv1a(hash, "\x1e");
+    hash = fnv1a(hash, key);
+    hash = fnv1a(hash, "\x1f");
+    hash = fnv1a(hash, value);
+  }
+  write_id(out, type, hash);
+}
+
+std::string synthetic_resource_id(std::string_view type,
+                                  std::initializer_list<std::string_view> parts,
+                                  const TagColumns& tags) {
+  std::string id;
+  synthetic_resource_id(id, type, parts, tags);
+  return id;
+}
+
+void TagColumns::name_rewritten(Entry& entry) {
+  const std::string base = rewrite_tag_key(entry.source);
+  std::string key = base;
+  for (std::size_t n = 2; owner_.find(key) != owner_.end(); ++n)
+    key = base + "_" + std::to_string(n);
+  owner_.emplace(key, &entry);
+  entry.column.assign(column_prefix);
+  entry.column += key;
+  entry.note = prefix_ + ": '" + std::string(entry.source) + "' -> '" + key + "'";
+  if (key != base)
+    entry.note += " ('" + base + "' is another key's)";
+}
+
+TagColumns::Entry& TagColumns::create(std::string_view source_key) {
+  const auto created = cache_.try_emplace(std::string(source_key)).first;
+  Entry& entry = created->second;
+  entry.source = created->first;
+  if (!is_valid_tag_key(source_key)) {
+    name_rewritten(entry);
+    return entry;
+  }
+  entry.column.assign(column_prefix);
+  entry.column += source_key;
+  const auto owner = owner_.find(source_key);
+  if (owner == owner_.end()) {
+    owner_.emplace(std::string(source_key), &entry);
+    return entry;
+  }
+  // A rewritten key took this name before the valid key was known (a key of a map cell): a
+  // valid key is never renamed, so the rewritten one moves to its next free suffix.
+  Entry& previous = *owner->second;
+  owner->second = &entry;
+  name_rewritten(previous);
+  moved_.push_back(prefix_ + ": '" + std::string(previous.source) + "' -> '" +
+                   previous.column.substr(column_prefix.size()) +
+                   "' from here on: the valid key '" + std::string(source_key) +
+                   "' appeared after it had been named");
+  return entry;
+}
+
+TagColumns::Entry& TagColumns::entry_for(std::string_view source_key) {
   const auto it = cache_.find(source_key);
-  if (it != cache_.end())
-    return it->second;
-  Entry entry;
-  const std::string key = rewrite_tag_key(source_key);
-  entry.rewritten = key != source_key;
-  entry.column = "resource/tag:" + key;
-  if (entry.rewritten)
-    entry.note = prefix_ + ": '" + std::string(source_key) + "' -> '" + key + "'";
-  return cache_.emplace(std::string(source_key), std::move(entry)).first->second;
+  return it != cache_.end() ? it->second : create(source_key);
+}
+
+template <class Key>
+void TagColumns::declare_keys(std::span<const Key> source_keys) {
+  std::vector<std::string_view> fresh;
+  for (const Key& key : source_keys)
+    if (cache_.find(std::string_view(key)) == cache_.end())
+      fresh.emplace_back(key);
+  std::sort(fresh.begin(), fresh.end());
+  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
+  // Valid keys first: each is its own name whatever the order, so the rewritten ones (in byte
+  // order of their source keys) take their suffixes around them.
+  for (const std::string_view key : fresh)
+    if (is_valid_tag_key(key))
+      create(key);
+  for (const std::string_view key : fresh)
+    if (!is_valid_tag_key(key))
+      create(key);
+}
+
+void TagColumns::declare(std::span<const std::string_view> source_keys) {
+  declare_keys(source_keys);
+}
+
+void TagColumns::declare(std::span<const std::string> source_keys) {
+  declare_keys(source_keys);
 }
 
 const std::string& TagColumns::column_for(std::string_view source_key) {
@@ -109,35 +197,47 @@ const std::string& TagColumns::column_for(std::string_view source_key) {
 void TagColumns::add(std::string_view source_key, std::string_view value) {
   if (value.empty())
     return;
-  const Entry& entry = entry_for(source_key);
+  Entry& entry = entry_for(source_key);
+  if (entry.stamp == row_stamp_) {
+    // The key is already in this row: CBF allows one value per key, the first one stays.
+    for (const Pending& tag : row_) {
+      if (tag.entry != &entry)
+        continue;
+      if (value_of(tag) != value) {
+        if (entry.repeat_note.empty())
+          entry.repeat_note = "tag '" + std::string(source_key) +
+                              "' given twice in one row with different values: the first kept";
+        repeated_.push_back(&entry.repeat_note);
+      }
+      break;
+    }
+    return;
+  }
+  entry.stamp = row_stamp_;
   row_.push_back(Pending{&entry, values_.size(), value.size()});
   values_.append(value);
 }
 
 void TagColumns::write(RowSink& sink) {
-  const bool any_rewritten = std::any_of(row_.begin(), row_.end(),
-                                         [](const Pending& tag) { return tag.entry->rewritten; });
-  if (!any_rewritten) { // distinct valid source keys cannot collide: the common, fast path
-    for (const Pending& tag : row_)
-      sink.field(tag.entry->column, std::string_view(values_.data() + tag.offset, tag.size));
-    return;
-  }
-  used_.clear();
+  for (const std::string* note : repeated_)
+    sink.note(*note);
+  for (const std::string& note : moved_)
+    sink.note(note);
+  moved_.clear();
   for (const Pending& tag : row_) {
-    if (tag.entry->rewritten)
+    if (!tag.entry->note.empty())
       sink.note(tag.entry->note);
-    std::string column = tag.entry->column;
-    const auto taken = [&](const std::string& c) {
-      return std::find(used_.begin(), used_.end(), c) != used_.end();
-    };
-    for (std::size_t n = 2; taken(column); ++n)
-      column = tag.entry->column + "_" + std::to_string(n);
-    if (column != tag.entry->column)
-      sink.note(prefix_ + ": two keys of one row became '" + tag.entry->column.substr(13) +
-                "'; the later one was renamed '" + column.substr(13) + "'");
-    sink.field(column, std::string_view(values_.data() + tag.offset, tag.size));
-    used_.push_back(std::move(column));
+    sink.field(tag.entry->column, value_of(tag));
   }
+}
+
+std::span<const std::pair<std::string_view, std::string_view>> TagColumns::sorted() const {
+  sorted_.clear();
+  for (const Pending& tag : row_)
+    sorted_.emplace_back(tag.entry->source, value_of(tag));
+  std::sort(sorted_.begin(), sorted_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return sorted_;
 }
 
 } // namespace billdrop

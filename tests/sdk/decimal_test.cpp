@@ -186,6 +186,11 @@ TEST(DecimalParse, RejectsMoreThanSeventySixSignificantDigits) {
   EXPECT_FALSE(Decimal::parse("1e76").ok());
   EXPECT_FALSE(Decimal::parse("-" + std::string(77, '9')).ok());
   EXPECT_FALSE(Decimal::parse("1." + std::string(75, '0') + "1").ok()); // 77 significant digits
+  // Few digits written, too many once the exponent applies: the message says out of range.
+  const Result<Decimal> huge = Decimal::parse("1e80");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().message(), "\"1e80\" is out of range: written out in full it has more "
+                                    "than 76 digits, more than a Decimal holds exactly");
 }
 
 TEST(DecimalParse, RejectsScaleAboveSeventySix) {

@@ -18,6 +18,10 @@ public:
        "auto (detect from the folders), legacy or cur2"},
       {"report_name", ConfigType::string, nullptr, false,
        "The report (legacy) or export (CUR 2.0) to read when the path holds several"},
+      {"month_by", ConfigType::string, "\"usage\"", false,
+       "usage: a line counts in the month of its usage start; billing_period: in its billing "
+       "period (the period folder, or bill/BillingPeriodStartDate for a single file), a line "
+       "dated outside it placed in the period's first or last hour"},
   };
 
   explicit AwsPlugin(const Config& config) : report_(options_from(config)) {}
@@ -32,6 +36,7 @@ private:
     options.path = config.get_string("path");
     options.format = parse_report_format(config.get_string_or("format", "auto")).value_or_throw();
     options.report_name = config.get_string_or("report_name", "");
+    options.month_by = parse_month_by(config.get_string_or("month_by", "usage")).value_or_throw();
     return options;
   }
 

@@ -23,7 +23,7 @@ std::string canonical(std::string_view name) {
 
 using Slot = std::size_t CurColumns::*;
 
-constexpr std::array<std::pair<std::string_view, Slot>, 28> known_columns{{
+constexpr std::array<std::pair<std::string_view, Slot>, 30> known_columns{{
     {"lineitemusagestartdate", &CurColumns::usage_start},
     {"lineitemlineitemtype", &CurColumns::line_item_type},
     {"lineitemunblendedcost", &CurColumns::unblended_cost},
@@ -39,6 +39,8 @@ constexpr std::array<std::pair<std::string_view, Slot>, 28> known_columns{{
     {"pricingunit", &CurColumns::pricing_unit},
     {"productregioncode", &CurColumns::region_code},
     {"productregion", &CurColumns::region},
+    {"lineitemavailabilityzone", &CurColumns::availability_zone},
+    {"billbillingperiodstartdate", &CurColumns::billing_period_start},
     {"productproductfamily", &CurColumns::product_family},
     {"pricingpublicondemandcost", &CurColumns::on_demand_cost},
     {"savingsplansavingsplaneffectivecost", &CurColumns::sp_effective_cost},
@@ -89,9 +91,14 @@ std::string list_names(const std::vector<std::string>& names) {
 
 } // namespace
 
-std::string_view cbf_tag_key(std::string_view source_key) noexcept {
-  if (starts_with(source_key, "user:"))
+std::string_view cbf_tag_key(std::string_view source_key, std::string& buffer) {
+  if (starts_with(source_key, "user:") || starts_with(source_key, "user_"))
     return source_key.substr(5);
+  if (starts_with(source_key, "aws_")) {
+    buffer.assign("aws:");
+    buffer.append(source_key.substr(4));
+    return buffer;
+  }
   return source_key;
 }
 
@@ -110,8 +117,17 @@ Result<CurColumns> CurColumns::resolve(const std::vector<std::string>& header,
       columns.cost_category_map = i;
       continue;
     }
+    if (name == "product") {
+      columns.product_map = i;
+      continue;
+    }
     if (std::string key = tag_key_of(name); !key.empty()) {
-      columns.tags.push_back(TagColumn{i, std::string(cbf_tag_key(key))});
+      // Only the `user:` prefix is dropped here: a column's `aws_`/`user_` were turned into
+      // `aws:`/`user:` by tag_key_of already.
+      if (starts_with(key, "user:"))
+        key.erase(0, 5);
+      columns.tag_keys.push_back(key);
+      columns.tags.push_back(TagColumn{i, std::move(key)});
       continue;
     }
     const std::string key = canonical(name);

@@ -144,6 +144,13 @@ MonthFiles legacy_month(const fs::path& report_dir, const fs::path& folder, Mont
                               "configure the report as CSV (GZIP or ZIP compression)");
     return result;
   }
+  if (manifest->report_keys.empty()) {
+    // Reading nothing would send an empty month, which replaces whatever CloudZero holds for it.
+    result.problems.push_back("manifest " + manifest_path.string() +
+                              " lists no data files (its \"reportKeys\" is empty), so " +
+                              month.to_string() + " cannot be read");
+    return result;
+  }
   for (const std::string& key : manifest->report_keys) {
     fs::path file = resolve_report_key(key, folder, manifest->assembly_id);
     if (!fs::exists(file))
@@ -205,14 +212,20 @@ Result<OpenedFile> open_report_file(const fs::path& file) {
   opened.reader = std::make_unique<CsvReader>(std::move(*source));
   CsvRecord header;
   Result<bool> more = opened.reader->next(header);
-  if (!more)
-    return std::move(more).error().with_context(file.filename().string());
+  if (!more) {
+    // The reader's own errors name the file already; others get its path.
+    const Error& error = more.error();
+    if (error.message().find(file.string()) != std::string::npos)
+      return error;
+    return error.with_context(file.string());
+  }
   if (!*more) {
     opened.empty = true;
     return opened;
   }
   std::vector<std::string> names(header.begin(), header.end());
-  Result<CurColumns> columns = CurColumns::resolve(names, file.filename().string());
+  // The full path: every month's first file of a report has the same name.
+  Result<CurColumns> columns = CurColumns::resolve(names, file.string());
   if (!columns)
     return std::move(columns).error();
   opened.columns = std::move(*columns);
@@ -227,8 +240,9 @@ void make_origin(std::string& out, const std::string& name, std::uint64_t line) 
   out.append(digits, std::to_chars(digits, digits + sizeof digits, line).ptr);
 }
 
-// A reader error that does not say where it happened gets the file and line.
-Error located(const Error& error, const std::string& name, std::uint64_t line) {
+// A reader error that does not say where it happened gets the file's path and the line.
+Error located(const Error& error, const fs::path& file, std::uint64_t line) {
+  const std::string name = file.filename().string();
   const std::string& message = error.message();
   const std::string marker = name + ":";
   for (std::size_t at = message.find(marker); at != std::string::npos;
@@ -237,7 +251,12 @@ Error located(const Error& error, const std::string& name, std::uint64_t line) {
     if (next < message.size() && message[next] >= '0' && message[next] <= '9')
       return error; // the reader already said "name:line"
   }
-  return error.with_context(name + ": after line " + std::to_string(line));
+  std::string where = file.string() + ": after line " + std::to_string(line);
+  const std::string path_prefix = file.string() + ": ";
+  if (message.rfind(path_prefix, 0) == 0) // "<path>: truncated gzip stream": say the path once
+    return Error(error.kind(), where + ": " + message.substr(path_prefix.size()),
+                 error.retryable());
+  return error.with_context(where);
 }
 
 struct FileProgress {
@@ -261,7 +280,7 @@ Status read_report_file(const fs::path& file, CurRowMapper& mapper, RowSink& sin
   while (true) {
     Result<bool> more = reader.next(record);
     if (!more)
-      return located(more.error(), name, reader.line());
+      return located(more.error(), file, reader.line());
     if (!*more)
       break;
     if (++lines % progress_interval == 0)
@@ -373,21 +392,22 @@ Status CurReport::check() const {
   Result<ReportLayout> layout = locate_report(options_);
   if (!layout)
     return std::move(layout).error();
-  std::vector<fs::path> files;
   std::vector<std::string> problems;
+  const auto check_file = [&](const fs::path& file, const std::string& month) {
+    Result<OpenedFile> opened = open_report_file(file);
+    if (!opened)
+      problems.push_back(month + opened.error().message());
+  };
   if (layout->kind == LayoutKind::file)
-    files.push_back(layout->root);
+    check_file(layout->root, "");
   if (layout->kind != LayoutKind::file && layout->months.empty())
     problems.push_back("no billing period under " + layout->root.string());
   for (const MonthFiles& month : layout->months) {
+    const std::string prefix = month.month.to_string() + ": ";
     for (const std::string& problem : month.problems)
-      problems.push_back(month.month.to_string() + ": " + problem);
-    files.insert(files.end(), month.files.begin(), month.files.end());
-  }
-  for (const fs::path& file : files) {
-    Result<OpenedFile> opened = open_report_file(file);
-    if (!opened)
-      problems.push_back(opened.error().message());
+      problems.push_back(prefix + problem);
+    for (const fs::path& file : month.files)
+      check_file(file, prefix);
   }
   if (!problems.empty())
     return source_error(join_lines(problems));
@@ -410,14 +430,25 @@ Result<std::vector<Month>> CurReport::months() const {
     return std::move(opened).error();
   std::set<Month> months;
   if (!opened->empty) {
+    // With month_by = billing_period a line's month is its bill/BillingPeriodStartDate, when the
+    // file has that column and the line fills it.
     const std::size_t column = opened->columns.usage_start;
+    const std::size_t period = options_.month_by == MonthBy::billing_period
+                                   ? opened->columns.billing_period_start
+                                   : no_column;
     CsvRecord record;
     while (true) {
       Result<bool> more = opened->reader->next(record);
       if (!more)
-        return located(more.error(), layout->root.filename().string(), opened->reader->line());
+        return located(more.error(), layout->root, opened->reader->line());
       if (!*more)
         break;
+      if (period < record.size() && !trim_ascii(record[period]).empty()) {
+        if (Result<UtcTime> start = parse_timestamp(trim_ascii(record[period]))) {
+          months.insert(Month::of(*start));
+          continue;
+        }
+      }
       if (column < record.size())
         if (Result<UtcTime> start = parse_timestamp(trim_ascii(record[column])))
           months.insert(Month::of(*start));
@@ -431,10 +462,10 @@ Status CurReport::read(Month month, RowSink& sink) const {
   if (!layout)
     return std::move(layout).error();
   std::vector<fs::path> files;
-  std::optional<Month> only_month;
+  ReadScope scope{month, true, options_.month_by};
   if (layout->kind == LayoutKind::file) {
     files.push_back(layout->root);
-    only_month = month;
+    scope.period_files = false;
   } else {
     const auto it = std::find_if(layout->months.begin(), layout->months.end(),
                                  [&](const MonthFiles& m) { return m.month == month; });
@@ -445,7 +476,7 @@ Status CurReport::read(Month month, RowSink& sink) const {
       return source_error(join_lines(it->problems));
     files = it->files;
   }
-  CurRowMapper mapper(sink, only_month);
+  CurRowMapper mapper(sink, scope);
   FileProgress progress{0, total_bytes(files)};
   for (const fs::path& file : files)
     if (Status status = read_report_file(file, mapper, sink, progress); !status)

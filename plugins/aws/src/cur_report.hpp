@@ -3,6 +3,8 @@
 // (<report>/<YYYYMMDD-YYYYMMDD>/<assembly>/... with manifests), a CUR 2.0 export
 // (data/BILLING_PERIOD=YYYY-MM/...), or one loose CSV file (.csv, .csv.gz, .csv.zip).
 
+#include "cur_row_mapper.hpp"
+
 #include <billdrop/source_plugin.hpp>
 
 #include <filesystem>
@@ -20,6 +22,7 @@ struct ReportOptions {
   std::filesystem::path path;
   ReportFormat format = ReportFormat::automatic;
   std::string report_name; // legacy: which report under a prefix holding several
+  MonthBy month_by = MonthBy::usage;
 };
 
 // One billing month: its data files, or why they cannot be known (no manifest, a manifest naming

@@ -1,5 +1,7 @@
 #include "cur_row_mapper.hpp"
 
+#include <algorithm>
+
 namespace billdrop::aws {
 namespace {
 
@@ -23,6 +25,27 @@ bool is_plain_decimal(std::string_view text) noexcept {
   return i == text.size() && i > first_fraction;
 }
 
+bool is_lower_letters(std::string_view text) noexcept {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+// Whether `key` spells `name` (lower-case letters and digits) when only its letters and digits
+// are compared, ignoring case: "region_code", "regionCode" and "RegionCode" all match
+// "regioncode", as column names do.
+bool same_name(std::string_view key, std::string_view name) noexcept {
+  std::size_t n = 0;
+  for (const char c : key) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum)
+      continue;
+    if (n == name.size() || to_lower_ascii(c) != name[n])
+      return false;
+    ++n;
+  }
+  return n == name.size();
+}
+
 } // namespace
 
 Result<std::string_view> plain_decimal(std::string_view text, std::string& buffer) {
@@ -30,11 +53,53 @@ Result<std::string_view> plain_decimal(std::string_view text, std::string& buffe
     return text;
   Result<Decimal> value = Decimal::parse(text);
   if (!value)
-    return data_error(quote_for_message(text) + " is not a number");
+    return value.error(); // quotes the text and says what is wrong with it
   buffer.clear();
   value->append_to(buffer);
   return std::string_view(buffer);
 }
+
+std::string_view region_of_availability_zone(std::string_view zone) noexcept {
+  // <letters>-<letters>[-<letters>...]-<digits> then the zone letter ("us-east-1a",
+  // "us-gov-west-1b"), or "-" and a Local/Wavelength Zone suffix ("us-east-1-bos-1a").
+  std::size_t pos = 0;
+  int words = 0;
+  while (true) {
+    const std::size_t dash = zone.find('-', pos);
+    if (!is_lower_letters(zone.substr(pos, dash == std::string_view::npos ? dash : dash - pos)))
+      break;
+    if (dash == std::string_view::npos)
+      return {}; // letters only: not a zone
+    ++words;
+    pos = dash + 1;
+  }
+  if (words < 2)
+    return {};
+  std::size_t end = pos;
+  while (end < zone.size() && zone[end] >= '0' && zone[end] <= '9')
+    ++end;
+  if (end == pos)
+    return {};
+  if (end == zone.size()) // already a region code
+    return zone;
+  if (zone[end] == '-') // a Local Zone or Wavelength Zone of the region
+    return zone.substr(0, end);
+  if (end + 1 == zone.size() && zone[end] >= 'a' && zone[end] <= 'z')
+    return zone.substr(0, end);
+  return {};
+}
+
+Result<MonthBy> parse_month_by(std::string_view text) {
+  if (text == "usage")
+    return MonthBy::usage;
+  if (text == "billing_period")
+    return MonthBy::billing_period;
+  return config_error("month_by \"" + std::string(text) + "\" is not one of usage, billing_period");
+}
+
+CurRowMapper::CurRowMapper(RowSink& sink, ReadScope scope)
+    : sink_(sink), scope_(scope), period_start_(scope.month.first_instant()),
+      period_end_(scope.month.next().first_instant()) {}
 
 Result<std::string_view> CurRowMapper::amount(std::size_t index, std::string& buffer) {
   Result<std::string_view> value = plain_decimal(cell(index), buffer);
@@ -49,7 +114,7 @@ Result<Decimal> CurRowMapper::decimal(std::size_t index) {
     return Decimal();
   Result<Decimal> value = Decimal::parse(text);
   if (!value)
-    return data_error(columns_->name(index) + " " + quote_for_message(text) + " is not a number");
+    return data_error(columns_->name(index) + " " + value.error().message());
   return value;
 }
 
@@ -140,6 +205,64 @@ Status CurRowMapper::reject(std::string_view origin, const Error& error) {
   return {};
 }
 
+Result<bool> CurRowMapper::in_billing_period(UtcTime start) {
+  const std::string_view text = cell(columns_->billing_period_start);
+  if (text.empty()) // no period given: the usage month stands in for it
+    return scope_.month.contains(start);
+  Result<UtcTime> period = parse_timestamp(text);
+  if (!period) {
+    // It could belong to any month: it is rejected once, in the read of its usage month.
+    if (!scope_.month.contains(start))
+      return false;
+    return data_error(columns_->name(columns_->billing_period_start) + " " +
+                      quote_for_message(text) + " is not a timestamp");
+  }
+  return scope_.month.contains(*period);
+}
+
+void CurRowMapper::outside_period(UtcTime& start) {
+  const Month dated = Month::of(start);
+  const bool before = start < period_start_;
+  auto it = outside_period_notes_.find(dated);
+  if (it == outside_period_notes_.end()) {
+    const std::string period = scope_.month.to_string();
+    std::string note =
+        "billing period " + period + " holds lines dated " + dated.to_string() + ": ";
+    if (scope_.month_by == MonthBy::billing_period)
+      note += before ? "placed in its first hour" : "placed in its last hour";
+    else
+      note += "filed under " + dated.to_string() +
+              " (month_by = \"billing_period\" keeps them in " + period + ")";
+    it = outside_period_notes_.emplace(dated, std::move(note)).first;
+  }
+  sink_.note(it->second);
+  if (scope_.month_by == MonthBy::billing_period)
+    start = before ? period_start_ : UtcTime{period_end_.seconds - 3600};
+}
+
+Status CurRowMapper::read_product_map(std::string_view& region, std::string_view& family) {
+  const CurColumns& c = *columns_;
+  const std::string_view text = cell(c.product_map);
+  if (text.empty())
+    return {};
+  if (Status parsed = parse_map_cell(text, product_entries_, product_storage_); !parsed)
+    return parsed.error().with_context(c.name(c.product_map));
+  std::string_view region_code;
+  for (const auto& [key, value] : product_entries_) {
+    if (c.region_from_product_map()) {
+      if (same_name(key, "regioncode"))
+        region_code = value;
+      else if (same_name(key, "region") && region.empty())
+        region = value;
+    }
+    if (c.family_from_product_map() && same_name(key, "productfamily"))
+      family = value;
+  }
+  if (!region_code.empty())
+    region = region_code;
+  return {};
+}
+
 Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
   const CurColumns& c = *columns_;
   record_ = &record;
@@ -158,8 +281,20 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
   if (!start)
     return reject(origin, data_error(c.name(c.usage_start) + " " + quote_for_message(start_text) +
                                      " is not a timestamp"));
-  if (only_month_ && !only_month_->contains(*start))
-    return {};
+  if (!scope_.period_files) {
+    // A loose file is read once per month it holds: take only this month's lines.
+    if (scope_.month_by == MonthBy::billing_period && c.billing_period_start != no_column) {
+      Result<bool> in_period = in_billing_period(*start);
+      if (!in_period)
+        return reject(origin, in_period.error());
+      if (!*in_period)
+        return {};
+    } else if (*start < period_start_ || *start >= period_end_) {
+      return {};
+    }
+  }
+  // Counted (and with billing_period moved) only once the line is known to become a row.
+  const bool outside = *start < period_start_ || *start >= period_end_;
 
   // Billed cost: the net unblended cost when the file has it and the line fills it.
   const bool net_present = c.has_net() && !cell(c.net_unblended_cost).empty();
@@ -214,7 +349,7 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
         !parsed)
       return reject(origin, parsed.error().with_context(c.name(c.resource_tags_map)));
     for (const auto& [key, value] : map_entries_)
-      tags_.add(cbf_tag_key(key), value);
+      tags_.add(cbf_tag_key(key, tag_key_), value);
   }
   if (!cell(c.cost_category_map).empty()) {
     if (Status parsed = parse_map_cell(cell(c.cost_category_map), map_entries_, map_storage_);
@@ -227,21 +362,37 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
     }
   }
 
+  // Region: the product's region code, else product/region, else (CUR 2.0 without those columns)
+  // the `product` map, else the availability zone's region. "global" is never a region.
   std::string_view region = cell(c.region_code);
-  if (region.empty())
+  if (region.empty() || iequals_ascii(region, "global"))
     region = cell(c.region);
+  std::string_view family = cell(c.product_family);
+  if (c.region_from_product_map() || c.family_from_product_map()) {
+    std::string_view map_region;
+    if (Status read = read_product_map(map_region, family); !read)
+      return reject(origin, read.error());
+    if (region.empty() || iequals_ascii(region, "global"))
+      region = map_region;
+  }
+  if (region.empty() || iequals_ascii(region, "global"))
+    region = region_of_availability_zone(cell(c.availability_zone));
   if (iequals_ascii(region, "global"))
     region = {};
   const std::string_view account = cell(c.usage_account);
   std::string_view resource_id = cell(c.resource_id);
   if (resource_id.empty() && !tags_.empty()) {
-    resource_id_ = synthetic_resource_id(
-        product_code.empty() ? "aws" : product_code,
-        {account, product_code, cell(c.usage_type), cell(c.operation), region});
+    // The tags are part of the id: lines that differ only in a tag value are two resources, not
+    // one with two values for one key (which CBF does not allow).
+    synthetic_resource_id(resource_id_, product_code.empty() ? "aws" : product_code,
+                          {account, product_code, cell(c.usage_type), cell(c.operation), region},
+                          tags_);
     resource_id = resource_id_;
     sink_.note("synthetic resource/id for tagged lines without a resource id");
   }
 
+  if (outside)
+    outside_period(*start);
   start_.clear();
   append_iso(start_, *start);
   sink_.begin_row(origin);
@@ -261,7 +412,7 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
   optional("resource/service", product_code);
   optional("resource/region", region);
   optional("resource/id", resource_id);
-  optional("resource/usage_family", cell(c.product_family));
+  optional("resource/usage_family", family);
   if (!usage_amount.empty()) {
     sink_.field("usage/amount", usage_amount);
     optional("usage/units", cell(c.pricing_unit));

@@ -1,7 +1,7 @@
 #pragma once
 // Maps one CUR line to one CBF row (the field mapping is in the plugin README). Everything a row
 // needs is reused from row to row: the mapper allocates only for rare events (an exponent to
-// rewrite, a formula to compute, a synthetic resource id).
+// rewrite, a formula to compute, a new tag key, the first of a kind of note).
 
 #include "cur_columns.hpp"
 #include "line_item_types.hpp"
@@ -22,20 +22,42 @@
 namespace billdrop::aws {
 
 // `text` if it is already a plain decimal ("-0.5", "12"), else its plain form written to `buffer`
-// ("5e-06" -> "0.000005"). An error quotes the text.
+// ("5e-06" -> "0.000005"). An error quotes the text and says what is wrong (not a number, more
+// digits than a Decimal holds).
 Result<std::string_view> plain_decimal(std::string_view text, std::string& buffer);
+
+// The region of an availability zone name: "us-east-1a" -> "us-east-1", a Local Zone
+// "us-east-1-bos-1a" or a Wavelength Zone "us-east-1-wl1-bos-wlz-1" -> "us-east-1" (the parent
+// region), a region code as it is. Anything else (a zone id such as "use1-az1", empty text) gives
+// "".
+std::string_view region_of_availability_zone(std::string_view zone) noexcept;
+
+// Which month a line belongs to (config key `month_by`).
+enum class MonthBy {
+  usage,         // the month of its usage start (the default)
+  billing_period // the billing period that holds it
+};
+Result<MonthBy> parse_month_by(std::string_view text);
+
+// What one read() covers.
+struct ReadScope {
+  Month month; // the month asked for
+  // true: the files read are `month`'s billing period (a report tree's period folder); false: a
+  // loose file, of which only `month`'s lines are taken (by usage start, or with billing_period
+  // by bill/BillingPeriodStartDate when the file has it).
+  bool period_files = true;
+  MonthBy month_by = MonthBy::usage;
+};
 
 class CurRowMapper {
 public:
-  // Rows go to `sink`; with `only_month` set, lines whose usage starts in another month are skipped
-  // (a single file holding several months is read once per month).
-  CurRowMapper(RowSink& sink, std::optional<Month> only_month)
-      : sink_(sink), only_month_(only_month) {}
+  CurRowMapper(RowSink& sink, ReadScope scope);
 
   // The columns of the file about to be read; they must outlive the calls to map().
   void bind(const CurColumns& columns, std::string_view file_name) {
     columns_ = &columns;
     file_name_ = file_name;
+    tags_.declare(columns.tag_keys);
   }
 
   // Maps `record` (whose origin is `origin`, "file:line") and writes it, or rejects it with a
@@ -59,9 +81,17 @@ private:
   const LineItemType& line_item_type(std::string_view text);
   void note_fallback(std::string_view column);
   Status reject(std::string_view origin, const Error& error);
+  // Whether a loose file's line belongs to this read (by its billing period); an error rejects it.
+  Result<bool> in_billing_period(UtcTime start);
+  // A line dated outside the period being read: noted, and with billing_period moved into it.
+  void outside_period(UtcTime& start);
+  // region and product family from the `product` map, when the flat columns are absent.
+  Status read_product_map(std::string_view& region, std::string_view& family);
 
   RowSink& sink_;
-  std::optional<Month> only_month_;
+  ReadScope scope_;
+  UtcTime period_start_; // scope_.month's first instant
+  UtcTime period_end_;   // the next month's first instant
   const CurColumns* columns_ = nullptr;
   std::string_view file_name_;
   const CsvRecord* record_ = nullptr;
@@ -69,6 +99,8 @@ private:
   TagColumns tags_;
   MapEntries map_entries_;
   std::string map_storage_;
+  MapEntries product_entries_;
+  std::string product_storage_;
   std::string tag_key_;
   std::string start_;
   std::string cost_;
@@ -78,6 +110,7 @@ private:
   std::string usage_;
   std::string resource_id_;
   std::map<std::string, std::string, std::less<>> unknown_type_notes_;
+  std::map<Month, std::string> outside_period_notes_; // by the month a line is dated in
   std::uint64_t rows_ = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <billdrop/text.hpp>
 
+#include <algorithm>
+
 namespace billdrop::aws {
 namespace {
 
@@ -18,6 +20,8 @@ public:
     skip_space();
     if (consume('}'))
       return trailing();
+    if (!at_end() && text_[pos_] != '"')
+      return hive(entries);
     while (true) {
       skip_space();
       std::string_view key;
@@ -43,6 +47,52 @@ public:
   }
 
 private:
+  // Hive/Athena map text, as a query engine prints a map<string,string>: `{k1=v1, k2=v2}`. Keys
+  // and values are unquoted; a key ends at its first '='; a ',' separates entries only when a
+  // '=' follows before the next ',' (so a value may hold ", "); the last '}' ends the map.
+  // Keys and values are trimmed of ASCII spaces and point into the cell itself.
+  Status hive(MapEntries& entries) {
+    std::size_t end = text_.size();
+    while (end > pos_ && is_ascii_space(text_[end - 1]))
+      --end;
+    if (end == pos_ || text_[end - 1] != '}')
+      return hive_expected("a closing '}' at the end of the cell", end);
+    const std::size_t body_end = end - 1;
+    while (pos_ < body_end) {
+      const std::size_t equals = text_.find('=', pos_);
+      const std::size_t comma = text_.find(',', pos_);
+      if (equals >= body_end || comma < equals)
+        return hive_expected("'=' after a key", std::min(comma, body_end));
+      const std::string_view key = trim_ascii(text_.substr(pos_, equals - pos_));
+      if (key.empty())
+        return hive_expected("a key before '='", equals);
+      std::size_t value_end = equals + 1;
+      while (true) {
+        const std::size_t next = text_.find(',', value_end);
+        if (next >= body_end) {
+          value_end = body_end;
+          break;
+        }
+        const std::size_t next_equals = text_.find('=', next + 1);
+        const std::size_t after = text_.find(',', next + 1);
+        if (next_equals < body_end && next_equals < after) {
+          value_end = next;
+          break;
+        }
+        value_end = next + 1; // a comma inside the value
+      }
+      entries.emplace_back(key, trim_ascii(text_.substr(equals + 1, value_end - equals - 1)));
+      pos_ = value_end < body_end ? value_end + 1 : body_end;
+    }
+    return {};
+  }
+  Status hive_expected(std::string_view what, std::size_t at) const {
+    return data_error("map cell " + quote_for_message(text_) +
+                      " is neither a JSON object ({\"key\":\"value\", ...}) nor Hive map text "
+                      "({key=value, ...}): read as map text, expected " +
+                      std::string(what) + " at offset " + std::to_string(at));
+  }
+
   bool at_end() const noexcept { return pos_ >= text_.size(); }
   void skip_space() noexcept {
     while (!at_end() && is_ascii_space(text_[pos_]))

@@ -1,5 +1,7 @@
 #include "zip_source.hpp"
 
+#include <billdrop/text.hpp>
+
 #include <zip.h>
 
 #include <string>
@@ -40,13 +42,17 @@ private:
 };
 
 bool ends_with_csv(std::string_view name) {
-  return name.size() >= 4 && name.substr(name.size() - 4) == ".csv";
+  if (name.size() < 4)
+    return false;
+  const std::string_view tail = name.substr(name.size() - 4);
+  return tail[0] == '.' && (tail[1] | 0x20) == 'c' && (tail[2] | 0x20) == 's' &&
+         (tail[3] | 0x20) == 'v';
 }
 
 } // namespace
 
 Result<std::unique_ptr<ByteSource>> open_zip_entry(const std::filesystem::path& archive) {
-  const std::string label = archive.filename().string();
+  const std::string label = archive.string(); // for messages: every month's zip has one name
   int code = 0;
   zip_t* zip = zip_open(archive.c_str(), ZIP_RDONLY, &code);
   if (zip == nullptr) {
@@ -58,15 +64,20 @@ Result<std::unique_ptr<ByteSource>> open_zip_entry(const std::filesystem::path& 
   }
   const zip_int64_t entries = zip_get_num_entries(zip, 0);
   zip_int64_t chosen = -1;
+  std::string others; // the entries' names, for the message when none is a CSV file
   for (zip_int64_t i = 0; i < entries && chosen < 0; ++i) {
     const char* name = zip_get_name(zip, static_cast<zip_uint64_t>(i), 0);
-    if (entries == 1 || (name != nullptr && ends_with_csv(name)))
+    if (name != nullptr && ends_with_csv(name))
       chosen = i;
+    else if (i < 5)
+      others += (others.empty() ? "" : ", ") + quote_for_message(name ? name : "", 60);
   }
   if (chosen < 0) {
     zip_discard(zip);
-    return source_error(label + ": the zip archive holds no .csv entry (" +
-                        std::to_string(entries) + " entries)");
+    return source_error(label + ": the zip holds no CSV entry (" + std::to_string(entries) +
+                        (entries == 1 ? " entry" : " entries") +
+                        (others.empty() ? std::string() : ": " + others) +
+                        (entries > 5 ? ", ..." : "") + ")");
   }
   zip_stat_t stat;
   zip_stat_init(&stat);
@@ -82,7 +93,7 @@ Result<std::unique_ptr<ByteSource>> open_zip_entry(const std::filesystem::path& 
     return source_error(std::move(message));
   }
   return std::unique_ptr<ByteSource>(std::make_unique<ZipEntrySource>(
-      zip, file, label + "/" + zip_get_name(zip, chosen, 0), size));
+      zip, file, archive.filename().string() + "/" + zip_get_name(zip, chosen, 0), size));
 }
 
 } // namespace billdrop::aws

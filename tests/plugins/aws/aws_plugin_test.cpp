@@ -44,11 +44,14 @@ const CapturedRow* find_origin(const std::vector<CapturedRow>& rows, const std::
 TEST(AwsPluginTest, DescribesItsConfigKeys) {
   auto schema = billdrop::ConfigSchema::from_json(billdrop_plugin_entry()->config_schema_json);
   ASSERT_TRUE(schema.ok()) << schema.error().message();
-  ASSERT_EQ(schema->keys().size(), 3u);
+  ASSERT_EQ(schema->keys().size(), 4u);
   EXPECT_EQ(schema->keys()[0].key, "path");
   EXPECT_EQ(schema->keys()[0].type, billdrop::ConfigType::path);
   EXPECT_EQ(schema->keys()[1].key, "format");
   EXPECT_EQ(schema->keys()[2].key, "report_name");
+  EXPECT_EQ(schema->keys()[3].key, "month_by");
+  ASSERT_TRUE(schema->keys()[3].default_value.has_value());
+  EXPECT_EQ(std::get<std::string>(*schema->keys()[3].default_value), "usage");
 }
 
 TEST(AwsPluginTest, UnknownFormatIsAConfigError) {
@@ -234,10 +237,15 @@ TEST(AwsPluginTest, CheckExplainsEveryProblemOfATree) {
                          "\"bad-cur/20240201-20240301/c2/bad-cur-1.csv.gz\", which is absent"),
             std::string::npos)
       << message;
-  EXPECT_NE(message.find("20240301-20240401/c3/bad-cur-1.csv.gz: corrupt gzip data"),
+  EXPECT_NE(message.find("2024-03: " + root +
+                         "/20240301-20240401/c3/bad-cur-1.csv.gz: corrupt gzip "
+                         "data"),
             std::string::npos)
       << message;
-  EXPECT_NE(message.find("unexpected header in bad-cur-1.csv.gz: no column lineItem/UnblendedCost"),
+  // Every month's file is bad-cur-1.csv.gz: the month and the path say which one.
+  EXPECT_NE(message.find("2024-04: unexpected header in " + root +
+                         "/20240401-20240501/c4/bad-cur-1.csv.gz: no column "
+                         "lineItem/UnblendedCost"),
             std::string::npos)
       << message;
 }
@@ -272,7 +280,9 @@ TEST(AwsPluginTest, MalformedLinesAreRejectedWithFileAndLine) {
   EXPECT_EQ(harness.rejects()[0].reason,
             "the line has 2 fields; the header of broken-cur-1.csv.gz has 4");
   EXPECT_EQ(harness.rejects()[1].origin, "broken-cur-1.csv.gz:4");
-  EXPECT_EQ(harness.rejects()[1].reason, "lineItem/UnblendedCost \"abc\" is not a number");
+  EXPECT_EQ(harness.rejects()[1].reason,
+            "lineItem/UnblendedCost \"abc\" is not a decimal number: expected digits with an "
+            "optional sign, decimal point and exponent, such as -12.50 or 5e-06");
 
   auto november = harness.read(Month(2024, 11));
   ASSERT_FALSE(november.ok());
@@ -285,10 +295,11 @@ TEST(AwsPluginTest, MalformedLinesAreRejectedWithFileAndLine) {
   EXPECT_EQ(sum(*october), Decimal::from_string("3.00")); // 1.00 + 2.00
 }
 
-// Real public CUR excerpts (koku test data). Totals by an independent Python computation:
-// csv.DictReader + decimal.Decimal summing lineItem/NetUnblendedCost when non-empty, else
-// lineItem/UnblendedCost (snake_case names for the alt-columns file), grouped by the first seven
-// characters of the usage start date.
+// Real public CUR excerpts (koku test data). Rows and totals are the output of
+// tests/plugins/aws/reconcile_koku_samples.py (csv + decimal.Decimal summing
+// lineItem/NetUnblendedCost when non-empty, else lineItem/UnblendedCost, by usage month); run it
+// to check them. The alt-columns sample bills 0: AltColumnsWithNonZeroCostsReconcileExactly
+// (aws_convert_e2e_test.cpp) reconciles its header with non-zero costs.
 TEST(AwsPluginTest, KokuSamplesReconcileWithTheirBilledColumn) {
   struct Sample {
     const char* file;

@@ -50,4 +50,34 @@ TEST(MapCellTest, MalformedCellSaysWhatWasExpectedWhere) {
             R"(map cell "{"a":"b" "c":"d"}": expected ',' or '}' at offset 9)");
 }
 
+TEST(MapCellTest, ReadsHiveMapText) {
+  MapEntries entries;
+  std::string storage;
+  ASSERT_TRUE(parse_map_cell("{user:a=b, aws:c=d}", entries, storage).ok());
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0], (std::pair<std::string_view, std::string_view>{"user:a", "b"}));
+  EXPECT_EQ(entries[1], (std::pair<std::string_view, std::string_view>{"aws:c", "d"}));
+  // A comma not followed by key= belongs to the value; a value may hold '='; spaces are trimmed.
+  ASSERT_TRUE(parse_map_cell(" { k = x, y ,q=a=b,e= } ", entries, storage).ok());
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0], (std::pair<std::string_view, std::string_view>{"k", "x, y"}));
+  EXPECT_EQ(entries[1], (std::pair<std::string_view, std::string_view>{"q", "a=b"}));
+  EXPECT_EQ(entries[2], (std::pair<std::string_view, std::string_view>{"e", ""}));
+}
+
+TEST(MapCellTest, TextThatIsNeitherJsonNorMapTextIsRejected) {
+  MapEntries entries;
+  std::string storage;
+  const auto python = parse_map_cell("{'user:a': 'b'}", entries, storage);
+  ASSERT_FALSE(python.ok());
+  EXPECT_EQ(python.error().message(),
+            "map cell \"{'user:a': 'b'}\" is neither a JSON object ({\"key\":\"value\", ...}) nor "
+            "Hive map text ({key=value, ...}): read as map text, expected '=' after a key at "
+            "offset 14");
+  EXPECT_FALSE(parse_map_cell("{a=b", entries, storage).ok());     // no closing brace
+  EXPECT_FALSE(parse_map_cell("{=b}", entries, storage).ok());     // no key
+  EXPECT_FALSE(parse_map_cell("a=b", entries, storage).ok());      // no braces
+  EXPECT_FALSE(parse_map_cell("{a, b=c}", entries, storage).ok()); // a key without '='
+}
+
 } // namespace
