@@ -155,7 +155,8 @@ std::string random_cost(std::mt19937_64& rng) {
 GeneratedMonth generate_month(const fs::path& dir, std::uint64_t seed, std::size_t max_body) {
   std::mt19937_64 rng(seed);
   GeneratedMonth month;
-  cbf::SnapshotBuilder builder({dir, 1 << 20});
+  // Every other month with a budget small enough to spill its index more than once.
+  cbf::SnapshotBuilder builder({dir, seed % 2 == 0 ? std::size_t{1} << 20 : std::size_t{2048}});
   const std::size_t hours = 1 + rng() % 40;
   cbf::RowValidator validator;
   cbf::NormalizedRow row;
@@ -568,6 +569,49 @@ TEST_F(DropPlanTest, ChunkBodyNoticesASnapshotChangedAfterPlanning) {
   write_snapshot(dir_, lines);
   EXPECT_FALSE(chunk_body(*plan, 1).ok());
   EXPECT_TRUE(chunk_body(*plan, 0).ok());
+}
+
+// Builds a month through the validator and the real builder (rows file plus index).
+cbf::MonthSummary build_month(const fs::path& dir,
+                              const std::vector<std::pair<std::string, std::string>>& rows) {
+  fs::create_directories(dir);
+  cbf::SnapshotBuilder builder({dir, 1 << 20});
+  cbf::RowValidator validator;
+  cbf::NormalizedRow row;
+  std::vector<cbf::RowIssue> issues;
+  for (const auto& [id, cost] : rows) {
+    const std::vector<cbf::FieldView> fields{
+        {"time/usage_start", "2026-08-01T00:00:00Z"}, {"cost/cost", cost}, {"resource/id", id}};
+    EXPECT_TRUE(validator.normalize(fields, row, issues));
+    builder.add(row);
+  }
+  Result<std::vector<cbf::MonthSummary>> summaries = builder.finish();
+  EXPECT_TRUE(summaries.ok());
+  return summaries->front();
+}
+
+TEST_F(DropPlanTest, AnIndexedSnapshotReplacedAfterPlanningIsRefused) {
+  // Month A, then the same rows with the two costs swapped: same rows, sizes, hours and total,
+  // so only the digest tells them apart.
+  const cbf::MonthSummary a = build_month(dir_ / "a", {{"vm-a", "1"}, {"vm-b", "2"}});
+  const cbf::MonthSummary b = build_month(dir_ / "b", {{"vm-a", "2"}, {"vm-b", "1"}});
+  ASSERT_NE(a.digest, b.digest);
+  Result<DropPlan> plan = plan_month(a, PlanLimits{}, CapPolicy::fail);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  ASSERT_TRUE(chunk_body(*plan, 0).ok());
+
+  // B's files where A's were, as a crash between renames or a convert during a send leaves them.
+  fs::copy_file(b.file, a.file, fs::copy_options::overwrite_existing);
+  fs::copy_file(cbf::index_path_for(b.file), cbf::index_path_for(a.file),
+                fs::copy_options::overwrite_existing);
+  Result<std::string> body = chunk_body(*plan, 0);
+  ASSERT_FALSE(body.ok());
+  EXPECT_NE(body.error().message().find("plan the month again"), std::string::npos)
+      << body.error().message();
+  Result<DropPlan> again = plan_month(a, PlanLimits{}, CapPolicy::fail);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message().find("does not match its summary"), std::string::npos)
+      << again.error().message();
 }
 
 TEST_F(DropPlanTest, BadLimitsAreAConfigError) {

@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace billdrop::cbf {
 namespace {
@@ -543,14 +546,64 @@ TEST_F(MonthSnapshotTest, DiscardForgetsAMonthAndKeepsTheOthers) {
   }
 }
 
-TEST_F(MonthSnapshotTest, ANameSuffixNamesEveryFile) {
-  SnapshotBuilder builder({dir_, 1 << 20, ".rollup"});
+TEST_F(MonthSnapshotTest, ManyMonthsAtOnceEachGetTheirRowsInHourOrder) {
+  // Fifteen months, rows round-robin over them, hours descending within each month.
+  std::vector<NormalizedRow> rows;
+  std::map<int, std::vector<std::string>> expected; // by month, in hour order
+  for (int hour = 23; hour >= 0; --hour)
+    for (int m = 0; m < 15; ++m) {
+      char time[32];
+      std::snprintf(time, sizeof time, "20%02d-%02d-05T%02d:00:00Z", 23 + m / 12, 1 + m % 12, hour);
+      rows.push_back(make_row(time, std::to_string(m) + "." + std::to_string(hour)));
+      expected[m].insert(expected[m].begin(), rows.back().json);
+    }
+  for (std::size_t budget : {std::size_t{1} << 20, std::size_t{512}}) {
+    const auto summaries = build(dir_ / std::to_string(budget), budget, rows);
+    ASSERT_EQ(summaries.size(), 15u);
+    for (int m = 0; m < 15; ++m) {
+      EXPECT_EQ(read_snapshot(summaries[static_cast<std::size_t>(m)].file), expected[m])
+          << "budget " << budget << ", month " << m;
+      EXPECT_EQ(summaries[static_cast<std::size_t>(m)].rows, 24u);
+    }
+  }
+}
+
+TEST_F(MonthSnapshotTest, AWriteErrorFailsTheBuildNamingTheFile) {
+  SnapshotBuilder builder({dir_, 64 * 1024});
   builder.add(make_row("2024-08-01T00:00:00Z", "1"));
+  fs::remove_all(dir_ / ".runs"); // the rows file is gone before its first block is written
+  bool threw = false;
+  try {
+    for (int i = 0; i < 20000; ++i)
+      builder.add(make_row("2024-08-01T00:00:00Z", "1", "", std::to_string(i)));
+  } catch (const ErrorException& e) {
+    threw = true;
+    EXPECT_NE(e.error().message().find("2024-08-"), std::string::npos) << e.error().message();
+  }
   Result<std::vector<MonthSummary>> summaries = builder.finish();
-  ASSERT_TRUE(summaries.ok()) << summaries.error().message();
-  EXPECT_EQ((*summaries)[0].file, dir_ / "2024-08.rollup.ndjson");
-  EXPECT_TRUE(fs::exists(dir_ / "2024-08.rollup.index"));
-  EXPECT_TRUE(fs::exists(dir_ / "2024-08.rollup.summary.json"));
+  EXPECT_TRUE(threw || !summaries.ok());
+  EXPECT_FALSE(summaries.ok());
+  EXPECT_FALSE(fs::exists(dir_ / "2024-08.ndjson"));
+}
+
+TEST_F(MonthSnapshotTest, WorkFilesOfAProcessThatIsGoneAreRemoved) {
+  // A child that exits at once gives a pid that no longer runs.
+  const pid_t gone = ::fork();
+  if (gone == 0)
+    ::_exit(0);
+  ASSERT_GT(gone, 0);
+  ::waitpid(gone, nullptr, 0);
+  fs::create_directories(dir_ / ".runs");
+  const fs::path stale = dir_ / ".runs" / ("2024-08-" + std::to_string(gone) + "-0.ndjson");
+  const fs::path live = dir_ / ".runs" / ("2024-08-" + std::to_string(::getppid()) + "-0.ndjson");
+  std::ofstream(stale) << "{}\n";
+  std::ofstream(live) << "{}\n";
+  {
+    SnapshotBuilder builder({dir_, 1 << 20});
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_TRUE(fs::exists(live)); // its process still runs: it may be another convert's
+  }
+  fs::remove(live);
 }
 
 } // namespace

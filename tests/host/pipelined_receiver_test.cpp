@@ -143,6 +143,29 @@ TEST(PipelinedReceiver, ABatchInOneArenaArrivesIntact) {
   EXPECT_EQ(direct.events[1], "row arena1: cost/cost=1.25");
 }
 
+// Strings close together but with gaps between them (separate allocations, a plugin's own
+// layout): only the strings themselves may be read, and each arrives intact.
+TEST(PipelinedReceiver, StringsWithGapsBetweenThemArriveIntact) {
+  std::string block(4096, '#');
+  const auto put = [&](std::size_t at, std::string_view text) {
+    block.replace(at, text.size(), text);
+    return bd_str{block.data() + at, text.size()};
+  };
+  // origin, key, value with a gap of a few bytes between each, and a key shared by both rows.
+  const bd_str key = put(100, "cost/cost");
+  std::vector<bd_field> fields{{key, put(120, "1.5")}, {key, put(140, "2.5")}};
+  std::vector<bd_row> rows{{&fields[0], 1, put(10, "gap:1")}, {&fields[1], 1, put(40, "gap:2")}};
+  Recorder inner;
+  {
+    PipelinedReceiver pipeline(inner, 2);
+    ASSERT_TRUE(pipeline.on_rows(rows));
+    block.assign(block.size(), '#'); // the plugin reuses its memory once on_rows returns
+    EXPECT_TRUE(pipeline.drain().ok());
+  }
+  EXPECT_EQ(inner.events,
+            (std::vector<std::string>{"row gap:1: cost/cost=1.5", "row gap:2: cost/cost=2.5"}));
+}
+
 TEST(PipelinedReceiver, AnInnerFailureStopsThePluginAndComesOutOfDrain) {
   Recorder inner;
   inner.throw_on_batch = 3;

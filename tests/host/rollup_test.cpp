@@ -1,5 +1,7 @@
 #include "plan/rollup.hpp"
 
+#include "cbf/row_validator.hpp"
+
 #include "support/snapshot_digest.hpp"
 
 #include <gtest/gtest.h>
@@ -161,6 +163,35 @@ TEST_F(RollupTest, KeepsTheOutputSortedByHourAndFirstAppearanceWithinAnHour) {
   };
   EXPECT_EQ(read_lines(output()), expected);
   EXPECT_EQ(rolled->report.groups_merged, 2u);
+}
+
+TEST_F(RollupTest, ReadsAnIndexedSnapshotInHourOrder) {
+  // Rows arrive out of hour order; the builder's index puts them in order for the rollup.
+  cbf::SnapshotBuilder builder({dir_, 1 << 20});
+  cbf::RowValidator validator;
+  cbf::NormalizedRow row;
+  std::vector<cbf::RowIssue> issues;
+  const std::vector<std::pair<std::string, std::string>> rows{{"2026-08-01T01:00:00Z", "1"},
+                                                              {"2026-08-01T00:00:00Z", "2"},
+                                                              {"2026-08-01T01:00:00Z", "3"},
+                                                              {"2026-08-01T00:00:00Z", "4"}};
+  for (const auto& [time, cost] : rows) {
+    const std::vector<cbf::FieldView> fields{{"time/usage_start", time}, {"cost/cost", cost}};
+    ASSERT_TRUE(validator.normalize(fields, row, issues));
+    builder.add(row);
+  }
+  Result<std::vector<cbf::MonthSummary>> built = builder.finish();
+  ASSERT_TRUE(built.ok());
+  Result<RolledUpSnapshot> rolled = rollup_snapshot(built->front(), output());
+  ASSERT_TRUE(rolled.ok()) << rolled.error().message();
+  const std::vector<std::string> expected{
+      R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"6"})", // 2 + 4
+      R"({"time/usage_start":"2026-08-01T01:00:00Z","cost/cost":"4"})", // 1 + 3
+  };
+  EXPECT_EQ(read_lines(output()), expected);
+  EXPECT_EQ(rolled->report.rows_before, 4u);
+  EXPECT_EQ(rolled->report.rows_after, 2u);
+  EXPECT_EQ(rolled->summary.digest, testing::expected_snapshot_digest(expected));
 }
 
 TEST_F(RollupTest, ReportsBadRowsByLine) {

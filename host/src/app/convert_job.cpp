@@ -70,10 +70,13 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
       log::info("convert.read", {{"plugin", plugin.plugin().name()}, {"month", month.to_string()}});
       receiver.begin_month(month); // the pipeline is drained between months
       Status status = pipeline ? plugin.read(month, *pipeline) : plugin.read(month, receiver);
+      bool host_failed = false;
       if (pipeline) {
         // The receiver and the builder are the worker's until the queue is empty.
-        if (Status drained = pipeline->drain(); !drained)
+        if (Status drained = pipeline->drain(); !drained) {
           status = std::move(drained); // the host's own failure is why the read stopped
+          host_failed = true;
+        }
       }
       progress.finish();
       log::info("convert.read_done", {{"month", month.to_string()},
@@ -81,8 +84,12 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
                                       {"ok", status ? "true" : "false"}});
       if (status)
         continue;
-      Error error = status.error().with_context("plugin '" + plugin.plugin().name() +
-                                                "' failed reading " + month.to_string());
+      if (host_failed && status.error().kind() == ErrorKind::source) // the disk, not the data
+        return status.error().with_context("writing the snapshots of " + month.to_string());
+      Error error = status.error().with_context(
+          host_failed
+              ? "billdrop could not build the snapshot of " + month.to_string()
+              : "plugin '" + plugin.plugin().name() + "' failed reading " + month.to_string());
       if (error.kind() == ErrorKind::cancelled)
         return error;
       // One month's bad file must not cost the others: drop this month's partial rows and go on.

@@ -29,32 +29,35 @@ struct Batch {
       copy_each(input);
   }
 
-  // The SDK's RowSink keeps a batch's keys, values and origins in one arena, so they can be copied
-  // with one memcpy and the pointers moved by the same offset. Only when the bytes are that close
-  // together: a plugin with its own layout takes copy_each().
+  // The SDK's RowSink writes a batch's strings back to back in one arena, in row order (origin,
+  // key, value, key, value, ...), so they can be copied with one memcpy and every pointer moved by
+  // the same offset. Only when each string starts exactly where the one before it ended: then the
+  // copy reads nothing but the strings. Any other layout takes copy_each().
   bool copy_block(std::span<const bd_row> input) {
     const char* low = nullptr;
-    const char* high = nullptr;
-    std::size_t bytes = 0;
+    const char* high = nullptr; // where the next string must start
     std::size_t field_count = 0;
+    bool contiguous = true;
     const auto see = [&](const bd_str& text) {
       if (text.size == 0)
         return;
-      if (low == nullptr || text.data < low)
+      if (low == nullptr)
         low = text.data;
-      if (high == nullptr || text.data + text.size > high)
-        high = text.data + text.size;
-      bytes += text.size;
+      else if (text.data != high)
+        contiguous = false;
+      high = text.data + text.size;
     };
     for (const bd_row& row : input) {
       see(row.origin);
-      for (std::size_t i = 0; i < row.field_count; ++i) {
+      for (std::size_t i = 0; i < row.field_count && contiguous; ++i) {
         see(row.fields[i].key);
         see(row.fields[i].value);
       }
+      if (!contiguous)
+        return false;
       field_count += row.field_count;
     }
-    if (low == nullptr || static_cast<std::size_t>(high - low) > 2 * bytes + 4096)
+    if (low == nullptr)
       return false;
     arena.assign(low, static_cast<std::size_t>(high - low));
     const char* base = arena.data();

@@ -133,7 +133,8 @@ void append_json_string(std::string& out, std::string_view text) {
     out.resize(at + text.size() + 2);
     char* dest = out.data() + at;
     dest[0] = '"';
-    std::memcpy(dest + 1, text.data(), text.size());
+    if (!text.empty()) // an empty view may have a null pointer, which memcpy must not get
+      std::memcpy(dest + 1, text.data(), text.size());
     dest[text.size() + 1] = '"';
     return;
   }

@@ -9,7 +9,9 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -43,6 +45,27 @@ Error file_error(std::string_view action, const fs::path& file, int error_number
 std::string hour_key(const Month& month, std::uint32_t hour) {
   const UtcTime time{month.first_instant().seconds + static_cast<std::int64_t>(hour) * 3600};
   return format_iso(time).substr(0, kHourKeyLength);
+}
+
+// Work files are named <YYYY-MM>-<pid>-<builder>.<kind>. Those of a process that no longer runs
+// (killed, or crashed) are removed, so a month's worth of rows is not left behind for good.
+void remove_stale_work_files(const fs::path& work_directory) noexcept {
+  std::error_code ec;
+  for (fs::directory_iterator it(work_directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() < 10 || name[7] != '-')
+      continue;
+    const std::size_t pid_end = name.find('-', 8);
+    if (pid_end == std::string::npos)
+      continue;
+    const long pid = std::strtol(name.c_str() + 8, nullptr, 10);
+    if (pid <= 0 || pid == ::getpid())
+      continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
 }
 
 // Creates `file` empty (truncating what a crashed run may have left under the same name).
@@ -226,7 +249,9 @@ SnapshotBuilder::SnapshotBuilder(Options options)
     : options_(std::move(options)), id_(next_builder_id++),
       write_block_(
           std::clamp<std::size_t>(options_.memory_budget / 16, kMinWriteBlock, kMaxWriteBlock)),
-      writer_(std::make_unique<Writer>()) {}
+      writer_(std::make_unique<Writer>()) {
+  remove_stale_work_files(options_.directory / kWorkDirectory);
+}
 
 SnapshotBuilder::~SnapshotBuilder() {
   (void)writer_->wait(); // nothing may still be writing to a file about to be removed
@@ -235,8 +260,8 @@ SnapshotBuilder::~SnapshotBuilder() {
 
 fs::path SnapshotBuilder::work_path(const Month& month, std::string_view extension) const {
   return options_.directory / kWorkDirectory /
-         (month.to_string() + options_.name_suffix + "-" + std::to_string(::getpid()) + "-" +
-          std::to_string(id_) + std::string(extension));
+         (month.to_string() + "-" + std::to_string(::getpid()) + "-" + std::to_string(id_) +
+          std::string(extension));
 }
 
 SnapshotBuilder::MonthBuffer& SnapshotBuilder::buffer_for(const Month& month) {
@@ -354,7 +379,7 @@ void SnapshotBuilder::remove_work_files() noexcept {
 // sort (stable: arrival order within an hour). Without a spill that is one pass in memory; a
 // single hour too large for the budget is streamed, since its entries are already in order.
 Status SnapshotBuilder::finish_month(MonthBuffer& b, MonthSummary& summary) {
-  const std::string stem = b.month.to_string() + options_.name_suffix;
+  const std::string stem = b.month.to_string();
   summary.month = b.month;
   summary.file = options_.directory / (stem + ".ndjson");
   const fs::path index_file = index_path_for(summary.file);

@@ -61,9 +61,9 @@ struct MonthSummary {
 class SnapshotBuilder {
 public:
   struct Options {
-    std::filesystem::path directory;              // where snapshots (and work files) go
-    std::size_t memory_budget = 64 * 1024 * 1024; // bytes of index entries and write buffers
-    std::string name_suffix;                      // files are <YYYY-MM><suffix>.ndjson, …
+    std::filesystem::path directory; // where snapshots (and work files) go
+    // Bytes of index entries and write buffers; finish() may use as much again to sort a month.
+    std::size_t memory_budget = 64 * 1024 * 1024;
   };
 
   explicit SnapshotBuilder(Options options);

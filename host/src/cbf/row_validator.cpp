@@ -140,8 +140,8 @@ const std::array<std::string, kColumnCount> kColumnKeys = [] {
 
 // True when `value` is a decimal exactly as Decimal::append_to writes it ("-12.50", "0", "7"):
 // an optional '-' (not on a zero), no leading zeros, a fraction only after a digit, and at most 38
-// digits, so that any Decimal holds it. Such a value is copied as it is instead of being parsed
-// and written again; everything else takes the full parse.
+// digits (well within a Decimal's 76, and the fast path's bound). Such a value is copied as it is
+// instead of being parsed and written again; everything else takes the full parse.
 bool is_plain_decimal(std::string_view value) noexcept {
   const std::size_t n = value.size();
   std::size_t i = 0;

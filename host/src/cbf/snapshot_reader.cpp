@@ -98,6 +98,12 @@ Result<SnapshotReader> SnapshotReader::open(const fs::path& rows_file) {
       return bad("is truncated");
     reader.index_ = reinterpret_cast<const IndexEntry*>(bytes + kIndexHeaderBytes);
     reader.rows_ = rows_count;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (std::size_t i = 24; i < 40; ++i) {
+      const auto byte = static_cast<unsigned char>(bytes[i]);
+      reader.digest_ += kHex[byte >> 4];
+      reader.digest_ += kHex[byte & 0xF];
+    }
     return reader;
   }
 
@@ -132,6 +138,7 @@ SnapshotReader& SnapshotReader::operator=(SnapshotReader&& other) noexcept {
   index_map_ = std::exchange(other.index_map_, nullptr);
   index_map_bytes_ = std::exchange(other.index_map_bytes_, 0);
   lines_ = std::move(other.lines_);
+  digest_ = std::move(other.digest_);
   rows_ = other.rows_;
   next_ = other.next_;
   current_ = other.current_;

@@ -8,7 +8,10 @@
 //
 // The rows file is memory-mapped, so a row is a view into the page cache with no copy; the
 // mapping's pages are released from this process every few tens of megabytes, so reading a large
-// snapshot does not grow the resident set with it.
+// snapshot does not grow the resident set with it. billdrop replaces snapshot files by renaming
+// new ones over them, which leaves an open reader on the old file; a rows file truncated in place
+// by another program while a reader has it open ends the process with SIGBUS, as with any
+// memory-mapped file.
 
 #include "cbf/snapshot_index.hpp"
 
@@ -34,6 +37,9 @@ public:
 
   std::uint64_t rows() const noexcept { return rows_; }
   bool indexed() const noexcept { return index_ != nullptr; }
+  // The snapshot digest recorded in the index (hex), or "" without an index. Compared with the
+  // summary's and the plan's, it tells a rows file and index replaced since they were planned.
+  const std::string& digest() const noexcept { return digest_; }
   const std::filesystem::path& file() const noexcept { return file_; }
 
   // Makes row `position` (0-based, in snapshot order) the next one returned.
@@ -66,6 +72,7 @@ private:
   void* index_map_ = nullptr;
   std::size_t index_map_bytes_ = 0;
   std::vector<Line> lines_; // without an index: every line of the rows file
+  std::string digest_;
   std::uint64_t rows_ = 0;
   std::uint64_t next_ = 0;
   std::string_view current_;

@@ -226,6 +226,9 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
       return reader_or.error();
     opened.emplace(std::move(*reader_or));
     cbf::SnapshotReader& reader = *opened;
+    if (reader.indexed() && reader.digest() != snapshot.digest)
+      return snapshot_mismatch(snapshot, "its index has digest " + reader.digest() +
+                                             ", the summary " + snapshot.digest);
     const std::string month = snapshot.month.to_string();
     HourRows hour;
     std::string_view line;
@@ -250,9 +253,14 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
         if (key != hour.key) {
           if (!hour.rows.empty()) {
             if (key < hour.key)
-              return data_error(reader.where() + " is in hour " + std::string(key) +
-                                " after rows of hour " + hour.key +
-                                ": snapshot rows must be sorted by hour");
+              return data_error(
+                  reader.where() + " is in hour " + std::string(key) + " after rows of hour " +
+                  hour.key + ": snapshot rows must be sorted by hour" +
+                  (reader.indexed()
+                       ? ""
+                       : " (there is no index " + cbf::index_path_for(snapshot.file).string() +
+                             " beside it: billdrop reads its own snapshots in "
+                             "hour order through their index)"));
             if (Status status = cutter.add_hour(hour); !status)
               return status.error();
           }
@@ -351,6 +359,7 @@ Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits&
   if (replanned->caps.over()) {
     std::error_code ec;
     fs::remove(output, ec); // nothing will be sent from it
+    fs::remove(cbf::index_path_for(output), ec);
     return data_error(
         month + ": still over the month cap after rollup, which merged " +
         group_thousands(report.groups_merged) + " groups and took the month from " +
@@ -390,6 +399,8 @@ Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index) {
   Result<cbf::SnapshotReader> reader = cbf::SnapshotReader::open(plan.snapshot_file);
   if (!reader)
     return reader.error();
+  if (reader->indexed() && reader->digest() != plan.snapshot_digest)
+    return changed("its digest is " + reader->digest() + ", the plan's " + plan.snapshot_digest);
   if (chunk.first_row + chunk.row_count > reader->rows())
     return changed("it has fewer rows than planned");
   if (Status status = reader->seek(chunk.first_row); !status)
