@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sys/stat.h>
 
 namespace billdrop::plan {
 
@@ -373,6 +374,58 @@ Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits&
   return replanned;
 }
 
+namespace {
+
+// The identity of a file as far as a cached reader cares: a file renamed over it, rewritten or
+// grown gives another one.
+struct FileStamp {
+  bool exists = false;
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  std::int64_t modified_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp stamp_of(const fs::path& file) {
+  struct stat status {};
+  if (::stat(file.c_str(), &status) != 0)
+    return {};
+  return {true, status.st_dev, status.st_ino, status.st_size,
+          static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 +
+              status.st_mtim.tv_nsec};
+}
+
+// chunk_body() runs once per chunk, in order, and nearly always for the snapshot of the chunk
+// before: the reader of the last snapshot is kept (one per thread, as senders of different
+// connections run on different threads) while its rows file and index are the same files, so a
+// snapshot is mapped, and one without an index scanned for its lines, once per send rather than
+// once per chunk.
+Result<cbf::SnapshotReader*> cached_reader(const fs::path& file) {
+  struct Cached {
+    fs::path file;
+    FileStamp rows;
+    FileStamp index;
+    std::optional<cbf::SnapshotReader> reader;
+  };
+  thread_local Cached cached;
+  const FileStamp rows = stamp_of(file);
+  const FileStamp index = stamp_of(cbf::index_path_for(file));
+  if (cached.reader && cached.file == file && cached.rows == rows && cached.index == index)
+    return &*cached.reader;
+  cached.reader.reset();
+  Result<cbf::SnapshotReader> opened = cbf::SnapshotReader::open(file);
+  if (!opened)
+    return opened.error();
+  cached.file = file;
+  cached.rows = rows;
+  cached.index = index;
+  cached.reader.emplace(std::move(*opened));
+  return &*cached.reader;
+}
+
+} // namespace
+
 Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index) {
   if (index >= plan.chunks.size())
     return internal_error("the plan of " + plan.month.to_string() + " has " +
@@ -396,9 +449,10 @@ Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index) {
   if (chunk.body_bytes <= envelope)
     return changed("body_bytes is too small for its rows");
 
-  Result<cbf::SnapshotReader> reader = cbf::SnapshotReader::open(plan.snapshot_file);
-  if (!reader)
-    return reader.error();
+  Result<cbf::SnapshotReader*> cached = cached_reader(plan.snapshot_file);
+  if (!cached)
+    return cached.error();
+  cbf::SnapshotReader* reader = *cached;
   if (reader->indexed() && reader->digest() != plan.snapshot_digest)
     return changed("its digest is " + reader->digest() + ", the plan's " + plan.snapshot_digest);
   if (chunk.first_row + chunk.row_count > reader->rows())
