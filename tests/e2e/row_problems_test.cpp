@@ -101,6 +101,48 @@ TEST_F(RowProblemsTest, ADropBodyRowOutsideItsMonthIsCountedInvalid) {
             (std::map<std::string, std::uint64_t>{{"json_type", 1}, {"month_mismatch", 1}}));
 }
 
+// CBF to be sent must hold plain decimals (shared/reference/anycost-stream.md, "CBF row"):
+// exponent notation in a decimal column is a problem in rows, drop bodies and CBF CSV alike.
+TEST_F(RowProblemsTest, ExponentDecimalsAreProblemsInRowsBodiesAndCsv) {
+  write_text(dir_ / "rows.ndjson",
+             R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"5e-06"})"
+             "\n"
+             R"({"time/usage_start":"2026-08-01T01:00:00Z","cost/cost":"0.000005",)"
+             R"("usage/amount":"1E+3","lineitem/description":"1e3 is fine as text"})"
+             "\n"
+             R"({"time/usage_start":"2026-08-01T02:00:00Z","cost/cost":"1000"})"
+             "\n");
+  write_text(dir_ / "body.json",
+             R"({"month":"2026-08","operation":"replace_drop","data":[)"
+             R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"1"},)"
+             R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"-1.2e2"}]})"
+             "\n");
+  write_text(dir_ / "rows.csv", "time/usage_start,cost/cost,cost/amortized_cost\n"
+                                "2026-08-01T00:00:00Z,1.5,2e-1\n"
+                                "2026-08-01T00:00:00Z,1.5,0.2\n");
+  struct Case {
+    std::string file;
+    std::uint64_t valid, invalid;
+    std::string origin, column;
+  };
+  for (const Case& c : {Case{"rows.ndjson", 1, 2, "rows.ndjson:1", "cost/cost"},
+                        Case{"body.json", 1, 1, "body.json:1: data[1]", "cost/cost"},
+                        Case{"rows.csv", 1, 1, "rows.csv:2", "cost/amortized_cost"}}) {
+    const CliRun run =
+        run_billdrop({"validate", (dir_ / c.file).string(), "--format", "json"}, dir_);
+    EXPECT_EQ(run.exit_code, 1) << c.file << " " << run.err;
+    const ValidateReport report = parse_report(run.out);
+    EXPECT_EQ(report.valid, c.valid) << c.file << " " << run.out;
+    EXPECT_EQ(report.invalid, c.invalid) << c.file << " " << run.out;
+    EXPECT_EQ(report.by_rule.count("plain_decimal"), 1u) << c.file << " " << run.out;
+    ASSERT_FALSE(report.problems.empty()) << c.file;
+    EXPECT_EQ(report.problems[0].origin, c.origin) << c.file;
+    EXPECT_EQ(report.problems[0].column, c.column) << c.file;
+    EXPECT_NE(report.problems[0].message.find("exponent notation"), std::string::npos)
+        << report.problems[0].message;
+  }
+}
+
 TEST_F(RowProblemsTest, UnreadableJsonSaysWhyWithFileAndLine) {
   write_text(dir_ / "rows.ndjson",
              "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"1\"}\n"
@@ -143,8 +185,9 @@ const std::string kNineE75 = "9" + std::string(75, '0');
 
 TEST_F(RowProblemsTest, ValidateReportsAnOverflowingTotalAsARowProblem) {
   write_text(dir_ / "big.ndjson",
-             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"9e75\"}\n"
-             "{\"time/usage_start\":\"2026-08-02T00:00:00Z\",\"cost/cost\":\"" +
+             "{\"time/usage_start\":\"2026-08-01T00:00:00Z\",\"cost/cost\":\"" + kNineE75 +
+                 "\"}\n"
+                 "{\"time/usage_start\":\"2026-08-02T00:00:00Z\",\"cost/cost\":\"" +
                  kNineE75 +
                  "\"}\n"
                  "{\"time/usage_start\":\"2026-09-01T00:00:00Z\",\"cost/cost\":\"" +

@@ -25,6 +25,11 @@ void body_issue(cbf::ValidationReport& report, std::string_view origin, std::str
       cbf::RowIssue{cbf::Severity::error, std::move(column), std::move(rule), std::move(message)});
 }
 
+std::string exponent_message(std::string_view value) {
+  return quote_for_message(value) +
+         " is in exponent notation; the API takes plain decimals only, such as 1000 or -0.000005";
+}
+
 Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& receiver) {
   Result<std::unique_ptr<ByteSource>> source = open_file(file);
   if (!source)
@@ -38,6 +43,7 @@ Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& recei
     return {}; // an empty file has no rows
   const CsvHeader header(record);
   std::vector<cbf::FieldView> fields;
+  std::vector<cbf::RowIssue> issues;
   const std::string name = file.filename().string();
   std::string origin;
   while (true) {
@@ -55,9 +61,14 @@ Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& recei
       continue;
     }
     fields.clear();
-    for (std::size_t i = 0; i < record.size(); ++i)
+    issues.clear();
+    for (std::size_t i = 0; i < record.size(); ++i) {
       fields.push_back({header.name(i), record[i]});
-    receiver.accept(fields, origin);
+      if (cbf::is_exponent_decimal(header.name(i), record[i]))
+        issues.push_back(
+            {cbf::Severity::error, header.name(i), "plain_decimal", exponent_message(record[i])});
+    }
+    receiver.accept(fields, origin, RowContext{issues, std::nullopt});
   }
 }
 
@@ -132,6 +143,9 @@ simdjson::error_code object_fields(simdjson::ondemand::object object,
         return error;
       storage.emplace_back(key);
       storage.emplace_back(text);
+      if (cbf::is_exponent_decimal(key, text))
+        issues.push_back(
+            {cbf::Severity::error, std::string(key), "plain_decimal", exponent_message(text)});
     } else if (type == simdjson::ondemand::json_type::null) {
       continue; // null is blank
     } else {

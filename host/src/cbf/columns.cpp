@@ -101,6 +101,12 @@ std::optional<Column> find_column(std::string_view key) noexcept {
   return std::nullopt;
 }
 
+bool is_exponent_decimal(std::string_view column, std::string_view value) noexcept {
+  const std::optional<Column> known = find_column(column);
+  return known && info(*known).kind == ValueKind::decimal &&
+         value.find_first_of("eE") != std::string_view::npos;
+}
+
 bool is_lineitem_type(std::string_view value) noexcept {
   for (std::string_view type : kLineItemTypes)
     if (value == type)

@@ -100,6 +100,11 @@ std::optional<Column> find_column(std::string_view key) noexcept;
 
 bool is_lineitem_type(std::string_view value) noexcept;
 
+// A decimal column's value written in exponent notation ("5e-06"). billdrop reads such values from
+// sources and writes plain decimals; the API takes plain decimals only, so CBF that is about to be
+// sent (a drop body, CBF rows checked by `validate`) must not hold them.
+bool is_exponent_decimal(std::string_view column, std::string_view value) noexcept;
+
 // Tag keys: ASCII letters, digits and _ . : / = + - @, at least one character.
 bool is_valid_tag_key(std::string_view key) noexcept;
 

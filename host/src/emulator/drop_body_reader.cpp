@@ -43,14 +43,6 @@ const char* json_type_name(od::json_type type) {
   return "an unknown JSON value";
 }
 
-// billdrop reads exponent notation from sources ("5e-06" in a CUR file) and writes plain
-// decimals; the API takes plain decimals only (shared/reference/anycost-stream.md, "CBF row").
-bool is_exponent_decimal(std::string_view column, std::string_view value) {
-  const std::optional<cbf::Column> known = cbf::find_column(column);
-  return known && cbf::info(*known).kind == cbf::ValueKind::decimal &&
-         value.find_first_of("eE") != std::string_view::npos;
-}
-
 Error malformed(simdjson::error_code code) {
   return data_error(std::string("the body is not valid JSON: ") + simdjson::error_message(code));
 }
@@ -139,7 +131,7 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
             std::string_view cell_text;
             if (auto code = cell.get_string().get(cell_text))
               return malformed(code);
-            if (is_exponent_decimal(name, cell_text)) {
+            if (cbf::is_exponent_decimal(name, cell_text)) {
               plain_decimals = false;
               issues.push_back({cbf::Severity::error, std::string(name), "plain_decimal",
                                 "\"" + std::string(cell_text) +
