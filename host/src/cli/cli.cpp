@@ -227,10 +227,7 @@ std::string describe_source_months(const std::vector<Month>& months) {
 }
 
 std::string group_digits(std::uint64_t value) {
-  std::string digits = std::to_string(value);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
-    digits.insert(static_cast<std::size_t>(i), ",");
-  return digits;
+  return plan::group_thousands(value);
 }
 
 // The process's peak resident set so far (Linux reports ru_maxrss in KiB).
