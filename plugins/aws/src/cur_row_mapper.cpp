@@ -263,6 +263,16 @@ Status CurRowMapper::read_product_map(std::string_view& region, std::string_view
   return {};
 }
 
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SSZ" by its shape (the digits were checked when it was parsed).
+bool looks_canonical_utc(std::string_view text) noexcept {
+  return text.size() == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
+         text[13] == ':' && text[16] == ':' && text[19] == 'Z';
+}
+
+} // namespace
+
 Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
   const CurColumns& c = *columns_;
   record_ = &record;
@@ -393,10 +403,16 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
 
   if (outside)
     outside_period(*start);
-  start_.clear();
-  append_iso(start_, *start);
+  // CUR writes times as 2024-08-01T00:00:00Z, the form CBF takes: such a text goes out as it is
+  // (the host checks it again); others, and a line moved into its billing period, are written anew.
+  std::string_view usage_start = start_text;
+  if (outside || !looks_canonical_utc(start_text)) {
+    start_.clear();
+    append_iso(start_, *start);
+    usage_start = start_;
+  }
   sink_.begin_row(origin);
-  sink_.field("time/usage_start", start_);
+  sink_.field("time/usage_start", usage_start);
   sink_.field("cost/cost", *billed);
   sink_.field("cost/amortized_cost", *gross);
   if (!net_amortized.empty())
