@@ -48,8 +48,8 @@ inline const char* find_any_of3(const char* p, const char* end, char a, char b, 
 // taken as is when its closing quote is followed by the delimiter or the line end and it holds no
 // CR; doubled quotes, stray quotes and CRs return false (the caller discards the fields and takes
 // the general path, which handles them and reports errors with their column). Fields go straight
-// into `fields` as views of `line`; `count` is how many. A line with more fields than `fields`
-// holds returns false too: the general path sizes `fields` for the lines after it.
+// into `fields` as views of `line`; `count` is how many. A line that could need more fields than
+// `fields` holds returns false too: the general path sizes `fields` for the lines after it.
 bool split_plain_line(const char* line, std::size_t length, char delimiter, char quote,
                       std::vector<std::string_view>& fields, std::size_t& count) {
   std::size_t field_start = 0;
@@ -97,11 +97,13 @@ bool split_plain_line(const char* line, std::size_t length, char delimiter, char
     // the common case) need no look at the bytes themselves.
     if (special != 0)
       delimiters &= (1u << __builtin_ctz(special)) - 1;
+    // A block holds at most sixteen delimiters: one room check for all of them.
+    if (out_end - out < 16) [[unlikely]]
+      return false;
     while (delimiters != 0) {
       const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(delimiters));
       delimiters &= delimiters - 1;
-      if (!emit(field_start, at - field_start))
-        return false;
+      *out++ = std::string_view(line + field_start, at - field_start);
       field_start = at + 1;
     }
     if (special == 0) {
@@ -405,8 +407,9 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
     break;
   }
 
-  if (record.fields_.size() < spans_.size())
-    record.fields_.resize(spans_.size());
+  // Room for a line like this one plus a block's worth, which the fast path checks per block.
+  if (record.fields_.size() < spans_.size() + 16)
+    record.fields_.resize(spans_.size() + 16);
   for (std::size_t i = 0; i < spans_.size(); ++i)
     record.fields_[i] = std::string_view(data + spans_[i].first, spans_[i].second);
   record.size_ = spans_.size();
