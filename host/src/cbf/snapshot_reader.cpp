@@ -1,5 +1,7 @@
 #include "cbf/snapshot_reader.hpp"
 
+#include "util/numbers.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -17,17 +19,6 @@ constexpr std::string_view kUsageStartPrefix = "{\"time/usage_start\":\"";
 constexpr std::size_t kHourKeyLength = 13; // "YYYY-MM-DDTHH"
 // Bytes of rows returned between two releases of the mapping's pages.
 constexpr std::size_t kReleaseEveryBytes = 64 * 1024 * 1024;
-
-std::string with_thousands(std::uint64_t value) {
-  const std::string digits = std::to_string(value);
-  std::string text;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0)
-      text += ',';
-    text += digits[i];
-  }
-  return text;
-}
 
 Error file_error(std::string_view action, const fs::path& file, int error_number) {
   return source_error("cannot " + std::string(action) + " " + file.string() + ": " +
@@ -91,8 +82,8 @@ Result<SnapshotReader> SnapshotReader::open(const fs::path& rows_file) {
     std::memcpy(&rows_count, bytes + 8, 8);
     std::memcpy(&rows_bytes, bytes + 16, 8);
     if (rows_bytes != reader.data_bytes_)
-      return bad("describes a rows file of " + with_thousands(rows_bytes) + " bytes, but " +
-                 rows_file.string() + " has " + with_thousands(reader.data_bytes_));
+      return bad("describes a rows file of " + group_thousands(rows_bytes) + " bytes, but " +
+                 rows_file.string() + " has " + group_thousands(reader.data_bytes_));
     if ((index->second - kIndexHeaderBytes) / sizeof(IndexEntry) != rows_count ||
         (index->second - kIndexHeaderBytes) % sizeof(IndexEntry) != 0)
       return bad("is truncated");
@@ -180,7 +171,7 @@ Result<bool> SnapshotReader::next(std::string_view& json) {
     length = entry.length;
     const auto mismatch = [&](std::string_view what) {
       return data_error("the snapshot " + file_.string() + " does not match its index at row " +
-                        with_thousands(next_ + 1) + " (" + std::string(what) +
+                        group_thousands(next_ + 1) + " (" + std::string(what) +
                         "); it changed after it was built: convert the month again");
     };
     if (offset > data_bytes_ || length >= data_bytes_ - offset)
@@ -220,8 +211,8 @@ std::string_view SnapshotReader::hour() const noexcept {
 
 std::string SnapshotReader::where() const {
   if (index_ != nullptr)
-    return "the row at byte " + with_thousands(current_offset_) + " of " + file_.string();
-  return "line " + with_thousands(next_) + " of " + file_.string();
+    return "the row at byte " + group_thousands(current_offset_) + " of " + file_.string();
+  return "line " + group_thousands(next_) + " of " + file_.string();
 }
 
 } // namespace billdrop::cbf

@@ -156,17 +156,6 @@ std::string format_json(std::span<const DropPlan> plans, const PlanReportOptions
 
 } // namespace
 
-std::string group_thousands(std::uint64_t value) {
-  const std::string digits = std::to_string(value);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0)
-      out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 std::string percent_of(std::uint64_t part, std::uint64_t whole) {
   if (whole == 0)
     return "-";
