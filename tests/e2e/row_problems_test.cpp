@@ -181,7 +181,7 @@ TEST_F(RowProblemsTest, UnreadableJsonSaysWhyWithFileAndLine) {
 }
 
 // 9e75 has 76 significant digits, the most a Decimal holds; two of them need 77.
-const std::string kNineE75 = "9" + std::string(75, '0');
+const std::string kNineE75 = std::string(1, '9').append(75, '0');
 
 TEST_F(RowProblemsTest, ValidateReportsAnOverflowingTotalAsARowProblem) {
   write_text(dir_ / "big.ndjson",

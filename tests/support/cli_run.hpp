@@ -24,9 +24,9 @@ inline CliRun run_billdrop(const std::vector<std::string>& args, const std::file
                         shell_quote(BILLDROP_TEST_PLUGIN_DIR) + " --plugin-dir " +
                         shell_quote(BILLDROP_TEST_BROKEN_PLUGIN_DIR);
   for (const std::string& arg : args)
-    command += " " + shell_quote(arg);
-  command += " >" + shell_quote((dir / "stdout.txt").string()) + " 2>" +
-             shell_quote((dir / "stderr.txt").string()) + " </dev/null";
+    command.append(" ").append(shell_quote(arg));
+  command.append(" >").append(shell_quote((dir / "stdout.txt").string()));
+  command.append(" 2>").append(shell_quote((dir / "stderr.txt").string())).append(" </dev/null");
   CliRun run;
   const int status = std::system(command.c_str());
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -7,6 +7,8 @@
 //   ConvertRun run = run_convert("gcp", "path = \"x.ndjson\"\n", dir_);
 //   run.months.at("2024-08").cost, run.months.at("2024-09").error, run.err (row problems)
 
+#include "support/temp_folder.hpp"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -116,24 +118,5 @@ inline ConvertRun run_convert(const std::string& plugin, const std::string& plug
     }
   return run;
 }
-
-// A fixture with a fresh folder per test and process (ctest runs tests in parallel), removed
-// when the test passes and kept for a look when it fails.
-class TempFolderTest : public ::testing::Test {
-protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("billdrop_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-            std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path dir_;
-};
 
 } // namespace billdrop::test

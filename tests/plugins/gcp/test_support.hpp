@@ -4,6 +4,8 @@
 #include <billdrop/decimal.hpp>
 #include <billdrop/testing/harness.hpp>
 
+#include "support/temp_folder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -26,29 +28,15 @@ inline Decimal total(const std::vector<billdrop::testing::CapturedRow>& rows) {
   return sum;
 }
 
-// A fresh folder per test and process (ctest runs tests in parallel), removed when the test
-// passes and kept for a look when it fails.
-class GcpFolderTest : public ::testing::Test {
+// A fresh folder per test and process (the shared fixture), and fixture writing.
+class GcpFolderTest : public billdrop::test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("billdrop_gcp_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-            std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      std::filesystem::remove_all(dir_);
-  }
   std::filesystem::path write(const std::string& name, std::string_view bytes) {
     const std::filesystem::path file = dir_ / name;
     std::filesystem::create_directories(file.parent_path());
     std::ofstream(file, std::ios::binary) << bytes;
     return file;
   }
-  std::filesystem::path dir_;
 };
 
 } // namespace billdrop::gcp::testing
