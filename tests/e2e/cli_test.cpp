@@ -61,10 +61,11 @@ protected:
   CommandResult run(const std::vector<std::string>& args) {
     std::string command = quote(BILLDROP_TEST_BILLDROP_EXE);
     for (const auto& arg : args)
-      command += " " + quote(arg);
+      command.append(" ").append(quote(arg));
     const fs::path out = dir_ / "stdout.txt";
     const fs::path err = dir_ / "stderr.txt";
-    command += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+    command.append(" >").append(quote(out.string()));
+    command.append(" 2>").append(quote(err.string())).append(" </dev/null");
     const int status = std::system(command.c_str());
     CommandResult result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
