@@ -117,28 +117,19 @@ Limbs<8> multiply(const Limbs<4>& a, const Limbs<4>& b) noexcept {
   return product;
 }
 
-constexpr std::array<u64, 20> make_small_powers_of_ten() {
-  std::array<u64, 20> powers{};
-  u64 power = 1;
+template <class T, std::size_t N>
+constexpr std::array<T, N> make_powers_of_ten() {
+  std::array<T, N> powers{};
+  T power = 1;
   for (auto& entry : powers) {
     entry = power;
     power *= 10;
   }
   return powers;
 }
-constexpr std::array<u64, 20> small_powers_of_ten = make_small_powers_of_ten(); // 10^0..10^19
+constexpr std::array<u64, 20> small_powers_of_ten = make_powers_of_ten<u64, 20>(); // 10^0..10^19
 constexpr u64 ten_to_19 = small_powers_of_ten[19];
-
-constexpr std::array<U128, 39> make_powers_of_ten() {
-  std::array<U128, 39> powers{};
-  U128 power = 1;
-  for (auto& entry : powers) {
-    entry = power;
-    power *= 10;
-  }
-  return powers;
-}
-constexpr std::array<U128, 39> powers_of_ten = make_powers_of_ten(); // 10^0..10^38
+constexpr std::array<U128, 39> powers_of_ten = make_powers_of_ten<U128, 39>(); // 10^0..10^38
 
 constexpr Limbs<4> make_coefficient_limit() {
   Limbs<4> limit{1, 0, 0, 0};

@@ -14,6 +14,7 @@
 #include "send/destination.hpp"
 #include "send/send_scheduler.hpp"
 #include "state/sync_store.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,14 +65,10 @@ Expected expected_of(const std::vector<GeneratedRow>& rows) {
   return expected;
 }
 
-class SendGenerationsTest : public ::testing::Test {
+class SendGenerationsTest : public test::TempFolderTest {
 protected:
   void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("billdrop_send_generations_" + std::to_string(::getpid())) /
-           test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempFolderTest::SetUp();
     emulator::EmulatorOptions options;
     options.store = dir_ / "emulator.db";
     options.api_keys = {kApiKey};
@@ -81,9 +78,8 @@ protected:
     ASSERT_TRUE(port.ok()) << port.error().message();
   }
   void TearDown() override {
-    emulator_.reset();
-    if (!HasFailure())
-      fs::remove_all(dir_);
+    emulator_.reset(); // its store is in the folder
+    TempFolderTest::TearDown();
   }
 
   std::unique_ptr<send::Destination> destination() const {
@@ -168,7 +164,6 @@ protected:
     return policy;
   }
 
-  fs::path dir_;
   std::unique_ptr<emulator::Emulator> emulator_;
 };
 

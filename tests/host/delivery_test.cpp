@@ -4,6 +4,7 @@
 #include "app/delivery.hpp"
 
 #include "cbf/row_validator.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -68,19 +69,8 @@ private:
   std::map<std::string, int> seen_;
 };
 
-class DeliveryTest : public ::testing::Test {
+class DeliveryTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_delivery" / test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
   // `hours` hours of one row each in August 2026, in their own folder.
   MonthToDeliver month(const std::string& name, int hours) {
     const fs::path dir = dir_ / name;
@@ -115,7 +105,6 @@ protected:
     return deliver_all(connections, options, dir_ / "sync.db");
   }
 
-  fs::path dir_;
   OpenDestination open_;
 };
 

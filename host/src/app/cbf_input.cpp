@@ -25,11 +25,6 @@ void body_issue(cbf::ValidationReport& report, std::string_view origin, std::str
       cbf::RowIssue{cbf::Severity::error, std::move(column), std::move(rule), std::move(message)});
 }
 
-std::string exponent_message(std::string_view value) {
-  return quote_for_message(value) +
-         " is in exponent notation; the API takes plain decimals only, such as 1000 or -0.000005";
-}
-
 Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& receiver) {
   Result<std::unique_ptr<ByteSource>> source = open_file(file);
   if (!source)
@@ -64,9 +59,9 @@ Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& recei
     issues.clear();
     for (std::size_t i = 0; i < record.size(); ++i) {
       fields.push_back({header.name(i), record[i]});
-      if (cbf::is_exponent_decimal(header.name(i), record[i]))
-        issues.push_back(
-            {cbf::Severity::error, header.name(i), "plain_decimal", exponent_message(record[i])});
+      if (std::optional<cbf::RowIssue> issue =
+              cbf::exponent_decimal_issue(header.name(i), record[i]))
+        issues.push_back(std::move(*issue));
     }
     receiver.accept(fields, origin, RowContext{issues, std::nullopt});
   }
@@ -143,9 +138,8 @@ simdjson::error_code object_fields(simdjson::ondemand::object object,
         return error;
       storage.emplace_back(key);
       storage.emplace_back(text);
-      if (cbf::is_exponent_decimal(key, text))
-        issues.push_back(
-            {cbf::Severity::error, std::string(key), "plain_decimal", exponent_message(text)});
+      if (std::optional<cbf::RowIssue> issue = cbf::exponent_decimal_issue(key, text))
+        issues.push_back(std::move(*issue));
     } else if (type == simdjson::ondemand::json_type::null) {
       continue; // null is blank
     } else {

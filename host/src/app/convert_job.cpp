@@ -6,33 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 
 namespace billdrop {
-namespace {
-
-// <dir>/<YYYY-MM>.summary.json, written through a ".partial" file renamed into place: convert
-// records there what only it knows (invalid rows, whether the month was read whole), so that
-// `push` can refuse what `run` would refuse.
-Status write_summary(const std::filesystem::path& dir, const cbf::MonthSummary& summary) {
-  const std::filesystem::path file = dir / (summary.month.to_string() + ".summary.json");
-  const std::filesystem::path partial = std::filesystem::path(file).concat(".partial");
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out << summary.to_json() << '\n';
-    out.close();
-    if (!out)
-      return source_error("cannot write " + partial.string() + " (disk full or no permission?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(partial, file, ec);
-  if (ec)
-    return source_error("cannot move " + partial.string() + " to " + file.string() + ": " +
-                        ec.message());
-  return {};
-}
-
-} // namespace
 
 Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& options,
                                   cbf::ValidationReport& report) {
@@ -141,7 +116,9 @@ Result<ConvertResult> run_convert(PluginInstance& plugin, const ConvertOptions& 
   for (ConvertedMonth& month : result.months) {
     month.summary.invalid_rows = month.invalid_rows;
     month.summary.complete = month.requested && !month.failure;
-    if (Status written = write_summary(options.output_directory, month.summary); !written)
+    // Rewritten with what only convert knows (invalid rows, whether the month was read whole),
+    // so that `push` can refuse what `run` would refuse.
+    if (Status written = month.summary.write(options.output_directory); !written)
       return written.error();
   }
   result.rows_read = receiver.rows();

@@ -2,6 +2,8 @@
 
 #include "cbf/json_writer.hpp"
 
+#include <billdrop/text.hpp>
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -36,11 +38,6 @@ constexpr std::string_view kWorkDirectory = ".runs";
 constexpr std::size_t kHourKeyLength = 13; // "YYYY-MM-DDTHH"
 
 std::atomic<std::uint64_t> next_builder_id{0};
-
-Error file_error(std::string_view action, const fs::path& file, int error_number) {
-  return source_error("cannot " + std::string(action) + " " + file.string() + ": " +
-                      std::strerror(error_number));
-}
 
 std::string hour_key(const Month& month, std::uint32_t hour) {
   const UtcTime time{month.first_instant().seconds + static_cast<std::int64_t>(hour) * 3600};
@@ -194,6 +191,9 @@ private:
 struct SnapshotBuilder::MonthBuffer {
   explicit MonthBuffer(Month m) : month(m), hours(kHoursPerMonth) {}
 
+  std::uint64_t rows() const noexcept { return spilled_entries + entries.size(); }
+  std::uint64_t json_bytes() const noexcept { return rows_bytes - rows(); } // without the '\n's
+
   Decimal& type_total(std::string_view type) {
     for (auto& [name, total] : cost_by_type)
       if (name == type)
@@ -238,8 +238,6 @@ struct SnapshotBuilder::MonthBuffer {
   std::uint64_t rows_bytes = 0;    // the rows file's size once everything is written
   std::vector<IndexEntry> entries; // not yet spilled, in arrival order
   std::uint64_t spilled_entries = 0;
-  std::uint64_t rows = 0;
-  std::uint64_t json_bytes = 0;
   Decimal cost;
   std::vector<std::pair<std::string, Decimal>> cost_by_type;
   std::vector<HourTotals> hours; // by hour of the month
@@ -314,8 +312,6 @@ void SnapshotBuilder::add(const NormalizedRow& row) {
   b.pending.append(row.json);
   b.pending.push_back('\n');
   b.rows_bytes += length + 1;
-  ++b.rows;
-  b.json_bytes += length;
   ++rows_;
   buffered_ += length + 1 + sizeof(IndexEntry);
   peak_buffered_ = std::max(peak_buffered_, buffered_);
@@ -357,7 +353,7 @@ void SnapshotBuilder::discard(const Month& month) {
   MonthBuffer& b = *it->second;
   (void)writer_->wait(); // its queued blocks are written before its files go
   buffered_ -= std::min(buffered_, b.pending.size() + b.entries.size() * sizeof(IndexEntry));
-  rows_ -= b.rows;
+  rows_ -= b.rows();
   std::error_code ec;
   fs::remove(b.rows_file, ec);
   fs::remove(b.index_run, ec);
@@ -379,9 +375,8 @@ void SnapshotBuilder::remove_work_files() noexcept {
 // sort (stable: arrival order within an hour). Without a spill that is one pass in memory; a
 // single hour too large for the budget is streamed, since its entries are already in order.
 Status SnapshotBuilder::finish_month(MonthBuffer& b, MonthSummary& summary) {
-  const std::string stem = b.month.to_string();
   summary.month = b.month;
-  summary.file = options_.directory / (stem + ".ndjson");
+  summary.file = options_.directory / (b.month.to_string() + ".ndjson");
   const fs::path index_file = index_path_for(summary.file);
   const fs::path index_partial = work_path(b.month, ".index");
 
@@ -431,9 +426,9 @@ Status SnapshotBuilder::finish_month(MonthBuffer& b, MonthSummary& summary) {
     first = end;
   }
   std::vector<IndexEntry>().swap(sorted);
-  if (written != b.rows)
+  if (written != b.rows())
     return internal_error("the index of " + b.month.to_string() + " has " +
-                          std::to_string(written) + " rows but " + std::to_string(b.rows) +
+                          std::to_string(written) + " rows but " + std::to_string(b.rows()) +
                           " were added");
   Result<std::string> digest = index.finish(b.rows_bytes);
   if (!digest)
@@ -450,8 +445,8 @@ Status SnapshotBuilder::finish_month(MonthBuffer& b, MonthSummary& summary) {
                           ec.message());
   }
 
-  summary.rows = b.rows;
-  summary.json_bytes = b.json_bytes;
+  summary.rows = b.rows();
+  summary.json_bytes = b.json_bytes();
   summary.cost = b.cost;
   for (const auto& [type, total] : b.cost_by_type)
     summary.cost_by_type.emplace(type, total);
@@ -460,19 +455,7 @@ Status SnapshotBuilder::finish_month(MonthBuffer& b, MonthSummary& summary) {
       summary.hours.emplace(hour_key(b.month, hour), b.hours[hour]);
   summary.digest = std::move(*digest);
 
-  const fs::path summary_file = options_.directory / (stem + ".summary.json");
-  const fs::path summary_partial = work_path(b.month, ".summary.json");
-  std::string text = summary.to_json();
-  text += '\n';
-  if (Status status = create_empty(summary_partial); !status)
-    return status;
-  if (Status status = append_to_file(summary_partial, text); !status)
-    return status;
-  fs::rename(summary_partial, summary_file, ec);
-  if (ec)
-    return source_error("cannot move " + summary_partial.string() + " to " + summary_file.string() +
-                        ": " + ec.message());
-  return {};
+  return summary.write(options_.directory);
 }
 
 Result<std::vector<MonthSummary>> SnapshotBuilder::finish() {
@@ -535,10 +518,10 @@ Error summary_error(std::string_view what) {
 Result<Decimal> decimal_value(simdjson::ondemand::value value, std::string_view name) {
   std::string_view text;
   if (value.get_string().get(text))
-    return summary_error("\"" + std::string(name) + "\" must be a decimal string");
+    return summary_error(quote_for_message(name) + " must be a decimal string");
   Result<Decimal> number = Decimal::parse(text);
   if (!number)
-    return summary_error("\"" + std::string(name) + "\": " + number.error().message());
+    return summary_error(quote_for_message(name) + ": " + number.error().message());
   return number;
 }
 
@@ -576,6 +559,21 @@ std::string MonthSummary::to_json() const {
   return json;
 }
 
+Status MonthSummary::write(const fs::path& directory) const {
+  const fs::path target = directory / (month.to_string() + ".summary.json");
+  const fs::path partial = fs::path(target).concat(".partial");
+  if (Status status = create_empty(partial); !status)
+    return status;
+  if (Status status = append_to_file(partial, to_json() + '\n'); !status)
+    return status;
+  std::error_code ec;
+  fs::rename(partial, target, ec);
+  if (ec)
+    return source_error("cannot move " + partial.string() + " to " + target.string() + ": " +
+                        ec.message());
+  return {};
+}
+
 Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
   simdjson::ondemand::parser parser;
   const simdjson::padded_string padded(json);
@@ -604,7 +602,7 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
     } else if (key == "rows" || key == "json_bytes" || key == "invalid_rows") {
       std::uint64_t number = 0;
       if (value.get_uint64().get(number))
-        return summary_error("\"" + std::string(key) + "\" must be a non-negative integer");
+        return summary_error(quote_for_message(key) + " must be a non-negative integer");
       (key == "rows"         ? summary.rows
        : key == "json_bytes" ? summary.json_bytes
                              : summary.invalid_rows) = number;

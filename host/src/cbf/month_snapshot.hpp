@@ -56,6 +56,8 @@ struct MonthSummary {
 
   std::string to_json() const;
   static Result<MonthSummary> from_json(std::string_view json);
+  // Writes <directory>/<YYYY-MM>.summary.json through a ".partial" file renamed into place.
+  Status write(const std::filesystem::path& directory) const;
 };
 
 class SnapshotBuilder {

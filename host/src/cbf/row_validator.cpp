@@ -142,7 +142,7 @@ const std::array<std::string, kColumnCount> kColumnKeys = [] {
 // an optional '-' (not on a zero), no leading zeros, a fraction only after a digit, and at most 38
 // digits (well within a Decimal's 76, and the fast path's bound). Such a value is copied as it is
 // instead of being parsed and written again; everything else takes the full parse.
-bool is_plain_decimal(std::string_view value) noexcept {
+bool is_canonical_decimal(std::string_view value) noexcept {
   const std::size_t n = value.size();
   std::size_t i = 0;
   const bool negative = n > 0 && value[0] == '-';
@@ -415,7 +415,7 @@ private:
   }
 
   void write_decimal(JsonObject& object, const ColumnInfo& column, std::string_view value) {
-    if (column.column != Column::cost && is_plain_decimal(value)) {
+    if (column.column != Column::cost && is_canonical_decimal(value)) {
       object.column_key(column.column);
       std::string& json = object.json();
       json.push_back('"');
@@ -491,6 +491,14 @@ private:
 };
 
 } // namespace
+
+std::optional<RowIssue> exponent_decimal_issue(std::string_view column, std::string_view value) {
+  if (!is_exponent_decimal(column, value))
+    return std::nullopt;
+  return RowIssue{Severity::error, std::string(column), "plain_decimal",
+                  quote_for_message(value) + " is in exponent notation; the API takes plain "
+                                             "decimals only, such as 1000 or -0.000005"};
+}
 
 bool RowValidator::normalize(std::span<const FieldView> fields, NormalizedRow& out,
                              std::vector<RowIssue>& issues) const {

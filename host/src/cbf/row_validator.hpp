@@ -15,6 +15,7 @@
 #include <billdrop/decimal.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,11 @@ struct NormalizedRow {
   Decimal cost;
   std::string lineitem_type; // lineitem/type, "Usage" when absent (for totals by type)
 };
+
+// The plain_decimal problem of a decimal column written in exponent notation ("5e-06"), or
+// nothing. The validator accepts such input and writes plain digits; CBF about to be sent as it
+// is (drop bodies, files checked by `validate`) must already hold plain decimals.
+std::optional<RowIssue> exponent_decimal_issue(std::string_view column, std::string_view value);
 
 class RowValidator {
 public:

@@ -22,6 +22,11 @@ void put_u64(char* at, std::uint64_t value) noexcept {
 
 } // namespace
 
+Error file_error(std::string_view action, const fs::path& file, int error_number) {
+  return source_error("cannot " + std::string(action) + " " + file.string() + ": " +
+                      std::strerror(error_number));
+}
+
 std::uint64_t row_hash(std::string_view row) noexcept {
   return XXH3_64bits(row.data(), row.size());
 }
@@ -88,7 +93,7 @@ Status IndexWriter::open(const fs::path& path) {
   path_ = path;
   file_ = std::fopen(path.c_str(), "wb");
   if (file_ == nullptr)
-    return source_error("cannot create " + path.string() + ": " + std::strerror(errno));
+    return file_error("create", path, errno);
   buffer_.reserve(kIndexBufferBytes);
   buffer_.assign(kIndexHeaderBytes, '\0'); // the header is written last, in place
   return {};
@@ -104,8 +109,7 @@ void IndexWriter::add(const IndexEntry& entry) {
 
 void IndexWriter::flush() {
   if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-    throw ErrorException(source_error("cannot write " + path_.string() + ": " +
-                                      std::strerror(errno != 0 ? errno : EIO)));
+    throw ErrorException(file_error("write", path_, errno != 0 ? errno : EIO));
   buffer_.clear();
 }
 
@@ -128,8 +132,7 @@ Result<std::string> IndexWriter::finish(std::uint64_t rows_file_bytes) {
   const int closed = std::fclose(file_);
   file_ = nullptr;
   if (!written || closed != 0)
-    return source_error("cannot write " + path_.string() + ": " +
-                        std::strerror(!written ? write_errno : errno));
+    return file_error("write", path_, !written ? write_errno : errno);
   return hex;
 }
 

@@ -47,6 +47,9 @@ static_assert(sizeof(IndexEntry) == 24);
 inline constexpr std::string_view kIndexMagic = "BDSNAPX1";
 inline constexpr std::size_t kIndexHeaderBytes = 64;
 
+// "cannot <action> <file>: <what the system says>", the source error of every snapshot file.
+Error file_error(std::string_view action, const std::filesystem::path& file, int error_number);
+
 // XXH3-64 of a row's bytes (without its '\n').
 std::uint64_t row_hash(std::string_view row) noexcept;
 

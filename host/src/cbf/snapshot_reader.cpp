@@ -20,11 +20,6 @@ constexpr std::size_t kHourKeyLength = 13; // "YYYY-MM-DDTHH"
 // Bytes of rows returned between two releases of the mapping's pages.
 constexpr std::size_t kReleaseEveryBytes = 64 * 1024 * 1024;
 
-Error file_error(std::string_view action, const fs::path& file, int error_number) {
-  return source_error("cannot " + std::string(action) + " " + file.string() + ": " +
-                      std::strerror(error_number));
-}
-
 // Maps a whole file read-only; {nullptr, 0} for an empty file.
 Result<std::pair<void*, std::size_t>> map_file(const fs::path& file, std::string_view what) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);

@@ -12,6 +12,7 @@
 #include "plan/plan_report.hpp"
 #include "plugin/plugin_loader.hpp"
 #include "util/log.hpp"
+#include "util/numbers.hpp"
 #include "util/progress.hpp"
 
 #include <billdrop/version.hpp>
@@ -226,10 +227,6 @@ std::string describe_source_months(const std::vector<Month>& months) {
          ")";
 }
 
-std::string group_digits(std::uint64_t value) {
-  return plan::group_thousands(value);
-}
-
 // The process's peak resident set so far (Linux reports ru_maxrss in KiB).
 std::uint64_t peak_rss_bytes() {
   rusage usage{};
@@ -279,7 +276,7 @@ void print_failures_and_notes(const ConvertResult& result, std::ostream& out) {
   if (!result.notes.empty()) {
     out << "notes from the plugin:\n";
     for (const auto& [key, count] : result.notes)
-      out << "  " << key << " (" << group_digits(count) << ")\n";
+      out << "  " << key << " (" << group_thousands(count) << ")\n";
   }
 }
 
@@ -458,8 +455,8 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
               << "  file\n";
     for (const auto& m : result.months) {
       std::cout << std::left << std::setw(9) << m.summary.month.to_string() << std::right
-                << std::setw(12) << group_digits(m.summary.rows) << std::setw(10)
-                << group_digits(m.invalid_rows) << std::setw(26) << m.summary.cost.to_string()
+                << std::setw(12) << group_thousands(m.summary.rows) << std::setw(10)
+                << group_thousands(m.invalid_rows) << std::setw(26) << m.summary.cost.to_string()
                 << "  " << (m.summary.rows ? m.summary.file.filename().string() : "-")
                 << (m.failure     ? "  FAILED (see below)"
                     : m.requested ? ""
@@ -467,10 +464,10 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
                 << '\n';
     }
     std::cout << "\n"
-              << group_digits(result.rows_read) << " rows read in " << std::fixed
+              << group_thousands(result.rows_read) << " rows read in " << std::fixed
               << std::setprecision(2) << result.seconds << " s";
     if (problems)
-      std::cout << "; " << group_digits(report.errors()) << " error(s)";
+      std::cout << "; " << group_thousands(report.errors()) << " error(s)";
     std::cout << '\n';
     print_failures_and_notes(result, std::cerr);
   }
@@ -523,10 +520,12 @@ int cmd_validate(const GlobalOptions& global, const SourceOptions& options,
     std::cout << '\n';
   } else {
     print_report_text(report, std::cout, max_errors);
-    std::cout << group_digits(receiver.rows()) << " rows: " << group_digits(report.valid_rows())
-              << " valid, " << group_digits(report.invalid_rows()) << " invalid, "
-              << group_digits(report.rejects()) << " rejected; " << group_digits(report.errors())
-              << " error(s), " << group_digits(report.warnings()) << " warning(s)\n";
+    std::cout << group_thousands(receiver.rows())
+              << " rows: " << group_thousands(report.valid_rows()) << " valid, "
+              << group_thousands(report.invalid_rows()) << " invalid, "
+              << group_thousands(report.rejects()) << " rejected; "
+              << group_thousands(report.errors()) << " error(s), "
+              << group_thousands(report.warnings()) << " warning(s)\n";
   }
   for (const Error& failure : failures)
     std::cerr << "billdrop: " << failure.message() << '\n';
@@ -639,11 +638,11 @@ void print_deliveries_text(const std::string& what, const OpenDestination& desti
   std::cout << '\n';
   for (const auto& d : deliveries) {
     std::cout << std::left << std::setw(9) << d.month.to_string() << std::right << std::setw(10)
-              << group_digits(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
+              << group_thousands(d.rows) << std::setw(22) << d.cost.to_string() << std::setw(8)
               << (d.plan ? d.plan->chunks.size() : 0) << std::setw(10) << d.attempts << "  "
               << std::left << std::setw(8) << (d.synced ? "synced" : "FAILED");
     if (d.landed)
-      std::cout << std::right << std::setw(12) << group_digits(d.landed->rows) << std::setw(22)
+      std::cout << std::right << std::setw(12) << group_thousands(d.landed->rows) << std::setw(22)
                 << d.landed->cost.to_string();
     std::cout << '\n';
   }
@@ -651,8 +650,9 @@ void print_deliveries_text(const std::string& what, const OpenDestination& desti
     if (d.plan && d.plan->rollup) {
       const plan::RollupReport& rollup = *d.plan->rollup;
       std::cout << d.month.to_string() << ": over a month cap, rolled up "
-                << group_digits(rollup.rows_before) << " rows into "
-                << group_digits(rollup.rows_after) << " (" << group_digits(rollup.groups_merged)
+                << group_thousands(rollup.rows_before) << " rows into "
+                << group_thousands(rollup.rows_after) << " ("
+                << group_thousands(rollup.groups_merged)
                 << (rollup.groups_merged == 1 ? " group" : " groups")
                 << " of rows differing only in their amounts merged, sums exact)\n";
     }
@@ -872,7 +872,7 @@ int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const Sou
       if (i > 0)
         std::cout << '\n';
       print_deliveries_text("sent " + describe_source(converted[i].selection) + " (" +
-                                group_digits(converted[i].result.rows_read) + " rows read)",
+                                group_thousands(converted[i].result.rows_read) + " rows read)",
                             *converted[i].destination, deliveries[i],
                             describe_source(converted[i].selection) + ": ");
     }
@@ -917,7 +917,7 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const Sen
               delivery_options(selection, flags, progress), selection.state_dir / "sync.db");
   progress.finish();
   const int code = print_deliveries("sent " + describe_source(selection) + " (" +
-                                        group_digits(result.rows_read) + " rows read)",
+                                        group_thousands(result.rows_read) + " rows read)",
                                     destination, deliveries, flags.format);
   return code != kExitOk ? code : convert_exit_code(result, report);
 }

@@ -131,12 +131,9 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
             std::string_view cell_text;
             if (auto code = cell.get_string().get(cell_text))
               return malformed(code);
-            if (cbf::is_exponent_decimal(name, cell_text)) {
+            if (std::optional<cbf::RowIssue> issue = cbf::exponent_decimal_issue(name, cell_text)) {
               plain_decimals = false;
-              issues.push_back({cbf::Severity::error, std::string(name), "plain_decimal",
-                                "\"" + std::string(cell_text) +
-                                    "\" is in exponent notation; the API takes plain decimals "
-                                    "only, such as 1000 or -0.000005"});
+              issues.push_back(std::move(*issue));
             }
             fields.push_back({name, cell_text});
           } else if (type != od::json_type::null) { // null is blank

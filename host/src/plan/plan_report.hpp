@@ -25,7 +25,6 @@ std::string format_plan_report(std::span<const DropPlan> plans, const PlanReport
 void print_plan_report(std::ostream& out, std::span<const DropPlan> plans,
                        const PlanReportOptions& options);
 
-using billdrop::group_thousands; // "1,250,000" (util/numbers.hpp)
 // `part` as a percentage of `whole` with one decimal, rounded half up: "25.0". Integer arithmetic
 // only, so the figure is the same everywhere. "-" when `whole` is 0.
 std::string percent_of(std::uint64_t part, std::uint64_t whole);

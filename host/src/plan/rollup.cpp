@@ -79,8 +79,7 @@ private:
     return {};
   }
   Error error(std::string_view action, int error_number) const {
-    return source_error("cannot " + std::string(action) + " " + path_.string() + ": " +
-                        std::strerror(error_number));
+    return cbf::file_error(action, path_, error_number);
   }
 
   fs::path path_;

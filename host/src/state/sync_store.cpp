@@ -454,28 +454,26 @@ Status SyncStore::mark_chunk_acknowledged(std::string_view connection_id, Month 
                                           std::string_view drop_id, SystemTime at) {
   const std::lock_guard lock(impl_->mutex_);
   const std::string month_text = month.to_string();
-  if (Status status = impl_->exec("BEGIN IMMEDIATE"); !status)
-    return status;
-  Status status = impl_->run(
-      "INSERT INTO chunk_status (connection_id, month, plan_digest, chunk_index, drop_id, "
-      "acknowledged_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, month, "
-      "plan_digest, chunk_index) DO UPDATE SET drop_id = excluded.drop_id, "
-      "acknowledged_ms = excluded.acknowledged_ms",
-      [&](Statement& stmt) {
-        stmt.text(1, connection_id)
-            .text(2, month_text)
-            .text(3, plan_digest)
-            .integer(4, chunk_index)
-            .text(5, drop_id)
-            .integer(6, to_ms(at));
-      });
-  if (status)
-    status = impl_->run(kMarkPending, [&](Statement& stmt) {
+  return impl_->transaction([&]() -> Status {
+    Status status = impl_->run(
+        "INSERT INTO chunk_status (connection_id, month, plan_digest, chunk_index, drop_id, "
+        "acknowledged_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, month, "
+        "plan_digest, chunk_index) DO UPDATE SET drop_id = excluded.drop_id, "
+        "acknowledged_ms = excluded.acknowledged_ms",
+        [&](Statement& stmt) {
+          stmt.text(1, connection_id)
+              .text(2, month_text)
+              .text(3, plan_digest)
+              .integer(4, chunk_index)
+              .text(5, drop_id)
+              .integer(6, to_ms(at));
+        });
+    if (!status)
+      return status;
+    return impl_->run(kMarkPending, [&](Statement& stmt) {
       stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest).integer(4, to_ms(at));
     });
-  if (Status ended = impl_->exec(status ? "COMMIT" : "ROLLBACK"); !ended && status)
-    return ended;
-  return status;
+  });
 }
 
 Status SyncStore::mark_month_synced(std::string_view connection_id, const plan::DropPlan& plan,

@@ -3,6 +3,9 @@
 // manifests), so that each test shows the lines it reads and works out what it expects by hand.
 // Header-only; aws test binary only.
 
+#include "support/csv_text.hpp"
+#include "support/temp_folder.hpp"
+
 #include <gtest/gtest.h>
 #include <zip.h>
 #include <zlib.h>
@@ -21,24 +24,7 @@ namespace billdrop::aws::test {
 
 namespace fs = std::filesystem;
 
-// One CSV line; a cell holding a comma, quote or newline is quoted.
-inline std::string csv_line(const std::vector<std::string>& cells) {
-  std::string line;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    if (i)
-      line += ',';
-    const std::string& cell = cells[i];
-    if (cell.find_first_of(",\"\n") == std::string::npos) {
-      line += cell;
-      continue;
-    }
-    line += '"';
-    for (const char c : cell)
-      line += c == '"' ? std::string("\"\"") : std::string(1, c);
-    line += '"';
-  }
-  return line + "\n";
-}
+using ::billdrop::test::csv_line; // a cell holding a comma, quote or newline is quoted
 
 // A CSV file: `header`, then one line per row, each cell taken from the row by column name
 // (absent names are empty cells).
@@ -121,20 +107,6 @@ inline fs::path legacy_month_folder(const fs::path& root, std::string_view repor
 }
 
 // A fresh folder per test and process, removed when the test passes.
-class CurFixtureTest : public ::testing::Test {
-protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("billdrop_aws_" + std::string(info->test_suite_name()) +
-                                        "_" + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-  fs::path dir_;
-};
+using CurFixtureTest = ::billdrop::test::TempFolderTest;
 
 } // namespace billdrop::aws::test

@@ -6,6 +6,8 @@
 // expected totals from the same rows itself.
 #include "test_support.hpp"
 
+#include "support/csv_text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -51,15 +53,6 @@ struct EaRow {
   std::string pricing_model;
   std::string benefit_id;
 };
-
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n") == std::string_view::npos)
-    return std::string(text);
-  std::string out = "\"";
-  for (const char c : text)
-    out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string ea_csv(const std::vector<EaRow>& rows) {
   std::string csv(ea_header);
@@ -119,12 +112,7 @@ std::string ea_csv(const std::vector<EaRow>& rows) {
                                              "",
                                              r.benefit_id,
                                              ""};
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      if (i != 0)
-        csv += ',';
-      csv += csv_field(fields[i]);
-    }
-    csv += '\n';
+    csv += billdrop::test::csv_line(fields);
   }
   return csv;
 }

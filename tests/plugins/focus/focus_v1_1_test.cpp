@@ -6,6 +6,9 @@
 #include <billdrop/sdk.hpp>
 #include <billdrop/testing/harness.hpp>
 
+#include "support/csv_text.hpp"
+#include "support/temp_folder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -113,15 +116,6 @@ FocusRow with(FocusRow row, const FocusRow& values) {
   return row;
 }
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n") == std::string_view::npos)
-    return std::string(text);
-  std::string out = "\"";
-  for (const char c : text)
-    out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string focus_csv(const std::vector<FocusRow>& rows) {
   std::string csv;
   for (std::size_t i = 0; i < focus_1_1_columns.size(); ++i) {
@@ -135,7 +129,7 @@ std::string focus_csv(const std::vector<FocusRow>& rows) {
       if (i != 0)
         csv += ',';
       const auto it = row.find(focus_1_1_columns[i]);
-      csv += it == row.end() ? std::string() : csv_field(it->second);
+      csv += it == row.end() ? std::string() : billdrop::test::csv_field(it->second);
     }
     csv += "\r\n";
   }
@@ -250,19 +244,7 @@ std::vector<FocusRow> rows() {
   };
 }
 
-class FocusV11Test : public ::testing::Test {
-protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("billdrop_focus_v1_1_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-  fs::path dir_;
-};
+using FocusV11Test = billdrop::test::TempFolderTest;
 
 Decimal column_total(const std::vector<FocusRow>& source, std::string_view month,
                      std::string_view column) {
