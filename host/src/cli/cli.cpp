@@ -780,6 +780,37 @@ int cmd_plan(const GlobalOptions& global, const SourceOptions& options, const st
   return code;
 }
 
+// What run sends: a connection's months converted into its state folder, row problems, failed
+// months and notes on stderr (after `heading`, when there is anything to say), and the exit code
+// the conversion alone would give.
+struct ConvertedForSending {
+  ConvertResult result;
+  int exit_code = kExitOk;
+};
+
+ConvertedForSending convert_for_sending(const SourceSelection& selection,
+                                        const std::vector<Month>& months, bool progress,
+                                        const std::string& heading = "") {
+  auto instance = create_instance(selection);
+  ConvertOptions convert;
+  convert.months = months;
+  convert.output_directory = selection.state_dir / "snapshots" / selection.delivery.connection_id;
+  convert.progress = progress;
+  cbf::ValidationReport report;
+  ConvertedForSending converted{take_by_kind(run_convert(*instance, convert, report))};
+  const ConvertResult& result = converted.result;
+  if (!heading.empty() &&
+      (report.errors() > 0 || result.first_failure() != nullptr || !result.notes.empty()))
+    std::cerr << heading << ":\n";
+  if (report.errors() > 0) {
+    std::cerr << "row problems (" << report.errors() << " errors):\n";
+    print_report_text(report, std::cerr, 20);
+  }
+  print_failures_and_notes(result, std::cerr);
+  converted.exit_code = convert_exit_code(result, report);
+  return converted;
+}
+
 // `run` on a config with several connections and no --connection: converts each connection's
 // months in turn, then sends them all at once (one request in flight per connection, up to
 // sending.parallel_connections connections side by side).
@@ -813,22 +844,10 @@ int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const Sou
   for (const ConnectionConfig& connection : config.connections) {
     Converted c;
     c.selection = select_connection(global, config, connection);
-    auto instance = create_instance(c.selection);
-    ConvertOptions convert;
-    convert.months = months;
-    convert.output_directory =
-        c.selection.state_dir / "snapshots" / c.selection.delivery.connection_id;
-    convert.progress = progress_enabled;
-    cbf::ValidationReport report;
-    c.result = take(run_convert(*instance, convert, report), kExitSource);
-    if (report.errors() > 0 || c.result.first_failure() != nullptr || !c.result.notes.empty())
-      std::cerr << describe_source(c.selection) << ":\n";
-    if (report.errors() > 0) {
-      std::cerr << "row problems (" << report.errors() << " errors):\n";
-      print_report_text(report, std::cerr, 20);
-    }
-    print_failures_and_notes(c.result, std::cerr);
-    c.convert_code = convert_exit_code(c.result, report);
+    ConvertedForSending done =
+        convert_for_sending(c.selection, months, progress_enabled, describe_source(c.selection));
+    c.result = std::move(done.result);
+    c.convert_code = done.exit_code;
     if (c.selection.delivery.destination == DestinationKind::local && local != nullptr) {
       c.destination = local;
     } else {
@@ -896,22 +915,14 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const Sen
   } else {
     selection = select_source(global, options);
   }
-  auto instance = create_instance(selection);
-  ConvertOptions convert;
-  convert.months = parse_months(options.months);
-  convert.output_directory = selection.state_dir / "snapshots" / selection.delivery.connection_id;
-  convert.progress = !global.no_progress && Progress::enabled_by_default();
-  cbf::ValidationReport report;
-  ConvertResult result = take_by_kind(run_convert(*instance, convert, report));
-  if (report.errors() > 0) {
-    std::cerr << "row problems (" << report.errors() << " errors):\n";
-    print_report_text(report, std::cerr, 20);
-  }
-  print_failures_and_notes(result, std::cerr);
+  const bool progress_enabled = !global.no_progress && Progress::enabled_by_default();
+  const ConvertedForSending converted =
+      convert_for_sending(selection, parse_months(options.months), progress_enabled);
+  const ConvertResult& result = converted.result;
   OpenDestination destination = take(
       open_destination(selection.delivery, selection.state_dir, selection.limits), kExitConfig);
   Progress progress("sending");
-  progress.set_enabled(convert.progress);
+  progress.set_enabled(progress_enabled);
   const auto deliveries =
       deliver(selection.delivery.connection_id, months_from_convert(result), destination,
               delivery_options(selection, flags, progress), selection.state_dir / "sync.db");
@@ -919,7 +930,7 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const Sen
   const int code = print_deliveries("sent " + describe_source(selection) + " (" +
                                         group_thousands(result.rows_read) + " rows read)",
                                     destination, deliveries, flags.format);
-  return code != kExitOk ? code : convert_exit_code(result, report);
+  return code != kExitOk ? code : converted.exit_code;
 }
 
 int cmd_push(const GlobalOptions& global, const SourceOptions& options, const std::string& from,
