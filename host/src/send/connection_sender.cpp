@@ -1,5 +1,7 @@
 #include "send/connection_sender.hpp"
 
+#include "util/numbers.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -81,16 +83,8 @@ bool needs_hour_restart(const plan::Chunk& chunk, const DropResponse& response) 
 } // namespace
 
 SendStart unrecorded_send_start() {
-  std::random_device device;
-  std::string id = "unrecorded-";
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 8; ++i) {
-    const std::uint32_t word = device();
-    for (int shift = 28; shift >= 0; shift -= 4)
-      id += kHex[(word >> shift) & 0x0F];
-  }
   SendStart start;
-  start.generation = SendGeneration{std::move(id), 1};
+  start.generation = SendGeneration{"unrecorded-" + random_hex(8), 1};
   return start;
 }
 

@@ -1,10 +1,11 @@
 #include "state/sync_store.hpp"
 
+#include "util/numbers.hpp"
+
 #include <sqlite3.h>
 
 #include <map>
 #include <mutex>
-#include <random>
 
 namespace billdrop::state {
 
@@ -82,19 +83,6 @@ CREATE TABLE IF NOT EXISTS chunk_keys (
   answered_errors INTEGER NOT NULL,
   PRIMARY KEY (connection_id, month, generation, chunk_index));
 )sql";
-
-// 128 random bits as hex: the store's id, part of every idempotency key it hands out.
-std::string random_store_id() {
-  std::random_device device;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 4; ++i) {
-    const std::uint32_t word = device();
-    for (int shift = 28; shift >= 0; shift -= 4)
-      id += kHex[(word >> shift) & 0x0F];
-  }
-  return id;
-}
 
 std::int64_t to_ms(SystemTime time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -272,7 +260,7 @@ Result<std::unique_ptr<SyncStore>> SyncStore::open(const std::filesystem::path& 
   if (Status status = impl->exec(kSchema); !status)
     return std::move(status).error();
   // The first opener's id wins; every later one reads it.
-  const std::string candidate = random_store_id();
+  const std::string candidate = random_hex(4); // 128 random bits: the store's id
   if (Status status =
           impl->run("INSERT OR IGNORE INTO store_info (name, value) VALUES ('store_id', ?1)",
                     [&](Statement& stmt) { stmt.text(1, candidate); });
