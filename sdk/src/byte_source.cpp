@@ -1,8 +1,10 @@
 #include <billdrop/byte_source.hpp>
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -130,8 +132,12 @@ public:
     stream_.opaque = Z_NULL;
     stream_.next_in = Z_NULL;
     stream_.avail_in = 0;
-    // 16 + MAX_WBITS: expect a gzip header and trailer, not raw zlib.
-    initialized_ = inflateInit2(&stream_, 16 + MAX_WBITS) == Z_OK;
+    // 16 + MAX_WBITS: expect a gzip header and trailer, not raw zlib. zlib parses the header and
+    // finds the trailer; the trailer's CRC-32 and length are checked here instead (see
+    // check_trailer), with libdeflate's carry-less-multiply CRC, about 3.5 times as fast as
+    // zlib's own on this machine: a sixth of the time to inflate a CUR went to zlib's CRC.
+    initialized_ =
+        inflateInit2(&stream_, 16 + MAX_WBITS) == Z_OK && inflateValidate(&stream_, 0) == Z_OK;
   }
   ~GzipSource() override {
     if (initialized_)
@@ -169,12 +175,22 @@ public:
         if (inflateReset(&stream_) != Z_OK)
           return internal_error(name() + ": cannot reset the gzip decoder");
       }
-      member_started_ = true;
+      if (!member_started_) {
+        member_started_ = true;
+        crc_ = 0;
+        member_bytes_ = 0;
+      }
+      Bytef* const produced_from = stream_.next_out;
       const int status = inflate(&stream_, Z_NO_FLUSH);
+      const auto produced = static_cast<std::size_t>(stream_.next_out - produced_from);
+      crc_ = libdeflate_crc32(crc_, produced_from, produced);
+      member_bytes_ += produced;
       switch (status) {
       case Z_OK:
         break;
       case Z_STREAM_END:
+        if (auto checked = check_trailer(); !checked)
+          return std::move(checked).error();
         member_started_ = false;
         ++members_;
         break;
@@ -206,6 +222,7 @@ private:
 
   // Reads the next compressed block; false at the end of the compressed input.
   Result<bool> refill() {
+    remember_consumed();
     auto n = compressed_->read(input_.data(), input_.size());
     if (!n)
       return std::move(n).error();
@@ -217,6 +234,46 @@ private:
 
   std::uint64_t consumed_offset() const { return input_offset_ - stream_.avail_in; }
 
+  // Keeps the last eight bytes zlib has consumed before the block about to be overwritten: a
+  // member's trailer may straddle two blocks (or many, when the source returns a byte at a time).
+  void remember_consumed() {
+    const auto* block = reinterpret_cast<const unsigned char*>(input_.data());
+    const auto consumed = static_cast<std::size_t>(stream_.next_in - block);
+    if (stream_.next_in == Z_NULL || consumed == 0)
+      return;
+    for (std::size_t i = consumed > 8 ? consumed - 8 : 0; i < consumed; ++i) {
+      std::memmove(history_.data(), history_.data() + 1, history_.size() - 1);
+      history_.back() = block[i];
+    }
+  }
+
+  // At the end of a member, zlib has just consumed its 8-byte trailer: CRC-32 of the member's
+  // data, then its length modulo 2^32, both little-endian.
+  Result<bool> check_trailer() const {
+    const auto* block = reinterpret_cast<const unsigned char*>(input_.data());
+    const auto in_block = static_cast<std::size_t>(stream_.next_in - block);
+    std::array<unsigned char, 8> trailer{};
+    for (std::size_t i = 0; i < trailer.size(); ++i) {
+      const std::size_t back = trailer.size() - i; // 8 .. 1 bytes before next_in
+      trailer[i] =
+          back <= in_block ? block[in_block - back] : history_[history_.size() - (back - in_block)];
+    }
+    const auto word = [&](std::size_t at) {
+      return static_cast<std::uint32_t>(trailer[at]) |
+             static_cast<std::uint32_t>(trailer[at + 1]) << 8 |
+             static_cast<std::uint32_t>(trailer[at + 2]) << 16 |
+             static_cast<std::uint32_t>(trailer[at + 3]) << 24;
+    };
+    const char* problem = word(0) != crc_ ? "incorrect data check"
+                          : word(4) != static_cast<std::uint32_t>(member_bytes_)
+                              ? "incorrect length check"
+                              : nullptr;
+    if (problem == nullptr)
+      return true;
+    return data_error(name() + ": corrupt gzip data (" + problem + ") at compressed byte " +
+                      std::to_string(consumed_offset()));
+  }
+
   std::unique_ptr<ByteSource> compressed_;
   std::string input_;
   z_stream stream_{};
@@ -225,6 +282,9 @@ private:
   bool finished_ = false;
   std::uint64_t members_ = 0;
   std::uint64_t input_offset_ = 0;
+  std::uint32_t crc_ = 0;                  // CRC-32 of the current member's data so far
+  std::uint64_t member_bytes_ = 0;         // its length so far
+  std::array<unsigned char, 8> history_{}; // the last bytes consumed before input_'s block
 };
 
 } // namespace

@@ -258,6 +258,34 @@ TEST(GzipSource, BadChecksumIsCorruptData) {
   EXPECT_EQ(first_error(*source).rfind("c.gz: corrupt gzip data (incorrect data check)", 0), 0u);
 }
 
+// The reader checks each member's trailer itself (zlib's check is off): every byte of both the
+// CRC-32 and the length counts, however the compressed input is cut into reads, and in a second
+// member as in the first.
+TEST(GzipSource, EveryTrailerByteIsCheckedWhateverTheReadSizes) {
+  const std::string first = gzip_compress(generated_text(5'000));
+  const std::string second = gzip_compress("second member\n");
+  for (const bool in_second : {false, true}) {
+    for (std::size_t byte = 0; byte < 8; ++byte) {
+      std::string packed = first + second;
+      const std::size_t member_end = in_second ? packed.size() : first.size();
+      packed[member_end - 8 + byte] ^= 0x01;
+      const std::string expected = byte < 4 ? "t.gz: corrupt gzip data (incorrect data check)"
+                                            : "t.gz: corrupt gzip data (incorrect length check)";
+      for (const std::size_t chunk :
+           {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{4096}}) {
+        auto source = gzip_source(memory_source(packed, "t.gz", chunk));
+        const std::string message = first_error(*source, 1000);
+        EXPECT_EQ(message.rfind(expected, 0), 0u) << message << " (byte " << byte << ", chunk "
+                                                  << chunk << ", second " << in_second << ")";
+      }
+    }
+  }
+  // Unchanged, the same cuts read back the text.
+  for (const std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}})
+    EXPECT_EQ(read_all(*gzip_source(memory_source(first + second, "t.gz", chunk)), 1000),
+              generated_text(5'000) + "second member\n");
+}
+
 TEST(GzipSource, GarbageAfterMemberIsCorruptData) {
   const std::string packed = gzip_compress("a,b\n") + "not gzip";
   auto source = gzip_source(memory_source(packed, "g.gz"));
