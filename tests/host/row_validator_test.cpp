@@ -187,6 +187,59 @@ TEST(RowValidator, RejectsUnreadableTimestamps) {
   }
 }
 
+// Times already written as billdrop writes them take a short path; the seconds, month and text
+// must be those of the general parser, and the same values must be refused.
+TEST(RowValidator, CanonicalTimesReadAsTheGeneralParserReadsThem) {
+  struct Known {
+    std::string_view text;
+    std::int64_t seconds; // from Python's calendar.timegm
+    Month month;
+  };
+  for (const Known& known : {Known{"2024-02-29T23:59:59Z", 1709251199, Month(2024, 2)},
+                             Known{"2000-01-01T00:00:00Z", 946684800, Month(2000, 1)},
+                             Known{"1900-01-01T00:00:00Z", -2208988800, Month(1900, 1)},
+                             Known{"9999-12-31T23:59:59Z", 253402300799, Month(9999, 12)},
+                             Known{"1969-12-31T23:59:59Z", -1, Month(1969, 12)}}) {
+    const Outcome out = normalize({{"time/usage_start", known.text}, {"cost/cost", "1"}});
+    ASSERT_TRUE(out.valid) << known.text;
+    EXPECT_EQ(out.row.time.seconds, known.seconds) << known.text;
+    EXPECT_EQ(out.row.month, known.month) << known.text;
+    EXPECT_EQ(out.row.usage_start, known.text);
+  }
+  std::mt19937_64 rng(7);
+  const auto two = [](unsigned value) {
+    return std::string(1, static_cast<char>('0' + value / 10 % 10)) +
+           static_cast<char>('0' + value % 10);
+  };
+  int refused = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const unsigned year = 1895 + static_cast<unsigned>(rng() % 140);
+    const unsigned month = static_cast<unsigned>(rng() % 14);
+    const unsigned day = static_cast<unsigned>(rng() % 33);
+    const unsigned hour = static_cast<unsigned>(rng() % 26);
+    const unsigned minute = static_cast<unsigned>(rng() % 62);
+    const unsigned second = static_cast<unsigned>(rng() % 62);
+    const std::string date = std::to_string(year) + "-" + two(month) + "-" + two(day);
+    const std::string clock = two(hour) + ":" + two(minute) + ":" + two(second);
+    const std::string canonical = date + "T" + clock + "Z";
+    const std::string spaced = date + " " + clock; // another form: the general parser
+    const Outcome fast = normalize({{"time/usage_start", canonical}, {"cost/cost", "1"}});
+    const Outcome general = normalize({{"time/usage_start", spaced}, {"cost/cost", "1"}});
+    ASSERT_EQ(fast.valid, general.valid) << canonical;
+    if (!fast.valid) {
+      ++refused;
+      single_error(fast, "time/usage_start", "timestamp");
+      continue;
+    }
+    EXPECT_EQ(fast.row.time, general.row.time) << canonical;
+    EXPECT_EQ(fast.row.month, general.row.month) << canonical;
+    EXPECT_EQ(fast.row.usage_start, canonical);
+    EXPECT_EQ(fast.row.json, general.row.json) << canonical;
+  }
+  EXPECT_GT(refused, 1000); // both branches were exercised
+  EXPECT_LT(refused, 4000);
+}
+
 TEST(RowValidator, NormalizesAndChecksUsageEnd) {
   const Outcome out = normalize_with({{"time/usage_end", "2024-08-16 06:00:00"}});
   ASSERT_TRUE(out.valid);
@@ -425,30 +478,50 @@ TEST(RowValidatorDecimals, EveryDecimalColumnIsWrittenAsDecimalWritesIt) {
                                   "100",
                                   "-0.001",
                                   "00.10",
-                                  "1234567890123456789012345678901234567"};
+                                  "1234567890123456789012345678901234567",
+                                  "12345678901234567890123456789012345678",
+                                  "123456789012345678901234567890123456789",
+                                  "-0.00000000000000000000",
+                                  "12345678.87654321",
+                                  "1234567a.5",
+                                  "12345678.1234567b",
+                                  "12345678-"};
   std::mt19937_64 rng(42);
   for (int i = 0; i < 2000; ++i) {
     std::string text = rng() % 3 == 0 ? "-" : "";
     if (rng() % 7 == 0)
       text += '0';
-    const int integer_digits = static_cast<int>(rng() % 12);
+    // Runs of up to 24 digits, mostly zeros now and then (negative zeros), so that runs of
+    // eight and more are read a word at a time.
+    const bool zeros = rng() % 5 == 0;
+    const auto digit = [&] { return static_cast<char>('0' + (zeros ? 0 : rng() % 10)); };
+    const int integer_digits = static_cast<int>(rng() % 24);
     for (int d = 0; d < integer_digits; ++d)
-      text += static_cast<char>('0' + rng() % 10);
+      text += digit();
     if (integer_digits == 0 || rng() % 2 == 0) {
       text += '.';
-      const int fraction_digits = static_cast<int>(rng() % 12);
+      const int fraction_digits = static_cast<int>(rng() % 24);
       for (int d = 0; d < fraction_digits; ++d)
-        text += static_cast<char>('0' + rng() % 10);
+        text += digit();
     }
+    if (rng() % 50 == 0 && !text.empty()) // a stray byte somewhere
+      text[rng() % text.size()] = "x/:@"[rng() % 4];
     values.push_back(text);
   }
   for (const std::string& value : values) {
     Result<Decimal> expected = Decimal::parse(value);
-    for (std::string_view column : {"cost/amortized_cost", "usage/amount", "cost/on_demand_cost"}) {
-      Outcome outcome = normalize_with({{column, value}});
+    for (std::string_view column :
+         {"cost/cost", "cost/amortized_cost", "usage/amount", "cost/on_demand_cost"}) {
+      Outcome outcome =
+          column == "cost/cost"
+              ? normalize({{"time/usage_start", "2024-08-16T05:00:00Z"}, {"cost/cost", value}})
+              : normalize_with({{column, value}});
       ASSERT_EQ(outcome.valid, expected.ok()) << column << " " << value;
       if (!expected.ok())
         continue;
+      if (column == "cost/cost") {
+        EXPECT_EQ(outcome.row.cost, *expected) << value;
+      }
       std::string key = "\"";
       key.append(column).append("\":\"");
       const std::size_t at = outcome.row.json.find(key);

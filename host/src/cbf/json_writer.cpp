@@ -40,24 +40,27 @@ constexpr bool needs_attention(std::uint64_t word) noexcept {
 }
 
 #ifdef __SSE2__
-// Sixteen bytes at a time for the common case, a short value with nothing to escape: true when
-// no byte of [p, p + n) is below 0x20, '"', '\\' or 0xE2 (`ascii_only`: only that no byte is
-// 0x80 or above).
-template <bool ascii_only>
+// What clean_sse2 looks for: bytes of 0x80 and above (`ascii`); bytes JSON escapes or that may
+// start U+2028/U+2029 (`escape`: below 0x20, '"', '\\', 0xE2); or either (`plain`).
+enum class Clean { ascii, escape, plain };
+
+// Sixteen bytes at a time for the common case, a short value: true when no byte of [p, p + n)
+// is of the kind `mode` names.
+template <Clean mode>
 bool clean_sse2(const char* p, std::size_t n) noexcept {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i line_lead = _mm_set1_epi8(static_cast<char>(0xE2));
   const __m128i max_control = _mm_set1_epi8(0x1F);
   const auto flags = [&](__m128i v) {
-    if constexpr (ascii_only) {
+    if constexpr (mode == Clean::ascii)
       return _mm_movemask_epi8(v); // the high bits
-    } else {
-      __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-      hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v)); // v <= 0x1F
-      hits = _mm_or_si128(hits, _mm_cmpeq_epi8(v, line_lead));
-      return _mm_movemask_epi8(hits);
-    }
+    __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v)); // v <= 0x1F
+    if constexpr (mode == Clean::plain)
+      return _mm_movemask_epi8(_mm_or_si128(hits, v)); // 0xE2 has its high bit set
+    hits = _mm_or_si128(hits, _mm_cmpeq_epi8(v, line_lead));
+    return _mm_movemask_epi8(hits);
   };
   if (n >= 16) { // whole blocks, then one more that overlaps the last: a byte seen twice is fine
     for (std::size_t i = 0; i + 16 <= n; i += 16)
@@ -65,17 +68,26 @@ bool clean_sse2(const char* p, std::size_t n) noexcept {
         return false;
     return flags(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16))) == 0;
   }
-  // Shorter: into a block of spaces (no library call for a few bytes).
-  alignas(16) char block[16];
-  std::memset(block, ' ', sizeof block);
+  // Shorter: the bytes into one register, the rest spaces (which no check flags), from at most
+  // two overlapping loads: no library call, and no trip through memory.
+  constexpr std::uint64_t kSpaces = kOnes * ' ';
+  std::uint64_t low = kSpaces;
+  std::uint64_t high = kSpaces;
   if (n >= 8) {
-    std::memcpy(block, p, 8);
-    std::memcpy(block + n - 8, p + n - 8, 8);
+    low = load_word(p);
+    high = load_word(p + n - 8);
+  } else if (n >= 4) {
+    std::uint32_t head;
+    std::uint32_t tail;
+    std::memcpy(&head, p, sizeof head);
+    std::memcpy(&tail, p + n - 4, sizeof tail);
+    low = std::uint64_t{tail} << 32 | head;
   } else {
     for (std::size_t i = 0; i < n; ++i)
-      block[i] = p[i];
+      low = (low & ~(std::uint64_t{0xFF} << (8 * i))) |
+            std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
   }
-  return flags(_mm_load_si128(reinterpret_cast<const __m128i*>(block))) == 0;
+  return flags(_mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low))) == 0;
 }
 #endif
 
@@ -128,7 +140,7 @@ void append_escape(std::string& out, unsigned char c) {
 
 void append_json_string(std::string& out, std::string_view text) {
 #ifdef __SSE2__
-  if (clean_sse2<false>(text.data(), text.size())) { // nothing to escape: one copy
+  if (clean_sse2<Clean::escape>(text.data(), text.size())) { // nothing to escape: one copy
     const std::size_t at = out.size();
     out.resize(at + text.size() + 2);
     char* dest = out.data() + at;
@@ -187,7 +199,7 @@ void append_json_string(std::string& out, std::string_view text) {
 
 std::size_t first_invalid_utf8(std::string_view text) noexcept {
 #ifdef __SSE2__
-  if (clean_sse2<true>(text.data(), text.size()))
+  if (clean_sse2<Clean::ascii>(text.data(), text.size()))
     return text.size();
 #endif
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
@@ -228,6 +240,25 @@ std::size_t first_invalid_utf8(std::string_view text) noexcept {
     }
   }
   return n;
+}
+
+bool is_plain_json_text(std::string_view text) noexcept {
+#ifdef __SSE2__
+  return clean_sse2<Clean::plain>(text.data(), text.size());
+#else
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    const std::uint64_t word = load_word(text.data() + i);
+    if ((word & kHighBits) != 0 || needs_attention(word))
+      return false;
+  }
+  for (; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80 || kByteClass[c] != ByteClass::copy)
+      return false;
+  }
+  return true;
+#endif
 }
 
 bool is_valid_utf8(std::string_view text) noexcept {

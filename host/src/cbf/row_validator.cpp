@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace billdrop::cbf {
 namespace {
@@ -143,65 +144,124 @@ const std::array<std::string, kColumnCount> kColumnKeys = [] {
 // digits (well within a Decimal's 76, and the fast path's bound). Such a value is copied as it is
 // instead of being parsed and written again; everything else takes the full parse.
 bool is_canonical_decimal(std::string_view value) noexcept {
+  const char* const p = value.data();
   const std::size_t n = value.size();
-  std::size_t i = 0;
-  const bool negative = n > 0 && value[0] == '-';
-  if (negative)
-    i = 1;
-  const auto digit = [&](std::size_t at) { return value[at] >= '0' && value[at] <= '9'; };
-  if (i == n || !digit(i))
-    return false;
-  bool nonzero = false;
-  if (value[i] == '0') {
-    ++i;
-  } else {
-    while (i < n && digit(i))
+  // The end of the run of digits from `i`: eight at a time while it lasts, then one by one.
+  const auto digits_from = [&](std::size_t i) {
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, p + i, sizeof word);
+      // Every byte is 0x30..0x39: its high nibble is 3, and adding 6 leaves it 3.
+      constexpr std::uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ULL;
+      if (((word & kHigh) | (((word + 0x0606060606060606ULL) & kHigh) >> 4)) !=
+          0x3333333333333333ULL)
+        break;
+    }
+    while (i < n && static_cast<unsigned char>(p[i] - '0') <= 9)
       ++i;
-    nonzero = true;
-  }
-  std::size_t digits = i - (negative ? 1 : 0);
+    return i;
+  };
+  const bool negative = n > 0 && p[0] == '-';
+  const std::size_t integer = negative ? 1 : 0;
+  std::size_t i = digits_from(integer);
+  if (i == integer || (p[integer] == '0' && i > integer + 1))
+    return false; // no digits, or a leading zero
+  std::size_t digits = i - integer;
   if (i < n) {
-    if (value[i] != '.')
+    if (p[i] != '.')
       return false;
-    const std::size_t fraction = ++i;
-    for (; i < n && digit(i); ++i)
-      nonzero = nonzero || value[i] != '0';
+    const std::size_t fraction = i + 1;
+    i = digits_from(fraction);
     if (i == fraction || i != n)
       return false;
     digits += i - fraction;
   }
-  return digits <= 38 && (nonzero || !negative);
+  if (digits > 38)
+    return false;
+  // A negative zero ("-0.00") is written without its sign.
+  return !negative || value.find_first_not_of("-.0") != std::string_view::npos;
 }
 
-// Writes the canonical JSON object; column names and tag keys need no escaping (both are ASCII
-// without quotes or backslashes).
+// Writes the canonical JSON object straight into the row's string: the string is opened to its
+// whole capacity, written through a pointer with one room check per piece, and cut to length at
+// close(). (Appending piece by piece to a std::string checks capacity and length at every
+// character.) Column names and tag keys need no escaping: both are ASCII without quotes or
+// backslashes.
 class JsonObject {
 public:
   explicit JsonObject(std::string& json) : json_(json) {
     json_.clear();
-    json_.push_back('{');
+    reopen();
+    put('{');
   }
   void column_key(Column column) {
-    const std::string& text = kColumnKeys[static_cast<std::size_t>(column)];
-    if (first_)
-      json_.append(text, 1, std::string::npos);
-    else
-      json_.append(text);
+    const std::string_view text = kColumnKeys[static_cast<std::size_t>(column)];
+    put(first_ ? text.substr(1) : text);
     first_ = false;
   }
   void key(std::string_view name) {
+    room(name.size() + 4);
     if (!first_)
-      json_.push_back(',');
+      *at_++ = ',';
     first_ = false;
-    json_.push_back('"');
-    json_.append(name);
-    json_.append("\":", 2);
+    *at_++ = '"';
+    copy(name);
+    *at_++ = '"';
+    *at_++ = ':';
   }
-  std::string& json() noexcept { return json_; }
-  void close() { json_.push_back('}'); }
+  // A string value that is_plain_json_text accepts, or an already canonical number or time.
+  void plain_string(std::string_view value) {
+    room(value.size() + 2);
+    *at_++ = '"';
+    copy(value);
+    *at_++ = '"';
+  }
+  // Any other value: `write` appends it to the string as it stands.
+  template <class Write>
+  void through_string(Write&& write) {
+    json_.resize(used());
+    write(json_);
+    reopen();
+  }
+  void close() {
+    put('}');
+    json_.resize(used());
+  }
 
 private:
+  std::size_t used() const noexcept { return static_cast<std::size_t>(at_ - json_.data()); }
+  // Makes the whole capacity writable; what lies beyond used() is cut at close().
+  void reopen() {
+    const std::size_t length = json_.size();
+    json_.resize(std::max(json_.capacity(), std::size_t{256}));
+    at_ = json_.data() + length;
+    end_ = json_.data() + json_.size();
+  }
+  void room(std::size_t bytes) {
+    if (static_cast<std::size_t>(end_ - at_) >= bytes) [[likely]]
+      return;
+    const std::size_t length = used();
+    json_.resize(std::max(2 * json_.size(), length + bytes));
+    at_ = json_.data() + length;
+    end_ = json_.data() + json_.size();
+  }
+  void copy(std::string_view text) noexcept {
+    if (!text.empty()) // an empty view may have a null pointer, which memcpy must not get
+      std::memcpy(at_, text.data(), text.size());
+    at_ += text.size();
+  }
+  void put(std::string_view text) {
+    room(text.size());
+    copy(text);
+  }
+  void put(char c) {
+    room(1);
+    *at_++ = c;
+  }
+
   std::string& json_;
+  char* at_ = nullptr;
+  char* end_ = nullptr;
   bool first_ = true;
 };
 
@@ -212,14 +272,72 @@ std::int32_t& slot_of(ColumnSlots& slots, Column column) {
   return slots[static_cast<std::size_t>(column)];
 }
 
+// Bit i stands for the column kColumns[i].
+constexpr std::uint32_t bit_of(Column column) noexcept {
+  return std::uint32_t{1} << static_cast<unsigned>(column);
+}
+static_assert(kColumnCount <= 32, "a column set is one 32-bit mask");
+
+constexpr std::uint32_t kRequiredColumns = [] {
+  std::uint32_t mask = 0;
+  for (const ColumnInfo& column : kColumns)
+    if (column.required)
+      mask |= bit_of(column.column);
+  return mask;
+}();
+
+// Per-thread buffers a row's normalisation reuses, so the valid path allocates nothing once
+// warmed up.
+struct Scratch {
+  std::vector<std::uint32_t> tags; // indexes into the row's fields of its tag columns
+  std::vector<bool> plain;         // per field: is_plain_json_text(value)
+};
+
+// "YYYY-MM-DDTHH:MM:SSZ" with a real date and time: the form billdrop writes, which most plugins
+// already send. Read here in a few dozen instructions; every other form goes to parse_timestamp.
+struct CanonicalTime {
+  UtcTime time;
+  Month month;
+};
+
+std::optional<CanonicalTime> parse_canonical_time(std::string_view text) noexcept {
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z')
+    return std::nullopt;
+  bool digits = true;
+  const auto number = [&](std::size_t at, std::size_t count) {
+    unsigned value = 0;
+    for (std::size_t i = at; i < at + count; ++i) {
+      const unsigned digit = static_cast<unsigned char>(text[i]) - unsigned{'0'};
+      digits = digits && digit <= 9;
+      value = value * 10 + digit;
+    }
+    return value;
+  };
+  const unsigned year = number(0, 4);
+  const unsigned month = number(5, 2);
+  const unsigned day = number(8, 2);
+  const unsigned hour = number(11, 2);
+  const unsigned minute = number(14, 2);
+  const unsigned second = number(17, 2);
+  // The years parse_timestamp accepts; no leap seconds, as there.
+  if (!digits || year < 1900 || hour > 23 || minute > 59 || second > 59 ||
+      !is_valid_date(static_cast<int>(year), month, day))
+    return std::nullopt;
+  return CanonicalTime{UtcTime{days_from_civil(static_cast<int>(year), month, day) * 86400 +
+                               hour * 3600 + minute * 60 + second},
+                       Month(static_cast<int>(year), static_cast<int>(month))};
+}
+
 class RowNormalizer {
 public:
   RowNormalizer(std::span<const FieldView> fields, NormalizedRow& out, IssueSink& sink,
-                std::vector<std::uint32_t>& tags)
-      : fields_(fields), out_(out), sink_(sink), tags_(tags) {
+                Scratch& scratch)
+      : fields_(fields), out_(out), sink_(sink), tags_(scratch.tags), plain_(scratch.plain) {
     slots_.fill(kAbsent);
     bad_value_.fill(false);
     tags_.clear();
+    plain_.assign(fields.size(), false);
   }
 
   bool run() {
@@ -230,8 +348,9 @@ public:
 
     JsonObject object(out_.json);
     out_.lineitem_type.assign(kLineItemTypes[0]);
-    for (const ColumnInfo& column : kColumns)
-      write_column(object, column);
+    // The columns the row has, and the required ones it lacks, in column order.
+    for (std::uint32_t columns = present_ | kRequiredColumns; columns != 0; columns &= columns - 1)
+      write_column(object, kColumns[static_cast<std::size_t>(__builtin_ctz(columns))]);
     write_tags(object);
     object.close();
     return !sink_.has_errors();
@@ -241,6 +360,17 @@ private:
   std::string_view value_of(Column column) const {
     const std::int32_t index = slots_[static_cast<std::size_t>(column)];
     return index == kAbsent ? std::string_view() : fields_[static_cast<std::size_t>(index)].value;
+  }
+  // The column's value needs no escaping (see is_plain_json_text).
+  bool plain(Column column) const {
+    const std::int32_t index = slots_[static_cast<std::size_t>(column)];
+    return index != kAbsent && plain_[static_cast<std::size_t>(index)];
+  }
+  void append_value(JsonObject& object, std::string_view value, bool plain) {
+    if (plain)
+      object.plain_string(value);
+    else
+      object.through_string([&](std::string& json) { append_json_string(json, value); });
   }
 
   // Sorts every field into its column slot or the tag list; reports bad keys, bad UTF-8,
@@ -260,7 +390,10 @@ private:
           continue;
         }
       }
-      const std::size_t bad_value = first_invalid_utf8(field.value);
+      // Almost every value is plain: one pass says it is valid and needs no escaping.
+      const bool plain = is_plain_json_text(field.value);
+      plain_[i] = plain;
+      const std::size_t bad_value = plain ? field.value.size() : first_invalid_utf8(field.value);
       const bool value_ok = bad_value == field.value.size();
       if (!value_ok)
         sink_.error(field.key, "utf8",
@@ -277,6 +410,7 @@ private:
           continue;
         }
         slot = static_cast<std::int32_t>(i);
+        present_ |= bit_of(*column);
         bad_value_[static_cast<std::size_t>(*column)] = !value_ok;
       } else if (good_tag_key) {
         if (value_ok)
@@ -320,6 +454,7 @@ private:
                       " is written as " + std::string(new_name));
     if (is_blank(new_value)) {
       new_index = old_index;
+      present_ |= bit_of(replacement);
       bad_value_[static_cast<std::size_t>(replacement)] =
           bad_value_[static_cast<std::size_t>(deprecated)];
     }
@@ -328,11 +463,14 @@ private:
   // Tags go out sorted by key; a key given twice is a repeated column.
   void sort_tags() {
     auto key_of = [this](std::uint32_t index) { return fields_[index].key; };
-    std::sort(tags_.begin(), tags_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const auto before = [&](std::uint32_t a, std::uint32_t b) {
       const std::string_view ka = key_of(a);
       const std::string_view kb = key_of(b);
       return ka < kb || (ka == kb && a < b);
-    });
+    };
+    // Plugins mostly send tags in key order already: one look instead of a sort.
+    if (!std::is_sorted(tags_.begin(), tags_.end(), before))
+      std::sort(tags_.begin(), tags_.end(), before);
     for (std::size_t i = 1; i < tags_.size(); ++i) {
       if (key_of(tags_[i]) == key_of(tags_[i - 1]))
         sink_.error(key_of(tags_[i]), "duplicate_column",
@@ -376,7 +514,7 @@ private:
       break;
     }
     object.column_key(column.column);
-    append_json_string(object.json(), value);
+    append_value(object, value, plain(column.column));
   }
 
   void report_required(const ColumnInfo& column) {
@@ -390,6 +528,10 @@ private:
   }
 
   void write_timestamp(JsonObject& object, const ColumnInfo& column, std::string_view value) {
+    if (const std::optional<CanonicalTime> canonical = parse_canonical_time(value)) {
+      write_time(object, column, canonical->time, canonical->month, value);
+      return;
+    }
     Result<UtcTime> time = parse_timestamp(value);
     if (!time) {
       sink_.error(column.name, "timestamp",
@@ -399,28 +541,30 @@ private:
                       : time.error().message());
       return;
     }
-    object.column_key(column.column);
-    std::string& json = object.json();
-    json.push_back('"');
-    if (column.column == Column::usage_start) {
-      out_.time = *time;
-      out_.month = Month::of(*time);
-      out_.usage_start.clear();
-      append_iso(out_.usage_start, *time);
-      json.append(out_.usage_start);
-    } else {
-      append_iso(json, *time);
+    write_time(object, column, *time, Month::of(*time), {});
+  }
+
+  // `canonical` is the time's text when the value was already written as billdrop writes it.
+  void write_time(JsonObject& object, const ColumnInfo& column, UtcTime time, Month month,
+                  std::string_view canonical) {
+    std::string iso; // only for a time given in another form
+    if (canonical.empty()) {
+      append_iso(iso, time);
+      canonical = iso;
     }
-    json.push_back('"');
+    if (column.column == Column::usage_start) {
+      out_.time = time;
+      out_.month = month;
+      out_.usage_start.assign(canonical);
+    }
+    object.column_key(column.column);
+    object.plain_string(canonical);
   }
 
   void write_decimal(JsonObject& object, const ColumnInfo& column, std::string_view value) {
     if (column.column != Column::cost && is_canonical_decimal(value)) {
       object.column_key(column.column);
-      std::string& json = object.json();
-      json.push_back('"');
-      json.append(value);
-      json.push_back('"');
+      object.plain_string(value);
       return;
     }
     Result<Decimal> number = Decimal::parse(value);
@@ -434,10 +578,16 @@ private:
     if (column.column == Column::cost)
       out_.cost = *number;
     object.column_key(column.column);
-    std::string& json = object.json();
-    json.push_back('"');
-    number->append_to(json);
-    json.push_back('"');
+    // The cost is parsed for the month's total; a canonical one is written as it came.
+    if (column.column == Column::cost && is_canonical_decimal(value)) {
+      object.plain_string(value);
+      return;
+    }
+    object.through_string([&](std::string& json) {
+      json.push_back('"');
+      number->append_to(json);
+      json.push_back('"');
+    });
   }
 
   void write_lineitem_type(JsonObject& object, const ColumnInfo& column, std::string_view value) {
@@ -452,7 +602,7 @@ private:
     }
     out_.lineitem_type.assign(value);
     object.column_key(column.column);
-    append_json_string(object.json(), value);
+    object.plain_string(value); // one of kLineItemTypes
   }
 
   void write_tags(JsonObject& object) {
@@ -468,7 +618,7 @@ private:
       if (first_tag.empty())
         first_tag = field.key;
       object.key(field.key);
-      append_json_string(object.json(), field.value);
+      append_value(object, field.value, plain_[tags_[i]]);
     }
     if (!first_tag.empty() && is_blank(value_of(Column::resource_id)) &&
         !bad_value_[static_cast<std::size_t>(Column::resource_id)]) {
@@ -486,7 +636,9 @@ private:
   NormalizedRow& out_;
   IssueSink& sink_;
   std::vector<std::uint32_t>& tags_;
+  std::vector<bool>& plain_;
   ColumnSlots slots_;
+  std::uint32_t present_ = 0; // the columns with a field (see bit_of)
   std::array<bool, kColumnCount> bad_value_;
 };
 
@@ -502,10 +654,9 @@ std::optional<RowIssue> exponent_decimal_issue(std::string_view column, std::str
 
 bool RowValidator::normalize(std::span<const FieldView> fields, NormalizedRow& out,
                              std::vector<RowIssue>& issues) const {
-  // Per-thread scratch keeps the valid path free of allocations once warmed up.
-  thread_local std::vector<std::uint32_t> tags;
+  thread_local Scratch scratch;
   IssueSink sink(issues);
-  RowNormalizer normalizer(fields, out, sink, tags);
+  RowNormalizer normalizer(fields, out, sink, scratch);
   return normalizer.run();
 }
 
