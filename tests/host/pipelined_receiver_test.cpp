@@ -166,6 +166,44 @@ TEST(PipelinedReceiver, StringsWithGapsBetweenThemArriveIntact) {
             (std::vector<std::string>{"row gap:1: cost/cost=1.5", "row gap:2: cost/cost=2.5"}));
 }
 
+// Strings that fill the span from the first to the last exactly, but not in row order (a value
+// before its key): the bytes add up, yet the layout is not the one copied in a block.
+TEST(PipelinedReceiver, StringsOutOfOrderButWithoutGapsArriveIntact) {
+  std::string block = "o:1"
+                      "1.5"
+                      "cost/cost";
+  const bd_str origin{block.data(), 3};
+  const bd_str value{block.data() + 3, 3};
+  const bd_str key{block.data() + 6, 9};
+  std::vector<bd_field> fields{{key, value}};
+  std::vector<bd_row> rows{{fields.data(), 1, origin}};
+  Recorder inner;
+  {
+    PipelinedReceiver pipeline(inner, 2);
+    ASSERT_TRUE(pipeline.on_rows(rows));
+    block.assign(block.size(), '#');
+    EXPECT_TRUE(pipeline.drain().ok());
+  }
+  EXPECT_EQ(inner.events, (std::vector<std::string>{"row o:1: cost/cost=1.5"}));
+}
+
+// A plugin's string literals and its heap lie far apart: the distance between them must not be
+// taken for the size of a block to copy.
+TEST(PipelinedReceiver, StringsFarApartArriveIntact) {
+  static constexpr std::string_view kKey = "cost/cost"; // in the program's read-only data
+  std::vector<std::string> values{"o:1", "2.5"};        // on the heap
+  std::vector<bd_field> fields{{bd_str{kKey.data(), kKey.size()}, {values[1].data(), 3}}};
+  std::vector<bd_row> rows{{fields.data(), 1, {values[0].data(), 3}}};
+  Recorder inner;
+  {
+    PipelinedReceiver pipeline(inner, 2);
+    ASSERT_TRUE(pipeline.on_rows(rows));
+    values.assign(2, std::string(3, '#'));
+    EXPECT_TRUE(pipeline.drain().ok());
+  }
+  EXPECT_EQ(inner.events, (std::vector<std::string>{"row o:1: cost/cost=2.5"}));
+}
+
 TEST(PipelinedReceiver, AnInnerFailureStopsThePluginAndComesOutOfDrain) {
   Recorder inner;
   inner.throw_on_batch = 3;
