@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <limits>
 
 namespace billdrop {
 namespace {
@@ -372,7 +373,42 @@ Limbs<4> fold_wide(Limbs<8> value, bool is_negative, int& scale, Describe descri
 
 } // namespace
 
+// Plain decimal text of at most 18 digits ("-12.50", "0.0622600000"), the form of nearly every
+// cost in an export: its coefficient is the digits read as an integer (leading zeros add
+// nothing, trailing fraction zeros are kept) and its scale the count of fraction digits, exactly
+// what the general path below gives, in a fraction of the time. Anything else: nullopt.
+std::optional<Decimal> Decimal::parse_short_plain(std::string_view text) noexcept {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const bool negative = p != end && *p == '-';
+  if (negative)
+    ++p;
+  std::int64_t value = 0;
+  int digits = 0;
+  int fraction_digits = 0;
+  bool fraction = false;
+  for (; p != end; ++p) {
+    const auto digit = static_cast<unsigned char>(*p - '0');
+    if (digit <= 9) {
+      value = value * 10 + digit;
+      ++digits;
+      fraction_digits += fraction;
+    } else if (*p == '.' && !fraction) {
+      fraction = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  // "." alone, "5." and ".5" go the general way (the last two are valid there).
+  if (digits == 0 || digits > 18 ||
+      (fraction && (fraction_digits == 0 || fraction_digits == digits)))
+    return std::nullopt;
+  return Decimal(store_128(negative ? -value : value), fraction_digits);
+}
+
 Result<Decimal> Decimal::parse(std::string_view text) {
+  if (std::optional<Decimal> plain = parse_short_plain(text))
+    return *plain;
   const char* p = text.data();
   const char* const end = p + text.size();
 
@@ -547,15 +583,25 @@ Decimal& Decimal::operator+=(const Decimal& other) {
   if (fits_128(words_) && fits_128(other.words_)) {
     I128 left = load_128(words_);
     I128 right = load_128(other.words_);
+    // Times 10^places; false on overflow. A value within 64 bits times at most 10^18 fits 128
+    // bits, so the common case (a row's cost scaled to its total's scale) needs no overflow
+    // check, which for 128 bits is a library call.
+    const auto scale_up = [](I128& value, int places) {
+      if (places > 38)
+        return false;
+      const auto factor = static_cast<I128>(powers_of_ten[places]);
+      if (places <= 18 && value >= std::numeric_limits<std::int64_t>::min() &&
+          value <= std::numeric_limits<std::int64_t>::max()) {
+        value *= factor;
+        return true;
+      }
+      return !__builtin_mul_overflow(value, factor, &value);
+    };
     bool overflow = false;
     if (scale_ < scale)
-      overflow =
-          scale - scale_ > 38 ||
-          __builtin_mul_overflow(left, static_cast<I128>(powers_of_ten[scale - scale_]), &left);
+      overflow = !scale_up(left, scale - scale_);
     else if (other.scale_ < scale)
-      overflow = scale - other.scale_ > 38 ||
-                 __builtin_mul_overflow(
-                     right, static_cast<I128>(powers_of_ten[scale - other.scale_]), &right);
+      overflow = !scale_up(right, scale - other.scale_);
     I128 sum = 0;
     if (!overflow && !__builtin_add_overflow(left, right, &sum)) {
       words_ = store_128(sum);

@@ -66,6 +66,59 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"9223372036854775807", "9223372036854775807",
                   std::numeric_limits<std::int64_t>::max(), 0}));
 
+// Short plain text takes a fast path; text with an exponent of zero denotes the same number and
+// takes the general one. Both must give the same coefficient, scale and text, around the fast
+// path's 18-digit bound too.
+TEST(DecimalParse, ShortPlainTextReadsAsTheGeneralPathReadsIt) {
+  std::mt19937_64 rng(11);
+  const auto digits = [&](int count, bool zeros) {
+    std::string out;
+    for (int i = 0; i < count; ++i)
+      out += static_cast<char>('0' + (zeros ? 0 : rng() % 10));
+    return out;
+  };
+  std::vector<std::string> texts{"0",
+                                 "-0",
+                                 "-0.000",
+                                 "000",
+                                 "007.5",
+                                 "00.10",
+                                 "12.50",
+                                 "999999999999999999",
+                                 "-999999999999999999",
+                                 "9999999999999999999",
+                                 "0.000000000000000001",
+                                 "1.00000000000000000",
+                                 "-",
+                                 ".",
+                                 "1.2.3",
+                                 "1-2",
+                                 "--1"};
+  for (int i = 0; i < 5000; ++i) {
+    const bool zeros = rng() % 6 == 0;
+    std::string text = rng() % 3 == 0 ? "-" : "";
+    text += digits(static_cast<int>(rng() % 12), zeros);
+    if (rng() % 2 == 0)
+      text.append(".").append(digits(static_cast<int>(rng() % 12), zeros));
+    texts.push_back(text);
+  }
+  for (const std::string& text : texts) {
+    const Result<Decimal> fast = Decimal::parse(text);
+    const Result<Decimal> general = Decimal::parse(text + "e0");
+    ASSERT_EQ(fast.ok(), general.ok()) << text;
+    if (!fast.ok())
+      continue;
+    EXPECT_EQ(fast->to_string(), general->to_string()) << text;
+    EXPECT_EQ(fast->scale(), general->scale()) << text;
+    EXPECT_TRUE(fast->int128_coefficient() == general->int128_coefficient()) << text;
+  }
+  // Independently of either path: the hand-read coefficient and scale of a few.
+  EXPECT_TRUE(Decimal::parse("-0.0622600000")->int128_coefficient() == -622600000);
+  EXPECT_EQ(Decimal::parse("-0.0622600000")->scale(), 10);
+  EXPECT_TRUE(Decimal::parse("999999999999999999")->int128_coefficient() ==
+              999'999'999'999'999'999);
+}
+
 TEST(DecimalParse, HoldsThirtyEightDigits) {
   const std::string nines(38, '9');
   EXPECT_EQ(dec(nines).to_string(), nines);
@@ -268,6 +321,31 @@ TEST(DecimalArithmetic, AddsAtTheLargerScale) {
   EXPECT_EQ((dec("1500") - dec("1.5E3")).to_string(), "0");
   EXPECT_EQ((-dec("3.25")).to_string(), "-3.25");
   EXPECT_EQ((-dec("0")).to_string(), "0");
+}
+
+// Aligning scales multiplies one side by a power of ten: without an overflow check when the
+// value is within 64 bits and the power at most 10^18, with one otherwise. Sums written by hand.
+TEST(DecimalArithmetic, AligningScalesIsExactOnEitherSideOfTheShortcut) {
+  struct Case {
+    const char* a;
+    const char* b;
+    const char* sum;
+  };
+  for (const Case& c : {
+           Case{"0.5", "0.0000000001", "0.5000000001"},
+           Case{"-9223372036854775808", "0.000000000000000001",
+                "-9223372036854775807.999999999999999999"},
+           Case{"9223372036854775807", "-0.000000000000000001",
+                "9223372036854775806.999999999999999999"},
+           Case{"9223372036854775808", "0.000000000000000001",
+                "9223372036854775808.000000000000000001"},
+           Case{"1", "0.0000000000000000001", "1.0000000000000000001"},
+           Case{"170141183460469231731687303715884105727", "0.1",
+                "170141183460469231731687303715884105727.1"},
+       }) {
+    EXPECT_EQ((dec(c.a) + dec(c.b)).to_string(), c.sum) << c.a << " + " << c.b;
+    EXPECT_EQ((dec(c.b) + dec(c.a)).to_string(), c.sum) << c.b << " + " << c.a;
+  }
 }
 
 TEST(DecimalArithmetic, TenTimesOneTenthIsExactlyOne) {

@@ -8,11 +8,14 @@ namespace billdrop {
 
 bool ValidatingReceiver::on_rows(std::span<const bd_row> rows) {
   for (const bd_row& row : rows) {
-    fields_.clear();
+    // Sized once per row, then filled: no capacity check per field.
+    if (fields_.size() < row.field_count)
+      fields_.resize(row.field_count);
     for (std::size_t i = 0; i < row.field_count; ++i)
-      fields_.push_back({std::string_view(row.fields[i].key.data, row.fields[i].key.size),
-                         std::string_view(row.fields[i].value.data, row.fields[i].value.size)});
-    accept(fields_, std::string_view(row.origin.data, row.origin.size));
+      fields_[i] = {std::string_view(row.fields[i].key.data, row.fields[i].key.size),
+                    std::string_view(row.fields[i].value.data, row.fields[i].value.size)};
+    accept(std::span<const cbf::FieldView>(fields_.data(), row.field_count),
+           std::string_view(row.origin.data, row.origin.size));
   }
   if (progress_ != nullptr)
     progress_->update(progress_done_, progress_total_, rows_);

@@ -82,6 +82,9 @@ public:
   friend std::strong_ordering operator<=>(const Decimal& a, const Decimal& b) noexcept;
 
 private:
+  // parse()'s fast path for short plain text.
+  static std::optional<Decimal> parse_short_plain(std::string_view text) noexcept;
+
   // The coefficient's 64-bit words, least significant first; |coefficient| < 10^max_digits.
   using Words = std::array<std::uint64_t, 4>;
   constexpr Decimal(const Words& words, int scale) noexcept : words_(words), scale_(scale) {}
