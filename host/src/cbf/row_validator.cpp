@@ -290,7 +290,7 @@ constexpr std::uint32_t kRequiredColumns = [] {
 // warmed up.
 struct Scratch {
   std::vector<std::uint32_t> tags; // indexes into the row's fields of its tag columns
-  std::vector<bool> plain;         // per field: is_plain_json_text(value)
+  std::vector<std::uint8_t> plain; // per field: is_plain_json_text(value) (bytes: no bit twiddling)
 };
 
 // "YYYY-MM-DDTHH:MM:SSZ" with a real date and time: the form billdrop writes, which most plugins
@@ -337,7 +337,8 @@ public:
     slots_.fill(kAbsent);
     bad_value_.fill(false);
     tags_.clear();
-    plain_.assign(fields.size(), false);
+    if (plain_.size() < fields.size()) // every entry a column or tag refers to is set by classify
+      plain_.resize(fields.size());
   }
 
   bool run() {
@@ -636,7 +637,7 @@ private:
   NormalizedRow& out_;
   IssueSink& sink_;
   std::vector<std::uint32_t>& tags_;
-  std::vector<bool>& plain_;
+  std::vector<std::uint8_t>& plain_;
   ColumnSlots slots_;
   std::uint32_t present_ = 0; // the columns with a field (see bit_of)
   std::array<bool, kColumnCount> bad_value_;
