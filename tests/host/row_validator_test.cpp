@@ -95,6 +95,29 @@ TEST(RowValidator, WritesColumnsInCanonicalOrderAndTagsSortedByKey) {
   EXPECT_EQ(out.row.lineitem_type, "Tax");
 }
 
+// A few tags are sorted one way, many another: both give byte order, and a repeat is found.
+TEST(RowValidator, SortsFewAndManyTagsAlike) {
+  for (const int count : {2, 5, 16, 17, 40}) {
+    std::vector<std::string> keys;
+    for (int i = count - 1; i >= 0; --i) // reverse order: every tag moves
+      keys.push_back("resource/tag:k" + std::to_string(100 + i));
+    std::vector<FieldView> fields{
+        {"time/usage_start", "2024-08-16T05:00:00Z"}, {"cost/cost", "1"}, {"resource/id", "r"}};
+    for (const std::string& key : keys)
+      fields.push_back({key, "v"});
+    const Outcome out = normalize(fields);
+    ASSERT_TRUE(out.valid) << count;
+    std::string expected = R"({"time/usage_start":"2024-08-16T05:00:00Z","cost/cost":"1",)"
+                           R"("resource/id":"r")";
+    for (int i = 0; i < count; ++i)
+      expected += ",\"resource/tag:k" + std::to_string(100 + i) + "\":\"v\"";
+    EXPECT_EQ(out.row.json, expected + "}") << count;
+
+    fields.push_back({keys[keys.size() / 2], "again"});
+    single_error(normalize(fields), keys[keys.size() / 2], "duplicate_column");
+  }
+}
+
 TEST(RowValidator, OmitsBlankValuesAndBlankTags) {
   const Outcome out = normalize_with({{"resource/service", ""},
                                       {"lineitem/description", "   "},

@@ -465,13 +465,22 @@ private:
   void sort_tags() {
     auto key_of = [this](std::uint32_t index) { return fields_[index].key; };
     const auto before = [&](std::uint32_t a, std::uint32_t b) {
-      const std::string_view ka = key_of(a);
-      const std::string_view kb = key_of(b);
-      return ka < kb || (ka == kb && a < b);
+      const int order = key_of(a).compare(key_of(b));
+      return order < 0 || (order == 0 && a < b);
     };
-    // Plugins mostly send tags in key order already: one look instead of a sort.
-    if (!std::is_sorted(tags_.begin(), tags_.end(), before))
+    // A row has a handful of tags: an insertion sort (one comparison per tag when they come in
+    // order) costs less than setting up std::sort.
+    if (tags_.size() <= 16) {
+      for (std::size_t i = 1; i < tags_.size(); ++i) {
+        const std::uint32_t tag = tags_[i];
+        std::size_t at = i;
+        for (; at > 0 && before(tag, tags_[at - 1]); --at)
+          tags_[at] = tags_[at - 1];
+        tags_[at] = tag;
+      }
+    } else {
       std::sort(tags_.begin(), tags_.end(), before);
+    }
     for (std::size_t i = 1; i < tags_.size(); ++i) {
       if (key_of(tags_[i]) == key_of(tags_[i - 1]))
         sink_.error(key_of(tags_[i]), "duplicate_column",
