@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace billdrop::aws {
 
@@ -58,6 +59,9 @@ public:
     columns_ = &columns;
     file_name_ = file_name;
     tags_.declare(columns.tag_keys);
+    tag_handles_.clear();
+    for (const TagColumn& tag : columns.tags)
+      tag_handles_.push_back(tags_.key(tag.key));
   }
 
   // Maps `record` (whose origin is `origin`, "file:line") and writes it, or rejects it with a
@@ -97,6 +101,7 @@ private:
   const CsvRecord* record_ = nullptr;
 
   TagColumns tags_;
+  std::vector<TagColumns::Key> tag_handles_; // of columns_->tags, in order
   MapEntries map_entries_;
   std::string map_storage_;
   MapEntries product_entries_;
