@@ -164,8 +164,14 @@ private:
     const std::size_t n = text.size();
     char* dst = arena_.data() + used_;
     const char* src = text.data();
-    if (n >= 16) {
+    if (n > 32) {
       std::memcpy(dst, src, n);
+    } else if (n >= 16) {
+      char head[16], tail[16]; // two overlapping 16-byte moves cover 16..32 bytes
+      std::memcpy(head, src, 16);
+      std::memcpy(tail, src + n - 16, 16);
+      std::memcpy(dst, head, 16);
+      std::memcpy(dst + n - 16, tail, 16);
     } else if (n >= 8) {
       std::uint64_t head, tail; // two overlapping words cover 8..16 bytes
       std::memcpy(&head, src, 8);
@@ -189,8 +195,9 @@ private:
   // Makes room for `n` more bytes. The batch's strings stay back to back in one arena (the host
   // copies a batch laid out so with one memcpy), so the ones already written move to the new
   // arena and their fields follow them. The arena keeps its size from batch to batch: this
-  // happens only while the first batches find the size they need.
-  void grow(std::size_t n) {
+  // happens only while the first batches find the size they need (hence out of line, keeping
+  // field() small).
+  [[gnu::noinline]] void grow(std::size_t n) {
     std::vector<char> larger(std::max(2 * arena_.size(), used_ + n + 4096));
     if (used_ > 0)
       std::memcpy(larger.data(), arena_.data(), used_);
