@@ -1,4 +1,5 @@
 #include <billdrop/csv.hpp>
+#include <billdrop/detail/block_source.hpp>
 #include <billdrop/detail/refill.hpp>
 #include <billdrop/text.hpp>
 
@@ -160,7 +161,8 @@ std::string describe_byte(char c) {
 } // namespace
 
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source, CsvOptions options)
-    : source_(std::move(source)), options_(options) {}
+    : source_(std::move(source)), blocks_(dynamic_cast<detail::BlockSource*>(source_.get())),
+      options_(options) {}
 
 CsvReader::~CsvReader() = default;
 
@@ -175,7 +177,10 @@ std::uint64_t CsvReader::total() const {
 }
 
 Result<bool> CsvReader::fill() {
-  // Keeps only the unread bytes (the record in progress), at the front.
+  // A read-ahead source hands its blocks over; others are copied from, keeping only the unread
+  // bytes (the record in progress) at the front.
+  if (blocks_ != nullptr)
+    return blocks_->refill(buffer_, begin_, end_, eof_);
   return detail::refill(*source_, buffer_, begin_, end_, eof_, kBlock);
 }
 

@@ -164,10 +164,10 @@ TagColumns::Entry& TagColumns::entry_for(std::string_view source_key) {
   return it != cache_.end() ? it->second : create(source_key);
 }
 
-template <class Key>
-void TagColumns::declare_keys(std::span<const Key> source_keys) {
+template <class Text>
+void TagColumns::declare_keys(std::span<const Text> source_keys) {
   std::vector<std::string_view> fresh;
-  for (const Key& key : source_keys)
+  for (const Text& key : source_keys)
     if (cache_.find(std::string_view(key)) == cache_.end())
       fresh.emplace_back(key);
   std::sort(fresh.begin(), fresh.end());
@@ -195,9 +195,11 @@ const std::string& TagColumns::column_for(std::string_view source_key) {
 }
 
 void TagColumns::add(std::string_view source_key, std::string_view value) {
-  if (value.empty())
-    return;
-  Entry& entry = entry_for(source_key);
+  if (!value.empty())
+    add_to_row(entry_for(source_key), value);
+}
+
+void TagColumns::add_to_row(Entry& entry, std::string_view value) {
   if (entry.stamp == row_stamp_) {
     // The key is already in this row: CBF allows one value per key, the first one stays.
     for (const Pending& tag : row_) {
@@ -205,7 +207,7 @@ void TagColumns::add(std::string_view source_key, std::string_view value) {
         continue;
       if (value_of(tag) != value) {
         if (entry.repeat_note.empty())
-          entry.repeat_note = "tag '" + std::string(source_key) +
+          entry.repeat_note = "tag '" + std::string(entry.source) +
                               "' given twice in one row with different values: the first kept";
         repeated_.push_back(&entry.repeat_note);
       }

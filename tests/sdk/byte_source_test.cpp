@@ -1,4 +1,5 @@
 #include <billdrop/byte_source.hpp>
+#include <billdrop/detail/block_source.hpp>
 
 #include <gtest/gtest.h>
 
@@ -355,4 +356,75 @@ TEST(ReadAhead, EmptySourceAndEarlyDestruction) {
   char byte = 0;
   ASSERT_TRUE(busy->read(&byte, 1).ok());
   busy.reset();
+}
+
+namespace {
+
+// Drains a read-ahead source through its block hand-off the way a parser does: each turn it
+// consumes a varying number of the buffered bytes, leaving the rest (`carry`, up to several
+// headrooms' worth) unread, and asks for more. Every byte must arrive once, in order, after the
+// unread ones. Returns the error message that ended it ("" for a clean end).
+std::string drain_blocks(ByteSource& source, std::string& got, std::size_t seed) {
+  auto* blocks = dynamic_cast<detail::BlockSource*>(&source);
+  EXPECT_NE(blocks, nullptr) << "read_ahead() hands its blocks over";
+  if (blocks == nullptr)
+    return "no block source";
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::string buffer;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool eof = false;
+  for (;;) {
+    const std::string unread = buffer.substr(begin, end - begin);
+    auto more = blocks->refill(buffer, begin, end, eof);
+    if (!more) {
+      got += unread;
+      return more.error().message();
+    }
+    EXPECT_LE(end, buffer.size());
+    EXPECT_EQ(buffer.compare(begin, unread.size(), unread), 0) << "the unread bytes come first";
+    if (!*more) {
+      EXPECT_TRUE(eof);
+      EXPECT_EQ(end - begin, unread.size()) << "nothing is added at the end";
+      got.append(buffer, begin, end - begin);
+      return "";
+    }
+    EXPECT_GT(end - begin, unread.size());
+    // Leave anything from nothing to more than the headroom unread.
+    const std::size_t carry_limit = rng() % 3 == 0 ? 3 * detail::BlockSource::headroom : 64;
+    const std::size_t carry = std::min(end - begin, static_cast<std::size_t>(rng()) % carry_limit);
+    got.append(buffer, begin, end - begin - carry);
+    begin = end - carry;
+  }
+}
+
+} // namespace
+
+TEST(ReadAhead, HandsBlocksOverWithTheUnreadBytesInFront) {
+  for (const std::size_t block : {1ul, 5ul, 4096ul, 70'000ul, 1ul << 20}) {
+    const std::string text = generated_text(block < 100 ? 20'000 : 3'000'000);
+    for (const std::size_t chunk : {1ul, 999ul}) {
+      auto source = read_ahead(memory_source(text, "b.csv", chunk), block, 3);
+      std::string got;
+      EXPECT_EQ(drain_blocks(*source, got, block + chunk), "");
+      EXPECT_TRUE(got == text) << "block " << block << " chunk " << chunk;
+      EXPECT_EQ(source->position(), text.size());
+    }
+  }
+}
+
+TEST(ReadAhead, HandedOverBlocksEndWithTheErrorAfterTheBytesBeforeIt) {
+  const std::string text = generated_text(200'000);
+  const std::string packed = gzip_compress(text);
+  auto source =
+      read_ahead(gzip_source(memory_source(packed.substr(0, packed.size() - 5), "t.gz")), 4096, 3);
+  std::string got;
+  EXPECT_EQ(drain_blocks(*source, got, 1), "t.gz: truncated gzip stream (unexpected end of file)");
+  EXPECT_GT(got.size(), 0u);
+  EXPECT_EQ(text.compare(0, got.size(), got), 0) << "bytes before the error are the stream's";
+
+  auto empty = read_ahead(memory_source(""));
+  std::string none;
+  EXPECT_EQ(drain_blocks(*empty, none, 2), "");
+  EXPECT_EQ(none, "");
 }

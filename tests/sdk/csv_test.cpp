@@ -331,6 +331,64 @@ TEST(CsvReader, PropertyRandomCsvAnyChunking) {
   }
 }
 
+// read_ahead() hands its blocks to the reader, which puts the cut record in front of the next
+// block: with blocks of 1 to 64 bytes a boundary falls at every offset of every record (quoted
+// fields, doubled quotes, CR LF and embedded line ends included), and records longer than the
+// headroom in front of a block take the copying path. Every block size must read as the whole
+// text does.
+TEST(CsvReader, RecordsStraddlingReadAheadBlocksAtEveryOffset) {
+  std::string text = "\xEF\xBB\xBFid,name,cost\r\n";
+  std::vector<Fields> expected{{"id", "name", "cost"}};
+  for (int i = 0; i < 12; ++i) {
+    const std::string id = std::to_string(i);
+    text += id + ",\"Amazon \"\"" + id + "\"\", Inc.\",0." + id + (i % 2 ? "\n" : "\r\n");
+    expected.push_back({id, "Amazon \"" + id + "\", Inc.", "0." + id});
+    text += "\"two\nlines\",," + id + "\n";
+    expected.push_back({"two\nlines", "", id});
+  }
+  const Parsed whole = parse(memory_source(text, "t.csv"));
+  ASSERT_EQ(whole.error, "");
+  ASSERT_TRUE(whole.records == expected);
+  for (std::size_t block = 1; block <= 64; ++block)
+    ASSERT_TRUE(parse(read_ahead(memory_source(text, "t.csv"), block, 2)) == whole)
+        << "block " << block;
+  ASSERT_TRUE(parse(read_ahead(memory_source(text, "t.csv", 1), 3, 2)) == whole)
+      << "one-byte reads under the read-ahead";
+
+  // Records of 100 KB and 300 KB (more than the 64 KiB headroom), plain and quoted, between
+  // short ones.
+  const std::string plain(300'000, 'p');
+  std::string quoted(100'000, 'q');
+  quoted[50'000] = '"';
+  std::string long_text = "a,b\n";
+  std::vector<Fields> long_expected{{"a", "b"}};
+  for (int i = 0; i < 4; ++i) {
+    long_text += plain + ",\"" + quoted.substr(0, 50'000) + "\"\"" + quoted.substr(50'001) +
+                 "\"\n" + std::to_string(i) + ",x\n";
+    long_expected.push_back({plain, quoted});
+    long_expected.push_back({std::to_string(i), "x"});
+  }
+  for (const std::size_t block : {1000ul, 65'536ul, 70'001ul, 1ul << 20}) {
+    const Parsed p = parse(read_ahead(memory_source(long_text, "t.csv"), block, 2));
+    EXPECT_EQ(p.error, "");
+    EXPECT_TRUE(p.records == long_expected) << "block " << block;
+    EXPECT_EQ(p.lines, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  }
+}
+
+TEST(CsvReader, ReadAheadErrorsArriveAfterTheRecordsBeforeThem) {
+  std::string text = "a,b\n";
+  for (int i = 0; i < 2000; ++i)
+    text += std::to_string(i) + ",row\n";
+  const std::string packed = gzip_compress(text);
+  const Parsed p = parse(
+      read_ahead(gzip_source(memory_source(packed.substr(0, packed.size() - 9), "t.gz")), 512, 2));
+  EXPECT_EQ(p.error, "t.gz: truncated gzip stream (unexpected end of file)");
+  ASSERT_GT(p.records.size(), 1u);
+  for (std::size_t r = 1; r < p.records.size(); ++r)
+    EXPECT_EQ(p.records[r], (Fields{std::to_string(r - 1), "row"}));
+}
+
 TEST(CsvReader, ReadsGzipFileAndReportsProgress) {
   const std::string text = "Cost,Date\n\"1.50\",2026-09-01\n2.25,2026-09-02\n";
   const auto path = std::filesystem::temp_directory_path() /

@@ -332,5 +332,59 @@ TEST(RowSink, CountsAndSmallBatches) {
   EXPECT_EQ(rows.rows_rejected(), 1u);
 }
 
+// Fields of every size (empty, 1 to 39 bytes, far more than the arena holds at first) make the
+// arena grow in the middle of batches. Every row must arrive as written, and every batch's
+// strings back to back in row order (origin, key, value, key, value, ...), the layout the host
+// copies in one piece.
+TEST(RowSink, FieldsArriveIntactAndBackToBackWhileTheArenaGrows) {
+  struct Received {
+    std::vector<std::vector<std::string>> rows; // origin, key, value, key, value, ...
+    std::size_t gaps = 0;                       // strings not starting where the one before ended
+  } received;
+  bd_sink sink{&received,
+               [](void* context, const bd_row* rows, size_t count) -> int32_t {
+                 auto* self = static_cast<Received*>(context);
+                 const char* next = nullptr;
+                 const auto see = [&](bd_str text, std::vector<std::string>& out) {
+                   if (next != nullptr && text.size > 0 && text.data != next)
+                     ++self->gaps;
+                   if (text.size > 0)
+                     next = text.data + text.size;
+                   out.emplace_back(text.data, text.size);
+                 };
+                 for (std::size_t r = 0; r < count; ++r) {
+                   std::vector<std::string>& row = self->rows.emplace_back();
+                   see(rows[r].origin, row);
+                   for (std::size_t f = 0; f < rows[r].field_count; ++f) {
+                     see(rows[r].fields[f].key, row);
+                     see(rows[r].fields[f].value, row);
+                   }
+                 }
+                 return 0;
+               },
+               nullptr, nullptr, nullptr};
+  std::vector<std::vector<std::string>> expected;
+  RowSink rows(&sink, 7);
+  for (std::size_t r = 0; r < 40; ++r) {
+    std::vector<std::string>& row = expected.emplace_back();
+    row.push_back("file.csv:" + std::to_string(r + 1));
+    rows.begin_row(row.back());
+    for (std::size_t f = 0; f < r % 5 + 1; ++f) {
+      const std::string key = "cost/field" + std::string(f, 'k');
+      const std::size_t size = (r * 7 + f * 3) % 40 + (r % 9 == 4 ? 50'000 * (r + 1) : 0);
+      std::string value(size, 'a');
+      for (std::size_t i = 0; i < size; ++i)
+        value[i] = static_cast<char>('a' + (r + f + i) % 26);
+      row.push_back(key);
+      row.push_back(value);
+      rows.field(key, value);
+    }
+    ASSERT_TRUE(rows.end_row().ok());
+  }
+  ASSERT_TRUE(rows.flush().ok());
+  EXPECT_TRUE(received.rows == expected);
+  EXPECT_EQ(received.gaps, 0u);
+}
+
 } // namespace
 } // namespace billdrop

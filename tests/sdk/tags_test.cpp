@@ -258,3 +258,45 @@ TEST(SyntheticResourceId, IncludesTheRowsTagsInKeyOrder) {
   synthetic_resource_id(out, "AmazonS3", {"123", "AmazonS3"}, first);
   EXPECT_EQ(out, id);
 }
+
+// A handle from key() adds as its key does: the same column, empty values skipped, a repeat
+// within the row noted, and a rename forced later by a late valid key followed.
+TEST(TagColumns, AddingByHandleMatchesAddingByKey) {
+  TagColumns tags;
+  const TagColumns::Key cost = tags.key("Cost_Center x");
+  const TagColumns::Key team = tags.key("team");
+  CapturingSink capture;
+  {
+    RowSink sink(&capture.raw);
+    const auto row = [&](std::initializer_list<std::pair<TagColumns::Key, std::string_view>> adds,
+                         std::string_view late_key = {}) {
+      tags.clear();
+      for (const auto& [key, value] : adds)
+        tags.add(key, value);
+      if (!late_key.empty())
+        tags.add(late_key, "late");
+      sink.begin_row("t");
+      tags.write(sink);
+      EXPECT_TRUE(sink.end_row().ok());
+    };
+    row({{cost, "1"}, {team, "web"}});
+    row({{cost, ""}, {team, "web"}, {team, "db"}});
+    // The valid key "Cost_Center_x" arrives after "Cost_Center x" took its name.
+    row({{team, "ops"}}, "Cost_Center_x");
+    row({{cost, "2"}});
+    EXPECT_TRUE(sink.flush().ok());
+  }
+  EXPECT_EQ(
+      capture.rows,
+      (std::vector<Row>{{{"resource/tag:Cost_Center_x", "1"}, {"resource/tag:team", "web"}},
+                        {{"resource/tag:team", "web"}},
+                        {{"resource/tag:team", "ops"}, {"resource/tag:Cost_Center_x", "late"}},
+                        {{"resource/tag:Cost_Center_x_2", "2"}}}));
+  EXPECT_EQ(capture.notes.count(
+                "tag 'team' given twice in one row with different values: the first kept"),
+            1u);
+  EXPECT_EQ(capture.notes.count("tag key rewritten: 'Cost_Center x' -> 'Cost_Center_x'"), 1u);
+  EXPECT_EQ(capture.notes.count("tag key rewritten: 'Cost_Center x' -> 'Cost_Center_x_2' "
+                                "('Cost_Center_x' is another key's)"),
+            1u);
+}

@@ -255,6 +255,71 @@ TEST(TimestampCalendar, EveryDayFrom1900To2100FormatsAndParsesBack) {
   }
 }
 
+// 2024-08-01T00:00:00Z has a fast path of its own: every day from 1900 to 2100, at a clock time
+// that varies with the day, must read as the seconds counted here and as the same instant
+// written in a form the general scanner reads.
+TEST(TimestampParse, CanonicalUtcFormAgreesWithTheCalendarAndTheGeneralForms) {
+  int year = 1900;
+  int month = 1;
+  int day = 1;
+  std::int64_t days = days_from_civil(1900, 1, 1);
+  for (int n = 0; year <= 2100; ++n, ++days) {
+    const int hour = n % 24;
+    const int minute = n * 7 % 60;
+    const int second = n * 13 % 60;
+    char canonical[32];
+    char general[32];
+    std::snprintf(canonical, sizeof canonical, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day,
+                  hour, minute, second);
+    std::snprintf(general, sizeof general, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, hour,
+                  minute, second);
+    const std::int64_t expected = days * 86400 + hour * 3600 + minute * 60 + second;
+    const Result<UtcTime> parsed = parse_timestamp(canonical);
+    ASSERT_TRUE(parsed.ok()) << canonical;
+    ASSERT_EQ(parsed->seconds, expected) << canonical;
+    ASSERT_EQ(parse_timestamp(general)->seconds, expected) << general;
+
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const int lengths[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (++day > lengths[month - 1]) {
+      day = 1;
+      if (++month > 12) {
+        month = 1;
+        ++year;
+      }
+    }
+  }
+}
+
+TEST(TimestampParse, CanonicalUtcShapedTextIsCheckedLikeAnyOther) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"2024-02-30T00:00:00Z", "2024-02-30 is not a calendar date"},
+      {"2023-02-29T05:00:00Z", "2023-02-29 is not a calendar date"},
+      {"2024-13-01T00:00:00Z", "2024-13-01 is not a calendar date"},
+      {"2024-08-00T00:00:00Z", "2024-08-00 is not a calendar date"},
+      {"2024-08-16T24:00:00Z", "the hour 24 is outside 00-23"},
+      {"2024-08-16T23:60:00Z", "the minute 60 is outside 00-59"},
+      {"2024-08-16T23:59:60Z", "the second 60 is outside 00-59"},
+      {"1899-12-31T23:59:59Z", "the year 1899 is outside 1900-9999"},
+  };
+  for (const auto& [text, why] : cases) {
+    const Result<UtcTime> parsed = parse_timestamp(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.error().message(), quote(text) + " is not a valid timestamp: " + why);
+  }
+  // Not digits where digits belong: the general scanner's verdict, a form it does not read.
+  for (const char* text :
+       {"2024-0a-16T00:00:00Z", "2024-08-16T00:00:0 Z", "+024-08-16T00:00:00Z"}) {
+    const Result<UtcTime> parsed = parse_timestamp(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.error().message().rfind(quote(text) + " is not a timestamp billdrop reads", 0),
+              0u)
+        << parsed.error().message();
+  }
+  // Lower-case t and z are still read (by the general scanner).
+  EXPECT_EQ(parse_timestamp("2024-08-16t05:00:00z")->seconds, 1723784400);
+}
+
 TEST(TimestampFormat, WritesTheCbfForm) {
   EXPECT_EQ(format_iso(UtcTime{0}), "1970-01-01T00:00:00Z");
   EXPECT_EQ(format_iso(UtcTime{1723784400 + 3723}), "2024-08-16T06:02:03Z");

@@ -352,8 +352,8 @@ Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
   }
 
   tags_.clear();
-  for (const TagColumn& tag : c.tags)
-    tags_.add(tag.key, cell(tag.index));
+  for (std::size_t i = 0; i < c.tags.size(); ++i)
+    tags_.add(tag_handles_[i], cell(c.tags[i].index));
   if (!cell(c.resource_tags_map).empty()) {
     if (Status parsed = parse_map_cell(cell(c.resource_tags_map), map_entries_, map_storage_);
         !parsed)

@@ -18,6 +18,10 @@
 
 namespace billdrop {
 
+namespace detail {
+class BlockSource;
+}
+
 struct CsvOptions {
   char delimiter = ',';
   char quote = '"';
@@ -67,6 +71,7 @@ private:
   Result<bool> read_record(CsvRecord& record);
 
   std::unique_ptr<ByteSource> source_;
+  detail::BlockSource* blocks_; // source_, when it can hand its blocks over
   CsvOptions options_;
   std::string buffer_;    // unread input
   std::size_t begin_ = 0; // first unread byte in buffer_

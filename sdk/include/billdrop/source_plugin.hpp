@@ -60,10 +60,12 @@ public:
 
   // Starts a row; `origin` names its source record, e.g. "usage.csv:118".
   void begin_row(std::string_view origin) {
-    rows_.push_back(PendingRow{fields_.size(), 0, append(origin)});
+    make_room(origin.size());
+    rows_.push_back(PendingRow{fields_.size(), 0, put(origin)});
   }
   void field(std::string_view key, std::string_view value) {
-    fields_.push_back(PendingField{append(key), append(value)});
+    make_room(key.size() + value.size());
+    fields_.push_back(bd_field{put(key), put(value)});
     ++rows_.back().field_count;
   }
   // Ends the row; sends the batch when it is full. A non-ok status means the host asked to stop:
@@ -127,13 +129,10 @@ public:
     send_notes();
     if (rows_.empty())
       return {};
-    c_fields_.resize(fields_.size());
-    for (std::size_t i = 0; i < fields_.size(); ++i)
-      c_fields_[i] = bd_field{view(fields_[i].key), view(fields_[i].value)};
     c_rows_.resize(rows_.size());
     for (std::size_t i = 0; i < rows_.size(); ++i)
-      c_rows_[i] = bd_row{c_fields_.data() + rows_[i].first_field, rows_[i].field_count,
-                          view(rows_[i].origin)};
+      c_rows_[i] =
+          bd_row{fields_.data() + rows_[i].first_field, rows_[i].field_count, rows_[i].origin};
     const int32_t stop = sink_->write(sink_->context, c_rows_.data(), c_rows_.size());
     rows_.clear();
     fields_.clear();
@@ -147,31 +146,32 @@ public:
   std::uint64_t rows_rejected() const noexcept { return rejected_; }
 
 private:
-  struct Span {
-    std::size_t offset;
-    std::size_t size;
-  };
-  struct PendingField {
-    Span key;
-    Span value;
-  };
   struct PendingRow {
     std::size_t first_field;
     std::size_t field_count;
-    Span origin;
+    bd_str origin;
   };
 
+  void make_room(std::size_t n) {
+    if (arena_.size() - used_ < n) [[unlikely]]
+      grow(n);
+  }
   // Fields are short (an account id, a cost), and this runs for every field of every row: the
   // bytes go in with a few inline moves instead of a call to std::string::append and memcpy.
-  Span append(std::string_view text) {
-    const std::size_t at = used_;
+  // The result is the string's final address (make_room() made room for it), so that flush()
+  // hands the fields to the host as they are.
+  bd_str put(std::string_view text) {
     const std::size_t n = text.size();
-    if (arena_.size() - at < n)
-      arena_.resize(std::max(2 * arena_.size(), at + n + 4096));
-    char* dst = arena_.data() + at;
+    char* dst = arena_.data() + used_;
     const char* src = text.data();
-    if (n >= 16) {
+    if (n > 32) {
       std::memcpy(dst, src, n);
+    } else if (n >= 16) {
+      char head[16], tail[16]; // two overlapping 16-byte moves cover 16..32 bytes
+      std::memcpy(head, src, 16);
+      std::memcpy(tail, src + n - 16, 16);
+      std::memcpy(dst, head, 16);
+      std::memcpy(dst + n - 16, tail, 16);
     } else if (n >= 8) {
       std::uint64_t head, tail; // two overlapping words cover 8..16 bytes
       std::memcpy(&head, src, 8);
@@ -189,8 +189,27 @@ private:
       dst[n / 2] = src[n / 2];
       dst[n - 1] = src[n - 1];
     }
-    used_ = at + n;
-    return Span{at, n};
+    used_ += n;
+    return bd_str{dst, n};
+  }
+  // Makes room for `n` more bytes. The batch's strings stay back to back in one arena (the host
+  // copies a batch laid out so with one memcpy), so the ones already written move to the new
+  // arena and their fields follow them. The arena keeps its size from batch to batch: this
+  // happens only while the first batches find the size they need (hence out of line, keeping
+  // field() small).
+  [[gnu::noinline]] void grow(std::size_t n) {
+    std::vector<char> larger(std::max(2 * arena_.size(), used_ + n + 4096));
+    if (used_ > 0)
+      std::memcpy(larger.data(), arena_.data(), used_);
+    const char* const old_base = arena_.data();
+    const auto moved = [&](bd_str& text) { text.data = larger.data() + (text.data - old_base); };
+    for (bd_field& f : fields_) {
+      moved(f.key);
+      moved(f.value);
+    }
+    for (PendingRow& row : rows_)
+      moved(row.origin);
+    arena_ = std::move(larger);
   }
   void send_notes() {
     if (notes_.empty())
@@ -204,16 +223,14 @@ private:
     notes_.clear();
     last_note_ = notes_.end();
   }
-  bd_str view(Span span) const noexcept { return bd_str{arena_.data() + span.offset, span.size}; }
   static bd_str to_str(std::string_view text) noexcept { return bd_str{text.data(), text.size()}; }
 
   const bd_sink* sink_;
   std::size_t batch_rows_;
-  std::vector<char> arena_; // [0, used_) holds the batch's bytes; it keeps its size
+  std::vector<char> arena_; // [0, used_) holds the batch's bytes, in row order
   std::size_t used_ = 0;
-  std::vector<PendingField> fields_;
+  std::vector<bd_field> fields_; // pointing into arena_
   std::vector<PendingRow> rows_;
-  std::vector<bd_field> c_fields_;
   std::vector<bd_row> c_rows_;
   std::map<std::string, std::uint64_t, std::less<>> notes_;
   std::map<std::string, std::uint64_t, std::less<>>::iterator last_note_ = notes_.end();

@@ -66,7 +66,22 @@ std::string rewrite_tag_key(std::string_view key);
 //     resource_id = synthetic_resource_id(service, {account, usage_type}, tags);
 //   tags.write(sink);                      // inside begin_row()/end_row()
 class TagColumns {
+  struct Entry;
+
 public:
+  // A source key already looked up, for a plugin that adds the same keys row after row (a CSV
+  // header's tag columns): add() by handle skips hashing the key every row. Valid for the life of
+  // the TagColumns that gave it.
+  class Key {
+  public:
+    Key() = default;
+
+  private:
+    friend class TagColumns;
+    explicit Key(Entry* entry) : entry_(entry) {}
+    Entry* entry_ = nullptr;
+  };
+
   // `note_prefix` starts the RowSink::note() key of a rewrite, e.g. "tag key rewritten".
   explicit TagColumns(std::string note_prefix = "tag key rewritten")
       : prefix_(std::move(note_prefix)) {}
@@ -93,6 +108,13 @@ public:
   // Adds a tag from the source. Empty values are skipped (an empty tag carries nothing); a key
   // already added to this row keeps its first value.
   void add(std::string_view source_key, std::string_view value);
+  // The same for a key looked up with key().
+  void add(Key key, std::string_view value) {
+    if (!value.empty())
+      add_to_row(*key.entry_, value);
+  }
+  // The handle of a source key (naming it if it is new).
+  Key key(std::string_view source_key) { return Key(&entry_for(source_key)); }
 
   // Writes the row's tags as fields and reports rewrites with sink.note().
   void write(RowSink& sink);
@@ -123,9 +145,10 @@ private:
     std::size_t offset; // of the value in values_
     std::size_t size;
   };
-  template <class Key>
-  void declare_keys(std::span<const Key> source_keys);
+  template <class Text>
+  void declare_keys(std::span<const Text> source_keys);
   Entry& entry_for(std::string_view source_key);
+  void add_to_row(Entry& entry, std::string_view value);
   Entry& create(std::string_view source_key);
   // Gives `entry` (a rewritten key) its rewrite or the first free suffix of it.
   void name_rewritten(Entry& entry);

@@ -448,3 +448,30 @@ TEST_F(CurRowMapperTest, AmountsOutOfRangeSayWhatIsWrong) {
 }
 
 } // namespace
+
+// Cells are read trimmed of ASCII spaces (space, tab, CR, LF, FF, VT) at either end, and only of
+// those: a non-ASCII byte at an end (UTF-8 text) stays.
+TEST_F(CurRowMapperTest, CellsAreTrimmedOfAsciiSpacesOnly) {
+  const std::vector<std::string> header = {"lineItem/UsageStartDate", "lineItem/LineItemType",
+                                           "lineItem/UnblendedCost",  "lineItem/UsageAccountId",
+                                           "lineItem/ProductCode",    "lineItem/UsageType",
+                                           "lineItem/Operation",      "lineItem/ResourceId"};
+  const fs::path file = dir_ / "spaces.csv.gz";
+  write_gzip(file, csv_text(header, {{{"lineItem/UsageStartDate", " 2024-05-01T03:00:00Z\t"},
+                                      {"lineItem/LineItemType", "Usage"},
+                                      {"lineItem/UnblendedCost", "\v0.25 "},
+                                      {"lineItem/UsageAccountId", " \t111122223333\f"},
+                                      {"lineItem/ProductCode", "\r\nAmazonS3 \r\n"},
+                                      {"lineItem/UsageType", "x"},
+                                      {"lineItem/Operation", "\xC3\xA9-op \xC3\xA9"},
+                                      {"lineItem/ResourceId", " "}}}));
+  const auto rows = read(file, Month(2024, 5));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].get("time/usage_start"), "2024-05-01T03:00:00Z");
+  EXPECT_EQ(rows[0].get("cost/cost"), "0.25");
+  EXPECT_EQ(rows[0].get("resource/account"), "111122223333");
+  EXPECT_EQ(rows[0].get("resource/service"), "AmazonS3");
+  EXPECT_EQ(rows[0].get("action/usage_type"), "x");
+  EXPECT_EQ(rows[0].get("action/operation"), "\xC3\xA9-op \xC3\xA9");
+  EXPECT_FALSE(rows[0].has("resource/id"));
+}
