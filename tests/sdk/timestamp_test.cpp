@@ -267,8 +267,8 @@ TEST(TimestampParse, CanonicalUtcFormAgreesWithTheCalendarAndTheGeneralForms) {
     const int hour = n % 24;
     const int minute = n * 7 % 60;
     const int second = n * 13 % 60;
-    char canonical[32];
-    char general[32];
+    char canonical[48]; // room for any int, so GCC sees no truncation
+    char general[48];
     std::snprintf(canonical, sizeof canonical, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day,
                   hour, minute, second);
     std::snprintf(general, sizeof general, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, hour,
