@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 namespace billdrop::cbf {
@@ -38,6 +39,33 @@ TEST(Columns, RejectsNearMissesTagsAndEmptyKeys) {
   EXPECT_FALSE(find_column("resource/tag:team").has_value());
   EXPECT_FALSE(find_column("usage/quantity").has_value());
   EXPECT_FALSE(find_column(std::string(200, 'a')).has_value());
+}
+
+// A key lands in one slot by its length and two of its bytes; the whole key must still match.
+TEST(Columns, EveryOneByteChangeOfANameIsAnotherNameOrNone) {
+  const auto expected = [](std::string_view key) -> std::optional<Column> {
+    for (const ColumnInfo& column : kColumns) // a plain search, independent of the slots
+      if (column.name == key)
+        return column.column;
+    return std::nullopt;
+  };
+  for (const ColumnInfo& column : kColumns) {
+    const std::string name(column.name);
+    for (std::size_t at = 0; at < name.size(); ++at) {
+      for (const char replacement : {'x', 'A', '/', '_', ':', '\0', '\xff'}) {
+        if (replacement == name[at])
+          continue;
+        std::string key = name;
+        key[at] = replacement;
+        EXPECT_EQ(find_column(key), expected(key)) << key;
+      }
+    }
+    EXPECT_EQ(find_column(name + "s"), expected(name + "s")) << name;
+    EXPECT_EQ(find_column(name.substr(1)), expected(name.substr(1))) << name;
+    EXPECT_EQ(find_column(name.substr(0, name.size() - 1)),
+              expected(name.substr(0, name.size() - 1)))
+        << name;
+  }
 }
 
 TEST(Columns, LineItemTypesMatchExactly) {

@@ -5,30 +5,40 @@
 namespace billdrop::cbf {
 namespace {
 
-// find_column runs once per field of every row, so it avoids hashing strings: the column names
-// are bucketed by length at compile time (at most four names share a length) and a key is
-// compared only with the names of its own length, first byte first.
+// find_column runs once per field of every row, so it avoids hashing whole strings: a key's
+// length and two of its bytes pick its one candidate slot, and the key is compared with that
+// name only. The hash's constants were found by trying small ones until no two names shared a
+// slot; kSlots below checks that at compile time, so a new column with a colliding name stops
+// the build (then pick other constants).
 constexpr std::size_t kMaxNameLength = 32;
-constexpr std::size_t kBucketSize = 4;
 constexpr std::uint8_t kNoColumn = 0xff;
+constexpr std::size_t kSlotCount = 64;
 
-using LengthBuckets = std::array<std::array<std::uint8_t, kBucketSize>, kMaxNameLength + 1>;
-
-constexpr LengthBuckets make_length_buckets() {
-  LengthBuckets buckets{};
-  for (auto& bucket : buckets)
-    bucket.fill(kNoColumn);
-  for (std::size_t i = 0; i < kColumns.size(); ++i) {
-    auto& bucket = buckets[kColumns[i].name.size()];
-    std::size_t slot = 0;
-    while (bucket[slot] != kNoColumn)
-      ++slot; // runs past the bucket (a compile error) if a length ever has more names
-    bucket[slot] = static_cast<std::uint8_t>(i);
-  }
-  return buckets;
+// Keys of 8 bytes or more only: every name has at least 8.
+constexpr std::size_t slot_of(std::string_view key) noexcept {
+  return (key.size() * 25 + static_cast<unsigned char>(key[2]) +
+          static_cast<unsigned char>(key[key.size() - 7]) * 3) %
+         kSlotCount;
 }
 
-constexpr LengthBuckets kByLength = make_length_buckets();
+struct Slots {
+  std::array<std::uint8_t, kSlotCount> column{};
+  bool perfect = true; // no two names share a slot
+};
+
+constexpr Slots make_slots() {
+  Slots slots;
+  slots.column.fill(kNoColumn);
+  for (std::size_t i = 0; i < kColumns.size(); ++i) {
+    std::uint8_t& slot = slots.column[slot_of(kColumns[i].name)];
+    slots.perfect = slots.perfect && slot == kNoColumn;
+    slot = static_cast<std::uint8_t>(i);
+  }
+  return slots;
+}
+
+constexpr Slots kSlots = make_slots();
+static_assert(kSlots.perfect, "two column names share a find_column slot: change slot_of");
 
 constexpr bool columns_in_enum_order() {
   for (std::size_t i = 0; i < kColumns.size(); ++i)
@@ -91,14 +101,13 @@ bool equal_8_to_32(const char* a, const char* b, std::size_t n) noexcept {
 std::optional<Column> find_column(std::string_view key) noexcept {
   if (key.size() > kMaxNameLength || key.size() < 8) // every name has 8 to 32 bytes
     return std::nullopt;
-  for (std::uint8_t index : kByLength[key.size()]) {
-    if (index == kNoColumn)
-      break;
-    const std::string_view name = kColumns[index].name;
-    if (equal_8_to_32(name.data(), key.data(), key.size()))
-      return kColumns[index].column;
-  }
-  return std::nullopt;
+  const std::uint8_t index = kSlots.column[slot_of(key)];
+  if (index == kNoColumn)
+    return std::nullopt;
+  const std::string_view name = kColumns[index].name;
+  if (name.size() != key.size() || !equal_8_to_32(name.data(), key.data(), key.size()))
+    return std::nullopt;
+  return kColumns[index].column;
 }
 
 bool is_exponent_decimal(std::string_view column, std::string_view value) noexcept {
