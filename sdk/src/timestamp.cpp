@@ -395,6 +395,13 @@ bool is_valid_date(int year, unsigned month, unsigned day) noexcept {
   return day <= last;
 }
 
+std::optional<UtcTime> parse_canonical_timestamp(std::string_view text) noexcept {
+  Fields fields;
+  if (!parse_canonical_utc(text, fields) || validate(fields) != Problem::none)
+    return std::nullopt;
+  return to_utc(fields);
+}
+
 Result<UtcTime> parse_timestamp(std::string_view text) {
   Fields fields;
   Problem problem = parse_canonical_utc(text, fields) ? Problem::none : parse_fields(text, fields);

@@ -228,8 +228,22 @@ TEST(TimestampCalendar, LeapYears) {
   EXPECT_FALSE(is_valid_date(2024, 1, 0));
 }
 
+// The day after year-month-day, from a month-length table written out here, independent of the
+// library's calendar.
+void next_day(int& year, int& month, int& day) {
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int lengths[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (++day > lengths[month - 1]) {
+    day = 1;
+    if (++month > 12) {
+      month = 1;
+      ++year;
+    }
+  }
+}
+
 TEST(TimestampCalendar, EveryDayFrom1900To2100FormatsAndParsesBack) {
-  // Walk the calendar with a month-length table written out here, independent of the library.
+  // Walk the calendar with next_day(), independent of the library.
   int year = 1900;
   int month = 1;
   int day = 1;
@@ -243,15 +257,7 @@ TEST(TimestampCalendar, EveryDayFrom1900To2100FormatsAndParsesBack) {
               days);
     ASSERT_EQ(parse_timestamp(std::string(expected, 10))->seconds, time.seconds);
 
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    const int lengths[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (++day > lengths[month - 1]) {
-      day = 1;
-      if (++month > 12) {
-        month = 1;
-        ++year;
-      }
-    }
+    next_day(year, month, day);
   }
 }
 
@@ -279,16 +285,22 @@ TEST(TimestampParse, CanonicalUtcFormAgreesWithTheCalendarAndTheGeneralForms) {
     ASSERT_EQ(parsed->seconds, expected) << canonical;
     ASSERT_EQ(parse_timestamp(general)->seconds, expected) << general;
 
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    const int lengths[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (++day > lengths[month - 1]) {
-      day = 1;
-      if (++month > 12) {
-        month = 1;
-        ++year;
-      }
-    }
+    next_day(year, month, day);
   }
+}
+
+TEST(TimestampParse, OnlyTheCanonicalFormIsCanonical) {
+  EXPECT_EQ(parse_canonical_timestamp("2024-02-29T23:59:59Z")->seconds, 1709251199); // timegm
+  for (const char* other : {"2024-02-29t23:59:59z", "2024-02-29 23:59:59", "2024-02-29T23:59:59.0Z",
+                            "2024-02-29T23:59:59+00:00", "2024-02-29"}) {
+    EXPECT_FALSE(parse_canonical_timestamp(other).has_value()) << other;
+    EXPECT_EQ(parse_timestamp(other)->seconds,
+              1709251199 - (std::string_view(other).size() == 10 ? 86399 : 0))
+        << other;
+  }
+  for (const char* bad : {"2023-02-29T00:00:00Z", "2024-08-16T24:00:00Z", "1899-12-31T23:59:59Z",
+                          " 2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z "})
+    EXPECT_FALSE(parse_canonical_timestamp(bad).has_value()) << bad;
 }
 
 TEST(TimestampParse, CanonicalUtcShapedTextIsCheckedLikeAnyOther) {

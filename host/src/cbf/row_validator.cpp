@@ -293,42 +293,6 @@ struct Scratch {
   std::vector<std::uint8_t> plain; // per field: is_plain_json_text(value) (bytes: no bit twiddling)
 };
 
-// "YYYY-MM-DDTHH:MM:SSZ" with a real date and time: the form billdrop writes, which most plugins
-// already send. Read here in a few dozen instructions; every other form goes to parse_timestamp.
-struct CanonicalTime {
-  UtcTime time;
-  Month month;
-};
-
-std::optional<CanonicalTime> parse_canonical_time(std::string_view text) noexcept {
-  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
-      text[16] != ':' || text[19] != 'Z')
-    return std::nullopt;
-  bool digits = true;
-  const auto number = [&](std::size_t at, std::size_t count) {
-    unsigned value = 0;
-    for (std::size_t i = at; i < at + count; ++i) {
-      const unsigned digit = static_cast<unsigned char>(text[i]) - unsigned{'0'};
-      digits = digits && digit <= 9;
-      value = value * 10 + digit;
-    }
-    return value;
-  };
-  const unsigned year = number(0, 4);
-  const unsigned month = number(5, 2);
-  const unsigned day = number(8, 2);
-  const unsigned hour = number(11, 2);
-  const unsigned minute = number(14, 2);
-  const unsigned second = number(17, 2);
-  // The years parse_timestamp accepts; no leap seconds, as there.
-  if (!digits || year < 1900 || hour > 23 || minute > 59 || second > 59 ||
-      !is_valid_date(static_cast<int>(year), month, day))
-    return std::nullopt;
-  return CanonicalTime{UtcTime{days_from_civil(static_cast<int>(year), month, day) * 86400 +
-                               hour * 3600 + minute * 60 + second},
-                       Month(static_cast<int>(year), static_cast<int>(month))};
-}
-
 class RowNormalizer {
 public:
   RowNormalizer(std::span<const FieldView> fields, NormalizedRow& out, IssueSink& sink,
@@ -538,8 +502,16 @@ private:
   }
 
   void write_timestamp(JsonObject& object, const ColumnInfo& column, std::string_view value) {
-    if (const std::optional<CanonicalTime> canonical = parse_canonical_time(value)) {
-      write_time(object, column, canonical->time, canonical->month, value);
+    // Most plugins send times as billdrop writes them: read without the general scanner, the
+    // month taken from the text's digits, and the text copied as it is.
+    if (const std::optional<UtcTime> canonical = parse_canonical_timestamp(value)) {
+      const auto digits = [&](std::size_t at, std::size_t count) {
+        int number = 0;
+        for (std::size_t i = at; i < at + count; ++i)
+          number = number * 10 + (value[i] - '0');
+        return number;
+      };
+      write_time(object, column, *canonical, Month(digits(0, 4), digits(5, 2)), value);
       return;
     }
     Result<UtcTime> time = parse_timestamp(value);

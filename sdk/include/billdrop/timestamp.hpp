@@ -11,6 +11,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,11 @@ struct UtcTime {
 //   2024/08/16                       slashes with the year first
 // Rejects impossible dates (2023-02-29), hours > 23, years outside 1900..9999, trailing text.
 Result<UtcTime> parse_timestamp(std::string_view text);
+
+// The time when `text` is exactly "YYYY-MM-DDTHH:MM:SSZ" with a real date and time, the form
+// format_iso writes (so the text is already its own normal form); nullopt for anything else,
+// which parse_timestamp may still accept. What parse_timestamp tries first.
+std::optional<UtcTime> parse_canonical_timestamp(std::string_view text) noexcept;
 
 // Parses with an explicit strptime-like format. Supported directives: %Y %m %d %H %M %S %f
 // (fraction, any number of digits) %z (Z or ±HH[:]MM) %p (AM/PM, with %I) %I %b (Jan..Dec) %e
