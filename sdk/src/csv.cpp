@@ -18,6 +18,10 @@ namespace {
 // Bytes asked of the source per read; the buffer grows beyond this only for longer records.
 constexpr std::size_t kBlock = std::size_t{1} << 20;
 
+// Bytes split_plain_line looks at per step where SSE2 is available, and so the most fields a
+// step can add.
+constexpr std::ptrdiff_t kSplitStep = 32;
+
 // The first byte in [p, end) equal to a, b or c, or end. Fields are short, so this is where a
 // plain file spends its time: sixteen bytes per step where SSE2 is available.
 inline const char* find_any_of3(const char* p, const char* end, char a, char b, char c) noexcept {
@@ -43,110 +47,148 @@ inline const char* find_any_of3(const char* p, const char* end, char a, char b, 
   return end;
 }
 
-// Splits one line that is wholly in the buffer: the common case of machine-written exports,
-// whose rows are short fields, some of them quoted ("Amazon Web Services, Inc."). Sixteen bytes
-// per step, then one bit per delimiter or quote, instead of a search per field. A quoted field is
-// taken as is when its closing quote is followed by the delimiter or the line end and it holds no
-// CR; doubled quotes, stray quotes and CRs return false (the caller discards the fields and takes
-// the general path, which handles them and reports errors with their column). Fields go straight
-// into `fields` as views of `line`; `count` is how many. A line that could need more fields than
-// `fields` holds returns false too: the general path sizes `fields` for the lines after it.
-bool split_plain_line(const char* line, std::size_t length, char delimiter, char quote,
-                      std::vector<std::string_view>& fields, std::size_t& count) {
-  std::size_t field_start = 0;
-  std::size_t i = 0;
-  std::string_view* out = fields.data();
-  std::string_view* const out_end = out + fields.size();
-  const auto emit = [&](std::size_t begin, std::size_t size) {
-    if (out == out_end) [[unlikely]]
-      return false;
-    *out++ = std::string_view(line + begin, size);
-    return true;
+// The index of the lowest set bit of a non-zero mask, as a size_t. GCC clears the register before
+// TZCNT and sign-extends __builtin_ctz's int at every pointer it is added to: two more
+// instructions per field. BSF (x86-64 baseline) writes the whole register.
+inline std::size_t lowest_bit(unsigned mask) noexcept {
+#if defined(__x86_64__) && defined(__GNUC__)
+  std::size_t index;
+  asm("bsfl %k1, %k0" : "=r"(index) : "r"(mask) : "cc");
+  return index;
+#else
+  return static_cast<unsigned>(__builtin_ctz(mask));
+#endif
+}
+
+// Splits the line at `line` when all of it is in [line, end): the common case of machine-written
+// exports, whose rows are short fields, some of them quoted ("Amazon Web Services, Inc."). One
+// pass finds the fields and the line end together, kSplitStep bytes per step where SSE2 is
+// available, then one bit per delimiter, quote, CR or LF, instead of a search per field and one
+// for the line end. A quoted field is taken as is when its closing quote is followed by the
+// delimiter or the line end and it holds no CR or LF. Fields go straight into [fields,
+// fields_end) as views of the line, and `count` is how many. Returns the start of the next line,
+// or nullptr when the line needs the general path (the caller discards the fields): doubled or
+// stray quotes, lone CRs, a line end not yet in the buffer, a line longer than `max_line` (so
+// that no field can be longer than a field may be), and a line that could need more fields than
+// there is room for (the general path makes room for the lines after it). The delimiter must
+// differ from the quote, CR and LF, and the quote from CR and LF.
+const char* split_plain_line(const char* const line, const char* const end, const char delimiter,
+                             const char quote, const std::size_t max_line,
+                             std::string_view* const fields, std::string_view* const fields_end,
+                             std::size_t& count) {
+  std::string_view* out = fields;
+  const char* field = line; // start of the field in progress
+  const char* p = line;     // scan position
+  // The CR or LF at `at` follows the last field: the start of the next line, or nullptr.
+  const auto finish = [&](const char* at) -> const char* {
+    const char* next = at + 1;
+    if (*at == '\r') {
+      if (next == end || *next != '\n')
+        return nullptr;
+      ++next;
+    }
+    if (static_cast<std::size_t>(at - line) > max_line)
+      return nullptr;
+    count = static_cast<std::size_t>(out - fields);
+    return next;
   };
-  const auto finish = [&] { count = static_cast<std::size_t>(out - fields.data()); };
-  // A quote at `at`: must open the field; skips to after its closing quote. Returns false when
-  // the line needs the general path, and sets `done` when the line ends with this field.
-  auto quoted = [&](std::size_t at, bool& done) {
-    if (at != field_start)
-      return false;
-    const void* close = std::memchr(line + at + 1, quote, length - at - 1);
-    if (close == nullptr)
-      return false;
-    const auto c = static_cast<std::size_t>(static_cast<const char*>(close) - line);
-    if (c + 1 < length && line[c + 1] != delimiter)
-      return false;
-    if (std::memchr(line + at + 1, '\r', c - at - 1) != nullptr)
-      return false;
-    if (!emit(at + 1, c - at - 1))
-      return false;
-    done = c + 1 >= length;
-    field_start = c + 2;
-    i = c + 2;
-    return true;
+  // A quote at `open`, and `close` the first quote, CR or LF after it (or `end`). Returns the
+  // start of the next field, or nullptr; `next_line` is set when the field ends the line.
+  const auto quoted = [&](const char* open, const char* close,
+                          const char*& next_line) -> const char* {
+    if (open != field || end - close < 2 || *close != quote || out == fields_end)
+      return nullptr;
+    *out++ = std::string_view(open + 1, static_cast<std::size_t>(close - open - 1));
+    const char after = close[1];
+    if (after == delimiter) {
+      field = close + 2;
+      return field;
+    }
+    if (after == '\r' || after == '\n')
+      next_line = finish(close + 1);
+    return nullptr;
   };
 #ifdef __SSE2__
   const __m128i vd = _mm_set1_epi8(delimiter);
   const __m128i vq = _mm_set1_epi8(quote);
   const __m128i vr = _mm_set1_epi8('\r');
-  while (i + 16 <= length) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line + i));
-    const auto special = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vr))));
-    auto delimiters = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)));
-    const std::size_t base = i;
-    // The delimiters before the first quote or CR of the block (all of them when there is none,
-    // the common case) need no look at the bytes themselves.
-    if (special != 0)
-      delimiters &= (1u << __builtin_ctz(special)) - 1;
-    // A block holds at most sixteen delimiters: one room check for all of them.
-    if (out_end - out < 16) [[unlikely]]
-      return false;
-    while (delimiters != 0) {
-      const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(delimiters));
-      delimiters &= delimiters - 1;
-      *out++ = std::string_view(line + field_start, at - field_start);
-      field_start = at + 1;
-    }
-    if (special == 0) {
-      i = base + 16;
-      continue;
-    }
-    const std::size_t at = base + static_cast<std::size_t>(__builtin_ctz(special));
-    if (line[at] == '\r')
-      return false;
-    bool done = false;
-    if (!quoted(at, done))
-      return false;
-    if (done) {
-      finish();
-      return true;
+  const __m128i vn = _mm_set1_epi8('\n');
+  // Bit i of a step's masks stands for the byte p + i. Two loads per step halve the per-step
+  // bookkeeping, which costs as much as the comparisons.
+  const auto delimiters_in = [&](__m128i v) {
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)));
+  };
+  const auto specials_in = [&](__m128i v) {
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vr)), _mm_cmpeq_epi8(v, vn))));
+  };
+  // A step finds at most kSplitStep delimiters: one room check for all of them, against a bound
+  // computed once. With a quote, CR or LF in the step there are fewer, which leaves room for the
+  // field it ends.
+  if (end - p >= kSplitStep && fields_end - out >= kSplitStep) {
+    const char* const last = end - kSplitStep;
+    std::string_view* const room = fields_end - kSplitStep;
+    const auto emit_all = [&](unsigned delimiters) {
+      while (delimiters != 0) {
+        const char* at = p + lowest_bit(delimiters);
+        delimiters &= delimiters - 1;
+        *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
+        field = at + 1;
+      }
+    };
+    while (p <= last) {
+      if (out > room) [[unlikely]]
+        return nullptr;
+      const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+      const unsigned special = specials_in(low) | specials_in(high) << 16;
+      const unsigned delimiters = delimiters_in(low) | delimiters_in(high) << 16;
+      if (special == 0) {
+        emit_all(delimiters);
+        p += kSplitStep;
+        continue;
+      }
+      // The delimiters before the first special byte need no look at the bytes themselves.
+      const std::size_t first = lowest_bit(special);
+      emit_all(delimiters & ((1u << first) - 1));
+      const char* at = p + first;
+      if (*at != quote) {
+        *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
+        return finish(at);
+      }
+      // The closing quote is the next special byte, in this step or after it.
+      const unsigned rest = special & (special - 1);
+      const char* close =
+          rest != 0 ? p + lowest_bit(rest) : find_any_of3(p + kSplitStep, end, quote, '\r', '\n');
+      const char* next_line = nullptr;
+      p = quoted(at, close, next_line);
+      if (p == nullptr)
+        return next_line;
     }
   }
 #endif
-  while (i < length) {
-    const char c = line[i];
-    if (c == '\r')
-      return false;
+  while (p < end) {
+    const char c = *p;
     if (c == delimiter) {
-      if (!emit(field_start, i - field_start))
-        return false;
-      field_start = i + 1;
+      if (out == fields_end)
+        return nullptr;
+      *out++ = std::string_view(field, static_cast<std::size_t>(p - field));
+      field = ++p;
     } else if (c == quote) {
-      bool done = false;
-      if (!quoted(i, done))
-        return false;
-      if (done) {
-        finish();
-        return true;
-      }
-      continue;
+      const char* next_line = nullptr;
+      p = quoted(p, find_any_of3(p + 1, end, quote, '\r', '\n'), next_line);
+      if (p == nullptr)
+        return next_line;
+    } else if (c == '\r' || c == '\n') {
+      if (out == fields_end)
+        return nullptr;
+      *out++ = std::string_view(field, static_cast<std::size_t>(p - field));
+      return finish(p);
+    } else {
+      ++p;
     }
-    ++i;
   }
-  if (!emit(field_start, length - field_start))
-    return false;
-  finish();
-  return true;
+  return nullptr;
 }
 
 std::string describe_byte(char c) {
@@ -162,7 +204,9 @@ std::string describe_byte(char c) {
 
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source, CsvOptions options)
     : source_(std::move(source)), blocks_(dynamic_cast<detail::BlockSource*>(source_.get())),
-      options_(options) {}
+      options_(options),
+      split_lines_(options.delimiter != options.quote && options.delimiter != '\r' &&
+                   options.delimiter != '\n' && options.quote != '\r' && options.quote != '\n') {}
 
 CsvReader::~CsvReader() = default;
 
@@ -243,21 +287,17 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
   const char quote = options_.quote;
   const std::size_t max_field = options_.max_field_bytes;
 
-  // Fast path: the whole line is in the buffer and needs no quote handling.
-  if (const void* newline = std::memchr(buffer_.data() + begin_, '\n', end_ - begin_)) {
-    const char* line = buffer_.data() + begin_;
-    const auto line_bytes = static_cast<std::size_t>(static_cast<const char*>(newline) - line);
-    std::size_t content = line_bytes;
-    if (content > 0 && line[content - 1] == '\r')
-      --content;
-    if (content <= max_field &&
-        split_plain_line(line, content, delimiter, quote, record.fields_, record.size_)) {
-      begin_ += line_bytes + 1;
+  // Fast path: the whole line is in the buffer and plain (see split_plain_line).
+  if (split_lines_) {
+    const char* const data = buffer_.data();
+    std::string_view* const fields = record.fields_.data();
+    if (const char* next = split_plain_line(data + begin_, data + end_, delimiter, quote, max_field,
+                                            fields, fields + record.fields_.size(), record.size_)) {
+      begin_ = static_cast<std::size_t>(next - data);
       ++next_line_;
       ++records_;
       return true;
     }
-    record.size_ = 0;
   }
 
   // Offsets below are relative to begin_, which fill() may move; the bytes keep their offsets.
@@ -412,9 +452,10 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
     break;
   }
 
-  // Room for a line like this one plus a block's worth, which the fast path checks per block.
-  if (record.fields_.size() < spans_.size() + 16)
-    record.fields_.resize(spans_.size() + 16);
+  // Room for a line like this one plus a step's worth, which the fast path checks per step.
+  const std::size_t room = spans_.size() + static_cast<std::size_t>(kSplitStep);
+  if (record.fields_.size() < room)
+    record.fields_.resize(room);
   for (std::size_t i = 0; i < spans_.size(); ++i)
     record.fields_[i] = std::string_view(data + spans_[i].first, spans_[i].second);
   record.size_ = spans_.size();

@@ -53,6 +53,55 @@ Parsed parse_text(const std::string& text, CsvOptions options = {}) {
   return whole;
 }
 
+// The format read one byte at a time with none of the reader's machinery (valid input only): the
+// expectation for the reader's fast line splitter and its general path alike.
+Parsed reference_parse(std::string_view text, char delimiter = ',', char quote = '"') {
+  Parsed out;
+  std::size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  std::uint64_t line = 1;
+  // Past the CR, LF or CR LF at i.
+  const auto line_end = [&] {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')
+      ++i;
+    ++i;
+    ++line;
+  };
+  while (i < text.size()) {
+    if (text[i] == '\r' || text[i] == '\n') {
+      line_end();
+      continue;
+    }
+    out.lines.push_back(line);
+    Fields fields;
+    for (;;) {
+      std::string value;
+      if (i < text.size() && text[i] == quote) {
+        for (++i; text[i] != quote || (i + 1 < text.size() && text[i + 1] == quote); ++i) {
+          if (text[i] == quote)
+            ++i; // the first of a doubled quote
+          else if (text[i] == '\r' || (text[i] == '\n' && text[i - 1] != '\r'))
+            ++line;
+          value += text[i];
+        }
+        ++i; // the closing quote
+      } else {
+        for (; i < text.size() && text[i] != delimiter && text[i] != '\r' && text[i] != '\n'; ++i)
+          value += text[i];
+      }
+      fields.push_back(value);
+      if (i < text.size() && text[i] == delimiter) {
+        ++i;
+        continue;
+      }
+      if (i < text.size())
+        line_end();
+      break;
+    }
+    out.records.push_back(fields);
+  }
+  return out;
+}
+
 // A source whose read sizes vary at random: boundaries fall anywhere.
 class RandomChunkSource final : public ByteSource {
 public:
@@ -210,7 +259,9 @@ TEST(CsvReader, MaxFieldBytesIsEnforced) {
             "t.csv:1: field 1 is longer than 10 bytes (CsvOptions::max_field_bytes)");
   // A runaway quote stops at the limit instead of reading the whole input.
   options.max_field_bytes = 1000;
-  const Parsed runaway = parse(memory_source("\"" + std::string(5'000'000, 'x'), "t.csv"), options);
+  std::string runaway_text(5'000'001, 'x');
+  runaway_text[0] = '"';
+  const Parsed runaway = parse(memory_source(runaway_text, "t.csv"), options);
   EXPECT_EQ(runaway.error,
             "t.csv:1: field 1 is longer than 1000 bytes (CsvOptions::max_field_bytes)");
 }
@@ -497,4 +548,139 @@ TEST(CsvReader, RandomExportLinesSplitAsGenerated) {
   EXPECT_EQ(parsed.records, expected);
   ASSERT_EQ(parsed.lines.size(), 300u);
   EXPECT_EQ(parsed.lines.back(), 300u);
+}
+
+// Lines that put a delimiter, quote, CR or LF at every offset from 0 to 80 of the line (around
+// the fast splitter's 16- and 32-byte steps), quoted fields at the start, middle and end, fields
+// longer than a step, and lines that end exactly where a read or a read-ahead block does. The
+// expected fields are written out per line shape.
+TEST(CsvReader, SpecialBytesAtEveryOffsetAroundSplitterSteps) {
+  std::string text;
+  std::vector<Fields> expected;
+  std::vector<std::uint64_t> lines;
+  std::uint64_t line = 1;
+  const auto add = [&](const std::string& row, std::vector<Fields> records, int physical_lines) {
+    text += row;
+    for (Fields& record : records) {
+      expected.push_back(std::move(record));
+      lines.push_back(line);
+      ++line;
+    }
+    line += physical_lines - static_cast<int>(records.size());
+  };
+  for (std::size_t k = 0; k <= 80; ++k) {
+    const std::string x(k, 'x');
+    add(x + ",b\n", {{x, "b"}}, 1);
+    add("y" + x + "\r\n", {{"y" + x}}, 1);
+    add("a," + x + ",\"q,q\",z\n", {{"a", x, "q,q", "z"}}, 1);
+    add("\"" + x + "\",z\r\n", {{x, "z"}}, 1);
+    add("a,\"" + x + "\"\n", {{"a", x}}, 1);
+    add("a,\"" + x + "\"\r\n", {{"a", x}}, 1);
+    add("y" + x + "\"q\n", {{"y" + x + "\"q"}}, 1);
+    add("\"" + x + "\"\"z\",w\n", {{x + "\"z", "w"}}, 1);
+    add("y" + x + "\rv\n", {{"y" + x}, {"v"}}, 2);
+    add("\"" + x + "\r\n" + x + "\",w\n", {{x + "\r\n" + x, "w"}}, 2);
+    add("\"" + x + "\n,\",w\n", {{x + "\n,", "w"}}, 2);
+    add(",,," + x + ",,,\n", {{"", "", "", x, "", "", ""}}, 1);
+    add(x + ",\n", {{x, ""}}, 1);
+  }
+  text += "last,line";
+  expected.push_back({"last", "line"});
+  lines.push_back(line);
+  const Parsed want{expected, lines, ""};
+  ASSERT_EQ(reference_parse(text), want);
+  EXPECT_EQ(parse(memory_source(text, "t.csv")), want);
+  for (std::size_t chunk : {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100})
+    EXPECT_EQ(parse(memory_source(text, "t.csv", chunk)), want) << "chunk " << chunk;
+  for (std::size_t block : {16, 31, 32, 33, 64, 100})
+    EXPECT_EQ(parse(read_ahead(memory_source(text, "t.csv"), block, 2)), want) << "block " << block;
+
+  // Each shape alone, its line ending exactly where the first read (or block) does.
+  for (std::size_t k : {0, 13, 14, 15, 16, 17, 30, 31, 32, 33, 34, 62, 63, 64, 65}) {
+    const std::string x(k, 'x');
+    for (const std::string& row : {x + "a\n", x + "a\r\n", "\"" + x + "\"\n", "\"" + x + "\"\r\n",
+                                   "a,\"" + x + "\"\n", x + ",\"q\"\n", "\"" + x + "\"\"\"\n"}) {
+      const std::string two = row + row + "z\n";
+      const Parsed reference = reference_parse(two);
+      ASSERT_EQ(reference.records.size(), 3u);
+      EXPECT_EQ(parse(memory_source(two, "t.csv", row.size())), reference) << row;
+      EXPECT_EQ(parse(read_ahead(memory_source(two, "t.csv"), row.size(), 2)), reference) << row;
+    }
+  }
+}
+
+// Random valid CSV with long and short fields, every special byte inside quotes, stray quotes
+// inside unquoted fields, blank lines and every line end, against the reference reading, for
+// any split of the input.
+TEST(CsvReader, RandomLinesMatchReferenceReadingAnySplit) {
+  std::mt19937 rng(4180);
+  for (int round = 0; round < 200; ++round) {
+    CsvOptions options;
+    if (round % 5 == 4)
+      options.delimiter = round % 2 ? '\t' : ';';
+    const char d = options.delimiter;
+    const std::string plain_bytes = std::string("ab x\"") + (d == ',' ? ';' : ',');
+    const std::string quoted_bytes = plain_bytes + d + "\r\n\"";
+    const std::string line_ends[] = {"\n", "\r\n", "\r"};
+    std::string text;
+    const int records = 1 + static_cast<int>(rng() % 12);
+    for (int r = 0; r < records; ++r) {
+      if (rng() % 8 == 0)
+        text += line_ends[rng() % 3]; // a blank line
+      const int columns = 1 + static_cast<int>(rng() % 12);
+      for (int c = 0; c < columns; ++c) {
+        if (c > 0)
+          text += d;
+        const std::size_t length = rng() % 4 == 0 ? rng() % 70 : rng() % 6;
+        if (rng() % 3 == 0) {
+          text += '"';
+          for (std::size_t k = 0; k < length; ++k) {
+            const char ch = quoted_bytes[rng() % quoted_bytes.size()];
+            text += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+          }
+          text += '"';
+        } else {
+          for (std::size_t k = 0; k < length; ++k) {
+            const char ch = plain_bytes[rng() % plain_bytes.size()];
+            text += k == 0 && ch == '"' ? 'q' : ch;
+          }
+        }
+      }
+      if (r + 1 < records || rng() % 2)
+        text += line_ends[rng() % 3];
+    }
+    const Parsed want = reference_parse(text, d);
+    ASSERT_EQ(parse(memory_source(text, "t.csv"), options), want) << "round " << round;
+    for (std::size_t chunk : {1, 5, 16, 31, 32, 33, 64})
+      ASSERT_EQ(parse(memory_source(text, "t.csv", chunk), options), want)
+          << "round " << round << " chunk " << chunk;
+    for (std::size_t block : {7, 32, 33})
+      ASSERT_EQ(parse(read_ahead(memory_source(text, "t.csv"), block, 2), options), want)
+          << "round " << round << " block " << block;
+  }
+}
+
+TEST(CsvReader, LineLongerThanMaxFieldBytesWithShortFields) {
+  CsvOptions options;
+  options.max_field_bytes = 10;
+  const std::string text = "aaaa,bbbb,cccc,\"dd,d\"\n0123456789,0123456789\r\n";
+  const Parsed p = parse_text(text, options);
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.records,
+            (std::vector<Fields>{{"aaaa", "bbbb", "cccc", "dd,d"}, {"0123456789", "0123456789"}}));
+  EXPECT_EQ(parse_text(text + "0123456789,01234567890\n", options).error,
+            "t.csv:3: field 2 is longer than 10 bytes (CsvOptions::max_field_bytes)");
+}
+
+// With a delimiter or quote that is also a line end (or each other), bytes alone cannot tell
+// them apart: such options read as the general path reads them.
+TEST(CsvReader, OptionsWhoseBytesCoincide) {
+  CsvOptions same;
+  same.delimiter = '"';
+  same.quote = '"';
+  EXPECT_EQ(parse_text("a\"b\n", same).records, (std::vector<Fields>{{"a", "b"}}));
+  CsvOptions newline_quote;
+  newline_quote.quote = '\n';
+  EXPECT_EQ(parse_text("a,b\nc,d\n", newline_quote).records,
+            (std::vector<Fields>{{"a", "b"}, {"c", "d"}}));
 }

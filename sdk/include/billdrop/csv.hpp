@@ -73,6 +73,9 @@ private:
   std::unique_ptr<ByteSource> source_;
   detail::BlockSource* blocks_; // source_, when it can hand its blocks over
   CsvOptions options_;
+  // Whether the fast line splitter may run: it tells delimiters, quotes and line ends apart by
+  // their bytes alone.
+  bool split_lines_;
   std::string buffer_;    // unread input
   std::size_t begin_ = 0; // first unread byte in buffer_
   std::size_t end_ = 0;   // one past the last valid byte in buffer_
