@@ -1,6 +1,8 @@
 // End-to-end tests of the billdrop binary: the real CLI, the real plugin .so files loaded by the
 // real loader, real files on disk. Expected totals come from fixtures summed by hand or from the
 // example's expected_totals.json, which its Python generator computed with decimal.Decimal.
+#include "support/temp_folder.hpp"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
@@ -45,19 +47,8 @@ std::string quote(const std::string& arg) {
   return quoted + "'";
 }
 
-class CliTest : public ::testing::Test {
+class CliTest : public billdrop::test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_e2e" / (std::string(info->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
   CommandResult run(const std::vector<std::string>& args) {
     std::string command = quote(BILLDROP_TEST_BILLDROP_EXE);
     for (const auto& arg : args)
@@ -80,8 +71,6 @@ protected:
     std::ofstream(file, std::ios::binary) << content;
     return file;
   }
-
-  fs::path dir_;
 };
 
 // The month entries of `convert --format json` output.

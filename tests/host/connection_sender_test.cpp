@@ -1,6 +1,7 @@
 // ConnectionSender against a scripted destination and a fake clock: order, backoff with full
 // jitter, Retry-After, giving up, rejections, idempotency keys and the split-hour restart rule.
 #include "send/connection_sender.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,19 +36,8 @@ std::size_t envelope(DropOperation operation) {
   return cbf::DropBodyWriter::empty_size(kMonth, operation);
 }
 
-class SenderTest : public ::testing::Test {
+class SenderTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_connection_sender" / test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
   // Plans `lines` (sorted by hour) with a body limit that fits `rows_per_body` rows.
   plan::DropPlan make_plan(const std::vector<std::string>& lines, std::size_t rows_per_body) {
     cbf::MonthSummary summary;
@@ -105,8 +95,6 @@ protected:
                       row("02-01", 4, "3.00"), row("02-02", 5, "5.00")},
                      2);
   }
-
-  fs::path dir_;
 };
 
 DropResponse ack() {

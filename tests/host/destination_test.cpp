@@ -451,7 +451,10 @@ class DirDestinationTest : public ::testing::Test {
 protected:
   void SetUp() override {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = fs::temp_directory_path() / "billdrop_dir_destination" / test->name();
+    // Per test and process (ctest runs tests in parallel, and two checkouts may test at once);
+    // not created: the destination makes its own folders.
+    root_ = fs::temp_directory_path() / "billdrop_dir_destination" /
+            (std::string(test->name()) + "_" + std::to_string(::getpid()));
     fs::remove_all(root_);
   }
   void TearDown() override {

@@ -3,6 +3,7 @@
 
 #include "cbf/month_snapshot.hpp"
 #include "cbf/row_validator.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -113,21 +114,8 @@ std::string row_of_length(std::string_view time, std::string_view cost, std::siz
   return head + std::string(length - fixed, 'x') + tail;
 }
 
-class DropPlanTest : public ::testing::Test {
+class DropPlanTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_drop_plan" /
-           (std::string(test->test_suite_name()) + "." + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
-  fs::path dir_;
 };
 
 // ---- Property tests on random snapshots ----

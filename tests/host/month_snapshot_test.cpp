@@ -1,6 +1,7 @@
 #include "cbf/month_snapshot.hpp"
 
 #include "support/snapshot_digest.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,20 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class MonthSnapshotTest : public ::testing::Test {
+class MonthSnapshotTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_month_snapshot" / test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
-  fs::path dir_;
 };
 
 // A row as the validator makes it; `id` tells rows apart in the output.

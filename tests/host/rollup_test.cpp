@@ -3,6 +3,7 @@
 #include "cbf/row_validator.hpp"
 
 #include "support/snapshot_digest.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,19 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RollupTest : public ::testing::Test {
+class RollupTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_rollup" / test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
   cbf::MonthSummary write(const std::vector<std::string>& lines) {
     cbf::MonthSummary summary;
     summary.month = Month(2026, 8);
@@ -39,8 +29,6 @@ protected:
   }
 
   fs::path output() const { return dir_ / "2026-08.rollup.ndjson"; }
-
-  fs::path dir_;
 };
 
 std::vector<std::string> read_lines(const fs::path& file) {

@@ -3,6 +3,7 @@
 #include "send/send_scheduler.hpp"
 
 #include "state/sync_store.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -70,19 +71,8 @@ private:
   int max_overall_ = 0;
 };
 
-class SendSchedulerTest : public ::testing::Test {
+class SendSchedulerTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_send_scheduler" / test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
   // A month of two hours at one hour per body: two chunks.
   plan::DropPlan month_plan(Month month) {
     const std::string prefix = month.to_string();
@@ -110,8 +100,6 @@ protected:
     EXPECT_EQ(plan->chunks.size(), 2u);
     return std::move(plan).value();
   }
-
-  fs::path dir_;
 };
 
 TEST_F(SendSchedulerTest, RunsConnectionsInParallelWithOneRequestInFlightEach) {

@@ -1,6 +1,7 @@
 // The sync store: attempts round-trip with every field, chunk marks, and a month is synced only
 // after every chunk of its plan was acknowledged (never after a failed send).
 #include "state/sync_store.hpp"
+#include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -14,26 +15,13 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using SystemTime = std::chrono::system_clock::time_point;
 
-class SyncStoreTest : public ::testing::Test {
+class SyncStoreTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / "billdrop_sync_store" / test->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
-
   std::unique_ptr<SyncStore> open() {
     Result<std::unique_ptr<SyncStore>> store = SyncStore::open(dir_ / "state.db");
     EXPECT_TRUE(store.ok()) << store.error().message();
     return std::move(store).value();
   }
-
-  fs::path dir_;
 };
 
 // A plan of `chunks` chunks; the store reads only month, digest, rows, cost and the chunk count.

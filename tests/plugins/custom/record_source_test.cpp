@@ -1,4 +1,5 @@
 #include "record_source.hpp"
+#include "support/temp_folder.hpp"
 
 #include <billdrop/byte_source.hpp>
 
@@ -25,17 +26,8 @@ using billdrop::custom::resolve_format;
 using billdrop::custom::SourceRecord;
 
 // A fresh directory per test, removed afterwards.
-class RecordSourceTest : public ::testing::Test {
+class RecordSourceTest : public billdrop::test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("billdrop_custom_rs_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path write(const std::string& name, const std::string& bytes) {
     const fs::path file = dir_ / name;
     std::ofstream(file, std::ios::binary) << bytes;
@@ -72,8 +64,6 @@ protected:
       rows.push_back(std::move(row));
     }
   }
-
-  fs::path dir_;
 };
 
 TEST(GlobMatch, StarMatchesAnyRunAndQuestionMarkOneByte) {

@@ -3,6 +3,8 @@
 //   rows = [json.loads(l, parse_float=Decimal, parse_int=Decimal) for l in open(f)]
 //   total[month] += Decimal(r['cost']) + sum(Decimal(c['amount']) for c in r['credits'])
 // (for CSV: ast.literal_eval of the credits cell); row counts are 1 + len(credits) per record.
+#include "support/temp_folder.hpp"
+
 #include <billdrop/byte_source.hpp>
 #include <billdrop/decimal.hpp>
 #include <billdrop/sdk.hpp>
@@ -51,26 +53,14 @@ const CapturedRow* find_row(const std::vector<CapturedRow>& rows, std::string_vi
   return nullptr;
 }
 
-class GcpPluginTest : public ::testing::Test {
+class GcpPluginTest : public test::TempFolderTest {
 protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("billdrop_gcp_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(dir_);
-  }
   fs::path write(const std::string& name, const std::string& bytes) {
     const fs::path file = dir_ / name;
     fs::create_directories(file.parent_path());
     std::ofstream(file, std::ios::binary) << bytes;
     return file;
   }
-  fs::path dir_;
 };
 
 // Both extracts hold the same seven records, so every check runs on both.
