@@ -653,6 +653,65 @@ TEST_F(CliTest, RunSendsEveryConnectionOfTheConfigAtOnce) {
     EXPECT_NE(text.out.find(header), std::string::npos) << header << " in\n" << text.out;
 }
 
+// `push` without --connection on a config of several: every connection's converted snapshots
+// go out at once. Totals by hand: a = 1.10 + 2.20 (Aug), b = 10 + 20 (Aug) and 0.5 (Sep).
+TEST_F(CliTest, PushSendsEveryConnectionsSnapshotsAtOnce) {
+  write("a.csv", "day,amount\n2026-08-01,1.10\n2026-08-02,2.20\n");
+  write("b.csv", "day,amount\n2026-08-01,10\n2026-08-31,20\n2026-09-01,0.5\n");
+  std::string config = "state_dir = \"state\"\n";
+  for (const char* name : {"a", "b"})
+    config += std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"" +
+              name + "-id\"\n[connections." + name + ".config]\npath = \"" + name +
+              ".csv\"\n[connections." + name +
+              ".config.columns]\n\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  const auto file = write("billdrop.toml", config).string();
+
+  // Nothing converted yet: refused before anything is sent, naming the first connection.
+  const auto early = run({"push", "--config", file});
+  EXPECT_EQ(early.exit_code, 2) << early.out << early.err;
+  EXPECT_NE(early.err.find("connection 'a': no month snapshots"), std::string::npos) << early.err;
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "emulator.db"));
+
+  for (const char* name : {"a", "b"})
+    ASSERT_EQ(run({"convert", "--config", file, "--connection", name, "--out",
+                   (dir_ / "state" / "snapshots" / (std::string(name) + "-id")).string()})
+                  .exit_code,
+              0)
+        << name;
+  const auto pushed = run({"push", "--config", file, "--format", "json"});
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.out << pushed.err;
+  const auto landed = [](const std::string& month, int rows, const std::string& cost) {
+    return "{\"month\":\"" + month + "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost +
+           "\",\"chunks\":1,\"attempts\":1,\"synced\":true,\"landed_rows\":" +
+           std::to_string(rows) + ",\"landed_cost\":\"" + cost + "\"}";
+  };
+  EXPECT_EQ(pushed.out.rfind("{\"connections\":[{\"connection\":\"a\",\"connection_id\":\"a-id\","
+                             "\"from\":\"" +
+                                 (dir_ / "state" / "snapshots" / "a-id").string() + "\",",
+                             0),
+            0u)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"months\":[" + landed("2026-08", 2, "3.30") + "]}"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_NE(pushed.out.find("\"months\":[" + landed("2026-08", 2, "30") + "," +
+                            landed("2026-09", 1, "0.5") + "]}"),
+            std::string::npos)
+      << pushed.out;
+  EXPECT_EQ(query_text(dir_ / "state" / "emulator.db",
+                       "SELECT group_concat(connection || ' ' || month || ' ' || row_count, "
+                       "'; ') FROM (SELECT * FROM drops ORDER BY connection, month)"),
+            "a-id 2026-08 2; b-id 2026-08 2; b-id 2026-09 1");
+
+  // The text form: a table per connection, under the folder it was pushed from.
+  const auto text = run({"push", "--config", file});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  for (const char* id : {"a-id", "b-id"})
+    EXPECT_NE(text.out.find("pushed " + (dir_ / "state" / "snapshots" / id).string()),
+              std::string::npos)
+        << text.out;
+}
+
 TEST_F(CliTest, RunRefusesTwoConnectionsWithOneConnectionId) {
   std::string config = "state_dir = \"state\"\n";
   for (const char* name : {"a", "b"})

@@ -811,98 +811,145 @@ ConvertedForSending convert_for_sending(const SourceSelection& selection,
   return converted;
 }
 
-// `run` on a config with several connections and no --connection: converts each connection's
-// months in turn, then sends them all at once (one request in flight per connection, up to
-// sending.parallel_connections connections side by side).
-int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const SourceOptions& options,
-                const SendFlags& flags) {
-  // A connection id names the snapshot folder and the API's connection: one config connection
-  // each, or two would overwrite each other's snapshots and share one request slot.
+// A connection id names the snapshot folder and the API's connection: one config connection
+// each, or two would overwrite each other's snapshots and share one request slot.
+void check_connection_ids_differ(const HostConfig& config, std::string_view one_at_a_time) {
   std::map<std::string, std::string> names_by_id;
   for (const ConnectionConfig& connection : config.connections) {
     const auto [it, added] =
         names_by_id.emplace(connection.delivery.connection_id, connection.name);
     if (!added)
-      throw CommandError(kExitConfig, config.source.string() + ": connections '" + it->second +
-                                          "' and '" + connection.name +
-                                          "' both send to connection id '" + it->first +
-                                          "'; give each its own connection_id, or run them "
-                                          "one at a time with --connection");
+      throw CommandError(kExitConfig,
+                         config.source.string() + ": connections '" + it->second + "' and '" +
+                             connection.name + "' both send to connection id '" + it->first +
+                             "'; give each its own connection_id, or " +
+                             std::string(one_at_a_time) + " them one at a time with --connection");
   }
-  const std::vector<Month> months = parse_months(options.months);
-  const bool progress_enabled = !global.no_progress && Progress::enabled_by_default();
+}
 
-  struct Converted {
-    SourceSelection selection;
-    ConvertResult result;
-    int convert_code = kExitOk;
-    OpenDestination* destination = nullptr;
-  };
-  std::vector<Converted> converted;
+// One connection's part in a send of several: its months, and what to say about them.
+struct ConnectionSend {
+  SourceSelection selection;
+  std::vector<MonthToDeliver> months;
+  std::string heading;            // "sent connection 'a' (3 rows read)"
+  std::string json_fields;        // the connection's own fields in the JSON report
+  int before_send_code = kExitOk; // a failed conversion's code
+  OpenDestination* destination = nullptr;
+};
+
+// Sends several connections' months at once (one request in flight per connection, up to
+// sending.parallel_connections connections side by side), every local connection into one
+// embedded emulator, and reports them one after another. Returns the exit code.
+int send_all(const GlobalOptions& global, const HostConfig& config,
+             std::vector<ConnectionSend>& sends, const SendFlags& flags) {
   std::vector<std::unique_ptr<OpenDestination>> destinations;
-  OpenDestination* local = nullptr; // one embedded emulator for every local connection
-  for (const ConnectionConfig& connection : config.connections) {
-    Converted c;
-    c.selection = select_connection(global, config, connection);
-    ConvertedForSending done =
-        convert_for_sending(c.selection, months, progress_enabled, describe_source(c.selection));
-    c.result = std::move(done.result);
-    c.convert_code = done.exit_code;
-    if (c.selection.delivery.destination == DestinationKind::local && local != nullptr) {
-      c.destination = local;
-    } else {
-      destinations.push_back(std::make_unique<OpenDestination>(
-          take(open_destination(c.selection.delivery, c.selection.state_dir, c.selection.limits),
-               kExitConfig)));
-      c.destination = destinations.back().get();
-      if (c.selection.delivery.destination == DestinationKind::local)
-        local = c.destination;
+  OpenDestination* local = nullptr;
+  for (ConnectionSend& send : sends) {
+    if (send.selection.delivery.destination == DestinationKind::local && local != nullptr) {
+      send.destination = local;
+      continue;
     }
-    converted.push_back(std::move(c));
+    destinations.push_back(std::make_unique<OpenDestination>(take(
+        open_destination(send.selection.delivery, send.selection.state_dir, send.selection.limits),
+        kExitConfig)));
+    send.destination = destinations.back().get();
+    if (send.selection.delivery.destination == DestinationKind::local)
+      local = send.destination;
   }
 
   std::vector<ConnectionToDeliver> connections;
-  for (const Converted& c : converted)
-    connections.push_back({c.selection.delivery.connection_id, months_from_convert(c.result),
-                           c.destination, c.selection.delivery.allow_rollup});
+  for (const ConnectionSend& send : sends)
+    connections.push_back({send.selection.delivery.connection_id, send.months, send.destination,
+                           send.selection.delivery.allow_rollup});
   Progress progress("sending");
-  progress.set_enabled(progress_enabled);
+  progress.set_enabled(!global.no_progress && Progress::enabled_by_default());
   // Limits and sending settings are the config's, the same for every connection; allow_rollup
   // is each connection's own (ConnectionToDeliver) or'ed with --allow-rollup.
-  DeliveryOptions delivery = delivery_options(converted.front().selection, flags, progress);
+  DeliveryOptions delivery = delivery_options(sends.front().selection, flags, progress);
   delivery.allow_rollup = flags.allow_rollup;
   const auto deliveries = deliver_all(connections, delivery, config.state_dir / "sync.db");
   progress.finish();
 
-  int code = kExitOk;
   if (flags.format == "json") {
     std::string json = "{\"connections\":[";
-    for (std::size_t i = 0; i < converted.size(); ++i) {
+    for (std::size_t i = 0; i < sends.size(); ++i) {
       std::string fields = "\"connection\":";
-      cbf::append_json_string(fields, converted[i].selection.connection);
+      cbf::append_json_string(fields, sends[i].selection.connection);
       fields += ",\"connection_id\":";
-      cbf::append_json_string(fields, converted[i].selection.delivery.connection_id);
-      fields += ",\"rows_read\":" + std::to_string(converted[i].result.rows_read) + ",";
-      json += (i ? "," : "") + deliveries_json(*converted[i].destination, deliveries[i], fields);
+      cbf::append_json_string(fields, sends[i].selection.delivery.connection_id);
+      fields += "," + sends[i].json_fields;
+      json += (i ? "," : "") + deliveries_json(*sends[i].destination, deliveries[i], fields);
     }
     std::cout << json << "]}\n";
   } else {
-    for (std::size_t i = 0; i < converted.size(); ++i) {
+    for (std::size_t i = 0; i < sends.size(); ++i) {
       if (i > 0)
         std::cout << '\n';
-      print_deliveries_text("sent " + describe_source(converted[i].selection) + " (" +
-                                group_thousands(converted[i].result.rows_read) + " rows read)",
-                            *converted[i].destination, deliveries[i],
-                            describe_source(converted[i].selection) + ": ");
+      print_deliveries_text(sends[i].heading, *sends[i].destination, deliveries[i],
+                            describe_source(sends[i].selection) + ": ");
     }
   }
-  for (std::size_t i = 0; i < converted.size(); ++i)
+  int code = kExitOk;
+  for (std::size_t i = 0; i < sends.size(); ++i)
     if (code == kExitOk && !all_synced(deliveries[i]))
       code = kExitDelivery;
-  for (const Converted& c : converted)
+  for (const ConnectionSend& send : sends)
     if (code == kExitOk)
-      code = c.convert_code;
+      code = send.before_send_code;
   return code;
+}
+
+// `run` on a config with several connections and no --connection: converts each connection's
+// months in turn, then sends them all at once.
+int cmd_run_all(const GlobalOptions& global, const HostConfig& config, const SourceOptions& options,
+                const SendFlags& flags) {
+  check_connection_ids_differ(config, "run");
+  const std::vector<Month> months = parse_months(options.months);
+  const bool progress_enabled = !global.no_progress && Progress::enabled_by_default();
+  std::vector<ConnectionSend> sends;
+  for (const ConnectionConfig& connection : config.connections) {
+    ConnectionSend send;
+    send.selection = select_connection(global, config, connection);
+    const ConvertedForSending done = convert_for_sending(send.selection, months, progress_enabled,
+                                                         describe_source(send.selection));
+    send.months = months_from_convert(done.result);
+    send.heading = "sent " + describe_source(send.selection) + " (" +
+                   group_thousands(done.result.rows_read) + " rows read)";
+    send.json_fields = "\"rows_read\":" + std::to_string(done.result.rows_read) + ",";
+    send.before_send_code = done.exit_code;
+    sends.push_back(std::move(send));
+  }
+  return send_all(global, config, sends, flags);
+}
+
+// `push` on a config with several connections and no --connection: every connection's
+// snapshots (<state_dir>/snapshots/<connection id>, where `run` and `plan` put them), sent all at
+// once. A connection without snapshots is an error before anything is sent.
+int cmd_push_all(const GlobalOptions& global, const HostConfig& config,
+                 const SourceOptions& options, const SendFlags& flags) {
+  check_connection_ids_differ(config, "push");
+  const std::vector<Month> months = parse_months(options.months);
+  std::vector<ConnectionSend> sends;
+  for (const ConnectionConfig& connection : config.connections) {
+    ConnectionSend send;
+    send.selection = select_connection(global, config, connection);
+    const std::filesystem::path dir =
+        send.selection.state_dir / "snapshots" / send.selection.delivery.connection_id;
+    if (std::filesystem::is_directory(dir))
+      send.months = months_from_directory(dir, months);
+    if (send.months.empty())
+      throw CommandError(kExitUsage, describe_source(send.selection) +
+                                         ": no month snapshots (*.summary.json) in " +
+                                         dir.string() + ": run `billdrop convert --connection " +
+                                         connection.name + " --out " + dir.string() +
+                                         "` (or `billdrop run`) first");
+    send.heading = "pushed " + dir.string();
+    send.json_fields = "\"from\":";
+    cbf::append_json_string(send.json_fields, dir.string());
+    send.json_fields += ",";
+    sends.push_back(std::move(send));
+  }
+  return send_all(global, config, sends, flags);
 }
 
 int cmd_run(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags) {
@@ -935,6 +982,12 @@ int cmd_run(const GlobalOptions& global, const SourceOptions& options, const Sen
 
 int cmd_push(const GlobalOptions& global, const SourceOptions& options, const std::string& from,
              const SendFlags& flags) {
+  if (options.plugin.empty() && options.connection.empty() && options.plugin_config.empty() &&
+      from.empty()) {
+    const HostConfig config = load_config(options);
+    if (config.connections.size() > 1)
+      return cmd_push_all(global, config, options, flags);
+  }
   const SourceSelection selection = select_source(global, options);
   const std::filesystem::path dir =
       from.empty() ? selection.state_dir / "snapshots" / selection.delivery.connection_id
