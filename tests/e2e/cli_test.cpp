@@ -597,6 +597,22 @@ TEST_F(CliTest, AMonthWhoseReadFailsCostsNoOtherMonth) {
   EXPECT_NE(sent.out.find("\"month\":\"2024-07\",\"rows\":3"), std::string::npos) << sent.out;
 }
 
+// A config connection `name` (connection id "<name>-id") of the custom plugin reading
+// <name>.csv, whose columns are day and amount.
+std::string custom_connection(const std::string& name) {
+  return "[connections." + name + "]\nplugin = \"custom\"\nconnection_id = \"" + name +
+         "-id\"\n[connections." + name + ".config]\npath = \"" + name + ".csv\"\n[connections." +
+         name +
+         ".config.columns]\n\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+}
+
+// A month as the JSON report gives it when it landed whole in one chunk at the first attempt.
+std::string landed(const std::string& month, int rows, const std::string& cost) {
+  return "{\"month\":\"" + month + "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost +
+         "\",\"chunks\":1,\"attempts\":1,\"synced\":true,\"landed_rows\":" + std::to_string(rows) +
+         ",\"landed_cost\":\"" + cost + "\"}";
+}
+
 // Three connections in one config, `run` without --connection: all are converted and sent at
 // once into the embedded emulator. Totals by hand: a = 1.10 + 2.20 (Aug) and 0.05 (Sep),
 // b = 10 + 20 + 30 (Aug), c = -0.50 + 0.75 (Sep).
@@ -606,19 +622,11 @@ TEST_F(CliTest, RunSendsEveryConnectionOfTheConfigAtOnce) {
   write("c.csv", "day,amount\n2026-09-01,-0.50\n2026-09-30,0.75\n");
   std::string config = "state_dir = \"state\"\n[sending]\nparallel_connections = 3\n";
   for (const char* name : {"a", "b", "c"})
-    config += std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"" +
-              name + "-id\"\n[connections." + name + ".config]\npath = \"" + name +
-              ".csv\"\n[connections." + name +
-              ".config.columns]\n\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+    config += custom_connection(name);
   const auto file = write("billdrop.toml", config).string();
 
   const auto sent = run({"run", "--config", file, "--format", "json"});
   ASSERT_EQ(sent.exit_code, 0) << sent.out << sent.err;
-  const auto landed = [](const std::string& month, int rows, const std::string& cost) {
-    return "{\"month\":\"" + month + "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost +
-           "\",\"chunks\":1,\"attempts\":1,\"synced\":true,\"landed_rows\":" +
-           std::to_string(rows) + ",\"landed_cost\":\"" + cost + "\"}";
-  };
   const std::string expected =
       "{\"connections\":["
       "{\"connection\":\"a\",\"connection_id\":\"a-id\",\"rows_read\":3,\"destination\":\"" +
@@ -660,10 +668,7 @@ TEST_F(CliTest, PushSendsEveryConnectionsSnapshotsAtOnce) {
   write("b.csv", "day,amount\n2026-08-01,10\n2026-08-31,20\n2026-09-01,0.5\n");
   std::string config = "state_dir = \"state\"\n";
   for (const char* name : {"a", "b"})
-    config += std::string("[connections.") + name + "]\nplugin = \"custom\"\nconnection_id = \"" +
-              name + "-id\"\n[connections." + name + ".config]\npath = \"" + name +
-              ".csv\"\n[connections." + name +
-              ".config.columns]\n\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+    config += custom_connection(name);
   const auto file = write("billdrop.toml", config).string();
 
   // Nothing converted yet: refused before anything is sent, naming the first connection.
@@ -680,11 +685,6 @@ TEST_F(CliTest, PushSendsEveryConnectionsSnapshotsAtOnce) {
         << name;
   const auto pushed = run({"push", "--config", file, "--format", "json"});
   ASSERT_EQ(pushed.exit_code, 0) << pushed.out << pushed.err;
-  const auto landed = [](const std::string& month, int rows, const std::string& cost) {
-    return "{\"month\":\"" + month + "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost +
-           "\",\"chunks\":1,\"attempts\":1,\"synced\":true,\"landed_rows\":" +
-           std::to_string(rows) + ",\"landed_cost\":\"" + cost + "\"}";
-  };
   EXPECT_EQ(pushed.out.rfind("{\"connections\":[{\"connection\":\"a\",\"connection_id\":\"a-id\","
                              "\"from\":\"" +
                                  (dir_ / "state" / "snapshots" / "a-id").string() + "\",",
