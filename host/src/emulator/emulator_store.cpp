@@ -1,6 +1,6 @@
 #include "emulator/emulator_store.hpp"
 
-#include <sqlite3.h>
+#include "util/sqlite_statement.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,58 +8,11 @@
 
 namespace billdrop::emulator {
 
-// A prepared statement, reset after every use so it can be bound again.
-class EmulatorStore::Statement {
-public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  // The value must stay alive until reset(): every use binds, steps and resets in one scope.
-  Statement& text(int index, std::string_view value) {
-    // A null data pointer would bind NULL, not "".
-    sqlite3_bind_text(stmt_, index, value.data() != nullptr ? value.data() : "",
-                      static_cast<int>(value.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Statement& integer(int index, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(stmt_); }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::int64_t column_integer(int index) { return sqlite3_column_int64(stmt_, index); }
-  std::string_view column_text(int index) {
-    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
-    return data == nullptr
-               ? std::string_view()
-               : std::string_view(data,
-                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
-  }
-
-private:
-  sqlite3_stmt* stmt_;
-};
+using sqlite::Statement;
+using sqlite::StatementUse;
+using sqlite::TextBinding;
 
 namespace {
-
-// Resets a statement however the scope is left.
-template <class S>
-class StatementUse {
-public:
-  explicit StatementUse(S& statement) : statement_(statement) {}
-  ~StatementUse() { statement_.reset(); }
-  StatementUse(const StatementUse&) = delete;
-  StatementUse& operator=(const StatementUse&) = delete;
-
-private:
-  S& statement_;
-};
 
 std::uint64_t splitmix64(std::uint64_t x) noexcept {
   x += 0x9e3779b97f4a7c15ULL;
@@ -194,7 +147,7 @@ Result<std::int64_t> EmulatorStore::query_integer(const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK)
     return sqlite_error(sql);
-  Statement statement(stmt);
+  Statement statement(stmt, TextBinding::borrowed);
   if (statement.step() != SQLITE_ROW)
     return sqlite_error(sql);
   return statement.column_integer(0);
@@ -274,7 +227,7 @@ Status EmulatorStore::prepare_all() {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v3(db_, text, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
       return sqlite_error(std::string("preparing \"") + text + "\"");
-    statements_.push_back(std::make_unique<Statement>(stmt));
+    statements_.push_back(std::make_unique<Statement>(stmt, TextBinding::borrowed));
     *slot = statements_.back().get();
   }
   return {};
@@ -525,7 +478,7 @@ Status EmulatorStore::run(const char* sql, Bind bind) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK)
     return sqlite_error(sql);
-  Statement statement(stmt);
+  Statement statement(stmt, TextBinding::borrowed);
   bind(statement);
   int rc = 0;
   while ((rc = statement.step()) == SQLITE_ROW) {
@@ -557,7 +510,7 @@ Status EmulatorStore::purge_expired(StoreTime now) {
     if (sqlite3_prepare_v2(db_, "SELECT space FROM test_spaces WHERE created_ms <= ?1", -1, &stmt,
                            nullptr) != SQLITE_OK)
       return sqlite_error("listing test namespaces");
-    Statement statement(stmt);
+    Statement statement(stmt, TextBinding::borrowed);
     statement.integer(1, to_ms(now - expiry_.test_namespace_ttl));
     int rc = 0;
     while ((rc = statement.step()) == SQLITE_ROW)
@@ -573,13 +526,8 @@ Status EmulatorStore::purge_expired(StoreTime now) {
 
 Status EmulatorStore::arrive(std::string_view space, StoreTime now) {
   const std::lock_guard lock(mutex_);
-  const auto transaction = [&](auto body) -> Status {
-    if (Status status = exec("BEGIN IMMEDIATE"); !status)
-      return status;
-    Status status = body();
-    if (Status ended = exec(status ? "COMMIT" : "ROLLBACK"); !ended && status)
-      return ended;
-    return status;
+  const auto transaction = [&](auto body) {
+    return sqlite::immediate_transaction([this](const char* sql) { return exec(sql); }, body);
   };
   if (now >= next_purge_) {
     // Often enough that an expired namespace or response does not linger for long, rarely
@@ -599,7 +547,7 @@ Status EmulatorStore::arrive(std::string_view space, StoreTime now) {
       if (sqlite3_prepare_v2(db_, "SELECT created_ms FROM test_spaces WHERE space = ?1", -1, &stmt,
                              nullptr) != SQLITE_OK)
         return sqlite_error("reading a test namespace");
-      Statement statement(stmt);
+      Statement statement(stmt, TextBinding::borrowed);
       statement.text(1, space);
       const int rc = statement.step();
       if (rc == SQLITE_ROW)

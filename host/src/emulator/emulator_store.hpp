@@ -26,6 +26,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace billdrop::sqlite {
+class Statement;
+} // namespace billdrop::sqlite
+
 namespace billdrop::emulator {
 
 struct MonthLimits {
@@ -102,7 +106,6 @@ public:
   Status arrive(std::string_view space, StoreTime now);
 
 private:
-  class Statement;
   EmulatorStore(sqlite3* db, Expiry expiry);
   Status create_schema();
   Status purge_space(std::string_view space);
@@ -119,20 +122,20 @@ private:
   Expiry expiry_;
   StoreTime next_purge_{}; // when purge_expired runs next (guarded by mutex_)
   std::mutex mutex_;
-  std::vector<std::unique_ptr<Statement>> statements_; // owns the prepared statements below
-  Statement* select_drop_ = nullptr;
-  Statement* insert_drop_ = nullptr;
-  Statement* count_hour_ = nullptr;
-  Statement* delete_month_ = nullptr;
-  Statement* delete_hour_ = nullptr;
-  Statement* insert_row_ = nullptr;
-  Statement* insert_log_ = nullptr;
-  Statement* update_drop_ = nullptr;
-  Statement* select_drops_ = nullptr;
-  Statement* select_rows_ = nullptr;
-  Statement* select_costs_ = nullptr;
-  Statement* select_response_ = nullptr;
-  Statement* insert_response_ = nullptr;
+  std::vector<std::unique_ptr<sqlite::Statement>> statements_; // owns the prepared statements below
+  sqlite::Statement* select_drop_ = nullptr;
+  sqlite::Statement* insert_drop_ = nullptr;
+  sqlite::Statement* count_hour_ = nullptr;
+  sqlite::Statement* delete_month_ = nullptr;
+  sqlite::Statement* delete_hour_ = nullptr;
+  sqlite::Statement* insert_row_ = nullptr;
+  sqlite::Statement* insert_log_ = nullptr;
+  sqlite::Statement* update_drop_ = nullptr;
+  sqlite::Statement* select_drops_ = nullptr;
+  sqlite::Statement* select_rows_ = nullptr;
+  sqlite::Statement* select_costs_ = nullptr;
+  sqlite::Statement* select_response_ = nullptr;
+  sqlite::Statement* insert_response_ = nullptr;
 };
 
 // A UUID-shaped drop id, unique for each sequence number (a bijective mix of it).

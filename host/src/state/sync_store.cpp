@@ -1,13 +1,15 @@
 #include "state/sync_store.hpp"
 
 #include "util/numbers.hpp"
-
-#include <sqlite3.h>
+#include "util/sqlite_statement.hpp"
 
 #include <map>
 #include <mutex>
 
 namespace billdrop::state {
+
+using sqlite::Statement;
+using sqlite::StatementUse;
 
 const char* to_string(MonthSyncState state) noexcept {
   switch (state) {
@@ -108,50 +110,6 @@ std::optional<MonthSyncState> parse_state(std::string_view text) {
   return std::nullopt;
 }
 
-// A prepared statement, bound and stepped, reset when the use ends.
-class Statement {
-public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& text(int index, std::string_view value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& integer(int index, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
-    return *this;
-  }
-  int step() { return sqlite3_step(stmt_); }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::int64_t column_integer(int index) { return sqlite3_column_int64(stmt_, index); }
-  std::string column_text(int index) {
-    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
-    return data == nullptr
-               ? std::string()
-               : std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
-  }
-
-private:
-  sqlite3_stmt* stmt_;
-};
-
-class StatementUse {
-public:
-  explicit StatementUse(Statement& statement) : statement_(statement) {}
-  ~StatementUse() { statement_.reset(); }
-  StatementUse(const StatementUse&) = delete;
-  StatementUse& operator=(const StatementUse&) = delete;
-
-private:
-  Statement& statement_;
-};
-
 } // namespace
 
 class SyncStore::Impl {
@@ -206,12 +164,7 @@ public:
   // Runs `body` in one IMMEDIATE transaction: committed when it succeeds, else rolled back.
   template <class Body>
   Status transaction(Body body) {
-    if (Status status = exec("BEGIN IMMEDIATE"); !status)
-      return status;
-    Status status = body();
-    if (Status ended = exec(status ? "COMMIT" : "ROLLBACK"); !ended && status)
-      return ended;
-    return status;
+    return sqlite::immediate_transaction([this](const char* sql) { return exec(sql); }, body);
   }
 
   // The month's current send is over: the next one is a new generation.
@@ -565,7 +518,7 @@ Result<MonthStatus> SyncStore::month_status(std::string_view connection_id, Mont
     const std::optional<MonthSyncState> state = parse_state(stmt.column_text(0));
     if (!state)
       return internal_error("sync store " + impl_->name_ + ": unknown month state \"" +
-                            stmt.column_text(0) + "\"");
+                            std::string(stmt.column_text(0)) + "\"");
     status.state = *state;
     status.plan_digest = stmt.column_text(1);
     status.rows = static_cast<std::uint64_t>(stmt.column_integer(2));
