@@ -1,9 +1,9 @@
 // The custom plugin end to end, as `billdrop convert` runs it: the real billdrop_custom.so loaded
 // by the real loader reads a generated vendor CSV (plain and gzip), the host validates every row
 // and writes month snapshots. Reports source bytes/s and rows/s.
-#include "app/convert_job.hpp"
 #include "cbf/validation_report.hpp"
-#include "plugin/plugin_loader.hpp"
+#include "ingest/convert.hpp"
+#include "source/plugin_loader.hpp"
 
 #include <billdrop/byte_source.hpp>
 

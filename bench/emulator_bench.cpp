@@ -1,7 +1,7 @@
 // The AnyCost emulator over loopback: replace_drop bodies of 1,000 canonical CBF rows (~300 KB),
 // sent by 1, 2 or 4 client threads, each on its own connection (the API takes one request at a
 // time per connection), into an in-memory or a WAL file store. Reports requests/s and body bytes/s.
-#include "emulator/drop_body_reader.hpp"
+#include "cbf/drop_body_reader.hpp"
 #include "emulator/emulator.hpp"
 #include "emulator/emulator_store.hpp"
 

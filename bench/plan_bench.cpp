@@ -65,11 +65,11 @@ public:
     fs::remove_all(dir_, ec);
   }
 
-  const cbf::MonthSummary& summary() const { return summary_; }
+  const snapshot::MonthSummary& summary() const { return summary_; }
 
 private:
   fs::path dir_;
-  cbf::MonthSummary summary_;
+  snapshot::MonthSummary summary_;
 };
 
 const BenchSnapshot& snapshot() {
@@ -78,7 +78,7 @@ const BenchSnapshot& snapshot() {
 }
 
 void BM_PlanAndSerializeMonth(benchmark::State& state) {
-  const cbf::MonthSummary& summary = snapshot().summary();
+  const snapshot::MonthSummary& summary = snapshot().summary();
   std::uint64_t bytes = 0;
   std::size_t chunks = 0;
   for (auto _ : state) {
@@ -109,7 +109,7 @@ BENCHMARK(BM_PlanAndSerializeMonth)->Unit(benchmark::kMillisecond)->UseRealTime(
 
 // Planning alone: one sequential read, sizes from line lengths, no bodies built.
 void BM_PlanMonth(benchmark::State& state) {
-  const cbf::MonthSummary& summary = snapshot().summary();
+  const snapshot::MonthSummary& summary = snapshot().summary();
   for (auto _ : state) {
     Result<plan::DropPlan> plan =
         plan::plan_month(summary, plan::PlanLimits{}, plan::CapPolicy::fail);

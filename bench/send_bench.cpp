@@ -2,12 +2,12 @@
 // AnyCost destination into the in-process emulator over loopback HTTP (no injected faults).
 // Reports requests/s and rows/s end to end: body reads from the snapshot, HTTP, the emulator's
 // validation and SQLite store. Arguments: rows per month, body limit in bytes, keep-alive (0/1).
-#include "cbf/month_snapshot.hpp"
 #include "cbf/row_validator.hpp"
 #include "emulator/emulator.hpp"
 #include "plan/drop_plan.hpp"
 #include "send/destination.hpp"
 #include "send/send_scheduler.hpp"
+#include "snapshot/month_snapshot.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -34,7 +34,7 @@ public:
     dir_ = fs::temp_directory_path() /
            ("billdrop_send_bench_" + std::to_string(::getpid()) + "_" + std::to_string(rows));
     fs::create_directories(dir_);
-    cbf::SnapshotBuilder builder({dir_, 64 * 1024 * 1024});
+    snapshot::SnapshotBuilder builder({dir_, 64 * 1024 * 1024});
     cbf::RowValidator validator;
     cbf::NormalizedRow row;
     std::vector<cbf::RowIssue> issues;
@@ -61,7 +61,7 @@ public:
         throw ErrorException(internal_error("bench row invalid: " + issues.front().message));
       builder.add(row);
     }
-    std::vector<cbf::MonthSummary> summaries = builder.finish().value_or_throw();
+    std::vector<snapshot::MonthSummary> summaries = builder.finish().value_or_throw();
     summary_ = summaries.at(0);
   }
   ~BenchMonth() {
@@ -78,7 +78,7 @@ public:
 
 private:
   fs::path dir_;
-  cbf::MonthSummary summary_;
+  snapshot::MonthSummary summary_;
 };
 
 const BenchMonth& bench_month(std::uint64_t rows) {

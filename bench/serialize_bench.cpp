@@ -2,8 +2,8 @@
 // and SnapshotBuilder (partition, rows written once, hour index sorted and spilled, XXH3 digest)
 // for 200k rows. Reports
 // bytes/s of JSON produced and rows/s.
-#include "cbf/month_snapshot.hpp"
 #include "cbf/row_validator.hpp"
+#include "snapshot/month_snapshot.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -133,7 +133,7 @@ void BM_SnapshotBuild(benchmark::State& state) {
   const std::size_t budget = static_cast<std::size_t>(state.range(0)) * 1024 * 1024;
   std::uint64_t runs = 0;
   for (auto _ : state) {
-    billdrop::cbf::SnapshotBuilder builder({dir, budget});
+    billdrop::snapshot::SnapshotBuilder builder({dir, budget});
     for (const NormalizedRow& row : rows)
       builder.add(row);
     runs = builder.spilled_runs();

@@ -3,13 +3,13 @@
 // through the AnyCost destination to the emulator, which injects one kind of fault at a time and
 // then a seeded mix. Every month must end synced with the emulator holding exactly the snapshot:
 // the same rows and cost in every hour -- nothing lost, nothing counted twice.
-#include "cbf/month_snapshot.hpp"
 #include "cbf/row_validator.hpp"
 #include "emulator/emulator.hpp"
 #include "plan/drop_plan.hpp"
 #include "send/connection_sender.hpp"
 #include "send/destination.hpp"
 #include "send/send_scheduler.hpp"
+#include "snapshot/month_snapshot.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,8 +29,8 @@ constexpr std::size_t kBodyLimit = 2'500;
 constexpr const char* kApiKey = "e2e-api-key";
 
 // Rows for three months: a dozen hours of 1-6 rows each and two hours too big for one body.
-std::vector<cbf::MonthSummary> build_snapshots(const fs::path& dir) {
-  cbf::SnapshotBuilder builder({dir, 1024 * 1024});
+std::vector<snapshot::MonthSummary> build_snapshots(const fs::path& dir) {
+  snapshot::SnapshotBuilder builder({dir, 1024 * 1024});
   cbf::RowValidator validator;
   cbf::NormalizedRow row;
   std::vector<cbf::RowIssue> issues;
@@ -69,9 +69,9 @@ std::vector<cbf::MonthSummary> build_snapshots(const fs::path& dir) {
       }
     }
   }
-  Result<std::vector<cbf::MonthSummary>> summaries = builder.finish();
+  Result<std::vector<snapshot::MonthSummary>> summaries = builder.finish();
   EXPECT_TRUE(summaries.ok()) << summaries.error().message();
-  return summaries.ok() ? std::move(summaries).value() : std::vector<cbf::MonthSummary>{};
+  return summaries.ok() ? std::move(summaries).value() : std::vector<snapshot::MonthSummary>{};
 }
 
 struct FaultCase {
@@ -141,11 +141,11 @@ protected:
                         ("billdrop_delivery_faults_" + std::to_string(::getpid())));
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
-    snapshots_ = new std::vector<cbf::MonthSummary>(build_snapshots(*dir_));
+    snapshots_ = new std::vector<snapshot::MonthSummary>(build_snapshots(*dir_));
     plans_ = new std::vector<plan::DropPlan>();
     plan::PlanLimits limits;
     limits.max_body_bytes = kBodyLimit;
-    for (const cbf::MonthSummary& snapshot : *snapshots_) {
+    for (const snapshot::MonthSummary& snapshot : *snapshots_) {
       Result<plan::DropPlan> plan = plan::plan_month(snapshot, limits, plan::CapPolicy::fail);
       if (!plan) {
         ADD_FAILURE() << plan.error().message();
@@ -186,7 +186,7 @@ protected:
   // The emulator holds exactly the snapshot: per hour, the same row count and exact cost.
   static void expect_month_matches(const emulator::Emulator& emulator,
                                    const std::string& connection,
-                                   const cbf::MonthSummary& snapshot) {
+                                   const snapshot::MonthSummary& snapshot) {
     Result<emulator::MonthState> state = emulator.month_state(connection, snapshot.month);
     ASSERT_TRUE(state.ok()) << state.error().message();
     const std::string where = connection + " " + snapshot.month.to_string();
@@ -204,12 +204,12 @@ protected:
   }
 
   static fs::path* dir_;
-  static std::vector<cbf::MonthSummary>* snapshots_;
+  static std::vector<snapshot::MonthSummary>* snapshots_;
   static std::vector<plan::DropPlan>* plans_;
 };
 
 fs::path* DeliveryTest::dir_ = nullptr;
-std::vector<cbf::MonthSummary>* DeliveryTest::snapshots_ = nullptr;
+std::vector<snapshot::MonthSummary>* DeliveryTest::snapshots_ = nullptr;
 std::vector<plan::DropPlan>* DeliveryTest::plans_ = nullptr;
 
 class DeliveryFaultsTest : public DeliveryTest, public ::testing::WithParamInterface<FaultCase> {};

@@ -6,14 +6,14 @@
 //
 // Expected contents are computed here from the generated rows (integer cents), never by the code
 // under test.
-#include "cbf/month_snapshot.hpp"
 #include "cbf/row_validator.hpp"
 #include "emulator/emulator.hpp"
 #include "plan/drop_plan.hpp"
 #include "send/connection_sender.hpp"
 #include "send/destination.hpp"
 #include "send/send_scheduler.hpp"
-#include "state/sync_store.hpp"
+#include "snapshot/month_snapshot.hpp"
+#include "store/sqlite/sqlite_sync_store.hpp"
 #include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
@@ -106,7 +106,7 @@ protected:
   plan::DropPlan plan_rows(const std::string& name, const std::vector<GeneratedRow>& rows) {
     const fs::path dir = dir_ / name;
     fs::create_directories(dir);
-    cbf::SnapshotBuilder builder({dir, 1024 * 1024});
+    snapshot::SnapshotBuilder builder({dir, 1024 * 1024});
     cbf::RowValidator validator;
     cbf::NormalizedRow row;
     std::vector<cbf::RowIssue> issues;
@@ -123,7 +123,7 @@ protected:
       EXPECT_TRUE(validator.normalize(fields, row, issues)) << time << " " << cost;
       builder.add(row);
     }
-    Result<std::vector<cbf::MonthSummary>> summaries = builder.finish();
+    Result<std::vector<snapshot::MonthSummary>> summaries = builder.finish();
     EXPECT_TRUE(summaries.ok() && summaries->size() == 1u);
     plan::PlanLimits limits;
     limits.max_body_bytes = kBodyLimit;
@@ -149,8 +149,9 @@ protected:
     }
   }
 
-  std::unique_ptr<state::SyncStore> open_store() const {
-    Result<std::unique_ptr<state::SyncStore>> store = state::SyncStore::open(dir_ / "sync.db");
+  std::unique_ptr<store::SqliteSyncStore> open_store() const {
+    Result<std::unique_ptr<store::SqliteSyncStore>> store =
+        store::SqliteSyncStore::open(dir_ / "sync.db");
     EXPECT_TRUE(store.ok()) << store.error().message();
     return std::move(store).value();
   }
@@ -181,7 +182,7 @@ TEST_F(SendGenerationsTest, PlanAThenBThenAgainALeavesA) {
     const auto store = open_store();
     send::SchedulerOptions options;
     options.retry = quick_retries();
-    options.store = store.get();
+    options.journal = store.get();
     const std::vector<send::ConnectionResult> results =
         send::run_send_jobs({send::SendJob{"conn-aba", *dest, {*plan}}}, options);
     ASSERT_EQ(results.size(), 1u);
@@ -193,9 +194,9 @@ TEST_F(SendGenerationsTest, PlanAThenBThenAgainALeavesA) {
 
   // The store agrees: synced, with plan A, and every send used its own keys.
   const auto store = open_store();
-  Result<state::MonthStatus> status = store->month_status("conn-aba", kMonth);
+  Result<store::MonthStatus> status = store->month_status("conn-aba", kMonth);
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->state, state::MonthSyncState::synced);
+  EXPECT_EQ(status->state, store::MonthSyncState::synced);
   EXPECT_EQ(status->plan_digest, a.digest);
   Result<std::vector<send::Attempt>> attempts = store->attempts("conn-aba", kMonth);
   ASSERT_TRUE(attempts.ok());

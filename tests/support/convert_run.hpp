@@ -90,8 +90,12 @@ inline ConvertRun run_convert(const std::string& plugin, const std::string& plug
   run.err = read_text(dir / "stderr.txt");
 
   simdjson::dom::parser parser;
+  simdjson::dom::element document;
+  if (parser.parse(run.out).get(document) != simdjson::SUCCESS)
+    return run;
+  // {"connections":[{…}]}: one connection here (--plugin).
   simdjson::dom::element root;
-  if (parser.parse(run.out).get(root) != simdjson::SUCCESS)
+  if (document["connections"].at(0).get(root) != simdjson::SUCCESS)
     return run;
   simdjson::dom::array months;
   if (root["months"].get_array().get(months) == simdjson::SUCCESS) {

@@ -1,6 +1,6 @@
 #include "cbf/validation_report.hpp"
 
-#include "cbf/json_writer.hpp"
+#include "core/json_text.hpp"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@ namespace {
 // Origins and reject reasons come from plugins and may hold anything; the report replaces bytes
 // that are not UTF-8 with U+FFFD so its JSON stays valid.
 std::string_view as_utf8(std::string_view text, std::string& scratch) {
-  std::size_t bad = first_invalid_utf8(text);
+  std::size_t bad = core::first_invalid_utf8(text);
   if (bad == text.size())
     return text;
   scratch.clear();
@@ -18,7 +18,7 @@ std::string_view as_utf8(std::string_view text, std::string& scratch) {
     scratch.append(text.substr(0, bad));
     scratch.append("\xEF\xBF\xBD");
     text.remove_prefix(bad + 1);
-    bad = first_invalid_utf8(text);
+    bad = core::first_invalid_utf8(text);
   }
   scratch.append(text);
   return scratch;
@@ -26,7 +26,7 @@ std::string_view as_utf8(std::string_view text, std::string& scratch) {
 
 void append_string(std::string& out, std::string_view text) {
   std::string scratch;
-  append_json_string(out, as_utf8(text, scratch));
+  core::append_json_string(out, as_utf8(text, scratch));
 }
 
 const char* to_string(Severity severity) noexcept {

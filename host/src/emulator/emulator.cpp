@@ -1,7 +1,7 @@
 #include "emulator/emulator.hpp"
 
-#include "cbf/json_writer.hpp"
-#include "emulator/drop_body_reader.hpp"
+#include "cbf/drop_body_reader.hpp"
+#include "core/json_text.hpp"
 #include "emulator/emulator_store.hpp"
 #include "emulator/fault_plan.hpp"
 
@@ -48,20 +48,20 @@ constexpr const char* kJson = "application/json";
 // A JSON string literal of text that may hold invalid UTF-8 (a decoded URL path): bad bytes
 // become '?', so the response stays valid JSON.
 void append_text(std::string& out, std::string_view text) {
-  if (cbf::is_valid_utf8(text)) {
-    cbf::append_json_string(out, text);
+  if (core::is_valid_utf8(text)) {
+    core::append_json_string(out, text);
     return;
   }
   std::string clean;
   while (!text.empty()) {
-    const std::size_t bad = cbf::first_invalid_utf8(text);
+    const std::size_t bad = core::first_invalid_utf8(text);
     clean.append(text.substr(0, bad));
     if (bad == text.size())
       break;
     clean += '?';
     text.remove_prefix(bad + 1);
   }
-  cbf::append_json_string(out, clean);
+  core::append_json_string(out, clean);
 }
 
 // 403, 413, 429 and 5xx bodies.

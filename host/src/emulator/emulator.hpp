@@ -34,7 +34,7 @@
 // - Only sends are held to one in flight per connection; the GETs read a consistent snapshot.
 // - An "Authorization: Bearer ..." value is always refused: the API wants the raw key.
 
-#include "cbf/month_snapshot.hpp"
+#include "snapshot/month_snapshot.hpp"
 
 #include <billdrop/decimal.hpp>
 #include <billdrop/result.hpp>
@@ -85,7 +85,7 @@ struct EmulatorOptions {
 struct MonthState {
   std::uint64_t rows = 0;
   Decimal cost;
-  std::map<std::string, cbf::HourTotals> hours; // "YYYY-MM-DDTHH"
+  std::map<std::string, snapshot::HourTotals> hours; // "YYYY-MM-DDTHH"
 };
 
 class Emulator {

@@ -1,6 +1,6 @@
 #include "emulator/emulator_store.hpp"
 
-#include "util/sqlite_statement.hpp"
+#include "core/sqlite_statement.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -433,7 +433,7 @@ Result<MonthState> EmulatorStore::month_state(std::string_view space, std::strin
     Result<Decimal> cost = Decimal::parse(s.column_text(1));
     if (!cost)
       return std::move(cost).error().with_context("emulator store: a stored cost");
-    cbf::HourTotals& hour = state.hours[std::string(s.column_text(0))];
+    snapshot::HourTotals& hour = state.hours[std::string(s.column_text(0))];
     ++hour.rows;
     hour.cost += *cost;
     ++state.rows;

@@ -7,7 +7,7 @@
 // A "space" separates namespaces: "" for real calls, "test:<key>" for calls made with a
 // cloudzero-test-key. Money is stored as decimal text and summed with Decimal.
 
-#include "emulator/drop_body_reader.hpp"
+#include "cbf/drop_body_reader.hpp"
 #include "emulator/emulator.hpp"
 
 #include <billdrop/result.hpp>

@@ -1,7 +1,7 @@
 #include "plan/drop_plan.hpp"
 
-#include "cbf/json_writer.hpp"
-#include "plan/plan_report.hpp"
+#include "core/json_text.hpp"
+#include "core/numbers.hpp"
 
 #include <openssl/evp.h>
 
@@ -127,9 +127,9 @@ private:
 
   Error row_too_large(std::uint64_t position, std::size_t length, DropOperation operation) const {
     const std::size_t envelope = DropBodyWriter::empty_size(month_, operation);
-    return data_error(where_is_(position) + " is a row of " + group_thousands(length) +
+    return data_error(where_is_(position) + " is a row of " + core::group_thousands(length) +
                       " bytes, too large for one request body: the body limit is " +
-                      group_thousands(max_body_) + " bytes and a " +
+                      core::group_thousands(max_body_) + " bytes and a " +
                       std::string(cbf::to_string(operation)) + " body's envelope takes " +
                       std::to_string(envelope) +
                       " of them. A row cannot be split across requests; shorten it (long "
@@ -196,20 +196,20 @@ std::string plan_digest(const DropPlan& plan, const PlanLimits& limits) {
   return sha256_hex(text);
 }
 
-Error snapshot_mismatch(const cbf::MonthSummary& snapshot, std::string_view what) {
+Error snapshot_mismatch(const snapshot::MonthSummary& snapshot, std::string_view what) {
   return data_error("the snapshot " + snapshot.file.string() + " does not match its summary (" +
                     std::string(what) + "); it changed after it was built: rebuild it");
 }
 
 // Plans the snapshot as it is, caps measured but not enforced.
-Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& limits) {
+Result<DropPlan> cut_month(const snapshot::MonthSummary& snapshot, const PlanLimits& limits) {
   DropPlan plan;
   plan.month = snapshot.month;
   plan.snapshot_file = snapshot.file;
   plan.snapshot_digest = snapshot.digest;
   std::error_code ec;
   const bool absent_and_empty = snapshot.rows == 0 && !fs::exists(snapshot.file, ec);
-  std::optional<cbf::SnapshotReader> opened;
+  std::optional<snapshot::SnapshotReader> opened;
   // Only for a message, once the cut has failed: the reader is not needed for anything else then.
   const auto where_is = [&](std::uint64_t position) -> std::string {
     std::string_view line;
@@ -218,15 +218,15 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
       if (found && *found)
         return opened->where();
     }
-    return "row " + group_thousands(position + 1) + " of " + snapshot.file.string();
+    return "row " + core::group_thousands(position + 1) + " of " + snapshot.file.string();
   };
   ChunkCutter cutter(snapshot.month, limits.max_body_bytes, where_is);
   if (!absent_and_empty) {
-    Result<cbf::SnapshotReader> reader_or = cbf::SnapshotReader::open(snapshot.file);
+    Result<snapshot::SnapshotReader> reader_or = snapshot::SnapshotReader::open(snapshot.file);
     if (!reader_or)
       return reader_or.error();
     opened.emplace(std::move(*reader_or));
-    cbf::SnapshotReader& reader = *opened;
+    snapshot::SnapshotReader& reader = *opened;
     if (reader.indexed() && reader.digest() != snapshot.digest)
       return snapshot_mismatch(snapshot, "its index has digest " + reader.digest() +
                                              ", the summary " + snapshot.digest);
@@ -249,7 +249,7 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
           return data_error(reader.where() + " is in hour " + std::string(key) +
                             ", outside the snapshot's month " + month);
         if (line.size() > UINT32_MAX)
-          return data_error(reader.where() + " is a row of " + group_thousands(line.size()) +
+          return data_error(reader.where() + " is a row of " + core::group_thousands(line.size()) +
                             " bytes, too large for any body");
         if (key != hour.key) {
           if (!hour.rows.empty()) {
@@ -259,7 +259,7 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
                   hour.key + ": snapshot rows must be sorted by hour" +
                   (reader.indexed()
                        ? ""
-                       : " (there is no index " + cbf::index_path_for(snapshot.file).string() +
+                       : " (there is no index " + snapshot::index_path_for(snapshot.file).string() +
                              " beside it: billdrop reads its own snapshots in "
                              "hour order through their index)"));
             if (Status status = cutter.add_hour(hour); !status)
@@ -286,8 +286,9 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
     }
   }
   if (plan.rows != snapshot.rows)
-    return snapshot_mismatch(snapshot, group_thousands(plan.rows) + " rows in the file, " +
-                                           group_thousands(snapshot.rows) + " in the summary");
+    return snapshot_mismatch(snapshot, core::group_thousands(plan.rows) + " rows in the file, " +
+                                           core::group_thousands(snapshot.rows) +
+                                           " in the summary");
   if (plan.cost != snapshot.cost)
     return snapshot_mismatch(snapshot, "cost/cost totals " + plan.cost.to_string() +
                                            " in the file, " + snapshot.cost.to_string() +
@@ -307,17 +308,17 @@ Result<DropPlan> cut_month(const cbf::MonthSummary& snapshot, const PlanLimits& 
 std::string cap_overage(const CapUse& caps) {
   std::string text;
   if (caps.rows > caps.rows_limit)
-    text += group_thousands(caps.rows) + " rows is " +
-            group_thousands(caps.rows - caps.rows_limit) + " (" +
-            percent_of(caps.rows - caps.rows_limit, caps.rows_limit) + "%) over the " +
-            group_thousands(caps.rows_limit) + "-row month cap";
+    text += core::group_thousands(caps.rows) + " rows is " +
+            core::group_thousands(caps.rows - caps.rows_limit) + " (" +
+            core::percent_of(caps.rows - caps.rows_limit, caps.rows_limit) + "%) over the " +
+            core::group_thousands(caps.rows_limit) + "-row month cap";
   if (caps.bytes > caps.bytes_limit) {
     if (!text.empty())
       text += " and ";
-    text += group_thousands(caps.bytes) + " body bytes is " +
-            group_thousands(caps.bytes - caps.bytes_limit) + " (" +
-            percent_of(caps.bytes - caps.bytes_limit, caps.bytes_limit) + "%) over the " +
-            group_thousands(caps.bytes_limit) + "-byte month cap";
+    text += core::group_thousands(caps.bytes) + " body bytes is " +
+            core::group_thousands(caps.bytes - caps.bytes_limit) + " (" +
+            core::percent_of(caps.bytes - caps.bytes_limit, caps.bytes_limit) + "%) over the " +
+            core::group_thousands(caps.bytes_limit) + "-byte month cap";
   }
   return text;
 }
@@ -326,7 +327,7 @@ Status check_limits(Month month, const PlanLimits& limits) {
   // The smallest body that can carry a row: the largest envelope plus "{}".
   const std::size_t smallest = DropBodyWriter::empty_size(month, DropOperation::replace_hourly) + 2;
   if (limits.max_body_bytes < smallest)
-    return config_error("max_body_bytes is " + group_thousands(limits.max_body_bytes) +
+    return config_error("max_body_bytes is " + core::group_thousands(limits.max_body_bytes) +
                         ", too small for any request body: it must be at least " +
                         std::to_string(smallest) + " (the API's limit is 5,000,000)");
   return {};
@@ -334,7 +335,7 @@ Status check_limits(Month month, const PlanLimits& limits) {
 
 } // namespace
 
-Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits& limits,
+Result<DropPlan> plan_month(const snapshot::MonthSummary& snapshot, const PlanLimits& limits,
                             CapPolicy policy) {
   if (Status status = check_limits(snapshot.month, limits); !status)
     return status.error();
@@ -360,13 +361,15 @@ Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits&
   if (replanned->caps.over()) {
     std::error_code ec;
     fs::remove(output, ec); // nothing will be sent from it
-    fs::remove(cbf::index_path_for(output), ec);
+    fs::remove(snapshot::index_path_for(output), ec);
     return data_error(
         month + ": still over the month cap after rollup, which merged " +
-        group_thousands(report.groups_merged) + " groups and took the month from " +
-        group_thousands(report.rows_before) + " to " + group_thousands(report.rows_after) +
-        " rows (" + group_thousands(plan->caps.bytes) + " to " +
-        group_thousands(replanned->caps.bytes) + " body bytes): " + cap_overage(replanned->caps) +
+        core::group_thousands(report.groups_merged) + " groups and took the month from " +
+        core::group_thousands(report.rows_before) + " to " +
+        core::group_thousands(report.rows_after) + " rows (" +
+        core::group_thousands(plan->caps.bytes) + " to " +
+        core::group_thousands(replanned->caps.bytes) +
+        " body bytes): " + cap_overage(replanned->caps) +
         "; nothing was sent. Aggregate the rows at the source (fewer dimensions or coarser line "
         "items) or split the data across connections");
   }
@@ -401,20 +404,20 @@ FileStamp stamp_of(const fs::path& file) {
 // connections run on different threads) while its rows file and index are the same files, so a
 // snapshot is mapped, and one without an index scanned for its lines, once per send rather than
 // once per chunk.
-Result<cbf::SnapshotReader*> cached_reader(const fs::path& file) {
+Result<snapshot::SnapshotReader*> cached_reader(const fs::path& file) {
   struct Cached {
     fs::path file;
     FileStamp rows;
     FileStamp index;
-    std::optional<cbf::SnapshotReader> reader;
+    std::optional<snapshot::SnapshotReader> reader;
   };
   thread_local Cached cached;
   const FileStamp rows = stamp_of(file);
-  const FileStamp index = stamp_of(cbf::index_path_for(file));
+  const FileStamp index = stamp_of(snapshot::index_path_for(file));
   if (cached.reader && cached.file == file && cached.rows == rows && cached.index == index)
     return &*cached.reader;
   cached.reader.reset();
-  Result<cbf::SnapshotReader> opened = cbf::SnapshotReader::open(file);
+  Result<snapshot::SnapshotReader> opened = snapshot::SnapshotReader::open(file);
   if (!opened)
     return opened.error();
   cached.file = file;
@@ -449,10 +452,10 @@ Result<std::string> chunk_body(const DropPlan& plan, std::uint32_t index) {
   if (chunk.body_bytes <= envelope)
     return changed("body_bytes is too small for its rows");
 
-  Result<cbf::SnapshotReader*> cached = cached_reader(plan.snapshot_file);
+  Result<snapshot::SnapshotReader*> cached = cached_reader(plan.snapshot_file);
   if (!cached)
     return cached.error();
-  cbf::SnapshotReader* reader = *cached;
+  snapshot::SnapshotReader* reader = *cached;
   if (reader->indexed() && reader->digest() != plan.snapshot_digest)
     return changed("its digest is " + reader->digest() + ", the plan's " + plan.snapshot_digest);
   if (chunk.first_row + chunk.row_count > reader->rows())
@@ -483,11 +486,11 @@ std::string DropPlan::to_json() const {
   std::string json = "{\"month\":\"" + month.to_string() + "\",\"snapshot_file\":";
   // Paths are bytes on Linux; JSON keeps them only when they are UTF-8.
   std::string path = snapshot_file.string();
-  if (!cbf::is_valid_utf8(path))
+  if (!core::is_valid_utf8(path))
     for (char& c : path)
       if (static_cast<unsigned char>(c) >= 0x80)
         c = '?';
-  cbf::append_json_string(json, path);
+  core::append_json_string(json, path);
   json += ",\"snapshot_digest\":\"" + snapshot_digest + "\",\"digest\":\"" + digest +
           "\",\"rows\":" + std::to_string(rows) + ",\"cost\":\"" + cost.to_string() +
           "\",\"caps\":{\"rows\":" + std::to_string(caps.rows) +
@@ -506,9 +509,9 @@ std::string DropPlan::to_json() const {
       json += ',';
     json += "{\"index\":" + std::to_string(chunk.index) + ",\"operation\":\"" +
             std::string(cbf::to_string(chunk.operation)) + "\",\"first_hour\":";
-    cbf::append_json_string(json, chunk.first_hour);
+    core::append_json_string(json, chunk.first_hour);
     json += ",\"last_hour\":";
-    cbf::append_json_string(json, chunk.last_hour);
+    core::append_json_string(json, chunk.last_hour);
     json += ",\"first_row\":" + std::to_string(chunk.first_row) +
             ",\"row_count\":" + std::to_string(chunk.row_count) +
             ",\"body_bytes\":" + std::to_string(chunk.body_bytes) + ",\"cost\":\"" +

@@ -12,8 +12,8 @@
 // with exact sums until it fits, and the plan says what was merged.
 
 #include "cbf/drop_body.hpp"
-#include "cbf/month_snapshot.hpp"
 #include "plan/rollup.hpp"
+#include "snapshot/month_snapshot.hpp"
 
 #include <billdrop/decimal.hpp>
 #include <billdrop/result.hpp>
@@ -83,7 +83,7 @@ struct DropPlan {
 // Other errors (kind data unless noted): a row larger than one body (names its line and size); a
 // line that is not a snapshot row, outside the month or out of hour order; a file whose row count
 // or cost/cost total differs from the summary's; max_body_bytes too small for any row (config).
-Result<DropPlan> plan_month(const cbf::MonthSummary& snapshot, const PlanLimits& limits,
+Result<DropPlan> plan_month(const snapshot::MonthSummary& snapshot, const PlanLimits& limits,
                             CapPolicy policy);
 
 // The exact body of chunk `index`, read from the plan's snapshot (random access through the

@@ -1,6 +1,6 @@
 #include "plan/rollup.hpp"
 
-#include "plan/plan_report.hpp"
+#include "core/numbers.hpp"
 
 #include <simdjson.h>
 
@@ -50,7 +50,7 @@ public:
       if (Status status = flush(); !status)
         return status;
     try {
-      index_.add({bytes_, static_cast<std::uint32_t>(line.size()), hour, cbf::row_hash(line)});
+      index_.add({bytes_, static_cast<std::uint32_t>(line.size()), hour, snapshot::row_hash(line)});
     } catch (const ErrorException& e) {
       return e.error();
     }
@@ -79,14 +79,14 @@ private:
     return {};
   }
   Error error(std::string_view action, int error_number) const {
-    return cbf::file_error(action, path_, error_number);
+    return snapshot::file_error(action, path_, error_number);
   }
 
   fs::path path_;
   std::unique_ptr<std::FILE, FileCloser> file_;
   std::string buffer_;
   std::uint64_t bytes_ = 0;
-  cbf::IndexWriter index_;
+  snapshot::IndexWriter index_;
 };
 
 // Hour of the month of an hour key "YYYY-MM-DDTHH".
@@ -190,7 +190,7 @@ Status parse_row(simdjson::ondemand::parser& parser, const std::string& padded, 
 // Folds rows hour by hour; the groups of the current hour are written when the hour ends.
 class HourFolder {
 public:
-  HourFolder(RollupOutput& output, cbf::MonthSummary& summary, RollupReport& report)
+  HourFolder(RollupOutput& output, snapshot::MonthSummary& summary, RollupReport& report)
       : output_(output), summary_(summary), report_(report) {}
 
   // Adds `row`, parsed from `line`. Throws DecimalOverflow.
@@ -214,7 +214,7 @@ public:
   }
 
   Status end_hour(std::string_view hour) {
-    cbf::HourTotals& totals = summary_.hours[std::string(hour)];
+    snapshot::HourTotals& totals = summary_.hours[std::string(hour)];
     for (const Group& group : groups_) {
       const std::string line = group.merged();
       if (Status status = output_.write_line(line, hour_of_month(hour)); !status)
@@ -236,7 +236,7 @@ public:
 
 private:
   RollupOutput& output_;
-  cbf::MonthSummary& summary_;
+  snapshot::MonthSummary& summary_;
   RollupReport& report_;
   std::vector<Group> groups_; // in order of first appearance, so the output is deterministic
   std::unordered_map<std::string, std::size_t> index_;
@@ -244,19 +244,19 @@ private:
 
 } // namespace
 
-Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
+Result<RolledUpSnapshot> rollup_snapshot(const snapshot::MonthSummary& snapshot,
                                          const fs::path& output) {
   RolledUpSnapshot result;
-  cbf::MonthSummary& summary = result.summary;
+  snapshot::MonthSummary& summary = result.summary;
   RollupReport& report = result.report;
   summary.month = snapshot.month;
   summary.file = output;
 
-  Result<cbf::SnapshotReader> reader = cbf::SnapshotReader::open(snapshot.file);
+  Result<snapshot::SnapshotReader> reader = snapshot::SnapshotReader::open(snapshot.file);
   if (!reader)
     return reader.error();
   const fs::path partial = fs::path(output).concat(".partial");
-  const fs::path index_file = cbf::index_path_for(output);
+  const fs::path index_file = snapshot::index_path_for(output);
   const fs::path index_partial = fs::path(index_file).concat(".partial");
   RollupOutput out;
   const auto fail = [&](Error error) {
@@ -320,9 +320,9 @@ Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
                            " digits; billdrop does not round money"));
   }
   if (report.rows_before != snapshot.rows)
-    return fail(data_error("read " + group_thousands(report.rows_before) + " rows from " +
+    return fail(data_error("read " + core::group_thousands(report.rows_before) + " rows from " +
                            snapshot.file.string() + " but its summary says " +
-                           group_thousands(snapshot.rows) +
+                           core::group_thousands(snapshot.rows) +
                            "; the snapshot changed or could "
                            "not be read to the end"));
   Result<std::string> digest = out.close();

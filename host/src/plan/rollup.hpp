@@ -9,7 +9,7 @@
 // first row's key order and position within its hour, so the output is canonical and sorted by
 // hour like its input.
 
-#include "cbf/month_snapshot.hpp"
+#include "snapshot/month_snapshot.hpp"
 
 #include <billdrop/result.hpp>
 
@@ -25,13 +25,13 @@ struct RollupReport {
 };
 
 struct RolledUpSnapshot {
-  cbf::MonthSummary summary; // of the rolled-up file (rows, bytes, totals, digest, file)
+  snapshot::MonthSummary summary; // of the rolled-up file (rows, bytes, totals, digest, file)
   RollupReport report;
 };
 
 // Reads `snapshot.file` once and writes the rolled-up rows to `output` (through a ".partial"
 // file renamed into place). Memory is bounded by the distinct rows of one hour.
-Result<RolledUpSnapshot> rollup_snapshot(const cbf::MonthSummary& snapshot,
+Result<RolledUpSnapshot> rollup_snapshot(const snapshot::MonthSummary& snapshot,
                                          const std::filesystem::path& output);
 
 } // namespace billdrop::plan

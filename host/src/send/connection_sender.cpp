@@ -1,6 +1,6 @@
 #include "send/connection_sender.hpp"
 
-#include "util/numbers.hpp"
+#include "core/numbers.hpp"
 
 #include <openssl/evp.h>
 
@@ -84,7 +84,7 @@ bool needs_hour_restart(const plan::Chunk& chunk, const DropResponse& response) 
 
 SendStart unrecorded_send_start() {
   SendStart start;
-  start.generation = SendGeneration{"unrecorded-" + random_hex(8), 1};
+  start.generation = SendGeneration{"unrecorded-" + core::random_hex(8), 1};
   return start;
 }
 
@@ -113,7 +113,12 @@ std::string idempotency_key(const SendGeneration& generation, std::string_view c
 ConnectionSender::ConnectionSender(std::string connection_id, Destination& destination,
                                    RetryPolicy policy)
     : connection_id_(std::move(connection_id)), destination_(destination), policy_(policy),
-      sleeper_([](Millis wait) { std::this_thread::sleep_for(wait); }),
+      sleeper_([this](Millis wait) {
+        if (cancel_ != nullptr)
+          cancel_->sleep_for(wait); // wakes at once on a stop request
+        else
+          std::this_thread::sleep_for(wait);
+      }),
       clock_([] { return std::chrono::steady_clock::now(); }) {
   std::uint64_t seed = policy_.jitter_seed;
   if (seed == 0) {
@@ -181,6 +186,15 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan, const SendSta
 
   std::uint32_t index = 0;
   while (index < count) {
+    if (cancel_ != nullptr && cancel_->cancelled()) {
+      // Stopped between requests: nothing is in flight, and the month stays resumable (the
+      // caller leaves it pending, so the next send resumes with these keys).
+      result.cancelled = true;
+      result.error = plan.month.to_string() + ": stopped before " + describe_chunk(plan, index) +
+                     " (a stop was requested); " + std::to_string(result.chunks_acknowledged) +
+                     " of " + std::to_string(count) + " chunks acknowledged, the next send resumes";
+      return result;
+    }
     const plan::Chunk& chunk = plan.chunks[index];
     if (loaded != index) {
       Result<std::string> body = plan::chunk_body(plan, index);

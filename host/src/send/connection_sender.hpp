@@ -22,6 +22,7 @@
 // (ChunkKeyState: split-hour restarts, answered errors) are handed to a KeyStateSaver before the
 // next attempt, so a resumed send continues with exactly the keys the interrupted one would have.
 
+#include "core/cancel.hpp"
 #include "plan/drop_plan.hpp"
 #include "send/destination.hpp"
 
@@ -88,7 +89,8 @@ struct MonthSendResult {
   std::uint32_t chunks_acknowledged = 0; // chunks in a row, from the first, acknowledged at the end
   std::uint32_t restarts = 0;            // split-hour restarts
   std::vector<Attempt> attempts;
-  std::string error; // why it is not synced
+  std::string error;      // why it is not synced
+  bool cancelled = false; // stopped by a stop request between two requests: resumable
 };
 
 // The key for one attempt at a chunk: the SHA-256 hex digest of the store id, the generation,
@@ -114,6 +116,8 @@ public:
   void set_sleeper(Sleeper sleeper) { sleeper_ = std::move(sleeper); }
   void set_clock(Clock clock) { clock_ = std::move(clock); }
   void on_key_state(KeyStateSaver saver) { key_state_saver_ = std::move(saver); }
+  // A stop request: checked before every request; the default sleeper wakes on it. May be null.
+  void set_cancel(const core::CancelToken* cancel) { cancel_ = cancel; }
 
   // Sends every chunk of the plan in order, with the keys of `start` (see SyncStore::begin_send).
   // Never throws for a failed send: the result says.
@@ -133,6 +137,7 @@ private:
   Sleeper sleeper_;
   Clock clock_;
   KeyStateSaver key_state_saver_;
+  const core::CancelToken* cancel_ = nullptr;
 };
 
 } // namespace billdrop::send

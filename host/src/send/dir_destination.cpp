@@ -4,7 +4,7 @@
 #include "send/destination.hpp"
 
 #include "cbf/columns.hpp"
-#include "emulator/drop_body_reader.hpp"
+#include "cbf/drop_body_reader.hpp"
 
 #include <openssl/evp.h>
 #include <simdjson.h>

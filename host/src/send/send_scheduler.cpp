@@ -1,7 +1,5 @@
 #include "send/send_scheduler.hpp"
 
-#include "state/sync_store.hpp"
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -37,7 +35,15 @@ void keep_first_error(ConnectionResult& result, const Status& status) {
 // Sends one month of one job on its connection's strand.
 void send_month(const SendJob& job, const plan::DropPlan& plan, ConnectionSender& sender,
                 const SchedulerOptions& options, ConnectionResult& result) {
-  state::SyncStore* store = options.store;
+  if (options.cancel != nullptr && options.cancel->cancelled()) {
+    MonthSendResult month;
+    month.month = plan.month;
+    month.cancelled = true;
+    month.error = plan.month.to_string() + ": not sent: a stop was requested";
+    result.months.push_back(std::move(month));
+    return;
+  }
+  SendJournal* store = options.journal;
   SendStart start;
   if (store != nullptr) {
     Result<SendStart> begun = store->begin_send(job.connection_id, plan.month, plan.digest);
@@ -72,6 +78,7 @@ void send_month(const SendJob& job, const plan::DropPlan& plan, ConnectionSender
       options.observer(attempt);
   });
 
+  sender.set_cancel(options.cancel);
   MonthSendResult month;
   try {
     month = sender.send(plan, start);
@@ -80,7 +87,9 @@ void send_month(const SendJob& job, const plan::DropPlan& plan, ConnectionSender
     month.synced = false;
     month.error = plan.month.to_string() + ": sending failed unexpectedly: " + e.what();
   }
-  if (store != nullptr) {
+  // A send stopped on request is neither synced nor failed: it stays pending, and the next send
+  // of the same plan resumes it with the keys it reached.
+  if (store != nullptr && !month.cancelled) {
     const auto now = std::chrono::system_clock::now();
     if (month.synced)
       keep_first_error(result, store->mark_month_synced(job.connection_id, plan, now));

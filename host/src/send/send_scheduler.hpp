@@ -7,6 +7,7 @@
 #include "plan/drop_plan.hpp"
 #include "send/connection_sender.hpp"
 #include "send/destination.hpp"
+#include "send/send_journal.hpp"
 
 #include <cstddef>
 #include <string>
@@ -28,7 +29,10 @@ struct SchedulerOptions {
   std::size_t parallel_connections = 8; // connections sending at the same time (threads)
   RetryPolicy retry;
   // When set, every attempt, acknowledged chunk and synced or failed month is recorded there.
-  state::SyncStore* store = nullptr;
+  SendJournal* journal = nullptr;
+  // A stop request: no month starts after it, a month in progress stops before its next request
+  // and stays pending (resumable). May be null.
+  const core::CancelToken* cancel = nullptr;
   // Called from the pool's threads, one connection's attempts in order: must be thread-safe.
   ConnectionSender::AttemptObserver observer;
   ConnectionSender::Sleeper sleeper; // empty: really sleep

@@ -1,0 +1,433 @@
+#include "config/host_config.hpp"
+
+#include "config/embedded_config.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <initializer_list>
+#include <optional>
+#include <sstream>
+
+namespace billdrop::config {
+namespace {
+
+std::string where(const toml::node& node, const std::filesystem::path& source) {
+  const auto& begin = node.source().begin;
+  std::ostringstream out;
+  out << source.string() << ":" << begin.line;
+  return out.str();
+}
+
+// What a TOML value is, for "got ..." messages: never the value itself (it may be a secret).
+std::string toml_kind(const toml::node& node) {
+  switch (node.type()) {
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a floating-point number";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::date:
+  case toml::node_type::time:
+  case toml::node_type::date_time:
+    return "a TOML date or time";
+  case toml::node_type::array:
+    return "a list";
+  case toml::node_type::table:
+    return "a table";
+  default:
+    return "a value of no known TOML type";
+  }
+}
+
+// A plugin's TOML value as a ConfigValue, or nothing with `found` saying what it is instead (a
+// float, a list of numbers, a nested table). The schema check reports those with its own
+// problems, naming plugin and key, so a configuration's problems are all listed at once.
+std::optional<ConfigValue> to_config_value(const toml::node& node, std::string& found) {
+  if (auto v = node.as_string())
+    return ConfigValue(std::string(v->get()));
+  if (auto v = node.as_integer())
+    return ConfigValue(static_cast<std::int64_t>(v->get()));
+  if (auto v = node.as_boolean())
+    return ConfigValue(v->get());
+  if (auto array = node.as_array()) {
+    std::vector<std::string> items;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      auto text = (*array)[i].as_string();
+      if (!text) {
+        found =
+            "a list holding " + toml_kind((*array)[i]) + " (item " + std::to_string(i + 1) + ")";
+        return std::nullopt;
+      }
+      items.emplace_back(text->get());
+    }
+    return ConfigValue(std::move(items));
+  }
+  if (auto table = node.as_table()) {
+    StringMap entries;
+    for (const auto& [entry_key, entry_value] : *table) {
+      auto text = entry_value.as_string();
+      if (!text) {
+        found = "a table whose '" + std::string(entry_key.str()) + "' is " + toml_kind(entry_value);
+        return std::nullopt;
+      }
+      entries.emplace_back(std::string(entry_key.str()), std::string(text->get()));
+    }
+    return ConfigValue(std::move(entries));
+  }
+  found = toml_kind(node);
+  if (node.is_floating_point())
+    found += " (write it as a string, \"1.5\", or an integer)";
+  else if (node.is_date() || node.is_time() || node.is_date_time())
+    found += " (write it as a string)";
+  return std::nullopt;
+}
+
+PluginConfigInput table_to_values(const toml::table& table, const std::filesystem::path& source) {
+  PluginConfigInput input;
+  for (const auto& [key, node] : table) {
+    ConfigValueSource& where_set = input.sources[std::string(key.str())];
+    where_set.location = where(node, source);
+    if (std::optional<ConfigValue> value = to_config_value(node, where_set.unreadable))
+      input.values.emplace(std::string(key.str()), std::move(*value));
+  }
+  return input;
+}
+
+Result<toml::table> parse_toml(std::string_view text, const std::filesystem::path& source) {
+  try {
+    return toml::parse(text, source.string());
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << source.string() << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return config_error(out.str());
+  }
+}
+
+Status parse_string_field(const toml::node& value, std::string_view name,
+                          const std::filesystem::path& source, std::string& out) {
+  auto text = value.as_string();
+  if (!text)
+    return config_error(where(value, source) + ": " + std::string(name) + " must be a string");
+  out = text->get();
+  return {};
+}
+
+Status parse_connection_field(ConnectionConfig& c, std::string_view field, const toml::node& value,
+                              const std::filesystem::path& source) {
+  const std::string prefix = "connections." + c.name + ".";
+  DeliveryConfig& d = c.delivery;
+  if (field == "plugin")
+    return parse_string_field(value, prefix + "plugin", source, c.plugin);
+  if (field == "connection_id")
+    return parse_string_field(value, prefix + "connection_id", source, d.connection_id);
+  if (field == "config") {
+    auto plugin_table = value.as_table();
+    if (!plugin_table)
+      return config_error(where(value, source) + ": " + prefix + "config must be a table");
+    PluginConfigInput input = table_to_values(*plugin_table, source);
+    c.plugin_config = std::move(input.values);
+    c.plugin_config_sources = std::move(input.sources);
+    return {};
+  }
+  if (field == "destination") {
+    std::string kind;
+    if (Status status = parse_string_field(value, prefix + "destination", source, kind); !status)
+      return status;
+    if (kind == "local")
+      d.destination = DestinationKind::local;
+    else if (kind == "anycost")
+      d.destination = DestinationKind::anycost;
+    else if (kind == "dir")
+      d.destination = DestinationKind::dir;
+    else
+      return config_error(where(value, source) + ": " + prefix +
+                          "destination must be local, anycost or dir, not '" + kind + "'");
+    return {};
+  }
+  if (field == "allow_rollup") {
+    auto flag = value.as_boolean();
+    if (!flag)
+      return config_error(where(value, source) + ": " + prefix +
+                          "allow_rollup must be true or false");
+    d.allow_rollup = flag->get();
+    return {};
+  }
+  if (field == "anycost") {
+    auto table = value.as_table();
+    if (!table)
+      return config_error(where(value, source) + ": " + prefix + "anycost must be a table");
+    for (const auto& [key, entry] : *table) {
+      const std::string_view k = key.str();
+      const std::string name = prefix + "anycost." + std::string(k);
+      if (k == "timeout_seconds") {
+        auto number = entry.as_integer();
+        if (!number || number->get() <= 0)
+          return config_error(where(entry, source) + ": " + name + " must be a positive integer");
+        d.timeout_seconds = number->get();
+        continue;
+      }
+      std::string text;
+      if (Status status = parse_string_field(entry, name, source, text); !status)
+        return status;
+      if (k == "base_url")
+        d.base_url = text;
+      else if (k == "api_key_env")
+        d.api_key_env = text;
+      else if (k == "api_key_file")
+        d.api_key_file = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                                   : c.base_directory / text;
+      else if (k == "test_key_env")
+        d.test_key_env = text;
+      else if (k == "api_key")
+        return config_error(
+            where(entry, source) + ": " + name +
+            ": API keys never go in the config file; set api_key_env or api_key_file");
+      else
+        return config_error(
+            where(entry, source) + ": unknown key '" + name +
+            "' (known keys: base_url, api_key_env, api_key_file, test_key_env, timeout_seconds)");
+    }
+    return {};
+  }
+  if (field == "dir") {
+    auto table = value.as_table();
+    if (!table)
+      return config_error(where(value, source) + ": " + prefix + "dir must be a table with a path");
+    for (const auto& [key, entry] : *table) {
+      if (key.str() != "path")
+        return config_error(where(entry, source) + ": unknown key '" + prefix + "dir." +
+                            std::string(key.str()) + "' (known keys: path)");
+      std::string text;
+      if (Status status = parse_string_field(entry, prefix + "dir.path", source, text); !status)
+        return status;
+      d.dir = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                        : c.base_directory / text;
+    }
+    return {};
+  }
+  return config_error(
+      where(value, source) + ": unknown key '" + prefix + std::string(field) +
+      "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir)");
+}
+
+struct IntegerKey {
+  std::string_view key;
+  std::int64_t* target;
+  std::int64_t minimum;
+};
+
+// A table of integer settings such as [limits]: unknown keys, other types and values below the
+// key's minimum are errors naming the file, line and key.
+Status parse_integer_table(const toml::node& node, const std::filesystem::path& source,
+                           std::string_view table_name, std::initializer_list<IntegerKey> keys) {
+  const std::string name(table_name);
+  auto table = node.as_table();
+  if (!table)
+    return config_error(where(node, source) + ": " + name + " must be a table");
+  for (const auto& [key, value] : *table) {
+    const IntegerKey* found = nullptr;
+    for (const IntegerKey& candidate : keys)
+      if (candidate.key == key.str())
+        found = &candidate;
+    if (found == nullptr) {
+      std::string known;
+      for (const IntegerKey& candidate : keys)
+        known += (known.empty() ? "" : ", ") + std::string(candidate.key);
+      return config_error(where(value, source) + ": unknown key '" + name + "." +
+                          std::string(key.str()) + "' (known keys: " + known + ")");
+    }
+    auto number = value.as_integer();
+    if (!number || number->get() < found->minimum)
+      return config_error(
+          where(value, source) + ": " + name + "." + std::string(key.str()) +
+          (found->minimum == 0 ? " must be an integer, 0 or more" : " must be a positive integer"));
+    *found->target = number->get();
+  }
+  return {};
+}
+
+} // namespace
+
+Result<const ConnectionConfig*> HostConfig::connection(std::string_view name) const {
+  if (name.empty()) {
+    if (connections.size() == 1)
+      return &connections.front();
+    if (connections.empty())
+      return config_error(source.string() + " defines no [connections.<name>] table");
+    std::string names;
+    for (const auto& c : connections)
+      names += (names.empty() ? "" : ", ") + c.name;
+    return config_error(source.string() + " defines several connections (" + names +
+                        "): choose one with --connection");
+  }
+  for (const auto& c : connections)
+    if (c.name == name)
+      return &c;
+  std::string names;
+  for (const auto& c : connections)
+    names += (names.empty() ? "" : ", ") + c.name;
+  return config_error("no connection named '" + std::string(name) + "' in " + source.string() +
+                      (names.empty() ? "" : " (it defines: " + names + ")"));
+}
+
+Result<HostConfig> parse_host_config(std::string_view text, const std::filesystem::path& source,
+                                     const std::filesystem::path& base_directory) {
+  Result<toml::table> parsed = parse_toml(text, source);
+  if (!parsed)
+    return parsed.error();
+  const toml::table& root = *parsed;
+  HostConfig config;
+  config.source = source;
+  config.state_dir = base_directory / ".billdrop";
+  for (const auto& [key, node] : root) {
+    const std::string_view k = key.str();
+    if (k == "plugin_dirs") {
+      auto array = node.as_array();
+      if (!array)
+        return config_error(where(node, source) + ": plugin_dirs must be a list of strings");
+      for (const toml::node& item : *array) {
+        auto dir = item.as_string();
+        if (!dir)
+          return config_error(where(item, source) + ": plugin_dirs must be a list of strings");
+        std::filesystem::path path(dir->get());
+        config.plugin_dirs.push_back(path.is_absolute() ? path : base_directory / path);
+      }
+    } else if (k == "connections") {
+      auto table = node.as_table();
+      if (!table)
+        return config_error(where(node, source) + ": connections must be a table of tables");
+      for (const auto& [name, connection_node] : *table) {
+        auto connection = connection_node.as_table();
+        if (!connection)
+          return config_error(where(connection_node, source) + ": connections." +
+                              std::string(name.str()) + " must be a table");
+        ConnectionConfig c;
+        c.name = std::string(name.str());
+        c.base_directory = base_directory;
+        c.delivery.connection_id = c.name;
+        for (const auto& [field, value] : *connection) {
+          if (Status status = parse_connection_field(c, field.str(), value, source); !status)
+            return status.error();
+        }
+        if (c.plugin.empty())
+          return config_error(where(connection_node, source) + ": connection '" + c.name +
+                              "' needs a plugin = \"<name>\" key");
+        if (c.delivery.destination == DestinationKind::dir && c.delivery.dir.empty())
+          return config_error(where(connection_node, source) + ": connection '" + c.name +
+                              "' sends to a dir destination but has no [connections." + c.name +
+                              ".dir] path");
+        config.connections.push_back(std::move(c));
+      }
+    } else if (k == "state_dir") {
+      auto dir = node.as_string();
+      if (!dir)
+        return config_error(where(node, source) + ": state_dir must be a string");
+      const std::filesystem::path path(dir->get());
+      config.state_dir = path.is_absolute() ? path : base_directory / path;
+    } else if (k == "limits") {
+      if (Status status =
+              parse_integer_table(node, source, "limits",
+                                  {{"max_body_bytes", &config.limits.max_body_bytes, 1},
+                                   {"max_rows_per_month", &config.limits.max_rows_per_month, 1},
+                                   {"max_bytes_per_month", &config.limits.max_bytes_per_month, 1},
+                                   {"requests_in_flight_per_connection",
+                                    &config.limits.requests_in_flight_per_connection, 1}});
+          !status)
+        return status.error();
+      if (config.limits.requests_in_flight_per_connection != 1)
+        return config_error(
+            where(*node.as_table()->get("requests_in_flight_per_connection"), source) +
+            ": limits.requests_in_flight_per_connection must be 1: the AnyCost Stream API takes "
+            "one request at a time per connection (send more connections in parallel with "
+            "sending.parallel_connections instead)");
+    } else if (k == "sending") {
+      if (Status status = parse_integer_table(
+              node, source, "sending",
+              {{"give_up_seconds", &config.sending.give_up_seconds, 1},
+               {"initial_backoff_ms", &config.sending.initial_backoff_ms, 0},
+               {"max_backoff_ms", &config.sending.max_backoff_ms, 0},
+               {"parallel_connections", &config.sending.parallel_connections, 1}});
+          !status)
+        return status.error();
+      if (config.sending.max_backoff_ms < config.sending.initial_backoff_ms)
+        return config_error(where(node, source) + ": sending.max_backoff_ms (" +
+                            std::to_string(config.sending.max_backoff_ms) +
+                            ") is less than sending.initial_backoff_ms (" +
+                            std::to_string(config.sending.initial_backoff_ms) + ")");
+    } else {
+      return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
+                          "' (known keys: plugin_dirs, state_dir, limits, sending, connections)");
+    }
+  }
+  return config;
+}
+
+Result<HostConfig> load_host_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return config_error("cannot read config file " + file.string() + ": " +
+                        (std::filesystem::exists(file) ? "permission denied" : "no such file"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::filesystem::path base = std::filesystem::absolute(file).parent_path();
+  return parse_host_config(text.str(), file, base);
+}
+
+Result<PluginConfigInput> load_plugin_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return config_error("cannot read plugin config file " + file.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  Result<toml::table> parsed = parse_toml(text.str(), file);
+  if (!parsed)
+    return parsed.error();
+  return table_to_values(*parsed, file);
+}
+
+std::filesystem::path data_directory() {
+  std::error_code ec;
+  const std::filesystem::path exe = boost::dll::program_location(ec);
+  if (!ec) {
+    const std::filesystem::path relative = exe.parent_path().parent_path() / "share" / "billdrop";
+    if (std::filesystem::exists(relative / "examples"))
+      return relative;
+  }
+  return BILLDROP_INSTALL_DATA_DIR;
+}
+
+Result<HostConfig> embedded_host_config() {
+  const std::filesystem::path base = data_directory() / "examples" / "acme-gpu";
+  if (!std::filesystem::exists(base))
+    return config_error("the bundled example data is not installed (looked in " + base.string() +
+                        "); pass --config FILE");
+  Result<HostConfig> config = parse_host_config(kEmbeddedConfig, "<embedded defaults>", base);
+  // The example data may be installed read-only: state goes under the working directory.
+  if (config)
+    config->state_dir = std::filesystem::absolute(".billdrop");
+  return config;
+}
+
+ConfigValues resolve_paths(const ConfigValues& values, const ConfigSchema& schema,
+                           const std::filesystem::path& base_directory) {
+  ConfigValues resolved = values;
+  for (auto& [key, value] : resolved) {
+    const ConfigKeySpec* spec = schema.find(key);
+    if (spec == nullptr || spec->type != ConfigType::path)
+      continue;
+    if (auto* text = std::get_if<std::string>(&value)) {
+      std::filesystem::path path(*text);
+      if (!text->empty() && path.is_relative())
+        *text = (base_directory / path).lexically_normal().string();
+    }
+  }
+  return resolved;
+}
+
+} // namespace billdrop::config

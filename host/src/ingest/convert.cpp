@@ -1,0 +1,189 @@
+#include "ingest/convert.hpp"
+
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "ingest/pipelined_receiver.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace billdrop::ingest {
+
+namespace {
+
+// Forwards everything to `target`, and asks the plugin to stop (on_rows false: the read ends with
+// ErrorKind::cancelled) once a stop was requested.
+class StoppableReceiver final : public source::RowReceiver {
+public:
+  StoppableReceiver(source::RowReceiver& target, const core::CancelToken* cancel)
+      : target_(target), cancel_(cancel) {}
+  bool on_rows(std::span<const bd_row> rows) override {
+    if (cancel_ != nullptr && cancel_->cancelled())
+      return false;
+    return target_.on_rows(rows);
+  }
+  void on_reject(std::string_view origin, std::string_view reason) override {
+    target_.on_reject(origin, reason);
+  }
+  void on_reject_field(std::string_view origin, std::string_view column, std::string_view rule,
+                       std::string_view reason) override {
+    target_.on_reject_field(origin, column, rule, reason);
+  }
+  void on_progress(std::uint64_t done, std::uint64_t total) override {
+    target_.on_progress(done, total);
+  }
+  void on_log(bd_log_level level, std::string_view message) override {
+    target_.on_log(level, message);
+  }
+  void on_note(std::string_view key, std::uint64_t count) override { target_.on_note(key, count); }
+
+private:
+  source::RowReceiver& target_;
+  const core::CancelToken* cancel_;
+};
+
+} // namespace
+
+Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOptions& options,
+                                  cbf::ValidationReport& report) {
+  const auto start = std::chrono::steady_clock::now();
+  ConvertResult result;
+  if (options.months.empty()) {
+    Result<std::vector<Month>> months = source.months();
+    if (!months)
+      return months.error();
+    result.requested = std::move(*months);
+  } else {
+    result.requested = options.months;
+    std::sort(result.requested.begin(), result.requested.end());
+    result.requested.erase(std::unique(result.requested.begin(), result.requested.end()),
+                           result.requested.end());
+  }
+
+  const bool build = !options.output_directory.empty();
+  std::optional<snapshot::SnapshotBuilder> builder;
+  if (build) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.output_directory, ec);
+    if (ec)
+      return source_error("cannot create output directory " + options.output_directory.string() +
+                          ": " + ec.message());
+    builder.emplace(
+        snapshot::SnapshotBuilder::Options{options.output_directory, options.memory_budget});
+  }
+  core::Progress progress("");
+  progress.set_enabled(options.progress);
+  ValidatingReceiver receiver(report, builder ? &*builder : nullptr, &progress);
+  std::optional<PipelinedReceiver> pipeline;
+  if (options.pipeline)
+    pipeline.emplace(receiver);
+  StoppableReceiver stoppable(pipeline ? static_cast<source::RowReceiver&>(*pipeline)
+                                       : static_cast<source::RowReceiver&>(receiver),
+                              options.cancel);
+  std::map<Month, Error> failures;
+  try {
+    for (const Month& month : result.requested) {
+      progress.set_label("reading " + month.to_string());
+      log::info("convert.read", {{"plugin", source.name()}, {"month", month.to_string()}});
+      receiver.begin_month(month); // the pipeline is drained between months
+      Status status = source.read(month, stoppable);
+      bool host_failed = false;
+      if (pipeline) {
+        // The receiver and the builder are the worker's until the queue is empty.
+        if (Status drained = pipeline->drain(); !drained) {
+          status = std::move(drained); // the host's own failure is why the read stopped
+          host_failed = true;
+        }
+      }
+      progress.finish();
+      log::info("convert.read_done", {{"month", month.to_string()},
+                                      {"rows_so_far", receiver.rows()},
+                                      {"ok", static_cast<bool>(status)}});
+      if (status)
+        continue;
+      if (host_failed && status.error().kind() == ErrorKind::source) // the disk, not the data
+        return status.error().with_context("writing the snapshots of " + month.to_string());
+      Error error = status.error().with_context(
+          host_failed ? "billdrop could not build the snapshot of " + month.to_string()
+                      : "plugin '" + source.name() + "' failed reading " + month.to_string());
+      if (error.kind() == ErrorKind::cancelled)
+        return error;
+      // One month's bad file must not cost the others: drop this month's partial rows and go on.
+      log::error("convert.month_failed",
+                 {{"month", month.to_string()}, {"error", error.message()}});
+      if (builder)
+        builder->discard(month);
+      failures.emplace(month, std::move(error));
+    }
+  } catch (const ErrorException& e) {
+    return e.error();
+  }
+
+  Result<std::vector<snapshot::MonthSummary>> summaries =
+      builder ? builder->finish()
+              : Result<std::vector<snapshot::MonthSummary>>(std::vector<snapshot::MonthSummary>{});
+  if (!summaries)
+    return summaries.error();
+  log::info("convert.snapshots_written", {{"months", summaries->size()}});
+  for (snapshot::MonthSummary& summary : *summaries) {
+    ConvertedMonth converted;
+    converted.requested =
+        std::binary_search(result.requested.begin(), result.requested.end(), summary.month);
+    if (auto it = receiver.months().find(summary.month); it != receiver.months().end())
+      converted.invalid_rows = it->second.invalid;
+    if (auto it = failures.find(summary.month); it != failures.end())
+      converted.failure = it->second; // rows of it that came while reading another month
+    converted.summary = std::move(summary);
+    result.months.push_back(std::move(converted));
+  }
+  // Months that were asked for but produced no valid row still appear in the summary.
+  for (const Month& month : result.requested) {
+    const bool present =
+        std::any_of(result.months.begin(), result.months.end(),
+                    [&](const ConvertedMonth& m) { return m.summary.month == month; });
+    if (!present) {
+      ConvertedMonth empty;
+      empty.summary.month = month;
+      if (auto it = receiver.months().find(month); it != receiver.months().end()) {
+        empty.invalid_rows = it->second.invalid;
+        if (!build) { // validate only: the counts are all there is
+          empty.summary.rows = it->second.valid;
+          empty.summary.cost = it->second.cost;
+        }
+      }
+      if (auto it = failures.find(month); it != failures.end())
+        empty.failure = it->second;
+      result.months.push_back(std::move(empty));
+    }
+  }
+  std::sort(result.months.begin(), result.months.end(),
+            [](const ConvertedMonth& a, const ConvertedMonth& b) {
+              return a.summary.month < b.summary.month;
+            });
+  // Every month convert touched gets a summary saying how it was read; a month without rows gets
+  // one too, so an older summary of it can never be pushed in its place.
+  for (ConvertedMonth& month : result.months) {
+    month.summary.invalid_rows = month.invalid_rows;
+    month.summary.complete = month.requested && !month.failure;
+    // Rewritten with what only convert knows (invalid rows, whether the month was read whole),
+    // so that `push` can refuse what `run` would refuse.
+    if (!build)
+      continue;
+    if (Status written = month.summary.write(options.output_directory); !written)
+      return written.error();
+  }
+  result.rows_read = receiver.rows();
+  result.unrouted = receiver.unrouted();
+  result.notes = receiver.notes();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+const Error* ConvertResult::first_failure() const noexcept {
+  for (const ConvertedMonth& month : months)
+    if (month.failure)
+      return &*month.failure;
+  return nullptr;
+}
+
+} // namespace billdrop::ingest

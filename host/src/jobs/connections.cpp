@@ -1,0 +1,144 @@
+#include "jobs/connections.hpp"
+
+#include "core/log.hpp"
+#include "jobs/job_error.hpp"
+#include "snapshot/layout.hpp"
+
+#include <map>
+
+namespace billdrop::jobs {
+
+std::string ResolvedSource::describe() const {
+  return connection.empty() ? "plugin '" + plugin->name() + "'" : "connection '" + connection + "'";
+}
+
+std::filesystem::path ResolvedSource::snapshots_dir() const {
+  return snapshot::snapshots_dir(state_dir, delivery.connection_id);
+}
+
+// A configuration the plugin refuses is a configuration error; a plugin that cannot reach its
+// source while starting (credentials service down) is a source error, and so on by kind.
+std::unique_ptr<source::SourceSession> ResolvedSource::open_session() const {
+  return take(source::PluginInstance::create(plugin, config));
+}
+
+source::PluginLocator plugin_locator(const std::vector<std::filesystem::path>& dirs,
+                                     const std::vector<std::filesystem::path>& config_dirs) {
+  std::vector<std::filesystem::path> all(dirs.begin(), dirs.end());
+  all.insert(all.end(), config_dirs.begin(), config_dirs.end());
+  for (const auto& dir : all) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      log::warn(
+          "plugin_dir.missing",
+          {{"path", dir.string()}, {"message", "not a directory; no plugin is looked for there"}});
+  }
+  return source::PluginLocator::standard(std::move(all));
+}
+
+std::shared_ptr<source::LoadedPlugin> load_named_plugin(const source::PluginLocator& locator,
+                                                        std::string_view name) {
+  const std::filesystem::path file = take(locator.find(name), FailureKind::plugin);
+  auto plugin = take(source::load_plugin(file), FailureKind::plugin);
+  log::info("plugin.loaded", {{"name", plugin->name()},
+                              {"version", plugin->version()},
+                              {"path", plugin->path().string()}});
+  return plugin;
+}
+
+config::HostConfig load_config(const SourceRequest& request) {
+  config::HostConfig config =
+      request.config_file.empty()
+          ? take(config::embedded_host_config(), FailureKind::config)
+          : take(config::load_host_config(request.config_file), FailureKind::config);
+  if (!request.state_dir.empty())
+    config.state_dir = std::filesystem::absolute(request.state_dir);
+  return config;
+}
+
+namespace {
+
+// Checks the configuration against the plugin's schema with where each key was written, so that
+// every problem (unknown key, wrong type, a value TOML gave in no usable form, missing key) is
+// reported at once with plugin, key and file:line. PluginInstance::create() checks again.
+void check_plugin_config(const ResolvedSource& source, const ConfigValueSources& sources) {
+  take(source.plugin->schema().validate(source.plugin->name(), source.config, sources),
+       FailureKind::config);
+}
+
+} // namespace
+
+ResolvedSource resolve_connection(const SourceRequest& request, const config::HostConfig& config,
+                                  const config::ConnectionConfig& connection) {
+  ResolvedSource source;
+  source.plugin =
+      load_named_plugin(plugin_locator(request.plugin_dirs, config.plugin_dirs), connection.plugin);
+  source.config = config::resolve_paths(connection.plugin_config, source.plugin->schema(),
+                                        connection.base_directory);
+  check_plugin_config(source, connection.plugin_config_sources);
+  source.connection = connection.name;
+  source.delivery = connection.delivery;
+  source.limits = config.limits;
+  source.sending = config.sending;
+  source.state_dir = config.state_dir;
+  return source;
+}
+
+ResolvedSource resolve_source(const SourceRequest& request) {
+  if (request.plugin.empty()) {
+    if (!request.plugin_config.empty())
+      throw JobError(FailureKind::usage, "--plugin-config needs --plugin");
+    const config::HostConfig config = load_config(request);
+    return resolve_connection(request, config,
+                              *take(config.connection(request.connection), FailureKind::config));
+  }
+  if (!request.connection.empty() || !request.config_file.empty())
+    throw JobError(FailureKind::usage,
+                   "use either --plugin (with --plugin-config) or --config/--connection, not both");
+  ResolvedSource source;
+  source.plugin = load_named_plugin(plugin_locator(request.plugin_dirs, {}), request.plugin);
+  config::PluginConfigInput input;
+  std::filesystem::path base = std::filesystem::current_path();
+  if (!request.plugin_config.empty()) {
+    input = take(config::load_plugin_config(request.plugin_config), FailureKind::config);
+    base = std::filesystem::absolute(request.plugin_config).parent_path();
+  }
+  source.config = config::resolve_paths(input.values, source.plugin->schema(), base);
+  check_plugin_config(source, input.sources);
+  source.delivery.connection_id = source.plugin->name();
+  source.state_dir = std::filesystem::absolute(
+      request.state_dir.empty() ? std::filesystem::path(".billdrop") : request.state_dir);
+  return source;
+}
+
+std::vector<ResolvedSource> resolve_sources(const SourceRequest& request, std::string_view verb) {
+  if (!request.plugin.empty() || !request.connection.empty() || !request.plugin_config.empty())
+    return {resolve_source(request)};
+  const config::HostConfig config = load_config(request);
+  // A connection id names the snapshot folder and the API's connection: one config connection
+  // each, or two would overwrite each other's snapshots and share one request slot.
+  std::map<std::string, std::string> names_by_id;
+  for (const config::ConnectionConfig& connection : config.connections) {
+    const auto [it, added] =
+        names_by_id.emplace(connection.delivery.connection_id, connection.name);
+    if (!added)
+      throw JobError(FailureKind::config,
+                     config.source.string() + ": connections '" + it->second + "' and '" +
+                         connection.name + "' both send to connection id '" + it->first +
+                         "'; give each its own connection_id, or " + std::string(verb) +
+                         " them one at a time with --connection");
+  }
+  std::vector<ResolvedSource> sources;
+  for (const config::ConnectionConfig& connection : config.connections)
+    sources.push_back(resolve_connection(request, config, connection));
+  return sources;
+}
+
+core::FileLock lock_connection(const ResolvedSource& source, std::chrono::milliseconds wait) {
+  return take(core::FileLock::acquire(
+                  snapshot::connection_lock_file(source.state_dir, source.delivery.connection_id),
+                  source.describe(), wait),
+              FailureKind::busy);
+}
+
+} // namespace billdrop::jobs

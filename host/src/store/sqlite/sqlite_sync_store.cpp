@@ -1,0 +1,600 @@
+#include "store/sqlite/sqlite_sync_store.hpp"
+
+#include "core/numbers.hpp"
+#include "core/sqlite_statement.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace billdrop::store {
+
+using sqlite::Statement;
+using sqlite::StatementUse;
+
+namespace {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS send_attempts (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  plan_digest TEXT NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  drop_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS send_attempts_by_month ON send_attempts (connection_id, month, seq);
+CREATE TABLE IF NOT EXISTS chunk_status (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  plan_digest TEXT NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  drop_id TEXT NOT NULL,
+  acknowledged_ms INTEGER NOT NULL,
+  PRIMARY KEY (connection_id, month, plan_digest, chunk_index));
+CREATE TABLE IF NOT EXISTS month_sync (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  state TEXT NOT NULL,
+  plan_digest TEXT NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0,
+  cost TEXT NOT NULL DEFAULT '0',
+  synced_ms INTEGER NOT NULL DEFAULT 0,
+  updated_ms INTEGER NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (connection_id, month));
+CREATE TABLE IF NOT EXISTS store_info (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS month_sends (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  plan_digest TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (connection_id, month));
+CREATE TABLE IF NOT EXISTS chunk_keys (
+  connection_id TEXT NOT NULL,
+  month TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  restarts INTEGER NOT NULL,
+  answered_errors INTEGER NOT NULL,
+  PRIMARY KEY (connection_id, month, generation, chunk_index));
+)sql";
+
+std::int64_t to_ms(SystemTime time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+SystemTime from_ms(std::int64_t ms) {
+  return SystemTime(std::chrono::milliseconds(ms));
+}
+
+std::optional<send::Outcome> parse_outcome(std::string_view text) {
+  for (const send::Outcome outcome : {send::Outcome::acknowledged, send::Outcome::rejected,
+                                      send::Outcome::retryable, send::Outcome::ambiguous})
+    if (text == send::to_string(outcome))
+      return outcome;
+  return std::nullopt;
+}
+
+std::optional<MonthSyncState> parse_state(std::string_view text) {
+  for (const MonthSyncState state : {MonthSyncState::unknown, MonthSyncState::pending,
+                                     MonthSyncState::synced, MonthSyncState::failed})
+    if (text == to_string(state))
+      return state;
+  return std::nullopt;
+}
+
+} // namespace
+
+class SqliteSyncStore::Impl {
+public:
+  Impl(sqlite3* db, std::string name) : db_(db), name_(std::move(name)) {}
+  ~Impl() {
+    statements_.clear(); // finalize before closing
+    sqlite3_close(db_);
+  }
+
+  Error sqlite_error(std::string_view what) const {
+    return internal_error("sync store " + name_ + ": " + std::string(what) + ": " +
+                          sqlite3_errmsg(db_));
+  }
+
+  Status exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      Error error = internal_error("sync store " + name_ + ": " +
+                                   (message != nullptr ? message : "SQL failed"));
+      sqlite3_free(message);
+      return error;
+    }
+    return {};
+  }
+
+  // The statement for `sql`, prepared on first use and kept.
+  Result<Statement*> statement(const char* sql) {
+    if (auto found = statements_.find(sql); found != statements_.end())
+      return found->second.get();
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      return sqlite_error(std::string("preparing \"") + sql + "\"");
+    auto [it, inserted] = statements_.emplace(sql, std::make_unique<Statement>(stmt));
+    return it->second.get();
+  }
+
+  // Runs a statement that returns no rows.
+  template <class Bind>
+  Status run(const char* sql, Bind bind) {
+    Result<Statement*> prepared = statement(sql);
+    if (!prepared)
+      return std::move(prepared).error();
+    Statement& stmt = **prepared;
+    const StatementUse use(stmt);
+    bind(stmt);
+    if (stmt.step() != SQLITE_DONE)
+      return sqlite_error(std::string("running \"") + sql + "\"");
+    return {};
+  }
+
+  // Runs `body` in one IMMEDIATE transaction: committed when it succeeds, else rolled back.
+  template <class Body>
+  Status transaction(Body body) {
+    return sqlite::immediate_transaction([this](const char* sql) { return exec(sql); }, body);
+  }
+
+  // The month's current send is over: the next one is a new generation.
+  Status finish_send(std::string_view connection_id, std::string_view month_text) {
+    return run("UPDATE month_sends SET finished = 1 WHERE connection_id = ?1 AND month = ?2",
+               [&](Statement& stmt) { stmt.text(1, connection_id).text(2, month_text); });
+  }
+
+  mutable std::mutex mutex_;
+  sqlite3* db_;
+  std::string name_;
+  std::string store_id_;
+  std::map<const char*, std::unique_ptr<Statement>> statements_; // keyed by the literal's address
+};
+
+namespace {
+
+// Marks the month pending unless it already is (the first acknowledged chunk of a send).
+constexpr const char* kMarkPending =
+    "INSERT INTO month_sync (connection_id, month, state, plan_digest, updated_ms) "
+    "VALUES (?1, ?2, 'pending', ?3, ?4) ON CONFLICT (connection_id, month) DO UPDATE SET "
+    "state = 'pending', plan_digest = excluded.plan_digest, updated_ms = excluded.updated_ms, "
+    "error = ''";
+
+} // namespace
+
+SqliteSyncStore::SqliteSyncStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteSyncStore::~SqliteSyncStore() = default;
+
+Result<std::unique_ptr<SqliteSyncStore>> SqliteSyncStore::open(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(file.string().c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return config_error("cannot open the sync store " + file.string() + ": " + message);
+  }
+  auto impl = std::make_unique<Impl>(db, file.string());
+  sqlite3_busy_timeout(db, 5000);
+  // WAL lets readers (the status API, the sqlite3 shell) look while senders write; NORMAL sync in
+  // WAL mode loses nothing on a process crash, only possibly the last commits on power loss.
+  if (Status status = impl->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !status)
+    return std::move(status).error();
+  if (Status status = impl->exec(kSchema); !status)
+    return std::move(status).error();
+  // The first opener's id wins; every later one reads it.
+  const std::string candidate = core::random_hex(4); // 128 random bits: the store's id
+  if (Status status =
+          impl->run("INSERT OR IGNORE INTO store_info (name, value) VALUES ('store_id', ?1)",
+                    [&](Statement& stmt) { stmt.text(1, candidate); });
+      !status)
+    return std::move(status).error();
+  {
+    Result<Statement*> select =
+        impl->statement("SELECT value FROM store_info WHERE name = 'store_id'");
+    if (!select)
+      return std::move(select).error();
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    if (stmt.step() != SQLITE_ROW)
+      return impl->sqlite_error("reading the store id");
+    impl->store_id_ = stmt.column_text(0);
+  }
+  return std::unique_ptr<SqliteSyncStore>(new SqliteSyncStore(std::move(impl)));
+}
+
+Status SqliteSyncStore::record_attempt(const send::Attempt& attempt) {
+  const std::lock_guard lock(impl_->mutex_);
+  return impl_->run(
+      "INSERT INTO send_attempts (connection_id, month, plan_digest, chunk_index, attempt, "
+      "operation, idempotency_key, outcome, http_status, message, drop_id, started_ms, "
+      "duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+      [&](Statement& stmt) {
+        stmt.text(1, attempt.connection_id)
+            .text(2, attempt.month.to_string())
+            .text(3, attempt.plan_digest)
+            .integer(4, attempt.chunk_index)
+            .integer(5, attempt.attempt)
+            .text(6, cbf::to_string(attempt.operation))
+            .text(7, attempt.idempotency_key)
+            .text(8, send::to_string(attempt.outcome))
+            .integer(9, attempt.http_status)
+            .text(10, attempt.message)
+            .text(11, attempt.drop_id)
+            .integer(12, to_ms(attempt.started))
+            .integer(13, attempt.duration.count());
+      });
+}
+
+const std::string& SqliteSyncStore::store_id() const noexcept {
+  return impl_->store_id_;
+}
+
+Result<send::SendStart> SqliteSyncStore::begin_send(std::string_view connection_id, Month month,
+                                                    std::string_view plan_digest, SystemTime now,
+                                                    std::chrono::milliseconds resume_within) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  send::SendStart start;
+  start.generation.store_id = impl_->store_id_;
+  Status status = impl_->transaction([&]() -> Status {
+    std::uint64_t last = 0;
+    {
+      Result<Statement*> select =
+          impl_->statement("SELECT generation, plan_digest, started_ms, finished FROM month_sends "
+                           "WHERE connection_id = ?1 AND month = ?2");
+      if (!select)
+        return std::move(select).error();
+      Statement& stmt = **select;
+      const StatementUse use(stmt);
+      stmt.text(1, connection_id).text(2, month_text);
+      const int rc = stmt.step();
+      if (rc == SQLITE_ROW) {
+        last = static_cast<std::uint64_t>(stmt.column_integer(0));
+        const bool same_plan = stmt.column_text(1) == plan_digest;
+        const SystemTime started = from_ms(stmt.column_integer(2));
+        const bool finished = stmt.column_integer(3) != 0;
+        start.resumed = same_plan && !finished && started <= now && now - started < resume_within;
+      } else if (rc != SQLITE_DONE) {
+        return impl_->sqlite_error("reading the month's send");
+      }
+    }
+    if (start.resumed) {
+      start.generation.number = last;
+      Result<Statement*> select = impl_->statement(
+          "SELECT chunk_index, restarts, answered_errors FROM chunk_keys WHERE connection_id = ?1 "
+          "AND month = ?2 AND generation = ?3");
+      if (!select)
+        return std::move(select).error();
+      Statement& stmt = **select;
+      const StatementUse use(stmt);
+      stmt.text(1, connection_id).text(2, month_text).integer(3, static_cast<std::int64_t>(last));
+      int rc = 0;
+      while ((rc = stmt.step()) == SQLITE_ROW)
+        start.chunks[static_cast<std::uint32_t>(stmt.column_integer(0))] =
+            send::ChunkKeyState{static_cast<std::uint32_t>(stmt.column_integer(1)),
+                                static_cast<std::uint32_t>(stmt.column_integer(2))};
+      if (rc != SQLITE_DONE)
+        return impl_->sqlite_error("reading the chunks' key state");
+    } else {
+      start.generation.number = last + 1;
+      if (Status cleared =
+              impl_->run("DELETE FROM chunk_keys WHERE connection_id = ?1 AND month = ?2",
+                         [&](Statement& stmt) { stmt.text(1, connection_id).text(2, month_text); });
+          !cleared)
+        return cleared;
+      if (Status saved = impl_->run(
+              "INSERT INTO month_sends (connection_id, month, generation, plan_digest, "
+              "started_ms, finished) VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (connection_id, "
+              "month) DO UPDATE SET generation = excluded.generation, plan_digest = "
+              "excluded.plan_digest, started_ms = excluded.started_ms, finished = 0",
+              [&](Statement& stmt) {
+                stmt.text(1, connection_id)
+                    .text(2, month_text)
+                    .integer(3, static_cast<std::int64_t>(start.generation.number))
+                    .text(4, plan_digest)
+                    .integer(5, to_ms(now));
+              });
+          !saved)
+        return saved;
+    }
+    if (Status cleared =
+            impl_->run("DELETE FROM chunk_status WHERE connection_id = ?1 AND "
+                       "month = ?2 AND plan_digest = ?3",
+                       [&](Statement& stmt) {
+                         stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest);
+                       });
+        !cleared)
+      return cleared;
+    return impl_->run(kMarkPending, [&](Statement& stmt) {
+      stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest).integer(4, to_ms(now));
+    });
+  });
+  if (!status)
+    return std::move(status).error();
+  return start;
+}
+
+Status SqliteSyncStore::save_key_state(std::string_view connection_id, Month month,
+                                       const send::SendGeneration& generation,
+                                       const std::map<std::uint32_t, send::ChunkKeyState>& chunks) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  if (generation.store_id != impl_->store_id_)
+    return internal_error("sync store " + impl_->name_ + ": key state of another store's send (" +
+                          generation.store_id + ")");
+  return impl_->transaction([&]() -> Status {
+    {
+      Result<Statement*> select = impl_->statement(
+          "SELECT generation FROM month_sends WHERE connection_id = ?1 AND month = ?2");
+      if (!select)
+        return std::move(select).error();
+      Statement& stmt = **select;
+      const StatementUse use(stmt);
+      stmt.text(1, connection_id).text(2, month_text);
+      if (stmt.step() != SQLITE_ROW ||
+          static_cast<std::uint64_t>(stmt.column_integer(0)) != generation.number)
+        return internal_error("sync store " + impl_->name_ + ": send " +
+                              std::to_string(generation.number) + " of " +
+                              std::string(connection_id) + " " + month_text +
+                              " is not the month's current send (another send began since)");
+    }
+    for (const auto& [index, state] : chunks) {
+      Status saved = impl_->run(
+          "INSERT INTO chunk_keys (connection_id, month, generation, chunk_index, restarts, "
+          "answered_errors) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, month, "
+          "generation, chunk_index) DO UPDATE SET restarts = excluded.restarts, "
+          "answered_errors = excluded.answered_errors",
+          [&](Statement& stmt) {
+            stmt.text(1, connection_id)
+                .text(2, month_text)
+                .integer(3, static_cast<std::int64_t>(generation.number))
+                .integer(4, index)
+                .integer(5, state.restarts)
+                .integer(6, state.answered_errors);
+          });
+      if (!saved)
+        return saved;
+    }
+    return {};
+  });
+}
+
+Status SqliteSyncStore::mark_chunk_acknowledged(std::string_view connection_id, Month month,
+                                                std::string_view plan_digest,
+                                                std::uint32_t chunk_index, std::string_view drop_id,
+                                                SystemTime at) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  return impl_->transaction([&]() -> Status {
+    Status status = impl_->run(
+        "INSERT INTO chunk_status (connection_id, month, plan_digest, chunk_index, drop_id, "
+        "acknowledged_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (connection_id, month, "
+        "plan_digest, chunk_index) DO UPDATE SET drop_id = excluded.drop_id, "
+        "acknowledged_ms = excluded.acknowledged_ms",
+        [&](Statement& stmt) {
+          stmt.text(1, connection_id)
+              .text(2, month_text)
+              .text(3, plan_digest)
+              .integer(4, chunk_index)
+              .text(5, drop_id)
+              .integer(6, to_ms(at));
+        });
+    if (!status)
+      return status;
+    return impl_->run(kMarkPending, [&](Statement& stmt) {
+      stmt.text(1, connection_id).text(2, month_text).text(3, plan_digest).integer(4, to_ms(at));
+    });
+  });
+}
+
+Status SqliteSyncStore::mark_month_synced(std::string_view connection_id,
+                                          const plan::DropPlan& plan, SystemTime at) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = plan.month.to_string();
+  Result<Statement*> select =
+      impl_->statement("SELECT chunk_index FROM chunk_status WHERE connection_id = ?1 AND "
+                       "month = ?2 AND plan_digest = ?3");
+  if (!select)
+    return std::move(select).error();
+  std::vector<bool> acknowledged(plan.chunks.size(), false);
+  {
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    stmt.text(1, connection_id).text(2, month_text).text(3, plan.digest);
+    int rc = 0;
+    while ((rc = stmt.step()) == SQLITE_ROW) {
+      const std::int64_t index = stmt.column_integer(0);
+      if (index >= 0 && static_cast<std::size_t>(index) < acknowledged.size())
+        acknowledged[static_cast<std::size_t>(index)] = true;
+    }
+    if (rc != SQLITE_DONE)
+      return impl_->sqlite_error("reading chunk status");
+  }
+  std::string missing;
+  std::size_t missing_count = 0;
+  for (std::size_t i = 0; i < acknowledged.size(); ++i) {
+    if (acknowledged[i])
+      continue;
+    if (++missing_count <= 10)
+      missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+  }
+  if (missing_count > 0 || plan.chunks.empty())
+    return internal_error(std::string(connection_id) + " " + month_text +
+                          " cannot be marked synced: " + std::to_string(missing_count) + " of " +
+                          std::to_string(plan.chunks.size()) + " chunks of plan " + plan.digest +
+                          " are not acknowledged (chunk " + (missing.empty() ? "none" : missing) +
+                          ")");
+  return impl_->transaction([&]() -> Status {
+    if (Status finished = impl_->finish_send(connection_id, month_text); !finished)
+      return finished;
+    return impl_->run(
+        "INSERT INTO month_sync (connection_id, month, state, plan_digest, rows, cost, synced_ms, "
+        "updated_ms, error) VALUES (?1, ?2, 'synced', ?3, ?4, ?5, ?6, ?6, '') "
+        "ON CONFLICT (connection_id, month) DO UPDATE SET state = 'synced', "
+        "plan_digest = excluded.plan_digest, rows = excluded.rows, cost = excluded.cost, "
+        "synced_ms = excluded.synced_ms, updated_ms = excluded.updated_ms, error = ''",
+        [&](Statement& stmt) {
+          stmt.text(1, connection_id)
+              .text(2, month_text)
+              .text(3, plan.digest)
+              .integer(4, static_cast<std::int64_t>(plan.rows))
+              .text(5, plan.cost.to_string())
+              .integer(6, to_ms(at));
+        });
+  });
+}
+
+Status SqliteSyncStore::mark_month_failed(std::string_view connection_id, Month month,
+                                          std::string_view plan_digest, std::string_view error,
+                                          SystemTime at) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  return impl_->transaction([&]() -> Status {
+    if (Status finished = impl_->finish_send(connection_id, month_text); !finished)
+      return finished;
+    return impl_->run(
+        "INSERT INTO month_sync (connection_id, month, state, plan_digest, updated_ms, error) "
+        "VALUES (?1, ?2, 'failed', ?3, ?4, ?5) ON CONFLICT (connection_id, month) DO UPDATE SET "
+        "state = 'failed', plan_digest = excluded.plan_digest, updated_ms = excluded.updated_ms, "
+        "error = excluded.error",
+        [&](Statement& stmt) {
+          stmt.text(1, connection_id)
+              .text(2, month_text)
+              .text(3, plan_digest)
+              .integer(4, to_ms(at))
+              .text(5, error);
+        });
+  });
+}
+
+Result<std::vector<Month>> SqliteSyncStore::months(std::string_view connection_id) const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Statement*> select =
+      impl_->statement("SELECT month FROM month_sync WHERE connection_id = ?1 ORDER BY month");
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, connection_id);
+  std::vector<Month> months;
+  for (int rc = stmt.step(); rc != SQLITE_DONE; rc = stmt.step()) {
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("listing months");
+    Result<Month> month = Month::parse(stmt.column_text(0));
+    if (!month)
+      return internal_error("sync store " + impl_->name_ + ": bad month \"" +
+                            std::string(stmt.column_text(0)) + "\"");
+    months.push_back(*month);
+  }
+  return months;
+}
+
+Result<MonthStatus> SqliteSyncStore::month_status(std::string_view connection_id,
+                                                  Month month) const {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::string month_text = month.to_string();
+  MonthStatus status;
+  {
+    Result<Statement*> select = impl_->statement(
+        "SELECT state, plan_digest, rows, cost, synced_ms, updated_ms, error FROM month_sync "
+        "WHERE connection_id = ?1 AND month = ?2");
+    if (!select)
+      return std::move(select).error();
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    stmt.text(1, connection_id).text(2, month_text);
+    const int rc = stmt.step();
+    if (rc == SQLITE_DONE)
+      return status; // unknown
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("reading month status");
+    const std::optional<MonthSyncState> state = parse_state(stmt.column_text(0));
+    if (!state)
+      return internal_error("sync store " + impl_->name_ + ": unknown month state \"" +
+                            std::string(stmt.column_text(0)) + "\"");
+    status.state = *state;
+    status.plan_digest = stmt.column_text(1);
+    status.rows = static_cast<std::uint64_t>(stmt.column_integer(2));
+    Result<Decimal> cost = Decimal::parse(stmt.column_text(3));
+    if (!cost)
+      return std::move(cost).error().with_context("sync store " + impl_->name_ + ": month cost");
+    status.cost = *cost;
+    status.synced_at = from_ms(stmt.column_integer(4));
+    status.updated_at = from_ms(stmt.column_integer(5));
+    status.error = stmt.column_text(6);
+  }
+  Result<Statement*> count = impl_->statement(
+      "SELECT COUNT(*) FROM chunk_status WHERE connection_id = ?1 AND month = ?2 AND "
+      "plan_digest = ?3");
+  if (!count)
+    return std::move(count).error();
+  Statement& stmt = **count;
+  const StatementUse use(stmt);
+  stmt.text(1, connection_id).text(2, month_text).text(3, status.plan_digest);
+  if (stmt.step() != SQLITE_ROW)
+    return impl_->sqlite_error("counting acknowledged chunks");
+  status.chunks_acknowledged = static_cast<std::uint32_t>(stmt.column_integer(0));
+  return status;
+}
+
+Result<std::vector<send::Attempt>> SqliteSyncStore::attempts(std::string_view connection_id,
+                                                             Month month) const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Statement*> select = impl_->statement(
+      "SELECT connection_id, month, plan_digest, chunk_index, attempt, operation, "
+      "idempotency_key, outcome, http_status, message, drop_id, started_ms, duration_ms "
+      "FROM send_attempts WHERE connection_id = ?1 AND month = ?2 ORDER BY seq");
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, connection_id).text(2, month.to_string());
+  std::vector<send::Attempt> out;
+  int rc = 0;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    send::Attempt attempt;
+    attempt.connection_id = stmt.column_text(0);
+    Result<Month> parsed_month = Month::parse(stmt.column_text(1));
+    const std::optional<cbf::DropOperation> operation =
+        cbf::parse_drop_operation(stmt.column_text(5));
+    const std::optional<send::Outcome> outcome = parse_outcome(stmt.column_text(7));
+    if (!parsed_month || !operation || !outcome)
+      return internal_error("sync store " + impl_->name_ +
+                            ": an attempt row has an unknown month, operation or outcome");
+    attempt.month = *parsed_month;
+    attempt.plan_digest = stmt.column_text(2);
+    attempt.chunk_index = static_cast<std::uint32_t>(stmt.column_integer(3));
+    attempt.attempt = static_cast<std::uint32_t>(stmt.column_integer(4));
+    attempt.operation = *operation;
+    attempt.idempotency_key = stmt.column_text(6);
+    attempt.outcome = *outcome;
+    attempt.http_status = static_cast<int>(stmt.column_integer(8));
+    attempt.message = stmt.column_text(9);
+    attempt.drop_id = stmt.column_text(10);
+    attempt.started = from_ms(stmt.column_integer(11));
+    attempt.duration = std::chrono::milliseconds(stmt.column_integer(12));
+    out.push_back(std::move(attempt));
+  }
+  if (rc != SQLITE_DONE)
+    return impl_->sqlite_error("reading attempts");
+  return out;
+}
+
+} // namespace billdrop::store

@@ -1,0 +1,60 @@
+#pragma once
+// The store's interfaces: what the host keeps about sending (the SendJournal the sender writes,
+// plus what it reads back: each month's sync state and every attempt). One implementation today,
+// store/sqlite (the embedded default, a file in the state directory); the layers above depend on
+// these interfaces and open a store through open_sync_store(), never a database themselves.
+
+#include "plan/drop_plan.hpp"
+#include "send/connection_sender.hpp"
+#include "send/send_journal.hpp"
+
+#include <billdrop/decimal.hpp>
+#include <billdrop/result.hpp>
+#include <billdrop/timestamp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace billdrop::store {
+
+enum class MonthSyncState {
+  unknown, // never sent
+  pending, // a send started (or chunks were acknowledged) and has not finished
+  synced,  // every chunk of plan_digest acknowledged
+  failed,  // the last send gave up or was rejected; `error` says why
+};
+
+const char* to_string(MonthSyncState state) noexcept;
+
+struct MonthStatus {
+  MonthSyncState state = MonthSyncState::unknown;
+  std::string plan_digest; // the plan last started, synced or failed
+  std::uint64_t rows = 0;  // when synced: the plan's rows and exact cost
+  Decimal cost;
+  std::chrono::system_clock::time_point synced_at{}; // when synced
+  std::chrono::system_clock::time_point updated_at{};
+  std::uint32_t chunks_acknowledged = 0; // of plan_digest, since its send started
+  std::string error;                     // when failed
+};
+
+class SyncStore : public send::SendJournal {
+public:
+  // The store's random id, made when it was created: idempotency keys of two stores never meet.
+  virtual const std::string& store_id() const noexcept = 0;
+  virtual Result<MonthStatus> month_status(std::string_view connection_id, Month month) const = 0;
+  // The months the store knows for the connection (a send began for them), in order.
+  virtual Result<std::vector<Month>> months(std::string_view connection_id) const = 0;
+  // In the order they were recorded.
+  virtual Result<std::vector<send::Attempt>> attempts(std::string_view connection_id,
+                                                      Month month) const = 0;
+};
+
+// Opens (creating when missing) the sync store of a state directory: <state_dir>/sync.db.
+Result<std::unique_ptr<SyncStore>> open_sync_store(const std::filesystem::path& state_dir);
+
+} // namespace billdrop::store

@@ -1,0 +1,80 @@
+// The host configuration's delivery settings: every limit and retry setting with the reference's
+// default, read from TOML, and each mistake reported with the file, line and key.
+#include "config/host_config.hpp"
+#include "jobs/delivery.hpp"
+
+#include <gtest/gtest.h>
+
+namespace billdrop {
+namespace {
+
+Result<config::HostConfig> parse(std::string_view toml) {
+  return config::parse_host_config(toml, "billdrop.toml", "/base");
+}
+
+TEST(HostConfig, DeliverySettingsDefaultToTheReference) {
+  Result<config::HostConfig> config = parse("[connections.v]\nplugin = \"custom\"\n");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  // shared/reference/anycost-stream.md, "Limits".
+  EXPECT_EQ(config->limits.max_body_bytes, 5'000'000);
+  EXPECT_EQ(config->limits.max_rows_per_month, 1'000'000);
+  EXPECT_EQ(config->limits.max_bytes_per_month, 400'000'000);
+  EXPECT_EQ(config->limits.requests_in_flight_per_connection, 1);
+  EXPECT_EQ(config->sending.give_up_seconds, 900);
+  EXPECT_EQ(config->sending.initial_backoff_ms, 500);
+  EXPECT_EQ(config->sending.max_backoff_ms, 60'000);
+  EXPECT_EQ(config->sending.parallel_connections, 8);
+}
+
+TEST(HostConfig, ReadsTheSendingAndLimitsTables) {
+  Result<config::HostConfig> config =
+      parse("[limits]\nmax_body_bytes = 1000\nmax_rows_per_month = 20\n"
+            "max_bytes_per_month = 300\n"
+            "requests_in_flight_per_connection = 1\n"
+            "[sending]\ngive_up_seconds = 42\ninitial_backoff_ms = 0\n"
+            "max_backoff_ms = 7\nparallel_connections = 3\n");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->limits.max_body_bytes, 1000);
+  EXPECT_EQ(config->limits.max_rows_per_month, 20);
+  EXPECT_EQ(config->limits.max_bytes_per_month, 300);
+  EXPECT_EQ(config->sending.give_up_seconds, 42);
+  EXPECT_EQ(config->sending.initial_backoff_ms, 0);
+  EXPECT_EQ(config->sending.max_backoff_ms, 7);
+  EXPECT_EQ(config->sending.parallel_connections, 3);
+  const send::RetryPolicy policy = jobs::retry_policy(config->sending);
+  EXPECT_EQ(policy.give_up_after, std::chrono::seconds(42));
+  EXPECT_EQ(policy.initial_backoff, std::chrono::milliseconds(0));
+  EXPECT_EQ(policy.max_backoff, std::chrono::milliseconds(7));
+}
+
+TEST(HostConfig, SendingMistakesNameFileLineAndKey) {
+  const auto error_of = [](std::string_view toml) {
+    Result<config::HostConfig> config = parse(toml);
+    EXPECT_FALSE(config.ok());
+    return config.ok() ? std::string() : config.error().message();
+  };
+  EXPECT_EQ(error_of("[sending]\ngive_up = 5\n"),
+            "billdrop.toml:2: unknown key 'sending.give_up' (known keys: give_up_seconds, "
+            "initial_backoff_ms, max_backoff_ms, parallel_connections)");
+  EXPECT_EQ(error_of("[sending]\n\nparallel_connections = 0\n"),
+            "billdrop.toml:3: sending.parallel_connections must be a positive integer");
+  EXPECT_EQ(error_of("[sending]\ninitial_backoff_ms = -1\n"),
+            "billdrop.toml:2: sending.initial_backoff_ms must be an integer, 0 or more");
+  EXPECT_EQ(error_of("[sending]\ngive_up_seconds = \"10\"\n"),
+            "billdrop.toml:2: sending.give_up_seconds must be a positive integer");
+  EXPECT_EQ(error_of("[sending]\ninitial_backoff_ms = 500\nmax_backoff_ms = 100\n"),
+            "billdrop.toml:1: sending.max_backoff_ms (100) is less than "
+            "sending.initial_backoff_ms (500)");
+  const std::string in_flight = error_of("[limits]\nrequests_in_flight_per_connection = 4\n");
+  EXPECT_EQ(in_flight.rfind("billdrop.toml:2: limits.requests_in_flight_per_connection must be "
+                            "1: the AnyCost Stream API takes one request at a time",
+                            0),
+            0u)
+      << in_flight;
+  EXPECT_EQ(error_of("[limits]\nmax_body = 5\n"),
+            "billdrop.toml:2: unknown key 'limits.max_body' (known keys: max_body_bytes, "
+            "max_rows_per_month, max_bytes_per_month, requests_in_flight_per_connection)");
+}
+
+} // namespace
+} // namespace billdrop
