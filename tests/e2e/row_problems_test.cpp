@@ -229,6 +229,95 @@ TEST_F(RowProblemsTest, ConvertKeepsAnOverflowingMonthOutAndExitsWithTheDataCode
   EXPECT_EQ(run.months.at("2026-09").invalid_rows, 0u);
 }
 
+// A line with no readable date cannot be placed in a month: the plugin rejects it in every
+// month's read. It is one problem and one record, not an invalid row of each month read; each of
+// those months is still incomplete (the record may belong to it) and says so as why it is not sent.
+TEST_F(RowProblemsTest, ALineWithoutAMonthIsCountedOnceAndNamedWhereItBlocksAMonth) {
+  write_text(dir_ / "vendor.csv", "day,amount\n"
+                                  "2026-08-01,1\n"   // line 2
+                                  "2026-13-01,2\n"   // line 3: no month
+                                  "2026-08-02,abc\n" // line 4: an invalid row of August only
+                                  "2026-09-01,4\n"); // line 5
+  write_text(dir_ / "billdrop.toml",
+             "state_dir = \"state\"\n[connections.v]\nplugin = \"custom\"\n"
+             "[connections.v.config]\npath = \"vendor.csv\"\n[connections.v.config.columns]\n"
+             "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n");
+  const std::string config = (dir_ / "billdrop.toml").string();
+  const std::string out = (dir_ / "out").string();
+
+  const CliRun convert =
+      run_billdrop({"convert", "--config", config, "--out", out, "--format", "json"}, dir_);
+  EXPECT_EQ(convert.exit_code, 1) << convert.err;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(convert.out).get(root), simdjson::SUCCESS) << convert.out;
+  // Two problems: line 3 (once, though both months' reads met it) and line 4.
+  EXPECT_EQ(root["errors"].get_uint64().value_unsafe(), 2u) << convert.out;
+  struct Counts {
+    std::uint64_t rows, invalid, unplaced;
+  };
+  std::map<std::string, Counts> months;
+  simdjson::dom::array listed;
+  ASSERT_EQ(root["months"].get_array().get(listed), simdjson::SUCCESS) << convert.out;
+  for (simdjson::dom::element month : listed) {
+    std::uint64_t unplaced = 0;
+    if (month["unplaced_records"].get_uint64().get(unplaced) != simdjson::SUCCESS)
+      unplaced = 0;
+    months[std::string(month["month"].get_string().value_unsafe())] = {
+        month["rows"].get_uint64().value_unsafe(),
+        month["invalid_rows"].get_uint64().value_unsafe(), unplaced};
+  }
+  ASSERT_EQ(months.size(), 2u) << convert.out;
+  EXPECT_EQ(months["2026-08"].rows, 1u);
+  EXPECT_EQ(months["2026-08"].invalid, 1u) << convert.out;  // line 4
+  EXPECT_EQ(months["2026-08"].unplaced, 1u) << convert.out; // line 3
+  EXPECT_EQ(months["2026-09"].rows, 1u);
+  EXPECT_EQ(months["2026-09"].invalid, 0u) << convert.out;
+  EXPECT_EQ(months["2026-09"].unplaced, 1u) << convert.out;
+
+  // The summaries say so, and neither claims the month is complete.
+  const std::string august = read_text(dir_ / "out" / "2026-08.summary.json");
+  EXPECT_NE(august.find("\"invalid_rows\":1,\"unplaced_records\":1,"), std::string::npos) << august;
+  EXPECT_NE(august.find("\"complete\":false"), std::string::npos) << august;
+  const std::string september = read_text(dir_ / "out" / "2026-09.summary.json");
+  EXPECT_NE(september.find("\"invalid_rows\":0,\"unplaced_records\":1,"), std::string::npos)
+      << september;
+  EXPECT_NE(september.find("\"complete\":false"), std::string::npos) << september;
+
+  // The text report lists line 3 once and says which months it keeps from being sent.
+  const CliRun text = run_billdrop({"convert", "--config", config, "--out", out}, dir_);
+  EXPECT_EQ(text.exit_code, 1);
+  const std::size_t first = text.err.find("vendor.csv:3:");
+  ASSERT_NE(first, std::string::npos) << text.err;
+  EXPECT_EQ(text.err.find("vendor.csv:3:", first + 1), std::string::npos) << text.err;
+  EXPECT_NE(text.err.find("1 record could not be placed in a month (see the row problems); it "
+                          "may belong to 2026-08 or 2026-09, which are therefore incomplete"),
+            std::string::npos)
+      << text.err;
+
+  // push and run refuse September for the unplaced record alone, and say so.
+  const std::string unplaced_reason =
+      "1 record that could not be placed in a month (it may belong to this one): not sent";
+  const CliRun push =
+      run_billdrop({"push", "--config", config, "--from", out, "--format", "json"}, dir_);
+  EXPECT_EQ(push.exit_code, 6) << push.out << push.err;
+  EXPECT_NE(push.out.find("\"month\":\"2026-09\",\"rows\":1,\"cost\":\"4\",\"chunks\":0,"
+                          "\"attempts\":0,\"synced\":false,\"problem\":\"" +
+                          unplaced_reason),
+            std::string::npos)
+      << push.out;
+  EXPECT_NE(push.out.find("\"problem\":\"1 invalid row(s) and " + unplaced_reason),
+            std::string::npos)
+      << push.out;
+  const CliRun run = run_billdrop({"run", "--config", config, "--format", "json"}, dir_);
+  EXPECT_EQ(run.exit_code, 6) << run.out << run.err;
+  EXPECT_NE(run.out.find("\"month\":\"2026-09\",\"rows\":1,\"cost\":\"4\",\"chunks\":0,"
+                         "\"attempts\":0,\"synced\":false,\"problem\":\"" +
+                         unplaced_reason),
+            std::string::npos)
+      << run.out;
+}
+
 TEST_F(RowProblemsTest, CustomPluginRejectsNameTheirColumnAndRule) {
   write_text(dir_ / "usage.csv", "date,cost\n"
                                  "08/31/2026 23:00,1\n"

@@ -108,6 +108,38 @@ TEST(ValidatingReceiver, RejectsKeepTheirColumnAndRuleThroughThePipeline) {
   EXPECT_EQ(receiver.months().at(Month(2026, 8)).invalid, 2u);
 }
 
+// A plugin rejects a record it cannot place in a month in every month's read. The report holds it
+// once; the months read are each incomplete because of it (it may belong to any), and it is not
+// an invalid row of each. A record rejected in one month's read only is that month's invalid row.
+TEST(ValidatingReceiver, ARecordRejectedInSeveralReadsIsUnplacedNotInvalidInEach) {
+  cbf::ValidationReport report;
+  ValidatingReceiver receiver(report, nullptr, nullptr);
+  const auto read = [&](Month month, bool with_bad_cost) {
+    receiver.begin_month(month);
+    receiver.on_reject_field("usage.csv:3", "time/usage_start", "timestamp",
+                             "\"2026-13-01\" is not a calendar date");
+    if (with_bad_cost)
+      receiver.on_reject_field("usage.csv:4", "cost/cost", "decimal", "\"abc\" is not a number");
+    EXPECT_TRUE(receiver.accept(row_at(month.to_string() + "-01T00:00:00Z", "1"), "usage.csv:2"));
+  };
+  read(Month(2026, 8), true);
+  read(Month(2026, 9), false);
+  read(Month(2026, 10), false);
+
+  EXPECT_EQ(report.rejects(), 2u);
+  EXPECT_EQ(report.errors(), 2u);
+  EXPECT_EQ(rules_of(report),
+            (std::vector<std::string>{"time/usage_start timestamp", "cost/cost decimal"}));
+  // usage.csv:4 is August's own; usage.csv:3 blocks all three months and is counted once.
+  EXPECT_EQ(receiver.months().at(Month(2026, 8)).invalid, 1u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 9)).invalid, 0u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 10)).invalid, 0u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 8)).unplaced, 1u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 9)).unplaced, 1u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 10)).unplaced, 1u);
+  EXPECT_EQ(receiver.unplaced(), 1u);
+}
+
 TEST(ValidatingReceiver, APluginBuiltAgainstAbi11StillRejectsAndNotes) {
   Result<std::shared_ptr<LoadedPlugin>> plugin = load_plugin(
       std::filesystem::path(BILLDROP_TEST_BROKEN_PLUGIN_DIR) / plugin_file_name("abi_1_1"));

@@ -273,6 +273,8 @@ void print_failures_and_notes(const ConvertResult& result, std::ostream& out) {
     if (m.failure)
       out << m.summary.month.to_string() << " FAILED, no snapshot written: " << m.failure->message()
           << '\n';
+  if (const std::string unplaced = result.unplaced_note(); !unplaced.empty())
+    out << unplaced << '\n';
   if (!result.notes.empty()) {
     out << "notes from the plugin:\n";
     for (const auto& [key, count] : result.notes)
@@ -438,7 +440,8 @@ int cmd_convert(const GlobalOptions& global, const SourceOptions& options, const
               m.summary.cost.to_string() + "\",\"bytes\":" + std::to_string(m.summary.json_bytes) +
               ",\"requested\":" + (m.requested ? "true" : "false") + ",\"file\":";
       cbf::append_json_string(json, m.summary.rows ? m.summary.file.string() : std::string());
-      json += ",\"digest\":\"" + m.summary.digest + "\"";
+      json += ",\"digest\":\"" + m.summary.digest +
+              "\",\"unplaced_records\":" + std::to_string(m.unplaced_records);
       if (m.failure) {
         json += ",\"error\":";
         cbf::append_json_string(json, m.failure->message());
@@ -567,13 +570,13 @@ std::vector<MonthToDeliver> months_from_directory(const std::filesystem::path& d
       summary->file = dir / summary->file.filename();
     if (!only.empty() && std::find(only.begin(), only.end(), summary->month) == only.end())
       continue;
-    // The same rules as run: only a month read whole, and without invalid rows unless
-    // --send-invalid (deliver() checks invalid_rows).
+    // The same rules as run: only a month read whole, and without invalid rows or unplaced
+    // records unless --send-invalid (deliver() checks them).
     MonthToDeliver month{*summary, summary->invalid_rows, ""};
-    if (!summary->complete)
+    if (!summary->read_whole)
       month.failure = entry.path().filename().string() +
                       " does not say the month was read whole (`convert` marks such a month "
-                      "\"complete\":true; this one's read failed, its rows only came while "
+                      "\"read_whole\":true; this one's read failed, its rows only came while "
                       "reading other months, or an older billdrop or an interrupted convert "
                       "wrote it): convert " +
                       summary->month.to_string() + " again";
