@@ -91,6 +91,38 @@ TEST_F(ExitCodesTest, APluginThatFailsToInitialiseExitsByTheKindOfItsError) {
       << source.err;
 }
 
+// A limit outside what the API takes is a configuration error (3) naming the file, line and key,
+// found before anything is read or sent, rather than a month that fails to send (6).
+TEST_F(ExitCodesTest, ALimitTheApiWouldNotHonourIsAConfigErrorBeforeAnythingIsSent) {
+  write_text(dir_ / "usage.csv", "day,amount\n2026-08-01,1\n");
+  const std::string connection = "[connections.u]\nplugin = \"custom\"\n[connections.u.config]\n"
+                                 "path = \"usage.csv\"\n[connections.u.config.columns]\n"
+                                 "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  struct Case {
+    std::string limit;   // the [limits] line, on line 3 of the file
+    std::string message; // what the error says after "billdrop.toml:3: "
+  };
+  for (const Case& c :
+       {Case{"max_body_bytes = 6000000", "limits.max_body_bytes is 6,000,000, above the API's "
+                                         "limit of 5,000,000 bytes"},
+        Case{"max_body_bytes = 50", "limits.max_body_bytes is 50, too small for a request body "
+                                    "with one row"},
+        Case{"max_rows_per_month = 2000000", "limits.max_rows_per_month is 2,000,000, above the "
+                                             "API's limit of 1,000,000 rows"},
+        Case{"max_bytes_per_month = 500000000", "limits.max_bytes_per_month is 500,000,000, "
+                                                "above the API's limit of 400,000,000 bytes"}}) {
+    std::filesystem::remove_all(dir_ / "state");
+    write_text(dir_ / "billdrop.toml",
+               "state_dir = \"state\"\n[limits]\n" + c.limit + "\n" + connection);
+    const CliRun run = run_billdrop({"run", "--config", (dir_ / "billdrop.toml").string()}, dir_);
+    EXPECT_EQ(run.exit_code, 3) << c.limit << ": " << run.out << run.err;
+    const std::string file_and_line = (dir_ / "billdrop.toml").string() + ":3: ";
+    EXPECT_NE(run.err.find(file_and_line + c.message), std::string::npos)
+        << c.limit << ": " << run.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "sync.db")) << c.limit;
+  }
+}
+
 TEST_F(ExitCodesTest, ValidateThroughAPluginKeepsTheOtherMonthsReport) {
   // month_fails holds 2024-07..09 with three rows each; 2024-08 fails (a data error) while its
   // first two rows still wait in the plugin's batch, so they never reach the host: 3 + 3 rows.
