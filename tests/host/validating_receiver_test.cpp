@@ -140,6 +140,25 @@ TEST(ValidatingReceiver, ARecordRejectedInSeveralReadsIsUnplacedNotInvalidInEach
   EXPECT_EQ(receiver.unplaced(), 1u);
 }
 
+// The API's time form is required of CBF files (`validate`), not of plugins: a plugin's rows
+// reach the host through on_rows, which reads a US date and writes it in the API's form.
+TEST(ValidatingReceiver, APluginRowWithAUsDateIsNormalisedNotRefused) {
+  cbf::ValidationReport report;
+  ValidatingReceiver receiver(report, nullptr, nullptr);
+  receiver.begin_month(Month(2026, 3));
+  const auto text = [](std::string_view s) { return bd_str{s.data(), s.size()}; };
+  const bd_field fields[] = {{text("time/usage_start"), text("03/05/2026")},
+                             {text("cost/cost"), text("2.50")}};
+  const bd_row row{fields, 2, text("vendor.csv:2")};
+  EXPECT_TRUE(receiver.on_rows(std::span<const bd_row>(&row, 1)));
+  EXPECT_EQ(report.errors(), 0u);
+  EXPECT_EQ(report.valid_rows(), 1u);
+  EXPECT_EQ(receiver.last_row().usage_start, "2026-03-05T00:00:00Z");
+  EXPECT_EQ(receiver.last_row().json,
+            R"({"time/usage_start":"2026-03-05T00:00:00Z","cost/cost":"2.50"})");
+  EXPECT_EQ(receiver.months().at(Month(2026, 3)).valid, 1u);
+}
+
 TEST(ValidatingReceiver, APluginBuiltAgainstAbi11StillRejectsAndNotes) {
   Result<std::shared_ptr<LoadedPlugin>> plugin = load_plugin(
       std::filesystem::path(BILLDROP_TEST_BROKEN_PLUGIN_DIR) / plugin_file_name("abi_1_1"));
