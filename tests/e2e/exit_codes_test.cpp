@@ -29,6 +29,49 @@ TEST_F(ExitCodesTest, TheSameBadCsvGivesTheDataCodeFromCheckConvertAndValidate) 
   }
 }
 
+// No record can be placed in a month (dates that are not on the calendar, an hour 24), so the
+// source lists no month and no read ever rejects the records: every command must still fail with
+// the data code and say how many records were rejected and why, never "0 rows read" and exit 0.
+TEST_F(ExitCodesTest, ASourceWhoseRecordsAllHaveNoMonthIsADataErrorInEveryCommand) {
+  write_text(dir_ / "dates.csv", "day,amount\n2025-13-01,1\n2025-02-30,2\n2025-03-01 24:00,3\n");
+  write_text(dir_ / "billdrop.toml",
+             "state_dir = \"state\"\n[connections.d]\nplugin = \"custom\"\n"
+             "[connections.d.config]\npath = \"dates.csv\"\n[connections.d.config.columns]\n"
+             "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n");
+  const std::string config = (dir_ / "billdrop.toml").string();
+  for (const char* command : {"check", "convert", "validate", "run"}) {
+    std::vector<std::string> args = {command, "--config", config};
+    if (std::string(command) == "convert")
+      args.insert(args.end(), {"--out", (dir_ / "out").string()});
+    const CliRun run = run_billdrop(args, dir_);
+    EXPECT_EQ(run.exit_code, 1) << command << ": " << run.out << run.err;
+    EXPECT_EQ(run.out.find(": ok"), std::string::npos) << command << ": " << run.out;
+    EXPECT_EQ(run.out.find("0 rows read"), std::string::npos) << command << ": " << run.out;
+    // Three records, lines 2 to 4 of dates.csv, each with its reason.
+    EXPECT_NE(run.err.find("3 records, all rejected"), std::string::npos)
+        << command << ": " << run.err;
+    EXPECT_NE(run.err.find("dates.csv:2: time/usage_start: [timestamp]"), std::string::npos)
+        << command << ": " << run.err;
+    EXPECT_NE(run.err.find("dates.csv:4: time/usage_start: [timestamp]"), std::string::npos)
+        << command << ": " << run.err;
+  }
+  // Nothing reached the destination.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "emulator.db"));
+
+  // A timestamp_format that matches none of the dates is the same case.
+  write_text(dir_ / "iso.csv", "day,amount\n2026-08-01 10:00,1\n2026-08-02 11:00,2\n");
+  write_text(dir_ / "format.toml", "path = \"iso.csv\"\ntimestamp_format = \"%d/%m/%Y %H:%M\"\n"
+                                   "[columns]\n\"time/usage_start\" = \"{day}\"\n"
+                                   "\"cost/cost\" = \"{amount}\"\n");
+  const CliRun wrong =
+      run_billdrop({"convert", "--plugin", "custom", "--plugin-config",
+                    (dir_ / "format.toml").string(), "--out", (dir_ / "out2").string()},
+                   dir_);
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out << wrong.err;
+  EXPECT_NE(wrong.err.find("2 records, all rejected"), std::string::npos) << wrong.err;
+  EXPECT_NE(wrong.err.find("2026-08-01 10:00"), std::string::npos) << wrong.err;
+}
+
 TEST_F(ExitCodesTest, APluginThatFailsToInitialiseExitsByTheKindOfItsError) {
   const CliRun config = run_billdrop({"check", "--plugin", "init_throws"}, dir_);
   EXPECT_EQ(config.exit_code, 3) << config.err;
@@ -46,6 +89,38 @@ TEST_F(ExitCodesTest, APluginThatFailsToInitialiseExitsByTheKindOfItsError) {
                             "unreachable"),
             std::string::npos)
       << source.err;
+}
+
+// A limit outside what the API takes is a configuration error (3) naming the file, line and key,
+// found before anything is read or sent, rather than a month that fails to send (6).
+TEST_F(ExitCodesTest, ALimitTheApiWouldNotHonourIsAConfigErrorBeforeAnythingIsSent) {
+  write_text(dir_ / "usage.csv", "day,amount\n2026-08-01,1\n");
+  const std::string connection = "[connections.u]\nplugin = \"custom\"\n[connections.u.config]\n"
+                                 "path = \"usage.csv\"\n[connections.u.config.columns]\n"
+                                 "\"time/usage_start\" = \"{day}\"\n\"cost/cost\" = \"{amount}\"\n";
+  struct Case {
+    std::string limit;   // the [limits] line, on line 3 of the file
+    std::string message; // what the error says after "billdrop.toml:3: "
+  };
+  for (const Case& c :
+       {Case{"max_body_bytes = 6000000", "limits.max_body_bytes is 6,000,000, above the API's "
+                                         "limit of 5,000,000 bytes"},
+        Case{"max_body_bytes = 50", "limits.max_body_bytes is 50, too small for a request body "
+                                    "with one row"},
+        Case{"max_rows_per_month = 2000000", "limits.max_rows_per_month is 2,000,000, above the "
+                                             "API's limit of 1,000,000 rows"},
+        Case{"max_bytes_per_month = 500000000", "limits.max_bytes_per_month is 500,000,000, "
+                                                "above the API's limit of 400,000,000 bytes"}}) {
+    std::filesystem::remove_all(dir_ / "state");
+    write_text(dir_ / "billdrop.toml",
+               "state_dir = \"state\"\n[limits]\n" + c.limit + "\n" + connection);
+    const CliRun run = run_billdrop({"run", "--config", (dir_ / "billdrop.toml").string()}, dir_);
+    EXPECT_EQ(run.exit_code, 3) << c.limit << ": " << run.out << run.err;
+    const std::string file_and_line = (dir_ / "billdrop.toml").string() + ":3: ";
+    EXPECT_NE(run.err.find(file_and_line + c.message), std::string::npos)
+        << c.limit << ": " << run.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "state" / "sync.db")) << c.limit;
+  }
 }
 
 TEST_F(ExitCodesTest, ValidateThroughAPluginKeepsTheOtherMonthsReport) {

@@ -57,6 +57,7 @@ inline std::string toml_string(std::string_view text) {
 struct ConvertedMonth {
   std::uint64_t rows = 0;
   std::uint64_t invalid_rows = 0;
+  std::uint64_t unplaced_records = 0; // records of no month met while reading this one
   std::string cost;
   std::string error; // empty unless reading the month failed
 };
@@ -108,6 +109,8 @@ inline ConvertRun run_convert(const std::string& plugin, const std::string& plug
           month["cost"].get_string().get(text) != simdjson::SUCCESS)
         continue;
       m.cost = std::string(text);
+      if (month["unplaced_records"].get_uint64().get(m.unplaced_records) != simdjson::SUCCESS)
+        m.unplaced_records = 0; // a billdrop that does not count them
       if (month["error"].get_string().get(text) == simdjson::SUCCESS)
         m.error = std::string(text);
       run.months[std::string(name)] = std::move(m);

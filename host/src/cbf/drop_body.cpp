@@ -68,4 +68,10 @@ std::size_t DropBodyWriter::empty_size(Month month, DropOperation operation) noe
          to_string(operation).size();
 }
 
+std::size_t DropBodyWriter::smallest_with_a_row() noexcept {
+  constexpr std::string_view smallest_row =
+      R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"0"})";
+  return empty_size(Month(), DropOperation::replace_hourly) + smallest_row.size();
+}
+
 } // namespace billdrop::cbf

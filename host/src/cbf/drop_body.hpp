@@ -40,6 +40,11 @@ public:
 
   // Size of an empty body for this month and operation.
   static std::size_t empty_size(Month month, DropOperation operation) noexcept;
+  // The smallest body that carries a row, 117 bytes: the longest envelope (replace_hourly)
+  // around the smallest canonical row, {"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"0"}
+  // (only the two required columns, a time always written in 20 characters, a one-digit cost).
+  // A body limit below it cannot send anything.
+  static std::size_t smallest_with_a_row() noexcept;
 
 private:
   static constexpr std::string_view kClosing = "]}";

@@ -20,6 +20,29 @@ bool is_blank(std::string_view value) noexcept {
   return trim_ascii(value).empty();
 }
 
+// The shape of a time the API takes: YYYY-MM-DDTHH:MM:SS, optional fractions, then Z or +00:00
+// (ISO 8601 in UTC, as the reference's 2024-08-16T00:00:00Z). The shape only: whether the date
+// exists is the validator's `timestamp` rule.
+bool has_api_time_form(std::string_view text) noexcept {
+  constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd";
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (text.size() < shape.size())
+    return false;
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] == 'd' ? !is_digit(text[i]) : text[i] != shape[i])
+      return false;
+  std::string_view zone = text.substr(shape.size());
+  if (!zone.empty() && zone.front() == '.') {
+    std::size_t end = 1;
+    while (end < zone.size() && is_digit(zone[end]))
+      ++end;
+    if (end == 1)
+      return false;
+    zone.remove_prefix(end);
+  }
+  return zone == "Z" || zone == "+00:00";
+}
+
 bool has_control_byte(std::string_view value) noexcept {
   return std::any_of(value.begin(), value.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x20; });
@@ -634,6 +657,21 @@ std::optional<RowIssue> exponent_decimal_issue(std::string_view column, std::str
   return RowIssue{Severity::error, std::string(column), "plain_decimal",
                   quote_for_message(value) + " is in exponent notation; the API takes plain "
                                              "decimals only, such as 1000 or -0.000005"};
+}
+
+std::optional<RowIssue> iso_timestamp_issue(std::string_view column, std::string_view value) {
+  const std::optional<Column> known = find_column(column);
+  if (!known || info(*known).kind != ValueKind::timestamp || is_blank(value) ||
+      has_api_time_form(value))
+    return std::nullopt;
+  const Result<UtcTime> time = parse_timestamp(trim_ascii(value));
+  if (!time)
+    return std::nullopt; // not a time at all: the validator says why
+  return RowIssue{Severity::error, std::string(column), "iso_timestamp",
+                  quote_for_message(value) +
+                      " is not an ISO 8601 UTC time as the API takes it (such as "
+                      "2024-08-16T05:00:00Z): billdrop reads it as " +
+                      format_iso(*time) + ", the API may not; write " + format_iso(*time)};
 }
 
 bool RowValidator::normalize(std::span<const FieldView> fields, NormalizedRow& out,

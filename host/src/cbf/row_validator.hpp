@@ -53,6 +53,14 @@ struct NormalizedRow {
 // is (drop bodies, files checked by `validate`) must already hold plain decimals.
 std::optional<RowIssue> exponent_decimal_issue(std::string_view column, std::string_view value);
 
+// The iso_timestamp problem of a time column whose value billdrop can read but that is not ISO
+// 8601 UTC as the API takes it (YYYY-MM-DDTHH:MM:SS, optional fractions of a second, then Z or
+// +00:00): "03/05/2026", a bare date, no zone, another zone. The validator reads such input and
+// writes the API's form; CBF about to be sent as it is (files checked by `validate`) must already
+// hold it, or the API may read another time. Nothing for a value that is not a time at all (the
+// validator's `timestamp` problem) or is blank.
+std::optional<RowIssue> iso_timestamp_issue(std::string_view column, std::string_view value);
+
 class RowValidator {
 public:
   // Returns true and fills `out` when the row has no error (warnings may still be appended).

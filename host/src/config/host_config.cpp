@@ -1,6 +1,8 @@
 #include "config/host_config.hpp"
 
+#include "cbf/drop_body.hpp"
 #include "config/embedded_config.hpp"
+#include "core/numbers.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <toml++/toml.h>
@@ -252,6 +254,40 @@ Status parse_integer_table(const toml::node& node, const std::filesystem::path& 
   return {};
 }
 
+// What the API would not honour, found when the file is read rather than when a month is sent:
+// a limit above the API's own, or a body limit too small for a single row.
+Status check_limits(const toml::table& table, const std::filesystem::path& source,
+                    const LimitsConfig& limits) {
+  struct Ceiling {
+    std::string_view key;
+    std::int64_t value;
+    std::int64_t api_limit;
+    std::string_view what; // what the API's limit counts, and what it does above it
+  };
+  for (const Ceiling& c :
+       {Ceiling{"max_body_bytes", limits.max_body_bytes, kApiMaxBodyBytes,
+                "bytes for one request body (it answers 413 to a larger one)"},
+        Ceiling{"max_rows_per_month", limits.max_rows_per_month, kApiMaxRowsPerMonth,
+                "rows per month and connection (it rejects the month)"},
+        Ceiling{"max_bytes_per_month", limits.max_bytes_per_month, kApiMaxBytesPerMonth,
+                "bytes per month and connection (it rejects the month)"}}) {
+    if (c.value > c.api_limit)
+      return config_error(where(*table.get(c.key), source) + ": limits." + std::string(c.key) +
+                          " is " + core::group_thousands(static_cast<std::uint64_t>(c.value)) +
+                          ", above the API's limit of " +
+                          core::group_thousands(static_cast<std::uint64_t>(c.api_limit)) + " " +
+                          std::string(c.what));
+  }
+  const std::size_t smallest = cbf::DropBodyWriter::smallest_with_a_row();
+  if (static_cast<std::uint64_t>(limits.max_body_bytes) < smallest)
+    return config_error(where(*table.get("max_body_bytes"), source) +
+                        ": limits.max_body_bytes is " +
+                        core::group_thousands(static_cast<std::uint64_t>(limits.max_body_bytes)) +
+                        ", too small for a request body with one row: the smallest takes " +
+                        std::to_string(smallest) + " bytes (the value is in bytes, not megabytes)");
+  return {};
+}
+
 } // namespace
 
 Result<const ConnectionConfig*> HostConfig::connection(std::string_view name) const {
@@ -346,6 +382,8 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
             ": limits.requests_in_flight_per_connection must be 1: the AnyCost Stream API takes "
             "one request at a time per connection (send more connections in parallel with "
             "sending.parallel_connections instead)");
+      if (Status status = check_limits(*node.as_table(), source, config.limits); !status)
+        return status.error();
     } else if (k == "sending") {
       if (Status status = parse_integer_table(
               node, source, "sending",

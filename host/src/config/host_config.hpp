@@ -52,11 +52,18 @@ struct ConnectionConfig {
   DeliveryConfig delivery;
 };
 
-// The API's limits; each a setting with the reference's default.
+// The AnyCost Stream API's own limits (shared/reference/anycost-stream.md, "Limits"): above them
+// it answers 413 (a body) or rejects the month, so a setting may lower them but not raise them.
+inline constexpr std::int64_t kApiMaxBodyBytes = 5'000'000;
+inline constexpr std::int64_t kApiMaxRowsPerMonth = 1'000'000;
+inline constexpr std::int64_t kApiMaxBytesPerMonth = 400'000'000;
+
+// The API's limits; each a setting with the reference's default, checked when the file is read:
+// positive, at most the API's, and a body limit that holds at least one row.
 struct LimitsConfig {
-  std::int64_t max_body_bytes = 5'000'000;
-  std::int64_t max_rows_per_month = 1'000'000;
-  std::int64_t max_bytes_per_month = 400'000'000;
+  std::int64_t max_body_bytes = kApiMaxBodyBytes;
+  std::int64_t max_rows_per_month = kApiMaxRowsPerMonth;
+  std::int64_t max_bytes_per_month = kApiMaxBytesPerMonth;
   // The API takes one request at a time per connection; the setting exists to say so and only
   // accepts 1.
   std::int64_t requests_in_flight_per_connection = 1;

@@ -25,6 +25,17 @@ void body_issue(cbf::ValidationReport& report, std::string_view origin, std::str
       cbf::RowIssue{cbf::Severity::error, std::move(column), std::move(rule), std::move(message)});
 }
 
+// What CBF about to be sent as it is must hold beyond what the validator reads: plain decimals
+// (plain_decimal) and times in the API's form (iso_timestamp). Plugin output is normalised by the
+// host instead, so only files are held to these.
+void add_sent_form_issues(std::string_view column, std::string_view value,
+                          std::vector<cbf::RowIssue>& issues) {
+  if (std::optional<cbf::RowIssue> issue = cbf::exponent_decimal_issue(column, value))
+    issues.push_back(std::move(*issue));
+  else if (std::optional<cbf::RowIssue> time = cbf::iso_timestamp_issue(column, value))
+    issues.push_back(std::move(*time));
+}
+
 Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& receiver) {
   Result<std::unique_ptr<ByteSource>> source = open_file(file);
   if (!source)
@@ -59,9 +70,7 @@ Status validate_csv(const std::filesystem::path& file, ValidatingReceiver& recei
     issues.clear();
     for (std::size_t i = 0; i < record.size(); ++i) {
       fields.push_back({header.name(i), record[i]});
-      if (std::optional<cbf::RowIssue> issue =
-              cbf::exponent_decimal_issue(header.name(i), record[i]))
-        issues.push_back(std::move(*issue));
+      add_sent_form_issues(header.name(i), record[i], issues);
     }
     receiver.accept(fields, origin, RowContext{issues, std::nullopt});
   }
@@ -138,8 +147,7 @@ simdjson::error_code object_fields(simdjson::ondemand::object object,
         return error;
       storage.emplace_back(key);
       storage.emplace_back(text);
-      if (std::optional<cbf::RowIssue> issue = cbf::exponent_decimal_issue(key, text))
-        issues.push_back(std::move(*issue));
+      add_sent_form_issues(key, text, issues);
     } else if (type == simdjson::ondemand::json_type::null) {
       continue; // null is blank
     } else {

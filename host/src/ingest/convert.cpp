@@ -129,8 +129,10 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
     ConvertedMonth converted;
     converted.requested =
         std::binary_search(result.requested.begin(), result.requested.end(), summary.month);
-    if (auto it = receiver.months().find(summary.month); it != receiver.months().end())
+    if (auto it = receiver.months().find(summary.month); it != receiver.months().end()) {
       converted.invalid_rows = it->second.invalid;
+      converted.unplaced_records = it->second.unplaced;
+    }
     if (auto it = failures.find(summary.month); it != failures.end())
       converted.failure = it->second; // rows of it that came while reading another month
     converted.summary = std::move(summary);
@@ -146,6 +148,7 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
       empty.summary.month = month;
       if (auto it = receiver.months().find(month); it != receiver.months().end()) {
         empty.invalid_rows = it->second.invalid;
+        empty.unplaced_records = it->second.unplaced;
         if (!build) { // validate only: the counts are all there is
           empty.summary.rows = it->second.valid;
           empty.summary.cost = it->second.cost;
@@ -164,7 +167,8 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
   // one too, so an older summary of it can never be pushed in its place.
   for (ConvertedMonth& month : result.months) {
     month.summary.invalid_rows = month.invalid_rows;
-    month.summary.complete = month.requested && !month.failure;
+    month.summary.unplaced_records = month.unplaced_records;
+    month.summary.read_whole = month.requested && !month.failure;
     // Rewritten with what only convert knows (invalid rows, whether the month was read whole),
     // so that `push` can refuse what `run` would refuse.
     if (!build)
@@ -174,6 +178,7 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
   }
   result.rows_read = receiver.rows();
   result.unrouted = receiver.unrouted();
+  result.unplaced = receiver.unplaced();
   result.notes = receiver.notes();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
@@ -184,6 +189,22 @@ const Error* ConvertResult::first_failure() const noexcept {
     if (month.failure)
       return &*month.failure;
   return nullptr;
+}
+
+std::string ConvertResult::unplaced_note() const {
+  if (unplaced == 0)
+    return {};
+  std::vector<std::string> blocked;
+  for (const ConvertedMonth& month : months)
+    if (month.unplaced_records > 0)
+      blocked.push_back(month.summary.month.to_string());
+  std::string text = std::to_string(unplaced) + (unplaced == 1 ? " record" : " records") +
+                     " could not be placed in a month (see the row problems); " +
+                     (unplaced == 1 ? "it" : "they") + " may belong to ";
+  for (std::size_t i = 0; i < blocked.size(); ++i)
+    text.append(i == 0 ? "" : i + 1 == blocked.size() ? " or " : ", ").append(blocked[i]);
+  text += blocked.size() == 1 ? ", which is" : ", which are";
+  return text + " therefore incomplete and not sent without --send-invalid";
 }
 
 } // namespace billdrop::ingest

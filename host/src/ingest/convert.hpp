@@ -33,6 +33,9 @@ struct ConvertOptions {
 struct ConvertedMonth {
   snapshot::MonthSummary summary;
   std::uint64_t invalid_rows = 0;
+  // Records that could not be placed in any month, met while reading this one (and others): they
+  // may belong here, so the month is incomplete. The same records for every month that met them.
+  std::uint64_t unplaced_records = 0;
   bool requested = true; // false: rows of this month arrived while reading another (partial)
   // Set when reading this month failed: it has no snapshot (its partial rows were discarded), the
   // other months are unaffected.
@@ -44,11 +47,16 @@ struct ConvertResult {
   std::vector<Month> requested;
   std::uint64_t rows_read = 0;
   std::uint64_t unrouted = 0; // rejects and invalid rows with no readable time
+  std::uint64_t unplaced = 0; // distinct records met in the reads of several months
   std::map<std::string, std::uint64_t, std::less<>> notes; // the plugin's tallies
   double seconds = 0;
 
   // The first failed month's error, if any month failed.
   const Error* first_failure() const noexcept;
+  // What the unplaced records mean for the months, for the text reports ("" when there are none):
+  // "1 record could not be placed in a month (see the row problems); it may belong to 2026-08 or
+  // 2026-09, which are therefore incomplete and not sent without --send-invalid".
+  std::string unplaced_note() const;
 };
 
 // A month whose read fails is recorded in its ConvertedMonth and the run goes on with the next

@@ -73,7 +73,12 @@ bool ValidatingReceiver::accept(std::span<const cbf::FieldView> fields, std::str
       }
     }
   }
-  count_unplaced();
+  // A row whose time cannot be read counts against the month being read (plugins rarely send
+  // one: they reject such records, see on_reject_field).
+  if (current_month_)
+    ++months_[*current_month_].invalid;
+  else
+    ++unrouted_;
   return false;
 }
 
@@ -102,20 +107,37 @@ void ValidatingReceiver::on_reject(std::string_view origin, std::string_view rea
 void ValidatingReceiver::on_reject_field(std::string_view origin, std::string_view column,
                                          std::string_view rule, std::string_view reason) {
   // The record came while reading the current month: that month is incomplete, whatever else it
-  // holds, so it must not be sent as if whole. Counted for every month whose read rejects it.
-  count_unplaced();
+  // holds, so it must not be sent as if whole.
   std::string key(origin);
   key.append("\n").append(column).append("\n").append(rule).append("\n").append(reason);
-  if (!seen_rejects_.insert(std::move(key)).second)
-    return;
-  report_.add_reject(origin, reason, column, rule);
+  if (count_reject(std::move(key)))
+    report_.add_reject(origin, reason, column, rule);
 }
 
-void ValidatingReceiver::count_unplaced() {
-  if (current_month_)
-    ++months_[*current_month_].invalid;
-  else
-    ++unrouted_;
+bool ValidatingReceiver::count_reject(std::string key) {
+  const auto [it, first_time] = rejects_.try_emplace(std::move(key));
+  if (!current_month_) {
+    if (first_time)
+      ++unrouted_;
+    return first_time;
+  }
+  std::vector<Month>& met_in = it->second;
+  const Month month = *current_month_;
+  if (std::find(met_in.begin(), met_in.end(), month) != met_in.end())
+    return first_time; // met again in the same read
+  met_in.push_back(month);
+  if (met_in.size() == 1) {
+    ++months_[month].invalid; // so far, a record of this month
+    return first_time;
+  }
+  if (met_in.size() == 2) {
+    // A second month's read met it too: it belongs to no month the plugin could tell.
+    --months_[met_in.front()].invalid;
+    ++months_[met_in.front()].unplaced;
+    ++unplaced_;
+  }
+  ++months_[month].unplaced;
+  return first_time;
 }
 
 void ValidatingReceiver::on_progress(std::uint64_t done, std::uint64_t total) {

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -28,7 +27,11 @@ struct RowContext {
 
 struct MonthRowCounts {
   std::uint64_t valid = 0;
-  std::uint64_t invalid = 0;
+  std::uint64_t invalid =
+      0; // rows of this month that failed, and records rejected in its read only
+  // Records that could not be placed in a month (rejected in this month's read and in others'):
+  // any of them may belong here, so the month is incomplete; each is counted once elsewhere.
+  std::uint64_t unplaced = 0;
   Decimal cost; // exact sum of valid rows' cost/cost
 };
 
@@ -48,8 +51,11 @@ public:
   void on_note(std::string_view key, std::uint64_t count) override;
 
   // The month whose read is in progress: a rejected record, or an invalid row whose time cannot
-  // be read, then counts as an invalid row of that month (it may well belong to it), so that the
-  // month is not sent as if it were whole. Without a current month they count as unrouted().
+  // be read, then counts against that month (it may well belong to it), so that the month is not
+  // sent as if it were whole. A rejected record met in one month's read only is an invalid row of
+  // that month; met again in another month's read, it could not be placed in a month and becomes
+  // an unplaced record of each month that met it, counted once in unplaced(). Without a current
+  // month they count as unrouted().
   void begin_month(std::optional<Month> month) { current_month_ = month; }
 
   // Validates one row given as fields; used by on_rows and by `validate` on CBF files. Returns
@@ -64,6 +70,8 @@ public:
   // read are counted under no month: see unrouted()).
   const std::map<Month, MonthRowCounts>& months() const noexcept { return months_; }
   std::uint64_t unrouted() const noexcept { return unrouted_; }
+  // Distinct records met in the reads of several months (see begin_month).
+  std::uint64_t unplaced() const noexcept { return unplaced_; }
   // The plugin's tallies (RowSink::note), summed per key over every read.
   const std::map<std::string, std::uint64_t, std::less<>>& notes() const noexcept { return notes_; }
 
@@ -75,16 +83,20 @@ private:
   cbf::NormalizedRow row_;
   std::vector<cbf::RowIssue> issues_;
   std::vector<cbf::FieldView> fields_;
-  void count_unplaced();
+  // Counts a rejected record against the month being read, once per month (`key` tells the same
+  // record met in another read); true the first time the record is met.
+  bool count_reject(std::string key);
   // Adds the last row's cost to its month's total; false (and a total_overflow problem) when the
   // exact total would not fit a Decimal.
   bool add_to_total(MonthRowCounts& counts, std::string_view origin);
   std::map<Month, MonthRowCounts> months_;
   std::map<std::string, std::uint64_t, std::less<>> notes_;
-  // A plugin reading one month at a time rejects an unroutable record in every read: count it once.
-  std::set<std::string, std::less<>> seen_rejects_;
+  // A plugin reading one month at a time rejects an unroutable record in every read: reported
+  // once, counted once. Per record, the months whose reads met it.
+  std::map<std::string, std::vector<Month>, std::less<>> rejects_;
   std::uint64_t rows_ = 0;
   std::uint64_t unrouted_ = 0;
+  std::uint64_t unplaced_ = 0;
   std::optional<Month> current_month_;
   std::uint64_t progress_done_ = 0;
   std::uint64_t progress_total_ = 0;

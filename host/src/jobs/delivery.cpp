@@ -38,10 +38,18 @@ MonthDelivery plan_delivery(const MonthToDeliver& month, bool allow_rollup,
     result.problem = "not sent: " + month.failure;
     return result;
   }
-  if (month.invalid_rows > 0 && !options.send_months_with_invalid_rows) {
-    result.problem = std::to_string(month.invalid_rows) +
-                     " invalid row(s): not sent, the month would be incomplete (fix the source, "
-                     "or pass --send-invalid to send the valid rows only)";
+  const std::uint64_t unplaced = month.summary.unplaced_records;
+  if ((month.invalid_rows > 0 || unplaced > 0) && !options.send_months_with_invalid_rows) {
+    std::string missing;
+    if (month.invalid_rows > 0)
+      missing = std::to_string(month.invalid_rows) + " invalid row(s)";
+    if (unplaced > 0)
+      missing += (missing.empty() ? "" : " and ") + std::to_string(unplaced) +
+                 (unplaced == 1 ? " record that" : " records that") +
+                 " could not be placed in a month (" + (unplaced == 1 ? "it" : "any of them") +
+                 " may belong to this one)";
+    result.problem = missing + ": not sent, the month would be incomplete (fix the source, or pass "
+                               "--send-invalid to send the valid rows only)";
     return result;
   }
   Result<plan::DropPlan> plan =

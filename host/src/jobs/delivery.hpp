@@ -73,7 +73,9 @@ struct MonthDelivery {
 struct DeliveryOptions {
   plan::PlanLimits limits;
   bool allow_rollup = false;
-  bool send_months_with_invalid_rows = false; // off: such a month is not sent (it would be short)
+  // Off: a month with invalid rows or unplaced records (summary.unplaced_records) is not sent,
+  // it would be short.
+  bool send_months_with_invalid_rows = false;
   send::RetryPolicy retry;
   std::size_t parallel_connections = 8; // connections sending at once (one request in flight each)
   std::function<void(const send::Attempt&)> on_attempt; // progress and logs

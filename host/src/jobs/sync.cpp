@@ -82,7 +82,8 @@ std::vector<MonthToDeliver> months_from_convert(const ingest::ConvertResult& res
     MonthToDeliver month{m.summary, m.invalid_rows, ""};
     if (m.failure)
       month.failure = "reading the month failed: " + m.failure->message();
-    else if (m.summary.rows == 0 && m.invalid_rows == 0 && !allow_empty_month)
+    else if (m.summary.rows == 0 && m.invalid_rows == 0 && m.unplaced_records == 0 &&
+             !allow_empty_month)
       month.failure = m.summary.month.to_string() + " " + kEmptyMonth;
     months.push_back(std::move(month));
   }
@@ -94,17 +95,19 @@ std::vector<MonthToDeliver> months_from_snapshots(const std::filesystem::path& d
                                                   bool allow_empty_month) {
   std::vector<MonthToDeliver> months;
   for (snapshot::MonthSummary& summary : take(snapshot::read_summaries(dir, only))) {
-    // The same rules as run: only a month read whole, and without invalid rows unless
-    // --send-invalid (plan_delivery checks invalid_rows).
+    // The same rules as run: only a month read whole, and without invalid rows or unplaced
+    // records unless --send-invalid (plan_delivery checks them).
     MonthToDeliver month{summary, summary.invalid_rows, ""};
-    if (!summary.complete)
-      month.failure = summary.month.to_string() +
-                      ".summary.json does not say the month was read whole (`convert` marks such "
-                      "a month \"complete\":true; this one's read failed, its rows only came while "
-                      "reading other months, or an older billdrop or an interrupted convert "
-                      "wrote it): convert " +
-                      summary.month.to_string() + " again";
-    else if (summary.rows == 0 && summary.invalid_rows == 0 && !allow_empty_month)
+    if (!summary.read_whole)
+      month.failure =
+          summary.month.to_string() +
+          ".summary.json does not say the month was read whole (`convert` marks such "
+          "a month \"read_whole\":true; this one's read failed, its rows only came while "
+          "reading other months, or an older billdrop or an interrupted convert "
+          "wrote it): convert " +
+          summary.month.to_string() + " again";
+    else if (summary.rows == 0 && summary.invalid_rows == 0 && summary.unplaced_records == 0 &&
+             !allow_empty_month)
       month.failure = summary.month.to_string() + " " + kEmptyMonth;
     months.push_back(std::move(month));
   }

@@ -28,7 +28,9 @@ void write_month(core::JsonWriter& json, const ingest::ConvertedMonth& m) {
       .key("file")
       .value(m.summary.rows ? m.summary.file.string() : std::string())
       .key("digest")
-      .value(m.summary.digest);
+      .value(m.summary.digest)
+      .key("unplaced_records")
+      .value(m.unplaced_records);
   if (m.failure)
     json.key("error").value(m.failure->message());
   json.end_object();
@@ -88,6 +90,8 @@ void print_failures_and_notes(std::ostream& err, const ingest::ConvertResult& re
     if (m.failure)
       err << m.summary.month.to_string() << " FAILED, no snapshot written: " << m.failure->message()
           << '\n';
+  if (const std::string unplaced = result.unplaced_note(); !unplaced.empty())
+    err << unplaced << '\n';
   if (!result.notes.empty()) {
     err << "notes from the plugin:\n";
     for (const auto& [key, count] : result.notes)

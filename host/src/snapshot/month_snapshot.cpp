@@ -556,7 +556,9 @@ std::string MonthSummary::to_json() const {
   json += "},\"digest\":\"" + digest + "\",\"file\":";
   append_path(json, file);
   json += ",\"invalid_rows\":" + std::to_string(invalid_rows) +
-          ",\"complete\":" + (complete ? "true" : "false") + '}';
+          ",\"unplaced_records\":" + std::to_string(unplaced_records) +
+          ",\"read_whole\":" + (read_whole ? "true" : "false") +
+          ",\"complete\":" + (complete() ? "true" : "false") + '}';
   return json;
 }
 
@@ -586,6 +588,8 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
   bool has_month = false;
   bool has_rows = false;
   bool has_cost = false;
+  std::optional<bool> complete;
+  std::optional<bool> read_whole;
   for (auto field : object) {
     std::string_view key;
     simdjson::ondemand::value value;
@@ -600,17 +604,21 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
         return summary_error(month.error().message());
       summary.month = *month;
       has_month = true;
-    } else if (key == "rows" || key == "json_bytes" || key == "invalid_rows") {
+    } else if (key == "rows" || key == "json_bytes" || key == "invalid_rows" ||
+               key == "unplaced_records") {
       std::uint64_t number = 0;
       if (value.get_uint64().get(number))
         return summary_error(quote_for_message(key) + " must be a non-negative integer");
-      (key == "rows"         ? summary.rows
-       : key == "json_bytes" ? summary.json_bytes
-                             : summary.invalid_rows) = number;
+      (key == "rows"           ? summary.rows
+       : key == "json_bytes"   ? summary.json_bytes
+       : key == "invalid_rows" ? summary.invalid_rows
+                               : summary.unplaced_records) = number;
       has_rows = has_rows || key == "rows";
-    } else if (key == "complete") {
-      if (value.get_bool().get(summary.complete))
-        return summary_error("\"complete\" must be true or false");
+    } else if (key == "complete" || key == "read_whole") {
+      bool flag = false;
+      if (value.get_bool().get(flag))
+        return summary_error(quote_for_message(key) + " must be true or false");
+      (key == "complete" ? complete : read_whole) = flag;
     } else if (key == "cost") {
       Result<Decimal> cost = decimal_value(value, "cost");
       if (!cost)
@@ -675,6 +683,8 @@ Result<MonthSummary> MonthSummary::from_json(std::string_view json) {
   }
   if (!has_month || !has_rows || !has_cost)
     return summary_error("\"month\", \"rows\" and \"cost\" are required");
+  // Before "read_whole", "complete" meant read whole; absent both, nothing says it was.
+  summary.read_whole = read_whole.value_or(complete.value_or(false));
   return summary;
 }
 

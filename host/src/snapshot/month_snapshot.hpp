@@ -47,14 +47,24 @@ struct MonthSummary {
   std::map<std::string, HourTotals> hours;     // key "YYYY-MM-DDTHH"
   std::string digest;                          // of the rows in snapshot order (snapshot_index.hpp)
   std::filesystem::path file;                  // the rows file; its index is beside it
-  // Set by convert (SnapshotBuilder leaves them): rows of the month that failed validation, and
-  // whether the month was read whole (false when its read failed, when its rows only arrived
-  // while reading other months, or in a summary written before convert finished). push refuses
-  // a month that is not complete or had invalid rows, as run does.
+  // Set by convert (SnapshotBuilder leaves them): rows of the month that failed validation;
+  // records that could not be placed in any month, met while reading this one and others (any
+  // may belong here); and whether the month was read whole (false when its read failed, when its
+  // rows only arrived while reading other months, or in a summary written before convert
+  // finished). push never sends a month not read whole, nor, unless --send-invalid, one with
+  // invalid rows or unplaced records, as run does.
   std::uint64_t invalid_rows = 0;
-  bool complete = false;
+  std::uint64_t unplaced_records = 0;
+  bool read_whole = false;
+
+  // The month holds every row the source has for it: read whole, and nothing left out. What
+  // "complete" says in the JSON, so that a summary with invalid rows never claims it.
+  bool complete() const noexcept {
+    return read_whole && invalid_rows == 0 && unplaced_records == 0;
+  }
 
   std::string to_json() const;
+  // A summary without "read_whole" (an older billdrop's) takes it from "complete".
   static Result<MonthSummary> from_json(std::string_view json);
   // Writes <directory>/<YYYY-MM>.summary.json through a ".partial" file renamed into place.
   Status write(const std::filesystem::path& directory) const;

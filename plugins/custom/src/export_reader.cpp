@@ -51,6 +51,46 @@ void make_origin(std::string& out, const std::string& name, std::uint64_t line) 
   out.append(digits, end);
 }
 
+// A record no month can hold, as the host's report writes a reject: "usage.csv:3:
+// time/usage_start: [timestamp] ...".
+std::string describe_reject(std::string_view origin, std::string_view column, std::string_view rule,
+                            std::string_view reason) {
+  std::string text(origin);
+  text += ": ";
+  if (!column.empty())
+    text.append(column).append(": ");
+  text.append("[").append(rule.empty() ? "rejected" : rule).append("] ").append(reason);
+  return text;
+}
+
+// Records that fit no month, met while listing the months: read() rejects them, but only when a
+// month is read. With no month at all nothing would ever be read, so the listing fails and says
+// how many there were and why the first ones were rejected.
+class UnplacedRecords {
+public:
+  void add(std::string_view origin, std::string_view column, std::string_view rule,
+           std::string_view reason) {
+    if (first_.size() < shown)
+      first_.push_back(describe_reject(origin, column, rule, reason));
+    ++count_;
+  }
+  std::uint64_t count() const noexcept { return count_; }
+  Error error(const std::filesystem::path& path) const {
+    std::string text = "no record of " + path.string() +
+                       " can be placed in a month, so no month can be read (" +
+                       std::to_string(count_) + (count_ == 1 ? " record" : " records") +
+                       ", all rejected); the first: ";
+    for (std::size_t i = 0; i < first_.size(); ++i)
+      text.append(i == 0 ? "" : "; ").append(first_[i]);
+    return data_error(std::move(text));
+  }
+
+private:
+  static constexpr std::size_t shown = 3;
+  std::vector<std::string> first_;
+  std::uint64_t count_ = 0;
+};
+
 } // namespace
 
 Result<ExportReader> ExportReader::from_config(const Config& config) {
@@ -135,7 +175,9 @@ Result<std::vector<Month>> ExportReader::months() const {
   if (!paths)
     return std::move(paths).error();
   std::set<Month> months;
+  UnplacedRecords unplaced;
   SourceRecord record;
+  std::string origin;
   for (const std::filesystem::path& file : *paths) {
     Result<OpenedFile> opened = open(file);
     if (!opened)
@@ -146,12 +188,24 @@ Result<std::vector<Month>> ExportReader::months() const {
         return std::move(more).error();
       if (!*more)
         break;
-      if (!record.malformed.empty() || !opened->mapping)
+      if (!record.malformed.empty()) {
+        make_origin(origin, opened->source->name(), record.line);
+        unplaced.add(origin, "", record.malformed_rule, record.malformed);
         continue;
-      if (Result<UtcTime> start = opened->mapping->usage_start(record))
+      }
+      if (!opened->mapping)
+        continue; // a JSON file without a valid record has no record here either
+      if (Result<UtcTime> start = opened->mapping->usage_start(record)) {
         months.insert(Month::of(*start));
+      } else {
+        const MappingProblem& problem = opened->mapping->last_problem();
+        make_origin(origin, opened->source->name(), record.line);
+        unplaced.add(origin, problem.column, problem.rule, problem.detail);
+      }
     }
   }
+  if (months.empty() && unplaced.count() != 0)
+    return unplaced.error(options_.path);
   return std::vector<Month>(months.begin(), months.end());
 }
 

@@ -36,7 +36,8 @@ public:
   Status check() const;
 
   // The months of every record's time/usage_start, ascending. Records that cannot be routed are
-  // skipped here; read() rejects them.
+  // skipped here and read() rejects them; when no record can be routed, no month would be read,
+  // so this is a data error saying how many records were rejected and why the first ones were.
   Result<std::vector<Month>> months() const;
 
   // Writes the rows of `month`. A record that cannot be routed to a month (malformed, or no

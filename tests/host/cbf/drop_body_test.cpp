@@ -33,6 +33,18 @@ TEST(DropBody, SizesAreTheExactBytesOfTheBody) {
   }
 }
 
+// The floor of a useful max_body_bytes (host_config.cpp checks it): a replace_hourly body holding
+// the smallest row a validator lets through, counted by hand: 58 bytes of envelope + 59 of row.
+TEST(DropBody, TheSmallestBodyWithARowIsTheLongestEnvelopeAroundTheSmallestRow) {
+  const std::string body = R"({"month":"2026-08","operation":"replace_hourly","data":[)"
+                           R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"0"}]})";
+  EXPECT_EQ(body.size(), 117u);
+  EXPECT_EQ(DropBodyWriter::smallest_with_a_row(), 117u);
+  for (DropOperation op : {DropOperation::replace_drop, DropOperation::sum})
+    EXPECT_LT(DropBodyWriter::empty_size(Month(2026, 8), op),
+              DropBodyWriter::empty_size(Month(2026, 8), DropOperation::replace_hourly));
+}
+
 TEST(DropBody, TakeMovesTheSameBodyOut) {
   DropBodyWriter writer(Month(2026, 1), DropOperation::sum);
   writer.reserve(200);

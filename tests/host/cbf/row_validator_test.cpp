@@ -191,6 +191,51 @@ TEST(RowValidator, NormalizesEveryAcceptedTimestampForm) {
   }
 }
 
+// The validator reads all of the forms above; a CBF file that `validate` checks must already hold
+// the API's (reference: ISO 8601 UTC, 2024-08-16T00:00:00Z). Each readable other form is an
+// iso_timestamp problem saying how billdrop reads it; an unreadable one is left to `timestamp`.
+TEST(RowValidator, OnlyIso8601UtcIsTheApiTimeForm) {
+  for (std::string_view api : {"2024-08-16T05:00:00Z", "2024-08-16T05:07:09.123456Z",
+                               "2024-08-16T05:00:00.0Z", "2020-11-09T23:00:00+00:00"}) {
+    EXPECT_FALSE(iso_timestamp_issue("time/usage_start", api).has_value()) << api;
+    EXPECT_FALSE(iso_timestamp_issue("time/usage_end", api).has_value()) << api;
+  }
+  struct Case {
+    std::string_view input;
+    std::string_view read_as; // worked out by hand
+  };
+  for (const Case& c :
+       {Case{"03/05/2026", "2026-03-05T00:00:00Z"}, Case{"2024-08-16", "2024-08-16T00:00:00Z"},
+        Case{"2024-08-16 05:00:00", "2024-08-16T05:00:00Z"},
+        Case{"2024-08-16T05:00:00", "2024-08-16T05:00:00Z"},
+        Case{"2024-08-16T05:00Z", "2024-08-16T05:00:00Z"},
+        Case{"2024-08-16t05:00:00z", "2024-08-16T05:00:00Z"},
+        Case{"2024-08-16T05:00:00+02:00", "2024-08-16T03:00:00Z"},
+        Case{"2024-08-16T05:00:00.Z", ""}, // a point without digits: unreadable
+        Case{"20180801T000000.000Z", "2018-08-01T00:00:00Z"},
+        Case{"2025-09-16 00:00:00 UTC", "2025-09-16T00:00:00Z"},
+        Case{" 2024-08-16T05:00:00Z", "2024-08-16T05:00:00Z"}}) {
+    const std::optional<RowIssue> issue = iso_timestamp_issue("time/usage_start", c.input);
+    if (c.read_as.empty()) {
+      EXPECT_FALSE(issue.has_value()) << c.input;
+      continue;
+    }
+    ASSERT_TRUE(issue.has_value()) << c.input;
+    EXPECT_EQ(issue->column, "time/usage_start");
+    EXPECT_EQ(issue->rule, "iso_timestamp");
+    EXPECT_EQ(issue->severity, Severity::error);
+    std::string quoted = "\"";
+    quoted.append(c.input).push_back('"');
+    EXPECT_TRUE(contains(issue->message, quoted)) << issue->message;
+    EXPECT_TRUE(contains(issue->message, c.read_as)) << issue->message;
+  }
+  // Not a time at all, blank, or not a time column: nothing here.
+  for (std::string_view other : {"2026-02-30T00:00:00Z", "2026-02-30", "yesterday", "", "  "})
+    EXPECT_FALSE(iso_timestamp_issue("time/usage_start", other).has_value()) << other;
+  EXPECT_FALSE(iso_timestamp_issue("lineitem/description", "03/05/2026").has_value());
+  EXPECT_FALSE(iso_timestamp_issue("cost/cost", "1").has_value());
+}
+
 TEST(RowValidator, TheMonthComesFromTheUtcTime) {
   // 22:00 at UTC-05:00 on 31 August is 03:00 UTC on 1 September.
   const Outcome out =

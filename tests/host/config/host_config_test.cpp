@@ -7,6 +7,7 @@
 
 namespace billdrop {
 namespace {
+using namespace billdrop::config;
 
 Result<config::HostConfig> parse(std::string_view toml) {
   return config::parse_host_config(toml, "billdrop.toml", "/base");
@@ -74,6 +75,51 @@ TEST(HostConfig, SendingMistakesNameFileLineAndKey) {
   EXPECT_EQ(error_of("[limits]\nmax_body = 5\n"),
             "billdrop.toml:2: unknown key 'limits.max_body' (known keys: max_body_bytes, "
             "max_rows_per_month, max_bytes_per_month, requests_in_flight_per_connection)");
+}
+
+// A limit the API would not honour is a configuration mistake found when the file is read, not a
+// send that fails later: above the reference's limits (shared/reference/anycost-stream.md,
+// "Limits": the API answers 413 or rejects the month), not positive, or a body too small to hold
+// a single row.
+TEST(HostConfig, LimitsOutsideWhatTheApiTakesNameFileLineAndKey) {
+  const auto error_of = [](std::string_view toml) {
+    Result<HostConfig> config = parse(toml);
+    EXPECT_FALSE(config.ok()) << toml;
+    return config.ok() ? std::string() : config.error().message();
+  };
+  EXPECT_EQ(error_of("[limits]\nmax_body_bytes = 5000001\n"),
+            "billdrop.toml:2: limits.max_body_bytes is 5,000,001, above the API's limit of "
+            "5,000,000 bytes for one request body (it answers 413 to a larger one)");
+  EXPECT_EQ(error_of("[limits]\nmax_rows_per_month = 1000001\n"),
+            "billdrop.toml:2: limits.max_rows_per_month is 1,000,001, above the API's limit of "
+            "1,000,000 rows per month and connection (it rejects the month)");
+  EXPECT_EQ(error_of("[limits]\n\nmax_bytes_per_month = 400000001\n"),
+            "billdrop.toml:3: limits.max_bytes_per_month is 400,000,001, above the API's limit "
+            "of 400,000,000 bytes per month and connection (it rejects the month)");
+  EXPECT_EQ(error_of("[limits]\nmax_body_bytes = 0\n"),
+            "billdrop.toml:2: limits.max_body_bytes must be a positive integer");
+  EXPECT_EQ(error_of("[limits]\nmax_rows_per_month = -3\n"),
+            "billdrop.toml:2: limits.max_rows_per_month must be a positive integer");
+
+  // The smallest body that carries a row, written out by hand: the replace_hourly envelope (the
+  // longest operation name) around a row with only the two required columns, 117 bytes.
+  const std::string smallest = R"({"month":"2026-08","operation":"replace_hourly","data":[)"
+                               R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"0"}]})";
+  ASSERT_EQ(smallest.size(), 117u);
+  EXPECT_EQ(error_of("[limits]\nmax_body_bytes = 116\n"),
+            "billdrop.toml:2: limits.max_body_bytes is 116, too small for a request body with "
+            "one row: the smallest takes 117 bytes (the value is in bytes, not megabytes)");
+  const std::string megabytes = error_of("[limits]\nmax_body_bytes = 5\n");
+  EXPECT_EQ(megabytes.rfind("billdrop.toml:2: limits.max_body_bytes is 5, too small", 0), 0u)
+      << megabytes;
+
+  // The edges themselves are fine.
+  for (std::string_view edge :
+       {"[limits]\nmax_body_bytes = 117\n", "[limits]\nmax_body_bytes = 5000000\n",
+        "[limits]\nmax_rows_per_month = 1000000\nmax_bytes_per_month = 400000000\n"}) {
+    Result<HostConfig> config = parse(edge);
+    EXPECT_TRUE(config.ok()) << edge << (config.ok() ? "" : config.error().message());
+  }
 }
 
 } // namespace

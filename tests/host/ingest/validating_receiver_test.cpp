@@ -11,6 +11,7 @@
 
 namespace billdrop {
 namespace {
+using namespace billdrop::ingest;
 
 using Fields = std::vector<cbf::FieldView>;
 
@@ -107,6 +108,57 @@ TEST(ValidatingReceiver, RejectsKeepTheirColumnAndRuleThroughThePipeline) {
             (std::vector<std::string>{"time/usage_start timestamp", " rejected"}));
   EXPECT_EQ(report.kept()[0].issue.message, "\"2026-08-30 10:00\" does not match %m/%d/%Y %H:%M");
   EXPECT_EQ(receiver.months().at(Month(2026, 8)).invalid, 2u);
+}
+
+// A plugin rejects a record it cannot place in a month in every month's read. The report holds it
+// once; the months read are each incomplete because of it (it may belong to any), and it is not
+// an invalid row of each. A record rejected in one month's read only is that month's invalid row.
+TEST(ValidatingReceiver, ARecordRejectedInSeveralReadsIsUnplacedNotInvalidInEach) {
+  cbf::ValidationReport report;
+  ValidatingReceiver receiver(report, nullptr, nullptr);
+  const auto read = [&](Month month, bool with_bad_cost) {
+    receiver.begin_month(month);
+    receiver.on_reject_field("usage.csv:3", "time/usage_start", "timestamp",
+                             "\"2026-13-01\" is not a calendar date");
+    if (with_bad_cost)
+      receiver.on_reject_field("usage.csv:4", "cost/cost", "decimal", "\"abc\" is not a number");
+    EXPECT_TRUE(receiver.accept(row_at(month.to_string() + "-01T00:00:00Z", "1"), "usage.csv:2"));
+  };
+  read(Month(2026, 8), true);
+  read(Month(2026, 9), false);
+  read(Month(2026, 10), false);
+
+  EXPECT_EQ(report.rejects(), 2u);
+  EXPECT_EQ(report.errors(), 2u);
+  EXPECT_EQ(rules_of(report),
+            (std::vector<std::string>{"time/usage_start timestamp", "cost/cost decimal"}));
+  // usage.csv:4 is August's own; usage.csv:3 blocks all three months and is counted once.
+  EXPECT_EQ(receiver.months().at(Month(2026, 8)).invalid, 1u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 9)).invalid, 0u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 10)).invalid, 0u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 8)).unplaced, 1u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 9)).unplaced, 1u);
+  EXPECT_EQ(receiver.months().at(Month(2026, 10)).unplaced, 1u);
+  EXPECT_EQ(receiver.unplaced(), 1u);
+}
+
+// The API's time form is required of CBF files (`validate`), not of plugins: a plugin's rows
+// reach the host through on_rows, which reads a US date and writes it in the API's form.
+TEST(ValidatingReceiver, APluginRowWithAUsDateIsNormalisedNotRefused) {
+  cbf::ValidationReport report;
+  ValidatingReceiver receiver(report, nullptr, nullptr);
+  receiver.begin_month(Month(2026, 3));
+  const auto text = [](std::string_view s) { return bd_str{s.data(), s.size()}; };
+  const bd_field fields[] = {{text("time/usage_start"), text("03/05/2026")},
+                             {text("cost/cost"), text("2.50")}};
+  const bd_row row{fields, 2, text("vendor.csv:2")};
+  EXPECT_TRUE(receiver.on_rows(std::span<const bd_row>(&row, 1)));
+  EXPECT_EQ(report.errors(), 0u);
+  EXPECT_EQ(report.valid_rows(), 1u);
+  EXPECT_EQ(receiver.last_row().usage_start, "2026-03-05T00:00:00Z");
+  EXPECT_EQ(receiver.last_row().json,
+            R"({"time/usage_start":"2026-03-05T00:00:00Z","cost/cost":"2.50"})");
+  EXPECT_EQ(receiver.months().at(Month(2026, 3)).valid, 1u);
 }
 
 TEST(ValidatingReceiver, APluginBuiltAgainstAbi11StillRejectsAndNotes) {

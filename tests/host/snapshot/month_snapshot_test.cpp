@@ -373,14 +373,16 @@ TEST(MonthSummary, RoundTripsThroughJson) {
   summary.digest = std::string(32, 'a');
   summary.file = "/tmp/snapshots/2026-02.ndjson";
   summary.invalid_rows = 4;
-  summary.complete = true;
+  summary.unplaced_records = 2;
+  summary.read_whole = true;
   const std::string json = summary.to_json();
   EXPECT_EQ(json, R"({"month":"2026-02","rows":3,"json_bytes":180,"cost":"-1.000005",)"
                   R"("cost_by_type":{"Credit":"-2.500005","Usage":"1.5"},)"
                   R"("hours":{"2026-02-01T00":{"rows":2,"cost":"1.5"},)"
                   R"("2026-02-28T23":{"rows":1,"cost":"-2.500005"}},)"
                   R"("digest":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
-                  R"("file":"/tmp/snapshots/2026-02.ndjson","invalid_rows":4,"complete":true})");
+                  R"("file":"/tmp/snapshots/2026-02.ndjson","invalid_rows":4,)"
+                  R"("unplaced_records":2,"read_whole":true,"complete":false})");
   Result<MonthSummary> back = MonthSummary::from_json(json);
   ASSERT_TRUE(back.ok()) << back.error().message();
   EXPECT_EQ(back->month, summary.month);
@@ -394,14 +396,45 @@ TEST(MonthSummary, RoundTripsThroughJson) {
   EXPECT_EQ(back->digest, summary.digest);
   EXPECT_EQ(back->file, summary.file);
   EXPECT_EQ(back->invalid_rows, 4u);
-  EXPECT_TRUE(back->complete);
+  EXPECT_EQ(back->unplaced_records, 2u);
+  EXPECT_TRUE(back->read_whole);
+  EXPECT_FALSE(back->complete());
   EXPECT_EQ(back->to_json(), json);
-  // A summary without the two (an older billdrop's) reads as not known to be complete.
+  // A summary without them (an older billdrop's) reads as not known to be complete.
   Result<MonthSummary> older =
       MonthSummary::from_json(R"({"month":"2026-02","rows":1,"cost":"1"})");
   ASSERT_TRUE(older.ok());
-  EXPECT_FALSE(older->complete);
+  EXPECT_FALSE(older->read_whole);
+  EXPECT_FALSE(older->complete());
   EXPECT_EQ(older->invalid_rows, 0u);
+  EXPECT_EQ(older->unplaced_records, 0u);
+}
+
+// "complete" says the month holds every row the source has for it, so a summary with invalid
+// rows or unplaced records never says it, whatever it was given; an older summary that did is
+// read as read whole (push then refuses it unless --send-invalid, as before).
+TEST(MonthSummary, NeverSaysCompleteWithRowsLeftOut) {
+  MonthSummary summary;
+  summary.month = Month(2026, 8);
+  summary.read_whole = true;
+  EXPECT_TRUE(summary.complete());
+  EXPECT_NE(summary.to_json().find(R"("read_whole":true,"complete":true})"), std::string::npos);
+  summary.invalid_rows = 1;
+  EXPECT_FALSE(summary.complete());
+  EXPECT_NE(summary.to_json().find(R"("invalid_rows":1,"unplaced_records":0,"read_whole":true,)"
+                                   R"("complete":false})"),
+            std::string::npos)
+      << summary.to_json();
+  summary.invalid_rows = 0;
+  summary.unplaced_records = 1;
+  EXPECT_FALSE(summary.complete());
+
+  Result<MonthSummary> older = MonthSummary::from_json(
+      R"({"month":"2026-08","rows":1,"cost":"1","invalid_rows":1,"complete":true})");
+  ASSERT_TRUE(older.ok()) << older.error().message();
+  EXPECT_TRUE(older->read_whole);
+  EXPECT_FALSE(older->complete());
+  EXPECT_NE(older->to_json().find(R"("complete":false})"), std::string::npos);
 }
 
 TEST(MonthSummary, RejectsMalformedSummaries) {
@@ -416,6 +449,8 @@ TEST(MonthSummary, RejectsMalformedSummaries) {
            R"({"month":"2026-02","rows":1,"cost":"1","hours":{"2026-02-01T00":3}})",
            R"({"month":"2026-02","rows":1,"cost":"1","complete":"yes"})",
            R"({"month":"2026-02","rows":1,"cost":"1","invalid_rows":-2})",
+           R"({"month":"2026-02","rows":1,"cost":"1","unplaced_records":"1"})",
+           R"({"month":"2026-02","rows":1,"cost":"1","read_whole":1})",
        }) {
     Result<MonthSummary> summary = MonthSummary::from_json(bad);
     ASSERT_FALSE(summary.ok()) << bad;

@@ -169,6 +169,56 @@ TEST_F(CustomPluginTest, ListsTheMonthsOfEveryRoutableRecord) {
   EXPECT_EQ(*months, (std::vector<Month>{Month(2026, 8), Month(2026, 9), Month(2026, 10)}));
 }
 
+// With no month to read, read() never runs to reject the records: the listing is the only place
+// left to say that every record was rejected, how many, and why the first ones were.
+TEST_F(CustomPluginTest, AnExportWithoutOneRoutableRecordIsADataErrorNamingTheFirstReasons) {
+  const auto file = write("usage.csv", "date,cost,service\n"
+                                       "2025-13-01,1,GPU\n"
+                                       "2025-02-30,2,GPU\n"
+                                       "2025-03-01 24:00,3,GPU\n"
+                                       "2025-04-31,4,GPU\n"
+                                       "2025-05-01\n");
+  PluginHarness harness(billdrop_plugin_entry(), config_for(file));
+  ASSERT_TRUE(harness.create().ok());
+  auto months = harness.months();
+  ASSERT_FALSE(months.ok());
+  EXPECT_EQ(months.error().kind(), ErrorKind::data);
+  const std::string& message = months.error().message();
+  // Five records (lines 2 to 6), none placed; the first three reasons are shown.
+  EXPECT_NE(message.find("5 records, all rejected"), std::string::npos) << message;
+  EXPECT_NE(message.find("usage.csv:2: time/usage_start: [timestamp]"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("2025-13-01"), std::string::npos) << message;
+  EXPECT_NE(message.find("usage.csv:3: time/usage_start: [timestamp]"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("usage.csv:4: time/usage_start: [timestamp]"), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("usage.csv:5"), std::string::npos) << message;
+
+  // The same for a timestamp_format that matches none of the dates.
+  const auto iso = write("iso.csv", "date,cost,service\n2026-08-01 10:00,1,GPU\n");
+  ConfigValues config = config_for(iso);
+  config.emplace("timestamp_format", std::string("%m/%d/%Y %H:%M"));
+  PluginHarness wrong_format(billdrop_plugin_entry(), config);
+  ASSERT_TRUE(wrong_format.create().ok());
+  auto none = wrong_format.months();
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().kind(), ErrorKind::data);
+  EXPECT_NE(none.error().message().find("1 record, all rejected"), std::string::npos)
+      << none.error().message();
+  EXPECT_NE(none.error().message().find("iso.csv:2: time/usage_start: [timestamp]"),
+            std::string::npos)
+      << none.error().message();
+
+  // An empty export holds no month, and that is no error.
+  PluginHarness empty(billdrop_plugin_entry(),
+                      config_for(write("empty.csv", "date,cost,service\n")));
+  ASSERT_TRUE(empty.create().ok());
+  auto no_months = empty.months();
+  ASSERT_TRUE(no_months.ok()) << no_months.error().message();
+  EXPECT_TRUE(no_months->empty());
+}
+
 TEST_F(CustomPluginTest, ReadsOneMonthWithQuotesNewlinesCrlfAndBom) {
   const auto file =
       write("usage.csv", "\xEF\xBB\xBF"
