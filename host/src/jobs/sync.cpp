@@ -186,7 +186,7 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
   }
 
   const ResolvedSource& first = run.connections.front().source;
-  std::unique_ptr<store::SyncStore> store =
+  std::unique_ptr<store::Store> store =
       take(store::open_sync_store(first.state_dir), FailureKind::source);
 
   std::vector<ConnectionToDeliver> connections;
@@ -228,7 +228,7 @@ namespace billdrop::jobs {
 
 std::vector<ConnectionStatus> connection_statuses(const std::vector<ResolvedSource>& sources) {
   std::vector<ConnectionStatus> statuses;
-  std::map<std::filesystem::path, std::unique_ptr<store::SyncStore>> stores;
+  std::map<std::filesystem::path, std::unique_ptr<store::Store>> stores;
   for (const ResolvedSource& source : sources) {
     ConnectionStatus status{source, {}};
     const std::filesystem::path state_dir = source.state_dir;

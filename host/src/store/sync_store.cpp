@@ -4,6 +4,20 @@
 
 namespace billdrop::store {
 
+const char* to_string(JobState state) noexcept {
+  switch (state) {
+  case JobState::running:
+    return "running";
+  case JobState::completed:
+    return "completed";
+  case JobState::failed:
+    return "failed";
+  case JobState::interrupted:
+    return "interrupted";
+  }
+  return "running";
+}
+
 const char* to_string(MonthSyncState state) noexcept {
   switch (state) {
   case MonthSyncState::unknown:
@@ -18,7 +32,7 @@ const char* to_string(MonthSyncState state) noexcept {
   return "unknown";
 }
 
-Result<std::unique_ptr<SyncStore>> open_sync_store(const std::filesystem::path& state_dir) {
+Result<std::unique_ptr<Store>> open_sync_store(const std::filesystem::path& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec)
@@ -27,7 +41,7 @@ Result<std::unique_ptr<SyncStore>> open_sync_store(const std::filesystem::path& 
   Result<std::unique_ptr<SqliteSyncStore>> opened = SqliteSyncStore::open(state_dir / "sync.db");
   if (!opened)
     return opened.error();
-  return std::unique_ptr<SyncStore>(std::move(*opened));
+  return std::unique_ptr<Store>(std::move(*opened));
 }
 
 } // namespace billdrop::store

@@ -7,6 +7,7 @@
 #include "plan/drop_plan.hpp"
 #include "send/connection_sender.hpp"
 #include "send/send_journal.hpp"
+#include "store/service_store.hpp"
 
 #include <billdrop/decimal.hpp>
 #include <billdrop/result.hpp>
@@ -54,7 +55,11 @@ public:
                                                       Month month) const = 0;
 };
 
-// Opens (creating when missing) the sync store of a state directory: <state_dir>/sync.db.
-Result<std::unique_ptr<SyncStore>> open_sync_store(const std::filesystem::path& state_dir);
+// The store of a state directory: what sending records and what the daemon keeps, one database.
+class Store : public SyncStore, public ServiceStore {};
+
+// Opens (creating when missing, migrating an older one) the store of a state directory:
+// <state_dir>/sync.db.
+Result<std::unique_ptr<Store>> open_sync_store(const std::filesystem::path& state_dir);
 
 } // namespace billdrop::store

@@ -3,8 +3,13 @@
 #include "core/numbers.hpp"
 #include "core/sqlite_statement.hpp"
 
+#include <cerrno>
+#include <iterator>
 #include <map>
 #include <mutex>
+
+#include <signal.h>
+#include <unistd.h>
 
 namespace billdrop::store {
 
@@ -15,7 +20,9 @@ namespace {
 
 using SystemTime = std::chrono::system_clock::time_point;
 
-constexpr const char* kSchema = R"sql(
+// Version 1: what billdrop wrote before stores were versioned (user_version 0); every statement
+// is IF NOT EXISTS, so it is also the migration of such a store.
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS send_attempts (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   connection_id TEXT NOT NULL,
@@ -71,6 +78,36 @@ CREATE TABLE IF NOT EXISTS chunk_keys (
   answered_errors INTEGER NOT NULL,
   PRIMARY KEY (connection_id, month, generation, chunk_index));
 )sql";
+
+// Version 2: the daemon's jobs and per-connection schedule state.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS sync_jobs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  parent TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '',
+  result_json TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sync_jobs_by_kind ON sync_jobs (kind, started_ms);
+CREATE TABLE IF NOT EXISTS connection_state (
+  connection TEXT PRIMARY KEY,
+  last_run_ms INTEGER NOT NULL DEFAULT 0,
+  last_success_ms INTEGER NOT NULL DEFAULT 0,
+  last_error_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  backfilled INTEGER NOT NULL DEFAULT 0,
+  months_backfilled INTEGER NOT NULL DEFAULT 0,
+  cursor TEXT NOT NULL DEFAULT '');
+)sql";
+
+// The migrations in order: migration i takes a store from version i to i + 1.
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+static_assert(std::size(kMigrations) == SqliteSyncStore::kSchemaVersion,
+              "one migration per schema version");
 
 std::int64_t to_ms(SystemTime time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -153,6 +190,40 @@ public:
     return sqlite::immediate_transaction([this](const char* sql) { return exec(sql); }, body);
   }
 
+  // Brings the schema to kSchemaVersion, one migration per version, each in its own transaction
+  // (so a crash leaves the store at a version, never between two). Refuses a newer store.
+  Status migrate() {
+    for (;;) {
+      int version = 0;
+      {
+        Result<Statement*> select = statement("PRAGMA user_version");
+        if (!select)
+          return std::move(select).error();
+        Statement& stmt = **select;
+        const StatementUse use(stmt);
+        if (stmt.step() != SQLITE_ROW)
+          return sqlite_error("reading the schema version");
+        version = static_cast<int>(stmt.column_integer(0));
+      }
+      if (version == SqliteSyncStore::kSchemaVersion)
+        return {};
+      if (version > SqliteSyncStore::kSchemaVersion || version < 0)
+        return config_error("the sync store " + name_ + " has schema version " +
+                            std::to_string(version) + ", written by a newer billdrop; this one " +
+                            "reads up to version " +
+                            std::to_string(SqliteSyncStore::kSchemaVersion) + ": upgrade billdrop");
+      const std::string set_version = "PRAGMA user_version = " + std::to_string(version + 1);
+      Status migrated = transaction([&]() -> Status {
+        if (Status applied = exec(kMigrations[version]); !applied)
+          return applied;
+        return exec(set_version.c_str());
+      });
+      if (!migrated)
+        return migrated.error().with_context("migrating the sync store to version " +
+                                             std::to_string(version + 1));
+    }
+  }
+
   // The month's current send is over: the next one is a new generation.
   Status finish_send(std::string_view connection_id, std::string_view month_text) {
     return run("UPDATE month_sends SET finished = 1 WHERE connection_id = ?1 AND month = ?2",
@@ -196,7 +267,7 @@ Result<std::unique_ptr<SqliteSyncStore>> SqliteSyncStore::open(const std::filesy
   // WAL mode loses nothing on a process crash, only possibly the last commits on power loss.
   if (Status status = impl->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !status)
     return std::move(status).error();
-  if (Status status = impl->exec(kSchema); !status)
+  if (Status status = impl->migrate(); !status)
     return std::move(status).error();
   // The first opener's id wins; every later one reads it.
   const std::string candidate = core::random_hex(4); // 128 random bits: the store's id
@@ -595,6 +666,198 @@ Result<std::vector<send::Attempt>> SqliteSyncStore::attempts(std::string_view co
   if (rc != SQLITE_DONE)
     return impl_->sqlite_error("reading attempts");
   return out;
+}
+
+// ---- ServiceStore ----
+
+namespace {
+
+std::optional<JobState> parse_job_state(std::string_view text) {
+  for (const JobState state :
+       {JobState::running, JobState::completed, JobState::failed, JobState::interrupted})
+    if (text == to_string(state))
+      return state;
+  return std::nullopt;
+}
+
+// Is process `pid` alive (or owned by someone else, which is alive too)?
+bool process_alive(std::int64_t pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+constexpr const char* kSelectJob = "SELECT id, kind, connection, parent, state, started_ms, "
+                                   "finished_ms, message, result_json, pid FROM sync_jobs";
+
+Result<JobRecord> read_job(Statement& stmt) {
+  JobRecord job;
+  job.id = stmt.column_text(0);
+  job.kind = stmt.column_text(1);
+  job.connection = stmt.column_text(2);
+  job.parent = stmt.column_text(3);
+  const std::optional<JobState> state = parse_job_state(stmt.column_text(4));
+  if (!state)
+    return internal_error("sync store: unknown job state \"" + std::string(stmt.column_text(4)) +
+                          "\"");
+  job.state = *state;
+  job.started = from_ms(stmt.column_integer(5));
+  job.finished = from_ms(stmt.column_integer(6));
+  job.message = stmt.column_text(7);
+  job.result_json = stmt.column_text(8);
+  job.pid = stmt.column_integer(9);
+  return job;
+}
+
+} // namespace
+
+Result<std::string> SqliteSyncStore::begin_job(std::string_view kind, std::string_view connection,
+                                               std::string_view parent) {
+  const std::lock_guard lock(impl_->mutex_);
+  std::string id = "job_" + core::random_hex(2);
+  Status status =
+      impl_->run("INSERT INTO sync_jobs (id, kind, connection, parent, state, started_ms, pid) "
+                 "VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+                 [&](Statement& stmt) {
+                   stmt.text(1, id)
+                       .text(2, kind)
+                       .text(3, connection)
+                       .text(4, parent)
+                       .integer(5, to_ms(std::chrono::system_clock::now()))
+                       .integer(6, static_cast<std::int64_t>(::getpid()));
+                 });
+  if (!status)
+    return std::move(status).error();
+  return id;
+}
+
+Status SqliteSyncStore::finish_job(std::string_view id, JobState state, std::string_view message,
+                                   std::string_view result_json) {
+  const std::lock_guard lock(impl_->mutex_);
+  return impl_->run("UPDATE sync_jobs SET state = ?2, finished_ms = ?3, message = ?4, "
+                    "result_json = CASE WHEN ?5 = '' THEN result_json ELSE ?5 END WHERE id = ?1",
+                    [&](Statement& stmt) {
+                      stmt.text(1, id)
+                          .text(2, to_string(state))
+                          .integer(3, to_ms(std::chrono::system_clock::now()))
+                          .text(4, message)
+                          .text(5, result_json);
+                    });
+}
+
+Status SqliteSyncStore::set_job_result(std::string_view id, std::string_view result_json) {
+  const std::lock_guard lock(impl_->mutex_);
+  return impl_->run("UPDATE sync_jobs SET result_json = ?2 WHERE id = ?1",
+                    [&](Statement& stmt) { stmt.text(1, id).text(2, result_json); });
+}
+
+Result<std::optional<JobRecord>> SqliteSyncStore::job(std::string_view id) const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql = std::string(kSelectJob) + " WHERE id = ?1";
+  Result<Statement*> select = impl_->statement(sql.c_str());
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, id);
+  const int rc = stmt.step();
+  if (rc == SQLITE_DONE)
+    return std::optional<JobRecord>();
+  if (rc != SQLITE_ROW)
+    return impl_->sqlite_error("reading a job");
+  Result<JobRecord> job = read_job(stmt);
+  if (!job)
+    return std::move(job).error();
+  return std::optional<JobRecord>(std::move(*job));
+}
+
+Result<std::vector<JobRecord>> SqliteSyncStore::jobs(std::string_view kind,
+                                                     std::size_t limit) const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql = std::string(kSelectJob) +
+                                 " WHERE (?1 = '' OR kind = ?1) ORDER BY started_ms DESC, rowid "
+                                 "DESC LIMIT ?2";
+  Result<Statement*> select = impl_->statement(sql.c_str());
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, kind).integer(2, static_cast<std::int64_t>(limit));
+  std::vector<JobRecord> jobs;
+  for (int rc = stmt.step(); rc != SQLITE_DONE; rc = stmt.step()) {
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("listing jobs");
+    Result<JobRecord> job = read_job(stmt);
+    if (!job)
+      return std::move(job).error();
+    jobs.push_back(std::move(*job));
+  }
+  return jobs;
+}
+
+Result<std::size_t> SqliteSyncStore::interrupt_orphaned_jobs() {
+  std::vector<JobRecord> running;
+  {
+    Result<std::vector<JobRecord>> all = jobs({}, 100'000);
+    if (!all)
+      return std::move(all).error();
+    for (JobRecord& job : *all)
+      if (job.state == JobState::running && (job.pid == ::getpid() || !process_alive(job.pid)))
+        running.push_back(std::move(job));
+  }
+  for (const JobRecord& job : running)
+    if (Status status = finish_job(job.id, JobState::interrupted,
+                                   "interrupted: the billdrop process running it (pid " +
+                                       std::to_string(job.pid) + ") stopped before it ended");
+        !status)
+      return std::move(status).error();
+  return running.size();
+}
+
+Result<ConnectionRecord> SqliteSyncStore::connection(std::string_view connection) const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Statement*> select = impl_->statement(
+      "SELECT last_run_ms, last_success_ms, last_error_ms, last_error, backfilled, "
+      "months_backfilled, cursor FROM connection_state WHERE connection = ?1");
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, connection);
+  ConnectionRecord record;
+  record.connection = std::string(connection);
+  const int rc = stmt.step();
+  if (rc == SQLITE_DONE)
+    return record;
+  if (rc != SQLITE_ROW)
+    return impl_->sqlite_error("reading a connection's state");
+  record.last_run = from_ms(stmt.column_integer(0));
+  record.last_success = from_ms(stmt.column_integer(1));
+  record.last_error_at = from_ms(stmt.column_integer(2));
+  record.last_error = stmt.column_text(3);
+  record.backfilled = stmt.column_integer(4) != 0;
+  record.months_backfilled = static_cast<std::uint32_t>(stmt.column_integer(5));
+  record.cursor = stmt.column_text(6);
+  return record;
+}
+
+Status SqliteSyncStore::save_connection(const ConnectionRecord& record) {
+  const std::lock_guard lock(impl_->mutex_);
+  return impl_->run(
+      "INSERT INTO connection_state (connection, last_run_ms, last_success_ms, last_error_ms, "
+      "last_error, backfilled, months_backfilled, cursor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+      "ON CONFLICT (connection) DO UPDATE SET last_run_ms = excluded.last_run_ms, "
+      "last_success_ms = excluded.last_success_ms, last_error_ms = excluded.last_error_ms, "
+      "last_error = excluded.last_error, backfilled = excluded.backfilled, "
+      "months_backfilled = excluded.months_backfilled, cursor = excluded.cursor",
+      [&](Statement& stmt) {
+        stmt.text(1, record.connection)
+            .integer(2, to_ms(record.last_run))
+            .integer(3, to_ms(record.last_success))
+            .integer(4, to_ms(record.last_error_at))
+            .text(5, record.last_error)
+            .integer(6, record.backfilled ? 1 : 0)
+            .integer(7, static_cast<std::int64_t>(record.months_backfilled))
+            .text(8, record.cursor);
+      });
 }
 
 } // namespace billdrop::store

@@ -29,7 +29,7 @@
 
 namespace billdrop::store {
 
-class SqliteSyncStore final : public SyncStore {
+class SqliteSyncStore final : public Store {
 public:
   // Opens (creating when missing) the store; ":memory:" for a private in-memory store.
   static Result<std::unique_ptr<SqliteSyncStore>> open(const std::filesystem::path& file);
@@ -84,6 +84,23 @@ public:
   // In the order they were recorded.
   Result<std::vector<send::Attempt>> attempts(std::string_view connection_id,
                                               Month month) const override;
+
+  // ServiceStore
+  Result<std::string> begin_job(std::string_view kind, std::string_view connection,
+                                std::string_view parent = {}) override;
+  Status finish_job(std::string_view id, JobState state, std::string_view message,
+                    std::string_view result_json = {}) override;
+  Status set_job_result(std::string_view id, std::string_view result_json) override;
+  Result<std::optional<JobRecord>> job(std::string_view id) const override;
+  Result<std::vector<JobRecord>> jobs(std::string_view kind = {},
+                                      std::size_t limit = 100) const override;
+  Result<std::size_t> interrupt_orphaned_jobs() override;
+  Result<ConnectionRecord> connection(std::string_view connection) const override;
+  Status save_connection(const ConnectionRecord& record) override;
+
+  // The schema version this billdrop writes (PRAGMA user_version); older stores are migrated
+  // when opened, newer ones refused.
+  static constexpr int kSchemaVersion = 2;
 
 private:
   class Impl;
