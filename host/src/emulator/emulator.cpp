@@ -4,8 +4,7 @@
 #include "emulator/drop_body_reader.hpp"
 #include "emulator/emulator_store.hpp"
 #include "emulator/fault_plan.hpp"
-
-#include <httplib.h>
+#include "emulator/http_server.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -195,7 +194,9 @@ private:
   // The request body, read whatever its Content-Type (the API takes the JSON as it comes: curl's
   // default form type, text/plain, none at all), up to the body limit. A larger body is read to
   // its end and counted, so the 413 can say its real size, chunked or not. On nullopt the
-  // response is written (413, or 400 for a body that cannot be read).
+  // response is written (413, 400), or the request is abandoned: a body that did not arrive whole
+  // (the connection broke, or the body missed its deadline) makes no request, so it gets no reply
+  // and nothing is stored for its key.
   std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
                                        RequestBody& content, const std::optional<ResponseKey>& key);
   void send_drop(const httplib::Request& req, httplib::Response& res, RequestBody& content);
@@ -228,7 +229,7 @@ private:
   EmulatorOptions options_;
   std::unique_ptr<EmulatorStore> store_; // opened by the first start(), kept after stop()
   std::optional<FaultPlan> faults_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<HttpServer> server_;
   std::thread listener_;
   std::mutex lifecycle_mutex_; // start() and stop()
   std::string host_;
@@ -266,13 +267,18 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
     stopping_ = false;
   }
 
-  auto server = std::make_unique<httplib::Server>();
-  // Threads serve whole connections; more than the cores, so a held request (latency) or an idle
-  // keep-alive connection does not starve the others.
-  server->new_task_queue = [] { return new httplib::ThreadPool(16); };
+  // A thread per connection, so a held request (latency) or a slow or idle client does not
+  // starve the others; deadlines, so none holds its thread for long.
+  auto server =
+      std::make_unique<HttpServer>(ConnectionLimits{.header_timeout = options_.header_timeout,
+                                                    .body_timeout = options_.body_timeout,
+                                                    .read_timeout = options_.read_timeout,
+                                                    .keep_alive = options_.keep_alive,
+                                                    .max_connections = options_.max_connections});
   server->set_payload_max_length(options_.max_body_bytes);
-  server->set_keep_alive_timeout(2); // bounds how long stop() waits for idle keep-alive clients
-  server->set_tcp_nodelay(true);
+  // Only for the Keep-Alive header of replies; HttpServer keeps the time itself.
+  server->set_keep_alive_timeout(std::max<std::chrono::seconds::rep>(
+      1, std::chrono::ceil<std::chrono::seconds>(options_.keep_alive).count()));
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second emulator
   // bind a port this one holds and split its requests.
   server->set_socket_options([](socket_t sock) {
@@ -290,6 +296,7 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   if (bound <= 0)
     return source_error("the emulator cannot listen on " + host + ":" + std::to_string(port) +
                         " (address in use or not local?)");
+  server->widen_backlog(SOMAXCONN);
   host_ = host;
   port_ = static_cast<std::uint16_t>(bound);
   server_ = std::move(server);
@@ -367,8 +374,10 @@ void Emulator::Impl::install_routes(httplib::Server& server) {
         res.status = 500;
         res.set_content(message_body("the emulator failed: " + what), kJson);
       });
-  server.set_post_routing_handler(
-      [this](const httplib::Request&, httplib::Response&) { served_.fetch_add(1); });
+  server.set_post_routing_handler([this](const httplib::Request&, httplib::Response&) {
+    if (!HttpServer::request_abandoned())
+      served_.fetch_add(1);
+  });
 }
 
 bool Emulator::Impl::authorize(const httplib::Request& req, httplib::Response& res,
@@ -481,7 +490,9 @@ std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req
     // httplib refused the body from its Content-Length and skipped it unread.
     size = req.get_header_value<std::uint64_t>("Content-Length");
   } else if (!read) {
-    respond(key, res, 400, error_body("the request body could not be read", "invalid_request"));
+    // The body broke off or missed its deadline: no request arrived, so nothing is answered or
+    // stored, and the client, seeing no response, may retry with the same key.
+    HttpServer::abandon_request();
     return std::nullopt;
   }
   if (size > limit) {
