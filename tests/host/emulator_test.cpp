@@ -792,6 +792,15 @@ std::string raw_head(const std::string& path, std::size_t size, const std::strin
          "Content-Length: " + std::to_string(size) + "\r\n\r\n";
 }
 
+// The status and body of a raw reply (0 and "" when it is not an HTTP response).
+std::pair<int, std::string> parse_reply(const std::string& reply) {
+  if (reply.rfind("HTTP/1.1 ", 0) != 0)
+    return {0, ""};
+  const std::size_t body_at = reply.find("\r\n\r\n");
+  return {std::stoi(reply.substr(9, 3)),
+          body_at == std::string::npos ? "" : reply.substr(body_at + 4)};
+}
+
 TEST_F(EmulatorTest, IdempotencyKeyReplaysTheFirstResponseAndAppliesOnce) {
   start();
   const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1.5")});
@@ -1054,6 +1063,24 @@ TEST_F(EmulatorTest, ABodyThatBreaksOffIsNoRequestAndItsKeyStaysFree) {
   const Reply validated = post(kBase + "validate_billing_drop", payload, headers("cut-key"));
   EXPECT_EQ(validated.status, 200) << validated.body;
   EXPECT_EQ(validated.body, R"({"connection":{"is_valid":true,"errors":[]}})");
+}
+
+TEST_F(EmulatorTest, AKeyAnsweredWhileARequestOfItsOwnWasArrivingGetsThatAnswer) {
+  // A request whose head came in before its key had an answer, and whose body came in after
+  // another request with the key was applied, is a repeat: it gets the stored answer, and its
+  // rows are not applied a second time.
+  start();
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "2")});
+  RawConnection late(emulator_->port());
+  ASSERT_TRUE(late.send(raw_head(drops_path("c"), payload.size(), "k") + payload.substr(0, 10)));
+  std::this_thread::sleep_for(200ms); // its head is read: "k" had no answer yet
+  const Reply first = send("c", payload, headers("k"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_TRUE(late.send(payload.substr(10)));
+  const auto [status, reply] = parse_reply(late.read_until_closed(10s));
+  EXPECT_EQ(status, 200) << reply;
+  EXPECT_EQ(reply, first.body);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "2"}}});
 }
 
 TEST_F(EmulatorTest, IdleHalfSentRequestsDoNotHoldUpOtherRequests) {

@@ -528,6 +528,10 @@ void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& r
                          " is in flight; the API takes one at a time per connection");
     return;
   }
+  // Again, now that no other send of the connection can be applied: a request with the same key
+  // may have been answered while this one's body was arriving, and this one is then a repeat.
+  if (replay(key, res))
+    return;
 
   const FaultDecision fault = faults_->next();
   delay(fault.latency);

@@ -8,8 +8,9 @@
 //
 // Choices where the reference is silent (shared/reference/anycost-stream.md):
 // - Order of checks for a send: API key (403) -> idempotency replay -> body size (413, checked
-//   before any parsing) -> one in flight per connection (429) -> fault draw -> body and rows (400)
-//   -> month caps (400) -> apply.
+//   before any parsing) -> one in flight per connection (429) -> idempotency replay again (a
+//   request with the key may have been answered while this one's body arrived: this one is then
+//   a repeat, not applied again) -> fault draw -> body and rows (400) -> month caps (400) -> apply.
 // - A request whose body never arrives whole -- the connection breaks off, or the body misses its
 //   deadline -- is no request: it gets no reply (the connection closes) and nothing is stored for
 //   its idempotency key, so the client, which saw no response, can retry with the same key.
