@@ -1146,6 +1146,75 @@ TEST_F(EmulatorTest, ARequestThatTricklesInIsDroppedAtItsDeadlineWithoutAReply) 
   expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "3"}}});
 }
 
+TEST_F(EmulatorTest, AContentLengthThatIsNoByteCountIs400AtOnce) {
+  start();
+  const std::string path = drops_path("c");
+  for (const std::string value : {"-1", "12abc", "+5", "0x10", "99999999999999999999999"}) {
+    SCOPED_TRACE("Content-Length: " + value);
+    RawConnection connection(emulator_->port());
+    ASSERT_TRUE(connection.send("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                                kKey + "\r\nContent-Length: " + value + "\r\n\r\n{}"));
+    const auto before = std::chrono::steady_clock::now();
+    bool closed = false;
+    const auto [status, reply] = parse_reply(connection.read_until_closed(10s, &closed));
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
+    EXPECT_TRUE(closed); // what follows the head cannot be told from a next request
+    ASSERT_EQ(status, 400) << reply;
+    const Reply parsed{true, httplib::Error::Success, status, reply, ""};
+    const std::string message = expect_error_shape(parsed, 400, "invalid_request");
+    EXPECT_EQ(message, "the Content-Length header \"" + value +
+                           "\" is not a byte count (decimal digits only, less than 2^64)");
+  }
+  // Two different lengths for one body.
+  RawConnection twice(emulator_->port());
+  ASSERT_TRUE(twice.send("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + kKey +
+                         "\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"));
+  const auto [status, reply] = parse_reply(twice.read_until_closed(10s));
+  ASSERT_EQ(status, 400) << reply;
+  const Reply parsed{true, httplib::Error::Success, status, reply, ""};
+  EXPECT_EQ(expect_error_shape(parsed, 400, "invalid_request"),
+            "the request has two different Content-Length headers (2 and 3)");
+  EXPECT_EQ(state("c", "2024-08").rows, 0u);
+}
+
+TEST_F(EmulatorTest, DuplicateKeysInAJsonBodyAre400NamingTheKey) {
+  start();
+  const std::string good_row = row("2024-08-01T00:00:00Z", "1");
+  // The body's own members.
+  std::string message = expect_error_shape(
+      send("c", R"({"month":"2024-08","month":"2024-09","data":[)" + good_row + "]}"), 400,
+      "invalid_request");
+  EXPECT_EQ(message, "the body has the key \"month\" more than once; a JSON object names each "
+                     "key once");
+  message =
+      expect_error_shape(send("c", R"({"month":"2024-08","data":[],"data":[)" + good_row + "]}"),
+                         400, "invalid_request");
+  EXPECT_TRUE(contains(message, "the key \"data\" more than once")) << message;
+  // A row's columns, whatever their values (null, another type, the same text).
+  for (const std::string& duplicate :
+       {std::string(R"("cost/cost":null)"), std::string(R"("cost/cost":1)"),
+        std::string(R"("cost/cost":"1")")}) {
+    SCOPED_TRACE(duplicate);
+    const std::string row_text =
+        R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"1",)" + duplicate + "}";
+    message = expect_error_shape(send("c", body("2024-08", "sum", {good_row, row_text})), 400,
+                                 "invalid_cbf");
+    EXPECT_TRUE(contains(message, "data[1]: cost/cost: the key appears more than once in the row "
+                                  "(rule duplicate_key)"))
+        << message;
+    const Reply validated =
+        post(kBase + "validate_billing_drop", body("2024-08", "sum", {good_row, row_text}));
+    ASSERT_EQ(validated.status, 200) << validated.body;
+    EXPECT_TRUE(contains(validated.body, "data[1]: cost/cost: the key appears more than once"))
+        << validated.body;
+  }
+  expect_error_shape(post(kBase + "validate_billing_drop",
+                          R"({"month":"2024-08","operation":"sum","operation":"sum","data":[]})"),
+                     400, "invalid_request");
+  EXPECT_EQ(state("c", "2024-08").rows, 0u);
+  EXPECT_EQ(state("c", "2024-09").rows, 0u);
+}
+
 // --- faults ------------------------------------------------------------------------------------
 
 class EmulatorFaultTest : public EmulatorTest {

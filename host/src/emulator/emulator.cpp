@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -110,6 +111,29 @@ bool starts_with_bearer(std::string_view value) {
       return false;
   }
   return true;
+}
+
+// Why the request's Content-Length cannot frame its body, if it cannot: every value must be a
+// byte count, and several must agree. httplib would read "-1" as 2^64 - 1 and "12abc" as 12.
+std::optional<std::string> content_length_problem(const httplib::Request& req) {
+  const std::size_t count = req.get_header_value_count("Content-Length");
+  std::string first;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string value = req.get_header_value("Content-Length", i);
+    const bool digits =
+        !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    std::uint64_t bytes = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), bytes);
+    if (!digits || error != std::errc() || end != value.data() + value.size())
+      return "the Content-Length header \"" + value +
+             "\" is not a byte count (decimal digits only, less than 2^64)";
+    if (i == 0)
+      first = value;
+    else if (value != first)
+      return "the request has two different Content-Length headers (" + first + " and " + value +
+             ")";
+  }
+  return std::nullopt;
 }
 
 // The body of a POST, read at most once through httplib's content reader: by the handler, or --
@@ -374,6 +398,18 @@ void Emulator::Impl::install_routes(httplib::Server& server) {
         res.status = 500;
         res.set_content(message_body("the emulator failed: " + what), kJson);
       });
+  // A request whose framing cannot be trusted is answered before its body is touched, and its
+  // connection closes: what follows its head cannot be told from a next request.
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<std::string> problem = content_length_problem(req);
+    if (!problem)
+      return httplib::Server::HandlerResponse::Unhandled;
+    HttpServer::close_after_reply();
+    res.set_header("Connection", "close");
+    res.status = 400;
+    res.set_content(error_body(*problem, "invalid_request"), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.set_post_routing_handler([this](const httplib::Request&, httplib::Response&) {
     if (!HttpServer::request_abandoned())
       served_.fetch_add(1);
