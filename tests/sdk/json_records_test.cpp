@@ -244,3 +244,19 @@ TEST(JsonRecordsNdjson, ManyRecordsMatchOneByteChunks) {
   EXPECT_EQ(as_array.error, "");
   EXPECT_TRUE(as_array.records == expected);
 }
+
+TEST(JsonRecordsNdjson, DeepNestingIsCountedNotRecursed) {
+  // The splitter keeps a depth counter, not a call stack: 200,000 levels split like one, and an
+  // unclosed one says how many brackets are missing. (Parsing the record is the caller's
+  // business: see the custom plugin's depth limit.)
+  const std::string deep = std::string(100'000, '[') + "{\"a\":" + std::string(100'000, '{') +
+                           std::string(100'000, '}') + "}" + std::string(100'000, ']');
+  const Split whole = split(memory_source(deep + "\n{\"b\":1}\n", "t.json"), JsonLayout::ndjson);
+  EXPECT_EQ(whole.error, "");
+  EXPECT_EQ(whole.records, (Records{deep, "{\"b\":1}"}));
+
+  const Split open =
+      split(memory_source("{\"a\":" + std::string(50'000, '['), "t.json"), JsonLayout::ndjson);
+  EXPECT_EQ(open.error, "t.json:1: unexpected end of the input: the record starting on line 1 is "
+                        "missing 50001 closing bracket(s)");
+}

@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 namespace billdrop::emulator {
 namespace {
 
@@ -71,11 +73,17 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
   cbf::NormalizedRow row;
   std::vector<cbf::FieldView> fields;
   std::vector<cbf::RowIssue> issues;
+  std::vector<std::string_view> row_keys;
 
+  std::vector<std::string> body_keys; // a JSON object names each key once
   for (auto member : object) {
     std::string_view key;
     if (auto code = member.unescaped_key().get(key))
       return malformed(code);
+    if (std::find(body_keys.begin(), body_keys.end(), key) != body_keys.end())
+      return data_error("the body has the key \"" + std::string(key) +
+                        "\" more than once; a JSON object names each key once");
+    body_keys.emplace_back(key);
     od::value value;
     if (auto code = member.value().get(value))
       return malformed(code);
@@ -115,12 +123,22 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
         }
         fields.clear();
         issues.clear();
+        row_keys.clear();
         bool plain_decimals = true;
+        bool repeated_key = false;
         for (auto field : row_object) {
           // Views into the parser's string buffer stay valid for the whole document.
           std::string_view name;
           if (auto code = field.unescaped_key().get(name))
             return malformed(code);
+          // Whatever the values (null, a number, the same text): which one would count?
+          if (std::find(row_keys.begin(), row_keys.end(), name) != row_keys.end()) {
+            errors.add(where + ": " + std::string(name) +
+                       ": the key appears more than once in the row (rule duplicate_key)");
+            repeated_key = true;
+            continue;
+          }
+          row_keys.push_back(name);
           od::value cell;
           if (auto code = field.value().get(cell))
             return malformed(code);
@@ -142,7 +160,8 @@ Result<DropBody> read_drop_body(std::string_view text, std::size_t max_errors) {
                  std::string("CBF values are JSON strings, got ") + json_type_name(type)});
           }
         }
-        const bool valid = validator.normalize(fields, row, issues) && plain_decimals;
+        const bool valid =
+            validator.normalize(fields, row, issues) && plain_decimals && !repeated_key;
         for (const cbf::RowIssue& issue : issues) {
           if (issue.severity != cbf::Severity::error)
             continue;

@@ -4,11 +4,11 @@
 #include "core/json_text.hpp"
 #include "emulator/emulator_store.hpp"
 #include "emulator/fault_plan.hpp"
-
-#include <httplib.h>
+#include "emulator/http_server.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -113,6 +113,29 @@ bool starts_with_bearer(std::string_view value) {
   return true;
 }
 
+// Why the request's Content-Length cannot frame its body, if it cannot: every value must be a
+// byte count, and several must agree. httplib would read "-1" as 2^64 - 1 and "12abc" as 12.
+std::optional<std::string> content_length_problem(const httplib::Request& req) {
+  const std::size_t count = req.get_header_value_count("Content-Length");
+  std::string first;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string value = req.get_header_value("Content-Length", i);
+    const bool digits =
+        !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    std::uint64_t bytes = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), bytes);
+    if (!digits || error != std::errc() || end != value.data() + value.size())
+      return "the Content-Length header \"" + value +
+             "\" is not a byte count (decimal digits only, less than 2^64)";
+    if (i == 0)
+      first = value;
+    else if (value != first)
+      return "the request has two different Content-Length headers (" + first + " and " + value +
+             ")";
+  }
+  return std::nullopt;
+}
+
 // The body of a POST, read at most once through httplib's content reader: by the handler, or --
 // when the handler answered without it (403, a replayed response) -- drained afterwards, so the
 // connection's next request starts where it should instead of in this one's body.
@@ -195,7 +218,9 @@ private:
   // The request body, read whatever its Content-Type (the API takes the JSON as it comes: curl's
   // default form type, text/plain, none at all), up to the body limit. A larger body is read to
   // its end and counted, so the 413 can say its real size, chunked or not. On nullopt the
-  // response is written (413, or 400 for a body that cannot be read).
+  // response is written (413, 400), or the request is abandoned: a body that did not arrive whole
+  // (the connection broke, or the body missed its deadline) makes no request, so it gets no reply
+  // and nothing is stored for its key.
   std::optional<std::string> read_body(const httplib::Request& req, httplib::Response& res,
                                        RequestBody& content, const std::optional<ResponseKey>& key);
   void send_drop(const httplib::Request& req, httplib::Response& res, RequestBody& content);
@@ -228,7 +253,7 @@ private:
   EmulatorOptions options_;
   std::unique_ptr<EmulatorStore> store_; // opened by the first start(), kept after stop()
   std::optional<FaultPlan> faults_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<HttpServer> server_;
   std::thread listener_;
   std::mutex lifecycle_mutex_; // start() and stop()
   std::string host_;
@@ -266,13 +291,18 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
     stopping_ = false;
   }
 
-  auto server = std::make_unique<httplib::Server>();
-  // Threads serve whole connections; more than the cores, so a held request (latency) or an idle
-  // keep-alive connection does not starve the others.
-  server->new_task_queue = [] { return new httplib::ThreadPool(16); };
+  // A thread per connection, so a held request (latency) or a slow or idle client does not
+  // starve the others; deadlines, so none holds its thread for long.
+  auto server =
+      std::make_unique<HttpServer>(ConnectionLimits{.header_timeout = options_.header_timeout,
+                                                    .body_timeout = options_.body_timeout,
+                                                    .read_timeout = options_.read_timeout,
+                                                    .keep_alive = options_.keep_alive,
+                                                    .max_connections = options_.max_connections});
   server->set_payload_max_length(options_.max_body_bytes);
-  server->set_keep_alive_timeout(2); // bounds how long stop() waits for idle keep-alive clients
-  server->set_tcp_nodelay(true);
+  // Only for the Keep-Alive header of replies; HttpServer keeps the time itself.
+  server->set_keep_alive_timeout(std::max<std::chrono::seconds::rep>(
+      1, std::chrono::ceil<std::chrono::seconds>(options_.keep_alive).count()));
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second emulator
   // bind a port this one holds and split its requests.
   server->set_socket_options([](socket_t sock) {
@@ -290,6 +320,7 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   if (bound <= 0)
     return source_error("the emulator cannot listen on " + host + ":" + std::to_string(port) +
                         " (address in use or not local?)");
+  server->widen_backlog(SOMAXCONN);
   host_ = host;
   port_ = static_cast<std::uint16_t>(bound);
   server_ = std::move(server);
@@ -367,8 +398,22 @@ void Emulator::Impl::install_routes(httplib::Server& server) {
         res.status = 500;
         res.set_content(message_body("the emulator failed: " + what), kJson);
       });
-  server.set_post_routing_handler(
-      [this](const httplib::Request&, httplib::Response&) { served_.fetch_add(1); });
+  // A request whose framing cannot be trusted is answered before its body is touched, and its
+  // connection closes: what follows its head cannot be told from a next request.
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<std::string> problem = content_length_problem(req);
+    if (!problem)
+      return httplib::Server::HandlerResponse::Unhandled;
+    HttpServer::close_after_reply();
+    res.set_header("Connection", "close");
+    res.status = 400;
+    res.set_content(error_body(*problem, "invalid_request"), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server.set_post_routing_handler([this](const httplib::Request&, httplib::Response&) {
+    if (!HttpServer::request_abandoned())
+      served_.fetch_add(1);
+  });
 }
 
 bool Emulator::Impl::authorize(const httplib::Request& req, httplib::Response& res,
@@ -481,7 +526,9 @@ std::optional<std::string> Emulator::Impl::read_body(const httplib::Request& req
     // httplib refused the body from its Content-Length and skipped it unread.
     size = req.get_header_value<std::uint64_t>("Content-Length");
   } else if (!read) {
-    respond(key, res, 400, error_body("the request body could not be read", "invalid_request"));
+    // The body broke off or missed its deadline: no request arrived, so nothing is answered or
+    // stored, and the client, seeing no response, may retry with the same key.
+    HttpServer::abandon_request();
     return std::nullopt;
   }
   if (size > limit) {
@@ -517,6 +564,10 @@ void Emulator::Impl::send_drop(const httplib::Request& req, httplib::Response& r
                          " is in flight; the API takes one at a time per connection");
     return;
   }
+  // Again, now that no other send of the connection can be applied: a request with the same key
+  // may have been answered while this one's body was arriving, and this one is then a repeat.
+  if (replay(key, res))
+    return;
 
   const FaultDecision fault = faults_->next();
   delay(fault.latency);

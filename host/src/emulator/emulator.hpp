@@ -7,17 +7,33 @@
 // reproducibly. Any adaptor, in any language, can be tested against it.
 //
 // Choices where the reference is silent (shared/reference/anycost-stream.md):
-// - Order of checks for a send: API key (403) -> idempotency replay -> body size (413, checked
-//   before any parsing) -> one in flight per connection (429) -> fault draw -> body and rows (400)
-//   -> month caps (400) -> apply.
+// - Order of checks for a send: request framing (400) -> API key (403) -> idempotency replay ->
+//   body size (413, checked before any parsing) -> one in flight per connection (429) ->
+//   idempotency replay again (a request with the key may have been answered while this one's
+//   body arrived: this one is then a repeat, not applied again) -> fault draw -> body and rows
+//   (400) -> month caps (400) -> apply.
+// - A request whose body never arrives whole -- the connection breaks off, or the body misses its
+//   deadline -- is no request: it gets no reply (the connection closes) and nothing is stored for
+//   its idempotency key, so the client, which saw no response, can retry with the same key.
+// - Connections: a thread each, up to max_connections; a request's head must arrive within
+//   header_timeout of its first byte, its body within body_timeout of the head, with no silence
+//   longer than read_timeout (else it is dropped as above), so idle or half-sent requests hold no
+//   one else up. An idle connection closes after keep_alive; stop() drops requests still arriving.
+// - Framing: a Content-Length that is not a byte count ("-1", "12abc") or two different ones are
+//   answered 400 invalid_request before the body is read, not stored, and the connection closes
+//   (what follows the head cannot be told from a next request).
+// - A JSON object naming a key twice is refused, as the API cannot know which value counts: in
+//   the body's own members a 400 invalid_request naming the key; in a row a problem of the row
+//   (rule duplicate_key), so 400 invalid_cbf, or an error in validate_billing_drop's list.
 // - The body is the JSON whatever the Content-Type says (none, curl's default form type,
 //   text/plain, ...), up to the body limit; a 413 gives the body's real size, also for a chunked
 //   upload (which is read to its end and counted, not kept). multipart/form-data is answered 400:
 //   it is not a JSON body.
 // - Stored for idempotency replay, keyed by (test key, method, path, key): every response the API
 //   itself produced (200, 400, 404, 413). Not stored: 403 (no account to scope it to), the busy
-//   429, and injected 500/429/closed connections, which stand for failures in front of the API.
-//   "Apply then fail" stores the 200 it applied and answers 500, so a retry replays the 200.
+//   429, the framing 400, requests that never arrived whole, and injected 500/429/closed
+//   connections, which stand for failures in front of the API. "Apply then fail" stores the 200
+//   it applied and answers 500, so a retry replays the 200.
 // - The month caps count stored rows and the bytes of their canonical CBF JSON (RowValidator's
 //   output, no separators) -- the same measure as MonthSummary::json_bytes.
 // - The send response's row_count is the body's rows; the list shows one drop per month: the drop
@@ -72,6 +88,15 @@ struct EmulatorOptions {
   std::uint64_t max_rows_per_month = 1'000'000;
   std::uint64_t max_bytes_per_month = 400'000'000;
   std::chrono::seconds busy_retry_after{1}; // Retry-After of a concurrent or injected 429
+  // How long a request may take to arrive: its line and headers from its first byte, its body
+  // from the end of its headers, and the longest silence within either. A request that misses
+  // one is dropped: no reply, nothing stored. An idle connection closes after keep_alive.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds read_timeout{5'000};
+  std::chrono::milliseconds keep_alive{2'000};
+  // Connections served at once, a thread each; more wait for one of them to close.
+  std::size_t max_connections = 256;
   // A cloudzero-test-key namespace is purged this long after its first request (the API: an
   // hour); a stored response is replayed for this long after it was stored.
   std::chrono::milliseconds test_namespace_ttl{std::chrono::hours(1)};

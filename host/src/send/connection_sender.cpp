@@ -80,6 +80,19 @@ bool needs_hour_restart(const plan::Chunk& chunk, const DropResponse& response) 
          (response.outcome == Outcome::retryable && response.http_status >= 500);
 }
 
+// Whether an answer means the request's key may hold a stored response, so the next try needs a
+// new key. The API stores the first response for a key, errors included; but a refusal for
+// concurrency (429, 409: another request of the connection is in flight) means the request was
+// not processed. Keeping the key then matters: the request in flight may be this chunk's own,
+// sent by a process killed mid-send, and the same key gets its stored answer once it lands,
+// where a new key would apply the rows a second time. If the API ever did store such a refusal,
+// the retries replay it until the chunk is given up: the month fails, nothing counts twice.
+bool answer_changes_key(const DropResponse& response) {
+  if (response.http_status == 0) // no response: keep the key, to get the stored one if any
+    return false;
+  return response.http_status != 429 && response.http_status != 409;
+}
+
 } // namespace
 
 SendStart unrecorded_send_start() {
@@ -159,7 +172,7 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan, const SendSta
   std::vector<std::uint32_t> attempts(count, 0);
   // Each chunk's key state. The API stores the first response for a key and replays it, errors
   // included, so after an answered error the next try needs a new key; after no answer
-  // (ambiguous) it keeps the key, to get the stored response if there is one.
+  // (ambiguous) or a 429/409 (not processed) it keeps the key (answer_changes_key).
   std::vector<ChunkKeyState> keys(count);
   for (const auto& [index, state] : start.chunks)
     if (index < count)
@@ -256,7 +269,7 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan, const SendSta
       return result;
     }
 
-    if (response.http_status != 0) {
+    if (answer_changes_key(response)) {
       ++keys[index].answered_errors;
       if (!save_keys({{index, keys[index]}}))
         return result;

@@ -8,10 +8,13 @@
 // - retryable or ambiguous: wait min(max_backoff, initial_backoff * 2^(n-1)) scaled by a uniform
 //   draw in [0, 1] ("full jitter"), at least Retry-After, then retry; give up once the next try
 //   would start more than give_up_after past the chunk's first attempt.
-// - replace_drop and replace_hourly chunks are idempotent: the same chunk is retried with the same
-//   key. A `sum` part of a split hour is not: after an ambiguous failure or a 5xx (which may have
-//   applied) the hour restarts from its first part (Chunk::split_hour_start), and every restarted
-//   part gets a fresh key (the restart count appended) so the API does not replay old responses.
+// - replace_drop and replace_hourly chunks are idempotent: the same chunk is retried, with a new
+//   key after an error response the API may have stored for the old one, with the same key after
+//   no response or a 429/409 (not processed: another request of the connection was in flight).
+//   A `sum` part of a split hour is not idempotent: after an ambiguous failure or a 5xx (which may
+//   have applied) the hour restarts from its first part (Chunk::split_hour_start), and every
+//   restarted part gets a fresh key (the restart count appended) so the API does not replay old
+//   responses.
 //   While a split hour is being restarted, the give-up clock is that of the furthest chunk reached,
 //   so restarts cannot go on forever.
 //
@@ -68,7 +71,7 @@ struct SendGeneration {
 // The parts of a chunk's idempotency key that change while the chunk is retried.
 struct ChunkKeyState {
   std::uint32_t restarts = 0;        // split-hour restarts the chunk was sent again in: "-rN"
-  std::uint32_t answered_errors = 0; // error responses received for its key since: "-eN"
+  std::uint32_t answered_errors = 0; // error responses (not 429/409) received since: "-eN"
   bool operator==(const ChunkKeyState&) const = default;
 };
 

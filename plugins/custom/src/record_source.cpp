@@ -135,6 +135,10 @@ class JsonRecordSource final : public RecordSource {
 public:
   // Looking further than this for a first valid object means the file is not JSON records.
   static constexpr std::size_t max_look_ahead = 1000;
+  // Objects nested deeper than this (the record itself is level 1) make the record malformed:
+  // flatten() recurses once per level, and a hostile file must not exhaust the stack. Billing
+  // exports nest a few levels; 64 leaves room and makes 64-part column names.
+  static constexpr std::size_t max_depth = 64;
 
   JsonRecordSource(std::string name, std::unique_ptr<ByteSource> bytes, JsonLayout layout)
       : RecordSource(std::move(name)), reader_(std::move(bytes), layout) {}
@@ -214,7 +218,13 @@ private:
     }
     key_.clear();
     if (!error)
-      error = flatten(object, 0);
+      error = flatten(object, 0, 1);
+    if (error == simdjson::DEPTH_ERROR) {
+      record.malformed = "the record nests objects more than " + std::to_string(max_depth) +
+                         " levels deep (at key \"" + deepest_key() +
+                         "\"); the custom plugin reads at most " + std::to_string(max_depth);
+      return false;
+    }
     if (error) {
       if (record.malformed.empty())
         record.malformed = std::string("invalid JSON: ") + simdjson::error_message(error);
@@ -235,7 +245,9 @@ private:
     return true;
   }
 
-  simdjson::error_code flatten(ondemand::object& object, std::size_t prefix_size) {
+  // `depth` is the object's nesting level, 1 for the record itself.
+  simdjson::error_code flatten(ondemand::object& object, std::size_t prefix_size,
+                               std::size_t depth) {
     for (auto field_result : object) {
       ondemand::field field;
       if (auto error = std::move(field_result).get(field))
@@ -254,10 +266,12 @@ private:
       std::string_view text;
       switch (type) {
       case ondemand::json_type::object: {
+        if (depth == max_depth)
+          return simdjson::DEPTH_ERROR;
         ondemand::object child;
         if (auto error = value.get_object().get(child))
           return error;
-        if (auto error = flatten(child, key_.size()))
+        if (auto error = flatten(child, key_.size(), depth + 1))
           return error;
         continue;
       }
@@ -297,6 +311,15 @@ private:
       leaves_.emplace_back(column_of_leaf(), text);
     }
     return simdjson::SUCCESS;
+  }
+
+  // `key_` for a message: the key at which the record went too deep, its middle left out when
+  // long.
+  std::string deepest_key() const {
+    constexpr std::size_t kShown = 40;
+    if (key_.size() <= 2 * kShown)
+      return key_;
+    return key_.substr(0, kShown) + " ... " + key_.substr(key_.size() - kShown);
   }
 
   // The column index of `key_`. Exports repeat the same keys in the same order, so the leaf at

@@ -5,7 +5,8 @@
 //
 // JSON objects are flattened: a nested object's keys are joined with dots ({"usage":{"amount":3}}
 // gives the column "usage.amount"), arrays are kept as their JSON text, numbers as written (so a
-// cost keeps every digit), booleans as true/false and null as blank.
+// cost keeps every digit), booleans as true/false and null as blank. A record whose objects nest
+// more than 64 levels deep is malformed (the message names the limit).
 
 #include <billdrop/result.hpp>
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -728,6 +729,78 @@ TEST_F(EmulatorTest, MissingBearerOrUnknownKeysAre403) {
 
 // --- idempotency -------------------------------------------------------------------------------
 
+// A plain loopback socket to the emulator, for requests that arrive in pieces or never whole.
+class RawConnection {
+public:
+  explicit RawConnection(std::uint16_t port) : sock_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (sock_ < 0 || ::connect(sock_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+      ADD_FAILURE() << "cannot connect to the emulator";
+  }
+  ~RawConnection() { ::close(sock_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool send(std::string_view bytes) {
+    for (std::size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n = ::send(sock_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0)
+        return false;
+      sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  void finish_sending() { ::shutdown(sock_, SHUT_WR); }
+
+  // What the server sends until it closes the connection; `closed` says whether it did within
+  // `timeout`.
+  std::string read_until_closed(std::chrono::milliseconds timeout, bool* closed = nullptr) {
+    std::string reply;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (auto now = std::chrono::steady_clock::now(); now < deadline;
+         now = std::chrono::steady_clock::now()) {
+      pollfd readable{sock_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      if (::poll(&readable, 1, static_cast<int>(left.count()) + 1) <= 0)
+        continue;
+      char buffer[4096];
+      const ssize_t n = ::recv(sock_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        if (closed != nullptr)
+          *closed = true;
+        return reply;
+      }
+      reply.append(buffer, static_cast<std::size_t>(n));
+    }
+    if (closed != nullptr)
+      *closed = false;
+    return reply;
+  }
+
+private:
+  int sock_;
+};
+
+// The head of a POST of `size` body bytes with the idempotency key `key` (none when empty).
+std::string raw_head(const std::string& path, std::size_t size, const std::string& key = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + std::string(kKey) +
+         "\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+         (key.empty() ? "" : "cloudzero-idempotency-key: " + key + "\r\n") +
+         "Content-Length: " + std::to_string(size) + "\r\n\r\n";
+}
+
+// The status and body of a raw reply (0 and "" when it is not an HTTP response).
+std::pair<int, std::string> parse_reply(const std::string& reply) {
+  if (reply.rfind("HTTP/1.1 ", 0) != 0)
+    return {0, ""};
+  const std::size_t body_at = reply.find("\r\n\r\n");
+  return {std::stoi(reply.substr(9, 3)),
+          body_at == std::string::npos ? "" : reply.substr(body_at + 4)};
+}
+
 TEST_F(EmulatorTest, IdempotencyKeyReplaysTheFirstResponseAndAppliesOnce) {
   start();
   const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1.5")});
@@ -964,6 +1037,182 @@ TEST_F(EmulatorTest, SecondRequestForABusyConnectionIs429WithRetryAfter) {
   std::this_thread::sleep_for(250ms);
   EXPECT_EQ(get(drops_path("c")).status, 200);
   EXPECT_EQ(held_again.get().status, 200);
+}
+
+// --- connections and request framing -----------------------------------------------------------
+
+TEST_F(EmulatorTest, ABodyThatBreaksOffIsNoRequestAndItsKeyStaysFree) {
+  // The client sends half the body and is gone (a connection cut mid-upload). The emulator must
+  // not answer it, and must store nothing for its key: the client saw no response, retries with
+  // the same key, and that retry is the request.
+  start();
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1.25")});
+  for (const std::string& path : {drops_path("c"), kBase + "validate_billing_drop"}) {
+    RawConnection cut(emulator_->port());
+    ASSERT_TRUE(cut.send(raw_head(path, payload.size(), "cut-key") +
+                         payload.substr(0, payload.size() / 2)));
+    cut.finish_sending();
+    bool closed = false;
+    EXPECT_EQ(cut.read_until_closed(5s, &closed), "") << path;
+    EXPECT_TRUE(closed) << path;
+  }
+  const Reply retry = send("c", payload, headers("cut-key"));
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(Json(retry.body).integer("/connection/row_count"), 1);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "1.25"}}});
+  const Reply validated = post(kBase + "validate_billing_drop", payload, headers("cut-key"));
+  EXPECT_EQ(validated.status, 200) << validated.body;
+  EXPECT_EQ(validated.body, R"({"connection":{"is_valid":true,"errors":[]}})");
+}
+
+TEST_F(EmulatorTest, AKeyAnsweredWhileARequestOfItsOwnWasArrivingGetsThatAnswer) {
+  // A request whose head came in before its key had an answer, and whose body came in after
+  // another request with the key was applied, is a repeat: it gets the stored answer, and its
+  // rows are not applied a second time.
+  start();
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "2")});
+  RawConnection late(emulator_->port());
+  ASSERT_TRUE(late.send(raw_head(drops_path("c"), payload.size(), "k") + payload.substr(0, 10)));
+  std::this_thread::sleep_for(200ms); // its head is read: "k" had no answer yet
+  const Reply first = send("c", payload, headers("k"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_TRUE(late.send(payload.substr(10)));
+  const auto [status, reply] = parse_reply(late.read_until_closed(10s));
+  EXPECT_EQ(status, 200) << reply;
+  EXPECT_EQ(reply, first.body);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "2"}}});
+}
+
+TEST_F(EmulatorTest, IdleHalfSentRequestsDoNotHoldUpOtherRequests) {
+  // Forty connections that send part of a request head or body and then say nothing: the
+  // emulator's defaults must still answer everyone else at once.
+  start();
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(emulator_->port()));
+    if (i % 2 == 0)
+      ASSERT_TRUE(idle.back()->send("POST " + drops_path("idle") +
+                                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthoriz"));
+    else
+      ASSERT_TRUE(
+          idle.back()->send(raw_head(drops_path("idle"), 1000, "idle-" + std::to_string(i)) +
+                            R"({"month":"2024-08","data":[)"));
+  }
+  std::this_thread::sleep_for(300ms); // the emulator has taken them all up
+  const auto before = std::chrono::steady_clock::now();
+  const Reply listed = get(drops_path("c"));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
+  EXPECT_EQ(listed.status, 200) << listed.body;
+  const auto before_send = std::chrono::steady_clock::now();
+  const Reply sent = send("c", body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "1")}));
+  EXPECT_LT(std::chrono::steady_clock::now() - before_send, 1s);
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(state("idle", "2024-08").rows, 0u);
+}
+
+TEST_F(EmulatorTest, ARequestThatTricklesInIsDroppedAtItsDeadlineWithoutAReply) {
+  // A byte every 50 ms is never silent for long, but the head (or the body) is not whole within
+  // its deadline: the emulator closes the connection, answers nothing and stores nothing.
+  EmulatorOptions options;
+  options.header_timeout = 400ms;
+  options.body_timeout = 400ms;
+  start(options);
+  const std::string payload = body("2024-08", "sum", {row("2024-08-01T00:00:00Z", "3")});
+  const std::string whole = raw_head(drops_path("c"), payload.size(), "slow") + payload;
+  const std::size_t body_at = whole.size() - payload.size();
+  for (const bool in_body : {false, true}) {
+    SCOPED_TRACE(in_body ? "body" : "head");
+    RawConnection slow(emulator_->port());
+    std::size_t at = 0;
+    if (in_body) {
+      ASSERT_TRUE(slow.send(whole.substr(0, body_at))); // the head at once
+      at = body_at;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    bool closed = false;
+    std::string reply;
+    // At most 60 bytes (3 s); the deadline is 400 ms.
+    for (int i = 0; i < 60 && at < whole.size() - 1 && !closed; ++i, ++at) {
+      if (!slow.send(whole.substr(at, 1)))
+        break;
+      reply += slow.read_until_closed(50ms, &closed);
+    }
+    EXPECT_TRUE(closed) << "still open after " << at << " bytes";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+    EXPECT_EQ(reply, "");
+  }
+  // Nothing was stored for the key: it is free for the request when it comes whole.
+  EXPECT_EQ(send("c", payload, headers("slow")).status, 200);
+  expect_hours("c", "2024-08", {{"2024-08-01T00", {1, "3"}}});
+}
+
+TEST_F(EmulatorTest, AContentLengthThatIsNoByteCountIs400AtOnce) {
+  start();
+  const std::string path = drops_path("c");
+  for (const std::string value : {"-1", "12abc", "+5", "0x10", "99999999999999999999999"}) {
+    SCOPED_TRACE("Content-Length: " + value);
+    RawConnection connection(emulator_->port());
+    ASSERT_TRUE(connection.send("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                                kKey + "\r\nContent-Length: " + value + "\r\n\r\n{}"));
+    const auto before = std::chrono::steady_clock::now();
+    bool closed = false;
+    const auto [status, reply] = parse_reply(connection.read_until_closed(10s, &closed));
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
+    EXPECT_TRUE(closed); // what follows the head cannot be told from a next request
+    ASSERT_EQ(status, 400) << reply;
+    const Reply parsed{true, httplib::Error::Success, status, reply, ""};
+    const std::string message = expect_error_shape(parsed, 400, "invalid_request");
+    EXPECT_EQ(message, "the Content-Length header \"" + value +
+                           "\" is not a byte count (decimal digits only, less than 2^64)");
+  }
+  // Two different lengths for one body.
+  RawConnection twice(emulator_->port());
+  ASSERT_TRUE(twice.send("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + kKey +
+                         "\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"));
+  const auto [status, reply] = parse_reply(twice.read_until_closed(10s));
+  ASSERT_EQ(status, 400) << reply;
+  const Reply parsed{true, httplib::Error::Success, status, reply, ""};
+  EXPECT_EQ(expect_error_shape(parsed, 400, "invalid_request"),
+            "the request has two different Content-Length headers (2 and 3)");
+  EXPECT_EQ(state("c", "2024-08").rows, 0u);
+}
+
+TEST_F(EmulatorTest, DuplicateKeysInAJsonBodyAre400NamingTheKey) {
+  start();
+  const std::string good_row = row("2024-08-01T00:00:00Z", "1");
+  // The body's own members.
+  std::string message = expect_error_shape(
+      send("c", R"({"month":"2024-08","month":"2024-09","data":[)" + good_row + "]}"), 400,
+      "invalid_request");
+  EXPECT_EQ(message, "the body has the key \"month\" more than once; a JSON object names each "
+                     "key once");
+  message =
+      expect_error_shape(send("c", R"({"month":"2024-08","data":[],"data":[)" + good_row + "]}"),
+                         400, "invalid_request");
+  EXPECT_TRUE(contains(message, "the key \"data\" more than once")) << message;
+  // A row's columns, whatever their values (null, another type, the same text).
+  for (const std::string& duplicate :
+       {std::string(R"("cost/cost":null)"), std::string(R"("cost/cost":1)"),
+        std::string(R"("cost/cost":"1")")}) {
+    SCOPED_TRACE(duplicate);
+    const std::string row_text =
+        R"({"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":"1",)" + duplicate + "}";
+    message = expect_error_shape(send("c", body("2024-08", "sum", {good_row, row_text})), 400,
+                                 "invalid_cbf");
+    EXPECT_TRUE(contains(message, "data[1]: cost/cost: the key appears more than once in the row "
+                                  "(rule duplicate_key)"))
+        << message;
+    const Reply validated =
+        post(kBase + "validate_billing_drop", body("2024-08", "sum", {good_row, row_text}));
+    ASSERT_EQ(validated.status, 200) << validated.body;
+    EXPECT_TRUE(contains(validated.body, "data[1]: cost/cost: the key appears more than once"))
+        << validated.body;
+  }
+  expect_error_shape(post(kBase + "validate_billing_drop",
+                          R"({"month":"2024-08","operation":"sum","operation":"sum","data":[]})"),
+                     400, "invalid_request");
+  EXPECT_EQ(state("c", "2024-08").rows, 0u);
+  EXPECT_EQ(state("c", "2024-09").rows, 0u);
 }
 
 // --- faults ------------------------------------------------------------------------------------

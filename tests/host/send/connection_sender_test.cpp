@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace billdrop::send {
@@ -309,11 +310,13 @@ TEST_F(SenderTest, RetryAfterIsTheLeastWait) {
   EXPECT_EQ(time.waits[0], milliseconds(7000));
   // Retry-After 0 does not shorten the backoff below its jittered value (at most 200 ms here).
   EXPECT_LE(time.waits[1].count(), 200);
-  // The same chunk (idempotent replace_drop) was retried; each answered error moves its key on,
-  // because the API replays a key's first response, errors included.
+  // The same chunk (idempotent replace_drop) was retried. The 429 was not processed, so the next
+  // try keeps its key; the 503 may be stored for its key (the API replays a key's first
+  // response, errors included), so the next try gets a new one.
   EXPECT_EQ(chunk_order(destination), (std::vector<std::uint32_t>{0, 0, 0, 1, 2}));
+  EXPECT_EQ(destination.requests[1].idempotency_key, destination.requests[0].idempotency_key);
   EXPECT_EQ(destination.requests[2].idempotency_key,
-            destination.requests[0].idempotency_key + "-e2");
+            destination.requests[0].idempotency_key + "-e1");
   EXPECT_EQ(result.attempts[2].attempt, 3u);
 }
 
@@ -543,8 +546,8 @@ TEST_F(SenderTest, AmbiguousSumPartRestartsTheHourFromItsFirstPartWithFreshKeys)
 
 TEST_F(SenderTest, ServerErrorOnASumPartRestartsButTooManyRequestsRetriesThePart) {
   const plan::DropPlan plan = split_hour_plan();
-  // call 2 = chunk 2 (sum): 429, nothing applied -> retry chunk 2; the 429 is stored for its key
-  //          (the API replays errors too), so the retry carries the key's "-e1" successor.
+  // call 2 = chunk 2 (sum): 429, nothing applied -> retry chunk 2 with the same key (nothing
+  //          was processed, so nothing is stored for it).
   // call 4 = chunk 3 (sum): 500, maybe applied -> restart from chunk 1.
   // call 6 = chunk 2 (sum, restarted): 500 again -> restart again, keys -r2.
   FakeDestination destination([](const DropRequest&, std::size_t call) {
@@ -567,7 +570,7 @@ TEST_F(SenderTest, ServerErrorOnASumPartRestartsButTooManyRequestsRetriesThePart
     return idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, chunk);
   };
   const std::vector<std::string> expected_keys{
-      key(0),         key(1),         key(2),         key(2) + "-e1", key(3), key(1) + "-r1",
+      key(0),         key(1),         key(2),         key(2),         key(3), key(1) + "-r1",
       key(2) + "-r1", key(1) + "-r2", key(2) + "-r2", key(3) + "-r1", key(4)};
   std::vector<std::string> sent_keys;
   for (const DropRequest& request : destination.requests)
@@ -602,6 +605,92 @@ TEST_F(SenderTest, AnAnsweredErrorGetsANewKeyButNoAnswerKeepsIt) {
   EXPECT_EQ(destination.requests[3].idempotency_key, key + "-e2"); // after the answered 500
   EXPECT_EQ(destination.requests[4].idempotency_key,
             idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, 1));
+}
+
+// The API as far as these tests need it: it stores the first response for a key and replays it,
+// and it applies a request only when no other request of the connection is in flight. One
+// request is in flight when the test begins: the one a killed process had sent.
+class ApiWithARequestInFlight : public Destination {
+public:
+  ApiWithARequestInFlight(DropRequest in_flight, int busy_status)
+      : in_flight_(std::move(in_flight)), busy_status_(busy_status) {}
+
+  std::string describe() const override { return "api"; }
+  DropResponse send(const DropRequest& request) override {
+    requests.push_back(request);
+    if (const auto stored = stored_.find(request.idempotency_key); stored != stored_.end())
+      return stored->second;
+    if (in_flight_) {
+      // Refused without being processed; the request in flight then lands.
+      DropResponse busy = status(busy_status_, "another request is in flight");
+      apply(*in_flight_);
+      in_flight_.reset();
+      return busy;
+    }
+    return apply(request);
+  }
+
+  DropResponse apply(const DropRequest& request) {
+    ++applied[request.chunk_index];
+    return stored_[request.idempotency_key] = ack();
+  }
+
+  std::vector<DropRequest> requests;
+  std::map<std::uint32_t, int> applied; // chunk index -> times its rows were applied
+
+private:
+  std::optional<DropRequest> in_flight_;
+  int busy_status_;
+  std::map<std::string, DropResponse> stored_;
+};
+
+TEST_F(SenderTest, ABusyAnswerKeepsTheKeySoTheRequestStillInFlightIsNotAppliedTwice) {
+  // `push` was killed while chunk 2 (a sum part of the split hour) was in flight, and runs again
+  // at once: the resumed send has the same keys. Its chunk 2 meets the old request still being
+  // applied and is refused (429 or 409: not processed); the retry must carry the same key, to get
+  // the old request's stored answer, not apply the part's rows a second time under a new key.
+  const plan::DropPlan plan = split_hour_plan();
+  for (const int busy_status : {429, 409}) {
+    SCOPED_TRACE(busy_status);
+    const auto key = [&](std::uint32_t chunk) {
+      return idempotency_key(kGeneration, "conn-a", kMonth, plan.digest, chunk);
+    };
+    DropRequest old_request;
+    old_request.chunk_index = 2;
+    old_request.idempotency_key = key(2);
+    ApiWithARequestInFlight api(old_request, busy_status);
+    // What the killed process had applied before it sent chunk 2.
+    for (const std::uint32_t chunk : {0u, 1u}) {
+      DropRequest applied;
+      applied.chunk_index = chunk;
+      applied.idempotency_key = key(chunk);
+      api.apply(applied);
+    }
+    ConnectionSender sender("conn-a", api, quick_policy());
+    FakeTime time;
+    time.attach(sender);
+    std::vector<std::map<std::uint32_t, ChunkKeyState>> saved;
+    sender.on_key_state(
+        [&](const SendGeneration&, const std::map<std::uint32_t, ChunkKeyState>& chunks) -> Status {
+          saved.push_back(chunks);
+          return {};
+        });
+    SendStart resumed = kStart;
+    resumed.resumed = true;
+
+    const MonthSendResult result = sender.send(plan, resumed);
+    ASSERT_TRUE(result.synced) << result.error;
+    EXPECT_EQ(result.restarts, 0u); // nothing was processed: no reason to restart the hour
+    std::vector<std::string> sent_keys;
+    for (const DropRequest& request : api.requests)
+      sent_keys.push_back(request.idempotency_key);
+    EXPECT_EQ(sent_keys,
+              (std::vector<std::string>{key(0), key(1), key(2), key(2), key(3), key(4)}));
+    // Every chunk's rows applied exactly once.
+    EXPECT_EQ(api.applied, (std::map<std::uint32_t, int>{{0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 1}}));
+    EXPECT_TRUE(saved.empty()); // no key moved on
+    ASSERT_EQ(time.waits.size(), 1u);
+  }
 }
 
 TEST_F(SenderTest, AmbiguousFirstPartOfASplitHourRetriesThatPartOnly) {

@@ -468,6 +468,35 @@ TEST_F(CustomPluginTest, NdjsonWithInvalidRecordsAndTagsAppearingLater) {
   EXPECT_EQ(harness.rejects()[0].rule, "json_syntax");
 }
 
+TEST_F(CustomPluginTest, DeeplyNestedRecordIsRejectedNamingFileRecordAndLimit) {
+  // 50,000 levels of {"a": used to crash convert and check (stack overflow in the flattening).
+  std::string deep;
+  for (int i = 0; i < 50'000; ++i)
+    deep += "{\"a\":";
+  deep += "1" + std::string(50'000, '}');
+  const auto file =
+      write("deep.ndjson", deep + "\n{\"t\":\"2026-08-01\",\"c\":\"1.5\"}\n" + deep + "\n");
+  const ConfigValues config = config_for(file, {{"time/usage_start", "{t}"}, {"cost/cost", "{c}"}});
+  PluginHarness harness(billdrop_plugin_entry(), config);
+  ASSERT_TRUE(harness.create().ok());
+  // check looks past the deep first record to the first valid one.
+  const auto checked = harness.check();
+  EXPECT_TRUE(checked.ok()) << checked.error().message();
+  auto rows = harness.read(Month(2026, 8));
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].get("cost/cost"), "1.5");
+  ASSERT_EQ(harness.rejects().size(), 2u);
+  EXPECT_EQ(harness.rejects()[0].origin, "deep.ndjson:1");
+  EXPECT_EQ(harness.rejects()[1].origin, "deep.ndjson:3");
+  for (const auto& reject : harness.rejects()) {
+    EXPECT_EQ(reject.rule, "json_syntax");
+    EXPECT_NE(reject.reason.find("nests objects more than 64 levels deep"), std::string::npos)
+        << reject.reason;
+    EXPECT_NE(reject.reason.find("reads at most 64"), std::string::npos) << reject.reason;
+  }
+}
+
 TEST_F(CustomPluginTest, JsonTemplateColumnMissingFromTheFirstRecord) {
   const auto file = write("usage.ndjson", "{\"t\":\"2026-08-01\",\"cost\":{\"amount\":\"1\"}}\n");
   PluginHarness harness(billdrop_plugin_entry(), config_for(file, {{"time/usage_start", "{t}"},

@@ -310,6 +310,45 @@ TEST_F(RecordSourceTest, InvalidJsonRecordsAreMalformedNotFatal) {
   EXPECT_EQ(rows[5].line, 6u);
 }
 
+// `levels` objects, each the value of the key "a" in the one around it; the record is level 1.
+std::string nested_objects(std::size_t levels) {
+  std::string out;
+  for (std::size_t i = 1; i < levels; ++i)
+    out += "{\"a\":";
+  return out + "{\"a\":\"x\"}" + std::string(levels - 1, '}');
+}
+
+TEST_F(RecordSourceTest, ObjectsNestedPastTheDepthLimitMakeTheRecordMalformedNotACrash) {
+  // 64 levels are read; 65, and 50,000 (which used to exhaust the stack), are malformed records
+  // naming the limit; 50,000 nested arrays are a value kept as its text, not a level.
+  const std::string deep_arrays = std::string(50'000, '[') + std::string(50'000, ']');
+  const auto file =
+      write("deep.ndjson", nested_objects(64) + "\n" + nested_objects(65) + "\n" +
+                               nested_objects(50'000) + "\n{\"b\":" + deep_arrays + "}\n");
+  auto source = open(file, InputFormat::ndjson);
+  ASSERT_TRUE(source);
+  std::string column_64 = "a";
+  for (int i = 1; i < 64; ++i)
+    column_64 += ".a";
+  EXPECT_EQ(source->columns(), std::vector<std::string>{column_64});
+  const auto rows = read_all(*source);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].malformed, "");
+  EXPECT_EQ(rows[0].values, std::vector<std::string>{"x"});
+  for (const std::size_t i : {1u, 2u}) {
+    EXPECT_EQ(rows[i].line, i + 1);
+    EXPECT_EQ(rows[i].malformed.rfind("the record nests objects more than 64 levels deep (at key "
+                                      "\"a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a. ... .a.a",
+                                      0),
+              0u)
+        << rows[i].malformed;
+    EXPECT_TRUE(rows[i].malformed.ends_with("\"); the custom plugin reads at most 64"))
+        << rows[i].malformed;
+  }
+  EXPECT_EQ(rows[3].malformed, "");
+  EXPECT_EQ(rows[3].values.back(), deep_arrays);
+}
+
 TEST_F(RecordSourceTest, JsonFileWithoutValidRecordsHasNoColumns) {
   const auto empty = write("empty.json", "[]");
   auto source = open(empty, InputFormat::json);
