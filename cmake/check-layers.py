@@ -26,6 +26,7 @@ problems = []
 layers_on_disk = {p.name for p in src.iterdir() if p.is_dir()}
 for layer in sorted(layers_on_disk - set(allowed)):
     problems.append(f"host/src/{layer}/ is not in the layer table of docs/architecture.md")
+heavy_headers = []  # (header, line, what): allowed only as a layer's private header
 include = re.compile(r'^\s*#\s*include\s*"([a-z_]+)/')
 heavy = re.compile(r'^\s*#\s*include\s*<(httplib\.h|simdjson\.h|boost/asio[^>]*)>')
 for path in sorted(src.rglob("*")):
@@ -39,8 +40,23 @@ for path in sorted(src.rglob("*")):
             problems.append(f"{path.relative_to(root)}:{number}: layer '{layer}' may not include "
                             f"'{m.group(1)}/' (allowed: {', '.join(sorted(ok))})")
         if path.suffix == ".hpp" and heavy.match(text):
-            problems.append(f"{path.relative_to(root)}:{number}: a header includes "
-                            f"{heavy.match(text).group(1)}: keep it in a .cpp")
+            heavy_headers.append((path, number, heavy.match(text).group(1)))
+# A header may include a heavy header only when it is private to its layer: included by that
+# layer's .cpp files alone, never by another header nor from another layer.
+for header, number, what in heavy_headers:
+    name = header.relative_to(src).as_posix()
+    layer = header.relative_to(src).parts[0]
+    for path in sorted(src.rglob("*")) + sorted((root / "tests").rglob("*")) + sorted((root / "bench").rglob("*")):
+        if path.suffix not in (".cpp", ".hpp") or path == header:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if f'#include "{name}"' not in text:
+            continue
+        in_layer = src in path.parents and path.relative_to(src).parts[0] == layer
+        if path.suffix == ".hpp" or not in_layer:
+            problems.append(f"{header.relative_to(root)}:{number}: includes {what}, and "
+                            f"{path.relative_to(root)} includes it: keep {what} in .cpp files "
+                            "or in a header private to its layer")
 for problem in problems:
     print(problem)
 print(f"layering: {len(allowed)} layers, {len(problems)} problem(s)")
