@@ -53,30 +53,20 @@ int run(int argc, char** argv) {
   add_status_command(app, invocation);
   add_emulator_command(app, invocation);
 
-  // `billdrop help [COMMAND]`: the same as `billdrop [COMMAND] --help`.
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args.front() == "help") {
-    args.erase(args.begin());
-    if (args.empty()) {
-      std::cout << app.help();
-      return kExitOk;
-    }
-    CLI::App* command = nullptr;
-    try {
-      command = app.get_subcommand(args.front());
-    } catch (const CLI::OptionNotFound&) {
-      std::cerr << "billdrop: unknown command '" << args.front() << "'; the commands are: ";
-      bool first = true;
-      for (const CLI::App* sub : app.get_subcommands({}))
-        std::cerr << (first ? "" : ", ") << sub->get_name(), first = false;
-      std::cerr << '\n';
-      return kExitUsage;
-    }
-    std::cout << command->help();
-    return kExitOk;
-  }
-
-  // The first word that is not a global option or its value names the command.
+  // The first word that is not a global option or its value names the command; `billdrop help
+  // [COMMAND]` is the same as `billdrop [COMMAND] --help`.
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const auto known = [&](const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == name)
+        return true;
+    return false;
+  };
+  const auto unknown = [](const std::string& name) {
+    std::cerr << "billdrop: unknown command '" << name
+              << "' (see `billdrop help` for the commands)\n";
+    return kExitUsage;
+  };
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--plugin-dir" || arg == "--state-dir" || arg == "--log-level" ||
@@ -86,14 +76,18 @@ int run(int argc, char** argv) {
     }
     if (arg.starts_with("-"))
       continue;
-    bool known = false;
-    for (const CLI::App* sub : app.get_subcommands({}))
-      known = known || sub->get_name() == arg;
-    if (!known) {
-      std::cerr << "billdrop: unknown command '" << arg
-                << "' (see `billdrop help` for the commands)\n";
-      return kExitUsage;
+    if (arg == "help") {
+      if (i + 1 >= args.size()) {
+        std::cout << app.help();
+        return kExitOk;
+      }
+      if (!known(args[i + 1]))
+        return unknown(args[i + 1]);
+      std::cout << app.get_subcommand(args[i + 1])->help();
+      return kExitOk;
     }
+    if (!known(arg))
+      return unknown(arg);
     break;
   }
 

@@ -8,13 +8,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
 #include <thread>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace billdrop::emulator {
 namespace {
@@ -268,6 +274,39 @@ private:
   bool stopping_ = false;
 };
 
+namespace {
+
+// Why host:port cannot be bound, in the operating system's words ("Address already in use"):
+// httplib only says that it failed, so the same bind is tried once more to read errno.
+std::string bind_error(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0)
+    return std::string("cannot resolve the host: ") + ::gai_strerror(rc);
+  std::string reason = "unknown error";
+  for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    const int sock = ::socket(address->ai_family, address->ai_socktype, address->ai_protocol);
+    if (sock < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    const bool ok = ::bind(sock, address->ai_addr, address->ai_addrlen) == 0;
+    reason = ok ? "the address could be bound a moment later: try again" : std::strerror(errno);
+    ::close(sock);
+    if (!ok)
+      break;
+  }
+  ::freeaddrinfo(found);
+  return reason;
+}
+
+} // namespace
+
 Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16_t port) {
   const std::lock_guard lifecycle(lifecycle_mutex_);
   if (server_)
@@ -279,13 +318,6 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   faults_.emplace(std::move(*plan));
   if (options_.test_namespace_ttl.count() <= 0 || options_.idempotency_ttl.count() <= 0)
     return config_error("emulator: the test namespace and idempotency TTLs must be positive");
-  if (!store_) {
-    Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(
-        options_.store, Expiry{options_.test_namespace_ttl, options_.idempotency_ttl});
-    if (!store)
-      return std::move(store).error();
-    store_ = std::move(*store);
-  }
   {
     const std::lock_guard lock(stop_mutex_);
     stopping_ = false;
@@ -319,7 +351,15 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   }
   if (bound <= 0)
     return source_error("the emulator cannot listen on " + host + ":" + std::to_string(port) +
-                        " (address in use or not local?)");
+                        ": " + bind_error(host, port));
+  // The store only once the port is ours: a port in use leaves no store file behind.
+  if (!store_) {
+    Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(
+        options_.store, Expiry{options_.test_namespace_ttl, options_.idempotency_ttl});
+    if (!store)
+      return std::move(store).error();
+    store_ = std::move(*store);
+  }
   server->widen_backlog(SOMAXCONN);
   host_ = host;
   port_ = static_cast<std::uint16_t>(bound);
