@@ -1,7 +1,7 @@
 // billdrop check: can each source be reached, and which months does it hold?
 #include "cli/common.hpp"
 #include "core/json_writer.hpp"
-#include "core/log.hpp"
+#include "jobs/check.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -11,50 +11,19 @@ namespace billdrop::cli {
 
 namespace {
 
-struct CheckOutcome {
-  std::string source;
-  std::string connection;
-  bool ok = false;
-  std::vector<Month> months;
-  std::string error;
-  bool retryable = false;
-  std::optional<jobs::FailureKind> failure;
-};
-
-CheckOutcome check_one(const jobs::ResolvedSource& source) {
-  CheckOutcome outcome{source.describe(), source.connection};
-  log::info("check.start", {{"source", outcome.source}});
-  std::unique_ptr<source::SourceSession> session = source.open_session();
-  if (Status status = session->check(); !status) {
-    outcome.error = "check failed: " + status.error().message();
-    outcome.retryable = status.error().retryable();
-    outcome.failure = jobs::failure_kind(status.error());
-    return outcome;
-  }
-  Result<std::vector<Month>> months = session->months();
-  if (!months) {
-    outcome.error = "listing months failed: " + months.error().message();
-    outcome.failure = jobs::failure_kind(months.error());
-    return outcome;
-  }
-  outcome.months = std::move(*months);
-  outcome.ok = true;
-  return outcome;
-}
-
 int check(const GlobalOptions& global, const SourceOptions& options, bool json) {
-  std::vector<CheckOutcome> outcomes;
+  std::vector<jobs::CheckOutcome> outcomes;
   for (const jobs::ResolvedSource& source :
        jobs::resolve_sources(source_request(global, options), "check"))
-    outcomes.push_back(check_one(source));
+    outcomes.push_back(jobs::check_source(source));
   int code = kExitOk;
-  for (const CheckOutcome& o : outcomes)
+  for (const jobs::CheckOutcome& o : outcomes)
     if (code == kExitOk && o.failure)
       code = exit_code(*o.failure);
   if (json) {
     core::JsonWriter out;
     out.begin_object().key("connections").begin_array();
-    for (const CheckOutcome& o : outcomes) {
+    for (const jobs::CheckOutcome& o : outcomes) {
       out.begin_object()
           .key("source")
           .value(o.source)
@@ -75,7 +44,7 @@ int check(const GlobalOptions& global, const SourceOptions& options, bool json) 
     std::cout << out.str() << '\n';
     return code;
   }
-  for (const CheckOutcome& o : outcomes) {
+  for (const jobs::CheckOutcome& o : outcomes) {
     if (!o.ok) {
       std::cerr << o.source << ": " << o.error << (o.retryable ? " (temporary; retry later)" : "")
                 << '\n';
