@@ -9,19 +9,14 @@
 #include "emulator/emulator.hpp"
 
 #include "support/cli_run.hpp"
+#include "support/process.hpp"
 #include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <csignal>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace billdrop {
 namespace {
@@ -78,44 +73,10 @@ protected:
 
   test::CliRun run(const std::vector<std::string>& args) { return test::run_billdrop(args, dir_); }
 
-  // Starts billdrop in the background, its output in <dir>/<name>.out and .err.
   pid_t spawn(const std::vector<std::string>& args, const std::string& name) {
-    std::vector<std::string> all = {BILLDROP_TEST_BILLDROP_EXE, "--no-progress", "--plugin-dir",
-                                    BILLDROP_TEST_PLUGIN_DIR};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : all)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string out = (dir_ / (name + ".out")).string();
-    const std::string err = (dir_ / (name + ".err")).string();
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid = -1;
-    const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(spawned, 0);
-    return pid;
+    return test::spawn_billdrop(args, dir_, name);
   }
-
-  // The exit code, or -signal when it was killed; fails the test past `limit`.
-  int wait_for(pid_t pid, milliseconds limit = milliseconds(60'000)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        ADD_FAILURE() << "billdrop did not end in time";
-        return -1000;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
+  int wait_for(pid_t pid) { return test::wait_exit(pid); }
 
   void wait_for_requests(std::uint64_t count) {
     const auto deadline = std::chrono::steady_clock::now() + milliseconds(30'000);

@@ -213,9 +213,81 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
     }
     return {};
   }
+  ScheduleConfig& schedule = c.schedule;
+  const auto flag = [&](std::string_view name, bool& target) -> Status {
+    auto value_flag = value.as_boolean();
+    if (!value_flag)
+      return config_error(where(value, source) + ": " + prefix + std::string(name) +
+                          " must be true or false");
+    target = value_flag->get();
+    return {};
+  };
+  const auto months = [&](std::string_view name, std::int64_t& target,
+                          std::int64_t maximum) -> Status {
+    auto number = value.as_integer();
+    if (!number || number->get() < 1 || number->get() > maximum)
+      return config_error(where(value, source) + ": " + prefix + std::string(name) +
+                          " must be a whole number of months from 1 to " + std::to_string(maximum));
+    target = number->get();
+    return {};
+  };
+  if (field == "enabled")
+    return flag("enabled", schedule.enabled);
+  if (field == "readback")
+    return flag("readback", schedule.readback);
+  if (field == "schedule")
+    return parse_string_field(value, prefix + "schedule", source, schedule.schedule);
+  if (field == "account_id")
+    return parse_string_field(value, prefix + "account_id", source, schedule.account_id);
+  if (field == "backfill_months")
+    return months("backfill_months", schedule.backfill_months, 120);
+  if (field == "reprocess_months")
+    return months("reprocess_months", schedule.reprocess_months, 120);
   return config_error(
       where(value, source) + ": unknown key '" + prefix + std::string(field) +
-      "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir)");
+      "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir, "
+      "enabled, schedule, backfill_months, reprocess_months, readback, account_id)");
+}
+
+// [server]: the daemon's listen address, job pool and token.
+Status parse_server_table(const toml::node& node, const std::filesystem::path& source,
+                          const std::filesystem::path& base_directory, ServerConfig& server) {
+  auto table = node.as_table();
+  if (!table)
+    return config_error(where(node, source) + ": server must be a table");
+  for (const auto& [key, value] : *table) {
+    const std::string_view k = key.str();
+    const std::string name = "server." + std::string(k);
+    if (k == "listen" || k == "token_env" || k == "token_file") {
+      std::string text;
+      if (Status status = parse_string_field(value, name, source, text); !status)
+        return status;
+      if (k == "listen")
+        server.listen = text;
+      else if (k == "token_env")
+        server.token_env = text;
+      else
+        server.token_file = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                                      : base_directory / text;
+    } else if (k == "jitter_seconds" || k == "max_parallel_connections") {
+      auto number = value.as_integer();
+      const std::int64_t minimum = k == "jitter_seconds" ? 0 : 1;
+      if (!number || number->get() < minimum)
+        return config_error(
+            where(value, source) + ": " + name +
+            (minimum == 0 ? " must be an integer, 0 or more" : " must be a positive integer"));
+      (k == "jitter_seconds" ? server.jitter_seconds : server.max_parallel_connections) =
+          number->get();
+    } else if (k == "token") {
+      return config_error(where(value, source) + ": " + name +
+                          ": tokens never go in the config file; set token_env or token_file");
+    } else {
+      return config_error(where(value, source) + ": unknown key '" + name +
+                          "' (known keys: listen, jitter_seconds, max_parallel_connections, "
+                          "token_env, token_file)");
+    }
+  }
+  return {};
 }
 
 struct IntegerKey {
@@ -398,9 +470,13 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
                             std::to_string(config.sending.max_backoff_ms) +
                             ") is less than sending.initial_backoff_ms (" +
                             std::to_string(config.sending.initial_backoff_ms) + ")");
+    } else if (k == "server") {
+      if (Status status = parse_server_table(node, source, base_directory, config.server); !status)
+        return status.error();
     } else {
       return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
-                          "' (known keys: plugin_dirs, state_dir, limits, sending, connections)");
+                          "' (known keys: plugin_dirs, state_dir, limits, sending, server, "
+                          "connections)");
     }
   }
   return config;

@@ -42,6 +42,17 @@ struct DeliveryConfig {
   std::filesystem::path dir; // dir: where bodies and the bucket layout go
 };
 
+// When and how the daemon (`billdrop serve`) syncs a connection (docs/user-guide.md, "Operating
+// billdrop").
+struct ScheduleConfig {
+  bool enabled = true;
+  std::string schedule = "0 5 * * *"; // cron, 5 fields, always UTC
+  std::int64_t backfill_months = 13;  // the first sync sends every month of these the source holds
+  std::int64_t reprocess_months = 3;  // later syncs re-read the current and previous months
+  bool readback = true;               // read a landed month back and compare, where possible
+  std::string account_id;             // sync-status's cloudAccountID; default: the name
+};
+
 struct ConnectionConfig {
   std::string name;
   std::string plugin;                   // plugin name or path to a .so
@@ -50,6 +61,7 @@ struct ConnectionConfig {
   // Where each plugin_config key was set, and what TOML gave for a value it could not read.
   ConfigValueSources plugin_config_sources;
   DeliveryConfig delivery;
+  ScheduleConfig schedule;
 };
 
 // The AnyCost Stream API's own limits (shared/reference/anycost-stream.md, "Limits"): above them
@@ -78,12 +90,23 @@ struct SendingConfig {
   std::int64_t parallel_connections = 8;  // connections sending side by side
 };
 
+// The daemon's HTTP server and job pool ([server]).
+struct ServerConfig {
+  std::string listen = "127.0.0.1:7420";
+  std::int64_t jitter_seconds = 0;           // a due run starts up to this much later, at random
+  std::int64_t max_parallel_connections = 4; // syncs running at once
+  // A bearer token, required when listening beyond loopback: from the environment or a file.
+  std::string token_env;
+  std::filesystem::path token_file;
+};
+
 struct HostConfig {
   std::filesystem::path source; // the file it came from, or "<embedded defaults>"
   std::vector<std::filesystem::path> plugin_dirs;
   std::filesystem::path state_dir = ".billdrop"; // snapshots, sync state, the local emulator
   LimitsConfig limits;
   SendingConfig sending;
+  ServerConfig server;
   std::vector<ConnectionConfig> connections;
 
   // The connection named `name`; with an empty name, the only connection (an error when there are

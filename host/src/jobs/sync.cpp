@@ -170,7 +170,7 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
   if (run.connections.empty())
     return;
   // Every local connection into one embedded emulator; every other its own destination.
-  OpenDestination* local = nullptr;
+  OpenDestination* local = run.shared_local;
   for (ConnectionSync& sync : run.connections) {
     const config::DeliveryConfig& delivery = sync.source.delivery;
     if (delivery.destination == config::DestinationKind::local && local != nullptr) {
@@ -186,8 +186,12 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
   }
 
   const ResolvedSource& first = run.connections.front().source;
-  std::unique_ptr<store::Store> store =
-      take(store::open_sync_store(first.state_dir), FailureKind::source);
+  std::unique_ptr<store::Store> opened;
+  store::Store* store = run.store;
+  if (store == nullptr) {
+    opened = take(store::open_sync_store(first.state_dir), FailureKind::source);
+    store = opened.get();
+  }
 
   std::vector<ConnectionToDeliver> connections;
   for (ConnectionSync& sync : run.connections) {
@@ -208,8 +212,7 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
   options.send_months_with_invalid_rows = settings.send_invalid;
   options.on_attempt = settings.on_attempt;
   options.cancel = settings.cancel;
-  std::vector<std::vector<MonthDelivery>> delivered =
-      deliver_all(connections, options, store.get());
+  std::vector<std::vector<MonthDelivery>> delivered = deliver_all(connections, options, store);
   for (std::size_t i = 0; i < run.connections.size(); ++i) {
     std::vector<MonthDelivery>& months = delivered[i];
     std::sort(months.begin(), months.end(),

@@ -93,6 +93,10 @@ struct SyncRun {
   std::vector<ConnectionSync> connections;
   std::vector<std::unique_ptr<OpenDestination>> destinations;
   bool cancelled = false; // a stop request ended it: what was not sent stays resumable
+  // Given by a long-running caller (the daemon): the store to record in, and one embedded
+  // emulator for every `local` connection; otherwise opened for this run.
+  store::Store* store = nullptr;
+  OpenDestination* shared_local = nullptr;
 };
 
 // Sends every connection's months at once through one sync store (the first connection's state

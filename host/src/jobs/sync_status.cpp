@@ -1,0 +1,84 @@
+#include "jobs/sync_status.hpp"
+
+#include "core/cron.hpp"
+#include "jobs/scheduled_sync.hpp"
+
+#include <ctime>
+
+namespace billdrop::jobs {
+
+std::string utc_text(std::chrono::system_clock::time_point at) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string describe_age(std::chrono::system_clock::duration age) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(age).count();
+  const auto say = [](long long n, const char* unit) {
+    return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+  };
+  if (seconds >= 86400)
+    return say(seconds / 86400, "day");
+  if (seconds >= 3600)
+    return say(seconds / 3600, "hour");
+  if (seconds >= 60)
+    return say(seconds / 60, "minute");
+  return say(seconds, "second");
+}
+
+SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& store,
+                            std::chrono::system_clock::time_point now) {
+  const config::ConnectionConfig& connection = *inputs.connection;
+  SyncStatusEntry entry;
+  entry.connection = connection.name;
+  entry.cloud_account_id =
+      connection.schedule.account_id.empty() ? connection.name : connection.schedule.account_id;
+  entry.provider = inputs.provider;
+  entry.enabled = connection.schedule.enabled;
+  entry.next_run_at = inputs.next_run_at;
+  const auto zero = std::chrono::system_clock::time_point{};
+
+  Result<store::ConnectionRecord> record = store.connection(connection.name);
+  if (!record) {
+    entry.status = "error";
+    entry.message = "the store cannot be read: " + record.error().message();
+    return entry;
+  }
+  if (record->last_success != zero)
+    entry.last_synced_at = record->last_success;
+  if (record->last_error_at != zero)
+    entry.last_error_at = record->last_error_at;
+  entry.months_backfilled =
+      months_backfilled(store, inputs.connection_id, connection.schedule.backfill_months, now);
+  if (Result<std::vector<Month>> months = store.months(inputs.connection_id); months)
+    for (const Month& month : *months)
+      if (Result<store::MonthStatus> status = store.month_status(inputs.connection_id, month);
+          status && status->state != store::MonthSyncState::synced)
+        ++entry.months_pending;
+
+  Result<core::CronSchedule> schedule = core::CronSchedule::parse(connection.schedule.schedule);
+  if (inputs.syncing) {
+    entry.status = "syncing";
+  } else if (!schedule) {
+    entry.status = "error";
+    entry.message = schedule.error().message();
+  } else if (!record->last_error.empty() && record->last_error_at >= record->last_success) {
+    entry.status = "error";
+    entry.message = record->last_error;
+  } else if (record->last_success == zero) {
+    entry.status = "pending";
+    entry.message = record->last_run == zero ? "Never synced" : "No sync has succeeded yet";
+  } else if (now - record->last_success > 2 * schedule->typical_interval()) {
+    entry.status = "stale";
+    entry.message = "Last successful sync was " + describe_age(now - record->last_success) + " ago";
+  } else {
+    entry.status = "ok";
+  }
+  return entry;
+}
+
+} // namespace billdrop::jobs

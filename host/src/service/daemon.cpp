@@ -1,0 +1,600 @@
+#include "service/daemon.hpp"
+
+#include "core/cron.hpp"
+#include "core/json_writer.hpp"
+#include "core/log.hpp"
+#include "jobs/check.hpp"
+#include "jobs/sync.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace billdrop::service {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+
+namespace {
+
+// Counters of one connection, for /metrics.
+struct Counters {
+  std::uint64_t runs = 0, runs_failed = 0, runs_busy = 0;
+  std::uint64_t months_sent = 0, months_unchanged = 0, months_failed = 0;
+  std::uint64_t rows = 0, bytes = 0, chunks = 0, requests = 0, retries = 0;
+  double seconds = 0;
+};
+
+} // namespace
+
+struct Daemon::Impl {
+  explicit Impl(DaemonOptions opts) : options(std::move(opts)) {
+    if (!options.clock)
+      options.clock = [] { return Clock::now(); };
+  }
+
+  // One configured connection and what the daemon knows of it.
+  struct Connection {
+    const config::ConnectionConfig* config = nullptr;
+    std::optional<jobs::ResolvedSource> source; // empty: its plugin could not be loaded
+    std::string load_error;
+    std::optional<core::CronSchedule> schedule;
+    TimePoint next_due{};
+    bool due = false;     // queued to run
+    bool running = false; // a worker runs it
+    std::string parent;   // the verify job that queued it, if any
+    Counters counters;
+  };
+
+  DaemonOptions options;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<jobs::OpenDestination> local; // one embedded emulator for `local` connections
+  std::vector<Connection> connections;
+  core::CancelToken cancel;
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;  // the scheduler and workers wait on it
+  std::condition_variable done;  // a run ended
+  std::deque<std::size_t> queue; // connections due, in order
+  bool stopping = false;
+  std::thread scheduler;
+  std::vector<std::thread> workers;
+  std::thread verifier;
+  std::string verify_job; // the running verify job's id ("" when none)
+  std::map<std::string, VerifyResult> verify_results;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  TimePoint now() const { return options.clock(); }
+
+  TimePoint with_jitter(TimePoint due) {
+    const std::int64_t jitter = options.config.server.jitter_seconds;
+    if (jitter <= 0)
+      return due;
+    std::uniform_int_distribution<std::int64_t> seconds(0, jitter);
+    return due + std::chrono::seconds(seconds(rng));
+  }
+
+  Status start() {
+    const config::HostConfig& config = options.config;
+    Result<std::unique_ptr<store::Store>> opened = store::open_sync_store(config.state_dir);
+    if (!opened)
+      return opened.error();
+    store = std::move(*opened);
+    if (Result<std::size_t> interrupted = store->interrupt_orphaned_jobs(); !interrupted)
+      return interrupted.error();
+    else if (*interrupted > 0)
+      log::warn("serve.jobs_interrupted", {{"jobs", *interrupted}});
+
+    const TimePoint started = now();
+    for (const config::ConnectionConfig& c : config.connections) {
+      Connection connection;
+      connection.config = &c;
+      Result<core::CronSchedule> schedule = core::CronSchedule::parse(c.schedule.schedule);
+      if (!schedule)
+        return schedule.error().with_context("connection '" + c.name + "'");
+      connection.schedule = std::move(*schedule);
+      try {
+        connection.source = jobs::resolve_connection(options.request, config, c);
+      } catch (const std::exception& e) {
+        connection.load_error = e.what();
+        log::error("serve.connection_unusable", {{"connection", c.name}, {"error", e.what()}});
+      }
+      // First sync at once; after downtime, a missed schedule fires once; else the next slot.
+      Result<store::ConnectionRecord> record = store->connection(c.name);
+      const TimePoint last_run = record ? record->last_run : TimePoint{};
+      if (last_run == TimePoint{} || (record && !record->backfilled))
+        connection.next_due = started;
+      else if (const TimePoint slot = connection.schedule->next_after(last_run); slot <= started)
+        connection.next_due = started;
+      else
+        connection.next_due = with_jitter(slot);
+      connections.push_back(std::move(connection));
+    }
+    const bool any_local =
+        std::any_of(config.connections.begin(), config.connections.end(),
+                    [](const config::ConnectionConfig& c) {
+                      return c.delivery.destination == config::DestinationKind::local;
+                    });
+    if (any_local) {
+      config::DeliveryConfig delivery;
+      delivery.destination = config::DestinationKind::local;
+      Result<jobs::OpenDestination> open =
+          jobs::open_destination(delivery, config.state_dir, config.limits);
+      if (!open)
+        return open.error().with_context("starting the embedded emulator");
+      local = std::make_unique<jobs::OpenDestination>(std::move(*open));
+    }
+    scheduler = std::thread([this] { schedule_loop(); });
+    const std::size_t pool =
+        static_cast<std::size_t>(std::max<std::int64_t>(1, config.server.max_parallel_connections));
+    for (std::size_t i = 0; i < pool; ++i)
+      workers.emplace_back([this] { work_loop(); });
+    log::info("serve.started", {{"connections", connections.size()}, {"workers", pool}});
+    return {};
+  }
+
+  void stop() {
+    {
+      const std::lock_guard lock(mutex);
+      if (stopping && workers.empty())
+        return;
+      stopping = true;
+    }
+    cancel.cancel();
+    wake.notify_all();
+    done.notify_all();
+    if (scheduler.joinable())
+      scheduler.join();
+    for (std::thread& worker : workers)
+      if (worker.joinable())
+        worker.join();
+    workers.clear();
+    if (verifier.joinable())
+      verifier.join();
+    local.reset();
+  }
+
+  // Marks connections due; sleeps until the next due time (at most a second, so a changed clock
+  // or a stop is seen soon).
+  void schedule_loop() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      const TimePoint t = now();
+      for (std::size_t i = 0; i < connections.size(); ++i) {
+        Connection& c = connections[i];
+        if (!c.config->schedule.enabled || c.due || c.running || c.next_due > t)
+          continue;
+        c.due = true;
+        queue.push_back(i);
+      }
+      if (!queue.empty())
+        wake.notify_all();
+      wake.wait_for(lock, std::chrono::seconds(1));
+    }
+  }
+
+  void work_loop() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      wake.wait(lock, [this] { return stopping || !queue.empty(); });
+      if (stopping)
+        return;
+      const std::size_t index = queue.front();
+      queue.pop_front();
+      Connection& c = connections[index];
+      c.due = false;
+      c.running = true;
+      const std::string parent = std::exchange(c.parent, std::string());
+      lock.unlock();
+      run_connection(c, parent);
+      lock.lock();
+      c.running = false;
+      c.next_due = with_jitter(c.schedule->next_after(now()));
+      done.notify_all();
+    }
+  }
+
+  // One sync of one connection, recorded as a job, logged as one line.
+  void run_connection(Connection& c, const std::string& parent) {
+    const std::string& name = c.config->name;
+    Result<std::string> job = store->begin_job("sync", name, parent);
+    const std::string job_id = job ? *job : "";
+    jobs::ScheduledSyncResult result;
+    if (!c.source) {
+      result.error = "the connection cannot run: " + c.load_error;
+      Result<store::ConnectionRecord> record = store->connection(name);
+      if (record) {
+        record->last_run = now();
+        record->last_error = result.error;
+        record->last_error_at = now();
+        (void)store->save_connection(*record);
+      }
+    } else {
+      jobs::ScheduledSyncRequest request;
+      request.source = &*c.source;
+      request.schedule = &c.config->schedule;
+      request.store = store.get();
+      request.shared_local = local.get();
+      request.cancel = &cancel;
+      request.now = now();
+      Counters* counters = &c.counters;
+      std::mutex* counters_mutex = &mutex;
+      request.on_attempt = [counters, counters_mutex](const send::Attempt& attempt) {
+        const std::lock_guard lock(*counters_mutex);
+        ++counters->requests;
+        if (attempt.attempt > 1)
+          ++counters->retries;
+      };
+      result = jobs::run_scheduled_sync(request);
+    }
+    {
+      const std::lock_guard lock(mutex);
+      Counters& k = c.counters;
+      ++k.runs;
+      k.runs_busy += result.busy ? 1 : 0;
+      k.runs_failed += !result.ok() && !result.busy ? 1 : 0;
+      k.seconds += result.seconds;
+      for (const jobs::MonthOutcome& month : result.months) {
+        k.months_sent += month.kind == jobs::MonthOutcomeKind::sent ? 1 : 0;
+        k.months_unchanged += month.kind == jobs::MonthOutcomeKind::unchanged ? 1 : 0;
+        k.months_failed += month.kind == jobs::MonthOutcomeKind::failed ? 1 : 0;
+        if (month.kind == jobs::MonthOutcomeKind::sent) {
+          k.rows += month.rows;
+          k.bytes += month.bytes;
+          k.chunks += month.chunks;
+        }
+      }
+    }
+    std::size_t sent = 0, unchanged = 0, failed = 0;
+    core::JsonWriter months;
+    months.begin_array();
+    for (const jobs::MonthOutcome& month : result.months) {
+      sent += month.kind == jobs::MonthOutcomeKind::sent;
+      unchanged += month.kind == jobs::MonthOutcomeKind::unchanged;
+      failed += month.kind == jobs::MonthOutcomeKind::failed;
+      months.begin_object()
+          .key("month")
+          .value(month.month.to_string())
+          .key("outcome")
+          .value(jobs::to_string(month.kind))
+          .key("rows")
+          .value(month.rows)
+          .key("cost")
+          .value(month.cost.to_string());
+      if (!month.problem.empty())
+        months.key("problem").value(month.problem);
+      months.end_object();
+    }
+    months.end_array();
+    const store::JobState state = result.cancelled ? store::JobState::interrupted
+                                  : result.ok()    ? store::JobState::completed
+                                                   : store::JobState::failed;
+    std::string message = result.busy ? "skipped: " + result.error : result.error;
+    if (message.empty() && failed > 0)
+      for (const jobs::MonthOutcome& month : result.months)
+        if (month.kind == jobs::MonthOutcomeKind::failed) {
+          message = month.problem;
+          break;
+        }
+    if (!job_id.empty())
+      (void)store->finish_job(job_id, state, message, months.str());
+    log::write(result.ok() ? log::Level::info : log::Level::warn, "serve.sync",
+               {{"connection", name},
+                {"job", job_id},
+                {"status", store::to_string(state)},
+                {"backfill", result.backfill},
+                {"months_sent", sent},
+                {"months_unchanged", unchanged},
+                {"months_failed", failed},
+                {"rows_read", result.rows_read},
+                {"months_backfilled", result.months_backfilled},
+                {"seconds", static_cast<std::int64_t>(result.seconds)},
+                {"error", message}});
+  }
+
+  // Queues a connection now (verify, run_all_now); false when it is disabled.
+  void queue_now(std::size_t index, const std::string& parent) {
+    Connection& c = connections[index];
+    if (c.due || c.running)
+      return;
+    c.due = true;
+    c.parent = parent;
+    queue.push_back(index);
+    wake.notify_all();
+  }
+
+  std::vector<jobs::SyncStatusEntry> sync_status() const {
+    std::vector<jobs::SyncStatusEntry> entries;
+    const TimePoint t = now();
+    const std::lock_guard lock(mutex);
+    for (const Connection& c : connections) {
+      jobs::StatusInputs inputs;
+      inputs.connection = c.config;
+      inputs.provider = c.source ? c.source->plugin->name() : c.config->plugin;
+      inputs.connection_id = c.config->delivery.connection_id;
+      inputs.syncing = c.running;
+      if (c.config->schedule.enabled)
+        inputs.next_run_at = c.next_due;
+      jobs::SyncStatusEntry entry = jobs::sync_status(inputs, *store, t);
+      if (!c.source && !c.running) {
+        entry.status = "error";
+        entry.message = c.load_error;
+      }
+      entries.push_back(std::move(entry));
+    }
+    return entries;
+  }
+
+  std::string verify_document(const std::string& job_id) {
+    core::JsonWriter json;
+    json.begin_array();
+    for (const Connection& c : connections) {
+      const auto found = verify_results.find(c.config->name);
+      if (found == verify_results.end())
+        continue;
+      const VerifyResult& r = found->second;
+      json.begin_object()
+          .key("cloudAccountID")
+          .value(r.cloud_account_id)
+          .key("connection")
+          .value(r.connection)
+          .key("reachable")
+          .value(r.reachable)
+          .key("schemaMatches")
+          .value(r.schema_matches)
+          .key("sampleValid")
+          .value(r.sample_valid)
+          .key("monthsBackfilled")
+          .value(r.months_backfilled);
+      if (r.error.empty())
+        json.key("error").null();
+      else
+        json.key("error").value(r.error);
+      json.key("done").value(r.done).end_object();
+    }
+    json.end_array();
+    (void)job_id;
+    return json.take();
+  }
+
+  // The org-wide verify job: per enabled connection, is the export reachable, does its schema
+  // match (the plugin's check), does a sample of recent records convert cleanly; then its sync
+  // and backfill, whose failures show in sync-status.
+  void verify(const std::string& job_id) {
+    std::vector<std::size_t> checked;
+    for (std::size_t i = 0; i < connections.size() && !cancel.cancelled(); ++i) {
+      Connection& c = connections[i];
+      if (!c.config->schedule.enabled)
+        continue;
+      VerifyResult r;
+      r.connection = c.config->name;
+      r.cloud_account_id =
+          c.config->schedule.account_id.empty() ? c.config->name : c.config->schedule.account_id;
+      if (!c.source) {
+        r.error = c.load_error;
+        r.done = true;
+      } else {
+        try {
+          const jobs::CheckOutcome check = jobs::check_source(*c.source);
+          r.reachable = check.ok || (check.failure && *check.failure != jobs::FailureKind::source);
+          r.schema_matches = check.ok;
+          if (!check.ok) {
+            r.error = check.error;
+            r.done = true;
+          } else if (check.months.empty()) {
+            r.sample_valid = true; // nothing to sample: an empty export is valid
+          } else {
+            jobs::ConvertRequest sample;
+            sample.months = {check.months.back()};
+            sample.validate_only = true;
+            sample.max_errors = 5;
+            sample.cancel = &cancel;
+            const jobs::ConvertOutcome validated = jobs::convert_source(*c.source, sample);
+            r.sample_valid = !validated.failure;
+            if (!r.sample_valid) {
+              std::ostringstream problems;
+              validated.report.write_text(problems);
+              r.error = "the sample of " + check.months.back().to_string() +
+                        " does not convert cleanly: " + problems.str().substr(0, 500);
+            }
+          }
+        } catch (const std::exception& e) {
+          r.error = e.what();
+          r.done = true;
+        }
+      }
+      {
+        const std::lock_guard lock(mutex);
+        verify_results[r.connection] = r;
+        if (!r.done)
+          checked.push_back(i);
+      }
+      (void)store->set_job_result(job_id, verify_document(job_id));
+    }
+    // Then the sync (and backfill) of every connection that passed, each as a job of this one.
+    {
+      std::unique_lock lock(mutex);
+      for (std::size_t index : checked) {
+        // A run in progress (a schedule) is waited for, then run again for this job.
+        done.wait(lock, [&] { return stopping || !connections[index].running; });
+        if (stopping)
+          break;
+        queue_now(index, job_id);
+      }
+      for (std::size_t index : checked) {
+        done.wait(lock, [&] {
+          return stopping || (!connections[index].running && !connections[index].due);
+        });
+        Connection& c = connections[index];
+        VerifyResult& r = verify_results[c.config->name];
+        r.done = true;
+        r.months_backfilled = jobs::months_backfilled(*store, c.config->delivery.connection_id,
+                                                      c.config->schedule.backfill_months, now());
+        Result<store::ConnectionRecord> record = store->connection(c.config->name);
+        if (record && !record->last_error.empty() && record->last_error_at >= record->last_run)
+          r.error = record->last_error;
+      }
+    }
+    bool all_ok = true;
+    {
+      const std::lock_guard lock(mutex);
+      for (const auto& [name, r] : verify_results)
+        all_ok = all_ok && r.error.empty();
+    }
+    const std::string document = [&] {
+      const std::lock_guard lock(mutex);
+      return verify_document(job_id);
+    }();
+    (void)store->finish_job(job_id,
+                            cancel.cancelled() ? store::JobState::interrupted
+                            : all_ok           ? store::JobState::completed
+                                               : store::JobState::failed,
+                            all_ok ? "" : "a connection failed verification (see connections)",
+                            document);
+    const std::lock_guard lock(mutex);
+    verify_job.clear();
+    log::info("serve.verify", {{"job", job_id}, {"ok", all_ok}});
+  }
+
+  Result<std::string> start_verify() {
+    const std::lock_guard lock(mutex);
+    if (!verify_job.empty())
+      return verify_job;
+    if (stopping)
+      return source_error("billdrop serve is stopping");
+    Result<std::string> job = store->begin_job("verify", "");
+    if (!job)
+      return job.error();
+    verify_job = *job;
+    verify_results.clear();
+    if (verifier.joinable())
+      verifier.join(); // the previous verify has ended (verify_job was cleared)
+    verifier = std::thread([this, id = *job] { verify(id); });
+    return *job;
+  }
+
+  std::string metrics() const {
+    std::string out;
+    const auto family = [&](const char* name, const char* type, const char* help) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    };
+    const auto sample = [&](const char* name, const std::string& connection, const auto& value) {
+      std::ostringstream text;
+      text << value;
+      out += std::string(name) + "{connection=\"" + connection + "\"} " + text.str() + "\n";
+    };
+    const std::lock_guard lock(mutex);
+    struct Metric {
+      const char* name;
+      const char* type;
+      const char* help;
+      std::function<double(const Counters&)> value;
+    };
+    const Metric metrics[] = {
+        {"billdrop_sync_runs_total", "counter", "Syncs run.",
+         [](const Counters& k) { return static_cast<double>(k.runs); }},
+        {"billdrop_sync_runs_failed_total", "counter",
+         "Syncs that did not end with every month synced.",
+         [](const Counters& k) { return static_cast<double>(k.runs_failed); }},
+        {"billdrop_sync_runs_busy_total", "counter",
+         "Syncs skipped: another process held the connection.",
+         [](const Counters& k) { return static_cast<double>(k.runs_busy); }},
+        {"billdrop_months_sent_total", "counter", "Months sent and synced.",
+         [](const Counters& k) { return static_cast<double>(k.months_sent); }},
+        {"billdrop_months_unchanged_total", "counter",
+         "Months whose plan equalled the one last synced: not sent.",
+         [](const Counters& k) { return static_cast<double>(k.months_unchanged); }},
+        {"billdrop_months_failed_total", "counter", "Months not synced.",
+         [](const Counters& k) { return static_cast<double>(k.months_failed); }},
+        {"billdrop_rows_sent_total", "counter", "Rows of the months sent.",
+         [](const Counters& k) { return static_cast<double>(k.rows); }},
+        {"billdrop_bytes_sent_total", "counter", "Request body bytes of the months sent.",
+         [](const Counters& k) { return static_cast<double>(k.bytes); }},
+        {"billdrop_chunks_sent_total", "counter", "Chunks of the months sent.",
+         [](const Counters& k) { return static_cast<double>(k.chunks); }},
+        {"billdrop_requests_total", "counter", "Requests made to the destination.",
+         [](const Counters& k) { return static_cast<double>(k.requests); }},
+        {"billdrop_retries_total", "counter", "Requests that were retries.",
+         [](const Counters& k) { return static_cast<double>(k.retries); }},
+        {"billdrop_sync_seconds_total", "counter", "Time spent in syncs.",
+         [](const Counters& k) { return k.seconds; }},
+    };
+    for (const Metric& metric : metrics) {
+      family(metric.name, metric.type, metric.help);
+      for (const Connection& c : connections)
+        sample(metric.name, c.config->name, metric.value(c.counters));
+    }
+    family("billdrop_connection_running", "gauge", "1 while a sync of the connection runs.");
+    for (const Connection& c : connections)
+      sample("billdrop_connection_running", c.config->name, c.running ? 1 : 0);
+    return out;
+  }
+};
+
+Daemon::Daemon(DaemonOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Daemon::~Daemon() {
+  stop();
+}
+Status Daemon::start() {
+  return impl_->start();
+}
+void Daemon::stop() {
+  impl_->stop();
+}
+std::vector<jobs::SyncStatusEntry> Daemon::sync_status() const {
+  return impl_->sync_status();
+}
+Result<std::string> Daemon::start_verify() {
+  return impl_->start_verify();
+}
+
+Result<std::optional<store::JobRecord>> Daemon::job(const std::string& id) const {
+  return impl_->store->job(id);
+}
+
+std::string Daemon::metrics() const {
+  return impl_->metrics();
+}
+
+void Daemon::run_all_now() {
+  const std::lock_guard lock(impl_->mutex);
+  for (std::size_t i = 0; i < impl_->connections.size(); ++i)
+    if (impl_->connections[i].config->schedule.enabled)
+      impl_->queue_now(i, "");
+}
+
+bool Daemon::busy() const {
+  const std::lock_guard lock(impl_->mutex);
+  if (!impl_->verify_job.empty() || !impl_->queue.empty())
+    return true;
+  return std::any_of(impl_->connections.begin(), impl_->connections.end(),
+                     [](const Impl::Connection& c) { return c.running || c.due; });
+}
+
+std::string verify_json(const store::JobRecord& job) {
+  core::JsonWriter json;
+  json.begin_object()
+      .key("jobId")
+      .value(job.id)
+      .key("status")
+      .value(job.state == store::JobState::running     ? "running"
+             : job.state == store::JobState::completed ? "completed"
+                                                       : "failed")
+      .key("startedAt")
+      .value(jobs::utc_text(job.started));
+  if (job.finished == TimePoint{})
+    json.key("completedAt").null();
+  else
+    json.key("completedAt").value(jobs::utc_text(job.finished));
+  if (!job.message.empty())
+    json.key("message").value(job.message);
+  json.key("connections").raw(job.result_json.empty() ? "[]" : job.result_json).end_object();
+  return json.take();
+}
+
+} // namespace billdrop::service

@@ -1,0 +1,134 @@
+#include "service/http_api.hpp"
+
+#include "core/http_server.hpp"
+#include "core/json_writer.hpp"
+
+namespace billdrop::service {
+
+std::string error_envelope(const std::string& code, const std::string& message) {
+  core::JsonWriter json;
+  json.begin_object()
+      .key("success")
+      .value(false)
+      .key("error")
+      .begin_object()
+      .key("code")
+      .value(code)
+      .key("message")
+      .value(message)
+      .end_object()
+      .end_object();
+  return json.take();
+}
+
+namespace {
+
+core::HttpResponse ok(int status, const std::string& data_json) {
+  core::HttpResponse response;
+  response.status = status;
+  response.body = "{\"success\":true,\"data\":" + data_json + "}";
+  return response;
+}
+
+core::HttpResponse failure(int status, const std::string& code, const std::string& message) {
+  core::HttpResponse response;
+  response.status = status;
+  response.body = error_envelope(code, message);
+  return response;
+}
+
+std::string sync_status_json(const std::vector<jobs::SyncStatusEntry>& entries) {
+  core::JsonWriter json;
+  json.begin_array();
+  for (const jobs::SyncStatusEntry& e : entries) {
+    json.begin_object()
+        .key("cloudAccountID")
+        .value(e.cloud_account_id)
+        .key("provider")
+        .value(e.provider);
+    if (e.last_synced_at)
+      json.key("lastSyncedAt").value(jobs::utc_text(*e.last_synced_at));
+    else
+      json.key("lastSyncedAt").null();
+    json.key("status").value(e.status);
+    if (!e.message.empty())
+      json.key("message").value(e.message);
+    json.key("monthsBackfilled").value(e.months_backfilled);
+    json.key("connection").value(e.connection);
+    if (e.next_run_at)
+      json.key("nextRunAt").value(jobs::utc_text(*e.next_run_at));
+    json.key("monthsPending").value(e.months_pending);
+    if (e.last_error_at)
+      json.key("lastErrorAt").value(jobs::utc_text(*e.last_error_at));
+    json.key("enabled").value(e.enabled).end_object();
+  }
+  json.end_array();
+  return json.take();
+}
+
+} // namespace
+
+struct ApiServer::Impl {
+  Impl(Daemon& d, ApiOptions o)
+      : daemon(d), options(std::move(o)), server([&] {
+          core::HttpServerOptions http;
+          http.max_body_bytes = options.max_body_bytes;
+          http.bearer_token = options.bearer_token;
+          http.open_paths = {"/healthz"};
+          http.error_response = [](int status, const std::string& code,
+                                   const std::string& message) {
+            return failure(status, code, message);
+          };
+          return http;
+        }()) {
+    server.route("GET", "/healthz", [](const core::HttpRequest&) {
+      core::HttpResponse response;
+      response.body = R"({"status":"ok"})";
+      return response;
+    });
+    server.route("GET", "/metrics", [this](const core::HttpRequest&) {
+      core::HttpResponse response;
+      response.content_type = "text/plain; version=0.0.4";
+      response.body = daemon.metrics();
+      return response;
+    });
+    server.route("GET", "/api/v1/billing/sync-status", [this](const core::HttpRequest&) {
+      return ok(200, sync_status_json(daemon.sync_status()));
+    });
+    server.route("POST", "/api/v1/billing/verify", [this](const core::HttpRequest&) {
+      Result<std::string> job = daemon.start_verify();
+      if (!job)
+        return failure(503, "INTERNAL", job.error().message());
+      return ok(202, "{\"jobId\":\"" + *job + "\",\"status\":\"running\"}");
+    });
+    server.route(
+        "GET", "/api/v1/billing/verify/([A-Za-z0-9_]+)", [this](const core::HttpRequest& request) {
+          Result<std::optional<store::JobRecord>> job = daemon.job(request.captures[0]);
+          if (!job)
+            return failure(500, "INTERNAL", job.error().message());
+          if (!job->has_value() || (*job)->kind != "verify")
+            return failure(404, "NOT_FOUND", "no verify job '" + request.captures[0] + "'");
+          return ok(200, verify_json(**job));
+        });
+  }
+
+  Daemon& daemon;
+  ApiOptions options;
+  core::HttpServer server;
+};
+
+ApiServer::ApiServer(Daemon& daemon, ApiOptions options)
+    : impl_(std::make_unique<Impl>(daemon, std::move(options))) {}
+ApiServer::~ApiServer() {
+  stop();
+}
+
+Result<std::uint16_t> ApiServer::listen(const std::string& host, std::uint16_t port) {
+  return impl_->server.listen(host, port);
+}
+
+void ApiServer::stop() {
+  impl_->server.stop();
+}
+
+} // namespace billdrop::service
