@@ -32,10 +32,7 @@ send::RetryPolicy retry_policy(const config::SendingConfig& sending);
 Result<std::string> read_api_key(const config::DeliveryConfig& delivery);
 
 // What a month holds at the destination, where the destination can say (the local emulator).
-struct LandedMonth {
-  std::uint64_t rows = 0;
-  Decimal cost;
-};
+using LandedMonth = send::LandedMonth;
 
 struct OpenDestination {
   std::unique_ptr<emulator::Emulator> local; // running while this lives (local destination)

@@ -39,7 +39,7 @@ std::optional<LandedMonth> OpenDestination::landed(const std::string& connection
   Result<emulator::MonthState> state = local->month_state(connection_id, month);
   if (!state)
     return std::nullopt;
-  return LandedMonth{state->rows, state->cost};
+  return LandedMonth{state->rows, state->cost, std::move(state->hours)};
 }
 
 namespace {

@@ -1,10 +1,13 @@
-// The AnyCost Stream API destination: one POST per request through cpp-httplib.
+// The AnyCost Stream API destination: one POST per request through cpp-httplib, and a GET of the
+// month's rows to read it back.
 
 #include "send/destination.hpp"
 
 #include <httplib.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <charconv>
 #include <mutex>
 #include <vector>
 
@@ -14,6 +17,9 @@ namespace {
 constexpr std::string_view kDropsPathPrefix = "/v2/connections/billing/anycost/";
 constexpr std::size_t kMaxQuotedBody = 300; // of a non-JSON error body, in a message
 constexpr std::size_t kMaxIdleClients = 64;
+// A read-back body is reserved up front from its Content-Length, but never more than this (the
+// API's month cap is 400 MB of rows); a longer body still arrives, growing as it comes.
+constexpr std::size_t kMaxReservedBody = std::size_t{1} << 30;
 
 // A base URL split into what httplib::Client takes and the path prefix it does not.
 struct BaseUrl {
@@ -105,6 +111,51 @@ void read_success(const std::string& body, DropResponse& response) {
     response.row_count = rows;
 }
 
+// The rows of a GET month answer, {"billing_drop":[row,...]}, counted and summed. `body` gets the
+// padding simdjson reads past the end (usually already reserved).
+Result<LandedMonth> sum_month_rows(std::string& body) {
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document document;
+  simdjson::ondemand::object root;
+  simdjson::ondemand::array rows;
+  if (parser.iterate(body).get(document) || document.get_object().get(root) ||
+      root.find_field_unordered("billing_drop").get_array().get(rows))
+    return data_error("the answer is not {\"billing_drop\":[rows]}");
+  LandedMonth landed;
+  std::uint64_t index = 0;
+  for (auto element : rows) {
+    const auto bad_row = [&index](std::string_view why) {
+      return data_error("billing_drop[" + std::to_string(index) + "]: " + std::string(why));
+    };
+    simdjson::ondemand::object row;
+    if (const auto error = element.get_object().get(row))
+      return bad_row(std::string("is not a JSON object (") + simdjson::error_message(error) + ")");
+    std::optional<std::string_view> usage_start;
+    std::optional<std::string_view> cost;
+    for (auto field : row) {
+      std::string_view key;
+      if (const auto error = field.unescaped_key().get(key))
+        return bad_row(simdjson::error_message(error));
+      std::optional<std::string_view>* wanted = key == "time/usage_start" ? &usage_start
+                                                : key == "cost/cost"      ? &cost
+                                                                          : nullptr;
+      if (wanted == nullptr)
+        continue;
+      std::string_view text;
+      if (field.value().get_string().get(text))
+        return bad_row(std::string(key) + " is not a JSON string");
+      *wanted = text;
+    }
+    if (!usage_start || !cost)
+      return bad_row(std::string("has no ") + (usage_start ? "cost/cost" : "time/usage_start"));
+    if (Status counted = landed.add_row(*usage_start, *cost); !counted)
+      return bad_row(counted.error().message());
+    ++index;
+  }
+  return landed;
+}
+
 DropResponse transport_failure(httplib::Error error, std::chrono::milliseconds timeout,
                                const std::string& server) {
   DropResponse response;
@@ -162,18 +213,13 @@ public:
       response.message = url_error_;
       return response;
     }
-    const std::string path = url_.path_prefix + std::string(kDropsPathPrefix) +
-                             encode_segment(request.connection_id) + "/billing_drops";
-    httplib::Headers headers{{"Authorization", settings_.api_key},
-                             {"Accept", "application/json"},
-                             {"User-Agent", "billdrop/" BILLDROP_VERSION}};
+    httplib::Headers headers = common_headers();
     if (!request.idempotency_key.empty())
       headers.emplace("cloudzero-idempotency-key", request.idempotency_key);
-    if (!settings_.test_key.empty())
-      headers.emplace("cloudzero-test-key", settings_.test_key);
 
     std::unique_ptr<httplib::Client> client = acquire();
-    httplib::Result result = client->Post(path, headers, request.body, "application/json");
+    httplib::Result result =
+        client->Post(drops_path(request.connection_id), headers, request.body, "application/json");
     if (!result)
       // The client is dropped with its connection.
       return transport_failure(result.error(), settings_.timeout, url_.scheme_host_port);
@@ -187,12 +233,84 @@ public:
     if (response.outcome == Outcome::acknowledged)
       read_success(result->body, response);
     else
-      response.message = error_message(result->body, result->status);
+      response.message = redact(error_message(result->body, result->status));
     release(std::move(client));
     return response;
   }
 
+  Result<std::optional<LandedMonth>> read_back(const std::string& connection_id,
+                                               Month month) override {
+    const std::string context =
+        "reading back " + month.to_string() + " of connection " + connection_id;
+    if (!url_error_.empty())
+      return config_error(url_error_).with_context(context);
+    // No idempotency key: the API would replay the first answer stored for it, and a read-back
+    // must see what the month holds now.
+    std::string body;
+    std::unique_ptr<httplib::Client> client = acquire();
+    httplib::Result result = client->Get(
+        drops_path(connection_id) + "/" + month.to_string(), common_headers(),
+        [&body](const httplib::Response& response) {
+          const std::string length = response.get_header_value("Content-Length");
+          std::size_t bytes = 0;
+          std::from_chars(length.data(), length.data() + length.size(), bytes);
+          body.reserve(std::min(bytes, kMaxReservedBody) + simdjson::SIMDJSON_PADDING);
+          return true;
+        },
+        [&body](const char* data, std::size_t length) {
+          body.append(data, length);
+          return true;
+        });
+    if (!result) {
+      // A read changes nothing, so whatever broke it, trying again is safe.
+      const DropResponse failure =
+          transport_failure(result.error(), settings_.timeout, url_.scheme_host_port);
+      return source_error(context + ": " + failure.message, failure.outcome != Outcome::rejected);
+    }
+    release(std::move(client));
+    const int status = result->status;
+    if (status == 404) // the reference: the month holds no rows (also after it was emptied)
+      return std::optional<LandedMonth>(LandedMonth{});
+    if (const Outcome outcome = classify_status(status); outcome != Outcome::acknowledged)
+      return source_error(context + ": HTTP " + std::to_string(status) + ": " +
+                              redact(error_message(body, status)),
+                          outcome == Outcome::retryable);
+    Result<LandedMonth> landed = sum_month_rows(body);
+    if (!landed)
+      return std::move(landed).error().with_context(context);
+    return std::optional<LandedMonth>(std::move(landed).value());
+  }
+
 private:
+  // A message from the server with the API key cut out, should the server (or a proxy) echo it.
+  // A key of a few characters would match ordinary words; real keys are far longer.
+  std::string redact(std::string message) const {
+    constexpr std::size_t kShortestRedactedKey = 8;
+    if (settings_.api_key.size() < kShortestRedactedKey)
+      return message;
+    constexpr std::string_view kRedacted = "<API key>";
+    for (std::size_t at = message.find(settings_.api_key); at != std::string::npos;
+         at = message.find(settings_.api_key, at + kRedacted.size()))
+      message.replace(at, settings_.api_key.size(), kRedacted);
+    return message;
+  }
+
+  // /v2/connections/billing/anycost/<connection>/billing_drops, under the base URL's prefix.
+  std::string drops_path(const std::string& connection_id) const {
+    return url_.path_prefix + std::string(kDropsPathPrefix) + encode_segment(connection_id) +
+           "/billing_drops";
+  }
+
+  // Every request's headers: the raw key (no Bearer), and the test namespace when one is set.
+  httplib::Headers common_headers() const {
+    httplib::Headers headers{{"Authorization", settings_.api_key},
+                             {"Accept", "application/json"},
+                             {"User-Agent", "billdrop/" BILLDROP_VERSION}};
+    if (!settings_.test_key.empty())
+      headers.emplace("cloudzero-test-key", settings_.test_key);
+    return headers;
+  }
+
   std::unique_ptr<httplib::Client> acquire() {
     {
       const std::lock_guard lock(mutex_);

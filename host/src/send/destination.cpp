@@ -20,6 +20,11 @@ const char* to_string(Outcome outcome) noexcept {
   return "unknown";
 }
 
+Result<std::optional<LandedMonth>> Destination::read_back(const std::string& /*connection_id*/,
+                                                          Month /*month*/) {
+  return std::optional<LandedMonth>();
+}
+
 Outcome classify_status(int http_status) noexcept {
   if (http_status <= 0)
     return Outcome::ambiguous;

@@ -6,6 +6,7 @@
 //   dir     — request bodies as files plus the legacy bucket layout
 
 #include "cbf/drop_body.hpp"
+#include "send/landed_month.hpp"
 
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
@@ -64,6 +65,14 @@ public:
   // Blocking and thread-safe: the sender calls it for one request at a time per connection, and
   // several connections may share one destination.
   virtual DropResponse send(const DropRequest& request) = 0;
+  // What the destination holds for the connection's month, read back to reconcile it with the
+  // snapshot that was sent (jobs/readback.hpp): an empty LandedMonth when the month holds
+  // nothing, nullopt when this destination cannot say (the default). Blocking and thread-safe;
+  // call it with no send in flight for the connection (the API takes one request at a time per
+  // connection). An error says what failed, is retryable when trying again may help, and never
+  // holds a secret.
+  virtual Result<std::optional<LandedMonth>> read_back(const std::string& connection_id,
+                                                       Month month);
 };
 
 struct AnycostSettings {
@@ -76,7 +85,8 @@ struct AnycostSettings {
 
 // HTTP(S) client for the AnyCost Stream API (cpp-httplib with OpenSSL). Keeps a small pool of
 // clients so connections sharing the destination send in parallel. A base URL it cannot use makes
-// every send rejected with a message saying why.
+// every send rejected with a message saying why. read_back() GETs the month's rows (404: the
+// month holds nothing) and sums them exactly, by the hour of time/usage_start.
 std::unique_ptr<Destination> make_anycost_destination(AnycostSettings settings);
 
 // Writes each request body to <root>/bodies/<connection>/<YYYY-MM>/<chunk>-<operation>.json (a
@@ -89,7 +99,8 @@ std::unique_ptr<Destination> make_anycost_destination(AnycostSettings settings);
 //   <root>/bucket/<connection>/<YYYYMMDD-YYYYMMDD>/manifest.json
 // The bucket is per connection because a legacy bucket holds one connection's drops. The drop id
 // is derived from the month's rows, so the same rows always give the same drop. Bodies are checked
-// as the API checks them (a bad body is rejected, status 400).
+// as the API checks them (a bad body is rejected, status 400). read_back() sums the month's
+// current rows file (none: the month holds nothing).
 std::unique_ptr<Destination> make_dir_destination(std::filesystem::path root,
                                                   std::uint64_t max_rows_per_file = 1'000'000);
 

@@ -220,6 +220,49 @@ public:
     }
   }
 
+  Result<std::optional<LandedMonth>> read_back(const std::string& connection_id,
+                                               Month month) override {
+    const std::lock_guard lock(mutex_);
+    const std::string context =
+        "reading back " + month.to_string() + " of connection " + connection_id;
+    if (!is_safe_component(connection_id))
+      return config_error(context + ": the connection id cannot name a folder");
+    const fs::path state = root_ / "state" / connection_id / (month.to_string() + ".ndjson");
+    LandedMonth landed;
+    std::error_code error;
+    if (!fs::exists(state, error)) {
+      if (error)
+        return source_error(context + ": " + io_error("look for", state, error.message()));
+      return std::optional<LandedMonth>(landed); // never sent: the month holds nothing
+    }
+    std::ifstream in(state, std::ios::binary);
+    if (!in)
+      return source_error(context + ": " + io_error("open", state, "no permission?"));
+    simdjson::dom::parser parser;
+    std::uint64_t line_number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_number;
+      if (line.empty())
+        continue;
+      const auto bad_line = [&](std::string_view why) {
+        return data_error(context + ": " + state.string() + " line " + std::to_string(line_number) +
+                          ": " + std::string(why));
+      };
+      simdjson::dom::object row;
+      std::string_view usage_start;
+      std::string_view cost;
+      if (parser.parse(line).get(row))
+        return bad_line("not a JSON object");
+      if (row["time/usage_start"].get(usage_start) || row["cost/cost"].get(cost))
+        return bad_line("no time/usage_start and cost/cost strings");
+      if (Status counted = landed.add_row(usage_start, cost); !counted)
+        return bad_line(counted.error().message());
+    }
+    if (in.bad())
+      return source_error(context + ": " + io_error("read", state, "the read failed"));
+    return std::optional<LandedMonth>(std::move(landed));
+  }
+
 private:
   DropResponse apply(const DropRequest& request) {
     DropResponse response;

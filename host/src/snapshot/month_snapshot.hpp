@@ -15,6 +15,7 @@
 // same input always gives the same files, digest and plan. SnapshotReader (snapshot_reader.hpp)
 // reads the rows back in snapshot order.
 
+#include "cbf/hour_totals.hpp"
 #include "cbf/row_validator.hpp"
 #include "snapshot/snapshot_reader.hpp"
 
@@ -33,10 +34,8 @@
 
 namespace billdrop::snapshot {
 
-struct HourTotals {
-  std::uint64_t rows = 0;
-  Decimal cost;
-};
+// Defined in cbf/ so that destinations (send/) count what they hold the same way.
+using HourTotals = cbf::HourTotals;
 
 struct MonthSummary {
   Month month;

@@ -370,6 +370,16 @@ TEST(AnycostDestination, DescribeNeverShowsTheKey) {
   EXPECT_EQ(described.find("secret-test-key"), std::string::npos) << described;
 }
 
+TEST(AnycostDestination, AnErrorMessageNeverRepeatsTheKey) {
+  TestServer server;
+  server.respond(403, R"({"message":"key super-secret-api-key is not valid"})");
+  AnycostSettings settings;
+  settings.base_url = server.base_url();
+  settings.api_key = "super-secret-api-key";
+  const DropResponse response = make_anycost_destination(settings)->send(sample_request());
+  EXPECT_EQ(response.message, "key <API key> is not valid");
+}
+
 TEST(AnycostDestination, AnUnusableBaseUrlRejectsWithoutQuotingIt) {
   for (const std::string url :
        {"ftp://example.com", "example.com", "https://user:hunter2@example.com", "https://"}) {
@@ -383,6 +393,146 @@ TEST(AnycostDestination, AnUnusableBaseUrlRejectsWithoutQuotingIt) {
     EXPECT_EQ(response.message.find("hunter2"), std::string::npos) << response.message;
     EXPECT_EQ(destination->describe().find("hunter2"), std::string::npos);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The AnyCost destination's read-back (what it sums is checked against the real emulator in
+// tests/host/jobs/readback_test.cpp; here the request and the answers a server might give)
+
+std::unique_ptr<Destination> reader_for(const TestServer& server, std::string key = "k") {
+  AnycostSettings settings;
+  settings.base_url = server.base_url();
+  settings.api_key = std::move(key);
+  return make_anycost_destination(settings);
+}
+
+// The read-back's error, or a failure naming what came back instead.
+Error read_back_error(Destination& destination, Month month = Month(2026, 8)) {
+  Result<std::optional<LandedMonth>> landed = destination.read_back("acme-gpu", month);
+  EXPECT_FALSE(landed.ok()) << "read back " << (landed && *landed ? (*landed)->rows : 0) << " rows";
+  return landed ? internal_error("no error") : std::move(landed).error();
+}
+
+TEST(AnycostReadBack, GetsTheMonthRouteWithTheSendHeadersButNoIdempotencyKey) {
+  TestServer server;
+  server.respond(
+      200, R"({"billing_drop":[)"
+           R"({"time/usage_start":"2026-08-01T00:10:00Z","cost/cost":"0.1"},)"
+           R"({"cost/cost":"0.2","lineitem/type":"Tax","time/usage_start":"2026-08-01T00:20:00Z"},)"
+           R"({"time/usage_start":"2026-08-02 05:00:00+01:00","cost/cost":"-1.25"}]})");
+  AnycostSettings settings;
+  settings.base_url = server.base_url() + "/proxy";
+  settings.api_key = "secret-key-123";
+  settings.test_key = "throwaway-1";
+  Result<std::optional<LandedMonth>> landed =
+      make_anycost_destination(settings)->read_back("acme gpu/1", Month(2026, 8));
+
+  ASSERT_TRUE(landed.ok()) << landed.error().message();
+  ASSERT_TRUE(landed->has_value());
+  const LandedMonth& month = **landed;
+  EXPECT_EQ(month.rows, 3u);
+  EXPECT_EQ(month.cost, Decimal::from_string("-0.95")); // exact: 0.1 + 0.2 - 1.25
+  ASSERT_EQ(month.hours.size(), 2u);
+  EXPECT_EQ(month.hours.at("2026-08-01T00"), (cbf::HourTotals{2, Decimal::from_string("0.3")}));
+  // An offset is converted to UTC before the hour is taken.
+  EXPECT_EQ(month.hours.at("2026-08-02T04"), (cbf::HourTotals{1, Decimal::from_string("-1.25")}));
+
+  const std::vector<Seen> seen = server.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].path, "/proxy/v2/connections/billing/anycost/acme gpu/1/billing_drops/2026-08");
+  EXPECT_EQ(header(seen[0], "Authorization"), "secret-key-123");
+  EXPECT_EQ(header(seen[0], "cloudzero-test-key"), "throwaway-1");
+  // A stored answer would be replayed for a repeated key: a read-back must see the month now.
+  EXPECT_EQ(header(seen[0], "cloudzero-idempotency-key"), "<absent>");
+}
+
+TEST(AnycostReadBack, NotFoundIsAnEmptyMonth) {
+  TestServer server;
+  server.respond(404, R"({"error":{"message":"no rows for 2026-08","type":"not_found"}})");
+  Result<std::optional<LandedMonth>> landed = reader_for(server)->read_back("c", Month(2026, 8));
+  ASSERT_TRUE(landed.ok()) << landed.error().message();
+  ASSERT_TRUE(landed->has_value());
+  EXPECT_EQ(**landed, LandedMonth{});
+}
+
+TEST(AnycostReadBack, AnErrorStatusNamesTheStatusAndMessageButNeverTheKey) {
+  TestServer server;
+  const std::unique_ptr<Destination> destination = reader_for(server, "secret-key-123");
+  server.respond(403, R"({"message":"the API key secret-key-123 lacks a scope"})");
+  const Error forbidden = read_back_error(*destination);
+  EXPECT_EQ(forbidden.message(), "reading back 2026-08 of connection acme-gpu: HTTP 403: the API "
+                                 "key <API key> lacks a scope");
+  EXPECT_FALSE(forbidden.retryable());
+
+  // A key of a few letters would match ordinary words: it is left alone.
+  server.respond(400, R"({"error":{"message":"bad key","type":"invalid"}})");
+  EXPECT_EQ(read_back_error(*reader_for(server, "key")).message(),
+            "reading back 2026-08 of connection acme-gpu: HTTP 400: bad key");
+
+  server.respond(503, R"({"message":"try later"})");
+  const Error unavailable = read_back_error(*destination);
+  EXPECT_NE(unavailable.message().find("HTTP 503: try later"), std::string::npos)
+      << unavailable.message();
+  EXPECT_TRUE(unavailable.retryable());
+}
+
+TEST(AnycostReadBack, ABodyItCannotSumIsAnErrorNamingTheRow) {
+  TestServer server;
+  const std::unique_ptr<Destination> destination = reader_for(server);
+  const std::string good = R"({"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"1"})";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"[]", "the answer is not {\"billing_drop\":[rows]}"},
+      {R"({"billing_drop":{}})", "the answer is not {\"billing_drop\":[rows]}"},
+      {"not json", "the answer is not {\"billing_drop\":[rows]}"},
+      {R"({"billing_drop":[)" + good + R"(,"row"]})", "billing_drop[1]: is not a JSON object"},
+      {R"({"billing_drop":[)" + good +
+           R"(,{"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":1.5}]})",
+       "billing_drop[1]: cost/cost is not a JSON string"},
+      {R"({"billing_drop":[{"time/usage_start":"2026-08-01T00:00:00Z"}]})",
+       "billing_drop[0]: has no cost/cost"},
+      {R"({"billing_drop":[{"cost/cost":"1"}]})", "billing_drop[0]: has no time/usage_start"},
+      {R"({"billing_drop":[{"time/usage_start":"2026-08-01T00:00:00Z","cost/cost":"1e400x"}]})",
+       "billing_drop[0]: cost/cost: "},
+      {R"({"billing_drop":[{"time/usage_start":"yesterday","cost/cost":"1"}]})",
+       "billing_drop[0]: time/usage_start: "},
+  };
+  for (const auto& [body, expected] : cases) {
+    server.respond(200, body);
+    const Error error = read_back_error(*destination);
+    EXPECT_EQ(error.message().rfind("reading back 2026-08 of connection acme-gpu: " + expected, 0),
+              0u)
+        << body << "\n"
+        << error.message();
+    EXPECT_EQ(error.kind(), ErrorKind::data) << body;
+  }
+}
+
+TEST(AnycostReadBack, NoConnectionIsRetryable) {
+  std::string base_url;
+  {
+    TestServer server; // bind a port, then free it
+    base_url = server.base_url();
+  }
+  AnycostSettings settings;
+  settings.base_url = base_url;
+  settings.api_key = "k";
+  const std::unique_ptr<Destination> destination = make_anycost_destination(settings);
+  const Error error = read_back_error(*destination);
+  EXPECT_NE(error.message().find("Could not establish connection"), std::string::npos)
+      << error.message();
+  EXPECT_TRUE(error.retryable());
+}
+
+TEST(AnycostReadBack, AnUnusableBaseUrlIsAConfigError) {
+  AnycostSettings settings;
+  settings.base_url = "https://user:hunter2@example.com";
+  settings.api_key = "k";
+  const std::unique_ptr<Destination> destination = make_anycost_destination(settings);
+  const Error error = read_back_error(*destination);
+  EXPECT_EQ(error.kind(), ErrorKind::config);
+  EXPECT_NE(error.message().find("base URL"), std::string::npos) << error.message();
+  EXPECT_EQ(error.message().find("hunter2"), std::string::npos) << error.message();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,6 +762,41 @@ TEST_F(DirDestinationTest, RejectsWhatTheApiWouldReject) {
   escaping.connection_id = "../elsewhere";
   EXPECT_EQ(destination->send(escaping).outcome, Outcome::rejected);
   EXPECT_FALSE(fs::exists(root_ / "bucket")) << "nothing written for rejected requests";
+}
+
+TEST_F(DirDestinationTest, ReadsBackTheMonthsCurrentRows) {
+  const std::unique_ptr<Destination> destination = make_dir_destination(root_);
+  ASSERT_EQ(
+      destination->send(dir_request(cbf::DropOperation::replace_drop, {kRow1, kRow2, kRow3}, 0, 2))
+          .outcome,
+      Outcome::acknowledged);
+  // The second chunk replaces hour 00 (kRow1) with kRow4 and keeps hour 01 (kRow2, kRow3).
+  ASSERT_EQ(
+      destination->send(dir_request(cbf::DropOperation::replace_hourly, {kRow4}, 1, 2)).outcome,
+      Outcome::acknowledged);
+
+  Result<std::optional<LandedMonth>> landed = destination->read_back("acme", Month(2026, 8));
+  ASSERT_TRUE(landed.ok()) << landed.error().message();
+  ASSERT_TRUE(landed->has_value());
+  EXPECT_EQ((*landed)->rows, 3u);
+  EXPECT_EQ((*landed)->cost, Decimal::from_string("1.75")); // -0.5 + 0.25 + 2
+  ASSERT_EQ((*landed)->hours.size(), 2u);
+  EXPECT_EQ((*landed)->hours.at("2026-08-01T00"),
+            (cbf::HourTotals{1, Decimal::from_string("-0.5")}));
+  EXPECT_EQ((*landed)->hours.at("2026-08-01T01"),
+            (cbf::HourTotals{2, Decimal::from_string("2.25")}));
+
+  // A month never sent, and a connection never sent to, hold nothing.
+  for (const auto& [connection, month] :
+       {std::pair<std::string, Month>{"acme", Month(2026, 9)}, {"other", Month(2026, 8)}}) {
+    Result<std::optional<LandedMonth>> empty = destination->read_back(connection, month);
+    ASSERT_TRUE(empty.ok()) << empty.error().message();
+    ASSERT_TRUE(empty->has_value());
+    EXPECT_EQ(**empty, LandedMonth{}) << connection << " " << month.to_string();
+  }
+  Result<std::optional<LandedMonth>> escaping = destination->read_back("..", Month(2026, 8));
+  ASSERT_FALSE(escaping.ok());
+  EXPECT_NE(escaping.error().message().find("cannot name a folder"), std::string::npos);
 }
 
 } // namespace
