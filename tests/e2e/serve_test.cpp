@@ -301,3 +301,52 @@ TEST_F(ServeTest, BeyondLoopbackABearerTokenIsRequired) {
 
 } // namespace
 } // namespace billdrop
+
+namespace billdrop {
+namespace {
+
+// A destination that acknowledges every drop but, read back, holds one row of 1.00 per month: the
+// daemon's read-back must notice and say so in sync-status, naming the month and both totals.
+TEST_F(ServeTest, AMonthThatReadsBackDifferentlyIsAnErrorNamingBothTotals) {
+  httplib::Server lossy;
+  lossy.Post(R"(/v2/connections/billing/anycost/([^/]+)/billing_drops)",
+             [](const httplib::Request&, httplib::Response& res) {
+               res.set_content(R"({"connection":{"drop_id":"d1","month":"x","row_count":1}})",
+                               "application/json");
+             });
+  lossy.Get(R"(/v2/connections/billing/anycost/([^/]+)/billing_drops/([0-9-]+))",
+            [](const httplib::Request& req, httplib::Response& res) {
+              const std::string month = req.matches[2];
+              res.set_content(R"({"billing_drop":[{"time/usage_start":")" + month +
+                                  R"(-01T00:00:00Z","cost/cost":"1.00"}]})",
+                              "application/json");
+            });
+  const int lossy_port = lossy.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { lossy.listen_after_bind(); });
+  m0_ = month_text(0);
+  write("key.txt", "test-key-123456\n");
+  // By hand: the month has 2 rows, 8.00 + 0.50 = 8.50.
+  write("acme.csv", "ts,amount\n" + m0_ + "-01T00:00:00Z,8.00\n" + m0_ + "-01T01:00:00Z,0.50\n");
+  write("billdrop.toml",
+        "state_dir = \"state\"\n[server]\nlisten = \"127.0.0.1:0\"\n[connections.acme]\n"
+        "plugin = \"custom\"\ndestination = \"anycost\"\n[connections.acme.anycost]\n"
+        "base_url = \"http://127.0.0.1:" +
+            std::to_string(lossy_port) +
+            "\"\napi_key_file = \"key.txt\"\n[connections.acme.config]\npath = \"acme.csv\"\n"
+            "[connections.acme.config.columns]\n\"time/usage_start\" = \"{ts}\"\n"
+            "\"cost/cost\" = \"{amount}\"\n");
+  start_serve((dir_ / "billdrop.toml").string());
+  const bool failed = test::eventually([&] { return status_of("acme").status == "error"; });
+  const Entry entry = status_of("acme");
+  stop_serve();
+  lossy.stop();
+  serving.join();
+  ASSERT_TRUE(failed) << entry.status << " " << entry.message;
+  EXPECT_NE(entry.message.find(m0_ + ": read back 1 row"), std::string::npos) << entry.message;
+  EXPECT_NE(entry.message.find("cost 1.00 at the destination; the snapshot has 2 rows, cost 8.50"),
+            std::string::npos)
+      << entry.message;
+}
+
+} // namespace
+} // namespace billdrop

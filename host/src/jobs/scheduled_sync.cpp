@@ -1,6 +1,7 @@
 #include "jobs/scheduled_sync.hpp"
 
 #include "core/log.hpp"
+#include "jobs/readback.hpp"
 #include "jobs/sync.hpp"
 #include "snapshot/layout.hpp"
 
@@ -182,7 +183,8 @@ ScheduledSyncResult run_scheduled_sync(const ScheduledSyncRequest& request) {
       settings.give_up_seconds = request.give_up_seconds;
       send_connections(run, settings);
       result.cancelled = run.cancelled;
-      for (const MonthDelivery& delivery : run.connections.front().deliveries) {
+      const ConnectionSync& sent = run.connections.front();
+      for (const MonthDelivery& delivery : sent.deliveries) {
         MonthOutcome outcome{delivery.month};
         outcome.rows = delivery.rows;
         outcome.cost = delivery.cost;
@@ -196,6 +198,28 @@ ScheduledSyncResult run_scheduled_sync(const ScheduledSyncRequest& request) {
                        : delivery.cancelled ? MonthOutcomeKind::interrupted
                                             : MonthOutcomeKind::failed;
         outcome.problem = delivery.problem;
+        // Read the landed month back and compare it with the snapshot (a rolled-up month is
+        // compared by the planner's own checks: its snapshot is not what was sent).
+        if (delivery.synced && schedule.readback && sent.destination != nullptr &&
+            sent.destination->destination && delivery.plan && !delivery.plan->rollup) {
+          const auto summary =
+              std::find_if(sent.months.begin(), sent.months.end(), [&](const MonthToDeliver& m) {
+                return m.summary.month == delivery.month;
+              });
+          Result<std::optional<send::LandedMonth>> landed =
+              sent.destination->destination->read_back(connection_id, delivery.month);
+          if (!landed) {
+            outcome.kind = MonthOutcomeKind::failed;
+            outcome.problem =
+                "the month was sent but could not be read back: " + landed.error().message();
+          } else if (*landed && summary != sent.months.end()) {
+            if (std::optional<std::string> difference =
+                    reconcile_month(summary->summary, **landed)) {
+              outcome.kind = MonthOutcomeKind::failed;
+              outcome.problem = *difference;
+            }
+          }
+        }
         result.months.push_back(std::move(outcome));
       }
     }
