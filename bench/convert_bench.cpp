@@ -61,12 +61,12 @@ const Fixture& fixture() {
 
 void convert(benchmark::State& state, const fs::path& file, bool pipeline) {
   const Fixture& f = fixture();
-  auto located = billdrop::PluginLocator({BILLDROP_BENCH_PLUGIN_DIR}).find("custom");
+  auto located = billdrop::source::PluginLocator({BILLDROP_BENCH_PLUGIN_DIR}).find("custom");
   if (!located) {
     state.SkipWithError(located.error().message().c_str());
     return;
   }
-  auto plugin = billdrop::load_plugin(*located);
+  auto plugin = billdrop::source::load_plugin(*located);
   if (!plugin) {
     state.SkipWithError(plugin.error().message().c_str());
     return;
@@ -83,7 +83,7 @@ void convert(benchmark::State& state, const fs::path& file, bool pipeline) {
                                       {"lineitem/description", "{Description}"},
                                       {"usage/amount", "{Quantity}"},
                                       {"usage/units", "{Unit}"}}}};
-  auto instance = billdrop::PluginInstance::create(*plugin, config);
+  auto instance = billdrop::source::PluginInstance::create(*plugin, config);
   if (!instance) {
     state.SkipWithError(instance.error().message().c_str());
     return;
@@ -91,11 +91,11 @@ void convert(benchmark::State& state, const fs::path& file, bool pipeline) {
   std::uint64_t rows = 0;
   for (auto _ : state) {
     billdrop::cbf::ValidationReport report;
-    billdrop::ConvertOptions options;
+    billdrop::ingest::ConvertOptions options;
     options.months = {billdrop::Month(2026, 9)};
     options.output_directory = f.dir / "out";
     options.pipeline = pipeline;
-    auto result = billdrop::run_convert(**instance, options, report);
+    auto result = billdrop::ingest::run_convert(**instance, options, report);
     if (!result || report.errors() != 0) {
       state.SkipWithError("conversion failed");
       return;
