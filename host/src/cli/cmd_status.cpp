@@ -13,49 +13,44 @@ namespace billdrop::cli {
 
 namespace {
 
-std::string utc_text(std::chrono::system_clock::time_point at) {
-  if (at.time_since_epoch().count() == 0)
-    return "";
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
+std::string time_text(std::chrono::system_clock::time_point at) {
+  return at.time_since_epoch().count() == 0 ? "" : jobs::utc_text(at);
 }
 
 int status(const GlobalOptions& global, const SourceOptions& options, bool json) {
-  const std::vector<jobs::ConnectionStatus> statuses =
-      jobs::connection_statuses(jobs::resolve_sources(source_request(global, options), "status"));
+  const jobs::SourceRequest request = source_request(global, options);
+  const std::vector<jobs::ConnectionStatus> statuses = jobs::connection_statuses(
+      jobs::resolve_sources(request, "status"),
+      request.plugin.empty() ? jobs::load_config(request) : config::HostConfig{});
   if (json) {
     core::JsonWriter out;
     out.begin_object().key("connections").begin_array();
     for (const jobs::ConnectionStatus& connection : statuses) {
-      out.begin_object()
-          .key("connection")
-          .value(connection.source.connection)
-          .key("connection_id")
-          .value(connection.source.delivery.connection_id)
-          .key("provider")
-          .value(connection.source.plugin->name())
-          .key("months")
-          .begin_array();
+      const jobs::SyncStatusEntry& e = connection.entry;
+      out.begin_object();
+      out.key("cloudAccountID").value(e.cloud_account_id);
+      out.key("provider").value(e.provider);
+      if (e.last_synced_at)
+        out.key("lastSyncedAt").value(jobs::utc_text(*e.last_synced_at));
+      else
+        out.key("lastSyncedAt").null();
+      out.key("status").value(e.status);
+      if (!e.message.empty())
+        out.key("message").value(e.message);
+      out.key("monthsBackfilled").value(e.months_backfilled);
+      out.key("monthsPending").value(e.months_pending);
+      out.key("connection").value(connection.source.connection);
+      out.key("connection_id").value(connection.source.delivery.connection_id);
+      out.key("months").begin_array();
       for (const jobs::MonthRecord& m : connection.months) {
-        out.begin_object()
-            .key("month")
-            .value(m.month.to_string())
-            .key("state")
-            .value(store::to_string(m.status.state))
-            .key("rows")
-            .value(m.status.rows)
-            .key("cost")
-            .value(m.status.cost.to_string())
-            .key("chunks_acknowledged")
-            .value(m.status.chunks_acknowledged)
-            .key("synced_at")
-            .value(utc_text(m.status.synced_at))
-            .key("updated_at")
-            .value(utc_text(m.status.updated_at));
+        out.begin_object();
+        out.key("month").value(m.month.to_string());
+        out.key("state").value(store::to_string(m.status.state));
+        out.key("rows").value(m.status.rows);
+        out.key("cost").value(m.status.cost.to_string());
+        out.key("chunks_acknowledged").value(m.status.chunks_acknowledged);
+        out.key("synced_at").value(time_text(m.status.synced_at));
+        out.key("updated_at").value(time_text(m.status.updated_at));
         if (!m.status.error.empty())
           out.key("error").value(m.status.error);
         out.end_object();
@@ -71,8 +66,16 @@ int status(const GlobalOptions& global, const SourceOptions& options, bool json)
     if (!first)
       std::cout << '\n';
     first = false;
+    const jobs::SyncStatusEntry& e = connection.entry;
     std::cout << connection.source.describe() << " (connection id "
-              << connection.source.delivery.connection_id << ")\n";
+              << connection.source.delivery.connection_id << ", " << e.provider
+              << "): " << e.status;
+    if (e.last_synced_at)
+      std::cout << ", last synced " << jobs::utc_text(*e.last_synced_at);
+    std::cout << ", " << e.months_backfilled << " month(s) backfilled";
+    if (!e.message.empty())
+      std::cout << " — " << e.message;
+    std::cout << '\n';
     if (connection.months.empty()) {
       std::cout << "  never sent\n";
       continue;
@@ -81,7 +84,7 @@ int status(const GlobalOptions& global, const SourceOptions& options, bool json)
       std::cout << "  " << m.month.to_string() << "  " << std::left << std::setw(8)
                 << store::to_string(m.status.state) << std::right << std::setw(12)
                 << core::group_thousands(m.status.rows) << std::setw(22)
-                << m.status.cost.to_string() << "  " << utc_text(m.status.updated_at);
+                << m.status.cost.to_string() << "  " << time_text(m.status.updated_at);
       if (!m.status.error.empty())
         std::cout << "  " << m.status.error;
       std::cout << '\n';

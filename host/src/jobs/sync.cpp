@@ -229,19 +229,45 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
 
 namespace billdrop::jobs {
 
-std::vector<ConnectionStatus> connection_statuses(const std::vector<ResolvedSource>& sources) {
+std::vector<ConnectionStatus> connection_statuses(const std::vector<ResolvedSource>& sources,
+                                                  const config::HostConfig& config) {
   std::vector<ConnectionStatus> statuses;
   std::map<std::filesystem::path, std::unique_ptr<store::Store>> stores;
+  const auto now = std::chrono::system_clock::now();
   for (const ResolvedSource& source : sources) {
-    ConnectionStatus status{source, {}};
+    ConnectionStatus status{source, {}, {}};
+    const config::ConnectionConfig* connection = nullptr;
+    for (const config::ConnectionConfig& c : config.connections)
+      if (c.name == source.connection)
+        connection = &c;
     const std::filesystem::path state_dir = source.state_dir;
+    store::Store* store = nullptr;
     if (std::filesystem::exists(snapshot::sync_store_file(state_dir))) {
-      auto& store = stores[state_dir];
-      if (!store)
-        store = take(store::open_sync_store(state_dir), FailureKind::source);
+      auto& opened = stores[state_dir];
+      if (!opened)
+        opened = take(store::open_sync_store(state_dir), FailureKind::source);
+      store = opened.get();
       for (const Month& month : take(store->months(source.delivery.connection_id)))
         status.months.push_back(
             {month, take(store->month_status(source.delivery.connection_id, month))});
+    }
+    status.entry.connection = source.connection;
+    status.entry.provider = source.plugin->name();
+    status.entry.cloud_account_id = source.connection;
+    if (connection != nullptr) {
+      status.entry.enabled = connection->schedule.enabled;
+      if (!connection->schedule.account_id.empty())
+        status.entry.cloud_account_id = connection->schedule.account_id;
+      if (store != nullptr) {
+        StatusInputs inputs;
+        inputs.connection = connection;
+        inputs.provider = source.plugin->name();
+        inputs.connection_id = source.delivery.connection_id;
+        status.entry = sync_status(inputs, *store, now);
+      } else {
+        status.entry.status = "pending";
+        status.entry.message = "Never synced";
+      }
     }
     statuses.push_back(std::move(status));
   }

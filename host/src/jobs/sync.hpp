@@ -11,6 +11,7 @@
 #include "jobs/connections.hpp"
 #include "jobs/delivery.hpp"
 #include "jobs/job_error.hpp"
+#include "jobs/sync_status.hpp"
 #include "plan/drop_plan.hpp"
 #include "store/sync_store.hpp"
 
@@ -116,9 +117,11 @@ struct MonthRecord {
 struct ConnectionStatus {
   ResolvedSource source;
   std::vector<MonthRecord> months;
+  SyncStatusEntry entry; // as GET /api/v1/billing/sync-status gives it (never "syncing" here)
 };
 // Reads the store of the sources' state directory; a state directory without a store yet means
 // no month was ever sent (nothing is created).
-std::vector<ConnectionStatus> connection_statuses(const std::vector<ResolvedSource>& sources);
+std::vector<ConnectionStatus> connection_statuses(const std::vector<ResolvedSource>& sources,
+                                                  const config::HostConfig& config);
 
 } // namespace billdrop::jobs
