@@ -44,7 +44,7 @@ for run in 1 2 3; do
   cat "$work/time.txt" | tee -a "$work/times.txt"
 done
 read -r wall rss_kb < <(sort -n "$work/times.txt" | sed -n 2p)
-cost=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["months"]; print(m[0]["cost"])' \
+cost=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["connections"][0]["months"]; print(m[0]["cost"])' \
   "$work/convert.json")
 rm -rf "$work/out"
 sync
