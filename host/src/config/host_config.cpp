@@ -2,6 +2,7 @@
 
 #include "cbf/drop_body.hpp"
 #include "config/embedded_config.hpp"
+#include "core/cron.hpp"
 #include "core/numbers.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -235,8 +236,15 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
     return flag("enabled", schedule.enabled);
   if (field == "readback")
     return flag("readback", schedule.readback);
-  if (field == "schedule")
-    return parse_string_field(value, prefix + "schedule", source, schedule.schedule);
+  if (field == "schedule") {
+    if (Status status = parse_string_field(value, prefix + "schedule", source, schedule.schedule);
+        !status)
+      return status;
+    if (Result<core::CronSchedule> parsed = core::CronSchedule::parse(schedule.schedule); !parsed)
+      return config_error(where(value, source) + ": " + prefix +
+                          "schedule: " + parsed.error().message());
+    return {};
+  }
   if (field == "account_id")
     return parse_string_field(value, prefix + "account_id", source, schedule.account_id);
   if (field == "backfill_months")

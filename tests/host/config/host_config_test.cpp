@@ -122,5 +122,46 @@ TEST(HostConfig, LimitsOutsideWhatTheApiTakesNameFileLineAndKey) {
   }
 }
 
+TEST(HostConfig, ScheduleSettingsAreReadAndABadScheduleNamesFileLineAndField) {
+  Result<HostConfig> config = parse_host_config(
+      "[server]\nlisten = \"127.0.0.1:9000\"\njitter_seconds = 30\n"
+      "max_parallel_connections = 2\ntoken_env = \"TOKEN\"\n"
+      "[connections.a]\nplugin = \"custom\"\nschedule = \"*/15 * * * *\"\n"
+      "backfill_months = 6\nreprocess_months = 2\nreadback = false\nenabled = false\n"
+      "account_id = \"ca_1\"\n",
+      "billdrop.toml", ".");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->server.listen, "127.0.0.1:9000");
+  EXPECT_EQ(config->server.jitter_seconds, 30);
+  EXPECT_EQ(config->server.max_parallel_connections, 2);
+  EXPECT_EQ(config->server.token_env, "TOKEN");
+  const ScheduleConfig& schedule = config->connections.front().schedule;
+  EXPECT_EQ(schedule.schedule, "*/15 * * * *");
+  EXPECT_EQ(schedule.backfill_months, 6);
+  EXPECT_EQ(schedule.reprocess_months, 2);
+  EXPECT_FALSE(schedule.readback);
+  EXPECT_FALSE(schedule.enabled);
+  EXPECT_EQ(schedule.account_id, "ca_1");
+  // The defaults: daily at 05:00 UTC, 13 months of backfill, 3 to reprocess.
+  Result<HostConfig> defaults =
+      parse_host_config("[connections.a]\nplugin = \"custom\"\n", "billdrop.toml", ".");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->connections.front().schedule.schedule, "0 5 * * *");
+  EXPECT_EQ(defaults->connections.front().schedule.backfill_months, 13);
+  EXPECT_EQ(defaults->connections.front().schedule.reprocess_months, 3);
+  EXPECT_EQ(defaults->server.listen, "127.0.0.1:7420");
+
+  Result<HostConfig> bad = parse_host_config(
+      "[connections.a]\nplugin = \"custom\"\nschedule = \"0 25 * * *\"\n", "billdrop.toml", ".");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("billdrop.toml:3: connections.a.schedule: schedule "
+                                       "\"0 25 * * *\": hour 25 is out of range 0-23"),
+            std::string::npos)
+      << bad.error().message();
+  Result<HostConfig> token = parse_host_config("[server]\ntoken = \"x\"\n", "billdrop.toml", ".");
+  ASSERT_FALSE(token.ok());
+  EXPECT_NE(token.error().message().find("tokens never go in the config file"), std::string::npos);
+}
+
 } // namespace
 } // namespace billdrop
