@@ -1,6 +1,7 @@
 // End-to-end tests of the billdrop binary: the real CLI, the real plugin .so files loaded by the
 // real loader, real files on disk. Expected totals come from fixtures summed by hand or from the
 // example's expected_totals.json, which its Python generator computed with decimal.Decimal.
+#include "support/sqlite_query.hpp"
 #include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
@@ -105,20 +106,7 @@ int refused_port() {
   return ntohs(address.sin_port);
 }
 
-// One value from billdrop's sync.db, read with SQLite itself ("" when there is no such row).
-std::string query_text(const fs::path& db_file, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string value;
-  if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return value;
-}
+using billdrop::test::query_text;
 
 TEST_F(CliTest, ConvertsTheEmbeddedExampleToTheGeneratorsTotals) {
   const auto result = run({"convert", "--out", (dir_ / "out").string(), "--format", "json"});

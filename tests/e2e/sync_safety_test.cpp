@@ -10,6 +10,7 @@
 
 #include "support/cli_run.hpp"
 #include "support/process.hpp"
+#include "support/sqlite_query.hpp"
 #include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
@@ -107,18 +108,7 @@ protected:
   }
 
   std::string query(const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string value;
-    if (sqlite3_open_v2((dir_ / "state" / "sync.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
-        SQLITE_OK) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-          sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
-        value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-      sqlite3_finalize(stmt);
-    }
-    sqlite3_close(db);
-    return value;
+    return test::query_text(dir_ / "state" / "sync.db", sql);
   }
 
   std::unique_ptr<emulator::Emulator> emulator_;

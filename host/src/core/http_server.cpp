@@ -12,10 +12,9 @@
 
 namespace billdrop::core {
 
-namespace {
+namespace {} // namespace
 
-// Why host:port cannot be bound, in the operating system's words: httplib only says it failed.
-std::string bind_error(const std::string& host, std::uint16_t port) {
+std::string bind_failure_reason(const std::string& host, std::uint16_t port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -41,6 +40,8 @@ std::string bind_error(const std::string& host, std::uint16_t port) {
   ::freeaddrinfo(found);
   return reason;
 }
+
+namespace {
 
 std::string lower(std::string text) {
   for (char& c : text)
@@ -199,7 +200,7 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
     bound = server.bind_to_port(host, port) ? port : -1;
   if (bound <= 0)
     return source_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
-                        bind_error(host, port));
+                        bind_failure_reason(host, port));
   impl_->listener = std::thread([&server] { server.listen_after_bind(); });
   while (!server.is_running())
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

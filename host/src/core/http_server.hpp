@@ -72,6 +72,10 @@ private:
 // True when `a` equals `b`, in time that depends only on their lengths.
 bool constant_time_equal(const std::string& a, const std::string& b) noexcept;
 
+// Why host:port cannot be bound, in the operating system's words ("Address already in use"):
+// cpp-httplib only says that binding failed, so the same bind is tried once more to read errno.
+std::string bind_failure_reason(const std::string& host, std::uint16_t port);
+
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host) noexcept;
 

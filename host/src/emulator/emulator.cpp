@@ -1,6 +1,7 @@
 #include "emulator/emulator.hpp"
 
 #include "cbf/drop_body_reader.hpp"
+#include "core/http_server.hpp"
 #include "core/json_text.hpp"
 #include "emulator/emulator_store.hpp"
 #include "emulator/fault_plan.hpp"
@@ -18,7 +19,6 @@
 #include <set>
 #include <thread>
 
-#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -274,39 +274,6 @@ private:
   bool stopping_ = false;
 };
 
-namespace {
-
-// Why host:port cannot be bound, in the operating system's words ("Address already in use"):
-// httplib only says that it failed, so the same bind is tried once more to read errno.
-std::string bind_error(const std::string& host, std::uint16_t port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-      rc != 0)
-    return std::string("cannot resolve the host: ") + ::gai_strerror(rc);
-  std::string reason = "unknown error";
-  for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
-    const int sock = ::socket(address->ai_family, address->ai_socktype, address->ai_protocol);
-    if (sock < 0) {
-      reason = std::strerror(errno);
-      continue;
-    }
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    const bool ok = ::bind(sock, address->ai_addr, address->ai_addrlen) == 0;
-    reason = ok ? "the address could be bound a moment later: try again" : std::strerror(errno);
-    ::close(sock);
-    if (!ok)
-      break;
-  }
-  ::freeaddrinfo(found);
-  return reason;
-}
-
-} // namespace
-
 Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16_t port) {
   const std::lock_guard lifecycle(lifecycle_mutex_);
   if (server_)
@@ -351,7 +318,7 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   }
   if (bound <= 0)
     return source_error("the emulator cannot listen on " + host + ":" + std::to_string(port) +
-                        ": " + bind_error(host, port));
+                        ": " + core::bind_failure_reason(host, port));
   // The store only once the port is ours: a port in use leaves no store file behind.
   if (!store_) {
     Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(
