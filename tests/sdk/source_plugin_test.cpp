@@ -93,7 +93,9 @@ const bd_plugin_descriptor* descriptor_of(const char* name) {
                                                   &A::destroy,
                                                   &A::check,
                                                   &A::months,
-                                                  &A::read};
+                                                  &A::read,
+                                                  &A::incremental,
+                                                  &A::read_since};
   return &descriptor;
 }
 
@@ -384,6 +386,107 @@ TEST(RowSink, FieldsArriveIntactAndBackToBackWhileTheArenaGrows) {
   ASSERT_TRUE(rows.flush().ok());
   EXPECT_TRUE(received.rows == expected);
   EXPECT_EQ(received.gaps, 0u);
+}
+
+// ---- incremental sources (ABI 1.3) ----
+
+// The cursor is a number n: read_since(n) writes parts n+1..parts, `rows` rows each, with a
+// checkpoint after each part. `next` = "keep" leaves next_cursor alone; read() calls checkpoint.
+class PartsPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"parts", ConfigType::integer, "2", false, "Parts the source holds"},
+      {"rows", ConfigType::integer, "3", false, "Rows per part"},
+      {"next", ConfigType::string, "\"set\"", false, "set or keep"},
+  };
+  explicit PartsPlugin(const Config& config)
+      : parts_(config.get_int("parts")), rows_(config.get_int("rows")),
+        next_(config.get_string("next")) {}
+  Status check() override { return {}; }
+  Result<std::vector<Month>> months() override { return std::vector<Month>{}; }
+  Status read(Month, RowSink& sink) override { return sink.checkpoint("nowhere"); }
+  bool incremental() const override { return true; }
+  std::vector<std::string> identity_columns() const override { return {"lineitem/id"}; }
+  Status read_since(std::string_view cursor, RowSink& sink, std::string& next_cursor) override {
+    const std::int64_t from = cursor.empty() ? 0 : std::stoll(std::string(cursor));
+    for (std::int64_t part = from + 1; part <= parts_; ++part) {
+      for (std::int64_t i = 1; i <= rows_; ++i) {
+        sink.begin_row("p" + std::to_string(part) + ":" + std::to_string(i));
+        sink.field("lineitem/id", std::to_string(i));
+        if (Status status = sink.end_row(); !status)
+          return status;
+      }
+      if (next_ == "keep")
+        continue;
+      next_cursor = std::to_string(part);
+      if (Status status = sink.checkpoint(next_cursor); !status)
+        return status;
+    }
+    return {};
+  }
+
+private:
+  std::int64_t parts_;
+  std::int64_t rows_;
+  std::string next_;
+};
+
+TEST(Incremental, APluginIsNotIncrementalUnlessItSaysSo) {
+  testing::PluginHarness harness(counting(), {{"label", std::string("vm")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<testing::PluginHarness::Incremental> answer = harness.incremental();
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_FALSE(answer->incremental);
+  EXPECT_TRUE(answer->identity_columns.empty());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read_since("");
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::internal);
+  EXPECT_EQ(rows.error().message(), "this plugin does not read increments");
+}
+
+TEST(Incremental, EachCheckpointComesAfterTheRowsBeforeIt) {
+  testing::PluginHarness harness(descriptor_of<PartsPlugin>("parts"), {});
+  ASSERT_TRUE(harness.create().ok());
+  Result<testing::PluginHarness::Incremental> answer = harness.incremental();
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_TRUE(answer->incremental);
+  EXPECT_EQ(answer->identity_columns, std::vector<std::string>{"lineitem/id"});
+
+  Result<std::vector<testing::CapturedRow>> rows = harness.read_since("");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 6u);
+  EXPECT_EQ(rows->at(3).origin, "p2:1");
+  // Each part's rows are flushed before its cursor (the batch is not full); the SDK sends the
+  // final cursor again after read_since returns.
+  EXPECT_EQ(harness.cursors(), (std::vector<std::string>{"1", "2", "2"}));
+  EXPECT_EQ(harness.cursor_rows(), (std::vector<std::size_t>{3, 6, 6}));
+  EXPECT_EQ(harness.batches(), 2u);
+
+  rows = harness.read_since("2");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_TRUE(rows->empty());
+  EXPECT_EQ(harness.cursors(), std::vector<std::string>{"2"});
+}
+
+TEST(Incremental, NextCursorStartsAsTheCursorGiven) {
+  testing::PluginHarness harness(descriptor_of<PartsPlugin>("parts_keep"),
+                                 {{"next", std::string("keep")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read_since("0");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ(rows->size(), 6u);
+  EXPECT_EQ(harness.cursors(), std::vector<std::string>{"0"});
+  EXPECT_EQ(harness.cursor_rows(), std::vector<std::size_t>{6});
+}
+
+TEST(Incremental, ACheckpointOutsideReadSinceIsAnError) {
+  testing::PluginHarness harness(descriptor_of<PartsPlugin>("parts_read"), {});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2024, 8));
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::internal);
+  EXPECT_EQ(rows.error().message(), "RowSink::checkpoint() was called outside read_since(): only "
+                                    "an incremental read has a cursor");
 }
 
 } // namespace

@@ -110,12 +110,12 @@ struct Batch {
   }
 };
 
-enum class EventKind { rows, reject, progress, log, note };
+enum class EventKind { rows, reject, progress, log, note, cursor };
 
 struct Event {
   EventKind kind = EventKind::rows;
   std::unique_ptr<Batch> batch; // rows
-  std::string a, b;             // reject: origin, reason; log: message; note: key
+  std::string a, b;             // reject: origin, reason; log: message; note: key; cursor
   std::string column, rule;     // reject: what the plugin named (ABI 1.2), else empty
   std::uint64_t x = 0, y = 0;   // progress: done, total; note: count; log: level
 };
@@ -199,6 +199,9 @@ struct PipelinedReceiver::State {
       return true;
     case EventKind::note:
       inner.on_note(event.a, event.x);
+      return true;
+    case EventKind::cursor:
+      inner.on_cursor(event.a);
       return true;
     }
     return true;
@@ -301,6 +304,13 @@ void PipelinedReceiver::on_note(std::string_view key, std::uint64_t count) {
   event.kind = EventKind::note;
   event.a = key;
   event.x = count;
+  state_->push(std::move(event));
+}
+
+void PipelinedReceiver::on_cursor(std::string_view cursor) {
+  Event event;
+  event.kind = EventKind::cursor;
+  event.a = cursor;
   state_->push(std::move(event));
 }
 

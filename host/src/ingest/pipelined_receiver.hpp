@@ -33,6 +33,7 @@ public:
   void on_progress(std::uint64_t done, std::uint64_t total) override;
   void on_log(bd_log_level level, std::string_view message) override;
   void on_note(std::string_view key, std::uint64_t count) override;
+  void on_cursor(std::string_view cursor) override; // in order with the rows, like the rest
 
   // Waits until the worker has handled everything queued. Returns the first exception the inner
   // receiver threw (as an Error) since the last drain(); after one, on_rows() asks the plugin to

@@ -31,6 +31,11 @@ std::uint64_t row_hash(std::string_view row) noexcept {
   return XXH3_64bits(row.data(), row.size());
 }
 
+Hash128 hash128(std::string_view bytes) noexcept {
+  const XXH128_hash_t hash = XXH3_128bits(bytes.data(), bytes.size());
+  return Hash128{hash.low64, hash.high64};
+}
+
 fs::path index_path_for(const fs::path& rows_file) {
   fs::path index = rows_file;
   index.replace_extension(".index");

@@ -53,6 +53,15 @@ Error file_error(std::string_view action, const std::filesystem::path& file, int
 // XXH3-64 of a row's bytes (without its '\n').
 std::uint64_t row_hash(std::string_view row) noexcept;
 
+// XXH3-128 of `bytes`: a key for a set too large to hold the bytes themselves (the identities of
+// an increment's rows), where a 64-bit hash would collide too often to rely on.
+struct Hash128 {
+  std::uint64_t low = 0;
+  std::uint64_t high = 0;
+  bool operator==(const Hash128&) const = default;
+};
+Hash128 hash128(std::string_view bytes) noexcept;
+
 // The index beside a rows file: "2024-08.ndjson" -> "2024-08.index".
 std::filesystem::path index_path_for(const std::filesystem::path& rows_file);
 

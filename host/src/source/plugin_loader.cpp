@@ -49,9 +49,16 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
     // 1.2 added bd_sink::reject_field; the descriptor is unchanged.
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
+    // 1.3 added incremental and read_since (and bd_sink::cursor).
+    offsetof(bd_plugin_descriptor, read_since) + sizeof(bd_plugin_descriptor::read_since),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
+// The sizes docs/abi.md lists for 64-bit Linux.
+static_assert(sizeof(void*) != 8 ||
+                  (kDescriptorSizeByMinor[0] == 88 && kDescriptorSizeByMinor[2] == 88 &&
+                   kDescriptorSizeByMinor[3] == 104),
+              "docs/abi.md's table of descriptor sizes per minor version is out of date");
 
 bool valid_plugin_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -268,6 +275,9 @@ struct ReadSink {
   RowReceiver& receiver;
   bool stopped = false;
   std::optional<Error> failure;
+  // read_since only: the last cursor given, and whether rows came after it.
+  std::optional<std::string> last_cursor;
+  bool rows_after_cursor = false;
 
   bool active() const noexcept { return !stopped && !failure; }
 
@@ -276,6 +286,8 @@ struct ReadSink {
     if (!self->active())
       return 1;
     try {
+      if (count > 0)
+        self->rows_after_cursor = true;
       if (!self->receiver.on_rows(std::span<const bd_row>(rows, count)))
         self->stopped = true;
     } catch (...) {
@@ -339,6 +351,19 @@ struct ReadSink {
       self->failure = current_exception_error();
     }
   }
+  static void cursor(void* context, bd_str text) noexcept {
+    auto* self = static_cast<ReadSink*>(context);
+    if (!self->active())
+      return;
+    try {
+      const std::string_view cursor(text.data, text.size);
+      self->last_cursor = std::string(cursor);
+      self->rows_after_cursor = false;
+      self->receiver.on_cursor(cursor);
+    } catch (...) {
+      self->failure = current_exception_error();
+    }
+  }
 };
 
 std::string without_prefix(std::string text, const std::string& prefix) {
@@ -379,6 +404,14 @@ Status check_abi(const bd_plugin_descriptor& descriptor, const fs::path& file) {
     return config_error(where + " names its plugin '" + std::string(descriptor.name) +
                         "', which is not a valid plugin name (use lowercase letters, digits, '_' "
                         "and '-')");
+  // ABI 1.3: incremental and read_since come together (both or neither).
+  if (descriptor.abi_minor >= 3 &&
+      (descriptor.incremental == nullptr) != (descriptor.read_since == nullptr))
+    return config_error(where + ": plugin '" + std::string(descriptor.name) + "' has " +
+                        (descriptor.incremental != nullptr ? "incremental but no read_since"
+                                                           : "read_since but no incremental") +
+                        " in its descriptor (an incremental source needs both): " + kRebuild +
+                        " using BILLDROP_PLUGIN(...)");
   std::string missing;
   const std::pair<const char*, bool> functions[] = {{"create", descriptor.create != nullptr},
                                                     {"destroy", descriptor.destroy != nullptr},
@@ -466,7 +499,45 @@ PluginInstance::create(std::shared_ptr<const LoadedPlugin> plugin, const ConfigV
   if (handle == nullptr)
     return internal_error("plugin '" + plugin->name() +
                           "' reported success from create() but returned no instance");
-  return std::unique_ptr<PluginInstance>(new PluginInstance(std::move(plugin), handle));
+  std::unique_ptr<PluginInstance> instance(new PluginInstance(std::move(plugin), handle));
+  if (Status asked = instance->ask_incremental(); !asked)
+    return std::move(asked).error();
+  return instance;
+}
+
+Status PluginInstance::ask_incremental() {
+  const bd_plugin_descriptor& descriptor = plugin_->descriptor();
+  // Fields of ABI 1.3: check_abi() made sure struct_size covers them when abi_minor says so.
+  if (descriptor.abi_minor < 3 || descriptor.incremental == nullptr ||
+      descriptor.read_since == nullptr)
+    return {};
+  struct Collected {
+    std::vector<std::string> columns;
+    bool out_of_memory = false;
+  } collected;
+  int32_t flag = 0;
+  ErrorBuffer error;
+  const int32_t code = descriptor.incremental(
+      handle_, &flag,
+      [](void* context, bd_str column) noexcept {
+        auto* into = static_cast<Collected*>(context);
+        try {
+          into->columns.emplace_back(column.data, column.size);
+        } catch (...) {
+          into->out_of_memory = true;
+        }
+      },
+      &collected, error.get());
+  if (code != BD_OK)
+    return error.to_error(*plugin_, "incremental()", code)
+        .with_context("plugin '" + plugin_->name() + "' failed to initialise");
+  if (collected.out_of_memory)
+    return internal_error("out of memory while asking plugin '" + plugin_->name() +
+                          "' for its identity columns");
+  incremental_ = flag != 0;
+  if (incremental_)
+    identity_columns_ = std::move(collected.columns);
+  return {};
 }
 
 PluginInstance::~PluginInstance() {
@@ -533,6 +604,38 @@ Status PluginInstance::read(Month month, RowReceiver& receiver) {
                  "the read of " + text + " from plugin '" + plugin_->name() + "' was stopped");
   if (code != BD_OK)
     return error.to_error(*plugin_, "read()", code);
+  return {};
+}
+
+Status PluginInstance::read_since(std::string_view cursor, RowReceiver& receiver,
+                                  std::string& next_cursor) {
+  if (!incremental_)
+    return config_error("plugin '" + plugin_->name() +
+                        "' does not read increments (with this configuration)");
+  ReadSink state{receiver};
+  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,       &ReadSink::progress,
+                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field, &ReadSink::cursor};
+  const std::string what =
+      cursor.empty() ? std::string("from the start") : "since cursor '" + std::string(cursor) + "'";
+  ErrorBuffer error;
+  const int32_t code = plugin_->descriptor().read_since(
+      handle_, bd_str{cursor.data(), cursor.size()}, &sink, error.get());
+  if (state.failure)
+    return std::move(*state.failure);
+  if (state.stopped && (code == BD_OK || code == BD_ERR_CANCELLED))
+    return Error(ErrorKind::cancelled, "the incremental read " + what + " from plugin '" +
+                                           plugin_->name() + "' was stopped");
+  if (code != BD_OK)
+    return error.to_error(*plugin_, "read_since()", code);
+  if (!state.last_cursor)
+    return internal_error("plugin '" + plugin_->name() + "' returned from read_since() " + what +
+                          " without giving the next cursor (bd_sink::cursor)");
+  if (state.rows_after_cursor)
+    return internal_error("plugin '" + plugin_->name() +
+                          "' wrote rows after its last cursor in "
+                          "read_since() " +
+                          what + ": they would be read again next time");
+  next_cursor = std::move(*state.last_cursor);
   return {};
 }
 

@@ -83,6 +83,9 @@ public:
   virtual void on_log(bd_log_level /*level*/, std::string_view /*message*/) {}
   // A named tally for the run report (bd_sink::note, ABI 1.1).
   virtual void on_note(std::string_view /*key*/, std::uint64_t /*count*/) {}
+  // In read_since() only (bd_sink::cursor, ABI 1.3): every row before this call was consumed up
+  // to `cursor`; the rows since the previous cursor are one part of the increment.
+  virtual void on_cursor(std::string_view /*cursor*/) {}
 };
 
 // One configured plugin instance. Exceptions thrown by a RowReceiver are caught at the boundary
@@ -104,11 +107,28 @@ public:
   Result<std::vector<Month>> months() override; // sorted, without duplicates
   Status read(Month month, RowReceiver& receiver) override;
 
+  // Asked of the plugin once, by create(): false for a plugin of ABI 1.0-1.2, or one without
+  // the incremental functions, or whose instance says no.
+  bool incremental() const noexcept override { return incremental_; }
+  const std::vector<std::string>& identity_columns() const noexcept override {
+    return identity_columns_;
+  }
+  // Through bd_plugin_descriptor::read_since. Fails (config) when the instance is not
+  // incremental; fails (internal) when the plugin returns success without a cursor, or with
+  // rows after its last cursor.
+  Status read_since(std::string_view cursor, RowReceiver& receiver,
+                    std::string& next_cursor) override;
+
 private:
   PluginInstance(std::shared_ptr<const LoadedPlugin> plugin, void* handle)
       : plugin_(std::move(plugin)), handle_(handle) {}
+  // Asks an ABI 1.3 plugin whether this instance reads increments, and its identity columns.
+  Status ask_incremental();
+
   std::shared_ptr<const LoadedPlugin> plugin_;
   void* handle_;
+  bool incremental_ = false;
+  std::vector<std::string> identity_columns_;
 };
 
 // Where plugins are looked for, in order: --plugin-dir values, then BILLDROP_PLUGIN_PATH

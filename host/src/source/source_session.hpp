@@ -1,12 +1,13 @@
 #pragma once
-// A configured source, however it runs: what convert, validate, check and (later) the daemon's
-// verify ask of it. Today's implementation is the in-process plugin (PluginInstance); a plugin run
-// in a child process is another, behind the same three calls.
+// A configured source, however it runs: what convert, validate, check and the daemon ask of it.
+// Today's implementation is the in-process plugin (PluginInstance); a plugin run in a child
+// process is another, behind the same calls.
 
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace billdrop::source {
@@ -25,6 +26,28 @@ public:
   // The rows of `month` (and possibly late rows of other months) into `receiver`; a receiver that
   // returns false from on_rows() stops the read with ErrorKind::cancelled.
   virtual Status read(Month month, RowReceiver& receiver) = 0;
+
+  // ---- Incremental sources (ABI 1.3, docs/abi.md). A source that is not incremental keeps the
+  // defaults; ingest::convert_incremental() merges what read_since() gives into the snapshots.
+
+  // Whether read_since() may be called. A plugin of ABI 1.0-1.2 never is.
+  virtual bool incremental() const noexcept { return false; }
+  // The CBF columns the source says identify a record (docs/abi.md, "Incremental sources");
+  // empty: the host's default identity (cbf::RowIdentity).
+  virtual const std::vector<std::string>& identity_columns() const noexcept {
+    static const std::vector<std::string> none;
+    return none;
+  }
+  // The rows of the records new or changed since `cursor` ("" = from the start), of any month,
+  // into `receiver`; the receiver's on_cursor() marks the end of each part. On success
+  // `next_cursor` is the cursor to store for the next call; on failure it is left as it was.
+  virtual Status read_since(std::string_view cursor, RowReceiver& receiver,
+                            std::string& next_cursor) {
+    (void)cursor;
+    (void)receiver;
+    (void)next_cursor;
+    return config_error("source '" + name() + "' does not read increments");
+  }
 };
 
 } // namespace billdrop::source

@@ -36,6 +36,12 @@ public:
        "lineitem/type when its template gives nothing"},
       {"null_values", ConfigType::string_list, "[\"NULL\",\"null\"]", false,
        "Cell values read as blank"},
+      {"incremental", ConfigType::boolean, "false", false,
+       "path is a folder to which each new file brings only new or changed records; billdrop "
+       "reads the files after the last one it read and merges them into its month snapshots"},
+      {"identity_columns", ConfigType::string_list, nullptr, false,
+       "With incremental: the CBF columns that identify a record (a record in a later file "
+       "replaces the rows with the same values); default: billdrop's row identity"},
   };
 
   explicit CustomPlugin(const Config& config)
@@ -44,6 +50,12 @@ public:
   Status check() override { return reader_.check(); }
   Result<std::vector<Month>> months() override { return reader_.months(); }
   Status read(Month month, RowSink& sink) override { return reader_.read(month, sink); }
+
+  bool incremental() const override { return reader_.incremental(); }
+  std::vector<std::string> identity_columns() const override { return reader_.identity_columns(); }
+  Status read_since(std::string_view cursor, RowSink& sink, std::string& next_cursor) override {
+    return reader_.read_since(cursor, sink, next_cursor);
+  }
 
 private:
   ExportReader reader_;

@@ -120,6 +120,12 @@ Result<ExportReader> ExportReader::from_config(const Config& config) {
   if (config.has("lineitem_type_map"))
     mapping.lineitem_type_map = config.get_map("lineitem_type_map");
   mapping.lineitem_type_default = config.get_string_or("lineitem_type_default", "Usage");
+  options.incremental = config.has("incremental") && config.get_bool("incremental");
+  if (config.has("identity_columns")) {
+    options.identity_columns = config.get_list("identity_columns");
+    if (!options.incremental && !options.identity_columns.empty())
+      problems.push_back("identity_columns is only used with incremental = true");
+  }
   if (config.has("null_values"))
     mapping.null_values = config.get_list("null_values");
 
@@ -132,7 +138,32 @@ Result<ExportReader> ExportReader::from_config(const Config& config) {
 }
 
 Result<std::vector<std::filesystem::path>> ExportReader::files() const {
+  if (options_.incremental)
+    return files_after("");
   return list_export_files(options_.path, options_.file_pattern);
+}
+
+Result<std::vector<std::filesystem::path>>
+ExportReader::files_after(std::string_view cursor) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(options_.path, ec)) {
+    if (!fs::exists(options_.path, ec))
+      return source_error("path " + options_.path.string() + " does not exist");
+    return config_error("with incremental = true, path must be a folder to which each new file "
+                        "brings new or changed records; " +
+                        options_.path.string() + " is a file");
+  }
+  // An empty folder only means that nothing arrived yet.
+  Result<std::vector<fs::path>> all =
+      list_export_files(options_.path, options_.file_pattern, /*allow_none=*/true);
+  if (!all)
+    return std::move(all).error();
+  std::vector<fs::path> after;
+  for (fs::path& file : *all)
+    if (file.filename().string() > cursor)
+      after.push_back(std::move(file));
+  return after;
 }
 
 Result<ExportReader::OpenedFile> ExportReader::open(const std::filesystem::path& file) const {
@@ -210,11 +241,34 @@ Result<std::vector<Month>> ExportReader::months() const {
 }
 
 Status ExportReader::read(Month month, RowSink& sink) const {
+  if (options_.incremental)
+    return config_error(
+        "with incremental = true a month cannot be read whole: a later file may restate a "
+        "record of an earlier one, and reading both would count it twice; billdrop merges the "
+        "files into its month snapshots instead (an incremental sync)");
   Result<std::vector<std::filesystem::path>> paths = files();
   if (!paths)
     return std::move(paths).error();
+  return read_files(*paths, month, sink, {});
+}
+
+Status ExportReader::read_since(std::string_view cursor, RowSink& sink,
+                                std::string& next_cursor) const {
+  Result<std::vector<std::filesystem::path>> paths = files_after(cursor);
+  if (!paths)
+    return std::move(paths).error();
+  // Each file is a part of the increment: when two files restate a record, the later one wins.
+  return read_files(*paths, std::nullopt, sink, [&](const std::filesystem::path& file) {
+    next_cursor = file.filename().string();
+    return sink.checkpoint(next_cursor);
+  });
+}
+
+Status ExportReader::read_files(
+    const std::vector<std::filesystem::path>& paths, std::optional<Month> month, RowSink& sink,
+    const std::function<Status(const std::filesystem::path&)>& after_file) const {
   std::uint64_t total = 0;
-  for (const std::filesystem::path& file : *paths) {
+  for (const std::filesystem::path& file : paths) {
     std::error_code ec;
     const std::uintmax_t size = std::filesystem::file_size(file, ec);
     if (!ec)
@@ -226,7 +280,7 @@ Status ExportReader::read(Month month, RowSink& sink) const {
   SourceRecord record;
   MappedRow row;
   std::string origin;
-  for (const std::filesystem::path& file : *paths) {
+  for (const std::filesystem::path& file : paths) {
     Result<OpenedFile> opened = open(file);
     if (!opened)
       return std::move(opened).error();
@@ -264,7 +318,7 @@ Status ExportReader::read(Month month, RowSink& sink) const {
         sink.reject(origin, problem.column, problem.rule, problem.detail);
         continue;
       }
-      if (!month.contains(*start))
+      if (month && !month->contains(*start))
         continue;
       if (Status mapped = mapping.map(record, *start, row); !mapped) {
         const MappingProblem& problem = mapping.last_problem();
@@ -279,6 +333,9 @@ Status ExportReader::read(Month month, RowSink& sink) const {
     }
     done_before += source.total() != 0 ? source.total() : source.position();
     sink.progress(done_before, total);
+    if (after_file)
+      if (Status status = after_file(file); !status)
+        return status;
   }
   return {};
 }

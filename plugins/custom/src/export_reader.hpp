@@ -10,6 +10,8 @@
 #include <billdrop/timestamp.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,11 @@ struct ExportOptions {
   std::string file_pattern = "*";
   InputFormat format = InputFormat::automatic;
   char delimiter = ',';
+  // Incremental mode (README, "Incremental mode"): `path` is a folder to which each new file
+  // brings only new or changed records; read_since() reads the files after the cursor, which is
+  // the name of the last file read.
+  bool incremental = false;
+  std::vector<std::string> identity_columns; // empty: the host's default identity
 };
 
 class ExportReader {
@@ -45,6 +52,15 @@ public:
   // month's read when its other values cannot be mapped.
   Status read(Month month, RowSink& sink) const;
 
+  bool incremental() const noexcept { return options_.incremental; }
+  const std::vector<std::string>& identity_columns() const noexcept {
+    return options_.identity_columns;
+  }
+  // Incremental mode: the rows of every record of the files whose names sort after `cursor`
+  // ("" = every file), in name order, whatever their months; a checkpoint with the file's name
+  // after each file. `next_cursor` is the last file's name (unchanged when there is none).
+  Status read_since(std::string_view cursor, RowSink& sink, std::string& next_cursor) const;
+
 private:
   struct OpenedFile {
     std::unique_ptr<RecordSource> source;
@@ -52,7 +68,15 @@ private:
   };
 
   Result<std::vector<std::filesystem::path>> files() const;
+  // Incremental mode: the folder's files whose names sort after `cursor`, in name order (none is
+  // not an error: nothing new arrived).
+  Result<std::vector<std::filesystem::path>> files_after(std::string_view cursor) const;
   Result<OpenedFile> open(const std::filesystem::path& file) const;
+  // Writes the rows of the records of `paths` whose time/usage_start falls in `month` (every
+  // record when there is none), calling `after_file` after each file when it is set.
+  Status read_files(const std::vector<std::filesystem::path>& paths, std::optional<Month> month,
+                    RowSink& sink,
+                    const std::function<Status(const std::filesystem::path&)>& after_file) const;
 
   ExportOptions options_;
   ColumnMapping mapping_;

@@ -413,8 +413,8 @@ bool glob_match(std::string_view pattern, std::string_view name) noexcept {
   return p == pattern.size();
 }
 
-Result<std::vector<std::filesystem::path>> list_export_files(const std::filesystem::path& path,
-                                                             std::string_view pattern) {
+Result<std::vector<std::filesystem::path>>
+list_export_files(const std::filesystem::path& path, std::string_view pattern, bool allow_none) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -443,7 +443,7 @@ Result<std::vector<std::filesystem::path>> list_export_files(const std::filesyst
       continue;
     files.push_back(it->path());
   }
-  if (files.empty())
+  if (files.empty() && !allow_none)
     return source_error("directory " + path.string() + " has no files matching file_pattern \"" +
                         std::string(pattern) + "\"");
   std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {

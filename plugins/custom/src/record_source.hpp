@@ -32,9 +32,11 @@ Result<InputFormat> resolve_format(const std::filesystem::path& file, InputForma
 bool glob_match(std::string_view pattern, std::string_view name) noexcept;
 
 // `path` itself when it is a file; for a directory, its regular files whose names match
-// `pattern`, in name order (an empty directory is an error naming the pattern).
+// `pattern`, in name order (an empty directory is an error naming the pattern, unless
+// `allow_none`).
 Result<std::vector<std::filesystem::path>> list_export_files(const std::filesystem::path& path,
-                                                             std::string_view pattern);
+                                                             std::string_view pattern,
+                                                             bool allow_none = false);
 
 struct SourceRecord {
   // values[i] is the value of column i; a record may hold fewer values than there are columns

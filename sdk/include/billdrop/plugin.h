@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BILLDROP_ABI_MAJOR 1
-#define BILLDROP_ABI_MINOR 2
+#define BILLDROP_ABI_MINOR 3
 /* "BDRP" read as a little-endian 32-bit integer. */
 #define BILLDROP_PLUGIN_MAGIC 0x50524442u
 #define BILLDROP_PLUGIN_ENTRY_SYMBOL "billdrop_plugin_entry"
@@ -116,14 +116,27 @@ typedef struct bd_sink {
    * (the host is at least 1.2); the SDK's RowSink falls back to reject when it is null.
    */
   void (*reject_field)(void* context, bd_str origin, bd_str column, bd_str rule, bd_str reason);
+  /*
+   * Since ABI 1.3. Set only in the sink the host passes to read_since (NULL in read). Says that
+   * every record up to here has been written (rows before this call have all gone through
+   * write) and that `cursor` is where the next read_since must start to get the rest. A plugin
+   * calls it after each unit of change it consumes (a file, a page of a change feed) and at
+   * least once, after its last row: rows written after the last cursor are a plugin error.
+   * Between two cursors lies one "part" of the increment: when several parts restate the same
+   * record, the last part wins (docs/abi.md, "Incremental sources").
+   */
+  void (*cursor)(void* context, bd_str cursor);
 } bd_sink;
 
 /* Receives the months a source holds, as "YYYY-MM". */
 typedef void (*bd_month_callback)(void* context, bd_str month);
 
+/* Since ABI 1.3. Receives one string from the plugin; it is valid only during the call. */
+typedef void (*bd_text_callback)(void* context, bd_str text);
+
 /*
  * The descriptor. Fields up to and including `read` exist in ABI 1.0; later minor versions append
- * fields after them and raise struct_size.
+ * fields after them and raise struct_size (1.3: `incremental` and `read_since`).
  */
 typedef struct bd_plugin_descriptor {
   uint32_t magic;       /* BILLDROP_PLUGIN_MAGIC */
@@ -152,6 +165,27 @@ typedef struct bd_plugin_descriptor {
   int32_t (*months)(void* instance, bd_month_callback emit, void* context, bd_error* error);
   /* Streams every row of the month ("YYYY-MM") to the sink, in batches. */
   int32_t (*read)(void* instance, bd_str month, const bd_sink* sink, bd_error* error);
+
+  /*
+   * Since ABI 1.3: incremental sources (docs/abi.md). Both NULL in a plugin that never reads
+   * increments, both set otherwise; the host reads them only when abi_minor >= 3.
+   *
+   * incremental: does this instance read increments? Sets *incremental to 1 when read_since may
+   * be called, 0 when not (an instance whose configuration asks for whole months). An
+   * incremental instance may name the CBF columns that identify a record ("lineitem/id",
+   * "resource/tag:<key>", ...) by calling identity_column once per column, in any order; naming
+   * none keeps the host's default identity. The host calls it once, right after create.
+   */
+  int32_t (*incremental)(void* instance, int32_t* incremental, bd_text_callback identity_column,
+                         void* context, bd_error* error);
+  /*
+   * Streams the rows of the records that are new or changed since `cursor` (empty: from the
+   * start), whatever their months, to the sink, calling sink->cursor after each part and after
+   * the last row. The last cursor given is the one the host stores and passes back next time.
+   * The cursor is opaque to the host (a file name, a timestamp, a page token). When the call
+   * fails the host keeps the cursor it had, so the same records are read again next time.
+   */
+  int32_t (*read_since)(void* instance, bd_str cursor, const bd_sink* sink, bd_error* error);
 } bd_plugin_descriptor;
 
 /* The one exported symbol. */

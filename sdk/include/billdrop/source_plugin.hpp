@@ -12,6 +12,9 @@
 //     billdrop::Result<std::vector<billdrop::Month>> months() override;
 //     billdrop::Status read(billdrop::Month month, billdrop::RowSink& sink) override;
 //   };
+//
+// An incremental source (ABI 1.3) also overrides incremental() and read_since() (see
+// SourcePlugin).
 //   BILLDROP_PLUGIN(AcmePlugin, "acme", "1.0.0", "Reads Acme usage exports")
 
 #include <billdrop/config.hpp>
@@ -122,6 +125,22 @@ public:
   void log(LogLevel level, std::string_view message) {
     if (sink_->log)
       sink_->log(sink_->context, static_cast<int32_t>(level), to_str(message));
+  }
+
+  // In read_since() (ABI 1.3): every record written so far has been consumed up to `cursor`,
+  // where the next read_since() must start to get the rest. Sends the pending rows first. A
+  // plugin that reads its changes in parts (files, pages of a change feed) calls it after each
+  // part; when two parts restate the same record, the later part wins. The SDK sends the final
+  // cursor (read_since's next_cursor) itself, so a plugin reading one part need not call it.
+  Status checkpoint(std::string_view cursor) {
+    if (sink_->cursor == nullptr)
+      return Error(ErrorKind::internal,
+                   "RowSink::checkpoint() was called outside read_since(): only an incremental "
+                   "read has a cursor");
+    if (Status status = flush(); !status)
+      return status;
+    sink_->cursor(sink_->context, to_str(cursor));
+    return {};
   }
 
   // Sends whatever is pending. Called by the SDK after read() returns, so plugins need not.
@@ -248,6 +267,27 @@ public:
   // Streams every row of `month`. Rows of other months (late corrections) are allowed: the host
   // routes each row by its own usage_start.
   virtual Status read(Month month, RowSink& sink) = 0;
+
+  // ---- Incremental sources (ABI 1.3, docs/abi.md). The defaults say "not incremental", so a
+  // plugin that reads whole months overrides none of these.
+
+  // Whether this instance reads increments with read_since() (it may depend on the
+  // configuration). The host asks once, after construction.
+  virtual bool incremental() const { return false; }
+  // The CBF columns that identify a record ("lineitem/id", "resource/tag:<key>", ...): a record
+  // read again replaces the stored rows that have the same values in these columns. Empty: the
+  // host's default identity (time/usage_start, lineitem/type, lineitem/id, resource/id and the
+  // other columns that say what was used where; docs/abi.md).
+  virtual std::vector<std::string> identity_columns() const { return {}; }
+  // The rows of the records that are new or changed since `cursor` ("" = from the start), of any
+  // month. Set `next_cursor` to where the next call must start (it starts as `cursor`: nothing
+  // consumed). Call sink.checkpoint(cursor) after each part read, when there are several.
+  virtual Status read_since(std::string_view cursor, RowSink& sink, std::string& next_cursor) {
+    (void)cursor;
+    (void)sink;
+    (void)next_cursor;
+    return Error(ErrorKind::internal, "this plugin does not read increments");
+  }
 };
 
 namespace detail {
@@ -372,6 +412,30 @@ struct Adapter {
       return rows.flush();
     });
   }
+  static int32_t incremental(void* instance, int32_t* flag, bd_text_callback identity_column,
+                             void* context, bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      const auto* plugin = static_cast<const SourcePlugin*>(instance);
+      const bool reads_increments = plugin->incremental();
+      *flag = reads_increments ? 1 : 0;
+      if (reads_increments && identity_column != nullptr)
+        for (const std::string& column : plugin->identity_columns())
+          identity_column(context, bd_str{column.data(), column.size()});
+      return {};
+    });
+  }
+  static int32_t read_since(void* instance, bd_str cursor_text, const bd_sink* sink,
+                            bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      const std::string_view cursor(cursor_text.data, cursor_text.size);
+      std::string next_cursor(cursor);
+      RowSink rows(sink);
+      Status status = static_cast<SourcePlugin*>(instance)->read_since(cursor, rows, next_cursor);
+      if (!status)
+        return status;
+      return rows.checkpoint(next_cursor); // sends the last rows, then the cursor after them
+    });
+  }
 };
 
 } // namespace detail
@@ -388,6 +452,7 @@ struct Adapter {
         plugin_description,    Adapter_::schema_json(),                                            \
         &Adapter_::create,     &Adapter_::destroy,                                                 \
         &Adapter_::check,      &Adapter_::months,                                                  \
-        &Adapter_::read};                                                                          \
+        &Adapter_::read,       &Adapter_::incremental,                                             \
+        &Adapter_::read_since};                                                                    \
     return &descriptor;                                                                            \
   }

@@ -37,6 +37,8 @@ public:
         &Adapter_::destroy,                                                                        \
         &Adapter_::check,                                                                          \
         &Adapter_::months,                                                                         \
-        &Adapter_::read};                                                                          \
+        &Adapter_::read,                                                                           \
+        &Adapter_::incremental,                                                                    \
+        &Adapter_::read_since};                                                                    \
     return &descriptor;                                                                            \
   }

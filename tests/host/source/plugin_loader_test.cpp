@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -285,9 +286,9 @@ TEST(CheckAbi, TruncatedDescriptor) {
   descriptor.struct_size = 40;
   const Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
   ASSERT_FALSE(status.ok());
-  // 1.0 and 1.1 have magic..struct_size (12 bytes, padded to 16), four pointers and five
-  // functions (1.1 added a sink callback, not a descriptor field).
-  const std::size_t needed = 16 + 4 * sizeof(void*) + 5 * sizeof(void*);
+  // magic..struct_size (12 bytes, padded to 16), four pointers and five functions in 1.0 to
+  // 1.2 (1.1 and 1.2 added sink callbacks, not descriptor fields); 1.3 added two functions.
+  const std::size_t needed = 16 + 4 * sizeof(void*) + 7 * sizeof(void*);
   EXPECT_EQ(status.error().message(),
             "/p/billdrop_fake.so has a truncated plugin descriptor (40 bytes, ABI " + kHostAbi +
                 " needs " + std::to_string(needed) +
@@ -667,6 +668,171 @@ TEST(PluginLocator, FoundPluginLoads) {
   const auto plugin = source::load_plugin(*found);
   ASSERT_TRUE(plugin.ok()) << plugin.error().message();
   EXPECT_EQ((*plugin)->name(), "check_retryable");
+}
+
+// ---- incremental sources (ABI 1.3) ----
+
+// Collects the rows' origins and the cursors of an incremental read, in the order they came.
+class IncrementReceiver final : public source::RowReceiver {
+public:
+  std::vector<std::string> events; // "row <origin>" and "cursor <cursor>"
+  bool on_rows(std::span<const bd_row> batch) override {
+    for (const bd_row& row : batch)
+      events.push_back("row " + std::string(row.origin.data, row.origin.size));
+    return true;
+  }
+  void on_reject(std::string_view origin, std::string_view) override {
+    events.push_back("reject " + std::string(origin));
+  }
+  void on_cursor(std::string_view cursor) override {
+    events.push_back("cursor " + std::string(cursor));
+  }
+};
+
+TEST(OldMinorPlugin, Abi12PluginLoadsReadsAndIsNotIncremental) {
+  // Its descriptor ends at `read`, followed by bytes that are not function pointers.
+  const auto plugin = load_or_fail("abi_1_2");
+  EXPECT_EQ(plugin->descriptor().abi_minor, 2);
+  EXPECT_LT(plugin->descriptor().struct_size, sizeof(bd_plugin_descriptor));
+  auto instance = create_or_fail(plugin, {});
+  EXPECT_FALSE(instance->incremental());
+  EXPECT_TRUE(instance->identity_columns().empty());
+
+  RecordingReceiver rows;
+  const Status read = instance->read(Month(2024, 8), rows);
+  ASSERT_TRUE(read.ok()) << read.error().message();
+  ASSERT_EQ(rows.rows.size(), 1u);
+  EXPECT_EQ(rows.rows[0].origin, "v12:1");
+
+  IncrementReceiver increment;
+  std::string cursor = "kept";
+  const Status since = instance->read_since("", increment, cursor);
+  ASSERT_FALSE(since.ok());
+  EXPECT_EQ(since.error().kind(), ErrorKind::config);
+  EXPECT_EQ(since.error().message(),
+            "plugin 'abi_1_2' does not read increments (with this configuration)");
+  EXPECT_EQ(cursor, "kept");
+  EXPECT_TRUE(increment.events.empty());
+}
+
+TEST(OldMinorPlugin, Abi11PluginIsNotIncremental) {
+  auto instance = create_or_fail(load_or_fail("abi_1_1"), {});
+  EXPECT_FALSE(instance->incremental());
+}
+
+TEST(IncrementalPlugin, APluginOfTheSdkIsNotIncrementalByDefault) {
+  auto instance = create_or_fail(load_or_fail("good"), kGoodConfig);
+  EXPECT_FALSE(instance->incremental());
+  // The base SourceSession says the same for sources that know nothing of increments.
+  source::SourceSession& session = *instance;
+  EXPECT_FALSE(session.incremental());
+}
+
+TEST(IncrementalPlugin, ReadsEachPartThenItsCursor) {
+  const auto plugin = load_or_fail("incremental");
+  EXPECT_EQ(plugin->descriptor().abi_minor, 3);
+  auto instance = create_or_fail(
+      plugin, {{"identity", std::vector<std::string>{"resource/id", "time/usage_start"}}});
+  ASSERT_TRUE(instance->incremental());
+  EXPECT_EQ(instance->identity_columns(),
+            (std::vector<std::string>{"resource/id", "time/usage_start"}));
+
+  IncrementReceiver all;
+  std::string cursor;
+  Status status = instance->read_since("", all, cursor);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(all.events, (std::vector<std::string>{"row inc:1", "cursor 1", "row inc:2", "cursor 2",
+                                                  "row inc:3", "cursor 3", "cursor 3"}));
+  EXPECT_EQ(cursor, "3");
+
+  IncrementReceiver rest;
+  status = instance->read_since("1", rest, cursor);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(rest.events, (std::vector<std::string>{"row inc:2", "cursor 2", "row inc:3", "cursor 3",
+                                                   "cursor 3"}));
+  EXPECT_EQ(cursor, "3");
+
+  // Nothing new: no row, and the cursor it was given back.
+  IncrementReceiver none;
+  status = instance->read_since("3", none, cursor);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(none.events, std::vector<std::string>{"cursor 3"});
+  EXPECT_EQ(cursor, "3");
+}
+
+TEST(IncrementalPlugin, AnInstanceMaySayItIsNotIncremental) {
+  auto instance = create_or_fail(
+      load_or_fail("incremental"),
+      {{"incremental", false}, {"identity", std::vector<std::string>{"resource/id"}}});
+  EXPECT_FALSE(instance->incremental());
+  EXPECT_TRUE(instance->identity_columns().empty());
+  IncrementReceiver receiver;
+  std::string cursor;
+  EXPECT_EQ(instance->read_since("", receiver, cursor).error().kind(), ErrorKind::config);
+}
+
+TEST(IncrementalPlugin, SuccessWithoutACursorIsAnError) {
+  auto instance = create_or_fail(load_or_fail("incremental"), {{"mode", std::string("no_cursor")}});
+  IncrementReceiver receiver;
+  std::string cursor = "7";
+  const Status status = instance->read_since("7", receiver, cursor);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind(), ErrorKind::internal);
+  EXPECT_EQ(status.error().message(),
+            "plugin 'incremental' returned from read_since() since cursor '7' without giving the "
+            "next cursor (bd_sink::cursor)");
+  EXPECT_EQ(cursor, "7");
+}
+
+TEST(IncrementalPlugin, RowsAfterTheLastCursorAreAnError) {
+  auto instance =
+      create_or_fail(load_or_fail("incremental"), {{"mode", std::string("rows_after_cursor")}});
+  IncrementReceiver receiver;
+  std::string cursor;
+  const Status status = instance->read_since("", receiver, cursor);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(),
+            "plugin 'incremental' wrote rows after its last cursor in read_since() from the "
+            "start: they would be read again next time");
+  EXPECT_EQ(cursor, "");
+}
+
+TEST(CheckAbi, IncrementalNeedsReadSinceAndTheOtherWayRound) {
+  bd_plugin_descriptor descriptor = valid_descriptor();
+  descriptor.incremental = [](void*, int32_t*, bd_text_callback, void*, bd_error*) -> int32_t {
+    return BD_OK;
+  };
+  Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(),
+            "/p/billdrop_fake.so: plugin 'fake' has incremental but no read_since in its "
+            "descriptor (an incremental source needs both): rebuild the plugin against "
+            "billdrop-sdk 1.x using BILLDROP_PLUGIN(...)");
+  descriptor.incremental = nullptr;
+  descriptor.read_since = [](void*, bd_str, const bd_sink*, bd_error*) -> int32_t { return BD_OK; };
+  status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message().find("has read_since but no incremental"), std::string::npos);
+  // Neither: a 1.3 plugin that never reads increments.
+  descriptor.read_since = nullptr;
+  EXPECT_TRUE(source::check_abi(descriptor, "/p/billdrop_fake.so").ok());
+}
+
+TEST(CheckAbi, SizeIsCheckedPerMinor) {
+  bd_plugin_descriptor descriptor = valid_descriptor();
+  const std::size_t size_1_2 = offsetof(bd_plugin_descriptor, read) + sizeof(void*);
+  descriptor.struct_size = static_cast<uint32_t>(size_1_2);
+  for (std::uint16_t minor : {0, 1, 2}) {
+    descriptor.abi_minor = minor;
+    EXPECT_TRUE(source::check_abi(descriptor, "/p/billdrop_fake.so").ok()) << minor;
+  }
+  descriptor.abi_minor = 3;
+  const Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(), "/p/billdrop_fake.so has a truncated plugin descriptor (" +
+                                          std::to_string(size_1_2) + " bytes, ABI 1.3 needs " +
+                                          std::to_string(sizeof(bd_plugin_descriptor)) +
+                                          "): rebuild the plugin against billdrop-sdk 1.x");
 }
 
 TEST(PluginLocator, PluginFileName) {

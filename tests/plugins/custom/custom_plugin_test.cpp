@@ -69,10 +69,10 @@ TEST_F(CustomPluginTest, DescribesItsConfigKeys) {
   std::vector<std::string> keys;
   for (const auto& key : schema->keys())
     keys.push_back(key.key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"path", "file_pattern", "format", "delimiter",
-                                            "columns", "cost_column", "timestamp_format",
-                                            "tag_prefix", "tag_columns", "lineitem_type_map",
-                                            "lineitem_type_default", "null_values"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "path", "file_pattern", "format", "delimiter", "columns", "cost_column",
+                      "timestamp_format", "tag_prefix", "tag_columns", "lineitem_type_map",
+                      "lineitem_type_default", "null_values", "incremental", "identity_columns"}));
   const auto* path = schema->find("path");
   ASSERT_NE(path, nullptr);
   EXPECT_EQ(path->type, billdrop::ConfigType::path);
@@ -536,6 +536,129 @@ TEST_F(CustomPluginTest, DirectoryModeReadsMatchingFilesInNameOrder) {
   auto status = all.check();
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().message().find("README.md"), std::string::npos);
+}
+
+// ---- incremental mode ----
+
+ConfigValues incremental_config(const fs::path& folder) {
+  ConfigValues config{{"path", folder.string()},
+                      {"columns", StringMap{{"time/usage_start", "{date}"},
+                                            {"cost/cost", "{cost}"},
+                                            {"resource/service", "{service}"}}}};
+  config.emplace("incremental", true);
+  return config;
+}
+
+TEST_F(CustomPluginTest, NotIncrementalByDefault) {
+  const auto file = write("usage.csv", "date,cost,service\n2026-08-01,1,GPU\n");
+  PluginHarness harness(billdrop_plugin_entry(), config_for(file));
+  ASSERT_TRUE(harness.create().ok());
+  auto answer = harness.incremental();
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_FALSE(answer->incremental);
+  EXPECT_TRUE(answer->identity_columns.empty());
+}
+
+TEST_F(CustomPluginTest, IncrementalModeReadsTheFilesAfterTheCursorInNameOrder) {
+  write("drops/2026-08-02.csv", "date,cost,service\n2026-08-02,3.00,GPU\n2026-09-01,4.00,GPU\n");
+  write("drops/2026-08-01.csv", "date,cost,service\n2026-08-01,1.00,GPU\n2026-08-01,2.00,CPU\n");
+  write("drops/.2026-08-03.csv.partial", "date,cost,service\n2026-08-03,9,GPU\n"); // hidden
+  ConfigValues config = incremental_config(dir_ / "drops");
+  config.emplace("identity_columns",
+                 std::vector<std::string>{"time/usage_start", "resource/service"});
+  PluginHarness harness(billdrop_plugin_entry(), config);
+  ASSERT_TRUE(harness.create().ok());
+  ASSERT_TRUE(harness.check().ok());
+  auto answer = harness.incremental();
+  ASSERT_TRUE(answer.ok()) << answer.error().message();
+  EXPECT_TRUE(answer->incremental);
+  EXPECT_EQ(answer->identity_columns,
+            (std::vector<std::string>{"time/usage_start", "resource/service"}));
+  auto months = harness.months();
+  ASSERT_TRUE(months.ok()) << months.error().message();
+  EXPECT_EQ(*months, (std::vector<Month>{Month(2026, 8), Month(2026, 9)}));
+
+  // From the start: every file, whatever the month, a cursor after each.
+  auto rows = harness.read_since("");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ(origins(*rows), (std::vector<std::string>{"2026-08-01.csv:2", "2026-08-01.csv:3",
+                                                      "2026-08-02.csv:2", "2026-08-02.csv:3"}));
+  EXPECT_EQ(rows->at(3).get("time/usage_start"), "2026-09-01T00:00:00Z");
+  EXPECT_EQ(rows->at(3).get("cost/cost"), "4.00");
+  EXPECT_EQ(rows->at(3).get("resource/service"), "GPU");
+  EXPECT_EQ(harness.cursors(),
+            (std::vector<std::string>{"2026-08-01.csv", "2026-08-02.csv", "2026-08-02.csv"}));
+  EXPECT_EQ(harness.cursor_rows(), (std::vector<std::size_t>{2, 4, 4}));
+
+  // Nothing new since the last file.
+  rows = harness.read_since("2026-08-02.csv");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_TRUE(rows->empty());
+  EXPECT_EQ(harness.cursors(), std::vector<std::string>{"2026-08-02.csv"});
+
+  // A new file: only its records.
+  write("drops/2026-08-03.csv", "date,cost,service\n2026-08-01,1.50,GPU\n");
+  rows = harness.read_since("2026-08-02.csv");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ(origins(*rows), std::vector<std::string>{"2026-08-03.csv:2"});
+  EXPECT_EQ(harness.cursors().back(), "2026-08-03.csv");
+
+  // A month cannot be read whole: a later file may restate a record of an earlier one.
+  auto whole = harness.read(Month(2026, 8));
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.error().kind(), ErrorKind::config);
+  EXPECT_NE(whole.error().message().find("with incremental = true a month cannot be read whole"),
+            std::string::npos)
+      << whole.error().message();
+}
+
+TEST_F(CustomPluginTest, IncrementalModeWithAnEmptyFolderReadsNothing) {
+  fs::create_directories(dir_ / "drops");
+  PluginHarness harness(billdrop_plugin_entry(), incremental_config(dir_ / "drops"));
+  ASSERT_TRUE(harness.create().ok());
+  ASSERT_TRUE(harness.check().ok());
+  auto rows = harness.read_since("");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_TRUE(rows->empty());
+  EXPECT_EQ(harness.cursors(), std::vector<std::string>{""});
+}
+
+TEST_F(CustomPluginTest, IncrementalModeNeedsAFolder) {
+  const auto file = write("usage.csv", "date,cost,service\n2026-08-01,1,GPU\n");
+  PluginHarness harness(billdrop_plugin_entry(), incremental_config(file));
+  ASSERT_TRUE(harness.create().ok());
+  const auto check = harness.check();
+  ASSERT_FALSE(check.ok());
+  EXPECT_EQ(check.error().kind(), ErrorKind::config);
+  EXPECT_EQ(check.error().message(),
+            "with incremental = true, path must be a folder to which each new file brings new or "
+            "changed records; " +
+                file.string() + " is a file");
+  auto rows = harness.read_since("");
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::config);
+}
+
+TEST_F(CustomPluginTest, IdentityColumnsWithoutIncrementalIsAConfigError) {
+  const auto file = write("usage.csv", "date,cost,service\n2026-08-01,1,GPU\n");
+  ConfigValues config = config_for(file);
+  config.emplace("identity_columns", std::vector<std::string>{"resource/service"});
+  PluginHarness harness(billdrop_plugin_entry(), config);
+  const auto created = harness.create();
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.error().message(), "identity_columns is only used with incremental = true");
+}
+
+TEST_F(CustomPluginTest, IncrementalModeStopsAtAMalformedFileAfterTheCursorsBeforeIt) {
+  write("drops/a.csv", "date,cost,service\n2026-08-01,1,GPU\n");
+  write("drops/b.csv", "date,cost,service\n2026-08-02,2,\"GPU\n");
+  PluginHarness harness(billdrop_plugin_entry(), incremental_config(dir_ / "drops"));
+  ASSERT_TRUE(harness.create().ok());
+  auto rows = harness.read_since("");
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::data);
+  EXPECT_NE(rows.error().message().find("b.csv"), std::string::npos) << rows.error().message();
+  EXPECT_EQ(harness.cursors(), std::vector<std::string>{"a.csv"});
 }
 
 TEST_F(CustomPluginTest, MalformedFileIsADataErrorNamingFileAndLine) {

@@ -118,6 +118,57 @@ public:
     return rows_;
   }
 
+  // The plugin's answer to bd_plugin_descriptor::incremental (ABI 1.3): whether the instance
+  // reads increments, and the identity columns it names (empty: the host's default).
+  struct Incremental {
+    bool incremental = false;
+    std::vector<std::string> identity_columns;
+  };
+  Result<Incremental> incremental() {
+    Incremental answer;
+    if (descriptor_->abi_minor < 3 || descriptor_->incremental == nullptr)
+      return answer;
+    int32_t flag = 0;
+    Status status = call([&](bd_error* e) {
+      return descriptor_->incremental(
+          instance_, &flag,
+          [](void* context, bd_str column) {
+            static_cast<std::vector<std::string>*>(context)->emplace_back(column.data, column.size);
+          },
+          &answer.identity_columns, e);
+    });
+    if (!status)
+      return status.error();
+    answer.incremental = flag != 0;
+    return answer;
+  }
+
+  // Reads the increment since `cursor` (ABI 1.3); rows, rejects, logs and the cursors the plugin
+  // gave (cursors(), the last one being the next cursor) are kept until the next read.
+  Result<std::vector<CapturedRow>> read_since(std::string_view cursor) {
+    rows_.clear();
+    rejects_.clear();
+    logs_.clear();
+    notes_.clear();
+    cursors_.clear();
+    cursor_rows_.clear();
+    batches_ = 0;
+    if (descriptor_->abi_minor < 3 || descriptor_->read_since == nullptr)
+      return Error(ErrorKind::internal, "the plugin has no read_since (ABI 1.3)");
+    bd_sink sink{this,    &on_write, &on_reject,       &on_progress,
+                 &on_log, &on_note,  &on_reject_field, &on_cursor};
+    Status status = call([&](bd_error* e) {
+      return descriptor_->read_since(instance_, bd_str{cursor.data(), cursor.size()}, &sink, e);
+    });
+    if (!status)
+      return status.error();
+    return rows_;
+  }
+  // The cursors given by the last read_since(), in order; the last is the next cursor.
+  const std::vector<std::string>& cursors() const noexcept { return cursors_; }
+  // For each of cursors(), how many rows had been written when it was given.
+  const std::vector<std::size_t>& cursor_rows() const noexcept { return cursor_rows_; }
+
   const std::vector<CapturedRow>& rows() const noexcept { return rows_; }
   const std::vector<CapturedReject>& rejects() const noexcept { return rejects_; }
   const std::vector<std::string>& logs() const noexcept { return logs_; }
@@ -189,6 +240,11 @@ private:
   static void on_note(void* context, bd_str key, uint64_t count) {
     static_cast<PluginHarness*>(context)->notes_[std::string(key.data, key.size)] += count;
   }
+  static void on_cursor(void* context, bd_str cursor) {
+    auto* self = static_cast<PluginHarness*>(context);
+    self->cursors_.emplace_back(cursor.data, cursor.size);
+    self->cursor_rows_.push_back(self->rows_.size());
+  }
 
   const bd_plugin_descriptor* descriptor_;
   ConfigValues config_;
@@ -197,6 +253,8 @@ private:
   std::vector<CapturedReject> rejects_;
   std::vector<std::string> logs_;
   std::map<std::string, std::uint64_t, std::less<>> notes_;
+  std::vector<std::string> cursors_;
+  std::vector<std::size_t> cursor_rows_;
   std::size_t batches_ = 0;
 };
 
