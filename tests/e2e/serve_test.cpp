@@ -340,3 +340,53 @@ TEST_F(ServeTest, AMonthThatReadsBackDifferentlyIsAnErrorNamingBothTotals) {
 
 } // namespace
 } // namespace billdrop
+
+namespace billdrop {
+namespace {
+
+// An incremental source under serve: three increments, the third restating a record of the
+// first; every drop carries the whole month, so the emulator ends with the union, the restated
+// record replaced. By hand: r1 1.00 → 1.75, r2 2.00, r3 4.00: 3 rows, 7.75.
+TEST_F(ServeTest, AnIncrementalSourceSendsTheWholeMonthWithRestatedRowsReplaced) {
+  m0_ = month_text(0);
+  std::filesystem::create_directories(dir_ / "drops");
+  write("drops/001.csv",
+        "ts,id,cost\n" + m0_ + "-01T00:00:00Z,r1,1.00\n" + m0_ + "-01T01:00:00Z,r2,2.00\n");
+  write("billdrop.toml",
+        "state_dir = \"state\"\n[server]\nlisten = \"127.0.0.1:0\"\n[connections.daily]\n"
+        "plugin = \"custom\"\n[connections.daily.config]\npath = \"drops\"\nincremental = true\n"
+        "file_pattern = \"*.csv\"\nidentity_columns = [\"lineitem/id\"]\n"
+        "[connections.daily.config.columns]\n\"time/usage_start\" = \"{ts}\"\n"
+        "\"lineitem/id\" = \"{id}\"\n\"cost/cost\" = \"{cost}\"\n");
+  start_serve((dir_ / "billdrop.toml").string());
+  ASSERT_TRUE(test::eventually([&] { return status_of("daily").status == "ok"; }))
+      << test::read_text(dir_ / "serve1.err");
+  EXPECT_EQ(
+      query("SELECT cost FROM month_sync WHERE connection_id='daily' AND month='" + m0_ + "'"),
+      "3.00");
+  // Two more increments: a new record, then r1 restated.
+  write("drops/002.csv", "ts,id,cost\n" + m0_ + "-02T00:00:00Z,r3,4.00\n");
+  write("drops/003.csv", "ts,id,cost\n" + m0_ + "-01T00:00:00Z,r1,1.75\n");
+  auto started = post("/api/v1/billing/verify");
+  ASSERT_TRUE(started);
+  ASSERT_TRUE(test::eventually([&] {
+    return query("SELECT cost FROM month_sync WHERE connection_id='daily' AND month='" + m0_ +
+                 "' AND state='synced'") == "7.75";
+  })) << test::read_text(dir_ / "serve1.err");
+  EXPECT_EQ(
+      query("SELECT rows FROM month_sync WHERE connection_id='daily' AND month='" + m0_ + "'"),
+      "3");
+  EXPECT_EQ(query("SELECT cursor FROM connection_state WHERE connection='daily'"), "003.csv");
+  // What landed, read from the embedded emulator's store: the month's rows as sent.
+  ASSERT_TRUE(test::eventually([&] { return status_of("daily").status == "ok"; }));
+  EXPECT_EQ(stop_serve(), 0);
+  const std::string landed =
+      test::query_text(dir_ / "state" / "emulator.db",
+                       "SELECT group_concat(json, '|') FROM (SELECT json FROM rows ORDER BY json)");
+  EXPECT_NE(landed.find("\"cost/cost\":\"1.75\""), std::string::npos) << landed;
+  EXPECT_EQ(landed.find("\"cost/cost\":\"1.00\""), std::string::npos) << landed;
+  EXPECT_NE(landed.find("\"cost/cost\":\"4.00\""), std::string::npos) << landed;
+}
+
+} // namespace
+} // namespace billdrop

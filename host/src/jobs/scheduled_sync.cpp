@@ -1,6 +1,7 @@
 #include "jobs/scheduled_sync.hpp"
 
 #include "core/log.hpp"
+#include "ingest/incremental.hpp"
 #include "jobs/readback.hpp"
 #include "jobs/sync.hpp"
 #include "snapshot/layout.hpp"
@@ -120,36 +121,62 @@ ScheduledSyncResult run_scheduled_sync(const ScheduledSyncRequest& request) {
     // Which months: the source's, within the backfill window on the first sync (until it has
     // finished once), else within the reprocess window.
     std::unique_ptr<source::SourceSession> session = source.open_session();
-    Result<std::vector<Month>> listed = session->months();
-    if (!listed) {
-      result.error = "listing the source's months failed: " + listed.error().message();
-      return finish();
-    }
-    session.reset();
     const std::int64_t window =
         record.backfilled ? schedule.reprocess_months : schedule.backfill_months;
-    std::set<Month> in_window;
-    for (const Month& month : month_window(month_of(request.now), window))
-      in_window.insert(month);
-    std::vector<Month> months;
-    for (const Month& month : *listed)
-      if (in_window.count(month) != 0)
-        months.push_back(month);
-    if (months.empty())
-      return finish(); // nothing the source holds is recent: nothing to do
-
-    ConvertRequest convert;
-    convert.months = months;
-    convert.cancel = request.cancel;
-    const ConvertOutcome converted = convert_source(source, convert);
-    result.rows_read = converted.result.rows_read;
+    const std::vector<Month> window_months = month_window(month_of(request.now), window);
+    std::vector<MonthToDeliver> candidates;
+    if (session->incremental()) {
+      // An incremental source gives what is new since the stored cursor; it is merged into the
+      // month snapshots (rows of the same identity replaced), so each still holds the whole
+      // month. The cursor is kept once the merge is in place (merging the same increment again
+      // changes nothing); then every month of the window with a snapshot is a candidate, so a
+      // month whose send failed last time is sent now.
+      cbf::ValidationReport report(20);
+      ingest::IncrementalOptions options;
+      options.cancel = request.cancel;
+      Result<ingest::IncrementalResult> merged = ingest::convert_incremental(
+          *session, record.cursor, source.snapshots_dir(), options, report);
+      if (!merged) {
+        result.error = "reading the increment after cursor '" + record.cursor +
+                       "' failed: " + merged.error().message();
+        return finish();
+      }
+      result.rows_read = merged->rows_read;
+      record.cursor = merged->cursor;
+      if (Status saved = store.save_connection(record); !saved) {
+        result.error = "recording the cursor: " + saved.error().message();
+        return finish();
+      }
+      if (std::filesystem::is_directory(source.snapshots_dir()))
+        candidates = months_from_snapshots(source.snapshots_dir(), window_months, false);
+    } else {
+      Result<std::vector<Month>> listed = session->months();
+      if (!listed) {
+        result.error = "listing the source's months failed: " + listed.error().message();
+        return finish();
+      }
+      session.reset();
+      const std::set<Month> in_window(window_months.begin(), window_months.end());
+      std::vector<Month> months;
+      for (const Month& month : *listed)
+        if (in_window.count(month) != 0)
+          months.push_back(month);
+      if (months.empty())
+        return finish(); // nothing the source holds is recent: nothing to do
+      ConvertRequest convert;
+      convert.months = months;
+      convert.cancel = request.cancel;
+      const ConvertOutcome converted = convert_source(source, convert);
+      result.rows_read = converted.result.rows_read;
+      candidates = months_from_convert(converted.result, false);
+    }
 
     // Months whose plan equals the one last synced are unchanged; the others are sent, newest
     // first (a backfill shows its most useful months first).
     DeliveryOptions planning;
     planning.limits = plan_limits(source.limits);
     ConnectionSync sync{source};
-    for (MonthToDeliver& month : months_from_convert(converted.result, false)) {
+    for (MonthToDeliver& month : candidates) {
       MonthOutcome outcome{month.summary.month};
       outcome.rows = month.summary.rows;
       outcome.cost = month.summary.cost;
