@@ -66,8 +66,21 @@ protected:
                        "\"\n[connections.broken.config]\npath = \"missing.csv\"\n"
                        "[connections.broken.config.columns]\n\"time/usage_start\" = \"{ts}\"\n"
                        "\"cost/cost\" = \"{amount}\"\n";
-    write("billdrop.toml", toml);
+    write("billdrop.toml", toml + bundled_example(schedule));
     return (dir_ / "billdrop.toml").string();
+  }
+
+  // The bundled example connection (plugins/custom/examples/acme-gpu), as shipped, reading its
+  // data where it is; its months are from 2026, so its backfill window is wide.
+  static std::string bundled_example(const std::string& schedule) {
+    const fs::path example =
+        fs::path(BILLDROP_TEST_SOURCE_DIR) / "plugins/custom/examples/acme-gpu";
+    std::string toml = test::read_text(example / "billdrop.toml");
+    toml = std::regex_replace(toml, std::regex(R"(\[connections\.acme-gpu\]\n)"),
+                              "[connections.acme-gpu]\nbackfill_months = 120\nschedule = \"" +
+                                  schedule + "\"\n");
+    return std::regex_replace(toml, std::regex(R"(path = "acme_usage\.csv")"),
+                              "path = \"" + (example / "acme_usage.csv").string() + "\"");
   }
 
   void start_serve(const std::string& config_file, const std::vector<std::string>& extra = {}) {
@@ -170,6 +183,26 @@ TEST_F(ServeTest, BackfillsReportsStatusVerifiesAndResendsOnlyARestatedMonth) {
             "4.00");
   EXPECT_EQ(query("SELECT cost FROM month_sync WHERE connection_id='acme' AND month='" + m0_ + "'"),
             "8.50");
+  // The bundled example lands whole: its months' exact totals are the generator's
+  // (expected_totals.json, written by the example's generator, not by billdrop).
+  ASSERT_TRUE(test::eventually([&] { return status_of("acme-gpu").status == "ok"; }));
+  EXPECT_EQ(status_of("acme-gpu").backfilled, 3u);
+  simdjson::dom::parser parser;
+  simdjson::dom::element expected;
+  ASSERT_EQ(parser
+                .load((fs::path(BILLDROP_TEST_SOURCE_DIR) /
+                       "plugins/custom/examples/acme-gpu/expected_totals.json")
+                          .string())
+                .get(expected),
+            simdjson::SUCCESS);
+  for (auto [month, totals] : expected["months"].get_object()) {
+    std::string_view cost;
+    ASSERT_EQ(totals["cost"].get_string().get(cost), simdjson::SUCCESS);
+    EXPECT_EQ(query("SELECT cost FROM month_sync WHERE connection_id='acme-gpu' AND month='" +
+                    std::string(month) + "'"),
+              std::string(cost))
+        << month;
+  }
   // The broken connection is an error naming its file; the other goes on.
   ASSERT_TRUE(test::eventually([&] { return status_of("broken").status == "error"; }));
   EXPECT_NE(status_of("broken").message.find("missing.csv"), std::string::npos)
