@@ -411,7 +411,10 @@ public:
     const std::int64_t from = cursor.empty() ? 0 : std::stoll(std::string(cursor));
     for (std::int64_t part = from + 1; part <= parts_; ++part) {
       for (std::int64_t i = 1; i <= rows_; ++i) {
-        sink.begin_row("p" + std::to_string(part) + ":" + std::to_string(i));
+        // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "p" + std::to_string().
+        std::string origin = "p";
+        origin.append(std::to_string(part)).append(":").append(std::to_string(i));
+        sink.begin_row(origin);
         sink.field("lineitem/id", std::to_string(i));
         if (Status status = sink.end_row(); !status)
           return status;
