@@ -1,5 +1,7 @@
 #include "core/http_server.hpp"
 
+#include "core/elastic_threads.hpp"
+
 #include <httplib.h>
 
 #include <cerrno>
@@ -12,7 +14,21 @@
 
 namespace billdrop::core {
 
-namespace {} // namespace
+namespace {
+
+// A thread per open connection (core::ElasticThreads), so that idle keep-alive clients never
+// hold up another client's request; connections beyond the bound wait in line.
+class ConnectionThreads final : public httplib::TaskQueue {
+public:
+  explicit ConnectionThreads(std::size_t max) : threads_(max) {}
+  void enqueue(std::function<void()> job) override { threads_.enqueue(std::move(job)); }
+  void shutdown() override { threads_.shutdown(); }
+
+private:
+  ElasticThreads threads_;
+};
+
+} // namespace
 
 std::string bind_failure_reason(const std::string& host, std::uint16_t port) {
   addrinfo hints{};
@@ -151,8 +167,12 @@ HttpServer::HttpServer(HttpServerOptions options)
   server.set_read_timeout(opts.read_timeout);
   server.set_write_timeout(opts.write_timeout);
   server.set_keep_alive_timeout(5);
-  const std::size_t threads = std::max<std::size_t>(2, opts.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_keep_alive_max_count(1000); // httplib's default closes after 5 requests
+  // Replies go out in two writes (headers, body): without TCP_NODELAY a keep-alive client's
+  // delayed ACK holds the second one for 40 ms.
+  server.set_tcp_nodelay(true);
+  const std::size_t max_connections = std::max<std::size_t>(2, opts.max_connections);
+  server.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon bind
   // the port this one holds.
   server.set_socket_options([](socket_t sock) {

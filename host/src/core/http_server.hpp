@@ -37,7 +37,9 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;  // larger bodies: 413
   std::chrono::seconds read_timeout{10}; // per read of a request
   std::chrono::seconds write_timeout{10};
-  std::size_t threads = 8;
+  // Connections served at once, each on its own thread (started on demand and kept); more wait
+  // for one to close.
+  std::size_t max_connections = 256;
   // When not empty, every request but those of `open_paths` must carry
   // `Authorization: Bearer <token>`; others get 401.
   std::string bearer_token;

@@ -299,6 +299,8 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
                                                     .keep_alive = options_.keep_alive,
                                                     .max_connections = options_.max_connections});
   server->set_payload_max_length(options_.max_body_bytes);
+  server->set_tcp_nodelay(true);          // no 40 ms delayed-ACK stall between headers and body
+  server->set_keep_alive_max_count(1000); // httplib closes after 5 requests by default
   // Only for the Keep-Alive header of replies; HttpServer keeps the time itself.
   server->set_keep_alive_timeout(std::max<std::chrono::seconds::rep>(
       1, std::chrono::ceil<std::chrono::seconds>(options_.keep_alive).count()));

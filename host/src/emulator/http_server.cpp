@@ -1,5 +1,7 @@
 #include "emulator/http_server.hpp"
 
+#include "core/elastic_threads.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,56 +30,15 @@ using std::chrono::milliseconds;
 // Waits for a socket look at the server's state at least this often, so stop() is prompt.
 constexpr milliseconds kPollSlice{100};
 
-// A thread per connection: started when a connection finds no idle thread, up to `max`, then
-// kept for the next connection; connections beyond `max` wait in line.
+// A thread per connection (core::ElasticThreads), up to `max`; connections beyond it wait in line.
 class ConnectionThreads final : public httplib::TaskQueue {
 public:
-  explicit ConnectionThreads(std::size_t max) : max_(std::max<std::size_t>(max, 1)) {}
-
-  void enqueue(std::function<void()> job) override {
-    const std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
-    // Each idle thread takes one job; a job beyond those needs a thread of its own.
-    if (jobs_.size() > idle_ && threads_.size() < max_)
-      threads_.emplace_back([this] { work(); });
-    else
-      ready_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      const std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    ready_.notify_all();
-    for (std::thread& thread : threads_)
-      thread.join();
-  }
+  explicit ConnectionThreads(std::size_t max) : threads_(max) {}
+  void enqueue(std::function<void()> job) override { threads_.enqueue(std::move(job)); }
+  void shutdown() override { threads_.shutdown(); }
 
 private:
-  void work() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      ++idle_;
-      ready_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
-      --idle_;
-      if (jobs_.empty())
-        return; // stopping, and every connection served
-      std::function<void()> job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  const std::size_t max_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;
-  std::size_t idle_ = 0; // threads waiting for a job
-  bool stopping_ = false;
+  core::ElasticThreads threads_;
 };
 
 void address_of(socket_t sock, bool peer, std::string& ip, int& port) {

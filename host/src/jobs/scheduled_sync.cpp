@@ -43,16 +43,12 @@ std::vector<Month> month_window(Month newest, std::int64_t count) {
   return months;
 }
 
-namespace {
-
 Month month_of(std::chrono::system_clock::time_point now) {
   const auto days = std::chrono::floor<std::chrono::days>(now);
   const std::chrono::year_month_day date(days);
   return Month(static_cast<int>(date.year()),
                static_cast<int>(static_cast<unsigned>(date.month())));
 }
-
-} // namespace
 
 std::uint32_t months_backfilled(const store::SyncStore& store, const std::string& connection_id,
                                 std::int64_t backfill_months,

@@ -65,6 +65,8 @@ ScheduledSyncResult run_scheduled_sync(const ScheduledSyncRequest& request);
 
 // The months of [newest - (count - 1), newest], oldest first.
 std::vector<Month> month_window(Month newest, std::int64_t count);
+// The UTC month of `now`.
+Month month_of(std::chrono::system_clock::time_point now);
 
 // How many months of the backfill window ending at `now` the store records as synced.
 std::uint32_t months_backfilled(const store::SyncStore& store, const std::string& connection_id,

@@ -3,6 +3,7 @@
 #include "core/cron.hpp"
 #include "jobs/scheduled_sync.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace billdrop::jobs {
@@ -52,15 +53,23 @@ SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& stor
     entry.last_synced_at = record->last_success;
   if (record->last_error_at != zero)
     entry.last_error_at = record->last_error_at;
-  entry.months_backfilled =
-      months_backfilled(store, inputs.connection_id, connection.schedule.backfill_months, now);
-  if (Result<std::vector<Month>> months = store.months(inputs.connection_id); months)
-    for (const Month& month : *months)
-      if (Result<store::MonthStatus> status = store.month_status(inputs.connection_id, month);
-          status && status->state != store::MonthSyncState::synced)
+  // One query for the months: this runs for every connection on every sync-status request.
+  if (Result<std::vector<std::pair<Month, store::MonthSyncState>>> states =
+          store.month_states(inputs.connection_id);
+      states) {
+    const std::vector<Month> window =
+        month_window(month_of(now), connection.schedule.backfill_months);
+    for (const auto& [month, state] : *states) {
+      if (state != store::MonthSyncState::synced)
         ++entry.months_pending;
+      else if (std::find(window.begin(), window.end(), month) != window.end())
+        ++entry.months_backfilled;
+    }
+  }
 
-  Result<core::CronSchedule> schedule = core::CronSchedule::parse(connection.schedule.schedule);
+  Result<core::CronSchedule> schedule =
+      inputs.schedule != nullptr ? Result<core::CronSchedule>(*inputs.schedule)
+                                 : core::CronSchedule::parse(connection.schedule.schedule);
   if (inputs.syncing) {
     entry.status = "syncing";
   } else if (!schedule) {

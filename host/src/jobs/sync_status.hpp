@@ -4,6 +4,7 @@
 // pending) with a message, monthsBackfilled; then next run, months pending, last error time.
 
 #include "config/host_config.hpp"
+#include "core/cron.hpp"
 #include "store/sync_store.hpp"
 
 #include <chrono>
@@ -35,6 +36,9 @@ struct StatusInputs {
   std::string connection_id;
   bool syncing = false; // a sync of it runs now
   std::optional<std::chrono::system_clock::time_point> next_run_at;
+  // The connection's parsed schedule when the caller keeps one (parsing walks a 400-year cycle:
+  // a daemon answering for many connections parses once, at start); null: parsed here.
+  const core::CronSchedule* schedule = nullptr;
 };
 
 // The entry of one connection from what the store records. "stale": no successful sync within

@@ -309,21 +309,40 @@ struct Daemon::Impl {
   }
 
   std::vector<jobs::SyncStatusEntry> sync_status() const {
-    std::vector<jobs::SyncStatusEntry> entries;
-    const TimePoint t = now();
-    const std::lock_guard lock(mutex);
-    for (const Connection& c : connections) {
+    // The connections' in-memory state is copied under the lock; the store is read after it, so
+    // a status request never holds up the scheduler.
+    struct Snapshot {
       jobs::StatusInputs inputs;
-      inputs.connection = c.config;
-      inputs.provider = c.source ? c.source->plugin->name() : c.config->plugin;
-      inputs.connection_id = c.config->delivery.connection_id;
-      inputs.syncing = c.running;
-      if (c.config->schedule.enabled)
-        inputs.next_run_at = c.next_due;
-      jobs::SyncStatusEntry entry = jobs::sync_status(inputs, *store, t);
-      if (!c.source && !c.running) {
+      bool load_failed = false;
+      std::string load_error;
+    };
+    std::vector<Snapshot> snapshots;
+    const TimePoint t = now();
+    {
+      const std::lock_guard lock(mutex);
+      snapshots.reserve(connections.size());
+      for (const Connection& c : connections) {
+        Snapshot& s = snapshots.emplace_back();
+        s.inputs.connection = c.config;
+        s.inputs.provider = c.source ? c.source->plugin->name() : c.config->plugin;
+        s.inputs.connection_id = c.config->delivery.connection_id;
+        s.inputs.syncing = c.running;
+        if (c.schedule)
+          s.inputs.schedule = &*c.schedule;
+        if (c.config->schedule.enabled)
+          s.inputs.next_run_at = c.next_due;
+        s.load_failed = !c.source && !c.running;
+        if (s.load_failed)
+          s.load_error = c.load_error;
+      }
+    }
+    std::vector<jobs::SyncStatusEntry> entries;
+    entries.reserve(snapshots.size());
+    for (Snapshot& s : snapshots) {
+      jobs::SyncStatusEntry entry = jobs::sync_status(s.inputs, *store, t);
+      if (s.load_failed) {
         entry.status = "error";
-        entry.message = c.load_error;
+        entry.message = std::move(s.load_error);
       }
       entries.push_back(std::move(entry));
     }

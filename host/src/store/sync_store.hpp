@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace billdrop::store {
@@ -50,6 +51,10 @@ public:
   virtual Result<MonthStatus> month_status(std::string_view connection_id, Month month) const = 0;
   // The months the store knows for the connection (a send began for them), in order.
   virtual Result<std::vector<Month>> months(std::string_view connection_id) const = 0;
+  // Every known month's state, in month order: one query, for status views over many
+  // connections (month_status also counts acknowledged chunks).
+  virtual Result<std::vector<std::pair<Month, MonthSyncState>>>
+  month_states(std::string_view connection_id) const = 0;
   // In the order they were recorded.
   virtual Result<std::vector<send::Attempt>> attempts(std::string_view connection_id,
                                                       Month month) const = 0;

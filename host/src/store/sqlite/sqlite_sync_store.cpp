@@ -577,6 +577,31 @@ Result<std::vector<Month>> SqliteSyncStore::months(std::string_view connection_i
   return months;
 }
 
+Result<std::vector<std::pair<Month, MonthSyncState>>>
+SqliteSyncStore::month_states(std::string_view connection_id) const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Statement*> select = impl_->statement(
+      "SELECT month, state FROM month_sync WHERE connection_id = ?1 ORDER BY month");
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  stmt.text(1, connection_id);
+  std::vector<std::pair<Month, MonthSyncState>> states;
+  for (int rc = stmt.step(); rc != SQLITE_DONE; rc = stmt.step()) {
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("listing month states");
+    Result<Month> month = Month::parse(stmt.column_text(0));
+    const std::optional<MonthSyncState> state = parse_state(stmt.column_text(1));
+    if (!month || !state)
+      return internal_error("sync store " + impl_->name_ + ": bad month row \"" +
+                            std::string(stmt.column_text(0)) + "\" \"" +
+                            std::string(stmt.column_text(1)) + "\"");
+    states.emplace_back(*month, *state);
+  }
+  return states;
+}
+
 Result<MonthStatus> SqliteSyncStore::month_status(std::string_view connection_id,
                                                   Month month) const {
   const std::lock_guard lock(impl_->mutex_);

@@ -81,6 +81,8 @@ public:
 
   Result<MonthStatus> month_status(std::string_view connection_id, Month month) const override;
   Result<std::vector<Month>> months(std::string_view connection_id) const override;
+  Result<std::vector<std::pair<Month, MonthSyncState>>>
+  month_states(std::string_view connection_id) const override;
   // In the order they were recorded.
   Result<std::vector<send::Attempt>> attempts(std::string_view connection_id,
                                               Month month) const override;
