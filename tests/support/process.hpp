@@ -21,12 +21,9 @@ extern char** environ;
 
 namespace billdrop::test {
 
-// Starts billdrop with the built plugins' folder in its plugin path and progress off.
-inline pid_t spawn_billdrop(const std::vector<std::string>& args, const std::filesystem::path& dir,
-                            const std::string& name) {
-  std::vector<std::string> all = {BILLDROP_TEST_BILLDROP_EXE, "--no-progress", "--plugin-dir",
-                                  BILLDROP_TEST_PLUGIN_DIR};
-  all.insert(all.end(), args.begin(), args.end());
+// Starts `argv[0]` (a path) with stdin from /dev/null and its output in <dir>/<name>.out / .err.
+inline pid_t spawn_program(std::vector<std::string> all, const std::filesystem::path& dir,
+                           const std::string& name) {
   std::vector<char*> argv;
   for (std::string& arg : all)
     argv.push_back(arg.data());
@@ -41,8 +38,17 @@ inline pid_t spawn_billdrop(const std::vector<std::string>& args, const std::fil
   pid_t pid = -1;
   const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(spawned, 0);
-  return pid;
+  EXPECT_EQ(spawned, 0) << all[0];
+  return spawned == 0 ? pid : -1;
+}
+
+// Starts billdrop with the built plugins' folder in its plugin path and progress off.
+inline pid_t spawn_billdrop(const std::vector<std::string>& args, const std::filesystem::path& dir,
+                            const std::string& name) {
+  std::vector<std::string> all = {BILLDROP_TEST_BILLDROP_EXE, "--no-progress", "--plugin-dir",
+                                  BILLDROP_TEST_PLUGIN_DIR};
+  all.insert(all.end(), args.begin(), args.end());
+  return spawn_program(std::move(all), dir, name);
 }
 
 // The exit code, or -signal when it was killed; past `limit` it is killed and the test fails.

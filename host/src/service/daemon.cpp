@@ -49,6 +49,7 @@ struct Daemon::Impl {
     bool running = false; // a worker runs it
     std::string parent;   // the verify job that queued it, if any
     Counters counters;
+    std::vector<jobs::MonthOutcome> last_outcomes; // of its last finished run in this process
   };
 
   DaemonOptions options;
@@ -234,6 +235,8 @@ struct Daemon::Impl {
     }
     {
       const std::lock_guard lock(mutex);
+      if (!result.busy)
+        c.last_outcomes = result.months;
       Counters& k = c.counters;
       ++k.runs;
       k.runs_busy += result.busy ? 1 : 0;
@@ -347,6 +350,70 @@ struct Daemon::Impl {
       entries.push_back(std::move(entry));
     }
     return entries;
+  }
+
+  Result<std::optional<std::vector<MonthView>>> connection_months(const std::string& name) const {
+    std::string connection_id;
+    std::vector<jobs::MonthOutcome> outcomes;
+    {
+      const std::lock_guard lock(mutex);
+      const auto found = std::find_if(connections.begin(), connections.end(),
+                                      [&](const Connection& c) { return c.config->name == name; });
+      if (found == connections.end())
+        return std::optional<std::vector<MonthView>>();
+      connection_id = found->config->delivery.connection_id;
+      outcomes = found->last_outcomes;
+    }
+    const auto outcome_of = [&](Month month) -> const jobs::MonthOutcome* {
+      for (const jobs::MonthOutcome& o : outcomes)
+        if (o.month == month)
+          return &o;
+      return nullptr;
+    };
+    Result<std::vector<Month>> months = store->months(connection_id);
+    if (!months)
+      return std::move(months).error();
+    // Months the last run failed before any send reached the store are shown too.
+    for (const jobs::MonthOutcome& o : outcomes)
+      if (std::find(months->begin(), months->end(), o.month) == months->end())
+        months->push_back(o.month);
+    std::sort(months->begin(), months->end(), [](Month a, Month b) { return b < a; });
+    std::vector<MonthView> views;
+    for (const Month& month : *months) {
+      Result<store::MonthStatus> status = store->month_status(connection_id, month);
+      if (!status)
+        return std::move(status).error();
+      const jobs::MonthOutcome* outcome = outcome_of(month);
+      MonthView& view = views.emplace_back();
+      view.month = month;
+      switch (status->state) {
+      case store::MonthSyncState::synced:
+        view.state = outcome != nullptr && outcome->kind == jobs::MonthOutcomeKind::unchanged
+                         ? "unchanged"
+                         : "synced";
+        view.rows = status->rows;
+        view.cost = status->cost;
+        view.synced_at = status->synced_at;
+        break;
+      case store::MonthSyncState::failed:
+        view.state = "failed";
+        view.message = status->error;
+        break;
+      case store::MonthSyncState::unknown:
+      case store::MonthSyncState::pending:
+        view.state = outcome != nullptr && outcome->kind == jobs::MonthOutcomeKind::failed
+                         ? "failed"
+                         : "pending";
+        break;
+      }
+      if (view.state != "synced" && view.state != "unchanged" && outcome != nullptr) {
+        view.rows = outcome->rows;
+        view.cost = outcome->cost;
+        if (view.message.empty())
+          view.message = outcome->problem;
+      }
+    }
+    return std::optional<std::vector<MonthView>>(std::move(views));
   }
 
   std::string verify_document(const std::string& job_id) {
@@ -565,6 +632,11 @@ Status Daemon::start() {
 void Daemon::stop() {
   impl_->stop();
 }
+Result<std::optional<std::vector<MonthView>>>
+Daemon::connection_months(const std::string& name) const {
+  return impl_->connection_months(name);
+}
+
 std::vector<jobs::SyncStatusEntry> Daemon::sync_status() const {
   return impl_->sync_status();
 }

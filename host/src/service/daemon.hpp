@@ -43,6 +43,18 @@ struct VerifyResult {
   bool done = false;
 };
 
+// One month of a connection, as the dashboard shows it.
+struct MonthView {
+  Month month;
+  // "synced" (landed), "unchanged" (synced, and the last run found its digest unchanged),
+  // "failed" (the last send gave up), "pending" (a send began and has not finished)
+  std::string state;
+  std::uint64_t rows = 0;
+  Decimal cost;
+  std::optional<std::chrono::system_clock::time_point> synced_at;
+  std::string message; // why it failed
+};
+
 class Daemon {
 public:
   explicit Daemon(DaemonOptions options);
@@ -58,6 +70,8 @@ public:
   void stop();
 
   std::vector<jobs::SyncStatusEntry> sync_status() const;
+  // The months the store knows of a connection, newest first; nullopt: no such connection.
+  Result<std::optional<std::vector<MonthView>>> connection_months(const std::string& name) const;
   // Starts the org-wide verify job, or returns the one running.
   Result<std::string> start_verify();
   // The job's record and, for a verify job, its per-connection results.

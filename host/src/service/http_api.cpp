@@ -2,6 +2,7 @@
 
 #include "core/http_server.hpp"
 #include "core/json_writer.hpp"
+#include "service/dashboard.hpp"
 
 namespace billdrop::service {
 
@@ -66,6 +67,29 @@ std::string sync_status_json(const std::vector<jobs::SyncStatusEntry>& entries) 
   return json.take();
 }
 
+std::string months_json(const std::vector<MonthView>& months) {
+  core::JsonWriter json;
+  json.begin_array();
+  for (const MonthView& m : months) {
+    json.begin_object()
+        .key("month")
+        .value(m.month.to_string())
+        .key("state")
+        .value(m.state)
+        .key("rows")
+        .value(m.rows)
+        .key("cost")
+        .value(m.cost.to_string());
+    if (m.synced_at)
+      json.key("syncedAt").value(jobs::utc_text(*m.synced_at));
+    if (!m.message.empty())
+      json.key("message").value(m.message);
+    json.end_object();
+  }
+  json.end_array();
+  return json.take();
+}
+
 } // namespace
 
 struct ApiServer::Impl {
@@ -74,7 +98,8 @@ struct ApiServer::Impl {
           core::HttpServerOptions http;
           http.max_body_bytes = options.max_body_bytes;
           http.bearer_token = options.bearer_token;
-          http.open_paths = {"/healthz"};
+          http.open_paths = dashboard_paths();
+          http.open_paths.push_back("/healthz");
           http.error_response = [](int status, const std::string& code,
                                    const std::string& message) {
             return failure(status, code, message);
@@ -95,6 +120,18 @@ struct ApiServer::Impl {
     server.route("GET", "/api/v1/billing/sync-status", [this](const core::HttpRequest&) {
       return ok(200, sync_status_json(daemon.sync_status()));
     });
+    server.route("GET", "/api/v1/billing/sync-status/([^/]+)/months",
+                 [this](const core::HttpRequest& request) {
+                   Result<std::optional<std::vector<MonthView>>> months =
+                       daemon.connection_months(request.captures[0]);
+                   if (!months)
+                     return failure(500, "INTERNAL", months.error().message());
+                   if (!months->has_value())
+                     return failure(404, "NOT_FOUND",
+                                    "no connection '" + request.captures[0] + "'");
+                   return ok(200, months_json(**months));
+                 });
+    add_dashboard_routes(server);
     server.route("POST", "/api/v1/billing/verify", [this](const core::HttpRequest&) {
       Result<std::string> job = daemon.start_verify();
       if (!job)
