@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the inputs of bench/serve/run_bench.sh into a work folder:
 
-  conn-NNNN.csv   one small CSV per connection: ROWS rows in each of the current UTC month and
-                  the two before it (hour, amount, service, resource), exact decimal costs
+  data/conn-NNNN.csv  one small CSV per connection: ROWS rows in each of the current UTC month
+                  and the two before it (hour, amount, service, resource), exact decimal costs
   billdrop.toml   N `custom` connections, each reading its own CSV, sent to DESTINATION
                   (`local`: the embedded emulator; `anycost`: an external `billdrop emulator`
                   at BASE_URL with the API key in api-key.txt)
@@ -41,10 +41,14 @@ def main():
     work, n, rows, body_bytes, parallel, destination = sys.argv[1:7]
     n, rows, body_bytes, parallel = int(n), int(rows), int(body_bytes), int(parallel)
     base_url = sys.argv[7] if destination == "anycost" else ""
-    os.makedirs(work, exist_ok=True)
+    os.makedirs(os.path.join(work, "data"), exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
     today = now.date()
     months = months_back(today, 3)
+    # Daily, as the default schedule, at the hour 12 hours from now: no second sync within the
+    # benchmark. backfill_months and reprocess_months keep their defaults (13 and 3): the source
+    # holds 3 months, so 3 are sent.
+    schedule = f"0 {(now.hour + 12) % 24} * * *"
     services = ["Compute", "Storage", "Network", "Database", "Support"]
     expected = {}
     toml = [
@@ -89,14 +93,13 @@ def main():
                              f"{services[k % len(services)]},{name}/r{k % 7}")
             per_month[f"{y:04d}-{m:02d}"] = {"rows": count, "cost": str(total)}
         expected[name] = per_month
-        with open(os.path.join(work, f"{name}.csv"), "w") as f:
+        with open(os.path.join(work, "data", f"{name}.csv"), "w") as f:
             f.write("\n".join(lines) + "\n")
         toml += [
             f"[connections.{name}]",
             'plugin = "custom"',
             f'destination = "{destination}"',
-            'schedule = "0 0 1 1 *"',  # yearly: no second sync within the benchmark
-            "backfill_months = 3",
+            f'schedule = "{schedule}"',
         ]
         if destination == "anycost":
             toml += [
@@ -106,7 +109,7 @@ def main():
             ]
         toml += [
             f"[connections.{name}.config]",
-            f'path = "{work}/{name}.csv"',
+            f'path = "{work}/data/{name}.csv"',
             f"[connections.{name}.config.columns]",
             '"time/usage_start" = "{hour}"',
             '"cost/cost" = "{amount}"',

@@ -2,18 +2,21 @@
 """Measurements of one `billdrop serve` run for bench/serve/run_bench.sh (standard library only;
 every request goes to 127.0.0.1).
 
-  probe.py wait URL PID STARTED TIMEOUT INTERVAL N
+  probe.py wait URL PID STARTED TIMEOUT INTERVAL N [status|metrics]
       polls GET URL/api/v1/billing/sync-status every INTERVAL s until N entries are all `ok`
-      (exit 1 after TIMEOUT s, or at once when an entry is `error`, or when PID is gone); then
-      prints `wall` (seconds since STARTED, a time.time() value taken just before the daemon was
-      started), the slowest poll, the serve process's VmHWM / VmRSS and CPU seconds
+      (exit 1 after TIMEOUT s, or at once when an entry is `error`, or when PID is gone); with
+      `metrics`, polls /metrics instead until N syncs have run and none runs, then sync-status.
+      Prints `wall` (seconds from STARTED, a time.time() value taken just before the daemon was
+      started, to the start of the sync-status request that saw every entry `ok`), the slowest
+      sync-status poll, the serve process's VmHWM / VmRSS and CPU seconds
   probe.py metrics URL
       sums every billdrop_*_total family of GET URL/metrics over connections
   probe.py rss PID
       VmRSS, VmHWM (kB) and CPU seconds of PID
   probe.py latency URL SEQUENTIAL CLIENTS PER_CLIENT
-      SEQUENTIAL sync-status requests on one keep-alive connection, then CLIENTS threads each
-      making PER_CLIENT requests on its own keep-alive connection: p50/p99/max of each
+      SEQUENTIAL sync-status requests on one keep-alive connection, SEQUENTIAL/5 on a new
+      connection each, then CLIENTS threads each making PER_CLIENT requests on its own keep-alive
+      connection: p50/p99/max of each
   probe.py check EXPECTED STORE_ROWS STATUS_JSON
       compares the generator's exact per-month totals with what the emulator's store holds
       (STORE_ROWS: `connection|month|cost` lines from sqlite3) and with `billdrop status`
@@ -58,7 +61,19 @@ def proc_status(pid):
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0]), cpu
 
 
-def cmd_wait(url, pid, started, timeout, interval, n):
+def metric_sums(conn):
+    sums = defaultdict(float)
+    for line in get(conn, "/metrics").decode().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        sums[name_labels.split("{", 1)[0]] += float(value)
+    return sums
+
+
+def cmd_wait(url, pid, started, timeout, interval, n, gate="status"):
+    """gate `status`: every poll is a sync-status request. gate `metrics`: polls /metrics (far
+    cheaper) until N syncs have run and none runs, and only then sync-status."""
     pid, started, timeout, interval, n = int(pid), float(started), float(timeout), float(interval), int(n)
     deadline = started + timeout
     conn = None
@@ -71,6 +86,13 @@ def cmd_wait(url, pid, started, timeout, interval, n):
         try:
             if conn is None:
                 conn = http.client.HTTPConnection(*host_port(url), timeout=30)
+            t_gate = time.time()
+            if gate == "metrics":
+                sums = metric_sums(conn)
+                if sums["billdrop_sync_runs_total"] < n or sums["billdrop_connection_running"] > 0:
+                    last = f"syncs run {sums['billdrop_sync_runs_total']:.0f}"
+                    time.sleep(interval)
+                    continue
             t0 = time.time()
             body = get(conn, "/api/v1/billing/sync-status")
             t1 = time.time()
@@ -89,7 +111,10 @@ def cmd_wait(url, pid, started, timeout, interval, n):
             bad = [e for e in data if e["status"] == "error"][:3]
             sys.exit(f"sync-status has errors: {json.dumps(bad)}")
         if len(data) == n and counts["ok"] == n:
-            wall = t1 - started
+            # The sync ended before the poll that first saw it end (the sync-status request, or
+            # the /metrics one that let it through): the start of that poll bounds the wall time
+            # from above, within one interval.
+            wall = t_gate - started
             rss, hwm, cpu = proc_status(pid)
             print(f"wall {wall:.3f}")
             print(f"polls {polls}")
@@ -100,19 +125,11 @@ def cmd_wait(url, pid, started, timeout, interval, n):
             print(f"months_backfilled {sum(e['monthsBackfilled'] for e in data)}")
             return
         time.sleep(interval)
-    sys.exit(f"timed out after {timeout:.0f} s; last sync-status: {last}")
+    sys.exit(f"timed out after {timeout:.0f} s; last: {last}")
 
 
 def cmd_metrics(url):
-    conn = http.client.HTTPConnection(*host_port(url), timeout=30)
-    text = get(conn, "/metrics").decode()
-    sums = defaultdict(float)
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name_labels, value = line.rsplit(" ", 1)
-        name = name_labels.split("{", 1)[0]
-        sums[name] += float(value)
+    sums = metric_sums(http.client.HTTPConnection(*host_port(url), timeout=30))
     for name in sorted(sums):
         print(f"{name} {sums[name]:.10g}")
 
@@ -161,6 +178,22 @@ def cmd_latency(url, sequential, clients, per_client):
     summary("seq", samples, time.perf_counter() - t_start)
     print(f"seq_retried {seq_retried}")
     conn.close()
+
+    # The same without keep-alive: a new connection per request (`Connection: close`), which
+    # shows the server's own time apart from what the keep-alive connection adds.
+    samples = []
+    t_start = time.perf_counter()
+    for _ in range(max(1, sequential // 5)):
+        t0 = time.perf_counter()
+        c = http.client.HTTPConnection(*hp, timeout=30)
+        c.request("GET", path, headers={"Connection": "close"})
+        response = c.getresponse()
+        response.read()
+        c.close()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {response.status}")
+        samples.append(time.perf_counter() - t0)
+    summary("fresh", samples, time.perf_counter() - t_start)
 
     results = [[] for _ in range(clients)]
     retried = [0] * clients

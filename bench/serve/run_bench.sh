@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The daemon's benchmark: `billdrop serve` with N `custom` connections (default 1,000), each a
 # small CSV holding the current UTC month and the two before it (50 rows a month, exact decimal
-# costs), 2,000-byte bodies so that each month takes several chunks, 8 syncs at once. Per run:
+# costs), 2,000-byte bodies so that each month takes several chunks, 8 syncs at once, a daily
+# schedule (12 hours from now, so nothing runs twice), backfill_months and reprocess_months at
+# their defaults. Per run:
 #
-#   - the first sync (the backfill of 3 months of every connection): wall time from the daemon's
-#     start until sync-status shows every entry `ok` (polled every 0.5 s), requests/s (the
-#     /metrics billdrop_requests_total summed over connections / wall), peak RSS (VmHWM), and a
-#     check that 3 × N months were sent and that every month's rows and exact cost total in the
-#     emulator's store and in `billdrop status` equal the generator's;
+#   - the first sync (the backfill of the 3 months of every connection): wall time from the
+#     daemon's start until sync-status shows every entry `ok`, requests/s (the /metrics
+#     billdrop_requests_total summed over connections / wall), peak RSS (VmHWM) and CPU seconds of
+#     the daemon, and a check that 3 × N months were sent and that every month's rows and exact
+#     cost total in the emulator's store and in `billdrop status` equal the generator's;
 #   - idle RSS (VmRSS once the daemon has been idle for IDLE_S seconds);
-#   - sync-status latency: 500 sequential requests on one keep-alive connection, then 10 clients
-#     at once, 100 requests each, each on its own keep-alive connection.
+#   - sync-status latency: SEQ sequential requests on one keep-alive connection, SEQ/5 on a new
+#     connection each, then CLIENTS clients at once, PER_CLIENT requests each, each client on its
+#     own keep-alive connection.
 #
 # Each destination is run RUNS times (default 3) and the medians reported: `local` (the emulator
 # embedded in the daemon, its store in the state dir) and `anycost` (an external
@@ -19,8 +22,12 @@
 #
 #   bench/serve/run_bench.sh [build dir=build] [local|anycost|both=both] [connections=1000] [runs=3]
 #
-# Environment: ROWS (rows per month, 50), BODY_BYTES (2000), PARALLEL (8), IDLE_S (10),
-# TIMEOUT_S (bound on the wait for the sync, 900), KEEP=1 keeps the work folder.
+# Environment: ROWS (rows per month, 50), BODY_BYTES (2000), PARALLEL (8), IDLE_S (10), SEQ (200),
+# CLIENTS (10), PER_CLIENT (20), TIMEOUT_S (bound on the wait for the sync, 900), POLL_S (0.2),
+# GATE (`metrics`: poll /metrics until every connection has synced, then sync-status; `status`:
+# poll sync-status itself, which slows the sync: see docs/benchmarks.md), QUIET_WAIT_S (600:
+# before each run, wait at most this long for a 1-minute load average under 0.5), KEEP=1 keeps
+# the work folder.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 which=${2:-both}
@@ -31,12 +38,18 @@ body_bytes=${BODY_BYTES:-2000}
 parallel=${PARALLEL:-8}
 idle_s=${IDLE_S:-10}
 timeout_s=${TIMEOUT_S:-900}
+poll_s=${POLL_S:-0.2}
+seq=${SEQ:-200}
+clients=${CLIENTS:-10}
+per_client=${PER_CLIENT:-20}
+gate=${GATE:-metrics}
 here=$(cd "$(dirname "$0")" && pwd)
 bin="$build/bin/billdrop"
 plugins="$build/lib/billdrop/plugins"
 work=/tmp/billdrop-serve-bench-$$
 serve_pid=""
 emulator_pid=""
+probe_pid=""
 
 stop_pid() { # pid: SIGTERM, then SIGKILL after 30 s
   local pid=$1 i
@@ -51,6 +64,7 @@ stop_pid() { # pid: SIGTERM, then SIGKILL after 30 s
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  if [[ -n "$probe_pid" ]]; then kill "$probe_pid" 2>/dev/null || true; fi
   stop_pid "$serve_pid"
   stop_pid "$emulator_pid"
   if [[ "${KEEP:-0}" == 1 ]]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
@@ -70,9 +84,19 @@ wait_for_line() { # file regex: the first match within 30 s
   return 1
 }
 
+probe() { # probe.py in the background, so that a signal to this script is handled at once
+  local rc=0
+  python3 "$here/probe.py" "$@" &
+  probe_pid=$!
+  wait "$probe_pid" || rc=$?
+  probe_pid=""
+  return "$rc"
+}
+
 value() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
-echo "binary: $bin ($(stat -c '%y' "$bin" | cut -d. -f1))"
+binary_stamp=$(stat -c '%Y %s' "$bin")
+echo "binary: $bin ($(stat -c '%y' "$bin" | cut -d. -f1), $(stat -c %s "$bin") bytes)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo)," \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "connections $connections, $rows rows a month, 3 months, bodies <= $body_bytes bytes," \
@@ -81,8 +105,20 @@ echo "connections $connections, $rows rows a month, 3 months, bodies <= $body_by
 results="$work/results.txt"
 : > "$results"
 
+quiet_wait() { # waits (at most QUIET_WAIT_S, default 600 s) for a 1-minute load average < 0.5
+  local i
+  for ((i = 0; i < ${QUIET_WAIT_S:-600}; i += 10)); do
+    awk '{exit !($1 < 0.5)}' /proc/loadavg && return 0
+    ((i == 0)) && echo "waiting for a quiet machine (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    sleep 10
+  done
+  echo "the machine is not quiet (load $(cut -d' ' -f1-3 /proc/loadavg)): measuring anyway"
+}
+
 one_run() { # destination run
-  local destination=$1 run=$2 dir="$work/$1" base_url="" started port url
+  local destination=$1 run=$2 dir="$work/$1" base_url="" started port url load
+  quiet_wait
+  load=$(cut -d' ' -f1 /proc/loadavg)
   rm -rf "$dir"
   mkdir -p "$dir"
   if [[ "$destination" == anycost ]]; then
@@ -101,18 +137,18 @@ one_run() { # destination run
   serve_pid=$!
   port=$(wait_for_line "$dir/serve.out" '127\.0\.0\.1:[0-9]+')
   url="http://$port"
-  if ! python3 "$here/probe.py" wait "$url" "$serve_pid" "$started" "$timeout_s" 0.5 \
-    "$connections" > "$dir/wait.txt"; then
+  if ! probe wait "$url" "$serve_pid" "$started" "$timeout_s" "$poll_s" \
+    "$connections" "$gate" > "$dir/wait.txt"; then
     tail -5 "$dir/serve.err" >&2
     return 1
   fi
-  python3 "$here/probe.py" metrics "$url" > "$dir/metrics.txt"
+  probe metrics "$url" > "$dir/metrics.txt"
   sleep "$idle_s"
-  python3 "$here/probe.py" rss "$serve_pid" > "$dir/idle.txt"
-  python3 "$here/probe.py" latency "$url" 500 10 100 > "$dir/latency.txt"
-  python3 "$here/probe.py" rss "$serve_pid" > "$dir/after.txt"
+  probe rss "$serve_pid" > "$dir/idle.txt"
+  probe latency "$url" "$seq" "$clients" "$per_client" > "$dir/latency.txt"
+  probe rss "$serve_pid" > "$dir/after.txt"
   if [[ -n "$emulator_pid" ]]; then
-    python3 "$here/probe.py" rss "$emulator_pid" > "$dir/emulator_rss.txt"
+    probe rss "$emulator_pid" > "$dir/emulator_rss.txt"
   fi
   stop_pid "$serve_pid"
   serve_pid=""
@@ -128,7 +164,7 @@ one_run() { # destination run
   posts=$(sqlite3 "$store" "SELECT count(*) FROM drop_log")
   "$bin" --plugin-dir "$plugins" status --config "$dir/billdrop.toml" --format json \
     > "$dir/status.json"
-  python3 "$here/probe.py" check "$dir/expected.json" "$dir/store_rows.txt" "$dir/status.json" \
+  probe check "$dir/expected.json" "$dir/store_rows.txt" "$dir/status.json" \
     > "$dir/check.txt"
 
   local wall requests months_sent chunks
@@ -141,6 +177,7 @@ one_run() { # destination run
     return 1
   fi
   {
+    echo "$destination $run load_before $load"
     echo "$destination $run wall_s $wall"
     echo "$destination $run requests $requests"
     echo "$destination $run requests_per_s $(python3 -c "print(f'{$requests / $wall:.1f}')")"
@@ -156,7 +193,7 @@ one_run() { # destination run
     echo "$destination $run peak_rss_after_latency_mb $(($(value hwm_kb "$dir/after.txt") / 1024))"
     echo "$destination $run slowest_poll_ms $(python3 -c "print(round($(value slowest_poll "$dir/wait.txt") * 1000))")"
     echo "$destination $run status_body_kb $(($(value body_bytes "$dir/latency.txt") / 1024))"
-    for k in seq_p50_ms seq_p99_ms seq_max_ms seq_rps seq_retried conc_p50_ms conc_p99_ms conc_max_ms conc_rps conc_retried; do
+    for k in seq_p50_ms seq_p99_ms seq_max_ms seq_rps seq_retried fresh_p50_ms fresh_p99_ms conc_p50_ms conc_p99_ms conc_max_ms conc_rps conc_retried; do
       echo "$destination $run $k $(value "$k" "$dir/latency.txt")"
     done
     echo "$destination $run check_problems $(value check_problems "$dir/check.txt")"
@@ -179,6 +216,10 @@ for destination in $destinations; do
   for ((run = 1; run <= runs; run++)); do
     echo "== $destination, run $run of $runs"
     one_run "$destination" "$run"
+    if [[ "$(stat -c '%Y %s' "$bin" 2>/dev/null)" != "$binary_stamp" ]]; then
+      echo "$bin changed during the benchmark (rebuilt): run it again" >&2
+      exit 1
+    fi
   done
 done
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 
 namespace billdrop::jobs {
 
@@ -31,8 +32,15 @@ std::string describe_age(std::chrono::system_clock::duration age) {
   return say(seconds, "second");
 }
 
-SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& store,
-                            std::chrono::system_clock::time_point now) {
+namespace {
+
+using MonthStates = std::vector<std::pair<Month, store::MonthSyncState>>;
+
+// The entry from what the store holds of the connection (`record`, `states`: read by the caller).
+SyncStatusEntry entry_from(const StatusInputs& inputs,
+                           const Result<store::ConnectionRecord>& record,
+                           const Result<MonthStates>& states,
+                           std::chrono::system_clock::time_point now) {
   const config::ConnectionConfig& connection = *inputs.connection;
   SyncStatusEntry entry;
   entry.connection = connection.name;
@@ -43,7 +51,6 @@ SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& stor
   entry.next_run_at = inputs.next_run_at;
   const auto zero = std::chrono::system_clock::time_point{};
 
-  Result<store::ConnectionRecord> record = store.connection(connection.name);
   if (!record) {
     entry.status = "error";
     entry.message = "the store cannot be read: " + record.error().message();
@@ -53,10 +60,7 @@ SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& stor
     entry.last_synced_at = record->last_success;
   if (record->last_error_at != zero)
     entry.last_error_at = record->last_error_at;
-  // One query for the months: this runs for every connection on every sync-status request.
-  if (Result<std::vector<std::pair<Month, store::MonthSyncState>>> states =
-          store.month_states(inputs.connection_id);
-      states) {
+  if (states) {
     const std::vector<Month> window =
         month_window(month_of(now), connection.schedule.backfill_months);
     for (const auto& [month, state] : *states) {
@@ -88,6 +92,48 @@ SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& stor
     entry.status = "ok";
   }
   return entry;
+}
+
+} // namespace
+
+SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& store,
+                            std::chrono::system_clock::time_point now) {
+  return entry_from(inputs, store.connection(inputs.connection->name),
+                    store.month_states(inputs.connection_id), now);
+}
+
+std::vector<SyncStatusEntry> sync_statuses(const std::vector<StatusInputs>& inputs,
+                                           const store::Store& store,
+                                           std::chrono::system_clock::time_point now) {
+  // Two reads for all connections: a daemon answers this for every connection on every request.
+  Result<std::vector<store::ConnectionRecord>> records = store.connections();
+  Result<std::map<std::string, MonthStates>> states = store.all_month_states();
+  std::map<std::string_view, const store::ConnectionRecord*> by_name;
+  if (records)
+    for (const store::ConnectionRecord& r : *records)
+      by_name.emplace(r.connection, &r);
+  const MonthStates none;
+  std::vector<SyncStatusEntry> entries;
+  entries.reserve(inputs.size());
+  for (const StatusInputs& in : inputs) {
+    Result<store::ConnectionRecord> record = [&]() -> Result<store::ConnectionRecord> {
+      if (!records)
+        return records.error();
+      if (const auto found = by_name.find(in.connection->name); found != by_name.end())
+        return *found->second;
+      store::ConnectionRecord fresh;
+      fresh.connection = in.connection->name;
+      return fresh;
+    }();
+    Result<MonthStates> months = [&]() -> Result<MonthStates> {
+      if (!states)
+        return states.error();
+      const auto found = states->find(in.connection_id);
+      return found != states->end() ? found->second : none;
+    }();
+    entries.push_back(entry_from(in, record, months, now));
+  }
+  return entries;
 }
 
 } // namespace billdrop::jobs

@@ -46,6 +46,10 @@ struct StatusInputs {
 // parse makes the entry an error saying so.
 SyncStatusEntry sync_status(const StatusInputs& inputs, const store::Store& store,
                             std::chrono::system_clock::time_point now);
+// The entries of many connections, in the order of `inputs`, from two store reads.
+std::vector<SyncStatusEntry> sync_statuses(const std::vector<StatusInputs>& inputs,
+                                           const store::Store& store,
+                                           std::chrono::system_clock::time_point now);
 
 // "2026-04-29T05:00:00Z"
 std::string utc_text(std::chrono::system_clock::time_point at);

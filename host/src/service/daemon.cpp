@@ -339,16 +339,16 @@ struct Daemon::Impl {
           s.load_error = c.load_error;
       }
     }
-    std::vector<jobs::SyncStatusEntry> entries;
-    entries.reserve(snapshots.size());
-    for (Snapshot& s : snapshots) {
-      jobs::SyncStatusEntry entry = jobs::sync_status(s.inputs, *store, t);
-      if (s.load_failed) {
-        entry.status = "error";
-        entry.message = std::move(s.load_error);
+    std::vector<jobs::StatusInputs> inputs;
+    inputs.reserve(snapshots.size());
+    for (const Snapshot& s : snapshots)
+      inputs.push_back(s.inputs);
+    std::vector<jobs::SyncStatusEntry> entries = jobs::sync_statuses(inputs, *store, t);
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      if (snapshots[i].load_failed) {
+        entries[i].status = "error";
+        entries[i].message = std::move(snapshots[i].load_error);
       }
-      entries.push_back(std::move(entry));
-    }
     return entries;
   }
 

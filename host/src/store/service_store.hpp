@@ -64,6 +64,8 @@ public:
 
   // The connection's record; an empty one (never run) when there is none.
   virtual Result<ConnectionRecord> connection(std::string_view connection) const = 0;
+  // Every connection the store has a record of: one query.
+  virtual Result<std::vector<ConnectionRecord>> connections() const = 0;
   virtual Status save_connection(const ConnectionRecord& record) = 0;
 };
 

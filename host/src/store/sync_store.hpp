@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ public:
   // connections (month_status also counts acknowledged chunks).
   virtual Result<std::vector<std::pair<Month, MonthSyncState>>>
   month_states(std::string_view connection_id) const = 0;
+  // month_states of every connection the store knows, keyed by connection id: one query.
+  virtual Result<std::map<std::string, std::vector<std::pair<Month, MonthSyncState>>>>
+  all_month_states() const = 0;
   // In the order they were recorded.
   virtual Result<std::vector<send::Attempt>> attempts(std::string_view connection_id,
                                                       Month month) const = 0;

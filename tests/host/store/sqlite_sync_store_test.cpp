@@ -324,3 +324,60 @@ TEST_F(SyncStoreTest, AnUnopenablePathIsAConfigError) {
 
 } // namespace
 } // namespace billdrop::store
+
+namespace billdrop::store {
+namespace {
+
+// The batch reads sync-status uses answer what the per-connection reads answer.
+TEST_F(SyncStoreTest, BatchReadsMatchThePerConnectionReads) {
+  auto store = open();
+  const plan::DropPlan plan = make_plan(1);
+  // acme: 2026-08 synced, 2026-09 pending; beta: 2026-08 pending; gamma: nothing sent.
+  ASSERT_TRUE(store->begin_send("acme", plan.month, plan.digest).ok());
+  ASSERT_TRUE(store->mark_chunk_acknowledged("acme", plan.month, plan.digest, 0, "d0", kAt).ok());
+  ASSERT_TRUE(store->mark_month_synced("acme", plan, kAt).ok());
+  ASSERT_TRUE(store->begin_send("acme", Month(2026, 9), "digest-b").ok());
+  ASSERT_TRUE(store->begin_send("beta", plan.month, plan.digest).ok());
+  ConnectionRecord acme;
+  acme.connection = "acme";
+  acme.last_run = kAt;
+  acme.last_success = kAt + milliseconds(7);
+  acme.months_backfilled = 2;
+  acme.cursor = "c-1";
+  ASSERT_TRUE(store->save_connection(acme).ok());
+  ConnectionRecord beta;
+  beta.connection = "beta";
+  beta.last_error_at = kAt;
+  beta.last_error = "it broke";
+  ASSERT_TRUE(store->save_connection(beta).ok());
+
+  Result<std::map<std::string, std::vector<std::pair<Month, MonthSyncState>>>> all =
+      store->all_month_states();
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  const std::vector<std::pair<Month, MonthSyncState>> acme_months = {
+      {Month(2026, 8), MonthSyncState::synced}, {Month(2026, 9), MonthSyncState::pending}};
+  const std::vector<std::pair<Month, MonthSyncState>> beta_months = {
+      {Month(2026, 8), MonthSyncState::pending}};
+  EXPECT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)["acme"], acme_months);
+  EXPECT_EQ((*all)["beta"], beta_months);
+  EXPECT_EQ(*store->month_states("acme"), acme_months);
+  EXPECT_EQ(*store->month_states("beta"), beta_months);
+  EXPECT_TRUE(store->month_states("gamma")->empty());
+
+  Result<std::vector<ConnectionRecord>> records = store->connections();
+  ASSERT_TRUE(records.ok()) << records.error().message();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].connection, "acme");
+  EXPECT_EQ((*records)[0].last_success, kAt + milliseconds(7));
+  EXPECT_EQ((*records)[0].months_backfilled, 2u);
+  EXPECT_EQ((*records)[0].cursor, "c-1");
+  EXPECT_EQ((*records)[1].connection, "beta");
+  EXPECT_EQ((*records)[1].last_error, "it broke");
+  EXPECT_EQ((*records)[1].last_error_at, kAt);
+  EXPECT_EQ(store->connection("beta")->last_error, "it broke");
+  EXPECT_EQ(store->connection("gamma")->last_run, SystemTime{});
+}
+
+} // namespace
+} // namespace billdrop::store

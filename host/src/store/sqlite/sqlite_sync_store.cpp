@@ -602,6 +602,30 @@ SqliteSyncStore::month_states(std::string_view connection_id) const {
   return states;
 }
 
+Result<std::map<std::string, std::vector<std::pair<Month, MonthSyncState>>>>
+SqliteSyncStore::all_month_states() const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Statement*> select = impl_->statement(
+      "SELECT connection_id, month, state FROM month_sync ORDER BY connection_id, month");
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  std::map<std::string, std::vector<std::pair<Month, MonthSyncState>>> states;
+  for (int rc = stmt.step(); rc != SQLITE_DONE; rc = stmt.step()) {
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("listing month states");
+    Result<Month> month = Month::parse(stmt.column_text(1));
+    const std::optional<MonthSyncState> state = parse_state(stmt.column_text(2));
+    if (!month || !state)
+      return internal_error("sync store " + impl_->name_ + ": bad month row \"" +
+                            std::string(stmt.column_text(1)) + "\" \"" +
+                            std::string(stmt.column_text(2)) + "\"");
+    states[std::string(stmt.column_text(0))].emplace_back(*month, *state);
+  }
+  return states;
+}
+
 Result<MonthStatus> SqliteSyncStore::month_status(std::string_view connection_id,
                                                   Month month) const {
   const std::lock_guard lock(impl_->mutex_);
@@ -837,31 +861,64 @@ Result<std::size_t> SqliteSyncStore::interrupt_orphaned_jobs() {
   return running.size();
 }
 
+namespace {
+
+constexpr const char* kConnectionColumns =
+    "connection, last_run_ms, last_success_ms, last_error_ms, last_error, backfilled, "
+    "months_backfilled, cursor";
+
+ConnectionRecord connection_record(Statement& stmt) {
+  ConnectionRecord record;
+  record.connection = stmt.column_text(0);
+  record.last_run = from_ms(stmt.column_integer(1));
+  record.last_success = from_ms(stmt.column_integer(2));
+  record.last_error_at = from_ms(stmt.column_integer(3));
+  record.last_error = stmt.column_text(4);
+  record.backfilled = stmt.column_integer(5) != 0;
+  record.months_backfilled = static_cast<std::uint32_t>(stmt.column_integer(6));
+  record.cursor = stmt.column_text(7);
+  return record;
+}
+
+} // namespace
+
 Result<ConnectionRecord> SqliteSyncStore::connection(std::string_view connection) const {
   const std::lock_guard lock(impl_->mutex_);
-  Result<Statement*> select = impl_->statement(
-      "SELECT last_run_ms, last_success_ms, last_error_ms, last_error, backfilled, "
-      "months_backfilled, cursor FROM connection_state WHERE connection = ?1");
+  static const std::string sql =
+      std::string("SELECT ") + kConnectionColumns + " FROM connection_state WHERE connection = ?1";
+  Result<Statement*> select = impl_->statement(sql.c_str());
   if (!select)
     return std::move(select).error();
   Statement& stmt = **select;
   const StatementUse use(stmt);
   stmt.text(1, connection);
-  ConnectionRecord record;
-  record.connection = std::string(connection);
   const int rc = stmt.step();
-  if (rc == SQLITE_DONE)
+  if (rc == SQLITE_DONE) {
+    ConnectionRecord record;
+    record.connection = std::string(connection);
     return record;
+  }
   if (rc != SQLITE_ROW)
     return impl_->sqlite_error("reading a connection's state");
-  record.last_run = from_ms(stmt.column_integer(0));
-  record.last_success = from_ms(stmt.column_integer(1));
-  record.last_error_at = from_ms(stmt.column_integer(2));
-  record.last_error = stmt.column_text(3);
-  record.backfilled = stmt.column_integer(4) != 0;
-  record.months_backfilled = static_cast<std::uint32_t>(stmt.column_integer(5));
-  record.cursor = stmt.column_text(6);
-  return record;
+  return connection_record(stmt);
+}
+
+Result<std::vector<ConnectionRecord>> SqliteSyncStore::connections() const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql =
+      std::string("SELECT ") + kConnectionColumns + " FROM connection_state ORDER BY connection";
+  Result<Statement*> select = impl_->statement(sql.c_str());
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  std::vector<ConnectionRecord> records;
+  for (int rc = stmt.step(); rc != SQLITE_DONE; rc = stmt.step()) {
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("listing connection states");
+    records.push_back(connection_record(stmt));
+  }
+  return records;
 }
 
 Status SqliteSyncStore::save_connection(const ConnectionRecord& record) {

@@ -83,6 +83,8 @@ public:
   Result<std::vector<Month>> months(std::string_view connection_id) const override;
   Result<std::vector<std::pair<Month, MonthSyncState>>>
   month_states(std::string_view connection_id) const override;
+  Result<std::map<std::string, std::vector<std::pair<Month, MonthSyncState>>>>
+  all_month_states() const override;
   // In the order they were recorded.
   Result<std::vector<send::Attempt>> attempts(std::string_view connection_id,
                                               Month month) const override;
@@ -98,6 +100,7 @@ public:
                                       std::size_t limit = 100) const override;
   Result<std::size_t> interrupt_orphaned_jobs() override;
   Result<ConnectionRecord> connection(std::string_view connection) const override;
+  Result<std::vector<ConnectionRecord>> connections() const override;
   Status save_connection(const ConnectionRecord& record) override;
 
   // The schema version this billdrop writes (PRAGMA user_version); older stores are migrated
