@@ -11,7 +11,7 @@ packages=(
   libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libzip-dev libxxhash-dev libdeflate-dev
+  libzip-dev libxxhash-dev libdeflate-dev libisal-dev
   clang-format python3 time
   chromium chromium-driver
 )

@@ -20,9 +20,10 @@ expected=$(awk '/^unblended_total /{print $2}' "$work/generator.txt")
 echo "compressed bytes: $(stat -c %s "$file")"
 printf 'path = "%s"\n' "$work/cur" > "$work/aws.toml"
 
-echo "== floor: inflate + count lines (billdrop::open_file)"
+echo "== floors: inflate + count lines (ISA-L's igzip, billdrop's default; zlib's, the fallback)"
 "$build/bin/aws_inflate_floor" "$file" | tee "$work/floor.txt"
 floor=$(awk '/^seconds /{print $2}' "$work/floor.txt")
+zlib_floor=$(awk '/^zlib_seconds /{print $2}' "$work/floor.txt")
 
 echo "== plugin alone (rows into a discarding sink)"
 "$build/bin/aws_plugin_read_only" "$build/lib/billdrop/plugins/billdrop_aws.so" \
@@ -54,16 +55,20 @@ echo "== python adaptor (csv.DictReader + Decimal + json)"
   python3 "$here/python_adaptor.py" "$file" "$work/python.ndjson" | tee "$work/python.txt"
 read -r py_wall py_rss_kb < "$work/pytime.txt"
 
-python3 - "$rows" "$floor" "$plugin" "$wall" "$rss_kb" "$py_wall" "$cost" "$expected" <<'PY'
+python3 - "$rows" "$floor" "$plugin" "$wall" "$rss_kb" "$py_wall" "$cost" "$expected" \
+  "${zlib_floor:-$floor}" <<'PY'
 import sys
 from decimal import Decimal
-rows, floor, plugin, wall, rss, py, cost, expected = sys.argv[1:]
+rows, floor, plugin, wall, rss, py, cost, expected, zlib_floor = sys.argv[1:]
 rows, floor, plugin, wall, py = int(rows), float(floor), float(plugin), float(wall), float(py)
+zlib_floor = float(zlib_floor)
 print(f"\nrows {rows}")
-print(f"floor (inflate + count lines)  {floor:8.2f} s")
+print(f"floor (inflate + count lines)  {floor:8.2f} s  (zlib's inflate: {zlib_floor:.2f} s, "
+      f"{zlib_floor / floor:.2f}x)")
 print(f"plugin alone                   {plugin:8.2f} s  ({plugin / floor:.2f}x floor)")
 print(f"billdrop convert (median of 3) {wall:8.2f} s  {rows / wall:,.0f} rows/s  "
-      f"peak RSS {int(rss) / 1024:.0f} MB  ({wall / floor:.2f}x floor)")
+      f"peak RSS {int(rss) / 1024:.0f} MB  ({wall / floor:.2f}x floor, "
+      f"{wall / zlib_floor:.2f}x zlib's)")
 print(f"python adaptor                 {py:8.2f} s  ({py / wall:.1f}x slower than convert)")
 print(f"month cost {cost}, generator's unblended total {expected}: "
       + ("equal" if Decimal(cost) == Decimal(expected) else "DIFFERENT"))

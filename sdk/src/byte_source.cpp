@@ -1,6 +1,9 @@
 #include <billdrop/byte_source.hpp>
 
 #include <libdeflate.h>
+#ifdef BILLDROP_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 #include <zlib.h>
 
 #include <algorithm>
@@ -287,6 +290,136 @@ private:
   std::array<unsigned char, 8> history_{}; // the last bytes consumed before input_'s block
 };
 
+#ifdef BILLDROP_HAVE_ISAL
+// The gzip decoder on Intel's ISA-L (igzip), about twice as fast as zlib's inflate on this
+// machine's CURs: it parses each member's header and checks its trailer (CRC-32 and length)
+// itself. Members follow one another as zlib's decoder reads them.
+class IsalGzipSource final : public ByteSource {
+public:
+  explicit IsalGzipSource(std::unique_ptr<ByteSource> compressed)
+      : compressed_(std::move(compressed)), input_(kInputBlock, '\0') {
+    state_ = std::make_unique<inflate_state>();
+    isal_inflate_init(state_.get());
+    state_->crc_flag = ISAL_GZIP;
+  }
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    if (finished_ || capacity == 0)
+      return std::size_t{0};
+    capacity = std::min<std::size_t>(capacity, UINT32_MAX);
+    inflate_state& state = *state_;
+    state.next_out = reinterpret_cast<std::uint8_t*>(buffer);
+    state.avail_out = static_cast<std::uint32_t>(capacity);
+    while (state.avail_out == capacity) {
+      if (state.avail_in == 0 && !(member_started_ && state.block_state == ISAL_BLOCK_FINISH)) {
+        auto filled = refill();
+        if (!filled)
+          return std::move(filled).error();
+        if (!*filled) {
+          // The compressed input ended. That is the end only between members.
+          if (member_started_)
+            return data_error(name() + ": truncated gzip stream (unexpected end of file)");
+          if (members_ == 0)
+            return data_error(name() + ": truncated gzip stream (the file is empty)");
+          finished_ = true;
+          break;
+        }
+      }
+      if (!member_started_) {
+        if (members_ > 0) {
+          // Another member follows the previous one (as `cat a.gz b.gz` produces).
+          std::uint8_t* const next_in = state.next_in;
+          const std::uint32_t avail_in = state.avail_in;
+          std::uint8_t* const next_out = state.next_out;
+          const std::uint32_t avail_out = state.avail_out;
+          isal_inflate_reset(&state);
+          state.crc_flag = ISAL_GZIP;
+          state.next_in = next_in;
+          state.avail_in = avail_in;
+          state.next_out = next_out;
+          state.avail_out = avail_out;
+        }
+        member_started_ = true;
+        magic_seen_ = 0;
+      }
+      // igzip waits for a whole header before it looks at one: the magic bytes are checked here,
+      // so that a file that is no gzip at all says so, as zlib's decoder does.
+      if (magic_seen_ < 2) {
+        const std::uint32_t look = std::min<std::uint32_t>(2 - magic_seen_, state.avail_in);
+        for (std::uint32_t i = 0; i < look; ++i)
+          if (state.next_in[i] != kMagic[magic_seen_ + i])
+            return data_error(name() + ": corrupt gzip data (incorrect header check) at " +
+                              "compressed byte " + std::to_string(consumed_offset() + i));
+      }
+      const std::uint32_t in_before = state.avail_in;
+      const std::uint32_t out_before = state.avail_out;
+      const int status = isal_inflate(&state);
+      magic_seen_ = std::min<std::uint32_t>(2, magic_seen_ + (in_before - state.avail_in));
+      if (status < 0)
+        return data_error(name() + ": corrupt gzip data (" + describe(status) +
+                          ") at compressed byte " + std::to_string(consumed_offset()));
+      if (state.block_state == ISAL_BLOCK_FINISH) {
+        member_started_ = false;
+        ++members_;
+        continue;
+      }
+      if (state.avail_in == in_before && state.avail_out == out_before && state.avail_in != 0)
+        return internal_error(name() + ": gzip decoder made no progress");
+    }
+    return capacity - state.avail_out;
+  }
+
+  const std::string& name() const override { return compressed_->name(); }
+  std::uint64_t position() const override { return compressed_->position(); }
+  std::uint64_t total() const override { return compressed_->total(); }
+
+private:
+  static constexpr std::size_t kInputBlock = 256 * 1024;
+  static constexpr std::uint8_t kMagic[2] = {0x1f, 0x8b};
+
+  static const char* describe(int status) {
+    switch (status) {
+    case ISAL_INCORRECT_CHECKSUM:
+      return "incorrect data or length check";
+    case ISAL_INVALID_WRAPPER:
+      return "incorrect header check";
+    case ISAL_UNSUPPORTED_METHOD:
+      return "unknown compression method";
+    case ISAL_INVALID_BLOCK:
+      return "invalid block type";
+    case ISAL_INVALID_SYMBOL:
+      return "invalid code";
+    case ISAL_INVALID_LOOKBACK:
+      return "invalid distance too far back";
+    default:
+      return "invalid deflate data";
+    }
+  }
+
+  // Reads the next compressed block; false at the end of the compressed input.
+  Result<bool> refill() {
+    auto n = compressed_->read(input_.data(), input_.size());
+    if (!n)
+      return std::move(n).error();
+    input_offset_ += *n;
+    state_->next_in = reinterpret_cast<std::uint8_t*>(input_.data());
+    state_->avail_in = static_cast<std::uint32_t>(*n);
+    return *n != 0;
+  }
+
+  std::uint64_t consumed_offset() const { return input_offset_ - state_->avail_in; }
+
+  std::unique_ptr<ByteSource> compressed_;
+  std::string input_;
+  std::unique_ptr<inflate_state> state_; // about 50 KiB: on the heap
+  bool member_started_ = false;
+  std::uint32_t magic_seen_ = 0; // bytes of the current member's magic checked
+  bool finished_ = false;
+  std::uint64_t members_ = 0;
+  std::uint64_t input_offset_ = 0;
+};
+#endif
+
 } // namespace
 
 Result<std::unique_ptr<ByteSource>> open_file(const std::filesystem::path& path,
@@ -327,7 +460,20 @@ std::unique_ptr<ByteSource> memory_source(std::string data, std::string name,
   return std::make_unique<MemorySource>(std::move(data), std::move(name), chunk_limit);
 }
 
-std::unique_ptr<ByteSource> gzip_source(std::unique_ptr<ByteSource> compressed) {
+bool isal_available() noexcept {
+#ifdef BILLDROP_HAVE_ISAL
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<ByteSource> gzip_source(std::unique_ptr<ByteSource> compressed, Inflater inflater) {
+#ifdef BILLDROP_HAVE_ISAL
+  if (inflater != Inflater::zlib)
+    return std::make_unique<IsalGzipSource>(std::move(compressed));
+#endif
+  (void)inflater;
   return std::make_unique<GzipSource>(std::move(compressed));
 }
 

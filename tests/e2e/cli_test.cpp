@@ -718,6 +718,7 @@ TEST_F(CliTest, RunRefusesTwoConnectionsWithOneConnectionId) {
 
 TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
   // `billdrop emulator` in the background on an ephemeral port; its first line names the port.
+  // The waits are bounded at 30 s: a loaded CI machine starts and stops processes slowly.
   const fs::path out = dir_ / "emulator.out";
   const std::string start =
       quote(BILLDROP_TEST_BILLDROP_EXE) + " emulator --listen 127.0.0.1:0 --store " +
@@ -725,7 +726,7 @@ TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
       " 2>&1 & echo $! >" + quote((dir_ / "pid").string());
   ASSERT_EQ(std::system(start.c_str()), 0);
   std::string banner;
-  for (int i = 0; i < 200 && banner.find("listening on") == std::string::npos; ++i) {
+  for (int i = 0; i < 1200 && banner.find("listening on") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     banner = read_file(out);
   }
@@ -765,7 +766,7 @@ TEST_F(CliTest, EmulatorServesPushesFromAnotherProcess) {
 
   ASSERT_EQ(std::system(("kill -TERM " + pid).c_str()), 0);
   std::string tail;
-  for (int i = 0; i < 200 && tail.find("stopped after") == std::string::npos; ++i) {
+  for (int i = 0; i < 1200 && tail.find("stopped after") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     tail = read_file(out);
   }

@@ -161,10 +161,18 @@ async function drawCharts() {
     api('/reports/breakdown?by=provider'),
     api('/reports/breakdown?by=category'),
   ]);
-  const label = (e, key) => (e.currency ? `${e[key]} ${e.currency}` : String(e[key]));
-  barChart('trend', trend.map((e) => ({...e, label : label(e, 'date')})));
-  barChart('by-provider', providers.map((e) => ({...e, label : label(e, 'key')})));
-  barChart('by-category', categories.map((e) => ({...e, label : label(e, 'key')})));
+  // A report over several currencies has an entry per currency: the label says which.
+  const labeller = (entries, name) => {
+    const several = new Set(entries.map((e) => e.currency)).size > 1;
+    return entries.map(
+        (e) => ({
+          ...e,
+          label : (name(e) ?? '(none)') + (several && e.currency ? ' ' + e.currency : ''),
+        }));
+  };
+  barChart('trend', labeller(trend, (e) => e.date));
+  barChart('by-provider', labeller(providers, (e) => e.key));
+  barChart('by-category', labeller(categories, (e) => e.name || e.key));
 }
 
 async function refresh() {

@@ -42,8 +42,16 @@ Result<std::unique_ptr<ByteSource>> open_file(const std::filesystem::path& path,
 std::unique_ptr<ByteSource> memory_source(std::string data, std::string name = "<memory>",
                                           std::size_t chunk_limit = 0);
 
+// The gzip decoder: ISA-L's igzip (the default where billdrop was built with it: Debian's
+// libisal-dev), else zlib. Both read concatenated members and check every member's CRC-32 and
+// length; only their messages differ (zlib's says which check failed).
+enum class Inflater { fastest, zlib };
+// True when this build has ISA-L.
+bool isal_available() noexcept;
+
 // Wraps another source with a gzip decoder.
-std::unique_ptr<ByteSource> gzip_source(std::unique_ptr<ByteSource> compressed);
+std::unique_ptr<ByteSource> gzip_source(std::unique_ptr<ByteSource> compressed,
+                                        Inflater inflater = Inflater::fastest);
 
 // Reads `inner` on a background thread, up to `blocks` blocks of `block_bytes` ahead of the
 // consumer, so that decompression (gzip inflate costs about as much as parsing) runs on a second
