@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The aws plugin's benchmark: a generated 1,000,000-line, 135-column legacy CUR (.csv.gz, in a
-# report tree with manifests, under /tmp), converted by `billdrop convert`, against the floor
-# (inflate + count lines with the same inflater) and a plain Python adaptor. Builds nothing:
+# The aws plugin's benchmark: a 1,000,000-line legacy CUR (.csv.gz, in a report tree with
+# manifests, under /tmp), converted by `billdrop convert`, against the floors (inflate + count
+# lines, with ISA-L's inflater and with zlib's) and a plain Python adaptor. Builds nothing:
 #
 #   bench/aws/run_bench.sh <build dir> [rows=1000000] [memory-mb=64]
+#
+# SOURCE=generated (the default): the generator's synthetic 135-column CUR of `rows` lines.
+# SOURCE=koku: the public koku sample (../shared/samples, 130 columns) repeated to 1,003,500
+# lines (bench/aws/koku_cur.py; `rows` is ignored), converted as a report tree and also as the
+# same file alone (`path` = the .csv.gz), whose ratio to the tree the run reports (KOKU_REPEATS
+# changes the 75, for a quick check).
 set -euo pipefail
 build=${1:?usage: run_bench.sh <build dir> [rows] [memory-mb]}
 rows=${2:-1000000}
@@ -13,12 +19,22 @@ work=/tmp/billdrop-aws-bench-$$
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
 
-"$build/bin/aws_cur_generator" "$work/cur" "$rows" | tee "$work/generator.txt"
+source_kind=${SOURCE:-generated}
+if [[ "$source_kind" == koku ]]; then
+  python3 "$here/koku_cur.py" "$work/cur" "${KOKU_REPEATS:-75}" | tee "$work/generator.txt"
+  rows=$(awk '/^rows /{print $2}' "$work/generator.txt")
+  tree=$(awk '/^tree /{print $2}' "$work/generator.txt")
+  single=$(awk '/^single /{print $2}' "$work/generator.txt")
+else
+  "$build/bin/aws_cur_generator" "$work/cur" "$rows" | tee "$work/generator.txt"
+  tree="$work/cur"
+  single=""
+fi
 sync
 file=$(awk '/^file /{print $2}' "$work/generator.txt")
 expected=$(awk '/^unblended_total /{print $2}' "$work/generator.txt")
 echo "compressed bytes: $(stat -c %s "$file")"
-printf 'path = "%s"\n' "$work/cur" > "$work/aws.toml"
+printf 'path = "%s"\n' "$tree" > "$work/aws.toml"
 
 echo "== floors: inflate + count lines (ISA-L's igzip, billdrop's default; zlib's, the fallback)"
 "$build/bin/aws_inflate_floor" "$file" | tee "$work/floor.txt"
@@ -27,28 +43,45 @@ zlib_floor=$(awk '/^zlib_seconds /{print $2}' "$work/floor.txt")
 
 echo "== plugin alone (rows into a discarding sink)"
 "$build/bin/aws_plugin_read_only" "$build/lib/billdrop/plugins/billdrop_aws.so" \
-  "{\"path\":\"$work/cur\",\"format\":\"auto\"}" | tee "$work/plugin.txt"
+  "{\"path\":\"$tree\",\"format\":\"auto\"}" | tee "$work/plugin.txt"
 plugin=$(awk '/^seconds /{print $2}' "$work/plugin.txt")
 
 # Three runs, the median reported: this VM's figures vary by about 10% from run to run. Each run
 # starts with the page cache flushed of dirty data (the generator's file, the previous run's
 # snapshot), so a write-back left over from before does not compete with the one measured.
-echo "== billdrop convert --memory-mb $memory_mb (3 runs)"
-: > "$work/times.txt"
-for run in 1 2 3; do
+# convert_runs CONFIG: three runs of `billdrop convert`; sets wall and rss_kb (the median run's)
+# and cost (the exact sum of every month's cost).
+convert_runs() {
+  : > "$work/times.txt"
+  for run in 1 2 3; do
+    rm -rf "$work/out"
+    sync
+    /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+      "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
+      --plugin aws --plugin-config "$1" --out "$work/out" --format json \
+      --memory-mb "$memory_mb" > "$work/convert.json"
+    cat "$work/time.txt" | tee -a "$work/times.txt"
+  done
+  read -r wall rss_kb < <(sort -n "$work/times.txt" | sed -n 2p)
+  cost=$(python3 -c 'import json,sys; from decimal import Decimal
+m=json.load(open(sys.argv[1]))["connections"][0]["months"]; print(sum(Decimal(x["cost"]) for x in m))' \
+    "$work/convert.json")
   rm -rf "$work/out"
   sync
-  /usr/bin/time -f '%e %M' -o "$work/time.txt" \
-    "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
-    --plugin aws --plugin-config "$work/aws.toml" --out "$work/out" --format json \
-    --memory-mb "$memory_mb" > "$work/convert.json"
-  cat "$work/time.txt" | tee -a "$work/times.txt"
-done
-read -r wall rss_kb < <(sort -n "$work/times.txt" | sed -n 2p)
-cost=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["connections"][0]["months"]; print(m[0]["cost"])' \
-  "$work/convert.json")
-rm -rf "$work/out"
-sync
+}
+
+echo "== billdrop convert --memory-mb $memory_mb (3 runs)"
+convert_runs "$work/aws.toml"
+single_wall=""
+single_cost=""
+if [[ -n "$single" ]]; then
+  tree_wall=$wall tree_rss_kb=$rss_kb tree_cost=$cost
+  echo "== billdrop convert of the same data as one file, path = the .csv.gz (3 runs)"
+  printf 'path = "%s"\n' "$single" > "$work/single.toml"
+  convert_runs "$work/single.toml"
+  single_wall=$wall single_cost=$cost
+  wall=$tree_wall rss_kb=$tree_rss_kb cost=$tree_cost
+fi
 
 echo "== python adaptor (csv.DictReader + Decimal + json)"
 /usr/bin/time -f '%e %M' -o "$work/pytime.txt" \
@@ -56,10 +89,11 @@ echo "== python adaptor (csv.DictReader + Decimal + json)"
 read -r py_wall py_rss_kb < "$work/pytime.txt"
 
 python3 - "$rows" "$floor" "$plugin" "$wall" "$rss_kb" "$py_wall" "$cost" "$expected" \
-  "${zlib_floor:-$floor}" <<'PY'
+  "${zlib_floor:-$floor}" "$single_wall" "$single_cost" <<'PY'
 import sys
 from decimal import Decimal
-rows, floor, plugin, wall, rss, py, cost, expected, zlib_floor = sys.argv[1:]
+rows, floor, plugin, wall, rss, py, cost, expected, zlib_floor, single_wall, single_cost = \
+    sys.argv[1:]
 rows, floor, plugin, wall, py = int(rows), float(floor), float(plugin), float(wall), float(py)
 zlib_floor = float(zlib_floor)
 print(f"\nrows {rows}")
@@ -70,6 +104,12 @@ print(f"billdrop convert (median of 3) {wall:8.2f} s  {rows / wall:,.0f} rows/s 
       f"peak RSS {int(rss) / 1024:.0f} MB  ({wall / floor:.2f}x floor, "
       f"{wall / zlib_floor:.2f}x zlib's)")
 print(f"python adaptor                 {py:8.2f} s  ({py / wall:.1f}x slower than convert)")
-print(f"month cost {cost}, generator's unblended total {expected}: "
-      + ("equal" if Decimal(cost) == Decimal(expected) else "DIFFERENT"))
+if single_wall:
+    print(f"the same data as one file          {float(single_wall):8.2f} s  "
+          f"({float(single_wall) / wall:.2f}x the tree)")
+print(f"cost of every month {cost}, the source's unblended total (summed by the generator) "
+      f"{expected}: " + ("equal" if Decimal(cost) == Decimal(expected) else "DIFFERENT"))
+if single_cost:
+    print(f"one file: {single_cost}: "
+          + ("equal" if Decimal(single_cost) == Decimal(expected) else "DIFFERENT"))
 PY
