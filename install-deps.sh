@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libzip-dev libxxhash-dev libdeflate-dev
   clang-format python3 time
+  wrk
 )
 
 sudo_cmd=()
