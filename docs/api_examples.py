@@ -40,7 +40,7 @@ path = "{work}/acme.csv"
 """)
 out = open(os.path.join(work, "serve.out"), "w+")
 proc = subprocess.Popen([os.path.join(build, "bin/billdrop"), "--no-progress", "--plugin-dir",
-                         os.path.join(build, "plugins"), "--log-level", "warn", "serve",
+                         os.path.join(build, "lib/billdrop/plugins"), "--log-level", "warn", "serve",
                          "--config", os.path.join(work, "billdrop.toml")],
                         stdout=out, stderr=subprocess.DEVNULL)
 port = None

@@ -52,7 +52,7 @@ path = "{csv}"
 """)
     out = open(os.path.join(work, "serve.out"), "w+")
     proc = subprocess.Popen([os.path.join(build, "bin/billdrop"), "--no-progress",
-                             "--plugin-dir", os.path.join(build, "plugins"), "--log-level", "warn",
+                             "--plugin-dir", os.path.join(build, "lib/billdrop/plugins"), "--log-level", "warn",
                              "serve", "--config", config],
                             stdout=out, stderr=open(os.path.join(work, "serve.err"), "w"))
     for _ in range(300):
