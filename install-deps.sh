@@ -14,6 +14,7 @@ packages=(
   libzip-dev libxxhash-dev libdeflate-dev libisal-dev
   clang-format python3 time
   chromium chromium-driver
+  wrk
 )
 
 sudo_cmd=()

@@ -69,6 +69,7 @@ struct Daemon::Impl {
   std::string verify_job; // the running verify job's id ("" when none)
   std::map<std::string, VerifyResult> verify_results;
   std::mt19937_64 rng{std::random_device{}()};
+  std::function<void(const SyncLanded&)> landed_listener; // set before start()
 
   TimePoint now() const { return options.clock(); }
 
@@ -286,6 +287,20 @@ struct Daemon::Impl {
         }
     if (!job_id.empty())
       (void)store->finish_job(job_id, state, message, months.str());
+    if (landed_listener && !result.busy) {
+      SyncLanded landed;
+      landed.connection = name;
+      landed.error = message;
+      for (const jobs::MonthOutcome& month : result.months)
+        if (month.kind == jobs::MonthOutcomeKind::sent ||
+            month.kind == jobs::MonthOutcomeKind::unchanged)
+          landed.months.push_back(month.month);
+      try {
+        landed_listener(landed);
+      } catch (const std::exception& e) {
+        log::error("serve.sync_landed_failed", {{"connection", name}, {"error", e.what()}});
+      }
+    }
     log::write(result.ok() ? log::Level::info : log::Level::warn, "serve.sync",
                {{"connection", name},
                 {"job", job_id},
@@ -665,6 +680,81 @@ bool Daemon::busy() const {
     return true;
   return std::any_of(impl_->connections.begin(), impl_->connections.end(),
                      [](const Impl::Connection& c) { return c.running || c.due; });
+}
+
+const config::HostConfig& Daemon::config() const {
+  return impl_->options.config;
+}
+
+std::vector<ConnectionView> Daemon::connection_views() const {
+  const std::lock_guard lock(impl_->mutex);
+  std::vector<ConnectionView> views;
+  for (const Impl::Connection& c : impl_->connections) {
+    ConnectionView& view = views.emplace_back();
+    view.name = c.config->name;
+    view.plugin = c.config->plugin;
+    view.load_error = c.load_error;
+    if (c.source) {
+      const source::LoadedPlugin& plugin = *c.source->plugin;
+      view.loaded = true;
+      view.plugin_name = plugin.name();
+      view.plugin_version = plugin.version();
+      view.abi = std::to_string(plugin.descriptor().abi_major) + "." +
+                 std::to_string(plugin.descriptor().abi_minor);
+      view.description = plugin.description();
+      view.config_schema_json = plugin.schema().to_json();
+      view.snapshots_dir = c.source->snapshots_dir();
+    }
+  }
+  return views;
+}
+
+void Daemon::on_sync_landed(std::function<void(const SyncLanded&)> listener) {
+  impl_->landed_listener = std::move(listener);
+}
+
+Status Daemon::run_and_wait(const std::vector<std::string>& names) {
+  std::unique_lock lock(impl_->mutex);
+  std::vector<std::size_t> indexes;
+  for (const std::string& name : names) {
+    const auto found =
+        std::find_if(impl_->connections.begin(), impl_->connections.end(),
+                     [&](const Impl::Connection& c) { return c.config->name == name; });
+    if (found == impl_->connections.end())
+      return config_error("no connection named '" + name + "'");
+    indexes.push_back(static_cast<std::size_t>(found - impl_->connections.begin()));
+  }
+  // One already running has read its source before this request: it runs again once it ends.
+  std::vector<std::size_t> running;
+  for (const std::size_t i : indexes) {
+    if (impl_->connections[i].running)
+      running.push_back(i);
+    else
+      impl_->queue_now(i, "");
+  }
+  while (!running.empty()) {
+    impl_->done.wait(lock, [&] {
+      return impl_->stopping || std::any_of(running.begin(), running.end(), [&](std::size_t i) {
+               return !impl_->connections[i].running;
+             });
+    });
+    if (impl_->stopping)
+      return source_error("the daemon is stopping");
+    std::erase_if(running, [&](std::size_t i) {
+      if (impl_->connections[i].running)
+        return false;
+      impl_->queue_now(i, "");
+      return true;
+    });
+  }
+  impl_->done.wait(lock, [&] {
+    return impl_->stopping || std::none_of(indexes.begin(), indexes.end(), [&](std::size_t i) {
+             return impl_->connections[i].due || impl_->connections[i].running;
+           });
+  });
+  if (impl_->stopping)
+    return source_error("the daemon is stopping");
+  return {};
 }
 
 std::string verify_json(const store::JobRecord& job) {
