@@ -242,6 +242,8 @@ private:
     if (e.num_children < 0 || static_cast<std::size_t>(e.num_children) > schema_.size() - next)
       pq::fail("schema group '" + e.name + "' has more children than the schema holds");
     for (std::int32_t i = 0; i < e.num_children; ++i) {
+      if (next >= schema_.size())
+        pq::fail("schema group '" + e.name + "' has more children than the schema holds");
       const std::size_t child = next++;
       nodes_[index].children.push_back(child);
       build(child, next, depth + 1);
@@ -310,6 +312,10 @@ private:
     std::vector<std::size_t> leaves;
     const std::size_t bad_before = bad_leaves_.size();
     leaves_under(index, "", 0, 0, 0, leaves);
+    if (leaves.empty()) {
+      refuse(e.name, "a group without fields is not supported");
+      return;
+    }
     if (bad_leaves_.size() != bad_before) {
       refuse(e.name, file_.leaves[bad_leaves_.back()].type_text);
       return;
