@@ -122,8 +122,8 @@ TEST(ParquetMutationTest, WriterFilesNeverCrashAndFailClearly) {
     PqCell tags;
     for (int k = 0; k < i % 3; ++k)
       tags.entries.emplace_back("user:k" + std::to_string(k), "v" + std::to_string(i));
-    rows.push_back({"id" + std::to_string(i % 7), std::to_string(i) + ".5", "2024-01-0" +
-                    std::to_string(1 + i % 9) + "T00:00:00Z", tags});
+    rows.push_back({"id" + std::to_string(i % 7), std::to_string(i) + ".5",
+                    "2024-01-0" + std::to_string(1 + i % 9) + "T00:00:00Z", tags});
   }
   std::size_t total = 0;
   for (int codec : {0, 1, 2, 6})

@@ -47,8 +47,8 @@ std::vector<std::vector<PqCell>> billing_rows() {
        "1999-12-31 23:59:59", "-9223372036854775808", "false", map({}), null_map},
       {"a3", PqCell::null(), PqCell::null(), PqCell::null(), PqCell::null(), PqCell::null(),
        PqCell::null(), PqCell::null(), null_map, map({})},
-      {"a4", "3.3000000000000003", "0", "0", "2100-03-01", "2024-08-16T05:00:00+02:00", "0",
-       "true", map({{"k", ""}}), map({{"EdpDiscount", "-1.5"}, {"SppDiscount", "0"}})},
+      {"a4", "3.3000000000000003", "0", "0", "2100-03-01", "2024-08-16T05:00:00+02:00", "0", "true",
+       map({{"k", ""}}), map({{"EdpDiscount", "-1.5"}, {"SppDiscount", "0"}})},
       {"a5", "123456789.125", "99999999999999.9999", "-1", "2024-01-31", "2024-01-31T00:00:00Z",
        "42", "false", map({{"user:team", "blue"}}), map({{"x", std::nullopt}})},
   };
@@ -148,9 +148,9 @@ TEST(ParquetReaderTest, ProjectionReadsOnlyTheColumnsAskedFor) {
   PqOptions options;
   options.codec = 0;
   options.dictionary = false;
-  std::string file = write({{"cost", PqKind::decimal64, true, 2}, {"blob", PqKind::string}},
-                           {{"1.25", "MARKER-MARKER-MARKER"}, {"2.50", "MARKER-MARKER-MARKER"}},
-                           options);
+  std::string file =
+      write({{"cost", PqKind::decimal64, true, 2}, {"blob", PqKind::string}},
+            {{"1.25", "MARKER-MARKER-MARKER"}, {"2.50", "MARKER-MARKER-MARKER"}}, options);
   const std::size_t at = file.find("MARKER-MARKER-MARKER");
   ASSERT_NE(at, std::string::npos);
   file[at - 1] = '\x7f'; // the 4-byte length's high byte: 2 GB
@@ -234,11 +234,24 @@ TEST(ParquetReaderTest, BadFilesAreErrorsNamingTheFile) {
                        "is not supported");
 
   const std::string good = write(billing_columns(), billing_rows(), {});
-  auto cut = read_parquet_table(memory_random_access(good.substr(0, good.size() / 2) + "PAR1",
-                                                     "cut.parquet"));
+  auto cut = read_parquet_table(
+      memory_random_access(good.substr(0, good.size() / 2) + "PAR1", "cut.parquet"));
   EXPECT_EQ(cut.error.rfind("cut.parquet: ", 0), 0u) << cut.error;
 
   auto missing = ParquetReader::open(std::filesystem::path("/nonexistent/cur.parquet"));
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("/nonexistent/cur.parquet"), std::string::npos);
+}
+
+TEST(ParquetReaderTest, OneEntryDictionaryHasZeroWidthIndexes) {
+  // A column holding one value (CUR 2.0's bill_bill_type, line_item_currency_code) is a
+  // one-entry dictionary whose indexes are 0 bits wide: its bit-packed runs take no bytes.
+  std::vector<std::vector<PqCell>> rows(1000, std::vector<PqCell>{"Anniversary", "USD"});
+  PqOptions options;
+  options.rows_per_page = 500;
+  auto table = read_parquet_table(memory_random_access(
+      write({{"bill_type", PqKind::string}, {"currency", PqKind::string, false}}, rows, options),
+      "constant.parquet"));
+  ASSERT_EQ(table.error, "");
+  EXPECT_EQ(table.rows, std::vector<std::vector<std::string>>(1000, {"Anniversary", "USD"}));
 }

@@ -357,8 +357,8 @@ private:
       return {Leaf{{c.name}, physical(c.kind), c.optional ? 1 : 0, 0}};
     const std::string group = c.map_group.empty() ? options_.map_group_name : c.map_group;
     Leaf key{{c.name, group, "key"}, 6, 2, 1, true, false};
-    Leaf value{{c.name, group, "value"}, c.kind == PqKind::map_string_double ? 5 : 6, 3, 1, false,
-               true};
+    Leaf value{
+        {c.name, group, "value"}, c.kind == PqKind::map_string_double ? 5 : 6, 3, 1, false, true};
     return {key, value};
   }
 
@@ -417,8 +417,7 @@ private:
     case PqKind::map_string_string:
     case PqKind::map_string_double: {
       schema_element(f, c.name, -1, 1, 1, 1);
-      schema_element(f, c.map_group.empty() ? options_.map_group_name : c.map_group, -1, 2, 2,
-                     2);
+      schema_element(f, c.map_group.empty() ? options_.map_group_name : c.map_group, -1, 2, 2, 2);
       schema_element(f, "key", 6, 0, -1, 0);
       if (c.kind == PqKind::map_string_double)
         schema_element(f, "value", 5, 1, -1);

@@ -82,9 +82,11 @@ void decode_rle_hybrid(ByteCursor in, int bit_width, std::size_t count, std::uin
     const std::uint64_t header = in.uleb("RLE run header");
     if (header & 1) {
       const std::uint64_t groups = header >> 1;
-      if (groups > in.left() + 1)
+      // Zero-width values take no bytes (a one-entry dictionary): only the count bounds them.
+      if (bit_width > 0 && groups > in.left() / static_cast<std::size_t>(bit_width) + 1)
         fail("bit-packed run longer than its data");
-      const std::size_t values = static_cast<std::size_t>(groups * 8);
+      const std::size_t values =
+          groups > count ? count : static_cast<std::size_t>(groups * 8); // no overflow
       const std::size_t take = std::min(values, count - n);
       in.need(packed_bytes(take, bit_width), "bit-packed run");
       for (std::size_t i = 0; i < take; ++i)
