@@ -1,13 +1,12 @@
 #include "cur_report.hpp"
 
-#include "parquet_records.hpp"
-
 #include "cur_columns.hpp"
 #include "cur_manifest.hpp"
 #include "cur_row_mapper.hpp"
 #include "zip_source.hpp"
 
 #include <billdrop/csv.hpp>
+#include <billdrop/parquet_csv.hpp>
 #include <billdrop/text.hpp>
 
 #include <algorithm>
@@ -194,7 +193,7 @@ Result<std::unique_ptr<ByteSource>> open_data_file(const fs::path& file) {
 // A data file opened and its header resolved.
 struct OpenedFile {
   std::unique_ptr<CsvReader> reader;
-  std::unique_ptr<ParquetRecords> parquet; // instead of reader, for a .parquet file
+  std::unique_ptr<ParquetCsvReader> parquet; // instead of reader, for a .parquet file
   CurColumns columns;
   bool empty = false; // no header at all
 };
@@ -202,11 +201,15 @@ struct OpenedFile {
 Result<OpenedFile> open_report_file(const fs::path& file) {
   if (ends_with(file.filename().string(), ".parquet")) {
     OpenedFile opened;
-    Result<std::unique_ptr<ParquetRecords>> records = ParquetRecords::open(file);
+    Result<std::unique_ptr<ParquetCsvReader>> records = ParquetCsvReader::open(file);
     if (!records)
       return std::move(records).error();
     opened.parquet = std::move(*records);
-    Result<CurColumns> columns = CurColumns::resolve(opened.parquet->names(), file.string());
+    CsvRecord header;
+    if (Result<bool> more = opened.parquet->next(header); !more)
+      return std::move(more).error();
+    std::vector<std::string> names(header.begin(), header.end());
+    Result<CurColumns> columns = CurColumns::resolve(names, file.string());
     if (!columns)
       return std::move(columns).error();
     opened.columns = std::move(*columns);
@@ -282,19 +285,20 @@ Status read_report_file(const fs::path& file, CurRowMapper& mapper, RowSink& sin
   mapper.bind(opened->columns, name);
   std::string origin;
   std::uint64_t lines = 0;
+  CsvRecord record;
   if (opened->parquet) {
-    // A Parquet row's origin is "file:row N" (1-based), where a CSV line's is "file:line".
-    ParquetRecords& records = *opened->parquet;
+    // A Parquet row's origin is the line its CSV twin would have ("file:2" for the first row).
+    ParquetCsvReader& records = *opened->parquet;
     while (true) {
-      Result<bool> more = records.next();
+      Result<bool> more = records.next(record);
       if (!more)
         return std::move(more).error();
       if (!*more)
         break;
       if (++lines % progress_interval == 0)
         sink.progress(progress.done_before + records.position(), progress.total);
-      origin.assign(name).append(":row ").append(std::to_string(records.row()));
-      if (Status status = mapper.map(records.cells(), origin); !status)
+      make_origin(origin, name, records.line());
+      if (Status status = mapper.map(record, origin); !status)
         return status;
     }
     progress.done_before += records.total();
@@ -302,7 +306,6 @@ Status read_report_file(const fs::path& file, CurRowMapper& mapper, RowSink& sin
     return {};
   }
   CsvReader& reader = *opened->reader;
-  CsvRecord record;
   while (true) {
     Result<bool> more = reader.next(record);
     if (!more)
@@ -462,23 +465,20 @@ Result<std::vector<Month>> CurReport::months() const {
     const std::size_t period = options_.month_by == MonthBy::billing_period
                                    ? opened->columns.billing_period_start
                                    : no_column;
-    CsvRecord csv_record;
+    CsvRecord record;
     while (true) {
-      std::span<const std::string_view> record;
       if (opened->parquet) {
-        Result<bool> more = opened->parquet->next();
+        Result<bool> more = opened->parquet->next(record);
         if (!more)
           return std::move(more).error();
         if (!*more)
           break;
-        record = opened->parquet->cells();
       } else {
-        Result<bool> more = opened->reader->next(csv_record);
+        Result<bool> more = opened->reader->next(record);
         if (!more)
           return located(more.error(), layout->root, opened->reader->line());
         if (!*more)
           break;
-        record = std::span<const std::string_view>(csv_record.begin(), csv_record.size());
       }
       if (period < record.size() && !trim_ascii(record[period]).empty()) {
         if (Result<UtcTime> start = parse_timestamp(trim_ascii(record[period]))) {
