@@ -200,8 +200,9 @@ protected:
     EXPECT_TRUE(check.ok()) << form << ": " << check.error().message();
     auto months = harness.months();
     EXPECT_TRUE(months.ok());
-    if (months.ok())
+    if (months.ok()) {
       EXPECT_EQ(*months, (std::vector<Month>{Month(2024, 7), Month(2024, 8)})) << form;
+    }
     auto rows = harness.read(month);
     EXPECT_TRUE(rows.ok()) << form << ": " << rows.error().message();
     EXPECT_TRUE(harness.rejects().empty()) << form;
