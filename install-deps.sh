@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libzip-dev libxxhash-dev libdeflate-dev libisal-dev
+  libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev
   clang-format python3 time
   chromium chromium-driver
   wrk
