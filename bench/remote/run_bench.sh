@@ -45,7 +45,8 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 [ -n "$port" ] || { echo "s3rver did not start: $(cat "$work/s3rver.out")"; exit 1; }
-curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -T "$work/usage.csv" \
+curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$work/usage.csv" \
   "http://127.0.0.1:$port/exports/acme/usage.csv" > /dev/null
 
 config() { # name path extra

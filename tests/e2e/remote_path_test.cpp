@@ -52,13 +52,13 @@ void s3_put(std::uint16_t port, const std::string& bucket, const std::string& ke
   const remote::SigV4Request request{
       "PUT", host, path, {}, {{"x-amz-date", date}, {"x-amz-content-sha256", payload}}, payload};
   httplib::Client client("127.0.0.1", port);
-  const httplib::Result result = client.Put(
-      path,
-      {{"x-amz-date", date},
-       {"x-amz-content-sha256", payload},
-       {"Authorization", remote::sigv4_authorization(request, {"S3RVER", "S3RVER", ""}, date,
-                                                     "us-east-1", "s3")}},
-      body, "text/csv");
+  const httplib::Result result =
+      client.Put(path,
+                 {{"x-amz-date", date},
+                  {"x-amz-content-sha256", payload},
+                  {"Authorization", remote::sigv4_authorization(request, {"S3RVER", "S3RVER", ""},
+                                                                date, "us-east-1", "s3")}},
+                 body, "text/csv");
   ASSERT_TRUE(result);
   ASSERT_EQ(result->status, 200) << result->body;
 }
@@ -76,8 +76,9 @@ protected:
     ::setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
     ::setenv("AWS_REGION", "us-east-1", 1);
     // The example's connection, reading the local file or the bucket, each with its own state.
-    const std::string remote_table = "\n[connections.acme-gpu.remote]\ns3_endpoint = \"http://127.0.0.1:" +
-                                     std::to_string(proxy_->port()) + "\"\n";
+    const std::string remote_table =
+        "\n[connections.acme-gpu.remote]\ns3_endpoint = \"http://127.0.0.1:" +
+        std::to_string(proxy_->port()) + "\"\n";
     write_config("local.toml", toml_string((kExample / "acme_usage.csv").string()), "", "local");
     write_config("remote.toml", "\"s3://exports/acme/2026\"", remote_table, "remote");
   }
@@ -93,14 +94,16 @@ protected:
                     const std::string& state) {
     std::string text = read_text(kExample / "billdrop.toml");
     text.replace(text.find("path = \"acme_usage.csv\""), 22, "path = " + path);
-    write_text(dir_ / name, "state_dir = " + toml_string((dir_ / state).string()) + "\n" + text +
-                                extra);
+    write_text(dir_ / name,
+               "state_dir = " + toml_string((dir_ / state).string()) + "\n" + text + extra);
   }
 
   CliRun run(const std::string& config) {
     const fs::path out = dir_ / ("run-" + std::to_string(++runs_));
     fs::create_directories(out);
-    return run_billdrop({"run", "--config", (dir_ / config).string(), "--format", "json"}, out);
+    return run_billdrop(
+        {"--log-level", "info", "run", "--config", (dir_ / config).string(), "--format", "json"},
+        out);
   }
 
   std::unique_ptr<NodeServer> s3rver_;

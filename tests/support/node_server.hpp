@@ -48,14 +48,14 @@ inline bool node_servers_required() {
 }
 
 // In a test body: fails (CI) or skips (elsewhere) when `package` is not installed.
-#define BILLDROP_NEED_NODE_SERVER(package)                                                       \
-  do {                                                                                           \
-    const std::string missing_ = ::billdrop::test::node_server_missing(package);                 \
-    if (!missing_.empty()) {                                                                     \
-      if (::billdrop::test::node_servers_required())                                             \
-        FAIL() << missing_;                                                                      \
-      GTEST_SKIP() << missing_;                                                                  \
-    }                                                                                            \
+#define BILLDROP_NEED_NODE_SERVER(package)                                                         \
+  do {                                                                                             \
+    const std::string missing_ = ::billdrop::test::node_server_missing(package);                   \
+    if (!missing_.empty()) {                                                                       \
+      if (::billdrop::test::node_servers_required())                                               \
+        FAIL() << missing_;                                                                        \
+      GTEST_SKIP() << missing_;                                                                    \
+    }                                                                                              \
   } while (0)
 
 // A node program run in the background; its port read from its output.

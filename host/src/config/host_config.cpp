@@ -327,7 +327,8 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
     return months("reprocess_months", schedule.reprocess_months, 120);
   return config_error(
       where(value, source) + ": unknown key '" + prefix + std::string(field) +
-      "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir, remote, "
+      "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir, "
+      "remote, "
       "enabled, schedule, backfill_months, reprocess_months, readback, account_id)");
 }
 

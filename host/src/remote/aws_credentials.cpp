@@ -8,8 +8,8 @@
 #include <billdrop/result.hpp>
 
 #include <fstream>
-#include <unistd.h>
 #include <sstream>
+#include <unistd.h>
 
 namespace billdrop::remote {
 
@@ -46,16 +46,16 @@ AwsCredentials assume_role_with_web_identity(const RemoteSettings& settings,
                                              const std::string& role_arn) {
   std::ifstream in(token_file, std::ios::binary);
   if (!in)
-    throw ErrorException(config_error("AWS_WEB_IDENTITY_TOKEN_FILE '" + token_file +
-                                      "' cannot be read"));
+    throw ErrorException(
+        config_error("AWS_WEB_IDENTITY_TOKEN_FILE '" + token_file + "' cannot be read"));
   std::stringstream token;
   token << in.rdbuf();
   const std::string region = aws_region(settings, environment);
   std::string url = settings.sts_endpoint;
   if (url.empty())
-    url = env_or(environment, "AWS_ENDPOINT_URL_STS",
-                 env_or(environment, "AWS_ENDPOINT_URL",
-                        "https://sts." + region + ".amazonaws.com"));
+    url =
+        env_or(environment, "AWS_ENDPOINT_URL_STS",
+               env_or(environment, "AWS_ENDPOINT_URL", "https://sts." + region + ".amazonaws.com"));
   const Endpoint endpoint = parse_endpoint(url, "the STS endpoint");
   const std::string session =
       env_or(environment, "AWS_ROLE_SESSION_NAME", "billdrop-" + std::to_string(::getpid()));

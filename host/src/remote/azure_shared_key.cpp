@@ -87,8 +87,8 @@ AzureConnectionString parse_azure_connection_string(const std::string& text) {
     out.account = kDevAccount;
     out.key = kDevKey;
     const std::string proxy = parts["DevelopmentStorageProxyUri"];
-    out.blob_endpoint = (proxy.empty() ? std::string("http://127.0.0.1") : proxy) + ":10000/" +
-                        kDevAccount;
+    out.blob_endpoint =
+        (proxy.empty() ? std::string("http://127.0.0.1") : proxy) + ":10000/" + kDevAccount;
     return out;
   }
   out.account = parts["AccountName"];

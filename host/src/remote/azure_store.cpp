@@ -50,9 +50,9 @@ public:
     if (const std::optional<std::string> text = environment(conn_env)) {
       const AzureConnectionString parsed = parse_azure_connection_string(*text);
       if (!parsed.account.empty() && parsed.account != account_)
-        throw ErrorException(config_error(
-            location.text + ": " + conn_env + " is for storage account '" + parsed.account +
-            "', the path names account '" + account_ + "'"));
+        throw ErrorException(config_error(location.text + ": " + conn_env +
+                                          " is for storage account '" + parsed.account +
+                                          "', the path names account '" + account_ + "'"));
       key_ = parsed.key;
       sas_ = parsed.sas;
       if (endpoint.empty())
@@ -65,9 +65,9 @@ public:
       sas_ = *sas;
       credentials = sas_env;
     } else {
-      throw ErrorException(config_error(
-          location.text + ": no Azure storage credentials: set " + conn_env + ", or " + key_env +
-          " (the account key), or " + sas_env + " (a SAS token)"));
+      throw ErrorException(config_error(location.text + ": no Azure storage credentials: set " +
+                                        conn_env + ", or " + key_env + " (the account key), or " +
+                                        sas_env + " (a SAS token)"));
     }
     if (!sas_.empty() && sas_.front() == '?')
       sas_.erase(0, 1);
@@ -147,8 +147,8 @@ private:
                   const std::string& what,
                   const std::function<void(const httplib::Response&)>& check_head,
                   const std::function<bool(const char*, std::size_t)>* sink) {
-    AzureRequest request{"GET", path, query,
-                         {{"x-ms-date", rfc1123_now()}, {"x-ms-version", kApiVersion}}};
+    AzureRequest request{
+        "GET", path, query, {{"x-ms-date", rfc1123_now()}, {"x-ms-version", kApiVersion}}};
     request.headers.insert(request.headers.end(), extra.begin(), extra.end());
     httplib::Headers headers;
     for (const auto& [name, value] : request.headers)

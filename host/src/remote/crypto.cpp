@@ -81,15 +81,14 @@ std::string base64_decode(std::string_view text) {
 std::string rs256_sign(std::string_view pem_private_key, std::string_view data,
                        std::string_view what) {
   const std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem_private_key.data(), static_cast<int>(pem_private_key.size())),
-      &BIO_free);
+      BIO_new_mem_buf(pem_private_key.data(), static_cast<int>(pem_private_key.size())), &BIO_free);
   const std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
   if (!key)
     throw ErrorException(
         config_error(std::string(what) + ": private_key is not a PEM private key"));
   const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                     &EVP_MD_CTX_free);
+                                                                    &EVP_MD_CTX_free);
   std::size_t length = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &length,

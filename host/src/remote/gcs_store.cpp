@@ -39,15 +39,13 @@ std::string json_string(simdjson::dom::element element, const char* key) {
 ServiceAccountKey read_key(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in)
-    throw ErrorException(config_error("the Google credentials file '" + file +
-                                      "' cannot be read"));
+    throw ErrorException(config_error("the Google credentials file '" + file + "' cannot be read"));
   std::stringstream text;
   text << in.rdbuf();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(text.str()).get(root) != simdjson::SUCCESS)
-    throw ErrorException(config_error("the Google credentials file '" + file +
-                                      "' is not JSON"));
+    throw ErrorException(config_error("the Google credentials file '" + file + "' is not JSON"));
   ServiceAccountKey key;
   if (json_string(root, "type") != "service_account")
     throw ErrorException(config_error("the Google credentials file '" + file +
@@ -153,11 +151,10 @@ public:
             const std::function<bool(const char*, std::size_t)>& sink) override {
     const std::string url = location_.object_url(object.key);
     const std::string what = "reading " + url;
-    const std::string target = endpoint_.base_path + "/download/storage/v1/b/" +
-                               uri_encode(location_.bucket, false) + "/o/" +
-                               uri_encode(object.key, false) + "?" +
-                               sigv4_query_string({{"alt", "media"},
-                                                   {"ifGenerationMatch", object.version}});
+    const std::string target =
+        endpoint_.base_path + "/download/storage/v1/b/" + uri_encode(location_.bucket, false) +
+        "/o/" + uri_encode(object.key, false) + "?" +
+        sigv4_query_string({{"alt", "media"}, {"ifGenerationMatch", object.version}});
     httplib::Headers request_headers = headers();
     if (offset > 0)
       request_headers.emplace("Range", "bytes=" + std::to_string(offset) + "-");
@@ -166,13 +163,15 @@ public:
         [&](const httplib::Response& response) {
           const std::string generation = response.get_header_value("x-goog-generation");
           if (!generation.empty() && generation != object.version)
-            throw ObjectChanged(source_error(url + " changed while it was being read (listed as "
+            throw ObjectChanged(source_error(url +
+                                             " changed while it was being read (listed as "
                                              "generation " +
                                              object.version + ", now " + generation + ")"));
         },
         sink, what);
     if (answer.status == 412 || answer.status == 404)
-      throw ObjectChanged(source_error(url + " changed while it was being read (listed as "
+      throw ObjectChanged(source_error(url +
+                                       " changed while it was being read (listed as "
                                        "generation " +
                                        object.version + "; the store now answers " +
                                        describe_answer(answer) + ")"));
@@ -196,13 +195,13 @@ private:
     const std::int64_t issued = std::chrono::duration_cast<std::chrono::seconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
-    const std::string header = json_object(
-        {{"alg", "RS256"}, {"typ", "JWT"}, {"kid", key_->private_key_id}}, {});
-    const std::string claims = json_object(
-        {{"iss", key_->client_email},
-         {"scope", "https://www.googleapis.com/auth/devstorage.read_only"},
-         {"aud", key_->token_uri}},
-        {{"iat", issued}, {"exp", issued + 3600}});
+    const std::string header =
+        json_object({{"alg", "RS256"}, {"typ", "JWT"}, {"kid", key_->private_key_id}}, {});
+    const std::string claims =
+        json_object({{"iss", key_->client_email},
+                     {"scope", "https://www.googleapis.com/auth/devstorage.read_only"},
+                     {"aud", key_->token_uri}},
+                    {{"iat", issued}, {"exp", issued + 3600}});
     const std::string signing_input = base64url(header) + "." + base64url(claims);
     const std::string what = "getting a Google access token for " + key_->client_email;
     const std::string jwt =
@@ -210,11 +209,11 @@ private:
     const Endpoint token_endpoint = parse_endpoint(key_->token_uri, "the key's token_uri");
     const std::unique_ptr<httplib::Client> client = make_client(token_endpoint, settings_);
     const std::string path = token_endpoint.base_path.empty() ? "/" : token_endpoint.base_path;
-    const HttpAnswer answer = http_send(
-        *client, "POST", path, {{"Host", token_endpoint.host}},
-        sigv4_query_string(
-            {{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", jwt}}),
-        "application/x-www-form-urlencoded", what);
+    const HttpAnswer answer =
+        http_send(*client, "POST", path, {{"Host", token_endpoint.host}},
+                  sigv4_query_string({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+                                      {"assertion", jwt}}),
+                  "application/x-www-form-urlencoded", what);
     if (answer.status != 200)
       throw_answer(answer, what);
     simdjson::dom::parser parser;

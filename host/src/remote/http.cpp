@@ -118,8 +118,7 @@ HttpAnswer http_get_streamed(httplib::Client& client, const std::string& path,
     return answer;
   if (!result)
     throw transport_failure(result.error(), what);
-  if (answer.status >= 200 && answer.status < 300 && expected != UINT64_MAX &&
-      received != expected)
+  if (answer.status >= 200 && answer.status < 300 && expected != UINT64_MAX && received != expected)
     throw ErrorException(source_error(std::string(what) + ": the connection ended after " +
                                           std::to_string(received) + " of " +
                                           std::to_string(expected) + " bytes",

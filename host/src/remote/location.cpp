@@ -42,7 +42,7 @@ Result<RemoteLocation> parse_remote_location(std::string_view text) {
   };
   if (!is_remote_location(text))
     return bad("it must start with s3://, az:// or gs://");
-  location.scheme = text.starts_with("s3") ? Scheme::s3
+  location.scheme = text.starts_with("s3")   ? Scheme::s3
                     : text.starts_with("az") ? Scheme::az
                                              : Scheme::gs;
   std::string_view rest = text.substr(5);
@@ -59,8 +59,7 @@ Result<RemoteLocation> parse_remote_location(std::string_view text) {
   }
   location.bucket = next();
   if (location.bucket.empty())
-    return bad(location.scheme == Scheme::az ? "no container after the account"
-                                             : "no bucket name");
+    return bad(location.scheme == Scheme::az ? "no container after the account" : "no bucket name");
   location.prefix = std::string(rest);
   return location;
 }

@@ -118,9 +118,8 @@ public:
   // "prefix/"; `single` tells which.
   std::vector<Wanted> wanted(bool& single) {
     const std::string& prefix = location_.prefix;
-    std::vector<ObjectInfo> listed = with_retries("listing " + location_.text, [&] {
-      return store_.list(prefix);
-    });
+    std::vector<ObjectInfo> listed =
+        with_retries("listing " + location_.text, [&] { return store_.list(prefix); });
     std::vector<Wanted> out;
     single = false;
     for (const ObjectInfo& object : listed)
@@ -190,9 +189,8 @@ private:
       } catch (const ErrorException& e) {
         if (!e.error().retryable() || attempt == kAttempts)
           throw;
-        log::warn("remote.retry", {{"what", what},
-                                   {"attempt", attempt},
-                                   {"message", e.error().message()}});
+        log::warn("remote.retry",
+                  {{"what", what}, {"attempt", attempt}, {"message", e.error().message()}});
         std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
       }
     }
@@ -241,9 +239,7 @@ private:
         break;
       if (offset > 0) {
         ++stats.resumed_requests;
-        log::info("remote.resume", {{"object", url},
-                                    {"offset", offset},
-                                    {"size", w.object.size}});
+        log::info("remote.resume", {{"object", url}, {"offset", offset}, {"size", w.object.size}});
       }
       std::ofstream out(partial, std::ios::app | std::ios::binary);
       try {
@@ -269,9 +265,9 @@ private:
       } catch (const ErrorException& e) {
         if (!e.error().retryable() || attempt == kAttempts)
           throw; // the partial file stays: the next run resumes it
-        log::warn("remote.retry", {{"what", "reading " + url},
-                                   {"attempt", attempt},
-                                   {"message", e.error().message()}});
+        log::warn(
+            "remote.retry",
+            {{"what", "reading " + url}, {"attempt", attempt}, {"message", e.error().message()}});
         std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
       }
     }
@@ -340,15 +336,12 @@ RemoteMirror::RemoteMirror(fs::path cache_dir, RemoteSettings settings, Environm
     };
 }
 
-Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location,
-                                         const std::string& owner) {
+Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location, const std::string& owner) {
   const fs::path dir = cache_dir_ / hex(sha256(owner + "\n" + location.text)).substr(0, 24);
   try {
     const auto started = std::chrono::steady_clock::now();
     fs::create_directories(dir);
-    {
-      std::ofstream(dir / "location.txt", std::ios::trunc) << location.text << '\n';
-    }
+    { std::ofstream(dir / "location.txt", std::ios::trunc) << location.text << '\n'; }
     MirrorLease lease;
     // A second process mirroring the same location waits for the first (which downloads it).
     Result<core::FileLock> lock = core::FileLock::acquire(

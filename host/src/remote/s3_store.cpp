@@ -119,7 +119,10 @@ private:
   httplib::Headers signed_headers(const std::string& method, const std::string& path,
                                   const std::vector<std::pair<std::string, std::string>>& query) {
     const std::string date = amz_date(std::chrono::system_clock::now());
-    SigV4Request request{method, endpoint_.host, path.empty() ? "/" : path, query,
+    SigV4Request request{method,
+                         endpoint_.host,
+                         path.empty() ? "/" : path,
+                         query,
                          {{"x-amz-date", date}, {"x-amz-content-sha256", kEmptySha256}},
                          kEmptySha256};
     if (!credentials_.session_token.empty())
@@ -128,7 +131,8 @@ private:
     for (const auto& [name, value] : request.headers)
       headers.emplace(name, value);
     headers.emplace("Host", endpoint_.host);
-    headers.emplace("Authorization", sigv4_authorization(request, credentials_, date, region_, "s3"));
+    headers.emplace("Authorization",
+                    sigv4_authorization(request, credentials_, date, region_, "s3"));
     return headers;
   }
 
@@ -138,8 +142,7 @@ private:
     std::string target = path.empty() ? std::string(1, '/') : path;
     if (!query.empty())
       target.append(1, '?').append(sigv4_query_string(query));
-    return http_send(*client_, method, target, signed_headers(method, path, query), body, "",
-                     what);
+    return http_send(*client_, method, target, signed_headers(method, path, query), body, "", what);
   }
 
   RemoteLocation location_;

@@ -52,8 +52,7 @@ std::string signed_header_names(const std::map<std::string, std::string>& header
   return names;
 }
 
-std::string scope(const std::string& date, const std::string& region,
-                  const std::string& service) {
+std::string scope(const std::string& date, const std::string& region, const std::string& service) {
   return date.substr(0, 8) + "/" + region + "/" + service + "/aws4_request";
 }
 

@@ -17,9 +17,9 @@ struct AwsCredentials {
 };
 
 struct SigV4Request {
-  std::string method;  // GET, POST, ...
-  std::string host;    // the Host header's value (host, or host:port)
-  std::string path;    // as sent on the wire: already percent-encoded, '/' kept
+  std::string method; // GET, POST, ...
+  std::string host;   // the Host header's value (host, or host:port)
+  std::string path;   // as sent on the wire: already percent-encoded, '/' kept
   std::vector<std::pair<std::string, std::string>> query;   // raw (not encoded) names and values
   std::vector<std::pair<std::string, std::string>> headers; // signed besides host, any case
   std::string payload_sha256;                               // hex; or "UNSIGNED-PAYLOAD"

@@ -99,8 +99,8 @@ std::string xml_unescape(std::string_view text) {
     else if (name.size() > 1 && name[0] == '#') {
       const bool hex = name[1] == 'x' || name[1] == 'X';
       const std::string digits(name.substr(hex ? 2 : 1));
-      append_utf8(out, static_cast<std::uint32_t>(std::strtoul(digits.c_str(), nullptr,
-                                                               hex ? 16 : 10)));
+      append_utf8(out,
+                  static_cast<std::uint32_t>(std::strtoul(digits.c_str(), nullptr, hex ? 16 : 10)));
     } else {
       out += text.substr(i, semi - i + 1);
     }

@@ -56,7 +56,9 @@ protected:
   void put(const std::string& path, std::vector<std::pair<std::string, std::string>> query,
            const std::string& body, std::vector<std::pair<std::string, std::string>> extra) {
     const std::string full = std::string("/") + kAccount + path;
-    AzureRequest request{"PUT", full, query,
+    AzureRequest request{"PUT",
+                         full,
+                         query,
                          {{"x-ms-date", now_rfc1123()},
                           {"x-ms-version", "2021-08-06"},
                           {"Content-Length", std::to_string(body.size())}}};
@@ -164,8 +166,8 @@ TEST_F(AzureStoreTest, ASasTokenReadsWithoutTheKey) {
                                               {"spr", "https,http"},
                                               {"sig", signature}});
   settings_.azure_endpoint = endpoint_;
-  const Result<MirrorLease> lease =
-      mirror("az://devstoreaccount1/costs/s/", environment_of({{"AZURE_STORAGE_SAS_TOKEN", "?" + sas}}));
+  const Result<MirrorLease> lease = mirror(
+      "az://devstoreaccount1/costs/s/", environment_of({{"AZURE_STORAGE_SAS_TOKEN", "?" + sas}}));
   ASSERT_TRUE(lease) << lease.error().message();
   EXPECT_EQ(read_text(lease->local_path / "a.csv"), "sas");
 }
@@ -193,8 +195,9 @@ TEST(AzureConnectionString, DevelopmentStorageIsAzuritesAccount) {
   EXPECT_EQ(dev.account, kAccount);
   EXPECT_EQ(dev.key, kKey);
   EXPECT_EQ(dev.blob_endpoint, "http://127.0.0.1:10000/devstoreaccount1");
-  const AzureConnectionString cloud = parse_azure_connection_string(
-      "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net");
+  const AzureConnectionString cloud =
+      parse_azure_connection_string("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+                                    "a2V5;EndpointSuffix=core.windows.net");
   EXPECT_EQ(cloud.blob_endpoint, "https://acct.blob.core.windows.net");
   try {
     (void)parse_azure_connection_string("AccountName=acct;AccountKey");

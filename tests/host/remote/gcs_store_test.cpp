@@ -38,8 +38,7 @@ public:
     server_.Post("/token", [this](const httplib::Request& request, httplib::Response& response) {
       ++token_requests_;
       const std::string problem = check_jwt(request.get_param_value("assertion"));
-      if (request.get_param_value("grant_type") !=
-              "urn:ietf:params:oauth:grant-type:jwt-bearer" ||
+      if (request.get_param_value("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" ||
           !problem.empty()) {
         jwt_problems_.push_back(problem);
         response.status = 400;
@@ -152,8 +151,8 @@ private:
         break;
       }
       items += std::string(items.empty() ? "" : ",") + R"({"name":")" + it->first +
-               R"(","size":")" + std::to_string(it->second.body.size()) +
-               R"(","generation":")" + std::to_string(it->second.generation) + R"("})";
+               R"(","size":")" + std::to_string(it->second.body.size()) + R"(","generation":")" +
+               std::to_string(it->second.generation) + R"("})";
       ++count;
     }
     response.set_content(R"({"items":[)" + items + "]" +
@@ -168,8 +167,7 @@ private:
       response.status = 404;
       return;
     }
-    if (request.get_param_value("ifGenerationMatch") !=
-        std::to_string(found->second.generation)) {
+    if (request.get_param_value("ifGenerationMatch") != std::to_string(found->second.generation)) {
       response.status = 412;
       response.set_content(R"({"error":{"code":412,"message":"conditionNotMet"}})",
                            "application/json");
@@ -182,8 +180,8 @@ private:
       from = std::stoul(range.substr(6));
       response.status = 206;
       response.set_header("Content-Range", "bytes " + std::to_string(from) + "-" +
-                                               std::to_string(found->second.body.size() - 1) +
-                                               "/" + std::to_string(found->second.body.size()));
+                                               std::to_string(found->second.body.size() - 1) + "/" +
+                                               std::to_string(found->second.body.size()));
     }
     response.set_header("x-goog-generation", std::to_string(found->second.generation));
     response.set_content(found->second.body.substr(from), "application/octet-stream");
@@ -222,8 +220,9 @@ protected:
     write_text(dir_ / "key.json",
                R"({"type":"service_account","project_id":"billing","private_key_id":"k1",)"
                R"("private_key":")" +
-                   escaped + R"(","client_email":"reader@billing.iam.example",)"
-                             R"("token_uri":")" +
+                   escaped +
+                   R"(","client_email":"reader@billing.iam.example",)"
+                   R"("token_uri":")" +
                    base + R"(/token"})");
     settings_.gcs_endpoint = base;
   }

@@ -29,8 +29,7 @@ TEST(RemoteLocation, RefusesWhatIsNotOne) {
   for (const char* text : {"s3://", "az://acct", "az://", "gs:///x", "http://x/y"}) {
     const Result<RemoteLocation> parsed = parse_remote_location(text);
     ASSERT_FALSE(parsed) << text;
-    EXPECT_NE(parsed.error().message().find(text), std::string::npos)
-        << parsed.error().message();
+    EXPECT_NE(parsed.error().message().find(text), std::string::npos) << parsed.error().message();
   }
   EXPECT_TRUE(looks_like_url("s3://b/k"));
   EXPECT_TRUE(looks_like_url("https://x"));

@@ -41,13 +41,13 @@ void s3_put(std::uint16_t port, const std::string& bucket, const std::string& ke
   const SigV4Request request{
       "PUT", host, path, {}, {{"x-amz-date", date}, {"x-amz-content-sha256", payload}}, payload};
   httplib::Client client("127.0.0.1", port);
-  const httplib::Result result = client.Put(
-      path,
-      {{"x-amz-date", date},
-       {"x-amz-content-sha256", payload},
-       {"Authorization",
-        sigv4_authorization(request, {"S3RVER", "S3RVER", ""}, date, "us-east-1", "s3")}},
-      body, "application/octet-stream");
+  const httplib::Result result =
+      client.Put(path,
+                 {{"x-amz-date", date},
+                  {"x-amz-content-sha256", payload},
+                  {"Authorization", sigv4_authorization(request, {"S3RVER", "S3RVER", ""}, date,
+                                                        "us-east-1", "s3")}},
+                 body, "application/octet-stream");
   ASSERT_TRUE(result);
   ASSERT_EQ(result->status, 200) << result->body;
 }
@@ -79,10 +79,10 @@ protected:
     TempFolderTest::TearDown();
   }
 
-  Result<MirrorLease> mirror(const std::string& url,
-                             const Environment& environment = environment_of(
-                                 {{"AWS_ACCESS_KEY_ID", "S3RVER"},
-                                  {"AWS_SECRET_ACCESS_KEY", "S3RVER"}})) {
+  Result<MirrorLease>
+  mirror(const std::string& url,
+         const Environment& environment = environment_of({{"AWS_ACCESS_KEY_ID", "S3RVER"},
+                                                          {"AWS_SECRET_ACCESS_KEY", "S3RVER"}})) {
     RemoteMirror mirror(dir_ / "cache", settings_, environment);
     return mirror.mirror(*parse_remote_location(url), "conn");
   }
@@ -143,8 +143,12 @@ TEST_F(S3StoreTest, ASecondRunDownloadsNothingAndAChangedObjectIsFetchedAgain) {
   httplib::Client direct("127.0.0.1", s3rver_->port());
   const std::string date = amz_date(std::chrono::system_clock::now());
   const std::string host = "127.0.0.1:" + std::to_string(s3rver_->port());
-  const SigV4Request remove{"DELETE", host, "/billing/exp/a.csv", {},
-                            {{"x-amz-date", date}, {"x-amz-content-sha256", kEmpty}}, kEmpty};
+  const SigV4Request remove{"DELETE",
+                            host,
+                            "/billing/exp/a.csv",
+                            {},
+                            {{"x-amz-date", date}, {"x-amz-content-sha256", kEmpty}},
+                            kEmpty};
   ASSERT_TRUE(direct.Delete("/billing/exp/a.csv",
                             {{"x-amz-date", date},
                              {"x-amz-content-sha256", kEmpty},
@@ -222,16 +226,16 @@ TEST_F(S3StoreTest, CredentialsFromASharedFileProfile) {
                                    "= WRONG\n\n[billing]\naws_access_key_id = S3RVER\n"
                                    "aws_secret_access_key = S3RVER\n");
   const Result<MirrorLease> lease =
-      mirror("s3://billing/p/", environment_of({{"AWS_PROFILE", "billing"},
-                                                {"AWS_SHARED_CREDENTIALS_FILE",
-                                                 (dir_ / "credentials").string()}}));
+      mirror("s3://billing/p/",
+             environment_of({{"AWS_PROFILE", "billing"},
+                             {"AWS_SHARED_CREDENTIALS_FILE", (dir_ / "credentials").string()}}));
   ASSERT_TRUE(lease) << lease.error().message();
   EXPECT_EQ(read_text(lease->local_path / "a.csv"), "a");
 
   const Result<MirrorLease> missing =
-      mirror("s3://billing/p/", environment_of({{"AWS_PROFILE", "nope"},
-                                                {"AWS_SHARED_CREDENTIALS_FILE",
-                                                 (dir_ / "credentials").string()}}));
+      mirror("s3://billing/p/",
+             environment_of({{"AWS_PROFILE", "nope"},
+                             {"AWS_SHARED_CREDENTIALS_FILE", (dir_ / "credentials").string()}}));
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find("AWS profile 'nope' is not in " +
                                            (dir_ / "credentials").string()),
@@ -280,14 +284,15 @@ TEST_F(S3StoreTest, CredentialsFromAWebIdentityTokenThroughSts) {
 
 TEST_F(S3StoreTest, RefusedCredentialsAreAnErrorThatNeverShowsThem) {
   s3_put(s3rver_->port(), "billing", "r/a.csv", "a");
-  const Result<MirrorLease> none = mirror("s3://billing/r/", environment_of({{"HOME", "/nonexistent"}}));
+  const Result<MirrorLease> none =
+      mirror("s3://billing/r/", environment_of({{"HOME", "/nonexistent"}}));
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().message().find("no AWS credentials"), std::string::npos)
       << none.error().message();
 
-  const Result<MirrorLease> wrong = mirror(
-      "s3://billing/r/", environment_of({{"AWS_ACCESS_KEY_ID", "AKIAWRONGKEYID"},
-                                         {"AWS_SECRET_ACCESS_KEY", "very-secret-value"}}));
+  const Result<MirrorLease> wrong =
+      mirror("s3://billing/r/", environment_of({{"AWS_ACCESS_KEY_ID", "AKIAWRONGKEYID"},
+                                                {"AWS_SECRET_ACCESS_KEY", "very-secret-value"}}));
   ASSERT_FALSE(wrong);
   EXPECT_NE(wrong.error().message().find("listing s3://billing/r/"), std::string::npos)
       << wrong.error().message();
@@ -301,8 +306,7 @@ TEST_F(S3StoreTest, ALocationLargerThanTheCacheIsRefusedBeforeAnyDownload) {
   settings_.cache_max_bytes = 1000;
   const Result<MirrorLease> lease = mirror("s3://billing/l/");
   ASSERT_FALSE(lease);
-  EXPECT_NE(lease.error().message().find("more than the remote cache may keep"),
-            std::string::npos)
+  EXPECT_NE(lease.error().message().find("more than the remote cache may keep"), std::string::npos)
       << lease.error().message();
   EXPECT_EQ(proxy_->object_gets(), 0u);
 }

@@ -16,15 +16,19 @@ constexpr const char* kEmpty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c
 
 SigV4Request suite_request(std::string method,
                            std::vector<std::pair<std::string, std::string>> query = {}) {
-  return SigV4Request{std::move(method), "example.amazonaws.com", "/", std::move(query),
-                      {{"X-Amz-Date", "20150830T123600Z"}}, kEmpty};
+  return SigV4Request{std::move(method),
+                      "example.amazonaws.com",
+                      "/",
+                      std::move(query),
+                      {{"X-Amz-Date", "20150830T123600Z"}},
+                      kEmpty};
 }
 
 TEST(SigV4, GetVanilla) {
   const SigV4Request request = suite_request("GET");
   EXPECT_EQ(sigv4_canonical_request(request), "GET\n/\n\nhost:example.amazonaws.com\n"
-                                               "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" +
-                                                   std::string(kEmpty));
+                                              "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" +
+                                                  std::string(kEmpty));
   EXPECT_EQ(sigv4_string_to_sign(request, "20150830T123600Z", "us-east-1", "service"),
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
