@@ -266,7 +266,8 @@ TEST_F(S3StoreTest, CredentialsFromAWebIdentityTokenThroughSts) {
   });
   const int sts_port = sts.bind_to_any_port("127.0.0.1");
   std::thread sts_thread([&] { sts.listen_after_bind(); });
-  sts.wait_until_ready();
+  while (!sts.is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const Result<MirrorLease> lease = mirror(
       "s3://billing/w/",
       environment_of({{"AWS_WEB_IDENTITY_TOKEN_FILE", (dir_ / "token").string()},
