@@ -62,7 +62,7 @@ convert() { # config state → seconds
   local start end
   start=$(date +%s.%N)
   "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" --log-level warn \
-    convert --config "$work/$1.toml" --state-dir "$2" --month "$month" --format json \
+    --state-dir "$2" convert --config "$work/$1.toml" --month "$month" --format json \
     > "$work/last.json"
   end=$(date +%s.%N)
   grep -q '"error"' "$work/last.json" && { cat "$work/last.json"; exit 1; }
