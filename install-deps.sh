@@ -21,6 +21,23 @@ packages=(
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
+# The remote-path tests start npm's s3rver and azurite on loopback (tests/package.json, pinned by
+# tests/package-lock.json): Node and npm from Debian when the machine has none, then `npm ci`.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+install_test_servers() {
+  local tests
+  tests="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tests"
+  if [ -f "$tests/node_modules/.package-lock.json" ] &&
+    [ "$tests/node_modules/.package-lock.json" -nt "$tests/package-lock.json" ]; then
+    echo "install-deps: the npm test servers are installed"
+  else
+    echo "install-deps: npm ci --prefix tests (s3rver, azurite)"
+    npm ci --prefix "$tests" --no-audit --no-fund
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,6 +45,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
+  install_test_servers
   exit 0
 fi
 
@@ -52,3 +70,4 @@ if index_is_stale; then
   refresh_index
 fi
 install_missing || { echo "install-deps: install failed: refreshing the index and retrying"; refresh_index && install_missing; }
+install_test_servers

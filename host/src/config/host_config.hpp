@@ -15,6 +15,8 @@
 // Secrets never live here: keys a plugin declares secret are read from the environment or a file
 // by the plugin itself, and are never logged.
 
+#include "remote/settings.hpp"
+
 #include <billdrop/config.hpp>
 #include <billdrop/result.hpp>
 
@@ -62,6 +64,7 @@ struct ConnectionConfig {
   ConfigValueSources plugin_config_sources;
   DeliveryConfig delivery;
   ScheduleConfig schedule;
+  remote::RemoteSettings remote; // [connections.<name>.remote]: how a remote `path` is reached
 };
 
 // The AnyCost Stream API's own limits (shared/reference/anycost-stream.md, "Limits"): above them
@@ -135,7 +138,8 @@ Result<PluginConfigInput> load_plugin_config(const std::filesystem::path& file);
 Result<HostConfig> embedded_host_config();
 std::filesystem::path data_directory();
 
-// Rewrites relative values of `path`-typed keys to absolute ones under base_directory.
+// Rewrites relative values of `path`-typed keys to absolute ones under base_directory; a URL
+// (s3://bucket/prefix, ...) is kept as written.
 ConfigValues resolve_paths(const ConfigValues& values, const ConfigSchema& schema,
                            const std::filesystem::path& base_directory);
 
