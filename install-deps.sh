@@ -10,6 +10,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
+  libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
   libzip-dev libxxhash-dev libdeflate-dev
   clang-format python3 time
