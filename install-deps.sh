@@ -10,6 +10,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
+  libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
   libzip-dev libxxhash-dev libdeflate-dev libisal-dev
   libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev

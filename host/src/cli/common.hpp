@@ -96,5 +96,6 @@ void add_sync_commands(CLI::App& app, Invocation& run); // run, push
 void add_emulator_command(CLI::App& app, Invocation& run);
 void add_status_command(CLI::App& app, Invocation& run);
 void add_serve_command(CLI::App& app, Invocation& run);
+void add_store_command(CLI::App& app, Invocation& run); // store migrate
 
 } // namespace billdrop::cli

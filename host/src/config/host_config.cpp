@@ -373,6 +373,56 @@ Status parse_server_table(const toml::node& node, const std::filesystem::path& s
   return {};
 }
 
+// [store]: kind = "sqlite" | "postgres"; postgres needs url_env or url_file.
+Status parse_store_table(const toml::node& node, const std::filesystem::path& source,
+                         const std::filesystem::path& base_directory, StoreConfig& store) {
+  auto table = node.as_table();
+  if (!table)
+    return config_error(where(node, source) + ": store must be a table");
+  for (const auto& [key, value] : *table) {
+    const std::string_view k = key.str();
+    const std::string name = "store." + std::string(k);
+    if (k == "kind" || k == "url_env" || k == "url_file") {
+      std::string text;
+      if (Status status = parse_string_field(value, name, source, text); !status)
+        return status;
+      if (k == "kind") {
+        if (text == "sqlite")
+          store.kind = StoreKind::sqlite;
+        else if (text == "postgres")
+          store.kind = StoreKind::postgres;
+        else
+          return config_error(where(value, source) + ": store.kind is \"" + text +
+                              "\"; it must be \"sqlite\" or \"postgres\"");
+      } else if (k == "url_env") {
+        store.url_env = text;
+      } else {
+        store.url_file = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                                   : base_directory / text;
+      }
+    } else if (k == "lease_ttl_seconds") {
+      auto number = value.as_integer();
+      if (!number || number->get() < 1)
+        return config_error(where(value, source) + ": " + name + " must be a positive integer");
+      store.lease_ttl_seconds = number->get();
+    } else if (k == "url") {
+      return config_error(where(value, source) + ": " + name +
+                          ": a connection string (it may hold a password) never goes in the config "
+                          "file; set url_env or url_file");
+    } else {
+      return config_error(where(value, source) + ": unknown key '" + name +
+                          "' (known keys: kind, url_env, url_file, lease_ttl_seconds)");
+    }
+  }
+  if (store.kind == StoreKind::postgres && store.url_env.empty() && store.url_file.empty())
+    return config_error(where(node, source) +
+                        ": store.kind = \"postgres\" needs url_env or url_file (where the libpq "
+                        "connection string is)");
+  if (!store.url_env.empty() && !store.url_file.empty())
+    return config_error(where(node, source) + ": store: set url_env or url_file, not both");
+  return {};
+}
+
 struct IntegerKey {
   std::string_view key;
   std::int64_t* target;
@@ -556,9 +606,12 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
     } else if (k == "server") {
       if (Status status = parse_server_table(node, source, base_directory, config.server); !status)
         return status.error();
+    } else if (k == "store") {
+      if (Status status = parse_store_table(node, source, base_directory, config.store); !status)
+        return status.error();
     } else {
       return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
-                          "' (known keys: plugin_dirs, state_dir, limits, sending, server, "
+                          "' (known keys: plugin_dirs, state_dir, limits, sending, server, store, "
                           "connections)");
     }
   }

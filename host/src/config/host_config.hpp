@@ -103,6 +103,18 @@ struct ServerConfig {
   std::filesystem::path token_file;
 };
 
+// Where sync state lives ([store]): the state directory's SQLite file (the default), or a
+// PostgreSQL database shared by several hosts, whose connection string is read from the
+// environment or a file, never written in the config.
+enum class StoreKind { sqlite, postgres };
+
+struct StoreConfig {
+  StoreKind kind = StoreKind::sqlite;
+  std::string url_env;                 // the variable holding a libpq connection string
+  std::filesystem::path url_file;      // or the file holding it
+  std::int64_t lease_ttl_seconds = 60; // postgres: a connection's lease lasts this long unrenewed
+};
+
 struct HostConfig {
   std::filesystem::path source; // the file it came from, or "<embedded defaults>"
   std::vector<std::filesystem::path> plugin_dirs;
@@ -110,6 +122,7 @@ struct HostConfig {
   LimitsConfig limits;
   SendingConfig sending;
   ServerConfig server;
+  StoreConfig store;
   std::vector<ConnectionConfig> connections;
 
   // The connection named `name`; with an empty name, the only connection (an error when there are

@@ -4,6 +4,7 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "jobs/check.hpp"
+#include "jobs/store_options.hpp"
 #include "jobs/sync.hpp"
 
 #include <algorithm>
@@ -47,6 +48,7 @@ struct Daemon::Impl {
     TimePoint next_due{};
     bool due = false;     // queued to run
     bool running = false; // a worker runs it
+    bool leased = false;  // a shared store's lease of it is this host's (always true alone)
     std::string parent;   // the verify job that queued it, if any
     Counters counters;
     std::vector<jobs::MonthOutcome> last_outcomes; // of its last finished run in this process
@@ -54,6 +56,8 @@ struct Daemon::Impl {
 
   DaemonOptions options;
   std::unique_ptr<store::Store> store;
+  store::LeaseKeeper* leases = nullptr; // the shared store's leases; null: this host is alone
+  std::thread lease_keeper;
   std::unique_ptr<jobs::OpenDestination> local; // one embedded emulator for `local` connections
   std::vector<Connection> connections;
   core::CancelToken cancel;
@@ -83,10 +87,14 @@ struct Daemon::Impl {
 
   Status start() {
     const config::HostConfig& config = options.config;
-    Result<std::unique_ptr<store::Store>> opened = store::open_sync_store(config.state_dir);
+    Result<store::StoreOptions> store_options = jobs::store_options(config, true);
+    if (!store_options)
+      return store_options.error();
+    Result<std::unique_ptr<store::Store>> opened = store::open_store(*store_options);
     if (!opened)
       return opened.error();
     store = std::move(*opened);
+    leases = store->leases();
     if (Result<std::size_t> interrupted = store->interrupt_orphaned_jobs(); !interrupted)
       return interrupted.error();
     else if (*interrupted > 0)
@@ -106,15 +114,10 @@ struct Daemon::Impl {
         connection.load_error = e.what();
         log::error("serve.connection_unusable", {{"connection", c.name}, {"error", e.what()}});
       }
-      // First sync at once; after downtime, a missed schedule fires once; else the next slot.
-      Result<store::ConnectionRecord> record = store->connection(c.name);
-      const TimePoint last_run = record ? record->last_run : TimePoint{};
-      if (last_run == TimePoint{} || (record && !record->backfilled))
-        connection.next_due = started;
-      else if (const TimePoint slot = connection.schedule->next_after(last_run); slot <= started)
-        connection.next_due = started;
-      else
-        connection.next_due = with_jitter(slot);
+      // With a shared store, the connection is scheduled once this host claims its lease.
+      connection.leased = leases == nullptr;
+      if (connection.leased)
+        connection.next_due = first_due(connection, false, started);
       connections.push_back(std::move(connection));
     }
     const bool any_local =
@@ -131,6 +134,8 @@ struct Daemon::Impl {
         return open.error().with_context("starting the embedded emulator");
       local = std::make_unique<jobs::OpenDestination>(std::move(*open));
     }
+    if (leases != nullptr)
+      lease_keeper = std::thread([this] { lease_loop(); });
     scheduler = std::thread([this] { schedule_loop(); });
     const std::size_t pool =
         static_cast<std::size_t>(std::max<std::int64_t>(1, config.server.max_parallel_connections));
@@ -152,6 +157,8 @@ struct Daemon::Impl {
     done.notify_all();
     if (scheduler.joinable())
       scheduler.join();
+    if (lease_keeper.joinable())
+      lease_keeper.join();
     for (std::thread& worker : workers)
       if (worker.joinable())
         worker.join();
@@ -159,6 +166,113 @@ struct Daemon::Impl {
     if (verifier.joinable())
       verifier.join();
     local.reset();
+  }
+
+  // When a connection is first due: at once for a first sync, a backfill, a run that never
+  // finished (its host died: `taken_over`, or the record shows a run without an end) or a missed
+  // schedule; else its next slot.
+  TimePoint first_due(const Connection& c, bool taken_over, TimePoint t) {
+    Result<store::ConnectionRecord> record = store->connection(c.config->name);
+    const TimePoint last_run = record ? record->last_run : TimePoint{};
+    if (taken_over || last_run == TimePoint{} || (record && !record->backfilled))
+      return t;
+    if (record && last_run > record->last_success && last_run > record->last_error_at)
+      return t;
+    if (const TimePoint slot = c.schedule->next_after(last_run); slot <= t)
+      return t;
+    else
+      return with_jitter(slot);
+  }
+
+  // With a shared store: renews this host's leases every TTL/3 and claims its fair share of the
+  // connections (ceil(connections / live hosts)) as leases free up or expire, giving back idle
+  // ones beyond it, so a dead host's connections move to the others within the TTL plus one
+  // tick. The store is never called with the daemon's lock held.
+  void lease_loop() {
+    using Steady = std::chrono::steady_clock;
+    const std::chrono::milliseconds beat_every =
+        std::max(std::chrono::milliseconds(100), leases->ttl() / 3);
+    const std::chrono::milliseconds tick = std::min(std::chrono::milliseconds(1000), beat_every);
+    std::vector<store::LeaseKey> keys;
+    std::map<std::string, std::size_t> index_of;
+    for (std::size_t i = 0; i < connections.size(); ++i)
+      if (connections[i].config->schedule.enabled) {
+        keys.push_back(
+            {connections[i].config->name, connections[i].config->delivery.connection_id});
+        index_of[connections[i].config->name] = i;
+      }
+    Steady::time_point next_beat = Steady::now();
+    std::size_t live_hosts = 1;
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      lock.unlock();
+      std::vector<std::string> lost;
+      if (Steady::now() >= next_beat) {
+        next_beat = Steady::now() + beat_every;
+        if (Result<store::HeartbeatResult> beat = leases->heartbeat(); beat) {
+          live_hosts = beat->live_hosts;
+          lost = std::move(beat->lost);
+        } else {
+          log::warn("serve.heartbeat_failed", {{"error", beat.error().message()}});
+        }
+        if (Result<std::size_t> interrupted = store->interrupt_orphaned_jobs();
+            interrupted && *interrupted > 0)
+          log::warn("serve.jobs_interrupted", {{"jobs", *interrupted}});
+      }
+      const std::size_t share =
+          (keys.size() + live_hosts - 1) / std::max<std::size_t>(1, live_hosts);
+      const std::size_t held = leases->held();
+      std::vector<store::Lease> won;
+      if (held < share) {
+        const auto started = Steady::now();
+        Result<std::vector<store::Lease>> claimed = leases->claim(keys, share - held);
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - started).count();
+        if (!claimed)
+          log::warn("serve.claim_failed", {{"error", claimed.error().message()}});
+        else if (!claimed->empty()) {
+          won = std::move(*claimed);
+          log::info("serve.leases_claimed", {{"claimed", won.size()},
+                                             {"held", leases->held()},
+                                             {"share", share},
+                                             {"live_hosts", live_hosts},
+                                             {"claim_us", static_cast<std::int64_t>(micros)}});
+        }
+      }
+      lock.lock();
+      for (const std::string& name : lost) {
+        Connection& c = connections[index_of.at(name)];
+        c.leased = false;
+        log::warn("serve.lease_lost", {{"connection", name}, {"running", c.running}});
+      }
+      std::vector<std::string> give_back;
+      if (held > share)
+        for (Connection& c : connections)
+          if (give_back.size() < held - share && c.leased && !c.running && !c.due) {
+            c.leased = false;
+            give_back.push_back(c.config->name);
+          }
+      const TimePoint t = now();
+      std::vector<std::pair<std::size_t, bool>> gained;
+      for (const store::Lease& lease : won)
+        gained.emplace_back(index_of.at(lease.name), lease.taken_over);
+      lock.unlock();
+      for (const std::string& name : give_back)
+        if (Status released = leases->release(name); !released)
+          log::warn("serve.release_failed",
+                    {{"connection", name}, {"error", released.error().message()}});
+      std::vector<std::pair<std::size_t, TimePoint>> due;
+      for (const auto& [index, taken_over] : gained)
+        due.emplace_back(index, first_due(connections[index], taken_over, t));
+      lock.lock();
+      for (const auto& [index, when] : due) {
+        connections[index].leased = true;
+        connections[index].next_due = when;
+      }
+      if (!due.empty())
+        wake.notify_all();
+      wake.wait_for(lock, tick);
+    }
   }
 
   // Marks connections due; sleeps until the next due time (at most a second, so a changed clock
@@ -169,7 +283,7 @@ struct Daemon::Impl {
       const TimePoint t = now();
       for (std::size_t i = 0; i < connections.size(); ++i) {
         Connection& c = connections[i];
-        if (!c.config->schedule.enabled || c.due || c.running || c.next_due > t)
+        if (!c.config->schedule.enabled || !c.leased || c.due || c.running || c.next_due > t)
           continue;
         c.due = true;
         queue.push_back(i);
@@ -190,6 +304,11 @@ struct Daemon::Impl {
       queue.pop_front();
       Connection& c = connections[index];
       c.due = false;
+      if (!c.leased) { // its lease was lost or given back while it waited
+        c.parent.clear();
+        done.notify_all();
+        continue;
+      }
       c.running = true;
       const std::string parent = std::exchange(c.parent, std::string());
       lock.unlock();
@@ -470,7 +589,13 @@ struct Daemon::Impl {
     std::vector<std::size_t> checked;
     for (std::size_t i = 0; i < connections.size() && !cancel.cancelled(); ++i) {
       Connection& c = connections[i];
-      if (!c.config->schedule.enabled)
+      bool leased = false;
+      {
+        const std::lock_guard lock(mutex);
+        leased = c.leased;
+      }
+      // With a shared store a host verifies the connections it holds (the others' hosts do theirs).
+      if (!c.config->schedule.enabled || !leased)
         continue;
       VerifyResult r;
       r.connection = c.config->name;
