@@ -18,4 +18,5 @@ for run in 1 2 3; do
   [ "$got" = "$expected" ] || { echo "total $got differs from the generator's $expected"; exit 1; }
 done
 echo "median rows/s: $(awk '/^rows_per_second /{print $2}' "$work"/read?.txt | sort -n | sed -n 2p)"
+echo "median rows/CPU-second: $(awk '/^rows_per_cpu_second /{print $2}' "$work"/read?.txt | sort -n | sed -n 2p)"
 echo "peak RSS MB: $(awk '/^peak_rss_mb /{print $2}' "$work"/read?.txt | sort -n | tail -1)"
