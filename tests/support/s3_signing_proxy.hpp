@@ -242,7 +242,8 @@ private:
       response.status = 502;
       return;
     }
-    response.status = answer->status;
+    // 206 makes httplib's server answer the request's range of the whole body (Content-Range too).
+    response.status = answer->status == 200 && request.has_header("Range") ? 206 : answer->status;
     for (const auto& [name, value] : answer->headers)
       if (name != "Content-Length" && name != "Transfer-Encoding" && name != "Connection")
         response.headers.emplace(name, value);
