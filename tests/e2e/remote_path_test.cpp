@@ -83,8 +83,9 @@ protected:
     write_config("remote.toml", "\"s3://exports/acme/2026\"", remote_table, "remote");
   }
   void TearDown() override {
-    if (proxy_)
+    if (proxy_) {
       EXPECT_TRUE(proxy_->bad_signatures().empty()) << proxy_->bad_signatures().front();
+    }
     proxy_.reset();
     s3rver_.reset();
     TempFolderTest::TearDown();
@@ -93,7 +94,8 @@ protected:
   void write_config(const std::string& name, const std::string& path, const std::string& extra,
                     const std::string& state) {
     std::string text = read_text(kExample / "billdrop.toml");
-    text.replace(text.find("path = \"acme_usage.csv\""), 22, "path = " + path);
+    const std::string local_path = "path = \"acme_usage.csv\"";
+    text.replace(text.find(local_path), local_path.size(), "path = " + path);
     write_text(dir_ / name,
                "state_dir = " + toml_string((dir_ / state).string()) + "\n" + text + extra);
   }

@@ -230,8 +230,10 @@ private:
     httplib::Request forwarded;
     forwarded.method = request.method;
     forwarded.path = request.target;
+    // Range is not forwarded: httplib's server applies the request's range to whatever this
+    // handler answers, so the handler answers the whole object and httplib cuts the range out.
     for (const auto& [name, value] : request.headers)
-      if (name != "Host" && name != "Content-Length" && name != "REMOTE_ADDR" &&
+      if (name != "Host" && name != "Content-Length" && name != "Range" && name != "REMOTE_ADDR" &&
           name != "REMOTE_PORT" && name != "LOCAL_ADDR" && name != "LOCAL_PORT")
         forwarded.headers.emplace(name, value);
     forwarded.body = request.body;
@@ -240,22 +242,27 @@ private:
       response.status = 502;
       return;
     }
-    response.status = answer->status;
+    // 206 makes httplib's server answer the request's range of the whole body (Content-Range too).
+    response.status = answer->status == 200 && request.has_header("Range") ? 206 : answer->status;
     for (const auto& [name, value] : answer->headers)
       if (name != "Content-Length" && name != "Transfer-Encoding" && name != "Connection")
         response.headers.emplace(name, value);
     const std::string type = answer->get_header_value("Content-Type");
-    if (cut == SIZE_MAX || answer->body.size() <= cut) {
+    if (cut == SIZE_MAX) {
       response.set_content(answer->body, type.empty() ? "application/octet-stream" : type);
       return;
     }
+    // `cut` bytes of the answer (of its range, for a ranged GET), then the connection is closed.
     auto body = std::make_shared<std::string>(answer->body);
+    auto sent = std::make_shared<std::size_t>(0);
     response.set_content_provider(
         body->size(), type.empty() ? "application/octet-stream" : type,
-        [body, cut](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-          if (offset >= cut)
-            return false; // the connection is closed mid-body
-          sink.write(body->data() + offset, cut - offset);
+        [body, cut, sent](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          if (*sent >= cut)
+            return false;
+          const std::size_t n = std::min(length, cut - *sent);
+          sink.write(body->data() + offset, n);
+          *sent += n;
           return true;
         });
   }

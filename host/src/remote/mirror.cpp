@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -324,6 +325,24 @@ void evict(const fs::path& cache_dir, const fs::path& current, std::uint64_t lim
   }
 }
 
+// The lock of a mirror folder: shared by this process's leases of it (flock would refuse a second
+// descriptor of the same process), waited for when another process holds it.
+Result<std::shared_ptr<core::FileLock>> lock_mirror(const fs::path& dir,
+                                                    const RemoteLocation& location) {
+  static std::mutex mutex;
+  static std::map<fs::path, std::weak_ptr<core::FileLock>> held;
+  const std::lock_guard guard(mutex);
+  if (std::shared_ptr<core::FileLock> lock = held[dir].lock())
+    return lock;
+  Result<core::FileLock> lock = core::FileLock::acquire(
+      dir / "lock", "the remote mirror of " + location.text, std::chrono::minutes(10));
+  if (!lock)
+    return lock.error();
+  auto shared = std::make_shared<core::FileLock>(std::move(*lock));
+  held[dir] = shared;
+  return shared;
+}
+
 } // namespace
 
 RemoteMirror::RemoteMirror(fs::path cache_dir, RemoteSettings settings, Environment environment,
@@ -344,8 +363,7 @@ Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location, const s
     { std::ofstream(dir / "location.txt", std::ios::trunc) << location.text << '\n'; }
     MirrorLease lease;
     // A second process mirroring the same location waits for the first (which downloads it).
-    Result<core::FileLock> lock = core::FileLock::acquire(
-        dir / "lock", "the remote mirror of " + location.text, std::chrono::minutes(10));
+    Result<std::shared_ptr<core::FileLock>> lock = lock_mirror(dir, location);
     if (!lock)
       return lock.error();
     lease.lock = std::move(*lock);

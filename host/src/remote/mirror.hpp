@@ -45,11 +45,13 @@ struct MirrorStats {
 };
 
 // A mirrored location: the local path to hand the plugin (a folder, or the one file when the
-// location names one object), locked against eviction while this lives.
+// location names one object), locked against eviction while this lives. The lock is shared by
+// the leases of one mirror within a process (a second session of the same connection reuses it);
+// another process waits for it.
 struct MirrorLease {
   std::filesystem::path local_path;
   MirrorStats stats;
-  core::FileLock lock;
+  std::shared_ptr<core::FileLock> lock;
 };
 
 // Opens the store of a location (tests pass a fake).

@@ -35,7 +35,7 @@ TEST(RemoteConfig, AnUnknownKeyOrASecretIsAnErrorNamingItsLine) {
       parse("[connections.c]\nplugin = \"custom\"\n[connections.c.remote]\ns3_endpiont = \"x\"\n");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message().find(
-                "billdrop.toml:4:15: unknown key 'connections.c.remote.s3_endpiont'"),
+                "billdrop.toml:4: unknown key 'connections.c.remote.s3_endpiont'"),
             std::string::npos)
       << unknown.error().message();
   Result<config::HostConfig> secret =
