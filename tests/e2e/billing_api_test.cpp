@@ -871,5 +871,49 @@ TEST_F(BillingSyncTest, AdaptersAreTheLoadedPlugins) {
   EXPECT_EQ(Reply::str(adapters[0]["connections"].at(0)), "acme");
 }
 
+// The manual plugin carries the API's manual items to the drops: a connection of it, synced
+// through POST /sync, snapshots one row per item and month (recurring ones in every month), the
+// category as resource/tag:category; and no sync item doubles them in the reports.
+class ManualSourceTest : public BillingApiTest {
+protected:
+  void SetUp() override {
+    test::TempFolderTest::SetUp();
+    std::ofstream(dir_ / "billdrop.toml")
+        << "state_dir = \"state\"\n[server]\nlisten = \"127.0.0.1:0\"\n"
+           "[connections.manual]\nplugin = \"manual\"\naccount_id = \"ca_manual\"\n"
+           "schedule = \"0 0 1 1 *\"\n[connections.manual.config]\ndatabase = \""
+        << (dir_ / "state" / "billing.db").string() << "\"\n";
+    start();
+  }
+};
+
+TEST_F(ManualSourceTest, ManualItemsReachTheDropsOnce) {
+  const std::string m0 = month_text(0), m1 = month_text(1);
+  create("/api/v1/billing/categories", R"({"name":"Infrastructure"})");
+  // By hand: m1 holds the recurring 25.00; m0 holds it again plus the one-off 10.50 = 35.50.
+  create("/api/v1/billing/items", R"({"name":"Support plan","amount":2500,"recurring":true,
+      "period":"monthly","date":")" + m1 +
+                                      R"(-01T00:00:00Z"})");
+  create("/api/v1/billing/items", R"({"name":"Invoice","amount":1050,"category":"Infrastructure",
+      "date":")" + m0 + R"(-01T00:00:00Z"})");
+  Reply job = post("/api/v1/billing/sync",
+                   R"({"connection":"manual","from":")" + m1 + R"(-01","to":")" + m0 + R"(-28"})");
+  ASSERT_EQ(job.status, 200) << job.body;
+  EXPECT_EQ(num(job.data(), "itemsCreated"), 0) << job.body; // no sync item for manual rows
+  EXPECT_EQ(num(get("/api/v1/billing/reports/summary").data(), "totalAmount"), 3550);
+  fs::path snapshots;
+  for (const auto& entry : fs::directory_iterator(dir_ / "state" / "snapshots"))
+    snapshots = entry.path();
+  ASSERT_FALSE(snapshots.empty());
+  const std::string current = test::read_text(snapshots / (m0 + ".ndjson"));
+  const std::string previous = test::read_text(snapshots / (m1 + ".ndjson"));
+  EXPECT_NE(current.find(R"("cost/cost":"10.50")"), std::string::npos) << current;
+  EXPECT_NE(current.find(R"("cost/cost":"25.00")"), std::string::npos) << current;
+  EXPECT_NE(current.find(R"("resource/tag:category":"Infrastructure")"), std::string::npos)
+      << current;
+  EXPECT_NE(previous.find(R"("cost/cost":"25.00")"), std::string::npos) << previous;
+  EXPECT_EQ(previous.find("10.50"), std::string::npos) << previous;
+}
+
 } // namespace
 } // namespace billdrop

@@ -287,6 +287,11 @@ BillingApi::BillingApi(BillingStore& store, BillingApiOptions options)
 
 core::HttpResponse BillingApi::cached(const std::string& key, const Handler& compute) {
   const std::uint64_t generation = store_.generation();
+  // Requests for the same key at the same generation share one computation: 50 clients
+  // asking at once for a report not cached yet run its SQL once, not 50 times in a row.
+  const std::string flight_key = key + "\n#" + std::to_string(generation);
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
   {
     const std::lock_guard lock(cache_mutex_);
     if (cache_generation_ != generation) {
@@ -295,16 +300,41 @@ core::HttpResponse BillingApi::cached(const std::string& key, const Handler& com
     }
     if (const auto found = cache_.find(key); found != cache_.end())
       return found->second;
+    auto& slot = flights_[flight_key];
+    if (!slot) {
+      slot = std::make_shared<Flight>();
+      leader = true;
+    }
+    flight = slot;
   }
-  core::HttpResponse response = compute();
-  const std::lock_guard lock(cache_mutex_);
-  // Computed from the generation read above: kept only if no write came in between.
-  if (response.status == 200 && cache_generation_ == generation &&
-      store_.generation() == generation) {
-    if (cache_.size() >= 4096)
-      cache_.clear();
-    cache_.emplace(key, response);
+  if (!leader) {
+    std::unique_lock lock(flight->mutex);
+    flight->ready.wait(lock, [&] { return flight->done; });
+    return flight->response;
   }
+  core::HttpResponse response;
+  try {
+    response = compute();
+  } catch (const std::exception& e) {
+    response = error_response(ApiError{500, "INTERNAL", e.what(), ""});
+  }
+  {
+    const std::lock_guard lock(cache_mutex_);
+    // Kept only when no write came in while it was computed.
+    if (response.status == 200 && cache_generation_ == generation &&
+        store_.generation() == generation) {
+      if (cache_.size() >= 4096)
+        cache_.clear();
+      cache_.emplace(key, response);
+    }
+    flights_.erase(flight_key);
+  }
+  {
+    const std::lock_guard lock(flight->mutex);
+    flight->response = response;
+    flight->done = true;
+  }
+  flight->ready.notify_all();
   return response;
 }
 

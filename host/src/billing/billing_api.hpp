@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -109,9 +110,17 @@ private:
   BillingApiOptions options_;
   SyncRunner* sync_runner_ = nullptr;
 
+  // One computation in progress, which requests for the same answer wait for.
+  struct Flight {
+    std::mutex mutex;
+    std::condition_variable ready;
+    bool done = false;
+    core::HttpResponse response;
+  };
   std::mutex cache_mutex_;
   std::uint64_t cache_generation_ = 0;
   std::map<std::string, core::HttpResponse> cache_;
+  std::map<std::string, std::shared_ptr<Flight>> flights_;
 
   std::mutex jobs_mutex_;
   std::condition_variable job_ended_;

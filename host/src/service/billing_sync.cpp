@@ -9,6 +9,16 @@
 
 namespace billdrop::service {
 
+namespace {
+
+// The manual plugin's rows are the Billing API's own manual items: landing them as sync items
+// would count each of them twice.
+bool lands_items(const ConnectionView& view) {
+  return view.loaded && view.plugin_name != "manual";
+}
+
+} // namespace
+
 BillingSync::BillingSync(Daemon& daemon, billing::BillingApi& api) : daemon_(daemon), api_(api) {}
 
 BillingSync::~BillingSync() {
@@ -24,7 +34,7 @@ void BillingSync::landed(const SyncLanded& landed) {
   });
   std::vector<LandedMonth> done;
   std::string error = landed.error;
-  if (view != views.end() && view->loaded && !landed.months.empty()) {
+  if (view != views.end() && lands_items(*view) && !landed.months.empty()) {
     Result<std::vector<snapshot::MonthSummary>> summaries =
         snapshot::read_summaries(view->snapshots_dir, landed.months);
     if (!summaries) {
@@ -130,6 +140,8 @@ void BillingSync::run(std::vector<ConnectionView> connections, billing::SyncJob 
         error = "connection '" + c.name + "': " + c.load_error;
       continue;
     }
+    if (!lands_items(c))
+      continue;
     // Months of the range synced before but not in this run's window: from their snapshots.
     std::vector<Month> rest;
     for (Month m = from; !(to < m); m = m.next())

@@ -7,7 +7,8 @@
 // of the asked range that the run did not land but whose snapshots exist (synced earlier) are
 // landed from their snapshots, so the job's counts cover the whole range. A job's counts are
 // the items created, updated and unchanged by it; its status is `failed` when a connection's
-// run failed (its message in `error`), whatever it landed.
+// run failed (its message in `error`), whatever it landed. A connection of the manual plugin
+// syncs (its rows are the manual items themselves) but lands no items.
 
 #include "billing/billing_api.hpp"
 #include "billing/sync_items.hpp"

@@ -64,6 +64,8 @@ public:
                                            ? item.service
                                            : (!item.provider.empty() ? item.provider : "manual"));
         sink.field("resource/account", account_);
+        // CBF wants a resource/id beside any tag: the item, as type/id.
+        sink.field("resource/id", "billing-item/" + item.id);
         if (!item.provider_ref.empty())
           sink.field("bill/invoice_id", item.provider_ref);
         if (!item.category.empty())

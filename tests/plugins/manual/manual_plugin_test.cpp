@@ -89,6 +89,7 @@ TEST_F(ManualPluginTest, ItemsBecomeRowsInTheirMonths) {
   EXPECT_EQ(row.get("resource/tag:category"), "Support");
   EXPECT_EQ(row.get("bill/invoice_id"), "inv-7");
   EXPECT_EQ(row.get("resource/account"), "manual");
+  EXPECT_TRUE(row.get("resource/id").starts_with("billing-item/"));
   ASSERT_EQ(harness.rejects().size(), 1u);
   EXPECT_NE(harness.rejects().front().origin.find("(2026-01)"), std::string::npos);
   EXPECT_NE(harness.rejects().front().reason.find("EUR"), std::string::npos);
