@@ -225,8 +225,11 @@ public:
     if (PQstatus(conn_) != CONNECTION_OK && !in_transaction_)
       PQreset(conn_);
     const std::vector<const char*> values = params.pointers();
+    // Without parameters, the simple protocol: a migration is several statements.
     PGresult* result =
-        PQexecParams(conn_, sql, params.size(), nullptr, values.data(), nullptr, nullptr, 0);
+        params.size() == 0
+            ? PQexec(conn_, sql)
+            : PQexecParams(conn_, sql, params.size(), nullptr, values.data(), nullptr, nullptr, 0);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
@@ -236,7 +239,8 @@ public:
         message.pop_back();
       PQclear(result);
       std::string head(sql);
-      head = head.substr(0, std::min<std::size_t>(head.find_first_of("\n"), 60));
+      head.erase(0, head.find_first_not_of(" \n"));
+      head = head.substr(0, std::min<std::size_t>(head.find('\n'), 60));
       return internal_error("postgres store: \"" + head + "…\": " + message);
     }
     return Rows(result);
