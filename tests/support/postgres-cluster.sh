@@ -27,7 +27,7 @@ start)
   as_server "$bin/initdb" -D "$dir/data" -A trust -U billdrop --no-sync -E UTF8 >"$dir/initdb.log" 2>&1
   as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null
+    start >/dev/null 9>&- # the server must not inherit (and hold) the lock
   ;;
 stop)
   if [ -d "$dir/data" ]; then
