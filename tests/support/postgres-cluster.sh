@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: `start DIR` (idempotent, under a lock: the first
-# caller starts it, later ones find it running) and `stop DIR` (stops it and removes DIR).
+# caller starts it and exits 0, later ones find it running and exit 3) and `stop DIR` (stops it
+# and removes DIR).
 # It listens on a unix socket in DIR only, never on TCP. As root, the server runs as `nobody`
 # (PostgreSQL refuses to run as root). Debian's postgresql package provides the binaries.
 set -euo pipefail
@@ -19,7 +20,7 @@ flock 9
 case "$cmd" in
 start)
   if [ -S "$dir/.s.PGSQL.5432" ] && as_server "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    exit 0
+    exit 3
   fi
   rm -rf "$dir"
   mkdir -p "$dir"
