@@ -201,7 +201,7 @@ protected:
 
 TEST_F(MultiHostTest, ThreeHostsKilledAtRandomMomentsLandEveryMonthExactlyOnce) {
   constexpr std::size_t kConnections = 300;
-  constexpr int kRounds = 10, kKillsPerRound = 2;
+  constexpr int kRounds = 7, kKillsPerRound = 3;
   emulator::EmulatorOptions options;
   options.store = dir_ / "emulator.db";
   options.faults.latency_min = milliseconds(2);
