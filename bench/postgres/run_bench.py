@@ -80,7 +80,7 @@ def write_inputs(work, hosts, connections, ttl, base_url):
 def start_host(billdrop, work, h, n):
     log = open(os.path.join(work, "host%d-%d.err" % (h, n)), "w")
     out = open(os.path.join(work, "host%d-%d.out" % (h, n)), "w")
-    return subprocess.Popen([billdrop, "--no-progress", "--log-format", "json", "serve",
+    return subprocess.Popen([billdrop, "--no-progress", "--log-format", "json", "--log-level", "info", "serve",
                              "--config", os.path.join(work, "host%d.toml" % h)],
                             cwd=work, stdout=out, stderr=log, stdin=subprocess.DEVNULL)
 
