@@ -97,7 +97,7 @@ def wait_for(predicate, timeout, interval=0.05):
 def one_run(args, run):
     work = tempfile.mkdtemp(prefix="billdrop-pg-bench-")
     cluster = work + "-cluster"
-    billdrop = os.path.join(args.build, "bin", "billdrop")
+    billdrop = os.path.join(os.path.abspath(args.build), "bin", "billdrop")
     subprocess.run([CLUSTER, "start", cluster], check=True)
     procs = []
     try:
@@ -124,8 +124,13 @@ def one_run(args, run):
         hosts = [start_host(billdrop, work, h, 0) for h in range(args.hosts)]
         procs += hosts
         months = 2 * args.connections
-        landed = wait_for(lambda: psql(url, "SELECT COUNT(*) FROM month_sync WHERE state = "
-                                            "'synced'") == str(months), 600, 0.5)
+        def all_synced():
+            try:  # the first host creates the schema
+                return psql(url, "SELECT COUNT(*) FROM month_sync WHERE state = 'synced'") == \
+                    str(months)
+            except subprocess.CalledProcessError:
+                return False
+        landed = wait_for(all_synced, 600, 0.5)
         assert landed, "not every month landed"
         share = -(-args.connections // args.hosts)
 
