@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: `start DIR` (idempotent, under a lock: the first
-# caller starts it, later ones find it running) and `stop DIR` (stops it and removes DIR).
+# caller starts it and exits 0, later ones find it running and exit 3) and `stop DIR` (stops it
+# and removes DIR).
 # It listens on a unix socket in DIR only, never on TCP. As root, the server runs as `nobody`
 # (PostgreSQL refuses to run as root). Debian's postgresql package provides the binaries.
 set -euo pipefail
@@ -19,7 +20,7 @@ flock 9
 case "$cmd" in
 start)
   if [ -S "$dir/.s.PGSQL.5432" ] && as_server "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    exit 0
+    exit 3
   fi
   rm -rf "$dir"
   mkdir -p "$dir"
@@ -27,7 +28,7 @@ start)
   as_server "$bin/initdb" -D "$dir/data" -A trust -U billdrop --no-sync -E UTF8 >"$dir/initdb.log" 2>&1
   as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null
+    start >/dev/null 9>&- # the server must not inherit (and hold) the lock
   ;;
 stop)
   if [ -d "$dir/data" ]; then

@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace billdrop::test {
@@ -69,14 +70,14 @@ public:
 private:
   PostgresCluster() {
     dir_ = BILLDROP_TEST_POSTGRES_DIR;
-    const bool running = std::filesystem::exists(dir_ / ".s.PGSQL.5432");
-    if (!running) {
-      const int rc = std::system((script() + " start " + dir_.string()).c_str());
-      if (rc != 0)
-        ADD_FAILURE() << "could not start the test PostgreSQL cluster in " << dir_
-                      << " (see its server.log)";
-      started_here_ = std::getenv("BILLDROP_TEST_KEEP_POSTGRES") == nullptr;
-    }
+    // Exit 0: started here (so stopped here at exit); 3: it was running (the ctest fixture's, or
+    // another test binary's).
+    const int status = std::system((script() + " start " + dir_.string()).c_str());
+    const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (rc != 0 && rc != 3)
+      ADD_FAILURE() << "could not start the test PostgreSQL cluster in " << dir_
+                    << " (see its server.log)";
+    started_here_ = rc == 0 && std::getenv("BILLDROP_TEST_KEEP_POSTGRES") == nullptr;
   }
   ~PostgresCluster() {
     if (started_here_)

@@ -222,11 +222,16 @@ public:
 
   // Runs one statement; a lost connection is re-established once (outside a transaction).
   Result<Rows> exec(const char* sql, const Params& params = {}) const {
-    if (PQstatus(conn_) != CONNECTION_OK && !in_transaction_)
+    if (PQstatus(conn_) != CONNECTION_OK && !in_transaction_) {
       PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_OK)
+        (void)session_setup();
+    }
     const std::vector<const char*> values = params.pointers();
-    PGresult* result =
-        PQexecParams(conn_, sql, params.size(), nullptr, values.data(), nullptr, nullptr, 0);
+    // Without parameters, the simple protocol: a migration is several statements.
+    PGresult* result = params.size() == 0 ? PQexec(conn_, sql)
+                                          : PQexecParams(conn_, sql, params.size(), nullptr,
+                                                         values.data(), nullptr, nullptr, 0);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
@@ -236,10 +241,26 @@ public:
         message.pop_back();
       PQclear(result);
       std::string head(sql);
-      head = head.substr(0, std::min<std::size_t>(head.find_first_of("\n"), 60));
+      head.erase(0, head.find_first_not_of(" \n"));
+      head = head.substr(0, std::min<std::size_t>(head.find('\n'), 60));
       return internal_error("postgres store: \"" + head + "…\": " + message);
     }
     return Rows(result);
+  }
+
+  // Per session: a transaction left open by a host that stalls mid-write (a paused process holds
+  // the lease row FOR SHARE, so no claim could take it) is ended by the server after a third of
+  // the TTL, and no statement waits longer than that for a lock; so a paused host never keeps
+  // its lease past the TTL. Our own transactions last milliseconds.
+  bool session_setup() const {
+    const std::string limit =
+        std::to_string(std::max<std::int64_t>(500, static_cast<std::int64_t>(ttl_.count() / 3)));
+    const std::string sql =
+        "SET idle_in_transaction_session_timeout = " + limit + "; SET lock_timeout = " + limit;
+    PGresult* result = PQexec(conn_, sql.c_str());
+    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    PQclear(result);
+    return ok;
   }
 
   Status run(const char* sql, const Params& params = {}) {
@@ -434,6 +455,8 @@ PostgresStore::open(const std::string& url, std::chrono::milliseconds lease_ttl,
   if (!conn)
     return std::move(conn).error();
   auto impl = std::make_unique<Impl>(*conn, lease_ttl, leased);
+  if (!impl->session_setup())
+    return impl->pg_error("setting the session's timeouts");
   if (Status migrated = impl->migrate(); !migrated)
     return std::move(migrated).error();
   const std::string candidate = core::random_hex(4); // 128 random bits: the store's id
