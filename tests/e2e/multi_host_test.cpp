@@ -175,11 +175,22 @@ protected:
   }
 
   // Waits until every month landed exactly; the last difference when it did not in `limit`.
-  std::string wait_landed(const emulator::Emulator& emulator, milliseconds limit) const {
+  // With `nudge`, POST /verify is sent to those hosts every 5 s while something is missing:
+  // a host's verify reaches only the connections it holds when it starts (docs/user-guide.md),
+  // and one given back between two hosts meanwhile (the fair share moves when a killed host
+  // comes back) would otherwise wait for its schedule. Exactness is checked the same way.
+  std::string wait_landed(const emulator::Emulator& emulator, milliseconds limit,
+                          const std::vector<Host>* nudge = nullptr) const {
     std::string last;
+    Steady::time_point next_nudge = Steady::now() + std::chrono::seconds(5);
     const bool landed = test::eventually(
         [&] {
           last = difference(emulator);
+          if (!last.empty() && nudge != nullptr && Steady::now() >= next_nudge) {
+            for (const Host& host : *nudge)
+              verify(host);
+            next_nudge = Steady::now() + std::chrono::seconds(5);
+          }
           return last.empty();
         },
         limit);
@@ -249,7 +260,7 @@ TEST_F(MultiHostTest, ThreeHostsKilledAtRandomMomentsLandEveryMonthExactlyOnce) 
         moves.push_back(moved);
     }
     // Every month of this round's restatement lands exactly once.
-    ASSERT_EQ(wait_landed(emulator, milliseconds(120'000)), "") << "round " << round;
+    ASSERT_EQ(wait_landed(emulator, milliseconds(120'000), &hosts), "") << "round " << round;
   }
   EXPECT_EQ(kills, kRounds * kKillsPerRound);
   ASSERT_FALSE(moves.empty());
