@@ -10,14 +10,34 @@ packages=(
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev
   libsqlite3-dev libcli11-dev libtomlplusplus-dev
+  libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
   libzip-dev libxxhash-dev libdeflate-dev libisal-dev
+  libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev
   clang-format python3 time
   chromium chromium-driver
+  wrk
 )
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+# The remote-path tests start npm's s3rver and azurite on loopback (tests/package.json, pinned by
+# tests/package-lock.json): Node and npm from Debian when the machine has none, then `npm ci`.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+install_test_servers() {
+  local tests
+  tests="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tests"
+  if [ -f "$tests/node_modules/.package-lock.json" ] &&
+    [ "$tests/node_modules/.package-lock.json" -nt "$tests/package-lock.json" ]; then
+    echo "install-deps: the npm test servers are installed"
+  else
+    echo "install-deps: npm ci --prefix tests (s3rver, azurite)"
+    npm ci --prefix "$tests" --no-audit --no-fund
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +46,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
+  install_test_servers
   exit 0
 fi
 
@@ -50,3 +71,4 @@ if index_is_stale; then
   refresh_index
 fi
 install_missing || { echo "install-deps: install failed: refreshing the index and retrying"; refresh_index && install_missing; }
+install_test_servers

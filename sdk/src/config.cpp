@@ -1,5 +1,7 @@
 #include <billdrop/config.hpp>
 
+#include <charconv>
+
 #include <simdjson.h>
 
 #include <stdexcept>
@@ -238,6 +240,36 @@ ConfigType type_of(const ConfigValue& value) noexcept {
   }
 }
 
+namespace {
+
+// A default written as plain text (ConfigKey::default_value), read as the key's type.
+Result<ConfigValue> plain_default(ConfigType type, std::string_view text) {
+  switch (type) {
+  case ConfigType::string:
+  case ConfigType::path:
+    return ConfigValue(std::string(text));
+  case ConfigType::integer: {
+    std::int64_t number = 0;
+    const char* end = text.data() + text.size();
+    const auto [at, ec] = std::from_chars(text.data(), end, number);
+    if (text.empty() || ec != std::errc() || at != end)
+      return config_error("is not an integer");
+    return ConfigValue(number);
+  }
+  case ConfigType::boolean:
+    if (text == "true" || text == "false")
+      return ConfigValue(text == "true");
+    return config_error("is not a boolean (true or false)");
+  case ConfigType::string_list:
+  case ConfigType::string_map:
+    break;
+  }
+  return config_error("cannot be plain text for a " + std::string(to_string(type)) +
+                      ": give the default as JSON in default_json");
+}
+
+} // namespace
+
 ConfigSchema ConfigSchema::from_keys(std::span<const ConfigKey> keys) {
   std::vector<ConfigKeySpec> specs;
   specs.reserve(keys.size());
@@ -255,6 +287,17 @@ ConfigSchema ConfigSchema::from_keys(std::span<const ConfigKey> keys) {
     for (const ConfigKeySpec& earlier : specs)
       if (earlier.key == spec.key)
         throw std::invalid_argument("config key " + single_quoted(spec.key) + " is declared twice");
+    if (key.default_json != nullptr && key.default_value != nullptr)
+      throw std::invalid_argument("config key " + single_quoted(spec.key) +
+                                  " has both default_json and default_value: give one");
+    if (key.default_value != nullptr) {
+      Result<ConfigValue> value = plain_default(spec.type, key.default_value);
+      if (!value)
+        throw std::invalid_argument("config key " + single_quoted(spec.key) + ": default_value " +
+                                    single_quoted(key.default_value) + " " +
+                                    value.error().message());
+      spec.default_value = std::move(*value);
+    }
     if (key.default_json != nullptr) {
       const std::string context =
           "config key " + single_quoted(spec.key) + ": default " + std::string(key.default_json);

@@ -1,8 +1,9 @@
 // The dashboard in a real browser: `billdrop serve` with two connections (one broken) over
 // loopback, Debian's headless Chromium driven through chromedriver (W3C WebDriver). Checked: the
 // page loads from the binary alone, shows each connection's badge and its months with the rows
-// and exact costs summed by hand from the fixture below, the verify button runs the org-wide
-// verify and shows its result, and a screenshot is saved (build/tests/e2e/dashboard.png).
+// and exact costs summed by hand from the fixture below, the spending charts with the amounts
+// the report endpoints give for them, the verify button runs the org-wide verify and shows its
+// result, and a screenshot is saved (build/tests/e2e/dashboard.png).
 #include "support/process.hpp"
 #include "support/temp_folder.hpp"
 #include "support/webdriver.hpp"
@@ -138,6 +139,17 @@ TEST_F(DashboardTest, ShowsBadgesAndMonthsAndRunsVerifyInARealBrowser) {
             (std::vector<std::string>{m0_ + " synced 2 8.50", m1_ + " synced 1 4.00",
                                       m2_ + " synced 2 3.00"}));
   EXPECT_TRUE(months["broken"].empty());
+
+  // The spending charts, from the report endpoints over the sync items: each bar's key and
+  // amount in cents, by hand from the fixture (3.00, 4.00, 8.50; all of it the `custom` plugin's,
+  // none of it categorised).
+  std::optional<std::string> charts = browser.execute(R"(
+    return ['trend', 'by-provider', 'by-category'].map((id) =>
+      [...document.querySelectorAll('#' + id + ' g')].map((g) =>
+        g.dataset.key + ' ' + g.dataset.amount).join(','));)");
+  ASSERT_TRUE(charts);
+  EXPECT_EQ(*charts, "[\"" + m2_ + " 300," + m1_ + " 400," + m0_ +
+                         " 850\",\"custom 1550\",\"(none) 1550\"]");
 
   // The verify button: the org-wide job runs and its per-connection result is shown.
   ASSERT_TRUE(browser.click("#verify"));

@@ -98,6 +98,68 @@ TEST(ConfigSchema, FromKeysRejectsMalformedDefaults) {
   EXPECT_THROW(ConfigSchema::from_keys(twice), std::invalid_argument);
 }
 
+// Designated initialisers with plain-text defaults mean what the JSON defaults meant.
+TEST(ConfigSchema, PlainTextDefaultsFromDesignatedInitialisers) {
+  static constexpr ConfigKey keys[] = {
+      {.key = "account",
+       .type = ConfigType::string,
+       .description = "resource/account value",
+       .default_value = "example-account"},
+      {.key = "path", .type = ConfigType::path, .required = true, .description = "Export file"},
+      {.key = "data", .type = ConfigType::path, .default_value = "data/fees.csv"},
+      {.key = "rows", .type = ConfigType::integer, .default_value = "-12"},
+      {.key = "strict", .type = ConfigType::boolean, .default_value = "true"},
+      {.key = "token", .type = ConfigType::string, .secret = true},
+      {.key = "kinds", .type = ConfigType::string_list, .default_json = R"(["a","b"])"},
+  };
+  const ConfigSchema s = ConfigSchema::from_keys(keys);
+  ASSERT_EQ(s.keys().size(), 7u);
+  EXPECT_EQ(s.keys()[0].default_value, ConfigValue(std::string("example-account")));
+  EXPECT_EQ(s.keys()[0].description, "resource/account value");
+  EXPECT_FALSE(s.keys()[0].required);
+  EXPECT_TRUE(s.keys()[1].required);
+  EXPECT_EQ(s.keys()[1].default_value, std::nullopt);
+  EXPECT_EQ(s.keys()[2].default_value, ConfigValue(std::string("data/fees.csv")));
+  EXPECT_EQ(s.keys()[3].default_value, ConfigValue(std::int64_t{-12}));
+  EXPECT_EQ(s.keys()[4].default_value, ConfigValue(true));
+  EXPECT_TRUE(s.keys()[5].secret);
+  EXPECT_EQ(s.keys()[6].default_value, ConfigValue(std::vector<std::string>{"a", "b"}));
+  // Read back through the schema: the host fills the default in, as the plugin will see it.
+  Result<ConfigValues> values = s.validate("acme", {{"path", std::string("x.csv")}});
+  ASSERT_TRUE(values.ok()) << values.error().message();
+  EXPECT_EQ(values->at("account"), ConfigValue(std::string("example-account")));
+  EXPECT_EQ(values->at("rows"), ConfigValue(std::int64_t{-12}));
+  // The same schema as the JSON-default form gives.
+  static constexpr ConfigKey json_keys[] = {
+      {"account", ConfigType::string, "\"example-account\"", false, "resource/account value"}};
+  EXPECT_EQ(ConfigSchema::from_keys(std::span<const ConfigKey>(keys, 1)).to_json(),
+            ConfigSchema::from_keys(json_keys).to_json());
+}
+
+TEST(ConfigSchema, PlainTextDefaultsThatDoNotFitTheirType) {
+  auto message = [](ConfigKey key) -> std::string {
+    try {
+      ConfigSchema::from_keys(std::span<const ConfigKey>(&key, 1));
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_EQ(message({.key = "n", .type = ConfigType::integer, .default_value = "ten"}),
+            "config key 'n': default_value 'ten' is not an integer");
+  EXPECT_EQ(message({.key = "n", .type = ConfigType::integer, .default_value = "10 "}),
+            "config key 'n': default_value '10 ' is not an integer");
+  EXPECT_EQ(message({.key = "b", .type = ConfigType::boolean, .default_value = "yes"}),
+            "config key 'b': default_value 'yes' is not a boolean (true or false)");
+  EXPECT_EQ(message({.key = "l", .type = ConfigType::string_list, .default_value = "a,b"}),
+            "config key 'l': default_value 'a,b' cannot be plain text for a string_list: give "
+            "the default as JSON in default_json");
+  EXPECT_EQ(
+      message(
+          {.key = "s", .type = ConfigType::string, .default_json = "\"x\"", .default_value = "x"}),
+      "config key 's' has both default_json and default_value: give one");
+}
+
 TEST(ConfigSchema, ToJsonIsExact) {
   const ConfigKey keys[] = {{"path", ConfigType::path, nullptr, true, "File"},
                             {"n", ConfigType::integer, "-5", false, "Count", true}};

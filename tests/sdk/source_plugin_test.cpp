@@ -52,6 +52,7 @@ public:
       sink.begin_row("counting:" + std::to_string(i + 1));
       sink.field("time/usage_start", month.to_string() + "-01T00:00:00Z");
       sink.field("resource/id", label_ + "-" + std::to_string(i + 1));
+      sink.field("cost/cost", "0.50");
       if (Status status = sink.end_row(); !status)
         return status;
     }
@@ -131,12 +132,103 @@ TEST(Harness, ReadsRowsRejectsAndLogs) {
   EXPECT_EQ(rows->at(0).origin, "counting:1");
   EXPECT_EQ(rows->at(0).get("time/usage_start"), "2024-08-01T00:00:00Z");
   EXPECT_EQ(rows->at(1).get("resource/id"), "vm-2");
-  EXPECT_FALSE(rows->at(1).has("cost/cost"));
+  EXPECT_EQ(rows->at(1).get("cost/cost"), "0.50");
+  EXPECT_FALSE(rows->at(1).has("lineitem/type"));
   ASSERT_EQ(harness.rejects().size(), 1u);
   EXPECT_EQ(harness.rejects()[0].origin, "counting:0");
   EXPECT_EQ(harness.rejects()[0].reason, "header row");
   EXPECT_EQ(harness.logs(), std::vector<std::string>{"two columns are unused"});
   EXPECT_EQ(harness.batches(), 1u);
+}
+
+// Writes one good row, then the row its `flaw` names: a row the host refuses, or one it takes
+// with a warning only.
+class FlawedRowPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"flaw", ConfigType::string, "\"none\"", false,
+       "none, lineitem_type, no_cost, tag_without_id, deprecated"},
+  };
+  explicit FlawedRowPlugin(const Config& config) : flaw_(config.get_string("flaw")) {}
+  Status check() override { return {}; }
+  Result<std::vector<Month>> months() override { return std::vector<Month>{Month(2026, 8)}; }
+  Status read(Month, RowSink& sink) override {
+    sink.begin_row("fees.csv:2");
+    sink.field("time/usage_start", "2026-08-01T00:00:00Z");
+    sink.field("cost/cost", "100.00");
+    sink.field("lineitem/type", "Fee");
+    if (Status status = sink.end_row(); !status)
+      return status;
+    sink.begin_row("fees.csv:3");
+    sink.field("time/usage_start", "2026-08-02T00:00:00Z");
+    if (flaw_ != "no_cost")
+      sink.field("cost/cost", "12.5");
+    sink.field("lineitem/type", flaw_ == "lineitem_type" ? "Feee" : "Fee");
+    if (flaw_ == "tag_without_id")
+      sink.field("resource/tag:team", "ml");
+    if (flaw_ == "deprecated")
+      sink.field("action/account", "123");
+    return sink.end_row();
+  }
+
+private:
+  std::string flaw_;
+};
+
+const bd_plugin_descriptor* flawed() {
+  return descriptor_of<FlawedRowPlugin>("flawed");
+}
+
+TEST(Harness, ARowTheHostWouldRefuseFailsTheRead) {
+  testing::PluginHarness harness(flawed(), {{"flaw", std::string("lineitem_type")}});
+  ASSERT_TRUE(harness.create().ok());
+  Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2026, 8));
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().kind(), ErrorKind::data);
+  const std::string& message = rows.error().message();
+  EXPECT_NE(message.find("1 problem(s) in the plugin's rows that the host would refuse"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("row 1 (fees.csv:3): lineitem/type: expected one of Usage, Tax"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("got \"Feee\" [lineitem_type]"), std::string::npos) << message;
+  ASSERT_EQ(harness.row_problems().size(), 1u);
+  EXPECT_EQ(harness.row_problems()[0].row, 1u);
+  EXPECT_EQ(harness.row_problems()[0].rule, "lineitem_type");
+}
+
+TEST(Harness, EachRuleOfTheHostIsChecked) {
+  const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> cases = {
+      {"no_cost", {"cost/cost", "required"}},
+      {"tag_without_id", {"resource/id", "resource_id_with_tags"}},
+  };
+  for (const auto& [flaw, expected] : cases) {
+    testing::PluginHarness harness(flawed(), {{"flaw", flaw}});
+    ASSERT_TRUE(harness.create().ok());
+    harness.accept_invalid_rows();
+    Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2026, 8));
+    ASSERT_TRUE(rows.ok()) << flaw << ": " << rows.error().message();
+    EXPECT_EQ(rows->size(), 2u) << flaw;
+    ASSERT_EQ(harness.row_problems().size(), 1u) << flaw;
+    EXPECT_EQ(harness.row_problems()[0].row, 1u) << flaw;
+    EXPECT_EQ(harness.row_problems()[0].origin, "fees.csv:3") << flaw;
+    EXPECT_EQ(harness.row_problems()[0].column, expected.first) << flaw;
+    EXPECT_EQ(harness.row_problems()[0].rule, expected.second) << flaw;
+  }
+}
+
+TEST(Harness, ValidRowsAndWarningsPass) {
+  for (const std::string flaw : {"none", "deprecated"}) {
+    testing::PluginHarness harness(flawed(), {{"flaw", flaw}});
+    ASSERT_TRUE(harness.create().ok());
+    Result<std::vector<testing::CapturedRow>> rows = harness.read(Month(2026, 8));
+    ASSERT_TRUE(rows.ok()) << flaw << ": " << rows.error().message();
+    EXPECT_EQ(rows->size(), 2u);
+    // The rows come back as the plugin wrote them, not as the host normalises them.
+    EXPECT_EQ(rows->at(1).get("cost/cost"), "12.5");
+    EXPECT_TRUE(harness.row_problems().empty()) << flaw;
+  }
 }
 
 TEST(Harness, MonthsComeBackAsMonths) {
@@ -450,6 +542,7 @@ TEST(Incremental, APluginIsNotIncrementalUnlessItSaysSo) {
 TEST(Incremental, EachCheckpointComesAfterTheRowsBeforeIt) {
   testing::PluginHarness harness(descriptor_of<PartsPlugin>("parts"), {});
   ASSERT_TRUE(harness.create().ok());
+  harness.accept_invalid_rows(); // rows of an id alone: the cursors are what is tested
   Result<testing::PluginHarness::Incremental> answer = harness.incremental();
   ASSERT_TRUE(answer.ok()) << answer.error().message();
   EXPECT_TRUE(answer->incremental);
@@ -475,6 +568,7 @@ TEST(Incremental, NextCursorStartsAsTheCursorGiven) {
   testing::PluginHarness harness(descriptor_of<PartsPlugin>("parts_keep"),
                                  {{"next", std::string("keep")}});
   ASSERT_TRUE(harness.create().ok());
+  harness.accept_invalid_rows();
   Result<std::vector<testing::CapturedRow>> rows = harness.read_since("0");
   ASSERT_TRUE(rows.ok()) << rows.error().message();
   EXPECT_EQ(rows->size(), 6u);

@@ -19,16 +19,11 @@ billdrop="$work/prefix/bin/billdrop"
 "$billdrop" --plugin-dir "$work/build" plugins describe example | tee "$work/describe.txt"
 grep -q "path  (path, required)" "$work/describe.txt"
 
-cat > "$work/fees.csv" <<'CSV'
-date,service,amount
-2026-08-01,Support,100.00
-2026-08-15,Licences,12.5
-2026-09-01,Support,-0.25
-CSV
-printf 'path = "fees.csv"\n' > "$work/example.toml"
-"$billdrop" --plugin-dir "$work/build" convert --plugin example --plugin-config "$work/example.toml" \
+# The template's own sample config and data, as its README runs them.
+cd "$work"
+"$billdrop" --plugin-dir "$work/build" convert --plugin example --plugin-config "$source_dir/templates/plugin/example.toml" \
   --out "$work/out" --format json | tee "$work/convert.json"
-# Totals by hand: August 100.00 + 12.5 = 112.50 over 2 rows; September -0.25 over 1 row.
+# data/fees.csv by hand: August 100.00 + 12.5 = 112.50 over 2 rows; September -0.25 over 1 row.
 grep -q '"month":"2026-08","rows":2,"invalid_rows":0,"cost":"112.50"' "$work/convert.json"
 grep -q '"month":"2026-09","rows":1,"invalid_rows":0,"cost":"-0.25"' "$work/convert.json"
 test "$(wc -l < "$work/out/2026-08.ndjson")" -eq 2

@@ -52,7 +52,10 @@ int run(int argc, char** argv) {
   add_sync_commands(app, invocation);
   add_status_command(app, invocation);
   add_serve_command(app, invocation);
+  add_store_command(app, invocation);
   add_emulator_command(app, invocation);
+  add_new_plugin_command(app, invocation);
+  add_test_plugin_command(app, invocation);
 
   // The first word that is not a global option or its value names the command; `billdrop help
   // [COMMAND]` is the same as `billdrop [COMMAND] --help`.

@@ -5,13 +5,17 @@
 #include "core/progress.hpp"
 #include "ingest/cbf_input.hpp"
 #include "ingest/validating_receiver.hpp"
+#include "jobs/golden.hpp"
 #include "jobs/sync.hpp"
+#include "report/golden_report.hpp"
 #include "report/sync_report.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace billdrop::cli {
 
@@ -23,6 +27,30 @@ struct Options {
   std::string format = "text";
   std::size_t max_errors = 100;
   std::size_t max_body_bytes = 5'000'000;
+  std::string golden; // compare each month's snapshot with the golden files here
+  bool update_golden = false;
+  std::size_t golden_rows = 20; // differing rows shown per month
+};
+
+// The snapshots a golden comparison needs, in a scratch folder removed when done.
+class ScratchFolder {
+public:
+  ScratchFolder()
+      : path_(std::filesystem::temp_directory_path() /
+              ("billdrop-golden-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchFolder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+  std::filesystem::path path_;
 };
 
 void print_summary(std::ostream& out, std::uint64_t rows, const cbf::ValidationReport& report) {
@@ -105,6 +133,48 @@ int validate_sources(const GlobalOptions& global, const Options& options, bool j
   return code;
 }
 
+// validate --golden DIR [--update-golden]: the run's months against (or into) golden files.
+int validate_golden(const GlobalOptions& global, const Options& options, bool json) {
+  const std::vector<jobs::ResolvedSource> sources =
+      jobs::resolve_sources(source_request(global, options.source), "validate");
+  if (sources.size() != 1)
+    throw CommandError(kExitUsage, "--golden compares one source: name it with --connection or "
+                                   "--plugin");
+  StopSignals stop;
+  ScratchFolder scratch;
+  jobs::ConvertRequest request;
+  request.months = parse_months(options.source.months);
+  request.out = scratch.path();
+  request.max_errors = options.max_errors;
+  request.progress = global.progress();
+  request.cancel = &stop.token();
+  const jobs::ConvertOutcome outcome = jobs::convert_source(sources.front(), request);
+  const jobs::GoldenResult golden =
+      jobs::golden_files(outcome, options.golden, options.update_golden, options.golden_rows);
+  if (json) {
+    std::ostringstream report;
+    outcome.report.write_json(report);
+    core::JsonWriter out;
+    out.begin_object()
+        .key("report")
+        .raw(report.str())
+        .key("golden")
+        .raw(report::golden_json(golden));
+    out.end_object();
+    std::cout << out.str() << '\n';
+  } else {
+    report::print_problems(std::cout, outcome.report, options.max_errors);
+    print_summary(std::cout, outcome.result.rows_read, outcome.report);
+    report::print_golden(std::cout, golden);
+  }
+  for (const ingest::ConvertedMonth& month : outcome.result.months)
+    if (month.failure)
+      std::cerr << "billdrop: " << month.failure->message() << '\n';
+  if (!golden.same())
+    return kExitData;
+  return outcome.failure ? exit_code(*outcome.failure) : kExitOk;
+}
+
 } // namespace
 
 void add_validate_command(CLI::App& app, Invocation& run) {
@@ -123,9 +193,22 @@ void add_validate_command(CLI::App& app, Invocation& run) {
       ->add_option("--max-body-bytes", options->max_body_bytes,
                    "request body limit for drop bodies")
       ->capture_default_str();
+  command->add_option("--golden", options->golden,
+                      "compare each month's rows, exact totals and digest with the golden files "
+                      "in DIR (a source run only)");
+  command->add_flag("--update-golden", options->update_golden,
+                    "write the golden files in --golden DIR from this run instead");
+  command->add_option("--golden-rows", options->golden_rows, "differing rows shown per month")
+      ->capture_default_str();
   command->callback([&run, options] {
     run.json = options->format == "json";
     run.action = [&run, options] {
+      if (options->update_golden && options->golden.empty())
+        throw CommandError(kExitUsage, "--update-golden needs --golden DIR");
+      if (!options->golden.empty() && !options->files.empty())
+        throw CommandError(kExitUsage, "--golden compares a source run, not files");
+      if (!options->golden.empty())
+        return validate_golden(run.global, *options, run.json);
       if (options->files.empty())
         return validate_sources(run.global, *options, run.json);
       const SourceOptions& s = options->source;

@@ -96,5 +96,8 @@ void add_sync_commands(CLI::App& app, Invocation& run); // run, push
 void add_emulator_command(CLI::App& app, Invocation& run);
 void add_status_command(CLI::App& app, Invocation& run);
 void add_serve_command(CLI::App& app, Invocation& run);
+void add_store_command(CLI::App& app, Invocation& run); // store migrate
+void add_new_plugin_command(CLI::App& app, Invocation& run);
+void add_test_plugin_command(CLI::App& app, Invocation& run);
 
 } // namespace billdrop::cli

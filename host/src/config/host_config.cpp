@@ -4,6 +4,7 @@
 #include "config/embedded_config.hpp"
 #include "core/cron.hpp"
 #include "core/numbers.hpp"
+#include "remote/location.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <toml++/toml.h>
@@ -121,6 +122,77 @@ Status parse_string_field(const toml::node& value, std::string_view name,
   return {};
 }
 
+// [connections.<name>.remote]: how a remote `path` (s3://, az://, gs://) is reached, each key
+// optional (remote/settings.hpp). Secrets are refused: only where to find them.
+Status parse_remote_table(ConnectionConfig& c, const toml::node& node,
+                          const std::filesystem::path& source) {
+  const std::string prefix = "connections." + c.name + ".remote.";
+  auto table = node.as_table();
+  if (!table)
+    return config_error(where(node, source) + ": connections." + c.name +
+                        ".remote must be a table");
+  remote::RemoteSettings& r = c.remote;
+  const std::pair<const char*, std::string*> strings[] = {
+      {"s3_endpoint", &r.s3_endpoint},
+      {"s3_region", &r.s3_region},
+      {"aws_profile", &r.aws_profile},
+      {"sts_endpoint", &r.sts_endpoint},
+      {"azure_endpoint", &r.azure_endpoint},
+      {"azure_connection_string_env", &r.azure_connection_string_env},
+      {"azure_key_env", &r.azure_key_env},
+      {"azure_sas_env", &r.azure_sas_env},
+      {"gcs_endpoint", &r.gcs_endpoint}};
+  const std::pair<const char*, std::filesystem::path*> files[] = {
+      {"aws_shared_credentials_file", &r.aws_shared_credentials_file},
+      {"gcs_credentials_file", &r.gcs_credentials_file}};
+  for (const auto& [key, entry] : *table) {
+    const std::string_view k = key.str();
+    const std::string name = prefix + std::string(k);
+    bool known = false;
+    for (const auto& [field, target] : strings)
+      if (k == field) {
+        known = true;
+        if (Status status = parse_string_field(entry, name, source, *target); !status)
+          return status;
+      }
+    for (const auto& [field, target] : files)
+      if (k == field) {
+        known = true;
+        std::string text;
+        if (Status status = parse_string_field(entry, name, source, text); !status)
+          return status;
+        *target = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                            : c.base_directory / text;
+      }
+    if (k == "cache_max_bytes" || k == "list_page_size" || k == "timeout_seconds") {
+      known = true;
+      auto number = entry.as_integer();
+      if (!number || number->get() < 1)
+        return config_error(where(entry, source) + ": " + name + " must be a positive integer");
+      if (k == "cache_max_bytes")
+        r.cache_max_bytes = static_cast<std::uint64_t>(number->get());
+      else if (k == "list_page_size")
+        r.list_page_size = static_cast<std::uint64_t>(number->get());
+      else
+        r.timeout_seconds = number->get();
+    }
+    if (k.find("secret") != std::string_view::npos || k == "account_key" || k == "sas_token" ||
+        k == "connection_string" || k == "access_key_id")
+      return config_error(where(entry, source) + ": " + name +
+                          ": credentials never go in the config file; name the environment "
+                          "variable or file that holds them (docs/user-guide.md, \"Remote "
+                          "paths\")");
+    if (!known)
+      return config_error(
+          where(entry, source) + ": unknown key '" + name +
+          "' (known keys: s3_endpoint, s3_region, aws_profile, aws_shared_credentials_file, "
+          "sts_endpoint, azure_endpoint, azure_connection_string_env, azure_key_env, "
+          "azure_sas_env, gcs_credentials_file, gcs_endpoint, cache_max_bytes, list_page_size, "
+          "timeout_seconds)");
+  }
+  return {};
+}
+
 Status parse_connection_field(ConnectionConfig& c, std::string_view field, const toml::node& value,
                               const std::filesystem::path& source) {
   const std::string prefix = "connections." + c.name + ".";
@@ -198,6 +270,8 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
     }
     return {};
   }
+  if (field == "remote")
+    return parse_remote_table(c, value, source);
   if (field == "dir") {
     auto table = value.as_table();
     if (!table)
@@ -254,6 +328,7 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
   return config_error(
       where(value, source) + ": unknown key '" + prefix + std::string(field) +
       "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir, "
+      "remote, "
       "enabled, schedule, backfill_months, reprocess_months, readback, account_id)");
 }
 
@@ -295,6 +370,56 @@ Status parse_server_table(const toml::node& node, const std::filesystem::path& s
                           "token_env, token_file)");
     }
   }
+  return {};
+}
+
+// [store]: kind = "sqlite" | "postgres"; postgres needs url_env or url_file.
+Status parse_store_table(const toml::node& node, const std::filesystem::path& source,
+                         const std::filesystem::path& base_directory, StoreConfig& store) {
+  auto table = node.as_table();
+  if (!table)
+    return config_error(where(node, source) + ": store must be a table");
+  for (const auto& [key, value] : *table) {
+    const std::string_view k = key.str();
+    const std::string name = "store." + std::string(k);
+    if (k == "kind" || k == "url_env" || k == "url_file") {
+      std::string text;
+      if (Status status = parse_string_field(value, name, source, text); !status)
+        return status;
+      if (k == "kind") {
+        if (text == "sqlite")
+          store.kind = StoreKind::sqlite;
+        else if (text == "postgres")
+          store.kind = StoreKind::postgres;
+        else
+          return config_error(where(value, source) + ": store.kind is \"" + text +
+                              "\"; it must be \"sqlite\" or \"postgres\"");
+      } else if (k == "url_env") {
+        store.url_env = text;
+      } else {
+        store.url_file = std::filesystem::path(text).is_absolute() ? std::filesystem::path(text)
+                                                                   : base_directory / text;
+      }
+    } else if (k == "lease_ttl_seconds") {
+      auto number = value.as_integer();
+      if (!number || number->get() < 1)
+        return config_error(where(value, source) + ": " + name + " must be a positive integer");
+      store.lease_ttl_seconds = number->get();
+    } else if (k == "url") {
+      return config_error(where(value, source) + ": " + name +
+                          ": a connection string (it may hold a password) never goes in the config "
+                          "file; set url_env or url_file");
+    } else {
+      return config_error(where(value, source) + ": unknown key '" + name +
+                          "' (known keys: kind, url_env, url_file, lease_ttl_seconds)");
+    }
+  }
+  if (store.kind == StoreKind::postgres && store.url_env.empty() && store.url_file.empty())
+    return config_error(where(node, source) +
+                        ": store.kind = \"postgres\" needs url_env or url_file (where the libpq "
+                        "connection string is)");
+  if (!store.url_env.empty() && !store.url_file.empty())
+    return config_error(where(node, source) + ": store: set url_env or url_file, not both");
   return {};
 }
 
@@ -481,9 +606,12 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::filesyste
     } else if (k == "server") {
       if (Status status = parse_server_table(node, source, base_directory, config.server); !status)
         return status.error();
+    } else if (k == "store") {
+      if (Status status = parse_store_table(node, source, base_directory, config.store); !status)
+        return status.error();
     } else {
       return config_error(where(node, source) + ": unknown top-level key '" + std::string(k) +
-                          "' (known keys: plugin_dirs, state_dir, limits, sending, server, "
+                          "' (known keys: plugin_dirs, state_dir, limits, sending, server, store, "
                           "connections)");
     }
   }
@@ -545,6 +673,10 @@ ConfigValues resolve_paths(const ConfigValues& values, const ConfigSchema& schem
       continue;
     if (auto* text = std::get_if<std::string>(&value)) {
       std::filesystem::path path(*text);
+      // A remote location (s3://, az://, gs://) or any other URL is not a file path: the jobs
+      // mirror remote ones (remote::RemoteMirror) before the plugin runs.
+      if (remote::looks_like_url(*text))
+        continue;
       if (!text->empty() && path.is_relative())
         *text = (base_directory / path).lexically_normal().string();
     }

@@ -15,6 +15,8 @@
 // Secrets never live here: keys a plugin declares secret are read from the environment or a file
 // by the plugin itself, and are never logged.
 
+#include "remote/settings.hpp"
+
 #include <billdrop/config.hpp>
 #include <billdrop/result.hpp>
 
@@ -62,6 +64,7 @@ struct ConnectionConfig {
   ConfigValueSources plugin_config_sources;
   DeliveryConfig delivery;
   ScheduleConfig schedule;
+  remote::RemoteSettings remote; // [connections.<name>.remote]: how a remote `path` is reached
 };
 
 // The AnyCost Stream API's own limits (shared/reference/anycost-stream.md, "Limits"): above them
@@ -100,6 +103,18 @@ struct ServerConfig {
   std::filesystem::path token_file;
 };
 
+// Where sync state lives ([store]): the state directory's SQLite file (the default), or a
+// PostgreSQL database shared by several hosts, whose connection string is read from the
+// environment or a file, never written in the config.
+enum class StoreKind { sqlite, postgres };
+
+struct StoreConfig {
+  StoreKind kind = StoreKind::sqlite;
+  std::string url_env;                 // the variable holding a libpq connection string
+  std::filesystem::path url_file;      // or the file holding it
+  std::int64_t lease_ttl_seconds = 60; // postgres: a connection's lease lasts this long unrenewed
+};
+
 struct HostConfig {
   std::filesystem::path source; // the file it came from, or "<embedded defaults>"
   std::vector<std::filesystem::path> plugin_dirs;
@@ -107,6 +122,7 @@ struct HostConfig {
   LimitsConfig limits;
   SendingConfig sending;
   ServerConfig server;
+  StoreConfig store;
   std::vector<ConnectionConfig> connections;
 
   // The connection named `name`; with an empty name, the only connection (an error when there are
@@ -135,7 +151,8 @@ Result<PluginConfigInput> load_plugin_config(const std::filesystem::path& file);
 Result<HostConfig> embedded_host_config();
 std::filesystem::path data_directory();
 
-// Rewrites relative values of `path`-typed keys to absolute ones under base_directory.
+// Rewrites relative values of `path`-typed keys to absolute ones under base_directory; a URL
+// (s3://bucket/prefix, ...) is kept as written.
 ConfigValues resolve_paths(const ConfigValues& values, const ConfigSchema& schema,
                            const std::filesystem::path& base_directory);
 

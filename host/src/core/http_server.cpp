@@ -30,6 +30,11 @@ private:
 
 } // namespace
 
+void widen_backlog(int listening_socket) noexcept {
+  if (listening_socket >= 0)
+    ::listen(listening_socket, SOMAXCONN);
+}
+
 std::string bind_failure_reason(const std::string& host, std::uint16_t port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -155,6 +160,7 @@ struct HttpServer::Impl {
   }
 
   HttpServerOptions options;
+  int listening_socket = -1; // the last socket httplib made to bind
   httplib::Server server;
   std::thread listener;
 };
@@ -175,9 +181,11 @@ HttpServer::HttpServer(HttpServerOptions options)
   server.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon bind
   // the port this one holds.
-  server.set_socket_options([](socket_t sock) {
+  // The socket is remembered: listen() widens its backlog once bound.
+  server.set_socket_options([impl = impl_.get()](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+    impl->listening_socket = sock;
   });
   Impl* impl = impl_.get();
   server.set_error_handler([impl](const httplib::Request&, httplib::Response& res) {
@@ -221,6 +229,7 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
   if (bound <= 0)
     return source_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
                         bind_failure_reason(host, port));
+  widen_backlog(impl_->listening_socket);
   impl_->listener = std::thread([&server] { server.listen_after_bind(); });
   while (!server.is_running())
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -71,6 +71,11 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+// httplib listens with a backlog of 5, so connects beyond five at once wait for a SYN
+// retransmission (1 s). Raises the bound socket's accept queue to SOMAXCONN (listen() again on a
+// listening socket only changes its backlog).
+void widen_backlog(int listening_socket) noexcept;
+
 // True when `a` equals `b`, in time that depends only on their lengths.
 bool constant_time_equal(const std::string& a, const std::string& b) noexcept;
 

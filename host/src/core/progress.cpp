@@ -6,8 +6,8 @@
 
 namespace billdrop::core {
 
-Progress::Progress(std::string label)
-    : label_(std::move(label)), enabled_(enabled_by_default()),
+Progress::Progress(std::string label, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), enabled_(enabled_by_default()),
       start_(std::chrono::steady_clock::now()), last_draw_() {}
 
 Progress::~Progress() {
@@ -46,11 +46,12 @@ void Progress::draw() {
   char line[256];
   if (total_ > 0) {
     const double pct = 100.0 * static_cast<double>(done_) / static_cast<double>(total_);
-    std::snprintf(line, sizeof line, "\r\033[K%s  %5.1f%%  %llu rows  %.0f rows/s", label_.c_str(),
-                  pct > 100.0 ? 100.0 : pct, static_cast<unsigned long long>(rows_), rate);
+    std::snprintf(line, sizeof line, "\r\033[K%s  %5.1f%%  %llu %s  %.0f %s/s", label_.c_str(),
+                  pct > 100.0 ? 100.0 : pct, static_cast<unsigned long long>(rows_), unit_.c_str(),
+                  rate, unit_.c_str());
   } else {
-    std::snprintf(line, sizeof line, "\r\033[K%s  %llu rows  %.0f rows/s", label_.c_str(),
-                  static_cast<unsigned long long>(rows_), rate);
+    std::snprintf(line, sizeof line, "\r\033[K%s  %llu %s  %.0f %s/s", label_.c_str(),
+                  static_cast<unsigned long long>(rows_), unit_.c_str(), rate, unit_.c_str());
   }
   std::fputs(line, stderr);
   std::fflush(stderr);

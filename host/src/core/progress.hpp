@@ -10,7 +10,8 @@ namespace billdrop::core {
 
 class Progress {
 public:
-  explicit Progress(std::string label);
+  // `unit` names what update()'s third number counts ("rows", "bytes").
+  explicit Progress(std::string label, std::string unit = "rows");
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -28,6 +29,7 @@ private:
   void draw();
 
   std::string label_;
+  std::string unit_;
   bool enabled_;
   bool drawn_ = false;
   std::uint64_t done_ = 0;

@@ -306,9 +306,11 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
       1, std::chrono::ceil<std::chrono::seconds>(options_.keep_alive).count()));
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second emulator
   // bind a port this one holds and split its requests.
-  server->set_socket_options([](socket_t sock) {
+  auto listening_socket = std::make_shared<int>(-1); // the socket bound: its backlog widened
+  server->set_socket_options([listening_socket](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+    *listening_socket = sock;
   });
   install_routes(*server);
 
@@ -321,6 +323,7 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   if (bound <= 0)
     return source_error("the emulator cannot listen on " + host + ":" + std::to_string(port) +
                         ": " + core::bind_failure_reason(host, port));
+  core::widen_backlog(*listening_socket);
   // The store only once the port is ours: a port in use leaves no store file behind.
   if (!store_) {
     Result<std::unique_ptr<EmulatorStore>> store = EmulatorStore::open(

@@ -2,6 +2,8 @@
 
 #include "core/log.hpp"
 #include "jobs/job_error.hpp"
+#include "remote/location.hpp"
+#include "remote/mirror.hpp"
 #include "snapshot/layout.hpp"
 
 #include <map>
@@ -16,10 +18,62 @@ std::filesystem::path ResolvedSource::snapshots_dir() const {
   return snapshot::snapshots_dir(state_dir, delivery.connection_id);
 }
 
+namespace {
+
+// A session reading local mirrors of remote paths: the mirrors stay locked (never evicted)
+// while the plugin may read them.
+class MirroredSession final : public source::SourceSession {
+public:
+  MirroredSession(std::unique_ptr<source::SourceSession> inner,
+                  std::vector<remote::MirrorLease> leases)
+      : inner_(std::move(inner)), leases_(std::move(leases)) {}
+  const std::string& name() const noexcept override { return inner_->name(); }
+  Status check() override { return inner_->check(); }
+  Result<std::vector<Month>> months() override { return inner_->months(); }
+  Status read(Month month, source::RowReceiver& receiver) override {
+    return inner_->read(month, receiver);
+  }
+  bool incremental() const noexcept override { return inner_->incremental(); }
+  const std::vector<std::string>& identity_columns() const noexcept override {
+    return inner_->identity_columns();
+  }
+  Status read_since(std::string_view cursor, source::RowReceiver& receiver,
+                    std::string& next_cursor) override {
+    return inner_->read_since(cursor, receiver, next_cursor);
+  }
+
+private:
+  std::unique_ptr<source::SourceSession> inner_;
+  std::vector<remote::MirrorLease> leases_;
+};
+
+} // namespace
+
 // A configuration the plugin refuses is a configuration error; a plugin that cannot reach its
 // source while starting (credentials service down) is a source error, and so on by kind.
 std::unique_ptr<source::SourceSession> ResolvedSource::open_session() const {
-  return take(source::PluginInstance::create(plugin, config));
+  ConfigValues values = config;
+  std::vector<remote::MirrorLease> leases;
+  std::optional<remote::RemoteMirror> mirror;
+  for (auto& [key, value] : values) {
+    const ConfigKeySpec* spec = plugin->schema().find(key);
+    auto* text = std::get_if<std::string>(&value);
+    if (spec == nullptr || spec->type != ConfigType::path || text == nullptr ||
+        !remote::is_remote_location(*text))
+      continue;
+    const remote::RemoteLocation location =
+        take(remote::parse_remote_location(*text), FailureKind::config);
+    if (!mirror)
+      mirror.emplace(state_dir / "remote-cache", remote);
+    remote::MirrorLease lease = take(mirror->mirror(location, delivery.connection_id));
+    *text = lease.local_path.string();
+    leases.push_back(std::move(lease));
+  }
+  std::unique_ptr<source::SourceSession> session =
+      take(source::PluginInstance::create(plugin, values));
+  if (leases.empty())
+    return session;
+  return std::make_unique<MirroredSession>(std::move(session), std::move(leases));
 }
 
 source::PluginLocator plugin_locator(const std::vector<std::filesystem::path>& dirs,
@@ -81,6 +135,7 @@ ResolvedSource resolve_connection(const SourceRequest& request, const config::Ho
   source.limits = config.limits;
   source.sending = config.sending;
   source.state_dir = config.state_dir;
+  source.remote = connection.remote;
   return source;
 }
 

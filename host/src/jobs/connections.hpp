@@ -5,6 +5,7 @@
 
 #include "config/host_config.hpp"
 #include "core/file_lock.hpp"
+#include "remote/settings.hpp"
 #include "source/plugin_loader.hpp"
 
 #include <billdrop/config.hpp>
@@ -35,12 +36,16 @@ struct ResolvedSource {
   config::LimitsConfig limits;
   config::SendingConfig sending;
   std::filesystem::path state_dir;
+  remote::RemoteSettings remote; // how remote `path` values (s3://, az://, gs://) are reached
 
   // "connection 'acme'" or "plugin 'aws'", for messages.
   std::string describe() const;
   // Where convert writes this connection's snapshots for sending: <state_dir>/snapshots/<id>.
   std::filesystem::path snapshots_dir() const;
-  // Creates an in-process session of the plugin with the checked configuration.
+  // Creates an in-process session of the plugin with the checked configuration. A `path` value
+  // that is a remote location is first mirrored into <state_dir>/remote-cache (downloading only
+  // what changed) and the plugin given the local mirror: a source error when that fails (the
+  // message names the object), before the plugin reads anything.
   std::unique_ptr<source::SourceSession> open_session() const;
 };
 

@@ -208,6 +208,17 @@ MonthSendResult ConnectionSender::send(const plan::DropPlan& plan, const SendSta
                      " of " + std::to_string(count) + " chunks acknowledged, the next send resumes";
       return result;
     }
+    if (request_guard_) {
+      if (Status allowed = request_guard_(); !allowed) {
+        // This host may no longer send for the connection (its lease was lost): stop before
+        // the request, leaving the month to the lease's new holder.
+        result.cancelled = true;
+        result.fenced = true;
+        result.error = plan.month.to_string() + ": stopped before " + describe_chunk(plan, index) +
+                       ": " + allowed.error().message();
+        return result;
+      }
+    }
     const plan::Chunk& chunk = plan.chunks[index];
     if (loaded != index) {
       Result<std::string> body = plan::chunk_body(plan, index);

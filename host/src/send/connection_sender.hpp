@@ -94,6 +94,7 @@ struct MonthSendResult {
   std::vector<Attempt> attempts;
   std::string error;      // why it is not synced
   bool cancelled = false; // stopped by a stop request between two requests: resumable
+  bool fenced = false;    // (cancelled too) stopped because this host lost the connection's lease
 };
 
 // The key for one attempt at a chunk: the SHA-256 hex digest of the store id, the generation,
@@ -121,6 +122,10 @@ public:
   void on_key_state(KeyStateSaver saver) { key_state_saver_ = std::move(saver); }
   // A stop request: checked before every request; the default sleeper wakes on it. May be null.
   void set_cancel(const core::CancelToken* cancel) { cancel_ = cancel; }
+  // Checked right before every request (after the stop request): an error stops the send there,
+  // as a stop does (resumable, neither synced nor failed). A shared store's lease check.
+  using RequestGuard = std::function<Status()>;
+  void before_request(RequestGuard guard) { request_guard_ = std::move(guard); }
 
   // Sends every chunk of the plan in order, with the keys of `start` (see SyncStore::begin_send).
   // Never throws for a failed send: the result says.
@@ -141,6 +146,7 @@ private:
   Clock clock_;
   KeyStateSaver key_state_saver_;
   const core::CancelToken* cancel_ = nullptr;
+  RequestGuard request_guard_;
 };
 
 } // namespace billdrop::send

@@ -42,6 +42,13 @@ public:
   virtual Status mark_month_failed(std::string_view connection_id, Month month,
                                    std::string_view plan_digest, std::string_view error,
                                    std::chrono::system_clock::time_point at) = 0;
+  // Called right before each request of a send: a store shared by several hosts checks that this
+  // host still holds the connection's lease (its fencing token), and an error stops the send
+  // before the request. A single host's store has nothing to check.
+  virtual Status check_before_request(std::string_view connection_id) {
+    (void)connection_id;
+    return {};
+  }
 };
 
 } // namespace billdrop::send

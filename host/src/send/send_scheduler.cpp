@@ -79,6 +79,8 @@ void send_month(const SendJob& job, const plan::DropPlan& plan, ConnectionSender
   });
 
   sender.set_cancel(options.cancel);
+  if (store != nullptr)
+    sender.before_request([&] { return store->check_before_request(job.connection_id); });
   MonthSendResult month;
   try {
     month = sender.send(plan, start);

@@ -4,6 +4,7 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "jobs/check.hpp"
+#include "jobs/store_options.hpp"
 #include "jobs/sync.hpp"
 
 #include <algorithm>
@@ -47,6 +48,7 @@ struct Daemon::Impl {
     TimePoint next_due{};
     bool due = false;     // queued to run
     bool running = false; // a worker runs it
+    bool leased = false;  // a shared store's lease of it is this host's (always true alone)
     std::string parent;   // the verify job that queued it, if any
     Counters counters;
     std::vector<jobs::MonthOutcome> last_outcomes; // of its last finished run in this process
@@ -54,6 +56,8 @@ struct Daemon::Impl {
 
   DaemonOptions options;
   std::unique_ptr<store::Store> store;
+  store::LeaseKeeper* leases = nullptr; // the shared store's leases; null: this host is alone
+  std::thread lease_keeper;
   std::unique_ptr<jobs::OpenDestination> local; // one embedded emulator for `local` connections
   std::vector<Connection> connections;
   core::CancelToken cancel;
@@ -69,6 +73,7 @@ struct Daemon::Impl {
   std::string verify_job; // the running verify job's id ("" when none)
   std::map<std::string, VerifyResult> verify_results;
   std::mt19937_64 rng{std::random_device{}()};
+  std::function<void(const SyncLanded&)> landed_listener; // set before start()
 
   TimePoint now() const { return options.clock(); }
 
@@ -82,10 +87,14 @@ struct Daemon::Impl {
 
   Status start() {
     const config::HostConfig& config = options.config;
-    Result<std::unique_ptr<store::Store>> opened = store::open_sync_store(config.state_dir);
+    Result<store::StoreOptions> store_options = jobs::store_options(config, true);
+    if (!store_options)
+      return store_options.error();
+    Result<std::unique_ptr<store::Store>> opened = store::open_store(*store_options);
     if (!opened)
       return opened.error();
     store = std::move(*opened);
+    leases = store->leases();
     if (Result<std::size_t> interrupted = store->interrupt_orphaned_jobs(); !interrupted)
       return interrupted.error();
     else if (*interrupted > 0)
@@ -105,15 +114,10 @@ struct Daemon::Impl {
         connection.load_error = e.what();
         log::error("serve.connection_unusable", {{"connection", c.name}, {"error", e.what()}});
       }
-      // First sync at once; after downtime, a missed schedule fires once; else the next slot.
-      Result<store::ConnectionRecord> record = store->connection(c.name);
-      const TimePoint last_run = record ? record->last_run : TimePoint{};
-      if (last_run == TimePoint{} || (record && !record->backfilled))
-        connection.next_due = started;
-      else if (const TimePoint slot = connection.schedule->next_after(last_run); slot <= started)
-        connection.next_due = started;
-      else
-        connection.next_due = with_jitter(slot);
+      // With a shared store, the connection is scheduled once this host claims its lease.
+      connection.leased = leases == nullptr;
+      if (connection.leased)
+        connection.next_due = first_due(connection, false, started);
       connections.push_back(std::move(connection));
     }
     const bool any_local =
@@ -130,6 +134,8 @@ struct Daemon::Impl {
         return open.error().with_context("starting the embedded emulator");
       local = std::make_unique<jobs::OpenDestination>(std::move(*open));
     }
+    if (leases != nullptr)
+      lease_keeper = std::thread([this] { lease_loop(); });
     scheduler = std::thread([this] { schedule_loop(); });
     const std::size_t pool =
         static_cast<std::size_t>(std::max<std::int64_t>(1, config.server.max_parallel_connections));
@@ -151,6 +157,8 @@ struct Daemon::Impl {
     done.notify_all();
     if (scheduler.joinable())
       scheduler.join();
+    if (lease_keeper.joinable())
+      lease_keeper.join();
     for (std::thread& worker : workers)
       if (worker.joinable())
         worker.join();
@@ -158,6 +166,113 @@ struct Daemon::Impl {
     if (verifier.joinable())
       verifier.join();
     local.reset();
+  }
+
+  // When a connection is first due: at once for a first sync, a backfill, a run that never
+  // finished (its host died: `taken_over`, or the record shows a run without an end) or a missed
+  // schedule; else its next slot.
+  TimePoint first_due(const Connection& c, bool taken_over, TimePoint t) {
+    Result<store::ConnectionRecord> record = store->connection(c.config->name);
+    const TimePoint last_run = record ? record->last_run : TimePoint{};
+    if (taken_over || last_run == TimePoint{} || (record && !record->backfilled))
+      return t;
+    if (record && last_run > record->last_success && last_run > record->last_error_at)
+      return t;
+    if (const TimePoint slot = c.schedule->next_after(last_run); slot <= t)
+      return t;
+    else
+      return with_jitter(slot);
+  }
+
+  // With a shared store: renews this host's leases every TTL/3 and claims its fair share of the
+  // connections (ceil(connections / live hosts)) as leases free up or expire, giving back idle
+  // ones beyond it, so a dead host's connections move to the others within the TTL plus one
+  // tick. The store is never called with the daemon's lock held.
+  void lease_loop() {
+    using Steady = std::chrono::steady_clock;
+    const std::chrono::milliseconds beat_every =
+        std::max(std::chrono::milliseconds(100), leases->ttl() / 3);
+    const std::chrono::milliseconds tick = std::min(std::chrono::milliseconds(1000), beat_every);
+    std::vector<store::LeaseKey> keys;
+    std::map<std::string, std::size_t> index_of;
+    for (std::size_t i = 0; i < connections.size(); ++i)
+      if (connections[i].config->schedule.enabled) {
+        keys.push_back(
+            {connections[i].config->name, connections[i].config->delivery.connection_id});
+        index_of[connections[i].config->name] = i;
+      }
+    Steady::time_point next_beat = Steady::now();
+    std::size_t live_hosts = 1;
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      lock.unlock();
+      std::vector<std::string> lost;
+      if (Steady::now() >= next_beat) {
+        next_beat = Steady::now() + beat_every;
+        if (Result<store::HeartbeatResult> beat = leases->heartbeat(); beat) {
+          live_hosts = beat->live_hosts;
+          lost = std::move(beat->lost);
+        } else {
+          log::warn("serve.heartbeat_failed", {{"error", beat.error().message()}});
+        }
+        if (Result<std::size_t> interrupted = store->interrupt_orphaned_jobs();
+            interrupted && *interrupted > 0)
+          log::warn("serve.jobs_interrupted", {{"jobs", *interrupted}});
+      }
+      const std::size_t share =
+          (keys.size() + live_hosts - 1) / std::max<std::size_t>(1, live_hosts);
+      const std::size_t held = leases->held();
+      std::vector<store::Lease> won;
+      if (held < share) {
+        const auto started = Steady::now();
+        Result<std::vector<store::Lease>> claimed = leases->claim(keys, share - held);
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - started).count();
+        if (!claimed)
+          log::warn("serve.claim_failed", {{"error", claimed.error().message()}});
+        else if (!claimed->empty()) {
+          won = std::move(*claimed);
+          log::info("serve.leases_claimed", {{"claimed", won.size()},
+                                             {"held", leases->held()},
+                                             {"share", share},
+                                             {"live_hosts", live_hosts},
+                                             {"claim_us", static_cast<std::int64_t>(micros)}});
+        }
+      }
+      lock.lock();
+      for (const std::string& name : lost) {
+        Connection& c = connections[index_of.at(name)];
+        c.leased = false;
+        log::warn("serve.lease_lost", {{"connection", name}, {"running", c.running}});
+      }
+      std::vector<std::string> give_back;
+      if (held > share)
+        for (Connection& c : connections)
+          if (give_back.size() < held - share && c.leased && !c.running && !c.due) {
+            c.leased = false;
+            give_back.push_back(c.config->name);
+          }
+      const TimePoint t = now();
+      std::vector<std::pair<std::size_t, bool>> gained;
+      for (const store::Lease& lease : won)
+        gained.emplace_back(index_of.at(lease.name), lease.taken_over);
+      lock.unlock();
+      for (const std::string& name : give_back)
+        if (Status released = leases->release(name); !released)
+          log::warn("serve.release_failed",
+                    {{"connection", name}, {"error", released.error().message()}});
+      std::vector<std::pair<std::size_t, TimePoint>> due;
+      for (const auto& [index, taken_over] : gained)
+        due.emplace_back(index, first_due(connections[index], taken_over, t));
+      lock.lock();
+      for (const auto& [index, when] : due) {
+        connections[index].leased = true;
+        connections[index].next_due = when;
+      }
+      if (!due.empty())
+        wake.notify_all();
+      wake.wait_for(lock, tick);
+    }
   }
 
   // Marks connections due; sleeps until the next due time (at most a second, so a changed clock
@@ -168,7 +283,7 @@ struct Daemon::Impl {
       const TimePoint t = now();
       for (std::size_t i = 0; i < connections.size(); ++i) {
         Connection& c = connections[i];
-        if (!c.config->schedule.enabled || c.due || c.running || c.next_due > t)
+        if (!c.config->schedule.enabled || !c.leased || c.due || c.running || c.next_due > t)
           continue;
         c.due = true;
         queue.push_back(i);
@@ -189,6 +304,11 @@ struct Daemon::Impl {
       queue.pop_front();
       Connection& c = connections[index];
       c.due = false;
+      if (!c.leased) { // its lease was lost or given back while it waited
+        c.parent.clear();
+        done.notify_all();
+        continue;
+      }
       c.running = true;
       const std::string parent = std::exchange(c.parent, std::string());
       lock.unlock();
@@ -286,6 +406,20 @@ struct Daemon::Impl {
         }
     if (!job_id.empty())
       (void)store->finish_job(job_id, state, message, months.str());
+    if (landed_listener && !result.busy) {
+      SyncLanded landed;
+      landed.connection = name;
+      landed.error = message;
+      for (const jobs::MonthOutcome& month : result.months)
+        if (month.kind == jobs::MonthOutcomeKind::sent ||
+            month.kind == jobs::MonthOutcomeKind::unchanged)
+          landed.months.push_back(month.month);
+      try {
+        landed_listener(landed);
+      } catch (const std::exception& e) {
+        log::error("serve.sync_landed_failed", {{"connection", name}, {"error", e.what()}});
+      }
+    }
     log::write(result.ok() ? log::Level::info : log::Level::warn, "serve.sync",
                {{"connection", name},
                 {"job", job_id},
@@ -455,7 +589,13 @@ struct Daemon::Impl {
     std::vector<std::size_t> checked;
     for (std::size_t i = 0; i < connections.size() && !cancel.cancelled(); ++i) {
       Connection& c = connections[i];
-      if (!c.config->schedule.enabled)
+      bool leased = false;
+      {
+        const std::lock_guard lock(mutex);
+        leased = c.leased;
+      }
+      // With a shared store a host verifies the connections it holds (the others' hosts do theirs).
+      if (!c.config->schedule.enabled || !leased)
         continue;
       VerifyResult r;
       r.connection = c.config->name;
@@ -665,6 +805,81 @@ bool Daemon::busy() const {
     return true;
   return std::any_of(impl_->connections.begin(), impl_->connections.end(),
                      [](const Impl::Connection& c) { return c.running || c.due; });
+}
+
+const config::HostConfig& Daemon::config() const {
+  return impl_->options.config;
+}
+
+std::vector<ConnectionView> Daemon::connection_views() const {
+  const std::lock_guard lock(impl_->mutex);
+  std::vector<ConnectionView> views;
+  for (const Impl::Connection& c : impl_->connections) {
+    ConnectionView& view = views.emplace_back();
+    view.name = c.config->name;
+    view.plugin = c.config->plugin;
+    view.load_error = c.load_error;
+    if (c.source) {
+      const source::LoadedPlugin& plugin = *c.source->plugin;
+      view.loaded = true;
+      view.plugin_name = plugin.name();
+      view.plugin_version = plugin.version();
+      view.abi = std::to_string(plugin.descriptor().abi_major) + "." +
+                 std::to_string(plugin.descriptor().abi_minor);
+      view.description = plugin.description();
+      view.config_schema_json = plugin.schema().to_json();
+      view.snapshots_dir = c.source->snapshots_dir();
+    }
+  }
+  return views;
+}
+
+void Daemon::on_sync_landed(std::function<void(const SyncLanded&)> listener) {
+  impl_->landed_listener = std::move(listener);
+}
+
+Status Daemon::run_and_wait(const std::vector<std::string>& names) {
+  std::unique_lock lock(impl_->mutex);
+  std::vector<std::size_t> indexes;
+  for (const std::string& name : names) {
+    const auto found =
+        std::find_if(impl_->connections.begin(), impl_->connections.end(),
+                     [&](const Impl::Connection& c) { return c.config->name == name; });
+    if (found == impl_->connections.end())
+      return config_error("no connection named '" + name + "'");
+    indexes.push_back(static_cast<std::size_t>(found - impl_->connections.begin()));
+  }
+  // One already running has read its source before this request: it runs again once it ends.
+  std::vector<std::size_t> running;
+  for (const std::size_t i : indexes) {
+    if (impl_->connections[i].running)
+      running.push_back(i);
+    else
+      impl_->queue_now(i, "");
+  }
+  while (!running.empty()) {
+    impl_->done.wait(lock, [&] {
+      return impl_->stopping || std::any_of(running.begin(), running.end(), [&](std::size_t i) {
+               return !impl_->connections[i].running;
+             });
+    });
+    if (impl_->stopping)
+      return source_error("the daemon is stopping");
+    std::erase_if(running, [&](std::size_t i) {
+      if (impl_->connections[i].running)
+        return false;
+      impl_->queue_now(i, "");
+      return true;
+    });
+  }
+  impl_->done.wait(lock, [&] {
+    return impl_->stopping || std::none_of(indexes.begin(), indexes.end(), [&](std::size_t i) {
+             return impl_->connections[i].due || impl_->connections[i].running;
+           });
+  });
+  if (impl_->stopping)
+    return source_error("the daemon is stopping");
+  return {};
 }
 
 std::string verify_json(const store::JobRecord& job) {

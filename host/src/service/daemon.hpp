@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +57,24 @@ struct MonthView {
   std::string message; // why it failed
 };
 
+// A configured connection as the Billing API sees it (sync adapters, POST /sync).
+struct ConnectionView {
+  std::string name;
+  std::string plugin; // as configured
+  bool loaded = false;
+  std::string load_error;
+  std::string plugin_name, plugin_version, abi, description, config_schema_json; // when loaded
+  std::filesystem::path snapshots_dir;                                           // when loaded
+};
+
+// What one sync of a connection landed: the months it sent or found unchanged, and what went
+// wrong, if anything.
+struct SyncLanded {
+  std::string connection;
+  std::vector<Month> months;
+  std::string error;
+};
+
 class Daemon {
 public:
   explicit Daemon(DaemonOptions options);
@@ -82,6 +102,15 @@ public:
   void run_all_now();
   // True while a sync or verify runs or is due now.
   bool busy() const;
+  // The configuration it runs (state directory, connections).
+  const config::HostConfig& config() const;
+  // The configured connections; plugins and snapshot folders are known after start().
+  std::vector<ConnectionView> connection_views() const;
+  // Called (on the worker's thread) after every sync of a connection; set before start().
+  void on_sync_landed(std::function<void(const SyncLanded&)> listener);
+  // Runs the named connections now and returns when their runs have ended, or the daemon
+  // stops; an unknown name is an error.
+  Status run_and_wait(const std::vector<std::string>& names);
 
 private:
   struct Impl;

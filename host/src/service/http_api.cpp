@@ -1,7 +1,10 @@
 #include "service/http_api.hpp"
 
+#include "billing/billing_store.hpp"
 #include "core/http_server.hpp"
 #include "core/json_writer.hpp"
+#include "service/billing_routes.hpp"
+#include "service/billing_sync.hpp"
 #include "service/dashboard.hpp"
 
 namespace billdrop::service {
@@ -147,11 +150,28 @@ struct ApiServer::Impl {
             return failure(404, "NOT_FOUND", "no verify job '" + request.captures[0] + "'");
           return ok(200, verify_json(**job));
         });
+    if (Result<std::unique_ptr<billing::BillingStore>> opened =
+            billing::open_billing_store(daemon.config().state_dir);
+        opened) {
+      billing_store = std::move(*opened);
+      billing_api = std::make_unique<billing::BillingApi>(*billing_store);
+      billing_sync = std::make_unique<BillingSync>(daemon, *billing_api);
+      billing_api->set_sync_runner(billing_sync.get());
+      daemon.on_sync_landed(
+          [sync = billing_sync.get()](const SyncLanded& landed) { sync->landed(landed); });
+      add_billing_routes(server, *billing_api);
+    } else {
+      billing_error = opened.error();
+    }
   }
 
   Daemon& daemon;
   ApiOptions options;
   core::HttpServer server;
+  std::unique_ptr<billing::BillingStore> billing_store;
+  std::unique_ptr<billing::BillingApi> billing_api;
+  std::unique_ptr<BillingSync> billing_sync;
+  std::optional<Error> billing_error; // the billing store could not be opened
 };
 
 ApiServer::ApiServer(Daemon& daemon, ApiOptions options)
@@ -161,6 +181,8 @@ ApiServer::~ApiServer() {
 }
 
 Result<std::uint16_t> ApiServer::listen(const std::string& host, std::uint16_t port) {
+  if (impl_->billing_error)
+    return *impl_->billing_error;
   return impl_->server.listen(host, port);
 }
 

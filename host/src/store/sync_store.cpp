@@ -1,5 +1,6 @@
 #include "store/sync_store.hpp"
 
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_sync_store.hpp"
 
 namespace billdrop::store {
@@ -42,6 +43,29 @@ Result<std::unique_ptr<Store>> open_sync_store(const std::filesystem::path& stat
   if (!opened)
     return opened.error();
   return std::unique_ptr<Store>(std::move(*opened));
+}
+
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
+  if (options.kind == StoreOptions::Kind::sqlite)
+    return open_sync_store(options.state_dir);
+  Result<std::unique_ptr<PostgresStore>> opened =
+      PostgresStore::open(options.url, options.lease_ttl, options.leased);
+  if (!opened)
+    return opened.error();
+  return std::unique_ptr<Store>(std::move(*opened));
+}
+
+Result<Migration> migrate_store(const StoreOptions& options) {
+  if (options.kind == StoreOptions::Kind::sqlite) {
+    Result<std::unique_ptr<Store>> opened = open_sync_store(options.state_dir);
+    if (!opened)
+      return opened.error();
+    return Migration{SqliteSyncStore::kSchemaVersion, SqliteSyncStore::kSchemaVersion};
+  }
+  Result<int> from = PostgresStore::migrate(options.url);
+  if (!from)
+    return from.error();
+  return Migration{*from, PostgresStore::kSchemaVersion};
 }
 
 } // namespace billdrop::store

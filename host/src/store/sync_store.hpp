@@ -7,6 +7,7 @@
 #include "plan/drop_plan.hpp"
 #include "send/connection_sender.hpp"
 #include "send/send_journal.hpp"
+#include "store/leases.hpp"
 #include "store/service_store.hpp"
 
 #include <billdrop/decimal.hpp>
@@ -65,10 +66,35 @@ public:
 };
 
 // The store of a state directory: what sending records and what the daemon keeps, one database.
-class Store : public SyncStore, public ServiceStore {};
+class Store : public SyncStore, public ServiceStore {
+public:
+  // The leases of a store shared by several hosts; nullptr for a single host's store.
+  virtual LeaseKeeper* leases() noexcept { return nullptr; }
+};
 
 // Opens (creating when missing, migrating an older one) the store of a state directory:
 // <state_dir>/sync.db.
 Result<std::unique_ptr<Store>> open_sync_store(const std::filesystem::path& state_dir);
+
+// Which store to open: the state directory's SQLite file, or a shared PostgreSQL database.
+struct StoreOptions {
+  enum class Kind { sqlite, postgres };
+  Kind kind = Kind::sqlite;
+  std::filesystem::path state_dir; // sqlite: <state_dir>/sync.db
+  std::string url;                 // postgres: a libpq connection string (never logged)
+  std::chrono::milliseconds lease_ttl{60'000};
+  // postgres: leases enabled (the daemon); without, writes are not fenced (one-off CLI runs).
+  bool leased = false;
+};
+
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
+
+// `billdrop store migrate`: brings the store's schema to this billdrop's version (opening a store
+// does too; this does it once, ahead of starting several hosts). The versions before and after.
+struct Migration {
+  int from = 0;
+  int to = 0;
+};
+Result<Migration> migrate_store(const StoreOptions& options);
 
 } // namespace billdrop::store

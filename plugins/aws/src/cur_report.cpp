@@ -6,6 +6,7 @@
 #include "zip_source.hpp"
 
 #include <billdrop/csv.hpp>
+#include <billdrop/parquet_csv.hpp>
 #include <billdrop/text.hpp>
 
 #include <algorithm>
@@ -111,7 +112,8 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 }
 
 bool is_data_file(std::string_view name) {
-  return ends_with(name, ".csv") || ends_with(name, ".csv.gz") || ends_with(name, ".csv.zip");
+  return ends_with(name, ".csv") || ends_with(name, ".csv.gz") || ends_with(name, ".csv.zip") ||
+         ends_with(name, ".parquet");
 }
 
 MonthFiles legacy_month(const fs::path& report_dir, const fs::path& folder, Month month) {
@@ -138,12 +140,6 @@ MonthFiles legacy_month(const fs::path& report_dir, const fs::path& folder, Mont
     result.problems.push_back(manifest.error().message());
     return result;
   }
-  if (iequals_ascii(manifest->compression, "Parquet")) {
-    result.problems.push_back("manifest " + manifest_path.string() +
-                              " describes Parquet data, which this plugin does not read: "
-                              "configure the report as CSV (GZIP or ZIP compression)");
-    return result;
-  }
   if (manifest->report_keys.empty()) {
     // Reading nothing would send an empty month, which replaces whatever CloudZero holds for it.
     result.problems.push_back("manifest " + manifest_path.string() +
@@ -168,13 +164,10 @@ MonthFiles cur2_month(const fs::path& folder, Month month) {
     const std::string name = file.filename().string();
     if (is_data_file(name))
       result.files.push_back(file);
-    else if (ends_with(name, ".parquet"))
-      result.problems.push_back(file.string() +
-                                " is Parquet, which this plugin does not read: export the data "
-                                "as CSV (gzip)");
   }
   if (result.files.empty() && result.problems.empty())
-    result.problems.push_back(folder.string() + " holds no .csv, .csv.gz or .csv.zip file");
+    result.problems.push_back(folder.string() +
+                              " holds no .csv, .csv.gz, .csv.zip or .parquet file");
   return result;
 }
 
@@ -200,11 +193,28 @@ Result<std::unique_ptr<ByteSource>> open_data_file(const fs::path& file) {
 // A data file opened and its header resolved.
 struct OpenedFile {
   std::unique_ptr<CsvReader> reader;
+  std::unique_ptr<ParquetCsvReader> parquet; // instead of reader, for a .parquet file
   CurColumns columns;
   bool empty = false; // no header at all
 };
 
 Result<OpenedFile> open_report_file(const fs::path& file) {
+  if (ends_with(file.filename().string(), ".parquet")) {
+    OpenedFile opened;
+    Result<std::unique_ptr<ParquetCsvReader>> records = ParquetCsvReader::open(file);
+    if (!records)
+      return std::move(records).error();
+    opened.parquet = std::move(*records);
+    CsvRecord header;
+    if (Result<bool> more = opened.parquet->next(header); !more)
+      return std::move(more).error();
+    std::vector<std::string> names(header.begin(), header.end());
+    Result<CurColumns> columns = CurColumns::resolve(names, file.string());
+    if (!columns)
+      return std::move(columns).error();
+    opened.columns = std::move(*columns);
+    return opened;
+  }
   Result<std::unique_ptr<ByteSource>> source = open_data_file(file);
   if (!source)
     return std::move(source).error();
@@ -272,11 +282,30 @@ Status read_report_file(const fs::path& file, CurRowMapper& mapper, RowSink& sin
   if (opened->empty)
     return {};
   const std::string name = file.filename().string();
-  CsvReader& reader = *opened->reader;
   mapper.bind(opened->columns, name);
-  CsvRecord record;
   std::string origin;
   std::uint64_t lines = 0;
+  CsvRecord record;
+  if (opened->parquet) {
+    // A Parquet row's origin is the line its CSV twin would have ("file:2" for the first row).
+    ParquetCsvReader& records = *opened->parquet;
+    while (true) {
+      Result<bool> more = records.next(record);
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        break;
+      if (++lines % progress_interval == 0)
+        sink.progress(progress.done_before + records.position(), progress.total);
+      make_origin(origin, name, records.line());
+      if (Status status = mapper.map(record, origin); !status)
+        return status;
+    }
+    progress.done_before += records.total();
+    sink.progress(progress.done_before, progress.total);
+    return {};
+  }
+  CsvReader& reader = *opened->reader;
   while (true) {
     Result<bool> more = reader.next(record);
     if (!more)
@@ -438,11 +467,19 @@ Result<std::vector<Month>> CurReport::months() const {
                                    : no_column;
     CsvRecord record;
     while (true) {
-      Result<bool> more = opened->reader->next(record);
-      if (!more)
-        return located(more.error(), layout->root, opened->reader->line());
-      if (!*more)
-        break;
+      if (opened->parquet) {
+        Result<bool> more = opened->parquet->next(record);
+        if (!more)
+          return std::move(more).error();
+        if (!*more)
+          break;
+      } else {
+        Result<bool> more = opened->reader->next(record);
+        if (!more)
+          return located(more.error(), layout->root, opened->reader->line());
+        if (!*more)
+          break;
+      }
       if (period < record.size() && !trim_ascii(record[period]).empty()) {
         if (Result<UtcTime> start = parse_timestamp(trim_ascii(record[period]))) {
           months.insert(Month::of(*start));

@@ -273,9 +273,9 @@ bool looks_canonical_utc(std::string_view text) noexcept {
 
 } // namespace
 
-Status CurRowMapper::map(const CsvRecord& record, std::string_view origin) {
+Status CurRowMapper::map(std::span<const std::string_view> record, std::string_view origin) {
   const CurColumns& c = *columns_;
-  record_ = &record;
+  record_ = record;
   // Some deliveries end lines before trailing empty cells (koku's samples do): a short line is
   // read with its missing cells empty as long as it holds every column a row needs.
   if (record.size() != c.count) {

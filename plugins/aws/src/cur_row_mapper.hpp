@@ -14,6 +14,8 @@
 #include <billdrop/text.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <span>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -66,15 +68,19 @@ public:
 
   // Maps `record` (whose origin is `origin`, "file:line") and writes it, or rejects it with a
   // reason. A non-ok status means the host asked to stop.
-  Status map(const CsvRecord& record, std::string_view origin);
+  Status map(const CsvRecord& record, std::string_view origin) {
+    return map(std::span<const std::string_view>(record.begin(), record.size()), origin);
+  }
+  // The same for a row of cells from another reader (a Parquet file's row as text).
+  Status map(std::span<const std::string_view> record, std::string_view origin);
 
   std::uint64_t rows() const noexcept { return rows_; }
 
 private:
   std::string_view cell(std::size_t index) const noexcept {
-    if (index >= record_->size())
+    if (index >= record_.size())
       return {};
-    const std::string_view text = (*record_)[index];
+    const std::string_view text = record_[index];
     // Every ASCII space is at most ' ', and cells seldom start or end with one: two compares
     // settle most cells before trim_ascii() would test six characters at each end.
     if (text.empty() || (static_cast<unsigned char>(text.front()) > ' ' &&
@@ -106,7 +112,7 @@ private:
   UtcTime period_end_;   // the next month's first instant
   const CurColumns* columns_ = nullptr;
   std::string_view file_name_;
-  const CsvRecord* record_ = nullptr;
+  std::span<const std::string_view> record_;
 
   TagColumns tags_;
   std::vector<TagColumns::Key> tag_handles_; // of columns_->tags, in order

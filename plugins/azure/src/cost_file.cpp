@@ -20,15 +20,24 @@ bool starts_with_gzip_magic(const std::filesystem::path& path) {
 
 Result<std::unique_ptr<CostFile>> CostFile::open(const std::filesystem::path& path,
                                                  std::string_view cost_column) {
-  Result<std::unique_ptr<ByteSource>> source = open_file(path);
-  if (!source)
-    return std::move(source).error();
-  std::unique_ptr<ByteSource> bytes = std::move(*source);
-  // Inflating costs about as much as parsing: do it on a second core.
-  if (starts_with_gzip_magic(path))
-    bytes = read_ahead(std::move(bytes));
-  auto reader = std::make_unique<CsvReader>(std::move(bytes));
-  std::unique_ptr<CostFile> file(new CostFile(std::move(reader), path));
+  std::unique_ptr<CostFile> file;
+  if (lower_ascii(path.filename().string()).ends_with(".parquet")) {
+    // Costs as DOUBLE come as the shortest text that reads back to the same double, DECIMAL(38,x)
+    // as exact decimal text, dates as YYYY-MM-DD or a UTC timestamp: all as the CSV has them.
+    Result<std::unique_ptr<ParquetCsvReader>> parquet = ParquetCsvReader::open(path);
+    if (!parquet)
+      return std::move(parquet).error();
+    file.reset(new CostFile(std::move(*parquet), path));
+  } else {
+    Result<std::unique_ptr<ByteSource>> source = open_file(path);
+    if (!source)
+      return std::move(source).error();
+    std::unique_ptr<ByteSource> bytes = std::move(*source);
+    // Inflating costs about as much as parsing: do it on a second core.
+    if (starts_with_gzip_magic(path))
+      bytes = read_ahead(std::move(bytes));
+    file.reset(new CostFile(std::make_unique<CsvReader>(std::move(bytes)), path));
+  }
   Result<bool> header = file->next();
   if (!header)
     return file->broke_off(header.error()).listing_error();
@@ -44,9 +53,9 @@ Result<std::unique_ptr<CostFile>> CostFile::open(const std::filesystem::path& pa
 }
 
 Result<bool> CostFile::next() {
-  Result<bool> more = reader_->next(record_);
+  Result<bool> more = reader_ ? reader_->next(record_) : parquet_->next(record_);
   if (more && *more)
-    last_line_ = reader_->line();
+    last_line_ = line();
   return more;
 }
 
@@ -54,7 +63,7 @@ const std::string& CostFile::origin() {
   origin_.assign(name_);
   origin_ += ':';
   char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, reader_->line()).ptr;
+  const auto end = std::to_chars(digits, digits + sizeof digits, line()).ptr;
   origin_.append(digits, end);
   return origin_;
 }

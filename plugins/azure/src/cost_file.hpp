@@ -7,6 +7,7 @@
 
 #include <billdrop/csv.hpp>
 #include <billdrop/decimal.hpp>
+#include <billdrop/parquet_csv.hpp>
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
 
@@ -34,10 +35,10 @@ public:
   const CsvRecord& record() const noexcept { return record_; }
   const ColumnIndex& columns() const noexcept { return columns_; }
   std::string_view cell(Column column) const noexcept { return columns_.get(record_, column); }
-  std::uint64_t line() const noexcept { return reader_->line(); }
+  std::uint64_t line() const noexcept { return reader_ ? reader_->line() : parquet_->line(); }
   const std::string& name() const noexcept { return name_; }
-  std::uint64_t position() const { return reader_->position(); }
-  std::uint64_t total() const { return reader_->total(); }
+  std::uint64_t position() const { return reader_ ? reader_->position() : parquet_->position(); }
+  std::uint64_t total() const { return reader_ ? reader_->total() : parquet_->total(); }
   // "<file name>:<line>" of the current row, built into a reused buffer.
   const std::string& origin();
 
@@ -49,8 +50,12 @@ public:
 private:
   CostFile(std::unique_ptr<CsvReader> reader, const std::filesystem::path& path)
       : reader_(std::move(reader)), name_(path.filename().string()), source_(path.string()) {}
+  CostFile(std::unique_ptr<ParquetCsvReader> parquet, const std::filesystem::path& path)
+      : parquet_(std::move(parquet)), name_(path.filename().string()), source_(path.string()) {}
 
   std::unique_ptr<CsvReader> reader_;
+  // A Parquet export instead, read as its CSV twin (the same header and line numbers).
+  std::unique_ptr<ParquetCsvReader> parquet_;
   std::string name_;
   std::string source_;          // how the byte source names the file in its errors
   std::uint64_t last_line_ = 0; // where the last record read starts

@@ -18,7 +18,7 @@ bool is_manifest(const fs::path& file) {
 
 bool is_csv(const fs::path& file) {
   const std::string name = lower_ascii(file.filename().string());
-  return name.ends_with(".csv") || name.ends_with(".csv.gz");
+  return name.ends_with(".csv") || name.ends_with(".csv.gz") || name.ends_with(".parquet");
 }
 
 // "20240801-20240831": the billing-period folder Azure puts every run of a month under.
@@ -116,9 +116,11 @@ Result<ExportManifest> read_manifest(const fs::path& manifest) {
   if (root.at_pointer("/deliveryConfig/fileFormat").get_string().get(text) == simdjson::SUCCESS ||
       root["dataFormat"].get_string().get(text) == simdjson::SUCCESS)
     out.file_format = text;
-  if (!out.file_format.empty() && !iequals_ascii(out.file_format, "csv"))
+  if (!out.file_format.empty() && !iequals_ascii(out.file_format, "csv") &&
+      !iequals_ascii(out.file_format, "parquet"))
     return data_error(manifest.string() + ": the export's file format is \"" + out.file_format +
-                      "\"; this plugin reads CSV exports (set the export's format to CSV)");
+                      "\"; this plugin reads CSV and Parquet exports (set the export's format to "
+                      "CSV or Parquet)");
   simdjson::dom::array blobs;
   if (root["blobs"].get_array().get(blobs) != simdjson::SUCCESS)
     return data_error(manifest.string() + ": expected a \"blobs\" array naming the export's files");

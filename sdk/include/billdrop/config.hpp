@@ -27,15 +27,26 @@ enum class ConfigType { string, integer, boolean, string_list, string_map, path 
 const char* to_string(ConfigType type) noexcept;
 std::optional<ConfigType> parse_config_type(std::string_view name) noexcept;
 
-// One declared key. default_json is the default as JSON text ("\"csv\"", "10", "true",
-// "[\"a\"]", "{\"k\":\"v\"}") or nullptr for none. A secret value is never logged or printed.
+// One declared key, best written with designated initialisers and a plain-text default:
+//
+//   {.key = "account", .type = ConfigType::string, .description = "resource/account value",
+//    .default_value = "example-account"},
+//   {.key = "path", .type = ConfigType::path, .required = true, .description = "Export file"},
+//
+// default_value is the default as the user would write it: the text itself for a string or path,
+// "10" for an integer, "true"/"false" for a boolean. A list or map default is JSON text in
+// default_json ("[\"a\"]", "{\"k\":\"v\"}"), which also still takes any default as JSON (the
+// older positional form: {"account", ConfigType::string, "\"main\"", false, "..."}). At most one
+// of the two. The host fills the default in, so the plugin reads every key through its Config
+// and never repeats a default in code. A secret value is never logged or printed.
 struct ConfigKey {
   const char* key;
   ConfigType type;
-  const char* default_json;
-  bool required;
-  const char* description;
+  const char* default_json = nullptr;
+  bool required = false;
+  const char* description = nullptr;
   bool secret = false;
+  const char* default_value = nullptr;
 };
 
 using StringMap = std::vector<std::pair<std::string, std::string>>; // keeps declaration order

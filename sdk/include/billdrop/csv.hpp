@@ -9,9 +9,11 @@
 #include <billdrop/byte_source.hpp>
 #include <billdrop/result.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +39,15 @@ public:
   std::string_view operator[](std::size_t i) const noexcept { return fields_[i]; }
   const std::string_view* begin() const noexcept { return fields_.data(); }
   const std::string_view* end() const noexcept { return fields_.data() + size_; }
+
+  // Fills the record with cells another reader made (a Parquet row as text: ParquetCsvReader), so
+  // that code written for CSV records reads them too. The views must stay valid while it is used.
+  void assign(std::span<const std::string_view> cells) {
+    if (fields_.size() < cells.size())
+      fields_.resize(cells.size());
+    std::copy(cells.begin(), cells.end(), fields_.begin());
+    size_ = cells.size();
+  }
 
 private:
   friend class CsvReader;

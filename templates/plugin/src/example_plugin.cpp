@@ -10,10 +10,17 @@ namespace example {
 
 class ExamplePlugin final : public billdrop::SourcePlugin {
 public:
+  // The configuration as data: the host checks a user's values against it (unknown keys, types,
+  // required keys) and fills in the defaults, so the constructor reads every key as given.
   static constexpr billdrop::ConfigKey config_keys[] = {
-      {"path", billdrop::ConfigType::path, nullptr, true, "CSV fee schedule: date,service,amount"},
-      {"account", billdrop::ConfigType::string, "\"example-account\"", false,
-       "value for resource/account"},
+      {.key = "path",
+       .type = billdrop::ConfigType::path,
+       .required = true,
+       .description = "CSV fee schedule: date,service,amount"},
+      {.key = "account",
+       .type = billdrop::ConfigType::string,
+       .description = "value for resource/account",
+       .default_value = "example-account"},
   };
 
   explicit ExamplePlugin(const billdrop::Config& config)
@@ -44,7 +51,7 @@ public:
     if (!fees)
       return fees.error();
     for (const Reject& reject : rejects)
-      sink.reject(reject.origin, reject.reason);
+      sink.reject(reject.origin, reject.column, reject.rule, reject.reason);
     for (const Fee& fee : *fees) {
       if (!month.contains(fee.start))
         continue;

@@ -30,12 +30,14 @@ billdrop::Result<std::vector<Fee>> read_fee_schedule(const std::filesystem::path
       return fees;
     const std::string origin = file.filename().string() + ":" + std::to_string(reader.line());
     if (record.size() != header.size()) {
-      rejects.push_back({origin, "expected " + std::to_string(header.size()) + " fields"});
+      rejects.push_back({origin, "", "record_shape",
+                         "expected " + std::to_string(header.size()) + " fields, got " +
+                             std::to_string(record.size())});
       continue;
     }
     auto start = billdrop::parse_timestamp(record[date]);
     if (!start) {
-      rejects.push_back({origin, start.error().message()});
+      rejects.push_back({origin, "time/usage_start", "timestamp", start.error().message()});
       continue;
     }
     fees.push_back(Fee{*start, std::string(record[service]), std::string(record[amount]), origin});

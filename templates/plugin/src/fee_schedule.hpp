@@ -16,8 +16,12 @@ struct Fee {
   std::string origin; // "fees.csv:3"
 };
 
+// A line that is not a fee: where, which CBF column it could not fill ("" for the whole line),
+// the rule it broke (docs/cbf.md's ids: "timestamp", "record_shape", ...) and why.
 struct Reject {
   std::string origin;
+  std::string column;
+  std::string rule;
   std::string reason;
 };
 

@@ -130,3 +130,47 @@ TEST_F(SenderCancelTest, TheSchedulerLeavesAStoppedMonthPendingAndTheNextSendRes
 
 } // namespace
 } // namespace billdrop::send
+
+namespace billdrop::send {
+namespace {
+
+// Acknowledges every request; counts them.
+class AcknowledgingDestination : public Destination {
+public:
+  std::string describe() const override { return "acknowledging"; }
+  DropResponse send(const DropRequest&) override {
+    ++requests;
+    DropResponse response;
+    response.outcome = Outcome::acknowledged;
+    response.http_status = 200;
+    return response;
+  }
+  int requests = 0;
+};
+
+// The self-fence: the guard is asked right before each request, and once it refuses (this host
+// lost the connection's lease) no further request is sent and the month is neither synced nor
+// failed, but stopped (resumable by the lease's new holder).
+TEST_F(SenderCancelTest, ARefusedRequestGuardStopsTheSendBeforeItsNextRequest) {
+  const plan::DropPlan plan = three_chunks();
+  AcknowledgingDestination destination;
+  ConnectionSender sender("acme", destination, RetryPolicy{});
+  int asked = 0;
+  sender.before_request([&]() -> Status {
+    if (++asked <= 2)
+      return {};
+    return source_error("connection 'acme' is fenced: its lease (token 4) was claimed by another "
+                        "host");
+  });
+  const MonthSendResult result = sender.send(plan);
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(destination.requests, 2); // chunks 1 and 2; nothing after the refusal
+  EXPECT_TRUE(result.cancelled);
+  EXPECT_TRUE(result.fenced);
+  EXPECT_FALSE(result.synced);
+  EXPECT_EQ(result.chunks_acknowledged, 2u);
+  EXPECT_NE(result.error.find("is fenced"), std::string::npos) << result.error;
+}
+
+} // namespace
+} // namespace billdrop::send

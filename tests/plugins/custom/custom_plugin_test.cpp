@@ -345,8 +345,12 @@ TEST_F(CustomPluginTest, LineItemTypeMapAndDefault) {
   config.emplace("lineitem_type_default", std::string("Fee"));
   PluginHarness harness(billdrop_plugin_entry(), config);
   ASSERT_TRUE(harness.create().ok());
+  harness.accept_invalid_rows(); // an unmapped "Refund" passes through, for the host to refuse
   auto rows = harness.read(Month(2026, 8));
   ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(harness.row_problems().size(), 1u);
+  EXPECT_EQ(harness.row_problems()[0].row, 4u);
+  EXPECT_EQ(harness.row_problems()[0].rule, "lineitem_type");
   ASSERT_EQ(rows->size(), 5u);
   EXPECT_EQ((*rows)[0].get("lineitem/type"), "Usage");
   EXPECT_EQ((*rows)[1].get("lineitem/type"), "Tax");
@@ -405,10 +409,14 @@ TEST_F(CustomPluginTest, TsvFilesUseTabUnlessAnotherDelimiterIsSet) {
   const auto file = write("usage.tsv", "date\tcost\tservice\n2026-08-05\t1,5\tGPU\n");
   PluginHarness harness(billdrop_plugin_entry(), config_for(file));
   ASSERT_TRUE(harness.create().ok());
+  harness.accept_invalid_rows();
   auto rows = harness.read(Month(2026, 8));
   ASSERT_TRUE(rows.ok()) << rows.error().message();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].get("cost/cost"), "1,5"); // the host rejects it; the plugin only reads
+  ASSERT_EQ(harness.row_problems().size(), 1u);
+  EXPECT_EQ(harness.row_problems()[0].column, "cost/cost");
+  EXPECT_EQ(harness.row_problems()[0].rule, "decimal");
 }
 
 TEST_F(CustomPluginTest, JsonArrayWithNestedFields) {

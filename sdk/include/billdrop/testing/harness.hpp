@@ -1,13 +1,19 @@
 #pragma once
 // A host stand-in for plugin unit tests: drives a plugin through its real C descriptor (the same
 // calls the host makes), validates configuration against the plugin's schema exactly as the host
-// does, and captures rows, rejects and log lines in memory. No host library is needed.
+// does, checks every row with the host's own CBF rules (billdrop/cbf/row_validator.hpp), and
+// captures rows, rejects and log lines in memory. No host library is needed.
+//
+// A read whose rows the host would refuse fails, naming each bad row's index, origin, column, rule
+// and the host's message: a plugin writing lineitem/type "Feee" fails its own test, not a sync.
+// A test about such rows calls accept_invalid_rows() and looks at row_problems().
 //
 //   billdrop::testing::PluginHarness harness(billdrop_plugin_entry(), {{"path", "x.csv"}});
 //   ASSERT_TRUE(harness.create().ok());
 //   auto rows = harness.read(billdrop::Month(2024, 8));
 //   EXPECT_EQ(rows->at(0).get("cost/cost"), "12.00");
 
+#include <billdrop/cbf/row_validator.hpp>
 #include <billdrop/config.hpp>
 #include <billdrop/plugin.h>
 #include <billdrop/result.hpp>
@@ -40,6 +46,16 @@ struct CapturedRow {
         return true;
     return false;
   }
+};
+
+// A row the host would refuse: which row of the read (its index in rows()), where the plugin said
+// it came from, and the host's problem with it.
+struct RowProblem {
+  std::size_t row = 0;
+  std::string origin;
+  std::string column;
+  std::string rule; // the host's rule id: required, timestamp, decimal, lineitem_type, ...
+  std::string message;
 };
 
 struct CapturedReject {
@@ -108,6 +124,7 @@ public:
     logs_.clear();
     notes_.clear();
     batches_ = 0;
+    batches_after_stop_ = 0;
     bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log, &on_note, &on_reject_field};
     const std::string text = month.to_string();
     Status status = call([&](bd_error* e) {
@@ -115,8 +132,16 @@ public:
     });
     if (!status)
       return status.error();
+    if (Status valid = validate_rows(); !valid)
+      return valid.error();
     return rows_;
   }
+
+  // Rows the host would refuse no longer fail read() and read_since(); row_problems() lists them.
+  void accept_invalid_rows(bool accept = true) noexcept { accept_invalid_rows_ = accept; }
+  // The problems of the last read's rows, by the host's rules (only errors; warnings such as a
+  // deprecated column the host rewrites are not problems).
+  const std::vector<RowProblem>& row_problems() const noexcept { return row_problems_; }
 
   // The plugin's answer to bd_plugin_descriptor::incremental (ABI 1.3): whether the instance
   // reads increments, and the identity columns it names (empty: the host's default).
@@ -153,6 +178,7 @@ public:
     cursors_.clear();
     cursor_rows_.clear();
     batches_ = 0;
+    batches_after_stop_ = 0;
     if (descriptor_->abi_minor < 3 || descriptor_->read_since == nullptr)
       return Error(ErrorKind::internal, "the plugin has no read_since (ABI 1.3)");
     bd_sink sink{this,    &on_write, &on_reject,       &on_progress,
@@ -162,6 +188,8 @@ public:
     });
     if (!status)
       return status.error();
+    if (Status valid = validate_rows(); !valid)
+      return valid.error();
     return rows_;
   }
   // The cursors given by the last read_since(), in order; the last is the next cursor.
@@ -180,7 +208,47 @@ public:
   }
   std::size_t batches() const noexcept { return batches_; }
 
+  // From the next read on, the host's answer to the plugin's `stop_after`-th batch is "stop" (as
+  // when a user cancels a run): the read must end with ErrorKind::cancelled, and
+  // batches_after_stop() says how many batches the plugin still wrote after it was told. 0: never.
+  void stop_after_batches(std::size_t stop_after) noexcept { stop_after_ = stop_after; }
+  std::size_t batches_after_stop() const noexcept { return batches_after_stop_; }
+
 private:
+  // Every captured row through the host's validator; an error unless accept_invalid_rows().
+  Status validate_rows() {
+    row_problems_.clear();
+    const cbf::RowValidator validator;
+    cbf::NormalizedRow normalized;
+    std::vector<cbf::FieldView> fields;
+    std::vector<cbf::RowIssue> issues;
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      fields.clear();
+      for (const auto& [key, value] : rows_[i].fields)
+        fields.push_back({key, value});
+      issues.clear();
+      validator.normalize(fields, normalized, issues);
+      for (cbf::RowIssue& issue : issues)
+        if (issue.severity == cbf::Severity::error)
+          row_problems_.push_back({i, rows_[i].origin, std::move(issue.column),
+                                   std::move(issue.rule), std::move(issue.message)});
+    }
+    if (row_problems_.empty() || accept_invalid_rows_)
+      return {};
+    constexpr std::size_t kShown = 5;
+    std::string message = std::to_string(row_problems_.size()) +
+                          " problem(s) in the plugin's rows that the host would refuse:";
+    for (std::size_t i = 0; i < row_problems_.size() && i < kShown; ++i) {
+      const RowProblem& p = row_problems_[i];
+      message += "\n  row " + std::to_string(p.row) + " (" + p.origin +
+                 "): " + (p.column.empty() ? std::string() : p.column + ": ") + p.message + " [" +
+                 p.rule + "]";
+    }
+    if (row_problems_.size() > kShown)
+      message += "\n  and " + std::to_string(row_problems_.size() - kShown) + " more";
+    return Error(ErrorKind::data, std::move(message));
+  }
+
   template <class Fn>
   Status call(Fn&& fn) {
     char buffer[4096];
@@ -211,6 +279,9 @@ private:
   static int32_t on_write(void* context, const bd_row* rows, size_t count) {
     auto* self = static_cast<PluginHarness*>(context);
     ++self->batches_;
+    const bool stopped = self->stop_after_ != 0 && self->batches_ > self->stop_after_;
+    if (stopped)
+      ++self->batches_after_stop_;
     for (size_t i = 0; i < count; ++i) {
       CapturedRow row;
       row.origin.assign(rows[i].origin.data, rows[i].origin.size);
@@ -221,7 +292,7 @@ private:
       }
       self->rows_.push_back(std::move(row));
     }
-    return 0;
+    return self->stop_after_ != 0 && self->batches_ >= self->stop_after_ ? 1 : 0;
   }
   static void on_reject(void* context, bd_str origin, bd_str reason) {
     static_cast<PluginHarness*>(context)->rejects_.push_back(
@@ -256,6 +327,10 @@ private:
   std::vector<std::string> cursors_;
   std::vector<std::size_t> cursor_rows_;
   std::size_t batches_ = 0;
+  std::vector<RowProblem> row_problems_;
+  bool accept_invalid_rows_ = false;
+  std::size_t stop_after_ = 0;
+  std::size_t batches_after_stop_ = 0;
 };
 
 } // namespace billdrop::testing

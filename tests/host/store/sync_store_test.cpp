@@ -1,6 +1,9 @@
 // The sync store: attempts round-trip with every field, chunk marks, and a month is synced only
-// after every chunk of its plan was acknowledged (never after a failed send).
+// after every chunk of its plan was acknowledged (never after a failed send). Every test of the
+// store's behaviour runs against both stores: SQLite and PostgreSQL (the tests' cluster).
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_sync_store.hpp"
+#include "support/postgres_cluster.hpp"
 #include "support/temp_folder.hpp"
 
 #include <gtest/gtest.h>
@@ -15,7 +18,50 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using SystemTime = std::chrono::system_clock::time_point;
 
-class SyncStoreTest : public test::TempFolderTest {
+enum class Backend { sqlite, postgres };
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::sqlite ? "sqlite" : "postgres";
+}
+
+static_assert(SqliteSyncStore::kResumeWithin == PostgresStore::kResumeWithin);
+
+// The same tests on either store: open() opens the test's store (again: the same file or
+// database), open_other() another store.
+class SyncStoreTest : public test::TempFolderTest, public ::testing::WithParamInterface<Backend> {
+protected:
+  std::unique_ptr<Store> open() { return open_at(dir_ / "state.db", database()); }
+  std::unique_ptr<Store> open_other() {
+    if (other_url_.empty() && GetParam() == Backend::postgres)
+      other_url_ = test::PostgresCluster::shared().create_database();
+    return open_at(dir_ / "other.db", other_url_);
+  }
+
+private:
+  const std::string& database() {
+    if (url_.empty() && GetParam() == Backend::postgres)
+      url_ = test::PostgresCluster::shared().create_database();
+    return url_;
+  }
+  std::unique_ptr<Store> open_at(const fs::path& file, const std::string& url) {
+    if (GetParam() == Backend::sqlite) {
+      Result<std::unique_ptr<SqliteSyncStore>> store = SqliteSyncStore::open(file);
+      EXPECT_TRUE(store.ok()) << store.error().message();
+      return std::move(store).value();
+    }
+    Result<std::unique_ptr<PostgresStore>> store =
+        PostgresStore::open(url, std::chrono::seconds(60), false);
+    EXPECT_TRUE(store.ok()) << store.error().message();
+    return std::move(store).value();
+  }
+  std::string url_, other_url_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, SyncStoreTest,
+                         ::testing::Values(Backend::sqlite, Backend::postgres), backend_name);
+
+// What only the SQLite store has: its file.
+class SqliteStoreTest : public test::TempFolderTest {
 protected:
   std::unique_ptr<SqliteSyncStore> open() {
     Result<std::unique_ptr<SqliteSyncStore>> store = SqliteSyncStore::open(dir_ / "state.db");
@@ -57,7 +103,7 @@ send::Attempt sample_attempt(std::uint32_t chunk, std::uint32_t number) {
   return attempt;
 }
 
-TEST_F(SyncStoreTest, RunsInWalMode) {
+TEST_F(SqliteStoreTest, RunsInWalMode) {
   { auto store = open(); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "state.db").c_str(), &db), SQLITE_OK);
@@ -69,7 +115,7 @@ TEST_F(SyncStoreTest, RunsInWalMode) {
   sqlite3_close(db);
 }
 
-TEST_F(SyncStoreTest, AttemptsRoundTripWithEveryField) {
+TEST_P(SyncStoreTest, AttemptsRoundTripWithEveryField) {
   auto store = open();
   const std::vector<send::Attempt> written{sample_attempt(0, 1), sample_attempt(0, 2),
                                            sample_attempt(1, 1)};
@@ -107,7 +153,7 @@ TEST_F(SyncStoreTest, AttemptsRoundTripWithEveryField) {
   EXPECT_TRUE(store->attempts("nobody", Month(2026, 8))->empty());
 }
 
-TEST_F(SyncStoreTest, AMonthIsSyncedOnlyAfterEveryChunkIsAcknowledged) {
+TEST_P(SyncStoreTest, AMonthIsSyncedOnlyAfterEveryChunkIsAcknowledged) {
   auto store = open();
   const plan::DropPlan plan = make_plan(3);
   EXPECT_EQ(store->month_status("acme", plan.month)->state, MonthSyncState::unknown);
@@ -144,7 +190,7 @@ TEST_F(SyncStoreTest, AMonthIsSyncedOnlyAfterEveryChunkIsAcknowledged) {
   EXPECT_EQ(store->month_status("other", plan.month)->state, MonthSyncState::unknown);
 }
 
-TEST_F(SyncStoreTest, ANewSendMakesASyncedMonthPendingUntilItsLastChunk) {
+TEST_P(SyncStoreTest, ANewSendMakesASyncedMonthPendingUntilItsLastChunk) {
   auto store = open();
   const plan::DropPlan first = make_plan(1, "digest-a");
   ASSERT_TRUE(store->begin_send("acme", first.month, first.digest).ok());
@@ -166,7 +212,7 @@ TEST_F(SyncStoreTest, ANewSendMakesASyncedMonthPendingUntilItsLastChunk) {
   EXPECT_EQ(status->chunks_acknowledged, 1u);
 }
 
-TEST_F(SyncStoreTest, AFailedSendNeverMarksTheMonthSynced) {
+TEST_P(SyncStoreTest, AFailedSendNeverMarksTheMonthSynced) {
   auto store = open();
   const plan::DropPlan plan = make_plan(3);
   ASSERT_TRUE(store->begin_send("acme", plan.month, plan.digest).ok());
@@ -184,7 +230,7 @@ TEST_F(SyncStoreTest, AFailedSendNeverMarksTheMonthSynced) {
   EXPECT_EQ(status->rows, 0u);
 }
 
-TEST_F(SyncStoreTest, SurvivesReopening) {
+TEST_P(SyncStoreTest, SurvivesReopening) {
   const plan::DropPlan plan = make_plan(1);
   {
     auto store = open();
@@ -198,7 +244,7 @@ TEST_F(SyncStoreTest, SurvivesReopening) {
   EXPECT_EQ(store->attempts("acme", plan.month)->size(), 1u);
 }
 
-TEST_F(SyncStoreTest, EachNewSendOfAMonthIsANewGenerationOfAStableStore) {
+TEST_P(SyncStoreTest, EachNewSendOfAMonthIsANewGenerationOfAStableStore) {
   std::string id;
   const plan::DropPlan a = make_plan(2, "digest-a");
   const plan::DropPlan b = make_plan(2, "digest-b");
@@ -232,12 +278,10 @@ TEST_F(SyncStoreTest, EachNewSendOfAMonthIsANewGenerationOfAStableStore) {
   ASSERT_TRUE(store->mark_month_failed("acme", a.month, a.digest, "x", kAt).ok());
   EXPECT_EQ(store->begin_send("acme", a.month, a.digest, kAt)->generation.number, 4u);
   // Another file is another store.
-  Result<std::unique_ptr<SqliteSyncStore>> elsewhere = SqliteSyncStore::open(dir_ / "other.db");
-  ASSERT_TRUE(elsewhere.ok());
-  EXPECT_NE((*elsewhere)->store_id(), id);
+  EXPECT_NE(open_other()->store_id(), id);
 }
 
-TEST_F(SyncStoreTest, AnInterruptedSendOfTheSamePlanResumesWithItsKeyState) {
+TEST_P(SyncStoreTest, AnInterruptedSendOfTheSamePlanResumesWithItsKeyState) {
   const plan::DropPlan a = make_plan(4, "digest-a");
   send::SendGeneration generation;
   {
@@ -283,7 +327,7 @@ TEST_F(SyncStoreTest, AnInterruptedSendOfTheSamePlanResumesWithItsKeyState) {
   EXPECT_EQ(other->generation.number, generation.number + 2);
 }
 
-TEST_F(SyncStoreTest, KeyStateIsInTheSqliteFile) {
+TEST_F(SqliteStoreTest, KeyStateIsInTheSqliteFile) {
   // Read back with plain SQLite, not through the store.
   const plan::DropPlan a = make_plan(2, "digest-a");
   {
@@ -313,7 +357,7 @@ TEST_F(SyncStoreTest, KeyStateIsInTheSqliteFile) {
   sqlite3_close(db);
 }
 
-TEST_F(SyncStoreTest, AnUnopenablePathIsAConfigError) {
+TEST_F(SqliteStoreTest, AnUnopenablePathIsAConfigError) {
   std::ofstream(dir_ / "file") << "x";
   Result<std::unique_ptr<SqliteSyncStore>> store =
       SqliteSyncStore::open(dir_ / "file" / "state.db");
@@ -329,7 +373,7 @@ namespace billdrop::store {
 namespace {
 
 // The batch reads sync-status uses answer what the per-connection reads answer.
-TEST_F(SyncStoreTest, BatchReadsMatchThePerConnectionReads) {
+TEST_P(SyncStoreTest, BatchReadsMatchThePerConnectionReads) {
   auto store = open();
   const plan::DropPlan plan = make_plan(1);
   // acme: 2026-08 synced, 2026-09 pending; beta: 2026-08 pending; gamma: nothing sent.

@@ -1,6 +1,6 @@
-#include "cbf/row_validator.hpp"
+#include <billdrop/cbf/row_validator.hpp>
 
-#include "core/json_text.hpp"
+#include <billdrop/json_text.hpp>
 
 #include <billdrop/text.hpp>
 
@@ -85,7 +85,7 @@ std::string printable(std::string_view value) {
     } else {
       const std::size_t length = utf8_sequence_length(c);
       const std::string_view sequence = value.substr(i, length);
-      if (sequence.size() == length && core::is_valid_utf8(sequence)) {
+      if (sequence.size() == length && is_valid_utf8(sequence)) {
         out.append(sequence);
         i += length;
       } else {
@@ -313,8 +313,7 @@ constexpr std::uint32_t kRequiredColumns = [] {
 // warmed up.
 struct Scratch {
   std::vector<std::uint32_t> tags; // indexes into the row's fields of its tag columns
-  std::vector<std::uint8_t>
-      plain; // per field: core::is_plain_json_text(value) (bytes: no bit twiddling)
+  std::vector<std::uint8_t> plain; // per field: is_plain_json_text(value) (bytes: no bit twiddling)
 };
 
 class RowNormalizer {
@@ -359,7 +358,7 @@ private:
     if (plain)
       object.plain_string(value);
     else
-      object.through_string([&](std::string& json) { core::append_json_string(json, value); });
+      object.through_string([&](std::string& json) { append_json_string(json, value); });
   }
 
   // Sorts every field into its column slot or the tag list; reports bad keys, bad UTF-8,
@@ -372,7 +371,7 @@ private:
       const bool good_tag_key = is_tag && is_valid_tag_key(field.key.substr(kTagPrefix.size()));
       // Column names and well-formed tag keys are ASCII; only other keys can be bad UTF-8.
       if (!column && !good_tag_key) {
-        if (const std::size_t bad = core::first_invalid_utf8(field.key); bad != field.key.size()) {
+        if (const std::size_t bad = first_invalid_utf8(field.key); bad != field.key.size()) {
           sink_.error(printable(field.key), "utf8",
                       "the column name is not valid UTF-8 (invalid byte sequence at byte " +
                           std::to_string(bad) + "): " + quoted(field.key));
@@ -380,10 +379,9 @@ private:
         }
       }
       // Almost every value is plain: one pass says it is valid and needs no escaping.
-      const bool plain = core::is_plain_json_text(field.value);
+      const bool plain = is_plain_json_text(field.value);
       plain_[i] = plain;
-      const std::size_t bad_value =
-          plain ? field.value.size() : core::first_invalid_utf8(field.value);
+      const std::size_t bad_value = plain ? field.value.size() : first_invalid_utf8(field.value);
       const bool value_ok = bad_value == field.value.size();
       if (!value_ok)
         sink_.error(field.key, "utf8",

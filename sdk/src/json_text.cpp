@@ -1,4 +1,4 @@
-#include "core/json_text.hpp"
+#include <billdrop/json_text.hpp>
 
 #include <array>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace billdrop::core {
+namespace billdrop {
 namespace {
 
 // Most CBF values need no escaping, so both functions look at eight bytes at a time and only
@@ -265,4 +265,4 @@ bool is_valid_utf8(std::string_view text) noexcept {
   return first_invalid_utf8(text) == text.size();
 }
 
-} // namespace billdrop::core
+} // namespace billdrop

@@ -1,4 +1,4 @@
-#include "cbf/columns.hpp"
+#include <billdrop/cbf/columns.hpp>
 
 #include <cstring>
 

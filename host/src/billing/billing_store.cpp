@@ -1,0 +1,28 @@
+#include "billing/billing_store.hpp"
+
+#include "billing/sqlite/sqlite_billing_store.hpp"
+
+#include <mutex>
+#include <random>
+
+namespace billdrop::billing {
+
+Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::path& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  return open_sqlite_billing_store(state_dir / "billing.db");
+}
+
+std::string new_id() {
+  static std::mutex mutex;
+  static std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id(12, ' ');
+  const std::lock_guard lock(mutex);
+  std::uniform_int_distribution<int> pick(0, 35);
+  for (char& c : id)
+    c = alphabet[pick(rng)];
+  return id;
+}
+
+} // namespace billdrop::billing

@@ -1,0 +1,63 @@
+// billdrop store migrate: the config's store ([store]) brought to this billdrop's schema version,
+// once, before several hosts start on a shared PostgreSQL store.
+#include "cli/common.hpp"
+#include "core/json_writer.hpp"
+#include "jobs/connections.hpp"
+#include "jobs/store_migrate.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace billdrop::cli {
+
+namespace {
+
+struct Options {
+  SourceOptions source;
+  bool json = false;
+};
+
+int store_migrate(const GlobalOptions& global, const Options& options) {
+  const jobs::SourceRequest request = source_request(global, options.source);
+  const config::HostConfig config = jobs::load_config(request);
+  const jobs::StoreMigration migration =
+      jobs::take(jobs::migrate_store(config), jobs::FailureKind::config);
+  if (options.json) {
+    core::JsonWriter out;
+    out.begin_object()
+        .key("store")
+        .value(migration.kind)
+        .key("fromVersion")
+        .value(static_cast<std::int64_t>(migration.from_version))
+        .key("toVersion")
+        .value(static_cast<std::int64_t>(migration.to_version))
+        .end_object();
+    std::cout << out.str() << '\n';
+  } else if (migration.from_version == migration.to_version) {
+    std::cout << "the " << migration.kind << " store is at schema version " << migration.to_version
+              << " already\n";
+  } else {
+    std::cout << "migrated the " << migration.kind << " store from schema version "
+              << migration.from_version << " to " << migration.to_version << '\n';
+  }
+  return kExitOk;
+}
+
+} // namespace
+
+void add_store_command(CLI::App& app, Invocation& run) {
+  auto* store = app.add_subcommand("store", "manage the sync store ([store] of the config)");
+  store->require_subcommand(1);
+  auto options = std::make_shared<Options>();
+  auto* migrate = store->add_subcommand(
+      "migrate", "bring the store's schema to this billdrop's version (run once before starting "
+                 "several hosts on a new billdrop)");
+  migrate->add_option("--config", options->source.config_file, "billdrop TOML config file");
+  migrate->add_flag("--json", options->json, "print the result as JSON");
+  migrate->callback([&run, options] {
+    run.action = [&run, options] { return store_migrate(run.global, *options); };
+  });
+}
+
+} // namespace billdrop::cli
