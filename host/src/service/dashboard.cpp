@@ -1,18 +1,11 @@
 #include "service/dashboard.hpp"
 
+#include "service/embedded_file.hpp"
+
 #include <cstddef>
 #include <string_view>
 
 namespace billdrop::service {
-
-// Defined in the generated dashboard_files.cpp.
-struct EmbeddedFile {
-  const char* path;
-  const unsigned char* data;
-  std::size_t size;
-};
-extern const EmbeddedFile kEmbeddedFiles[];
-extern const std::size_t kEmbeddedFileCount;
 
 namespace {
 
