@@ -30,6 +30,12 @@ private:
 
 } // namespace
 
+void set_listen_socket_options(int socket, int* remembered) noexcept {
+  int yes = 1;
+  setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+  *remembered = socket;
+}
+
 void widen_backlog(int listening_socket) noexcept {
   if (listening_socket >= 0)
     ::listen(listening_socket, SOMAXCONN);
@@ -179,13 +185,9 @@ HttpServer::HttpServer(HttpServerOptions options)
   server.set_tcp_nodelay(true);
   const std::size_t max_connections = std::max<std::size_t>(2, opts.max_connections);
   server.new_task_queue = [max_connections] { return new ConnectionThreads(max_connections); };
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second daemon bind
-  // the port this one holds.
   // The socket is remembered: listen() widens its backlog once bound.
   server.set_socket_options([impl = impl_.get()](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
-    impl->listening_socket = sock;
+    set_listen_socket_options(sock, &impl->listening_socket);
   });
   Impl* impl = impl_.get();
   server.set_error_handler([impl](const httplib::Request&, httplib::Response& res) {

@@ -71,6 +71,11 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+// The options of billdrop's listening sockets: SO_REUSEADDR only (httplib's default adds
+// SO_REUSEPORT, which would let a second process bind a port this one holds and split its
+// requests). Sets `*remembered` to the socket, for widen_backlog once it is bound.
+void set_listen_socket_options(int socket, int* remembered) noexcept;
+
 // httplib listens with a backlog of 5, so connects beyond five at once wait for a SYN
 // retransmission (1 s). Raises the bound socket's accept queue to SOMAXCONN (listen() again on a
 // listening socket only changes its backlog).

@@ -304,13 +304,9 @@ Result<std::uint16_t> Emulator::Impl::start(const std::string& host, std::uint16
   // Only for the Keep-Alive header of replies; HttpServer keeps the time itself.
   server->set_keep_alive_timeout(std::max<std::chrono::seconds::rep>(
       1, std::chrono::ceil<std::chrono::seconds>(options_.keep_alive).count()));
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second emulator
-  // bind a port this one holds and split its requests.
   auto listening_socket = std::make_shared<int>(-1); // the socket bound: its backlog widened
   server->set_socket_options([listening_socket](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
-    *listening_socket = sock;
+    core::set_listen_socket_options(sock, listening_socket.get());
   });
   install_routes(*server);
 
