@@ -4,10 +4,14 @@ reports/summary, reports/breakdown, reports/trend and search under 50 concurrent
 clients on loopback, measured with wrk (Debian package `wrk`); each figure is the median of
 RUNS runs of DURATION seconds. Two cases per endpoint:
   repeated  the same query again and again (a dashboard refreshing): served from the report cache
-  varied    a different query per request (wrk Lua script: a random `from` day or search word), so
-            nearly every request misses the cache and runs its SQL
+  varied    a different query per request (wrk Lua script: reports over a random from..to range,
+            half of them also for one random provider; searches for a random prefix of one or
+            two words with a random limit), so nearly every request misses the cache
+Search is also measured with 10 clients.
 
-Usage: bench/billing/run_bench.py BUILD_DIR [--items N] [--runs R] [--duration S]
+Usage: bench/billing/run_bench.py BUILD_DIR [--items N] [--runs R] [--duration S] [--state DIR]
+--state DIR keeps the state directory (the items) between runs: a DIR that already holds
+billing.db is used as it is, without creating items.
 Prints a Markdown table and writes it to bench/billing/results.md."""
 import argparse
 import http.client
@@ -32,13 +36,13 @@ WORDS = ["engine", "instance", "bucket", "cluster", "license", "seat", "plan", "
 TAGS = ["production", "staging", "dev", "team-a", "team-b", "team-c", "gpu", "eu", "us", "batch"]
 
 
-def start_serve(build, work):
+def start_serve(build, work, state):
     csv = os.path.join(work, "empty.csv")
     with open(csv, "w") as f:
         f.write("ts,amount\n2026-01-01T00:00:00Z,1.00\n")
     config = os.path.join(work, "billdrop.toml")
     with open(config, "w") as f:
-        f.write(f"""state_dir = "{work}/state"
+        f.write(f"""state_dir = "{state}"
 [server]
 listen = "127.0.0.1:0"
 [connections.bench]
@@ -115,21 +119,33 @@ def load_items(port, count, threads=4):
 VARY_LUA = """
 local base = "%s"
 local words = {%s}
+math.randomseed(os.time() + os.clock() * 1e6)
+local function word()
+  local w = words[math.random(1, #words)]
+  return string.sub(w, 1, math.random(2, #w))
+end
 request = function()
-  local n = math.random(1, 700)
   local path = base
   if string.find(base, "search") then
-    path = path .. words[math.random(1, #words)] .. "&limit=" .. math.random(1, 50)
+    local q = word()
+    if math.random(1, 2) == 1 then q = q .. "+" .. word() end
+    path = path .. q .. "&limit=" .. math.random(1, 50)
   else
-    path = path .. string.format("&from=%%s", os.date("!%%Y-%%m-%%d", 1704067200 + n * 86400))
+    local a, b = math.random(0, 729), math.random(0, 729)
+    if a > b then a, b = b, a end
+    path = path .. string.format("&from=%%s&to=%%s", os.date("!%%Y-%%m-%%d", 1704067200 + a * 86400),
+                                 os.date("!%%Y-%%m-%%d", 1704067200 + b * 86400))
+    if math.random(1, 2) == 1 then
+      path = path .. "&provider=" .. providers[math.random(1, #providers)]
+    end
   end
   return wrk.format("GET", path)
 end
 """
 
 
-def wrk(url, duration, script=None):
-    cmd = ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", "--timeout", "10s"]
+def wrk(url, duration, script=None, clients=50):
+    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -155,38 +171,51 @@ def main():
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--state", help="a state directory to keep (and reuse) the items in")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk; install-deps.sh has it)")
     work = tempfile.mkdtemp(prefix="billdrop-billing-bench-")
-    proc, port = start_serve(os.path.abspath(args.build), work)
+    state = os.path.abspath(args.state) if args.state else os.path.join(work, "state")
+    reuse = os.path.exists(os.path.join(state, "billing.db"))
+    started = time.time()
+    proc, port = start_serve(os.path.abspath(args.build), work, state)
+    startup = time.time() - started
     try:
-        seconds = load_items(port, args.items)
+        seconds = None if reuse else load_items(port, args.items)
         base = f"http://127.0.0.1:{port}/api/v1/billing"
         endpoints = [
             ("reports/summary", "/reports/summary?to=2025-12-31", "/reports/summary?to=2025-12-31"),
             ("reports/breakdown", "/reports/breakdown?by=provider", "/reports/breakdown?by=provider"),
             ("reports/trend", "/reports/trend?interval=month", "/reports/trend?interval=month"),
             ("search", "/search?q=compute&limit=10", "/search?q="),
+            ("search, 10 clients", "/search?q=compute&limit=10", "/search?q="),
         ]
         rows = []
         for name, repeated, varied in endpoints:
             results = {}
             script = os.path.join(work, name.replace("/", "_") + ".lua")
             with open(script, "w") as f:
+                f.write("local providers = {%s}\n" % ", ".join(f'"{p}"' for p in PROVIDERS))
                 f.write(VARY_LUA % ("/api/v1/billing" + varied,
                                     ", ".join(f'"{w}"' for w in WORDS + SERVICES + PROVIDERS)))
+            clients = 10 if "10 clients" in name else 50
             for case, path, lua in (("repeated", repeated, None), ("varied", varied, script)):
-                runs = [wrk(base + (path if lua is None else "/reports/summary"), args.duration, lua)
+                runs = [wrk(base + (path if lua is None else "/reports/summary"), args.duration, lua,
+                            clients)
                         for _ in range(args.runs)]
                 results[case] = (median([r[0] for r in runs]), median([r[1] for r in runs]),
                                  median([r[2] for r in runs]), [r[1] for r in runs])
             rows.append((name, results))
         status = json.loads(subprocess.run(["curl", "-s", base + "/status"], capture_output=True,
                                            text=True).stdout)["data"]
-        lines = [f"Billing API, {status['totalItems']:,} items ({seconds:.0f} s to create through "
-                 f"POST /items, 4 clients); wrk -t2 -c50 -d{args.duration}s, median of "
-                 f"{args.runs} runs; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        created = (f"{seconds:.0f} s to create through POST /items, 4 clients" if seconds
+                   else "reused from --state")
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        lines = [f"Billing API, {status['totalItems']:,} items ({created}; serve ready in "
+                 f"{startup:.2f} s); wrk -t2 -c50 (search also -c10) -d{args.duration}s, median of "
+                 f"{args.runs} runs; {os.cpu_count()} CPUs; load average at the end {load}; "
+                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
                  "",
                  "| endpoint | case | p50 ms | p99 ms | req/s | p99 of each run (ms) |",
                  "|---|---|---|---|---|---|"]

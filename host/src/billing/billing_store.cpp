@@ -1,5 +1,7 @@
 #include "billing/billing_store.hpp"
 
+#include "billing/indexed_store.hpp"
+#include "billing/sqlite/fts5_tokenizer.hpp"
 #include "billing/sqlite/sqlite_billing_store.hpp"
 
 #include <mutex>
@@ -10,7 +12,13 @@ namespace billdrop::billing {
 Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::path& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
-  return open_sqlite_billing_store(state_dir / "billing.db");
+  Result<Tokenizer> tokenizer = fts5_unicode61_tokenizer();
+  if (!tokenizer)
+    return tokenizer.error();
+  auto store = open_sqlite_billing_store(state_dir / "billing.db");
+  if (!store)
+    return store;
+  return with_memory_indexes(std::move(*store), std::move(*tokenizer));
 }
 
 std::string new_id() {

@@ -81,6 +81,10 @@ struct GroupTotal {
   std::int64_t count = 0;
 };
 
+// A report's order: by key for day/week/month, else by currency, then amount descending, then
+// key (a missing key first). Every store returns its groups in this order.
+void sort_groups(std::vector<GroupTotal>& groups, GroupBy by);
+
 struct SyncJob {
   std::string id;
   std::string provider;                  // the provider (plugin) synced

@@ -1,5 +1,6 @@
 #include "billing/sqlite/sqlite_billing_store.hpp"
 
+#include "billing/search_index.hpp"
 #include "billing/utc_time.hpp"
 
 #include <sqlite3.h>
@@ -9,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 #include <variant>
 
 namespace billdrop::billing {
@@ -290,26 +292,26 @@ std::string where_clause(const ItemFilter& f, std::vector<Value>& values) {
   return sql;
 }
 
-// `text` as an FTS5 query: every word quoted (so no word is read as an operator) and taken as a
-// prefix, all of them required. Words are runs of letters and digits (any non-ASCII byte counts
-// as a letter, as FTS5's unicode61 tokenizer reads them).
+// `text` as an FTS5 query: every word (search_words()) quoted, so that no word is read as an
+// operator, and taken as a prefix; all of them required.
 std::string fts_query(const std::string& text) {
-  std::string query, word;
-  auto flush = [&] {
-    if (word.empty())
-      return;
+  std::string query;
+  for (const std::string& word : search_words(text))
     query += (query.empty() ? "\"" : " \"") + word + "\"*";
-    word.clear();
-  };
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-      word += c;
-    else
-      flush();
-  }
-  flush();
   return query;
+}
+
+// `sql` prepared once per connection and kept in `cache`.
+Query prepared(sqlite3* db, std::map<std::string, sqlite3_stmt*>& cache, const std::string& sql) {
+  auto found = cache.find(sql);
+  if (found == cache.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("billing store: ") + sqlite3_errmsg(db) + " in " + sql);
+    found = cache.emplace(sql, stmt).first;
+  }
+  return Query(db, found->second);
 }
 
 } // namespace
@@ -332,17 +334,25 @@ public:
     }
   }
 
-  Query query(const std::string& sql) {
-    auto found = statements_.find(sql);
-    if (found == statements_.end()) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
-                             SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
-        throw std::runtime_error(std::string("billing store: ") + sqlite3_errmsg(db_) + " in " +
-                                 sql);
-      found = statements_.emplace(sql, stmt).first;
+  Query query(const std::string& sql) { return prepared(db_, statements_, sql); }
+
+  // Opens the read-only connections searches and lists run on, so that they run side by side
+  // (WAL lets readers go on while the one writer writes) instead of queueing behind `mutex_`.
+  void open_readers(std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      sqlite3* db = nullptr;
+      if (sqlite3_open_v2(file_.string().c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                          nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        return; // the main connection serves the reads
+      }
+      sqlite3_busy_timeout(db, 5000);
+      sqlite3_exec(db, "PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;", nullptr,
+                   nullptr, nullptr);
+      auto reader = std::make_unique<Reader>();
+      reader->db = db;
+      readers_.push_back(std::move(reader));
     }
-    return Query(db_, found->second);
   }
 
   // Runs `body` in one IMMEDIATE transaction: committed when it returns, rolled back when it
@@ -518,11 +528,13 @@ public:
   }
 
   std::optional<Item> item(const std::string& id) override {
-    const std::lock_guard lock(mutex_);
-    auto found = find_item(id);
-    if (!found)
-      return std::nullopt;
-    return std::move(found->second);
+    return read(std::string("SELECT ") + kItemColumns + " FROM items WHERE id = ?1",
+                [&](Query& q) -> std::optional<Item> {
+                  q.bind(1, id);
+                  if (!q.step())
+                    return std::nullopt;
+                  return read_item(q);
+                });
   }
 
   std::optional<Item> item_by_provider_ref(const std::optional<std::string>& provider,
@@ -551,12 +563,13 @@ public:
     }
     values.emplace_back(static_cast<std::int64_t>(limit + 1));
     sql += " ORDER BY date_ms DESC, id DESC LIMIT ?" + std::to_string(values.size());
-    const std::lock_guard lock(mutex_);
-    Query q = query(sql);
-    q.bind_all(values);
-    ItemPage page;
-    while (q.step())
-      page.items.push_back(read_item(q));
+    ItemPage page = read(sql, [&](Query& q) {
+      q.bind_all(values);
+      ItemPage rows;
+      while (q.step())
+        rows.items.push_back(read_item(q));
+      return rows;
+    });
     if (page.items.size() > limit) {
       page.items.resize(limit);
       page.next = ItemCursor{page.items.back().date_ms, page.items.back().id};
@@ -569,14 +582,16 @@ public:
     std::vector<Item> found;
     if (match.empty())
       return found;
-    const std::lock_guard lock(mutex_);
-    Query q = query(std::string("SELECT ") + kItemColumns +
+    return read(std::string("SELECT ") + kItemColumns +
                     " FROM items_fts JOIN items ON items.rowid = items_fts.rowid WHERE "
-                    "items_fts MATCH ?1 ORDER BY items_fts.rank, items.date_ms DESC LIMIT ?2");
-    q.bind(1, match).bind(2, static_cast<std::int64_t>(limit));
-    while (q.step())
-      found.push_back(read_item(q));
-    return found;
+                    "items_fts MATCH ?1 ORDER BY items_fts.rank, items.date_ms DESC, "
+                    "items.id DESC LIMIT ?2",
+                [&](Query& q) {
+                  q.bind(1, match).bind(2, static_cast<std::int64_t>(limit));
+                  while (q.step())
+                    found.push_back(read_item(q));
+                  return std::move(found);
+                });
   }
 
   Upserted upsert_sync_item(const Item& incoming) override {
@@ -789,16 +804,7 @@ public:
         groups.push_back(std::move(g));
       }
     }
-    const bool by_time = by == GroupBy::day || by == GroupBy::week || by == GroupBy::month;
-    std::sort(groups.begin(), groups.end(), [by_time](const GroupTotal& a, const GroupTotal& b) {
-      if (by_time && a.key != b.key)
-        return a.key < b.key;
-      if (a.currency != b.currency)
-        return a.currency < b.currency;
-      if (a.amount != b.amount)
-        return a.amount > b.amount;
-      return a.key < b.key;
-    });
+    sort_groups(groups, by);
     return groups;
   }
 
@@ -871,6 +877,39 @@ public:
   std::uint64_t generation() const override { return generation_.load(); }
 
 private:
+  struct Reader {
+    std::mutex mutex;
+    sqlite3* db = nullptr;
+    std::map<std::string, sqlite3_stmt*> statements;
+    ~Reader() {
+      for (auto& [sql, stmt] : statements)
+        sqlite3_finalize(stmt);
+      sqlite3_close(db);
+    }
+  };
+
+  // Runs `body(Query)` for `sql` on a free reader (or waits for one), else on the main connection.
+  template <class Body>
+  std::invoke_result_t<Body&, Query&> read(const std::string& sql, Body&& body) {
+    if (readers_.empty()) {
+      const std::lock_guard lock(mutex_);
+      Query q = query(sql);
+      return body(q);
+    }
+    for (const auto& reader : readers_)
+      if (reader->mutex.try_lock()) {
+        const std::lock_guard lock(reader->mutex, std::adopt_lock);
+        Query q = prepared(reader->db, reader->statements, sql);
+        return body(q);
+      }
+    Reader& reader = *readers_[next_reader_.fetch_add(1) % readers_.size()];
+    const std::lock_guard lock(reader.mutex);
+    Query q = prepared(reader.db, reader.statements, sql);
+    return body(q);
+  }
+
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::atomic<std::size_t> next_reader_{0};
   std::mutex mutex_;
   sqlite3* db_;
   std::filesystem::path file_;
@@ -893,6 +932,7 @@ Result<std::unique_ptr<BillingStore>> open_sqlite_billing_store(const std::files
   try {
     store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;");
     store->migrate();
+    store->open_readers(4);
   } catch (const std::exception& e) {
     return config_error(e.what());
   }

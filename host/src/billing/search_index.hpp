@@ -1,0 +1,74 @@
+#pragma once
+// An in-memory inverted index that answers BillingStore::search() as the SQLite store's FTS5
+// query does, rank for rank: every word of the query taken as a prefix and all of them
+// required, ranked by FTS5's bm25() (same formula, same doubles, k1 = 1.2, b = 0.75), then by
+// date and id, newest first. It reads text with FTS5's own tokenizer (sqlite/fts5_tokenizer.hpp),
+// so words are split and folded exactly as FTS5 splits and folds them.
+//
+// Each query runs over the postings of the terms its prefixes match, into per-call arrays, and
+// keeps the best `limit` in a heap: no lock is held while it scores, so queries run side by side.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace billdrop::billing {
+
+// Splits `text` into tokens, appending them to `tokens`; `query` for a query's words.
+using Tokenizer =
+    std::function<void(std::string_view text, bool query, std::vector<std::string>& tokens)>;
+
+// The words of a search: runs of ASCII letters and digits, and of non-ASCII bytes (which FTS5's
+// unicode61 tokenizer then reads as letters or not). Both stores search for these.
+std::vector<std::string> search_words(std::string_view text);
+
+class SearchIndex {
+public:
+  explicit SearchIndex(Tokenizer tokenize);
+
+  // The texts FTS5 indexes for an item: name, description, provider, service, tags.
+  struct Document {
+    std::string id;
+    std::int64_t date_ms = 0;
+    std::vector<std::string_view> columns;
+  };
+  // Adds the document, or replaces what was indexed under its id.
+  void put(const Document& document);
+  void erase(const std::string& id);
+
+  // The ids of the best `limit` items matching `query`, best first; nullopt when a word of the
+  // query is not one token (FTS5 would read it as a phrase), which the caller leaves to FTS5.
+  std::optional<std::vector<std::string>> search(std::string_view query, std::size_t limit) const;
+
+private:
+  struct Doc {
+    std::string id;
+    std::int64_t date_ms = 0;
+    std::uint32_t length = 0;         // tokens in all columns
+    std::vector<std::uint32_t> terms; // distinct
+    bool live = false;
+  };
+  struct Posting {
+    std::uint32_t doc;
+    std::uint32_t count;
+  };
+
+  void erase_locked(std::uint32_t doc);
+
+  Tokenizer tokenize_;
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::uint32_t, std::less<>> terms_; // term → index in postings_
+  std::vector<std::vector<Posting>> postings_;
+  std::vector<Doc> docs_;
+  std::vector<std::uint32_t> free_docs_;
+  std::unordered_map<std::string, std::uint32_t> doc_of_id_;
+  std::int64_t total_tokens_ = 0;
+};
+
+} // namespace billdrop::billing
