@@ -21,6 +21,14 @@ Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::
   return with_memory_indexes(std::move(*store), std::move(*tokenizer));
 }
 
+std::vector<Item> BillingStore::items(const std::vector<std::string>& ids) {
+  std::vector<Item> found;
+  for (const std::string& id : ids)
+    if (std::optional<Item> one = item(id))
+      found.push_back(std::move(*one));
+  return found;
+}
+
 std::string new_id() {
   static std::mutex mutex;
   static std::mt19937_64 rng{std::random_device{}()};

@@ -35,6 +35,8 @@ public:
                                     const std::function<std::optional<ApiError>(Item&)>& edit) = 0;
   virtual Outcome<Done> delete_item(const std::string& id) = 0;
   virtual std::optional<Item> item(const std::string& id) = 0;
+  // The items of `ids` that exist, in the order of `ids` (one query where the store can).
+  virtual std::vector<Item> items(const std::vector<std::string>& ids);
   virtual std::optional<Item> item_by_provider_ref(const std::optional<std::string>& provider,
                                                    const std::string& provider_ref) = 0;
   virtual ItemPage list_items(const ItemFilter& filter, std::size_t limit,

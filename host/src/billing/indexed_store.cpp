@@ -91,6 +91,9 @@ public:
   }
 
   std::optional<Item> item(const std::string& id) override { return inner_->item(id); }
+  std::vector<Item> items(const std::vector<std::string>& ids) override {
+    return inner_->items(ids);
+  }
   std::optional<Item> item_by_provider_ref(const std::optional<std::string>& provider,
                                            const std::string& provider_ref) override {
     return inner_->item_by_provider_ref(provider, provider_ref);
@@ -103,12 +106,7 @@ public:
     std::optional<std::vector<std::string>> ids = search_.search(query, limit);
     if (!ids)
       return inner_->search(query, limit);
-    std::vector<Item> found;
-    found.reserve(ids->size());
-    for (const std::string& id : *ids)
-      if (std::optional<Item> item = inner_->item(id)) // gone when deleted meanwhile
-        found.push_back(std::move(*item));
-    return found;
+    return inner_->items(*ids); // an item deleted meanwhile is left out
   }
   std::optional<Category> category(const std::string& id_or_name) override {
     return inner_->category(id_or_name);

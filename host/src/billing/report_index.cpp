@@ -36,7 +36,7 @@ std::string format_month_number(std::int64_t months) {
       .substr(0, 7);
 }
 
-void add_checked(std::int64_t& sum, std::int64_t amount) {
+inline __attribute__((always_inline)) void add_checked(std::int64_t& sum, std::int64_t amount) {
   if (__builtin_add_overflow(sum, amount, &sum))
     throw std::runtime_error("billing store: integer overflow");
 }
@@ -179,18 +179,51 @@ CodeFilter code_filter(const std::vector<std::string>& dictionary,
 
 } // namespace
 
+namespace {
+
+// The rows a report keeps: a range of the date-sorted snapshot, narrowed by each active filter
+// into a selection vector, column by column (each pass a tight loop over one array).
+class Selection {
+public:
+  Selection(std::size_t first, std::size_t last) : first_(first), last_(last) {}
+
+  template <class Keep>
+  __attribute__((always_inline)) void narrow(Keep&& keep) {
+    if (whole_) {
+      rows_.reserve(last_ - first_);
+      for (std::size_t i = first_; i < last_; ++i)
+        if (keep(i))
+          rows_.push_back(static_cast<std::uint32_t>(i));
+      whole_ = false;
+      return;
+    }
+    std::size_t kept = 0;
+    for (const std::uint32_t i : rows_)
+      if (keep(i))
+        rows_[kept++] = i;
+    rows_.resize(kept);
+  }
+  template <class Visit>
+  __attribute__((always_inline)) void each(Visit&& visit) const {
+    if (whole_)
+      for (std::size_t i = first_; i < last_; ++i)
+        visit(i);
+    else
+      for (const std::uint32_t i : rows_)
+        visit(i);
+  }
+
+private:
+  std::size_t first_, last_;
+  bool whole_ = true;
+  std::vector<std::uint32_t> rows_;
+};
+
+} // namespace
+
 std::vector<GroupTotal> ReportIndex::totals(const ItemFilter& filter, GroupBy by) const {
   const std::shared_ptr<const Snapshot> snap = snapshot();
   const Snapshot& s = *snap;
-
-  const CodeFilter category = code_filter(s.categories, filter.categories);
-  const CodeFilter provider = code_filter(s.providers, filter.provider);
-  const CodeFilter service = code_filter(s.services, filter.service);
-  const CodeFilter currency = code_filter(s.currencies, filter.currency);
-  const CodeFilter stage_app = code_filter(s.stage_apps, filter.stage_app);
-  const CodeFilter author = code_filter(s.authors, filter.author);
-  const CodeFilter source = code_filter(s.sources, filter.source);
-  const CodeFilter tags = code_filter(s.tag_names, filter.tags);
 
   std::size_t first = 0, last = s.date_ms.size();
   if (filter.from_ms)
@@ -202,13 +235,37 @@ std::vector<GroupTotal> ReportIndex::totals(const ItemFilter& filter, GroupBy by
   if (last < first)
     last = first;
 
+  Selection rows(first, last);
+  auto by_code = [&](const std::vector<std::string>& dictionary, const auto& wanted,
+                     const std::vector<std::uint32_t>& column) {
+    const CodeFilter f = code_filter(dictionary, wanted);
+    if (f.active)
+      rows.narrow([&](std::size_t i) { return f.accepts[column[i]] != 0; });
+  };
+  by_code(s.providers, filter.provider, s.provider);
+  by_code(s.currencies, filter.currency, s.currency);
+  by_code(s.services, filter.service, s.service);
+  by_code(s.categories, filter.categories, s.category);
+  by_code(s.stage_apps, filter.stage_app, s.stage_app);
+  by_code(s.authors, filter.author, s.author);
+  by_code(s.sources, filter.source, s.source);
+  if (filter.recurring) {
+    const std::uint8_t wanted = *filter.recurring ? 1 : 0;
+    rows.narrow([&](std::size_t i) { return s.recurring[i] == wanted; });
+  }
+  if (const CodeFilter tags = code_filter(s.tag_names, filter.tags); tags.active)
+    rows.narrow([&](std::size_t i) {
+      for (std::uint32_t t = s.tag_start[i]; t < s.tag_start[i + 1]; ++t)
+        if (tags.accepts[s.tags[t]] != 0)
+          return true;
+      return false;
+    });
+
   // Group keys: a code of a dictionary, or for day/week/month a number offset from the range's
   // first, so that sums live in one dense array of keys × currencies.
   const std::size_t currencies = s.currencies.size();
   std::int64_t key_base = 0;
   std::size_t keys = 1;
-  const std::vector<std::int64_t>* time_key = nullptr;
-  auto week_of = [](std::int64_t day) { return day - (day + 3) % 7; };
   switch (by) {
   case GroupBy::none:
     break;
@@ -230,13 +287,13 @@ std::vector<GroupTotal> ReportIndex::totals(const ItemFilter& filter, GroupBy by
   case GroupBy::day:
   case GroupBy::week:
   case GroupBy::month:
-    time_key = by == GroupBy::month ? &s.month : &s.day;
     if (first < last) {
+      const std::vector<std::int64_t>& time = by == GroupBy::month ? s.month : s.day;
       // Keys grow with the date; a week starts at most 6 days before or after its day (C++ and
       // SQLite both truncate toward zero, so days before 1970 wobble).
       const std::int64_t slack = by == GroupBy::week ? 6 : 0;
-      key_base = (*time_key)[first] - slack;
-      keys = static_cast<std::size_t>((*time_key)[last - 1] + slack - key_base) + 1;
+      key_base = time[first] - slack;
+      keys = static_cast<std::size_t>(time[last - 1] + slack - key_base) + 1;
     }
     break;
   }
@@ -246,72 +303,67 @@ std::vector<GroupTotal> ReportIndex::totals(const ItemFilter& filter, GroupBy by
   std::vector<std::int64_t> sums(dense ? keys * currencies : 0),
       counts(dense ? keys * currencies : 0);
   std::map<std::size_t, std::pair<std::int64_t, std::int64_t>> sparse;
-  auto add = [&](std::size_t key, std::size_t i) {
-    const std::size_t slot = key * currencies + s.currency[i];
-    if (dense) {
-      add_checked(sums[slot], s.amount[i]);
-      ++counts[slot];
-    } else {
-      auto& [sum, count] = sparse[slot];
-      add_checked(sum, s.amount[i]);
-      ++count;
-    }
-  };
-
-  for (std::size_t i = first; i < last; ++i) {
-    if (!category(s.category[i]) || !provider(s.provider[i]) || !service(s.service[i]) ||
-        !currency(s.currency[i]) || !stage_app(s.stage_app[i]) || !author(s.author[i]) ||
-        !source(s.source[i]))
-      continue;
-    if (filter.recurring && (s.recurring[i] != 0) != *filter.recurring)
-      continue;
-    if (tags.active) {
-      bool any = false;
-      for (std::uint32_t t = s.tag_start[i]; t < s.tag_start[i + 1] && !any; ++t)
-        any = tags(s.tags[t]);
-      if (!any)
-        continue;
-    }
+  auto week_of = [](std::int64_t day) { return day - (day + 3) % 7; };
+  // One loop per grouping and per kind of sums, so that each is a tight loop the compiler
+  // inlines.
+  auto group = [&](auto&& add) {
     switch (by) {
     case GroupBy::none:
-      add(0, i);
+      rows.each([&](std::size_t i) { add(0, i); });
       break;
     case GroupBy::provider:
-      add(s.provider[i], i);
+      rows.each([&](std::size_t i) { add(s.provider[i], i); });
       break;
     case GroupBy::category:
-      add(s.category[i], i);
+      rows.each([&](std::size_t i) { add(s.category[i], i); });
       break;
     case GroupBy::service:
-      add(s.service[i], i);
+      rows.each([&](std::size_t i) { add(s.service[i], i); });
       break;
     case GroupBy::recurring:
-      add(s.recurring[i], i);
+      rows.each([&](std::size_t i) { add(s.recurring[i], i); });
       break;
     case GroupBy::tag:
-      if (s.tag_start[i] == s.tag_start[i + 1])
-        add(kNone, i);
-      for (std::uint32_t t = s.tag_start[i]; t < s.tag_start[i + 1]; ++t)
-        add(s.tags[t], i);
+      rows.each([&](std::size_t i) {
+        if (s.tag_start[i] == s.tag_start[i + 1])
+          add(kNone, i);
+        for (std::uint32_t t = s.tag_start[i]; t < s.tag_start[i + 1]; ++t)
+          add(s.tags[t], i);
+      });
       break;
     case GroupBy::day:
-    case GroupBy::month:
-      add(static_cast<std::size_t>((*time_key)[i] - key_base), i);
+      rows.each([&](std::size_t i) { add(static_cast<std::size_t>(s.day[i] - key_base), i); });
       break;
     case GroupBy::week:
-      add(static_cast<std::size_t>(week_of((*time_key)[i]) - key_base), i);
+      rows.each(
+          [&](std::size_t i) { add(static_cast<std::size_t>(week_of(s.day[i]) - key_base), i); });
+      break;
+    case GroupBy::month:
+      rows.each([&](std::size_t i) { add(static_cast<std::size_t>(s.month[i] - key_base), i); });
       break;
     }
-  }
+  };
+  if (dense)
+    group([&](std::size_t key, std::size_t i) __attribute__((always_inline)) {
+      const std::size_t slot = key * currencies + s.currency[i];
+      add_checked(sums[slot], s.amount[i]);
+      ++counts[slot];
+    });
+  else
+    group([&](std::size_t key, std::size_t i) {
+      auto& [sum, count] = sparse[key * currencies + s.currency[i]];
+      add_checked(sum, s.amount[i]);
+      ++count;
+    });
 
   std::vector<GroupTotal> groups;
   auto emit = [&](std::size_t slot, std::int64_t sum, std::int64_t count) {
     const std::size_t key = slot / currencies;
+    const auto code = static_cast<std::uint32_t>(key);
     GroupTotal g;
     g.currency = s.currencies[slot % currencies];
     g.amount = sum;
     g.count = count;
-    const auto code = static_cast<std::uint32_t>(key);
     switch (by) {
     case GroupBy::none:
       break;

@@ -45,11 +45,13 @@ void SearchIndex::put(const Document& document) {
   } else {
     slot = static_cast<std::uint32_t>(docs_.size());
     docs_.emplace_back();
+    lengths_.push_back(0);
   }
   Doc& doc = docs_[slot];
   doc.id = document.id;
   doc.date_ms = document.date_ms;
   doc.length = static_cast<std::uint32_t>(tokens.size());
+  lengths_[slot] = doc.length;
   doc.terms.clear();
   doc.live = true;
   for (std::size_t i = 0; i < tokens.size();) {
@@ -90,6 +92,25 @@ void SearchIndex::erase_locked(std::uint32_t slot) {
   free_docs_.push_back(slot);
 }
 
+std::vector<std::uint32_t> SearchIndex::take_scratch(std::size_t size) const {
+  std::vector<std::uint32_t> scratch;
+  {
+    const std::lock_guard lock(scratch_mutex_);
+    if (!scratch_.empty()) {
+      scratch = std::move(scratch_.back());
+      scratch_.pop_back();
+    }
+  }
+  scratch.resize(size, 0); // all zero: given back zeroed
+  return scratch;
+}
+
+void SearchIndex::give_back_scratch(std::vector<std::uint32_t> scratch) const {
+  const std::lock_guard lock(scratch_mutex_);
+  if (scratch_.size() < 8)
+    scratch_.push_back(std::move(scratch));
+}
+
 std::optional<std::vector<std::string>> SearchIndex::search(std::string_view query,
                                                             std::size_t limit) const {
   std::vector<std::string> prefixes;
@@ -111,12 +132,13 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
   const std::size_t phrases = prefixes.size();
   // freq[p * docs + d]: instances of phrase p in document d (FTS5's aFreq).
   const std::size_t docs = docs_.size();
-  std::vector<std::uint32_t> freq(phrases * docs, 0);
+  std::vector<std::uint32_t> freq = take_scratch(phrases * docs);
   std::vector<double> idf(phrases);
-  std::vector<std::uint32_t> rarest; // the documents of the phrase with the fewest
+  std::vector<std::vector<std::uint32_t>> hits(phrases); // the documents of each phrase
+  std::size_t rarest = 0;                                // the phrase with the fewest
   for (std::size_t p = 0; p < phrases; ++p) {
     std::uint32_t* counts = freq.data() + p * docs;
-    std::vector<std::uint32_t> hit_docs;
+    std::vector<std::uint32_t>& hit_docs = hits[p];
     for (auto term = terms_.lower_bound(prefixes[p]);
          term != terms_.end() && term->first.compare(0, prefixes[p].size(), prefixes[p]) == 0;
          ++term)
@@ -125,14 +147,14 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
           hit_docs.push_back(posting.doc);
         counts[posting.doc] += posting.count;
       }
-    const auto hits = static_cast<std::int64_t>(hit_docs.size());
+    const auto n_hit = static_cast<std::int64_t>(hit_docs.size());
     // As fts5Bm25GetData() computes it, operation for operation.
-    double value = std::log((rows - hits + 0.5) / (hits + 0.5));
+    double value = std::log((rows - n_hit + 0.5) / (n_hit + 0.5));
     if (value <= 0.0)
       value = 1e-6;
     idf[p] = value;
-    if (p == 0 || hit_docs.size() < rarest.size())
-      rarest = std::move(hit_docs);
+    if (hit_docs.size() < hits[rarest].size())
+      rarest = p;
   }
 
   const double avgdl = static_cast<double>(total_tokens_) / static_cast<double>(rows);
@@ -154,13 +176,13 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
   };
   std::vector<Scored> best; // a heap whose top is the worst kept
   best.reserve(limit + 1);
-  for (const std::uint32_t doc : rarest) {
+  for (const std::uint32_t doc : hits[rarest]) {
     bool all = true;
     for (std::size_t p = 0; p < phrases && all; ++p)
       all = freq[p * docs + doc] != 0;
     if (!all)
       continue;
-    const double length = static_cast<double>(docs_[doc].length);
+    const double length = static_cast<double>(lengths_[doc]);
     double score = 0.0;
     for (std::size_t p = 0; p < phrases; ++p) {
       const double f = static_cast<double>(freq[p * docs + doc]);
@@ -176,6 +198,10 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
       std::push_heap(best.begin(), best.end(), better);
     }
   }
+  for (std::size_t p = 0; p < phrases; ++p)
+    for (const std::uint32_t doc : hits[p])
+      freq[p * docs + doc] = 0;
+  give_back_scratch(std::move(freq));
   std::sort_heap(best.begin(), best.end(), better);
   ids.reserve(best.size());
   for (const Scored& s : best)

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -60,15 +61,22 @@ private:
   };
 
   void erase_locked(std::uint32_t doc);
+  // Zeroed arrays for a query's counts, reused: a query touches only a few of their entries
+  // and zeroes those again before giving the array back.
+  std::vector<std::uint32_t> take_scratch(std::size_t size) const;
+  void give_back_scratch(std::vector<std::uint32_t> scratch) const;
 
   Tokenizer tokenize_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::uint32_t, std::less<>> terms_; // term → index in postings_
   std::vector<std::vector<Posting>> postings_;
   std::vector<Doc> docs_;
+  std::vector<std::uint32_t> lengths_; // docs_[i].length, packed: the scoring loop reads it
   std::vector<std::uint32_t> free_docs_;
   std::unordered_map<std::string, std::uint32_t> doc_of_id_;
   std::int64_t total_tokens_ = 0;
+  mutable std::mutex scratch_mutex_;
+  mutable std::vector<std::vector<std::uint32_t>> scratch_;
 };
 
 } // namespace billdrop::billing

@@ -537,6 +537,30 @@ public:
                 });
   }
 
+  std::vector<Item> items(const std::vector<std::string>& ids) override {
+    std::string list = "[";
+    for (const std::string& id : ids) {
+      list += list.size() == 1 ? "\"" : ",\"";
+      for (const char c : id) {
+        if (c == '"' || c == '\\')
+          list += '\\';
+        list += c;
+      }
+      list += '"';
+    }
+    list += ']';
+    return read(std::string("SELECT ") + kItemColumns +
+                    " FROM json_each(?1) AS wanted JOIN items ON items.id = wanted.value "
+                    "ORDER BY wanted.key",
+                [&](Query& q) {
+                  q.bind(1, list);
+                  std::vector<Item> found;
+                  while (q.step())
+                    found.push_back(read_item(q));
+                  return found;
+                });
+  }
+
   std::optional<Item> item_by_provider_ref(const std::optional<std::string>& provider,
                                            const std::string& provider_ref) override {
     const std::lock_guard lock(mutex_);
