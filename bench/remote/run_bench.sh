@@ -2,11 +2,13 @@
 # The remote-path figure: the same month converted from a local file and from s3rver (an
 # s3://bucket/prefix path, mirrored into the state directory), both measured in this run.
 #
-#   bench/remote/run_bench.sh <build dir> [runs=5] [copies=4] [month=2026-08]
+#   bench/remote/run_bench.sh <build dir> [runs=5] [copies=4] [month=2026-08] [objects=1]
 #
 # Input: the bundled acme-gpu example export, its data rows repeated `copies` times (one
 # ~4 MB CSV per copy's worth of rows), uploaded to s3rver (tests/node_modules, `npm ci --prefix
-# tests`) on 127.0.0.1. Each run converts the month:
+# tests`) on 127.0.0.1: one object, or with objects=N the same rows split into N CSV objects
+# under one prefix, read as a folder (the custom plugin's directory mode; the local read reads
+# the same N files). Each run converts the month:
 #   local  from the file on disk;
 #   cold   from s3:// with an empty cache (list + download + convert);
 #   warm   from s3:// with the cache of a previous run (list, nothing downloaded, convert).
@@ -16,6 +18,7 @@ build=$(cd "${1:?usage: run_bench.sh <build dir> [runs] [copies] [month]}" && pw
 runs=${2:-5}
 copies=${3:-4}
 month=${4:-2026-08}
+objects=${5:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 example="$root/plugins/custom/examples/acme-gpu"
@@ -33,7 +36,16 @@ trap cleanup EXIT
   head -n 1 "$example/acme_usage.csv"
   for _ in $(seq "$copies"); do tail -n +2 "$example/acme_usage.csv"; done
 } > "$work/usage.csv"
-echo "input: $(stat -c %s "$work/usage.csv") bytes"
+echo "input: $(stat -c %s "$work/usage.csv") bytes in $objects object(s)"
+mkdir -p "$work/parts"
+if [ "$objects" -gt 1 ]; then
+  rows=$(($(wc -l < "$work/usage.csv") - 1))
+  per=$(((rows + objects - 1) / objects))
+  tail -n +2 "$work/usage.csv" | split -d -a 3 -l "$per" --additional-suffix=.csv - "$work/parts/usage-"
+  for part in "$work"/parts/usage-*.csv; do
+    { head -n 1 "$work/usage.csv"; cat "$part"; } > "$part.tmp" && mv "$part.tmp" "$part"
+  done
+fi
 
 node --openssl-legacy-provider "$root/tests/node_modules/s3rver/bin/s3rver.js" -d "$work/s3rver" \
   -a 127.0.0.1 -p 0 --silent --configure-bucket exports > "$work/s3rver.out" 2>&1 &
@@ -45,16 +57,24 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 [ -n "$port" ] || { echo "s3rver did not start: $(cat "$work/s3rver.out")"; exit 1; }
-curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
-  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$work/usage.csv" \
-  "http://127.0.0.1:$port/exports/acme/usage.csv" > /dev/null
+put() { # file key
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$1" "http://127.0.0.1:$port/exports/$2" > /dev/null
+}
+if [ "$objects" -gt 1 ]; then
+  for part in "$work"/parts/usage-*.csv; do put "$part" "acme/parts/$(basename "$part")"; done
+  local_path="$work/parts" remote_path="s3://exports/acme/parts"
+else
+  put "$work/usage.csv" acme/usage.csv
+  local_path="$work/usage.csv" remote_path="s3://exports/acme/usage.csv"
+fi
 
 config() { # name path extra
   sed "s|^path = \"acme_usage.csv\"|path = \"$2\"|" "$example/billdrop.toml" > "$work/$1.toml"
   printf '%b' "$3" >> "$work/$1.toml"
 }
-config local "$work/usage.csv" ""
-config remote "s3://exports/acme/usage.csv" \
+config local "$local_path" ""
+config remote "$remote_path" \
   "\n[connections.acme-gpu.remote]\ns3_endpoint = \"http://127.0.0.1:$port\"\n"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 

@@ -11,6 +11,7 @@
 #include "remote/xml_text.hpp"
 
 #include <ctime>
+#include <optional>
 
 namespace billdrop::remote {
 
@@ -80,7 +81,7 @@ public:
                                     {"endpoint", endpoint_.scheme_host_port},
                                     {"credentials", credentials},
                                     {"auth", key_.empty() ? "sas" : "shared_key"}});
-    client_ = make_client(endpoint_, settings);
+    clients_.emplace(endpoint_, settings);
     page_size_ = settings.list_page_size;
   }
 
@@ -163,8 +164,8 @@ private:
     if (!query_text.empty())
       target += "?" + query_text;
     if (sink != nullptr)
-      return http_get_streamed(*client_, target, headers, check_head, *sink, what);
-    return http_send(*client_, "GET", target, headers, "", "", what);
+      return http_get_streamed(*clients_->acquire(), target, headers, check_head, *sink, what);
+    return http_send(*clients_->acquire(), "GET", target, headers, "", "", what);
   }
 
   RemoteLocation location_;
@@ -173,7 +174,7 @@ private:
   std::string sas_;
   Endpoint endpoint_;
   std::uint64_t page_size_ = 1000;
-  std::unique_ptr<httplib::Client> client_;
+  std::optional<ClientPool> clients_; // read() is called from several threads at once
 };
 
 } // namespace

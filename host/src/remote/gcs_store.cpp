@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 
 namespace billdrop::remote {
@@ -108,7 +110,7 @@ public:
     log::info("remote.gcs.open", {{"location", location.text},
                                   {"endpoint", endpoint_.scheme_host_port},
                                   {"credentials", credentials}});
-    client_ = make_client(endpoint_, settings);
+    clients_.emplace(endpoint_, settings);
   }
 
   std::vector<ObjectInfo> list(std::string_view prefix) override {
@@ -126,7 +128,8 @@ public:
       const std::string target = endpoint_.base_path + "/storage/v1/b/" +
                                  uri_encode(location_.bucket, false) + "/o?" +
                                  sigv4_query_string(query);
-      const HttpAnswer answer = http_send(*client_, "GET", target, headers(), "", "", what);
+      const HttpAnswer answer =
+          http_send(*clients_->acquire(), "GET", target, headers(), "", "", what);
       if (answer.status != 200)
         throw_answer(answer, what);
       simdjson::dom::element root;
@@ -159,7 +162,7 @@ public:
     if (offset > 0)
       request_headers.emplace("Range", "bytes=" + std::to_string(offset) + "-");
     const HttpAnswer answer = http_get_streamed(
-        *client_, target, request_headers,
+        *clients_->acquire(), target, request_headers,
         [&](const httplib::Response& response) {
           const std::string generation = response.get_header_value("x-goog-generation");
           if (!generation.empty() && generation != object.version)
@@ -187,8 +190,10 @@ private:
     return out;
   }
 
-  // A token for the key, minted again a minute before it expires.
-  const std::string& access_token() {
+  // A token for the key, minted again a minute before it expires (one thread mints it while the
+  // others wait).
+  std::string access_token() {
+    const std::lock_guard guard(token_mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (!token_.empty() && now < token_expiry_)
       return token_;
@@ -235,7 +240,8 @@ private:
   std::optional<ServiceAccountKey> key_;
   std::string token_;
   std::chrono::steady_clock::time_point token_expiry_{};
-  std::unique_ptr<httplib::Client> client_;
+  std::mutex token_mutex_;
+  std::optional<ClientPool> clients_; // read() is called from several threads at once
 };
 
 } // namespace

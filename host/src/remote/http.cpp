@@ -41,6 +41,23 @@ std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
   return client;
 }
 
+ClientPool::Lease ClientPool::acquire() {
+  {
+    const std::lock_guard guard(mutex_);
+    if (!idle_.empty()) {
+      std::unique_ptr<httplib::Client> client = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(client));
+    }
+  }
+  return Lease(*this, make_client(endpoint_, settings_));
+}
+
+void ClientPool::give_back(std::unique_ptr<httplib::Client> client) {
+  const std::lock_guard guard(mutex_);
+  idle_.push_back(std::move(client));
+}
+
 std::string HttpAnswer::header(const std::string& name) const {
   const auto found = headers.find(name);
   return found == headers.end() ? std::string() : found->second;

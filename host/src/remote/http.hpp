@@ -9,8 +9,10 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace billdrop::remote {
 
@@ -25,6 +27,40 @@ Endpoint parse_endpoint(std::string_view url, std::string_view what);
 
 std::unique_ptr<httplib::Client> make_client(const Endpoint& endpoint,
                                              const RemoteSettings& settings);
+
+// An httplib::Client is one connection serving one request at a time. A store that several
+// threads read at once (the mirror downloads objects concurrently) takes a client from its pool
+// for each request; the client goes back, with its kept-alive connection, when the lease ends.
+class ClientPool {
+public:
+  ClientPool(Endpoint endpoint, RemoteSettings settings)
+      : endpoint_(std::move(endpoint)), settings_(std::move(settings)) {}
+
+  class Lease {
+  public:
+    Lease(ClientPool& pool, std::unique_ptr<httplib::Client> client)
+        : pool_(pool), client_(std::move(client)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_.give_back(std::move(client_)); }
+    httplib::Client& operator*() const noexcept { return *client_; }
+
+  private:
+    ClientPool& pool_;
+    std::unique_ptr<httplib::Client> client_;
+  };
+
+  // An idle client, or a new one when every client is busy.
+  Lease acquire();
+
+private:
+  void give_back(std::unique_ptr<httplib::Client> client);
+
+  Endpoint endpoint_;
+  RemoteSettings settings_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_;
+};
 
 // A response whose body was read whole (listings, tokens, error answers).
 struct HttpAnswer {

@@ -18,6 +18,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kAttempts = 5; // tries of one object (list or fetch) before its error stands
+// Objects downloaded at once, each on its own connection.
+constexpr std::size_t kConcurrentDownloads = 4;
+// What a download writes to disk at once: the socket's small reads are gathered first.
+constexpr std::size_t kWriteBuffer = 1 << 20;
 
 struct IndexEntry {
   std::string version;
@@ -169,12 +173,44 @@ public:
     prune(wanted, index, stats);
     write_index(dir_ / "index.tsv", index);
     core::Progress progress("downloading " + location_.text, "bytes");
-    for (const Wanted* w : missing) {
-      fetch(*w, stats, progress, missing_bytes);
-      index[w->relative] = {w->object.version, w->object.size};
-      write_index(dir_ / "index.tsv", index);
-      ++stats.fetched_objects;
-    }
+    // Several objects are downloaded at once (a CUR month is often many files, and one connection
+    // seldom fills the link); the first failure stops the others from starting a new object and
+    // is the run's error.
+    std::mutex mutex; // guards index, stats, progress and failure
+    std::size_t next = 0;
+    std::exception_ptr failure;
+    const auto worker = [&] {
+      while (true) {
+        const Wanted* w = nullptr;
+        {
+          const std::lock_guard guard(mutex);
+          if (failure || next == missing.size())
+            return;
+          w = missing[next++];
+        }
+        try {
+          fetch(*w, stats, progress, missing_bytes, mutex);
+          const std::lock_guard guard(mutex);
+          index[w->relative] = {w->object.version, w->object.size};
+          write_index(dir_ / "index.tsv", index);
+          ++stats.fetched_objects;
+        } catch (...) {
+          const std::lock_guard guard(mutex);
+          if (!failure)
+            failure = std::current_exception();
+          return;
+        }
+      }
+    };
+    const std::size_t workers = std::min(kConcurrentDownloads, missing.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < workers; ++i)
+      threads.emplace_back(worker);
+    worker();
+    for (std::thread& thread : threads)
+      thread.join();
+    if (failure)
+      std::rethrow_exception(failure);
     progress.finish();
     return stats;
   }
@@ -217,9 +253,9 @@ private:
   }
 
   // Fetches one object into partial/ (resuming what is there of the same version), then moves
-  // it into objects/.
+  // it into objects/. `mutex` guards `stats` and `progress`, shared with the other downloads.
   void fetch(const Wanted& w, MirrorStats& stats, core::Progress& progress,
-             std::uint64_t total_missing) {
+             std::uint64_t total_missing, std::mutex& mutex) {
     const std::string id = hex(sha256(w.relative)).substr(0, 32);
     const fs::path partial = dir_ / "partial" / id;
     const fs::path meta = dir_ / "partial" / (id + ".version");
@@ -234,22 +270,38 @@ private:
       std::ofstream(meta, std::ios::trunc) << version_line << '\n';
     }
     const std::string url = location_.object_url(w.object.key);
+    std::vector<char> buffer(kWriteBuffer);
     for (int attempt = 1;; ++attempt) {
       const std::uint64_t offset = file_size_or_zero(partial);
       if (offset == w.object.size)
         break;
       if (offset > 0) {
-        ++stats.resumed_requests;
+        {
+          const std::lock_guard guard(mutex);
+          ++stats.resumed_requests;
+        }
         log::info("remote.resume", {{"object", url}, {"offset", offset}, {"size", w.object.size}});
       }
-      std::ofstream out(partial, std::ios::app | std::ios::binary);
+      std::ofstream out;
+      out.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      out.open(partial, std::ios::app | std::ios::binary);
+      // Counted into `stats` every few hundred KiB and at the end, not under the lock per read.
+      std::uint64_t uncounted = 0;
+      const auto count = [&] {
+        const std::lock_guard guard(mutex);
+        stats.fetched_bytes += uncounted;
+        uncounted = 0;
+        progress.update(stats.fetched_bytes, total_missing, stats.fetched_bytes);
+      };
       try {
         store_.read(w.object, offset, [&](const char* data, std::size_t size) {
           out.write(data, static_cast<std::streamsize>(size));
-          stats.fetched_bytes += size;
-          progress.update(stats.fetched_bytes, total_missing, stats.fetched_bytes);
+          uncounted += size;
+          if (uncounted >= (256U << 10))
+            count();
           return static_cast<bool>(out);
         });
+        count();
         out.close();
         if (!out)
           throw ErrorException(source_error("cannot write " + partial.string()));
@@ -260,10 +312,13 @@ private:
                                             true));
         break;
       } catch (const ObjectChanged&) {
+        out.close();
         fs::remove(partial);
         fs::remove(meta);
         throw;
       } catch (const ErrorException& e) {
+        count();
+        out.close(); // what was received is on disk before the next try looks at its size
         if (!e.error().retryable() || attempt == kAttempts)
           throw; // the partial file stays: the next run resumes it
         log::warn(
@@ -371,6 +426,7 @@ Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location, const s
     MirrorRun run(location, *store, dir, settings_);
     bool single = false;
     const std::vector<Wanted> wanted = run.wanted(single);
+    const auto listed = std::chrono::steady_clock::now();
     if (wanted.empty())
       return source_error(location.text + " holds no objects (is the bucket and prefix right?)");
     std::uint64_t bytes = 0;
@@ -382,11 +438,13 @@ Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location, const s
                           human_bytes(settings_.cache_max_bytes) +
                           "); raise cache_max_bytes in the connection's [remote] table");
     lease.stats = run.run(wanted);
+    const auto fetched = std::chrono::steady_clock::now();
     lease.local_path = single ? dir / "objects" / wanted.front().relative : dir / "objects";
     evict(cache_dir_, dir, settings_.cache_max_bytes);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count();
+    const auto ms_between = [](auto from, auto to) {
+      return static_cast<std::int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+    };
     log::info("remote.mirror", {{"location", location.text},
                                 {"objects", lease.stats.objects},
                                 {"bytes", lease.stats.bytes},
@@ -395,7 +453,9 @@ Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location, const s
                                 {"fetched_bytes", lease.stats.fetched_bytes},
                                 {"resumed", lease.stats.resumed_requests},
                                 {"removed", lease.stats.removed_objects},
-                                {"ms", static_cast<std::int64_t>(ms)}});
+                                {"list_ms", ms_between(started, listed)},
+                                {"fetch_ms", ms_between(listed, fetched)},
+                                {"ms", ms_between(started, std::chrono::steady_clock::now())}});
     return lease;
   } catch (const ErrorException& e) {
     return e.error().message().find(location.text) != std::string::npos ||

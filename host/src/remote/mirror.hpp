@@ -5,7 +5,8 @@
 // downloaded at in <cache>/<id>/index.tsv; <id> is a digest of the connection id and the
 // location, so two connections never share (or evict) a mirror they are reading.
 //
-// A mirror() call lists the objects, then for each one:
+// A mirror() call lists the objects, then for each one (up to four downloads at once, each on its
+// own connection; the first failure stops the others from starting another object):
 //   - listed at the version and size of its index entry, with the file there: nothing fetched
 //     (a nightly sync of an unchanged export downloads nothing);
 //   - otherwise fetched into partial/, pinned to the listed version (If-Match, ifGenerationMatch,

@@ -10,6 +10,8 @@
 #include "remote/sigv4.hpp"
 #include "remote/xml_text.hpp"
 
+#include <optional>
+
 namespace billdrop::remote {
 
 namespace {
@@ -47,7 +49,7 @@ public:
                                  {"endpoint", endpoint_.scheme_host_port},
                                  {"region", region_},
                                  {"credentials", found.source}});
-    client_ = make_client(endpoint_, settings);
+    clients_.emplace(endpoint_, settings);
   }
 
   std::vector<ObjectInfo> list(std::string_view prefix) override {
@@ -90,7 +92,7 @@ public:
     if (offset > 0)
       headers.emplace("Range", "bytes=" + std::to_string(offset) + "-");
     const HttpAnswer answer = http_get_streamed(
-        *client_, path, headers,
+        *clients_->acquire(), path, headers,
         [&](const httplib::Response& response) {
           const std::string etag = response.get_header_value("ETag");
           if (!etag.empty() && unquoted(etag) != unquoted(object.version))
@@ -142,7 +144,8 @@ private:
     std::string target = path.empty() ? std::string(1, '/') : path;
     if (!query.empty())
       target.append(1, '?').append(sigv4_query_string(query));
-    return http_send(*client_, method, target, signed_headers(method, path, query), body, "", what);
+    return http_send(*clients_->acquire(), method, target, signed_headers(method, path, query),
+                     body, "", what);
   }
 
   RemoteLocation location_;
@@ -151,7 +154,7 @@ private:
   Endpoint endpoint_;
   bool path_style_ = false;
   AwsCredentials credentials_;
-  std::unique_ptr<httplib::Client> client_;
+  std::optional<ClientPool> clients_; // read() is called from several threads at once
 };
 
 } // namespace

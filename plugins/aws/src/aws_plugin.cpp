@@ -1,5 +1,5 @@
-// The aws plugin: AWS Cost and Usage Reports (legacy CUR and CUR 2.0, CSV) to CBF. This file
-// holds only the plugin class and its entry point; the reading lives in cur_report.cpp, the
+// The aws plugin: AWS Cost and Usage Reports (legacy CUR and CUR 2.0, CSV or Parquet) to CBF. This
+// file holds only the plugin class and its entry point; the reading lives in cur_report.cpp, the
 // mapping in cur_row_mapper.cpp.
 #include "cur_report.hpp"
 
@@ -11,11 +11,12 @@ class AwsPlugin final : public SourcePlugin {
 public:
   static constexpr ConfigKey config_keys[] = {
       {"path", ConfigType::path, nullptr, true,
-       "The report prefix (legacy CUR: the folder holding <report>/<YYYYMMDD-YYYYMMDD>/), the "
-       "CUR 2.0 export folder (holding data/BILLING_PERIOD=YYYY-MM/), or one CUR CSV file "
-       "(.csv, .csv.gz, .csv.zip)"},
+       "The report prefix (legacy CUR: the folder holding <report>/<YYYYMMDD-YYYYMMDD>/, or "
+       "<report>/year=YYYY/month=M/ in the Athena layout), the CUR 2.0 export folder (holding "
+       "data/BILLING_PERIOD=YYYY-MM/), or one CUR file (.csv, .csv.gz, .csv.zip, .parquet)"},
       {"format", ConfigType::string, "\"auto\"", false,
-       "auto (detect from the folders), legacy or cur2"},
+       "auto (detect from the folders), legacy (manifests or the Athena layout), athena (only "
+       "the Athena layout: year=YYYY/month=M/*.parquet with cost_and_usage_data_status) or cur2"},
       {"report_name", ConfigType::string, nullptr, false,
        "The report (legacy) or export (CUR 2.0) to read when the path holds several"},
       {"month_by", ConfigType::string, "\"usage\"", false,
@@ -47,4 +48,4 @@ private:
 
 BILLDROP_PLUGIN(billdrop::aws::AwsPlugin, "aws", "1.0.0",
                 "AWS Cost and Usage Reports (legacy CUR and CUR 2.0, CSV: .csv, .csv.gz, "
-                ".csv.zip) to CBF")
+                ".csv.zip, or Parquet) to CBF")

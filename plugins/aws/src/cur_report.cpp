@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 #include <system_error>
 
@@ -57,7 +58,38 @@ std::optional<Month> cur2_period_month(std::string_view name) {
   return *month;
 }
 
-using PeriodParser = std::optional<Month> (*)(std::string_view);
+// "year=2024" -> 2024 (the Athena layout's year folder).
+std::optional<int> athena_year(std::string_view name) {
+  constexpr std::string_view prefix = "year=";
+  if (name.substr(0, prefix.size()) != prefix || name.size() != prefix.size() + 4 ||
+      !all_digits(name.substr(prefix.size())))
+    return std::nullopt;
+  return to_int(name.substr(prefix.size()));
+}
+
+// "month=7" -> 7. AWS does not pad the number; "month=07" is read too.
+std::optional<int> athena_month_number(std::string_view name) {
+  constexpr std::string_view prefix = "month=";
+  const std::string_view digits = name.substr(std::min(name.size(), prefix.size()));
+  if (name.substr(0, prefix.size()) != prefix || digits.size() > 2 || !all_digits(digits))
+    return std::nullopt;
+  const int month = to_int(digits);
+  if (month < 1 || month > 12)
+    return std::nullopt;
+  return month;
+}
+
+// Whether a child folder of a report folder marks the layout.
+using PeriodTest = bool (*)(std::string_view);
+constexpr PeriodTest is_legacy_period = [](std::string_view name) {
+  return legacy_period_month(name).has_value();
+};
+constexpr PeriodTest is_cur2_period = [](std::string_view name) {
+  return cur2_period_month(name).has_value();
+};
+constexpr PeriodTest is_athena_year = [](std::string_view name) {
+  return athena_year(name).has_value();
+};
 
 std::vector<fs::path> sorted_children(const fs::path& dir, bool directories) {
   std::vector<fs::path> out;
@@ -71,18 +103,18 @@ std::vector<fs::path> sorted_children(const fs::path& dir, bool directories) {
   return out;
 }
 
-bool has_period_children(const fs::path& dir, PeriodParser parse) {
+bool has_period_children(const fs::path& dir, PeriodTest is_period) {
   for (const fs::path& child : sorted_children(dir, true))
-    if (parse(child.filename().string()))
+    if (is_period(child.filename().string()))
       return true;
   return false;
 }
 
 // Folders under `root` (itself included) whose children are billing period folders. CUR 2.0's
 // metadata/ folder repeats the period folders without data: it is skipped.
-void find_report_folders(const fs::path& dir, PeriodParser parse, int depth,
+void find_report_folders(const fs::path& dir, PeriodTest is_period, int depth,
                          std::vector<fs::path>& out) {
-  if (has_period_children(dir, parse)) {
+  if (has_period_children(dir, is_period)) {
     out.push_back(dir);
     return;
   }
@@ -90,7 +122,7 @@ void find_report_folders(const fs::path& dir, PeriodParser parse, int depth,
     return;
   for (const fs::path& child : sorted_children(dir, true))
     if (child.filename() != "metadata")
-      find_report_folders(child, parse, depth - 1, out);
+      find_report_folders(child, is_period, depth - 1, out);
 }
 
 std::string list_paths(const std::vector<fs::path>& paths) {
@@ -169,6 +201,97 @@ MonthFiles cur2_month(const fs::path& folder, Month month) {
     result.problems.push_back(folder.string() +
                               " holds no .csv, .csv.gz, .csv.zip or .parquet file");
   return result;
+}
+
+// The Athena layout: <report>/year=YYYY/month=M/*.parquet, the months named by the folders. Two
+// folders naming one month (month=1 and month=01) fail that month: which one AWS rewrites is
+// unknown. A month folder without a .parquet file fails too: reading nothing would send an empty
+// month, which replaces what CloudZero holds for it.
+std::vector<MonthFiles> athena_months(const fs::path& root) {
+  std::map<Month, std::vector<fs::path>> folders;
+  for (const fs::path& year_folder : sorted_children(root, true)) {
+    const std::optional<int> year = athena_year(year_folder.filename().string());
+    if (!year)
+      continue;
+    for (const fs::path& month_folder : sorted_children(year_folder, true))
+      if (std::optional<int> number = athena_month_number(month_folder.filename().string()))
+        folders[Month(*year, *number)].push_back(month_folder);
+  }
+  std::vector<MonthFiles> months;
+  for (const auto& [month, paths] : folders) {
+    MonthFiles result{month, paths.front(), {}, {}};
+    if (paths.size() > 1) {
+      result.problems.push_back("several folders name " + month.to_string() + ": " +
+                                list_paths(paths) + "; remove the one AWS no longer writes");
+      months.push_back(std::move(result));
+      continue;
+    }
+    for (const fs::path& file : sorted_children(result.folder, false))
+      if (ends_with(file.filename().string(), ".parquet"))
+        result.files.push_back(file);
+    if (result.files.empty())
+      result.problems.push_back(result.folder.string() + " holds no .parquet file, so " +
+                                month.to_string() + " cannot be read");
+    months.push_back(std::move(result));
+  }
+  return months;
+}
+
+constexpr std::string_view athena_status_name = "cost_and_usage_data_status";
+
+// The Athena layout's status table: in the report folder, or beside it when AWS doubled the
+// report name (<prefix>/<report>/<report>/year=...). Empty when there is none.
+fs::path athena_status_file(const fs::path& root) {
+  const fs::path relative =
+      fs::path(athena_status_name) / (std::string(athena_status_name) + ".parquet");
+  const fs::path report = root.filename().empty() ? root.parent_path() : root; // "x/report/"
+  std::error_code ec;
+  if (fs::is_regular_file(report / relative, ec))
+    return report / relative;
+  const fs::path outer = report.parent_path();
+  if (outer.filename() == report.filename() && fs::is_regular_file(outer / relative, ec))
+    return outer / relative;
+  return {};
+}
+
+// Why the report cannot be read now: the status table does not say READY (AWS is rewriting the
+// report), or it cannot be read. Empty when it says READY or is absent.
+std::string athena_status_problem(const fs::path& root) {
+  const fs::path file = athena_status_file(root);
+  if (file.empty())
+    return {};
+  Result<std::unique_ptr<ParquetCsvReader>> reader = ParquetCsvReader::open(file);
+  if (!reader)
+    return "the report's status cannot be read: " + reader.error().message();
+  CsvRecord record;
+  Result<bool> more = (*reader)->next(record);
+  if (!more)
+    return "the report's status cannot be read: " + more.error().message();
+  std::size_t column = no_column;
+  for (std::size_t i = 0; *more && i < record.size(); ++i)
+    if (iequals_ascii(trim_ascii(record[i]), "status"))
+      column = i;
+  if (column == no_column)
+    return file.string() + " has no column \"status\", so whether AWS is rewriting the report is "
+                           "unknown";
+  std::size_t rows = 0;
+  while (true) {
+    more = (*reader)->next(record);
+    if (!more)
+      return "the report's status cannot be read: " + more.error().message();
+    if (!*more)
+      break;
+    ++rows;
+    const std::string_view status = column < record.size() ? trim_ascii(record[column]) : "";
+    if (!iequals_ascii(status, "READY"))
+      return file.string() + " says " + quote_for_message(status) +
+             ", not \"READY\": AWS is rewriting the report, so nothing is read until it is "
+             "done (the next sync tries again)";
+  }
+  if (rows == 0)
+    return file.string() + " holds no status row, so whether AWS is rewriting the report is "
+                           "unknown";
+  return {};
 }
 
 Result<std::unique_ptr<ByteSource>> open_data_file(const fs::path& file) {
@@ -341,9 +464,12 @@ Result<ReportFormat> parse_report_format(std::string_view text) {
     return ReportFormat::automatic;
   if (text == "legacy")
     return ReportFormat::legacy;
+  if (text == "athena")
+    return ReportFormat::athena;
   if (text == "cur2")
     return ReportFormat::cur2;
-  return config_error("format \"" + std::string(text) + "\" is not one of auto, legacy, cur2");
+  return config_error("format \"" + std::string(text) +
+                      "\" is not one of auto, legacy, athena, cur2");
 }
 
 Result<ReportLayout> locate_report(const ReportOptions& options) {
@@ -379,20 +505,38 @@ Result<ReportLayout> locate_report(const ReportOptions& options) {
   };
 
   std::vector<fs::path> legacy;
+  std::vector<fs::path> athena;
   std::vector<fs::path> cur2;
-  if (options.format != ReportFormat::cur2)
-    find_report_folders(path, legacy_period_month, search_depth, legacy);
-  if (options.format != ReportFormat::legacy)
-    find_report_folders(path, cur2_period_month, search_depth, cur2);
-  if (!legacy.empty()) {
-    Result<fs::path> root = pick(std::move(legacy), true);
+  if (options.format == ReportFormat::automatic || options.format == ReportFormat::legacy)
+    find_report_folders(path, is_legacy_period, search_depth, legacy);
+  if (options.format != ReportFormat::cur2) {
+    find_report_folders(path, is_athena_year, search_depth, athena);
+    // A folder holding both layouts is read as the manifest layout unless `athena` is asked for.
+    std::erase_if(athena, [&](const fs::path& dir) {
+      return std::find(legacy.begin(), legacy.end(), dir) != legacy.end();
+    });
+  }
+  if (options.format == ReportFormat::automatic || options.format == ReportFormat::cur2)
+    find_report_folders(path, is_cur2_period, search_depth, cur2);
+  if (!legacy.empty() || !athena.empty()) {
+    std::vector<fs::path> found = legacy;
+    found.insert(found.end(), athena.begin(), athena.end());
+    std::sort(found.begin(), found.end());
+    Result<fs::path> root = pick(std::move(found), true);
     if (!root)
       return std::move(root).error();
-    layout.kind = LayoutKind::legacy;
     layout.root = *root;
-    for (const fs::path& folder : sorted_children(layout.root, true))
-      if (std::optional<Month> month = legacy_period_month(folder.filename().string()))
-        layout.months.push_back(legacy_month(layout.root, folder, *month));
+    if (std::find(athena.begin(), athena.end(), layout.root) != athena.end()) {
+      layout.kind = LayoutKind::athena;
+      layout.months = athena_months(layout.root);
+      if (std::string problem = athena_status_problem(layout.root); !problem.empty())
+        layout.problems.push_back(std::move(problem));
+    } else {
+      layout.kind = LayoutKind::legacy;
+      for (const fs::path& folder : sorted_children(layout.root, true))
+        if (std::optional<Month> month = legacy_period_month(folder.filename().string()))
+          layout.months.push_back(legacy_month(layout.root, folder, *month));
+    }
   } else if (!cur2.empty()) {
     Result<fs::path> root = pick(std::move(cur2), false);
     if (!root)
@@ -403,12 +547,27 @@ Result<ReportLayout> locate_report(const ReportOptions& options) {
       if (std::optional<Month> month = cur2_period_month(folder.filename().string()))
         layout.months.push_back(cur2_month(folder, *month));
   } else {
-    const std::string looked_for = options.format == ReportFormat::legacy
-                                       ? "<report>/<YYYYMMDD-YYYYMMDD>/ folders (legacy CUR)"
-                                   : options.format == ReportFormat::cur2
-                                       ? "data/BILLING_PERIOD=YYYY-MM/ folders (CUR 2.0)"
-                                       : "<report>/<YYYYMMDD-YYYYMMDD>/ folders (legacy CUR) or "
-                                         "data/BILLING_PERIOD=YYYY-MM/ folders (CUR 2.0)";
+    constexpr std::string_view legacy_folders =
+        "<report>/<YYYYMMDD-YYYYMMDD>/ folders (legacy CUR)";
+    constexpr std::string_view athena_folders =
+        "<report>/year=YYYY/month=M/ folders (legacy CUR, Athena layout)";
+    constexpr std::string_view cur2_folders = "data/BILLING_PERIOD=YYYY-MM/ folders (CUR 2.0)";
+    std::string looked_for;
+    switch (options.format) {
+    case ReportFormat::legacy:
+      looked_for = std::string(legacy_folders) + " or " + std::string(athena_folders);
+      break;
+    case ReportFormat::athena:
+      looked_for = athena_folders;
+      break;
+    case ReportFormat::cur2:
+      looked_for = cur2_folders;
+      break;
+    case ReportFormat::automatic:
+      looked_for = std::string(legacy_folders) + ", " + std::string(athena_folders) + " or " +
+                   std::string(cur2_folders);
+      break;
+    }
     return source_error("no CUR report under " + path.string() + ": looked for " + looked_for +
                         " up to " + std::to_string(search_depth) + " folders deep");
   }
@@ -431,7 +590,11 @@ Status CurReport::check() const {
     check_file(layout->root, "");
   if (layout->kind != LayoutKind::file && layout->months.empty())
     problems.push_back("no billing period under " + layout->root.string());
+  if (!layout->problems.empty()) // the files are not looked at while AWS rewrites them
+    problems.insert(problems.end(), layout->problems.begin(), layout->problems.end());
   for (const MonthFiles& month : layout->months) {
+    if (!layout->problems.empty())
+      break;
     const std::string prefix = month.month.to_string() + ": ";
     for (const std::string& problem : month.problems)
       problems.push_back(prefix + problem);
@@ -498,6 +661,8 @@ Status CurReport::read(Month month, RowSink& sink) const {
   Result<ReportLayout> layout = locate_report(options_);
   if (!layout)
     return std::move(layout).error();
+  if (!layout->problems.empty())
+    return source_error(month.to_string() + ": " + join_lines(layout->problems));
   std::vector<fs::path> files;
   ReadScope scope{month, true, options_.month_by};
   if (layout->kind == LayoutKind::file) {
@@ -518,6 +683,12 @@ Status CurReport::read(Month month, RowSink& sink) const {
   for (const fs::path& file : files)
     if (Status status = read_report_file(file, mapper, sink, progress); !status)
       return status;
+  // AWS may have started rewriting the report while its files were read: the month is failed
+  // rather than sent from a mix of old and new files.
+  if (layout->kind == LayoutKind::athena)
+    if (std::string problem = athena_status_problem(layout->root); !problem.empty())
+      return source_error(month.to_string() + ": while " + month.to_string() + " was read, " +
+                          problem);
   return {};
 }
 

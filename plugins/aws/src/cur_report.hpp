@@ -1,7 +1,9 @@
 #pragma once
 // Where a CUR's data files are and how they are read: a legacy report tree
-// (<report>/<YYYYMMDD-YYYYMMDD>/<assembly>/... with manifests), a CUR 2.0 export
-// (data/BILLING_PERIOD=YYYY-MM/...), or one loose CSV file (.csv, .csv.gz, .csv.zip).
+// (<report>/<YYYYMMDD-YYYYMMDD>/<assembly>/... with manifests), a legacy report in the Athena
+// layout (<report>/year=YYYY/month=M/*.parquet with the cost_and_usage_data_status table), a
+// CUR 2.0 export (data/BILLING_PERIOD=YYYY-MM/...), or one loose file (.csv, .csv.gz, .csv.zip,
+// .parquet).
 
 #include "cur_row_mapper.hpp"
 
@@ -14,7 +16,8 @@
 
 namespace billdrop::aws {
 
-enum class ReportFormat { automatic, legacy, cur2 };
+// legacy: either legacy layout (manifests, or Athena); athena: the Athena layout only.
+enum class ReportFormat { automatic, legacy, athena, cur2 };
 
 Result<ReportFormat> parse_report_format(std::string_view text);
 
@@ -34,12 +37,14 @@ struct MonthFiles {
   std::vector<std::string> problems;
 };
 
-enum class LayoutKind { legacy, cur2, file };
+enum class LayoutKind { legacy, athena, cur2, file };
 
 struct ReportLayout {
   LayoutKind kind = LayoutKind::file;
   std::filesystem::path root; // the report folder, the export's data folder, or the file
   std::vector<MonthFiles> months;
+  // Why no month can be read now (the Athena status table says AWS is rewriting the report).
+  std::vector<std::string> problems;
 };
 
 // Finds the report under `options.path`. Errors say what was looked for and what was found.

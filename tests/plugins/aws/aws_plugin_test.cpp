@@ -61,7 +61,8 @@ TEST(AwsPluginTest, UnknownFormatIsAConfigError) {
   auto status = harness.create();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().kind(), billdrop::ErrorKind::config);
-  EXPECT_EQ(status.error().message(), "format \"parquet\" is not one of auto, legacy, cur2");
+  EXPECT_EQ(status.error().message(),
+            "format \"parquet\" is not one of auto, legacy, athena, cur2");
 }
 
 TEST(AwsPluginTest, LegacyTreeListsItsBillingPeriods) {
