@@ -1,5 +1,6 @@
 #include "billing/sqlite/sqlite_billing_store.hpp"
 
+#include "billing/search_words.hpp"
 #include "billing/utc_time.hpp"
 
 #include <sqlite3.h>
@@ -290,25 +291,12 @@ std::string where_clause(const ItemFilter& f, std::vector<Value>& values) {
   return sql;
 }
 
-// `text` as an FTS5 query: every word quoted (so no word is read as an operator) and taken as a
-// prefix, all of them required. Words are runs of letters and digits (any non-ASCII byte counts
-// as a letter, as FTS5's unicode61 tokenizer reads them).
+// `text` as an FTS5 query: every word (search_words.hpp) quoted, so that no word is read as an
+// operator, and taken as a prefix, all of them required.
 std::string fts_query(const std::string& text) {
-  std::string query, word;
-  auto flush = [&] {
-    if (word.empty())
-      return;
+  std::string query;
+  for (const std::string& word : search_words(text))
     query += (query.empty() ? "\"" : " \"") + word + "\"*";
-    word.clear();
-  };
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-      word += c;
-    else
-      flush();
-  }
-  flush();
   return query;
 }
 
@@ -789,16 +777,7 @@ public:
         groups.push_back(std::move(g));
       }
     }
-    const bool by_time = by == GroupBy::day || by == GroupBy::week || by == GroupBy::month;
-    std::sort(groups.begin(), groups.end(), [by_time](const GroupTotal& a, const GroupTotal& b) {
-      if (by_time && a.key != b.key)
-        return a.key < b.key;
-      if (a.currency != b.currency)
-        return a.currency < b.currency;
-      if (a.amount != b.amount)
-        return a.amount > b.amount;
-      return a.key < b.key;
-    });
+    sort_groups(groups, by);
     return groups;
   }
 
