@@ -8,7 +8,10 @@ RUNS runs of DURATION seconds. Two cases per endpoint:
             nearly every request misses the cache and runs its SQL
 
 Usage: bench/billing/run_bench.py BUILD_DIR [--items N] [--runs R] [--duration S]
-Prints a Markdown table and writes it to bench/billing/results.md."""
+                                  [--postgres-url-file FILE --results NAME]
+Prints a Markdown table and writes it to bench/billing/results.md (or NAME). With
+--postgres-url-file, serve runs with [store] kind = "postgres" on the database that file names
+(bench/billing/run_postgres.sh starts a throwaway cluster for it)."""
 import argparse
 import http.client
 import json
@@ -32,7 +35,7 @@ WORDS = ["engine", "instance", "bucket", "cluster", "license", "seat", "plan", "
 TAGS = ["production", "staging", "dev", "team-a", "team-b", "team-c", "gpu", "eu", "us", "batch"]
 
 
-def start_serve(build, work):
+def start_serve(build, work, postgres_url_file=None):
     csv = os.path.join(work, "empty.csv")
     with open(csv, "w") as f:
         f.write("ts,amount\n2026-01-01T00:00:00Z,1.00\n")
@@ -50,6 +53,8 @@ path = "{csv}"
 "time/usage_start" = "{{ts}}"
 "cost/cost" = "{{amount}}"
 """)
+        if postgres_url_file:
+            f.write(f'[store]\nkind = "postgres"\nurl_file = "{os.path.abspath(postgres_url_file)}"\n')
     out = open(os.path.join(work, "serve.out"), "w+")
     proc = subprocess.Popen([os.path.join(build, "bin/billdrop"), "--no-progress",
                              "--plugin-dir", os.path.join(build, "lib/billdrop/plugins"), "--log-level", "warn",
@@ -155,11 +160,13 @@ def main():
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--postgres-url-file")
+    parser.add_argument("--results", default="results.md")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk; install-deps.sh has it)")
     work = tempfile.mkdtemp(prefix="billdrop-billing-bench-")
-    proc, port = start_serve(os.path.abspath(args.build), work)
+    proc, port = start_serve(os.path.abspath(args.build), work, args.postgres_url_file)
     try:
         seconds = load_items(port, args.items)
         base = f"http://127.0.0.1:{port}/api/v1/billing"
@@ -184,9 +191,10 @@ def main():
             rows.append((name, results))
         status = json.loads(subprocess.run(["curl", "-s", base + "/status"], capture_output=True,
                                            text=True).stdout)["data"]
-        lines = [f"Billing API, {status['totalItems']:,} items ({seconds:.0f} s to create through "
+        lines = [f"Billing API ({status['storageType']} store), {status['totalItems']:,} items ({seconds:.0f} s to create through "
                  f"POST /items, 4 clients); wrk -t2 -c50 -d{args.duration}s, median of "
-                 f"{args.runs} runs; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+                 f"{args.runs} runs; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
                  "",
                  "| endpoint | case | p50 ms | p99 ms | req/s | p99 of each run (ms) |",
                  "|---|---|---|---|---|---|"]
@@ -196,7 +204,7 @@ def main():
                              f"{', '.join(f'{v:.2f}' for v in all99)} |")
         text = "\n".join(lines)
         print(text)
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md"), "w") as f:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), args.results), "w") as f:
             f.write(text + "\n")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -2,6 +2,7 @@
 // background, every request over loopback HTTP. The seed's examples are replayed as written;
 // every endpoint and filter is checked against totals summed by hand from the fixture below
 // (never by the code under test); bad input gets a 4xx naming the field and writes nothing.
+#include "support/cli_run.hpp"
 #include "support/postgres_cluster.hpp"
 #include "support/process.hpp"
 #include "support/temp_folder.hpp"
@@ -813,6 +814,28 @@ TEST_F(BillingApiTest, TwoHostsOnOneDatabaseAnswerForEachOther) {
   port_ = host_a;
   ::kill(pid_b, SIGTERM);
   EXPECT_EQ(test::wait_exit(pid_b, milliseconds(10'000)), 0);
+}
+
+// `billdrop store migrate` brings the billing tables of a PostgreSQL store up too, once.
+TEST(BillingStoreMigrateTest, MigratesTheBillingTablesOfAPostgresStore) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("billdrop_billing_migrate_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string url = test::PostgresCluster::shared().create_database();
+  std::ofstream(dir / "pg.url") << url << "\n";
+  std::ofstream(dir / "billdrop.toml")
+      << "state_dir = \"state\"\n[store]\nkind = \"postgres\"\nurl_file = \"pg.url\"\n";
+  const std::string config = (dir / "billdrop.toml").string();
+  test::CliRun first = test::run_billdrop({"store", "migrate", "--config", config, "--json"}, dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find(R"("billing":{"fromVersion":0,"toVersion":1})"), std::string::npos)
+      << first.out;
+  EXPECT_EQ(test::PostgresCluster::query(url, "SELECT version FROM billdrop_billing_schema"), "1");
+  test::CliRun again = test::run_billdrop({"store", "migrate", "--config", config}, dir);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("the billing tables are at schema version 1 already"), std::string::npos)
+      << again.out;
+  fs::remove_all(dir);
 }
 
 // --- sync items, POST /sync, jobs and adapters
