@@ -1085,12 +1085,22 @@ public:
     return stats;
   }
 
+  // One read of the database's counters answers every caller that arrived before it began:
+  // 50 clients checking the report cache at once cost one round trip, not 50 in a row, and
+  // none gets a value older than its call.
   std::uint64_t generation() const override {
-    const std::lock_guard lock(mutex_);
+    const std::uint64_t arrival = reads_started_.load();
+    const std::lock_guard read_lock(generation_mutex_);
+    if (last_read_ > arrival) // began after this call did
+      return last_generation_;
+    const std::uint64_t read = reads_started_.fetch_add(1) + 1;
     try {
+      const std::lock_guard lock(mutex_);
       const Rows rows =
           exec("SELECT COALESCE(SUM(generation), 0)::bigint FROM billing_generations");
-      return static_cast<std::uint64_t>(rows.integer(0, 0));
+      last_generation_ = static_cast<std::uint64_t>(rows.integer(0, 0));
+      last_read_ = read;
+      return last_generation_;
     } catch (const std::exception&) {
       // Unknown: a value never seen before nor again, so that nothing is cached meanwhile.
       return (std::uint64_t{1} << 63) | unknown_.fetch_add(1);
@@ -1104,6 +1114,10 @@ private:
   std::string writer_;
   std::string location_;
   mutable std::atomic<std::uint64_t> unknown_{0};
+  mutable std::mutex generation_mutex_;                 // one generation read at a time
+  mutable std::atomic<std::uint64_t> reads_started_{0}; // generation reads begun
+  mutable std::uint64_t last_read_ = 0;                 // the number of the last one that succeeded
+  mutable std::uint64_t last_generation_ = 0;           // and what it read
 };
 
 Result<std::unique_ptr<BillingStore>> open_postgres_billing_store(const std::string& url) {
