@@ -10,9 +10,12 @@ RUNS runs of DURATION seconds. Two cases per endpoint:
 Search is also measured with 10 clients.
 
 Usage: bench/billing/run_bench.py BUILD_DIR [--items N] [--runs R] [--duration S] [--state DIR]
+                                  [--postgres-url-file FILE --results NAME]
 --state DIR keeps the state directory (the items) between runs: a DIR that already holds
 billing.db is used as it is, without creating items.
-Prints a Markdown table and writes it to bench/billing/results.md."""
+Prints a Markdown table and writes it to bench/billing/results.md (or NAME). With
+--postgres-url-file, serve runs with [store] kind = "postgres" on the database that file names
+(bench/billing/run_postgres.sh starts a throwaway cluster for it)."""
 import argparse
 import http.client
 import json
@@ -36,7 +39,7 @@ WORDS = ["engine", "instance", "bucket", "cluster", "license", "seat", "plan", "
 TAGS = ["production", "staging", "dev", "team-a", "team-b", "team-c", "gpu", "eu", "us", "batch"]
 
 
-def start_serve(build, work, state):
+def start_serve(build, work, state, postgres_url_file=None):
     csv = os.path.join(work, "empty.csv")
     with open(csv, "w") as f:
         f.write("ts,amount\n2026-01-01T00:00:00Z,1.00\n")
@@ -54,6 +57,8 @@ path = "{csv}"
 "time/usage_start" = "{{ts}}"
 "cost/cost" = "{{amount}}"
 """)
+        if postgres_url_file:
+            f.write(f'[store]\nkind = "postgres"\nurl_file = "{os.path.abspath(postgres_url_file)}"\n')
     out = open(os.path.join(work, "serve.out"), "w+")
     proc = subprocess.Popen([os.path.join(build, "bin/billdrop"), "--no-progress",
                              "--plugin-dir", os.path.join(build, "lib/billdrop/plugins"), "--log-level", "warn",
@@ -172,14 +177,17 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--state", help="a state directory to keep (and reuse) the items in")
+    parser.add_argument("--postgres-url-file")
+    parser.add_argument("--results", default="results.md")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk; install-deps.sh has it)")
     work = tempfile.mkdtemp(prefix="billdrop-billing-bench-")
     state = os.path.abspath(args.state) if args.state else os.path.join(work, "state")
-    reuse = os.path.exists(os.path.join(state, "billing.db"))
+    # With PostgreSQL the items live in the database: --state does not say whether it has them.
+    reuse = os.path.exists(os.path.join(state, "billing.db")) and not args.postgres_url_file
     started = time.time()
-    proc, port = start_serve(os.path.abspath(args.build), work, state)
+    proc, port = start_serve(os.path.abspath(args.build), work, state, args.postgres_url_file)
     startup = time.time() - started
     try:
         seconds = None if reuse else load_items(port, args.items)
@@ -212,9 +220,10 @@ def main():
         created = (f"{seconds:.0f} s to create through POST /items, 4 clients" if seconds
                    else "reused from --state")
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-        lines = [f"Billing API, {status['totalItems']:,} items ({created}; serve ready in "
-                 f"{startup:.2f} s); wrk -t2 -c50 (search also -c10) -d{args.duration}s, median of "
-                 f"{args.runs} runs; {os.cpu_count()} CPUs; load average at the end {load}; "
+        lines = [f"Billing API ({status['storageType']} store), {status['totalItems']:,} items "
+                 f"({created}; serve ready in {startup:.2f} s); wrk -t2 -c50 (search also -c10) "
+                 f"-d{args.duration}s, median of {args.runs} runs; {os.cpu_count()} CPUs; load "
+                 f"average at the end {load}; "
                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
                  "",
                  "| endpoint | case | p50 ms | p99 ms | req/s | p99 of each run (ms) |",
@@ -225,7 +234,7 @@ def main():
                              f"{', '.join(f'{v:.2f}' for v in all99)} |")
         text = "\n".join(lines)
         print(text)
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md"), "w") as f:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), args.results), "w") as f:
             f.write(text + "\n")
     finally:
         proc.send_signal(signal.SIGTERM)

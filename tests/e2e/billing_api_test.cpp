@@ -2,6 +2,8 @@
 // background, every request over loopback HTTP. The seed's examples are replayed as written;
 // every endpoint and filter is checked against totals summed by hand from the fixture below
 // (never by the code under test); bad input gets a 4xx naming the field and writes nothing.
+#include "support/cli_run.hpp"
+#include "support/postgres_cluster.hpp"
 #include "support/process.hpp"
 #include "support/temp_folder.hpp"
 
@@ -96,6 +98,11 @@ protected:
         << "\n[connections.acme.config]\npath = \"acme.csv\"\n"
            "[connections.acme.config.columns]\n\"time/usage_start\" = \"{ts}\"\n"
            "\"cost/cost\" = \"{amount}\"\n\"resource/service\" = \"{service}\"\n";
+    if (!store_url_.empty()) {
+      std::ofstream(dir_ / "pg.url") << store_url_ << "\n";
+      std::ofstream(dir_ / "billdrop.toml", std::ios::app)
+          << "[store]\nkind = \"postgres\"\nurl_file = \"pg.url\"\n";
+    }
   }
   void TearDown() override {
     stop();
@@ -205,11 +212,34 @@ protected:
   int starts_ = 0;
   int port_ = 0;
   std::string infra_, ai_, support_;
+  std::string store_url_; // [store] kind = "postgres" on this database; "" for SQLite
 };
+
+// The API's tests once on each store: the state directory's billing.db, and a PostgreSQL
+// database (the tests' cluster) as `[store] kind = "postgres"` configures it.
+enum class Backend { sqlite, postgres };
+
+class BillingApiStoresTest : public BillingApiTest, public ::testing::WithParamInterface<Backend> {
+protected:
+  void SetUp() override {
+    if (GetParam() == Backend::postgres)
+      store_url_ = test::PostgresCluster::shared().create_database();
+    BillingApiTest::SetUp();
+  }
+  std::string storage_type() const {
+    return GetParam() == Backend::postgres ? "postgres" : "sqlite";
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, BillingApiStoresTest,
+                         ::testing::Values(Backend::sqlite, Backend::postgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::sqlite ? "sqlite" : "postgres";
+                         });
 
 // --- the seed's examples, as written
 
-TEST_F(BillingApiTest, SeedCreateItemExample) {
+TEST_P(BillingApiStoresTest, SeedCreateItemExample) {
   Reply reply = post("/api/v1/billing/items", R"({
 "name": "GCP Compute Engine",
 "amount": 1050,
@@ -251,7 +281,7 @@ TEST_F(BillingApiTest, SeedCreateItemExample) {
   EXPECT_EQ(by_ref.body, reply.body);
 }
 
-TEST_F(BillingApiTest, SeedListSummaryBreakdownTrendSearchExamples) {
+TEST_P(BillingApiStoresTest, SeedListSummaryBreakdownTrendSearchExamples) {
   load_fixture();
   // curl ".../items?provider=gcp&from=2026-03-01&to=2026-03-31&limit=20": items 1 and 2.
   Reply list = get("/api/v1/billing/items?provider=gcp&from=2026-03-01&to=2026-03-31&limit=20");
@@ -343,13 +373,13 @@ TEST_F(BillingApiTest, SeedListSummaryBreakdownTrendSearchExamples) {
   EXPECT_EQ(num(status.data(), "totalCategories"), 4);
   EXPECT_EQ(num(status.data()["config"].value(), "version"), 1);
   EXPECT_EQ(str(status.data()["config"].value(), "currency"), "USD");
-  EXPECT_EQ(str(status.data(), "storageType"), "sqlite");
+  EXPECT_EQ(str(status.data(), "storageType"), storage_type());
   EXPECT_GT(num(status.data()["storage"].value(), "bytes"), 0);
 }
 
 // --- every item filter, against the fixture's table
 
-TEST_F(BillingApiTest, EveryItemFilter) {
+TEST_P(BillingApiStoresTest, EveryItemFilter) {
   load_fixture();
   auto listed = [&](const std::string& query) {
     Reply reply = get("/api/v1/billing/items?" + query);
@@ -382,7 +412,7 @@ TEST_F(BillingApiTest, EveryItemFilter) {
   EXPECT_EQ(listed("provider=nobody"), (Names{}));
 }
 
-TEST_F(BillingApiTest, CursorPagingVisitsEveryItemOnce) {
+TEST_P(BillingApiStoresTest, CursorPagingVisitsEveryItemOnce) {
   load_fixture();
   std::vector<std::string> seen;
   std::string cursor;
@@ -409,7 +439,7 @@ TEST_F(BillingApiTest, CursorPagingVisitsEveryItemOnce) {
 
 // --- reports with their filters
 
-TEST_F(BillingApiTest, ReportsWithFilters) {
+TEST_P(BillingApiStoresTest, ReportsWithFilters) {
   load_fixture();
   auto summary = [&](const std::string& query) {
     Reply reply = get("/api/v1/billing/reports/summary?" + query);
@@ -511,7 +541,7 @@ TEST_F(BillingApiTest, ReportsWithFilters) {
 
 // --- writes: PUT, conflicts, deletes, categories
 
-TEST_F(BillingApiTest, PutReplacesTheFieldsItNamesAndKeepsCreatedAt) {
+TEST_P(BillingApiStoresTest, PutReplacesTheFieldsItNamesAndKeepsCreatedAt) {
   Reply created = post("/api/v1/billing/items",
                        R"({"name":"Old","amount":100,"provider":"gcp","tags":["a"],
                            "description":"kept","recurring":true,"period":"monthly"})");
@@ -536,7 +566,7 @@ TEST_F(BillingApiTest, PutReplacesTheFieldsItNamesAndKeepsCreatedAt) {
   EXPECT_EQ(call("PUT", "/api/v1/billing/items/nosuchitem", R"({"amount":1})").status, 404);
 }
 
-TEST_F(BillingApiTest, DuplicateProviderRefIsAConflict) {
+TEST_P(BillingApiStoresTest, DuplicateProviderRefIsAConflict) {
   create("/api/v1/billing/items", R"({"name":"a","amount":1,"provider":"gcp","providerRef":"r1"})");
   const std::string other = create(
       "/api/v1/billing/items", R"({"name":"b","amount":2,"provider":"gcp","providerRef":"r2"})");
@@ -553,7 +583,7 @@ TEST_F(BillingApiTest, DuplicateProviderRefIsAConflict) {
   EXPECT_EQ(item_count(), 3);
 }
 
-TEST_F(BillingApiTest, DeleteAndNotFound) {
+TEST_P(BillingApiStoresTest, DeleteAndNotFound) {
   const std::string id = create("/api/v1/billing/items", R"({"name":"a","amount":1})");
   Reply deleted = call("DELETE", "/api/v1/billing/items/" + id);
   EXPECT_EQ(deleted.status, 200);
@@ -567,7 +597,7 @@ TEST_F(BillingApiTest, DeleteAndNotFound) {
   EXPECT_EQ(get("/api/v1/billing/nosuchroute").status, 404);
 }
 
-TEST_F(BillingApiTest, Categories) {
+TEST_P(BillingApiStoresTest, Categories) {
   const std::string parent =
       create("/api/v1/billing/categories", R"({"name":"Infrastructure","description":"cloud"})");
   const std::string child =
@@ -601,7 +631,7 @@ TEST_F(BillingApiTest, Categories) {
 
 // --- bad input: a 4xx naming the field, never a crash, never a partial write
 
-TEST_F(BillingApiTest, BadInputIsAValidationErrorThatNamesTheField) {
+TEST_P(BillingApiStoresTest, BadInputIsAValidationErrorThatNamesTheField) {
   load_fixture();
   const std::int64_t before = item_count();
   const std::vector<std::pair<std::string, std::string>> bad_items = {
@@ -692,7 +722,7 @@ TEST_F(BillingApiTest, BadInputIsAValidationErrorThatNamesTheField) {
   EXPECT_EQ(num(get("/api/v1/billing/status").data(), "totalCategories"), 3);
 }
 
-TEST_F(BillingApiTest, BodiesOverOneMebibyteAre413) {
+TEST_P(BillingApiStoresTest, BodiesOverOneMebibyteAre413) {
   std::string big = R"({"name":"a","amount":1,"description":")" + std::string(1 << 20, 'x') + "\"}";
   Reply reply = post("/api/v1/billing/items", big);
   EXPECT_EQ(reply.status, 413) << reply.body.substr(0, 200);
@@ -706,7 +736,7 @@ TEST_F(BillingApiTest, BodiesOverOneMebibyteAre413) {
   EXPECT_EQ(read.error_field(), "description");
 }
 
-TEST_F(BillingApiTest, MinorUnitsFollowTheCurrency) {
+TEST_P(BillingApiStoresTest, MinorUnitsFollowTheCurrency) {
   // JPY has no minor unit: 5000 is 5000 yen; KWD has three digits.
   const std::string yen =
       create("/api/v1/billing/items", R"({"name":"yen","amount":5000,"currency":"JPY"})");
@@ -719,13 +749,93 @@ TEST_F(BillingApiTest, MinorUnitsFollowTheCurrency) {
   EXPECT_EQ(str(get("/api/v1/billing/items/" + plain).data(), "currency"), "USD");
 }
 
-TEST_F(BillingApiTest, DataSurvivesARestart) {
+TEST_P(BillingApiStoresTest, DataSurvivesARestart) {
   load_fixture();
   const std::string before = get("/api/v1/billing/reports/breakdown?by=provider").body;
   stop();
   start();
   EXPECT_EQ(get("/api/v1/billing/reports/breakdown?by=provider").body, before);
   EXPECT_EQ(item_count(), 8);
+}
+
+// --- several hosts
+
+// Two `serve` hosts, each with its own state directory, on one PostgreSQL database: either
+// answers for both, and a report one host has cached follows the other's writes.
+TEST_F(BillingApiTest, TwoHostsOnOneDatabaseAnswerForEachOther) {
+  stop(); // the SQLite host the fixture started
+  store_url_ = test::PostgresCluster::shared().create_database();
+  write_config(false);
+  start();
+  const int host_a = port_;
+  {
+    std::string toml = test::read_text(dir_ / "billdrop.toml");
+    toml.replace(toml.find("state_dir = \"state\""), 19, "state_dir = \"state_b\"");
+    std::ofstream(dir_ / "b.toml") << toml;
+  }
+  const pid_t pid_b =
+      test::spawn_billdrop({"serve", "--config", (dir_ / "b.toml").string()}, dir_, "serve_b");
+  int host_b = 0;
+  ASSERT_TRUE(test::eventually([&] {
+    const std::string out = test::read_text(dir_ / "serve_b.out");
+    std::smatch match;
+    if (!std::regex_search(out, match, std::regex(R"(listening on http://[^ ]+:([0-9]+) )")))
+      return false;
+    host_b = std::stoi(match[1]);
+    return true;
+  })) << test::read_text(dir_ / "serve_b.err");
+  load_fixture(); // through host A
+  const std::string gcp = "/api/v1/billing/reports/summary?provider=gcp";
+  // By hand: gcp's items 1050 + 2300 + 900 + 333.
+  EXPECT_EQ(num(get(gcp).data(), "totalAmount"), 4583); // host A caches it
+  port_ = host_b;
+  EXPECT_EQ(num(get(gcp).data(), "totalAmount"), 4583);
+  EXPECT_EQ(item_count(), 8);
+  EXPECT_EQ(names(get("/api/v1/billing/search?q=tokyo").data()),
+            std::vector<std::string>{"Tokyo hosting"});
+  create("/api/v1/billing/items", R"({"name":"Written on B","amount":17,"provider":"gcp",
+      "category":"Infrastructure","date":"2026-03-20"})");
+  port_ = host_a;
+  EXPECT_EQ(num(get(gcp).data(), "totalAmount"), 4600); // A's cache followed B's write
+  EXPECT_EQ(item_count(), 9);
+  EXPECT_EQ(names(get("/api/v1/billing/search?q=written").data()),
+            std::vector<std::string>{"Written on B"});
+  const Reply status = get("/api/v1/billing/status");
+  EXPECT_EQ(str(status.data(), "storageType"), "postgres");
+  EXPECT_EQ(str(status.data()["storage"].value(), "location").find("password"), std::string::npos);
+  // One providerRef across hosts: the second host's duplicate is a CONFLICT.
+  create("/api/v1/billing/items", R"({"name":"Invoice","amount":5,"provider":"gcp",
+      "providerRef":"inv-7","date":"2026-03-20"})");
+  port_ = host_b;
+  const Reply twin = post("/api/v1/billing/items", R"({"name":"Invoice again","amount":5,
+      "provider":"gcp","providerRef":"inv-7","date":"2026-03-20"})");
+  EXPECT_EQ(twin.status, 409) << twin.body;
+  EXPECT_EQ(twin.error_code(), "CONFLICT");
+  port_ = host_a;
+  ::kill(pid_b, SIGTERM);
+  EXPECT_EQ(test::wait_exit(pid_b, milliseconds(10'000)), 0);
+}
+
+// `billdrop store migrate` brings the billing tables of a PostgreSQL store up too, once.
+TEST(BillingStoreMigrateTest, MigratesTheBillingTablesOfAPostgresStore) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("billdrop_billing_migrate_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string url = test::PostgresCluster::shared().create_database();
+  std::ofstream(dir / "pg.url") << url << "\n";
+  std::ofstream(dir / "billdrop.toml")
+      << "state_dir = \"state\"\n[store]\nkind = \"postgres\"\nurl_file = \"pg.url\"\n";
+  const std::string config = (dir / "billdrop.toml").string();
+  test::CliRun first = test::run_billdrop({"store", "migrate", "--config", config, "--json"}, dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find(R"("billing":{"fromVersion":0,"toVersion":1})"), std::string::npos)
+      << first.out;
+  EXPECT_EQ(test::PostgresCluster::query(url, "SELECT version FROM billdrop_billing_schema"), "1");
+  test::CliRun again = test::run_billdrop({"store", "migrate", "--config", config}, dir);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("the billing tables are at schema version 1 already"), std::string::npos)
+      << again.out;
+  fs::remove_all(dir);
 }
 
 // --- sync items, POST /sync, jobs and adapters
@@ -742,10 +852,13 @@ std::string month_text(int back) {
   return text;
 }
 
-class BillingSyncTest : public BillingApiTest {
+// Sync items on either store: on PostgreSQL they are upserted with INSERT … ON CONFLICT.
+class BillingSyncTest : public BillingApiTest, public ::testing::WithParamInterface<Backend> {
 protected:
   void SetUp() override {
     test::TempFolderTest::SetUp();
+    if (GetParam() == Backend::postgres)
+      store_url_ = test::PostgresCluster::shared().create_database();
     m0_ = month_text(0);
     m1_ = month_text(1);
     // By hand: m0 compute 1.005 + 2.000 = 3.005 USD → 300 cents (300.5, half to even),
@@ -780,7 +893,13 @@ protected:
   std::string m0_, m1_;
 };
 
-TEST_F(BillingSyncTest, ASyncedMonthBecomesOneItemPerServiceRoundedHalfToEven) {
+INSTANTIATE_TEST_SUITE_P(Stores, BillingSyncTest,
+                         ::testing::Values(Backend::sqlite, Backend::postgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::sqlite ? "sqlite" : "postgres";
+                         });
+
+TEST_P(BillingSyncTest, ASyncedMonthBecomesOneItemPerServiceRoundedHalfToEven) {
   using Items = std::map<std::string, std::pair<std::int64_t, std::string>>;
   EXPECT_EQ(sync_items(3), (Items{{"acme/" + m0_ + "/compute", {300, "3.005"}},
                                   {"acme/" + m0_ + "/storage", {12, "0.125"}},
@@ -855,7 +974,7 @@ TEST_F(BillingSyncTest, ASyncedMonthBecomesOneItemPerServiceRoundedHalfToEven) {
   }
 }
 
-TEST_F(BillingSyncTest, AdaptersAreTheLoadedPlugins) {
+TEST_P(BillingSyncTest, AdaptersAreTheLoadedPlugins) {
   Reply reply = get("/api/v1/billing/sync/adapters");
   ASSERT_EQ(reply.status, 200) << reply.body;
   const auto adapters = array(reply.data());

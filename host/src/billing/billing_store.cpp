@@ -1,7 +1,8 @@
 #include "billing/billing_store.hpp"
 
 #include "billing/indexed_store.hpp"
-#include "billing/sqlite/fts5_tokenizer.hpp"
+#include "billing/postgres/postgres_billing_store.hpp"
+#include "billing/search_words.hpp"
 #include "billing/sqlite/sqlite_billing_store.hpp"
 
 #include <mutex>
@@ -12,13 +13,16 @@ namespace billdrop::billing {
 Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::path& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
-  Result<Tokenizer> tokenizer = fts5_unicode61_tokenizer();
-  if (!tokenizer)
-    return tokenizer.error();
   auto store = open_sqlite_billing_store(state_dir / "billing.db");
   if (!store)
     return store;
-  return with_memory_indexes(std::move(*store), std::move(*tokenizer));
+  // One host's own file: reports and searches from memory. A PostgreSQL store is shared by
+  // several hosts, whose writes an index in this one would not see.
+  return with_memory_indexes(std::move(*store),
+                             [](std::string_view text, bool, std::vector<std::string>& tokens) {
+                               for (std::string& token : unicode61_tokens(text))
+                                 tokens.push_back(std::move(token));
+                             });
 }
 
 std::vector<Item> BillingStore::items(const std::vector<std::string>& ids) {
@@ -27,6 +31,13 @@ std::vector<Item> BillingStore::items(const std::vector<std::string>& ids) {
     if (std::optional<Item> one = item(id))
       found.push_back(std::move(*one));
   return found;
+}
+
+Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::path& state_dir,
+                                                         const std::string& postgres_url) {
+  if (postgres_url.empty())
+    return open_billing_store(state_dir);
+  return open_postgres_billing_store(postgres_url);
 }
 
 std::string new_id() {

@@ -1,8 +1,9 @@
 #pragma once
-// Where the Billing API keeps its items, categories and sync jobs. One implementation today,
-// billing/sqlite (a file `billing.db` in the state directory, FTS5 for search); a PostgreSQL
-// store (issue 17) implements the same interface. Every write is one transaction: it happens
-// whole or not at all. A store is safe to use from several threads.
+// Where the Billing API keeps its items, categories and sync jobs: billing/sqlite (a file
+// `billing.db` in the state directory, FTS5 for search; one host) or billing/postgres (the
+// database `[store] kind = "postgres"` names, shared by several hosts; PostgreSQL's full-text
+// search). Every write is one transaction: it happens whole or not at all. A store is safe to
+// use from several threads.
 
 #include "billing/model.hpp"
 
@@ -41,7 +42,8 @@ public:
                                                    const std::string& provider_ref) = 0;
   virtual ItemPage list_items(const ItemFilter& filter, std::size_t limit,
                               const std::optional<ItemCursor>& after) = 0;
-  // Items matching every word of `query` (prefixes of words), best first (FTS5's bm25).
+  // Items matching every word of `query` (prefixes of words, search_words.hpp), best first
+  // (SQLite: FTS5's bm25; PostgreSQL: ts_rank, so ties and near-ties may order differently).
   virtual std::vector<Item> search(const std::string& query, std::size_t limit) = 0;
   // Creates the item of `item.provider_ref` or updates its amount, exact amount and fields;
   // keeps its id, createdAt and category.
@@ -70,12 +72,17 @@ public:
                                          std::size_t limit) = 0;
 
   virtual StoreStats stats() = 0;
-  // A number that changes with every write: report caches compare it.
+  // A number that changes with every write (on PostgreSQL: every host's): report caches
+  // compare it.
   virtual std::uint64_t generation() const = 0;
 };
 
 // Opens (creating or migrating) `<state_dir>/billing.db`.
 Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::path& state_dir);
+// With a libpq connection string, the PostgreSQL store in that database (its billing tables
+// created or migrated); with "", `<state_dir>/billing.db`.
+Result<std::unique_ptr<BillingStore>> open_billing_store(const std::filesystem::path& state_dir,
+                                                         const std::string& postgres_url);
 
 // A 12-character id of [a-z0-9] ("abc123def456"), random.
 std::string new_id();

@@ -1,28 +1,12 @@
 #include "billing/search_index.hpp"
 
+#include "billing/search_words.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <mutex>
 
 namespace billdrop::billing {
-
-std::vector<std::string> search_words(std::string_view text) {
-  std::vector<std::string> words;
-  std::string word;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-        (c >= 'A' && c <= 'Z')) {
-      word += c;
-    } else if (!word.empty()) {
-      words.push_back(std::move(word));
-      word.clear();
-    }
-  }
-  if (!word.empty())
-    words.push_back(std::move(word));
-  return words;
-}
 
 SearchIndex::SearchIndex(Tokenizer tokenize) : tokenize_(std::move(tokenize)) {}
 

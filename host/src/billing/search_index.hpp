@@ -2,8 +2,9 @@
 // An in-memory inverted index that answers BillingStore::search() as the SQLite store's FTS5
 // query does, rank for rank: every word of the query taken as a prefix and all of them
 // required, ranked by FTS5's bm25() (same formula, same doubles, k1 = 1.2, b = 0.75), then by
-// date and id, newest first. It reads text with FTS5's own tokenizer (sqlite/fts5_tokenizer.hpp),
-// so words are split and folded exactly as FTS5 splits and folds them.
+// date and id, newest first. It reads text with FTS5's own tokenizer (unicode61_tokens() in search_words.hpp),
+// so words are split and folded exactly as FTS5 splits and folds them; search_words.hpp has the
+// tokenizer and the rule for the words of a query.
 //
 // Each query runs over the postings of the terms its prefixes match, into per-call arrays, and
 // keeps the best `limit` in a heap: no lock is held while it scores, so queries run side by side.
@@ -24,10 +25,6 @@ namespace billdrop::billing {
 // Splits `text` into tokens, appending them to `tokens`; `query` for a query's words.
 using Tokenizer =
     std::function<void(std::string_view text, bool query, std::vector<std::string>& tokens)>;
-
-// The words of a search: runs of ASCII letters and digits, and of non-ASCII bytes (which FTS5's
-// unicode61 tokenizer then reads as letters or not). Both stores search for these.
-std::vector<std::string> search_words(std::string_view text);
 
 class SearchIndex {
 public:

@@ -4,6 +4,7 @@
 #include "core/json_writer.hpp"
 #include "jobs/connections.hpp"
 #include "jobs/store_migrate.hpp"
+#include "service/billing_migrate.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +24,8 @@ int store_migrate(const GlobalOptions& global, const Options& options) {
   const config::HostConfig config = jobs::load_config(request);
   const jobs::StoreMigration migration =
       jobs::take(jobs::migrate_store(config), jobs::FailureKind::config);
+  const std::optional<service::BillingMigration> billing =
+      jobs::take(service::migrate_billing_store(config), jobs::FailureKind::config);
   if (options.json) {
     core::JsonWriter out;
     out.begin_object()
@@ -31,16 +34,30 @@ int store_migrate(const GlobalOptions& global, const Options& options) {
         .key("fromVersion")
         .value(static_cast<std::int64_t>(migration.from_version))
         .key("toVersion")
-        .value(static_cast<std::int64_t>(migration.to_version))
-        .end_object();
+        .value(static_cast<std::int64_t>(migration.to_version));
+    if (billing)
+      out.key("billing")
+          .begin_object()
+          .key("fromVersion")
+          .value(static_cast<std::int64_t>(billing->from_version))
+          .key("toVersion")
+          .value(static_cast<std::int64_t>(billing->to_version))
+          .end_object();
+    out.end_object();
     std::cout << out.str() << '\n';
-  } else if (migration.from_version == migration.to_version) {
+    return kExitOk;
+  }
+  if (migration.from_version == migration.to_version)
     std::cout << "the " << migration.kind << " store is at schema version " << migration.to_version
               << " already\n";
-  } else {
+  else
     std::cout << "migrated the " << migration.kind << " store from schema version "
               << migration.from_version << " to " << migration.to_version << '\n';
-  }
+  if (billing && billing->from_version == billing->to_version)
+    std::cout << "the billing tables are at schema version " << billing->to_version << " already\n";
+  else if (billing)
+    std::cout << "migrated the billing tables from schema version " << billing->from_version
+              << " to " << billing->to_version << '\n';
   return kExitOk;
 }
 

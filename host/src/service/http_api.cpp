@@ -3,6 +3,7 @@
 #include "billing/billing_store.hpp"
 #include "core/http_server.hpp"
 #include "core/json_writer.hpp"
+#include "jobs/store_options.hpp"
 #include "service/billing_routes.hpp"
 #include "service/billing_sync.hpp"
 #include "service/dashboard.hpp"
@@ -150,9 +151,17 @@ struct ApiServer::Impl {
             return failure(404, "NOT_FOUND", "no verify job '" + request.captures[0] + "'");
           return ok(200, verify_json(**job));
         });
-    if (Result<std::unique_ptr<billing::BillingStore>> opened =
-            billing::open_billing_store(daemon.config().state_dir);
-        opened) {
+    // The Billing API's store follows [store]: the state directory's billing.db, or the billing
+    // tables of the shared PostgreSQL database, so that every host answers for all.
+    Result<store::StoreOptions> store_options = jobs::store_options(daemon.config(), false);
+    Result<std::unique_ptr<billing::BillingStore>> opened =
+        store_options
+            ? billing::open_billing_store(daemon.config().state_dir,
+                                          store_options->kind == store::StoreOptions::Kind::postgres
+                                              ? store_options->url
+                                              : std::string())
+            : Result<std::unique_ptr<billing::BillingStore>>(store_options.error());
+    if (opened) {
       billing_store = std::move(*opened);
       billing_api = std::make_unique<billing::BillingApi>(*billing_store);
       billing_sync = std::make_unique<BillingSync>(daemon, *billing_api);

@@ -1,6 +1,6 @@
 #include "billing/sqlite/sqlite_billing_store.hpp"
 
-#include "billing/search_index.hpp"
+#include "billing/search_words.hpp"
 #include "billing/utc_time.hpp"
 
 #include <sqlite3.h>
@@ -292,8 +292,8 @@ std::string where_clause(const ItemFilter& f, std::vector<Value>& values) {
   return sql;
 }
 
-// `text` as an FTS5 query: every word (search_words()) quoted, so that no word is read as an
-// operator, and taken as a prefix; all of them required.
+// `text` as an FTS5 query: every word (search_words.hpp) quoted, so that no word is read as an
+// operator, and taken as a prefix, all of them required.
 std::string fts_query(const std::string& text) {
   std::string query;
   for (const std::string& word : search_words(text))
