@@ -106,6 +106,7 @@ private:
 namespace detail {
 class ParquetFile;
 class ParquetColumnCursor;
+struct ParquetColumnPlan;
 } // namespace detail
 
 class ParquetReader {
@@ -154,6 +155,7 @@ private:
   std::vector<std::size_t> projection_;
   std::vector<std::unique_ptr<detail::ParquetColumnCursor>> cursors_; // per projected leaf
   std::vector<std::vector<std::size_t>> cursor_of_; // projected column → cursors
+  std::vector<detail::ParquetColumnPlan> plan_;     // projected column → how next() reads it
   std::size_t row_group_ = 0;                       // the row group being read (open when started_)
   std::uint64_t group_rows_left_ = 0;
   bool started_ = false;

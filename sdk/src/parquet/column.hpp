@@ -58,11 +58,17 @@ public:
   const std::string& name() const { return source->name(); }
 };
 
-// One value or level entry of a repeated leaf, copied out of its page.
+// One value or level entry of a repeated leaf: a view into the dictionary or the page (or, for
+// a row that goes on over a page boundary, the cursor's copy).
 struct RepeatedItem {
+  std::string_view text;
   int def = 0;
-  std::uint32_t offset = 0; // into the cursor's row text
-  std::uint32_t length = 0;
+};
+
+// One row's cell of a non-repeated leaf.
+struct BatchCell {
+  std::string_view text;
+  bool null = true;
 };
 
 class ParquetColumnCursor {
@@ -73,12 +79,12 @@ public:
   std::size_t leaf_index() const { return leaf_index_; }
   // Reads the leaf's column chunk of row group `group` (throws FormatError).
   void start(std::size_t group);
-  // The next row's value of a non-repeated leaf: false when null.
-  bool next_value(std::string_view& text);
+  // The next rows' cells of a non-repeated leaf, up to `max` (≥ 1) and never past the current
+  // page's end, so that the views stay valid until the next call; returns how many.
+  std::size_t next_values(BatchCell* out, std::size_t max);
   // The next row's entries of a repeated leaf; the first entry's def tells a null or empty
-  // container apart. Texts are copied into row_text(), valid until the next call.
+  // container apart. The views stay valid until the next call.
   void next_repeated(std::vector<RepeatedItem>& items);
-  const std::string& row_text() const { return row_text_; }
   // Where an error happened, for messages: "page 3".
   std::size_t page_number() const { return page_number_; }
 
@@ -87,6 +93,14 @@ private:
   void ensure_levels();
   void read_dictionary(const pq::PageHeader& h, const std::uint8_t* data, std::size_t size);
   void read_data_page(const pq::PageHeader& h, const std::uint8_t* data, std::size_t size);
+  void decode_dictionary_indexes(const std::uint8_t* p, std::size_t size, std::size_t count);
+  std::string_view value(std::size_t v) const {
+    if (!dict_mode_)
+      return values_[v];
+    const std::uint32_t i = indexes_[v];
+    return {dict_base_ + dict_offsets_[i], dict_offsets_[i + 1] - dict_offsets_[i]};
+  }
+  void carry(std::vector<RepeatedItem>& items); // copies a row's texts before a page change
   void decode_values(std::int32_t encoding, const std::uint8_t* p, std::size_t size,
                      std::size_t count, std::vector<std::string_view>& out, std::string& arena,
                      std::string& raw_keep);
@@ -99,11 +113,15 @@ private:
   std::size_t pos_ = 0;
   std::size_t page_number_ = 0;
   std::uint64_t values_left_ = 0; // level entries the chunk's metadata promises
-  // Dictionary, as text.
+  // Dictionary, as text: entry i is dict_base_[dict_offsets_[i], dict_offsets_[i + 1]), in
+  // dict_page_ itself (byte arrays, their lengths squeezed out) or formatted into dict_arena_.
   bool has_dictionary_ = false;
   std::string dict_page_;
   std::string dict_arena_;
-  std::vector<std::string_view> dictionary_;
+  const char* dict_base_ = nullptr;
+  std::vector<std::uint32_t> dict_offsets_;
+  std::size_t dict_size_ = 0;
+  bool dict_mode_ = false; // the current page's values are indexes_ into the dictionary
   // The current data page.
   std::string page_;
   std::string arena_;
@@ -117,7 +135,20 @@ private:
   std::size_t levels_ = 0; // level entries in the page
   std::size_t level_pos_ = 0;
   std::size_t value_pos_ = 0;
-  std::string row_text_;
+  std::size_t values_in_page_ = 0;
+  std::string carry_;
+};
+
+// How ParquetReader::next() assembles one projected column: a value column's cells a batch at a
+// time, a map's or list's entries row by row.
+struct ParquetColumnPlan {
+  static constexpr std::size_t batch = 128;
+  ParquetShape shape = ParquetShape::value;
+  ParquetColumnCursor* first = nullptr;  // the value, the list's element or the map's key
+  ParquetColumnCursor* second = nullptr; // the map's value
+  std::vector<BatchCell> cells;
+  std::size_t pos = 0, size = 0;
+  std::vector<RepeatedItem> keys, values;
 };
 
 } // namespace billdrop::detail
