@@ -88,7 +88,10 @@ public:
   bool is_null(std::size_t i) const noexcept { return cells_[i].null; }
   // A map's or list's entries (empty for a value column or a null map).
   std::span<const ParquetEntry> entries(std::size_t i) const noexcept {
-    return {entries_.data() + cells_[i].first_entry, cells_[i].entry_count};
+    return cells_[i].entry_count == 0
+               ? std::span<const ParquetEntry>()
+               : std::span<const ParquetEntry>(entries_.data() + cells_[i].first_entry,
+                                               cells_[i].entry_count);
   }
 
 private:

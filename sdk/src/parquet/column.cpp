@@ -427,8 +427,25 @@ void ParquetColumnCursor::read_dictionary(const pq::PageHeader& h, const std::ui
       for (std::size_t i = 0; i <= count; ++i)
         dict_offsets_[i] = offset(i * width);
       dict_base_ = dict_page_.data();
+    } else if (l.rule == TextRule::float64) {
+      // Costs: written a few thousand characters at a time, not appended one by one.
+      dict_arena_.reserve(count * 12);
+      char buf[4096];
+      std::size_t used = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (used > sizeof buf - shortest_double_max) {
+          dict_arena_.append(buf, used);
+          used = 0;
+        }
+        dict_offsets_[i] = offset(dict_arena_.size() + used);
+        used = static_cast<std::size_t>(
+            write_shortest_double(buf + used, load_le<double>(p + i * width)) - buf);
+      }
+      dict_arena_.append(buf, used);
+      dict_offsets_[count] = offset(dict_arena_.size());
+      dict_base_ = dict_arena_.data();
     } else {
-      dict_arena_.reserve(count * (l.rule == TextRule::float64 ? 12 : 24));
+      dict_arena_.reserve(count * 24);
       for (std::size_t i = 0; i < count; ++i) {
         dict_offsets_[i] = offset(dict_arena_.size());
         append_text(p + i * width, width, dict_arena_);
@@ -514,18 +531,24 @@ void ParquetColumnCursor::read_data_page(const pq::PageHeader& h, const std::uin
     values = in.p;
     values_size = in.left();
   }
+  // Checked without a branch per level, so that the loops vectorize.
   std::size_t present = n;
   if (l.max_def > 0) {
+    const auto max_def = static_cast<std::uint32_t>(l.max_def);
+    std::uint32_t highest = 0;
     present = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (defs_[i] > static_cast<std::uint32_t>(l.max_def))
-        fail("definition level above the column's maximum");
-      present += defs_[i] == static_cast<std::uint32_t>(l.max_def);
+      highest = std::max(highest, defs_[i]);
+      present += defs_[i] == max_def;
     }
+    if (highest > max_def)
+      fail("definition level above the column's maximum");
   }
-  for (std::size_t i = 0; i < reps_.size(); ++i)
-    if (reps_[i] > static_cast<std::uint32_t>(l.max_rep))
-      fail("repetition level above the column's maximum");
+  std::uint32_t highest_rep = 0;
+  for (const std::uint32_t rep : reps_)
+    highest_rep = std::max(highest_rep, rep);
+  if (highest_rep > static_cast<std::uint32_t>(l.max_rep))
+    fail("repetition level above the column's maximum");
   arena_.clear();
   dict_mode_ = h.encoding == static_cast<int>(pq::Encoding::plain_dictionary) ||
                h.encoding == static_cast<int>(pq::Encoding::rle_dictionary);
@@ -736,28 +759,42 @@ void ParquetColumnCursor::ensure_levels() {
       fail("column chunk ends before its row group's rows");
 }
 
+template <bool Dictionary, bool Levels>
+void ParquetColumnCursor::fill_cells(BatchCell* out, std::size_t n) {
+  const std::uint32_t* defs = defs_.data() + level_pos_;
+  const auto max_def = static_cast<std::uint32_t>(leaf().max_def);
+  const std::uint32_t* indexes = indexes_.data();
+  const std::uint32_t* offsets = dict_offsets_.data();
+  const char* base = dict_base_;
+  std::size_t v = value_pos_;
+  const std::size_t values = values_in_page_;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (Levels && defs[i] != max_def) {
+      out[i].text = {};
+      out[i].null = true;
+      continue;
+    }
+    if (v >= values)
+      fail("page holds fewer values than its levels");
+    if constexpr (Dictionary) {
+      const std::uint32_t k = indexes[v++];
+      out[i].text = {base + offsets[k], offsets[k + 1] - offsets[k]};
+    } else {
+      out[i].text = values_[v++];
+    }
+    out[i].null = false;
+  }
+  value_pos_ = v;
+}
+
 std::size_t ParquetColumnCursor::next_values(BatchCell* out, std::size_t max) {
   ensure_levels();
   const std::size_t n = std::min(max, levels_ - level_pos_);
-  const std::uint32_t max_def = static_cast<std::uint32_t>(leaf().max_def);
-  if (max_def == 0) {
-    if (n > values_in_page_ - value_pos_)
-      fail("page holds fewer values than its levels");
-    for (std::size_t i = 0; i < n; ++i)
-      out[i] = {value(value_pos_ + i), false};
-    value_pos_ += n;
-  } else {
-    const std::uint32_t* defs = defs_.data() + level_pos_;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (defs[i] != max_def) {
-        out[i] = {{}, true};
-        continue;
-      }
-      if (value_pos_ >= values_in_page_)
-        fail("page holds fewer values than its levels");
-      out[i] = {value(value_pos_++), false};
-    }
-  }
+  const bool levels = leaf().max_def > 0;
+  if (dict_mode_)
+    levels ? fill_cells<true, true>(out, n) : fill_cells<true, false>(out, n);
+  else
+    levels ? fill_cells<false, true>(out, n) : fill_cells<false, false>(out, n);
   level_pos_ += n;
   return n;
 }

@@ -100,6 +100,8 @@ private:
     const std::uint32_t i = indexes_[v];
     return {dict_base_ + dict_offsets_[i], dict_offsets_[i + 1] - dict_offsets_[i]};
   }
+  template <bool Dictionary, bool Levels>
+  void fill_cells(BatchCell* out, std::size_t n);
   void carry(std::vector<RepeatedItem>& items); // copies a row's texts before a page change
   void decode_values(std::int32_t encoding, const std::uint8_t* p, std::size_t size,
                      std::size_t count, std::vector<std::string_view>& out, std::string& arena,

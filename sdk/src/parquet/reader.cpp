@@ -588,26 +588,30 @@ Result<bool> ParquetReader::next(ParquetRow& row) {
       ++row_group_;
       (void)open_row_group(row_group_);
     }
-    row.cells_.resize(plan_.size());
+    const std::size_t width = plan_.size();
+    row.cells_.resize(width);
     row.entries_.clear();
-    for (column = 0; column < plan_.size(); ++column) {
-      ParquetRow::Cell& cell = row.cells_[column];
-      detail::ParquetColumnPlan& plan = plan_[column];
-      cell.first_entry = static_cast<std::uint32_t>(row.entries_.size());
-      cell.entry_count = 0;
+    ParquetRow::Cell* cells = row.cells_.data();
+    detail::ParquetColumnPlan* plans = plan_.data();
+    const auto batch = static_cast<std::size_t>(
+        std::min<std::uint64_t>(detail::ParquetColumnPlan::batch, group_rows_left_));
+    for (column = 0; column < width; ++column) {
+      ParquetRow::Cell& cell = cells[column];
+      detail::ParquetColumnPlan& plan = plans[column];
       if (plan.shape == ParquetShape::value) {
         // Cells come a batch at a time, never past a page's or the row group's end.
         if (plan.pos == plan.size) {
-          plan.size = plan.first->next_values(
-              plan.cells.data(), static_cast<std::size_t>(
-                                     std::min<std::uint64_t>(plan.cells.size(), group_rows_left_)));
+          plan.size = plan.first->next_values(plan.cells.data(), batch);
           plan.pos = 0;
         }
         const detail::BatchCell& value = plan.cells[plan.pos++];
         cell.text = value.text;
         cell.null = value.null;
+        cell.entry_count = 0;
         continue;
       }
+      cell.first_entry = static_cast<std::uint32_t>(row.entries_.size());
+      cell.entry_count = 0;
       cell.text = {};
       detail::ParquetColumnCursor& first = *plan.first;
       first.next_repeated(plan.keys);
