@@ -760,7 +760,7 @@ void ParquetColumnCursor::ensure_levels() {
 }
 
 template <bool Dictionary, bool Levels>
-void ParquetColumnCursor::fill_cells(BatchCell* out, std::size_t n) {
+void ParquetColumnCursor::fill_cells(ParquetCell* out, std::size_t stride, std::size_t n) {
   const std::uint32_t* defs = defs_.data() + level_pos_;
   const auto max_def = static_cast<std::uint32_t>(leaf().max_def);
   const std::uint32_t* indexes = indexes_.data();
@@ -768,35 +768,38 @@ void ParquetColumnCursor::fill_cells(BatchCell* out, std::size_t n) {
   const char* base = dict_base_;
   std::size_t v = value_pos_;
   const std::size_t values = values_in_page_;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < n; ++i, out += stride) {
+    out->entry_count = 0;
     if (Levels && defs[i] != max_def) {
-      out[i].text = {};
-      out[i].null = true;
+      out->text = {};
+      out->null = true;
       continue;
     }
     if (v >= values)
       fail("page holds fewer values than its levels");
     if constexpr (Dictionary) {
       const std::uint32_t k = indexes[v++];
-      out[i].text = {base + offsets[k], offsets[k + 1] - offsets[k]};
+      out->text = {base + offsets[k], offsets[k + 1] - offsets[k]};
     } else {
-      out[i].text = values_[v++];
+      out->text = values_[v++];
     }
-    out[i].null = false;
+    out->null = false;
   }
   value_pos_ = v;
 }
 
-std::size_t ParquetColumnCursor::next_values(BatchCell* out, std::size_t max) {
+std::size_t ParquetColumnCursor::rows_in_page() {
   ensure_levels();
-  const std::size_t n = std::min(max, levels_ - level_pos_);
+  return levels_ - level_pos_;
+}
+
+void ParquetColumnCursor::next_values(ParquetCell* out, std::size_t stride, std::size_t n) {
   const bool levels = leaf().max_def > 0;
   if (dict_mode_)
-    levels ? fill_cells<true, true>(out, n) : fill_cells<true, false>(out, n);
+    levels ? fill_cells<true, true>(out, stride, n) : fill_cells<true, false>(out, stride, n);
   else
-    levels ? fill_cells<false, true>(out, n) : fill_cells<false, false>(out, n);
+    levels ? fill_cells<false, true>(out, stride, n) : fill_cells<false, false>(out, stride, n);
   level_pos_ += n;
-  return n;
 }
 
 void ParquetColumnCursor::carry(std::vector<RepeatedItem>& items) {

@@ -65,12 +65,6 @@ struct RepeatedItem {
   int def = 0;
 };
 
-// One row's cell of a non-repeated leaf.
-struct BatchCell {
-  std::string_view text;
-  bool null = true;
-};
-
 class ParquetColumnCursor {
 public:
   ParquetColumnCursor(ParquetFile& file, std::size_t leaf) : file_(file), leaf_index_(leaf) {}
@@ -79,9 +73,12 @@ public:
   std::size_t leaf_index() const { return leaf_index_; }
   // Reads the leaf's column chunk of row group `group` (throws FormatError).
   void start(std::size_t group);
-  // The next rows' cells of a non-repeated leaf, up to `max` (≥ 1) and never past the current
-  // page's end, so that the views stay valid until the next call; returns how many.
-  std::size_t next_values(BatchCell* out, std::size_t max);
+  // Rows of a non-repeated leaf left in the current page (loading the next page when this one is
+  // used up): at least one.
+  std::size_t rows_in_page();
+  // The next `n` (≤ rows_in_page()) rows' cells of a non-repeated leaf, at out[0], out[stride],
+  // …; the views stay valid until the page changes.
+  void next_values(ParquetCell* out, std::size_t stride, std::size_t n);
   // The next row's entries of a repeated leaf; the first entry's def tells a null or empty
   // container apart. The views stay valid until the next call.
   void next_repeated(std::vector<RepeatedItem>& items);
@@ -101,7 +98,7 @@ private:
     return {dict_base_ + dict_offsets_[i], dict_offsets_[i + 1] - dict_offsets_[i]};
   }
   template <bool Dictionary, bool Levels>
-  void fill_cells(BatchCell* out, std::size_t n);
+  void fill_cells(ParquetCell* out, std::size_t stride, std::size_t n);
   void carry(std::vector<RepeatedItem>& items); // copies a row's texts before a page change
   void decode_values(std::int32_t encoding, const std::uint8_t* p, std::size_t size,
                      std::size_t count, std::vector<std::string_view>& out, std::string& arena,
@@ -141,15 +138,12 @@ private:
   std::string carry_;
 };
 
-// How ParquetReader::next() assembles one projected column: a value column's cells a batch at a
-// time, a map's or list's entries row by row.
+// The cursors of one projected column, and a map's or list's scratch.
 struct ParquetColumnPlan {
-  static constexpr std::size_t batch = 128;
+  static constexpr std::size_t batch = 128; // rows decoded at a time
   ParquetShape shape = ParquetShape::value;
   ParquetColumnCursor* first = nullptr;  // the value, the list's element or the map's key
   ParquetColumnCursor* second = nullptr; // the map's value
-  std::vector<BatchCell> cells;
-  std::size_t pos = 0, size = 0;
   std::vector<RepeatedItem> keys, values;
 };
 

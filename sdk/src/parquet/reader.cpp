@@ -538,8 +538,7 @@ Status ParquetReader::open_row_group(std::size_t index) {
   group_rows_left_ = 0;
   if (file_->meta.row_groups[index].num_rows == 0)
     return {}; // nothing to read (some writers leave an empty group's chunks unset)
-  for (auto& plan : plan_)
-    plan.pos = plan.size = 0;
+  batch_rows_ = batch_pos_ = 0;
   for (auto& cursor : cursors_) {
     try {
       cursor->start(index);
@@ -572,11 +571,12 @@ Result<bool> ParquetReader::next(ParquetRow& row) {
         plan.first = cursors_[mine[0]].get();
         if (mine.size() > 1)
           plan.second = cursors_[mine[1]].get();
-        if (plan.shape == ParquetShape::value)
-          plan.cells.resize(detail::ParquetColumnPlan::batch);
+        (plan.shape == ParquetShape::value ? value_columns_ : nested_columns_)
+            .push_back(plan_.size());
         plan_.push_back(std::move(plan));
         cursor_of_.push_back(std::move(mine));
       }
+      batch_.assign(plan_.size() * detail::ParquetColumnPlan::batch, {});
       row_group_ = 0;
       group_rows_left_ = 0;
       if (!file_->meta.row_groups.empty())
@@ -589,27 +589,30 @@ Result<bool> ParquetReader::next(ParquetRow& row) {
       (void)open_row_group(row_group_);
     }
     const std::size_t width = plan_.size();
-    row.cells_.resize(width);
-    row.entries_.clear();
-    ParquetRow::Cell* cells = row.cells_.data();
-    detail::ParquetColumnPlan* plans = plan_.data();
-    const auto batch = static_cast<std::size_t>(
-        std::min<std::uint64_t>(detail::ParquetColumnPlan::batch, group_rows_left_));
-    for (column = 0; column < width; ++column) {
-      ParquetRow::Cell& cell = cells[column];
-      detail::ParquetColumnPlan& plan = plans[column];
-      if (plan.shape == ParquetShape::value) {
-        // Cells come a batch at a time, never past a page's or the row group's end.
-        if (plan.pos == plan.size) {
-          plan.size = plan.first->next_values(plan.cells.data(), batch);
-          plan.pos = 0;
-        }
-        const detail::BatchCell& value = plan.cells[plan.pos++];
-        cell.text = value.text;
-        cell.null = value.null;
-        cell.entry_count = 0;
-        continue;
+    if (batch_pos_ == batch_rows_) {
+      // The next batch: as many rows as every value column's current page still holds.
+      std::size_t n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(detail::ParquetColumnPlan::batch, group_rows_left_));
+      for (const std::size_t c : value_columns_) {
+        column = c;
+        n = std::min(n, plan_[c].first->rows_in_page());
       }
+      for (const std::size_t c : value_columns_) {
+        column = c;
+        plan_[c].first->next_values(batch_.data() + c, width, n);
+      }
+      batch_rows_ = n;
+      batch_pos_ = 0;
+    }
+    detail::ParquetCell* cells = batch_.data() + batch_pos_ * width;
+    ++batch_pos_;
+    row.cells_ = cells;
+    row.size_ = width;
+    row.entries_.clear();
+    for (const std::size_t c : nested_columns_) {
+      column = c;
+      detail::ParquetCell& cell = cells[c];
+      detail::ParquetColumnPlan& plan = plan_[c];
       cell.first_entry = static_cast<std::uint32_t>(row.entries_.size());
       cell.entry_count = 0;
       cell.text = {};
