@@ -107,12 +107,13 @@ char* write_shortest_double_fast(char* out, double value) noexcept {
   const int e2 = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
   const int e10 = (e2 * 78913) >> 18;
   int k = 14 - e10;
-  std::uint64_t m = static_cast<std::uint64_t>(x * pow10_double[k] + 0.5);
+  // x·10^k < 10^16: a signed conversion (one instruction; the unsigned one branches).
+  auto m = static_cast<std::uint64_t>(static_cast<std::int64_t>(x * pow10_double[k] + 0.5));
   if (m >= pow10_u64[15]) {
     if (k == 0)
       return nullptr;
     --k;
-    m = static_cast<std::uint64_t>(x * pow10_double[k] + 0.5);
+    m = static_cast<std::uint64_t>(static_cast<std::int64_t>(x * pow10_double[k] + 0.5));
     if (m >= pow10_u64[15])
       return nullptr;
   }
@@ -152,10 +153,14 @@ char* write_shortest_double_fast(char* out, double value) noexcept {
     return out + q;
   }
   if (exponent >= 0) { // ddd.ddd
-    const int whole = exponent + 1;
-    put_digits_back(out + s + 1, m); // digits at out+1 .. out+s
-    std::memmove(out, out + 1, static_cast<std::size_t>(whole));
+    // Fixed 16-byte copies (over-copying into the room shortest_double_max leaves: at most
+    // 1 + 14 + 1 + 16 characters) instead of a call to memmove.
+    const int whole = exponent + 1; // 1 to 14: s ≤ 15 digits, one at least after the point
+    char digits[32] = {};
+    put_digits_back(digits + s, m);
+    std::memcpy(out, digits, 16);
     out[whole] = '.';
+    std::memcpy(out + whole + 1, digits + whole, 16);
     return out + s + 1;
   }
   // 0.000ddd
