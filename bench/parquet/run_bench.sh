@@ -4,6 +4,10 @@
 # unblended total checked against the generator's. Builds nothing:
 #
 #   bench/parquet/run_bench.sh <build dir> [rows=1000000]
+#
+# The machine is shared: rows per CPU-second is the figure to quote, with the load average. With
+# BILLDROP_BENCH_CACHEGRIND=1 a fourth read runs under valgrind's cachegrind and prints the
+# instructions per row, which the load does not change (about 50 times slower).
 set -euo pipefail
 build=${1:?usage: run_bench.sh <build dir> [rows]}
 rows=${2:-1000000}
@@ -20,3 +24,10 @@ done
 echo "median rows/s: $(awk '/^rows_per_second /{print $2}' "$work"/read?.txt | sort -n | sed -n 2p)"
 echo "median rows/CPU-second: $(awk '/^rows_per_cpu_second /{print $2}' "$work"/read?.txt | sort -n | sed -n 2p)"
 echo "peak RSS MB: $(awk '/^peak_rss_mb /{print $2}' "$work"/read?.txt | sort -n | tail -1)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${BILLDROP_BENCH_CACHEGRIND:-0}" = 1 ]; then
+  valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$work/cachegrind.out" \
+    "$build/bin/parquet_cur2_bench" read "$work/cur2.parquet" >"$work/cachegrind.txt" 2>&1
+  instructions=$(awk '/I +refs:/{gsub(",", "", $NF); print $NF}' "$work/cachegrind.txt")
+  echo "instructions per row (cachegrind): $((instructions / rows))"
+fi

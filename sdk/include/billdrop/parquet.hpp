@@ -80,33 +80,39 @@ struct ParquetEntry {
   bool value_null = false;
 };
 
+namespace detail {
+class ParquetFile;
+class ParquetColumnCursor;
+struct ParquetColumnPlan;
+// One cell of a ParquetRow (here only so that the reader's internals can fill rows in batches).
+struct ParquetCell {
+  std::string_view text;
+  bool null = true;
+  std::uint32_t first_entry = 0;
+  std::uint32_t entry_count = 0;
+};
+} // namespace detail
+
 // One row's cells, in projection order. The views stay valid until the next call to next().
 class ParquetRow {
 public:
-  std::size_t size() const noexcept { return cells_.size(); }
+  std::size_t size() const noexcept { return size_; }
   std::string_view operator[](std::size_t i) const noexcept { return cells_[i].text; }
   bool is_null(std::size_t i) const noexcept { return cells_[i].null; }
   // A map's or list's entries (empty for a value column or a null map).
   std::span<const ParquetEntry> entries(std::size_t i) const noexcept {
-    return {entries_.data() + cells_[i].first_entry, cells_[i].entry_count};
+    return cells_[i].entry_count == 0
+               ? std::span<const ParquetEntry>()
+               : std::span<const ParquetEntry>(entries_.data() + cells_[i].first_entry,
+                                               cells_[i].entry_count);
   }
 
 private:
   friend class ParquetReader;
-  struct Cell {
-    std::string_view text;
-    bool null = true;
-    std::uint32_t first_entry = 0;
-    std::uint32_t entry_count = 0;
-  };
-  std::vector<Cell> cells_;
+  const detail::ParquetCell* cells_ = nullptr; // a row of the reader's batch
+  std::size_t size_ = 0;
   std::vector<ParquetEntry> entries_;
 };
-
-namespace detail {
-class ParquetFile;
-class ParquetColumnCursor;
-} // namespace detail
 
 class ParquetReader {
 public:
@@ -154,7 +160,15 @@ private:
   std::vector<std::size_t> projection_;
   std::vector<std::unique_ptr<detail::ParquetColumnCursor>> cursors_; // per projected leaf
   std::vector<std::vector<std::size_t>> cursor_of_; // projected column → cursors
-  std::size_t row_group_ = 0;                       // the row group being read (open when started_)
+  std::vector<detail::ParquetColumnPlan> plan_;     // projected column → how next() reads it
+  // Rows are decoded a batch at a time: value columns' cells for up to 128 rows (never past a
+  // page's end, so that the views hold), row by row; maps and lists are filled in per row.
+  std::vector<detail::ParquetCell> batch_;
+  std::size_t batch_rows_ = 0;
+  std::size_t batch_pos_ = 0;
+  std::vector<std::size_t> value_columns_;  // indexes into the projection
+  std::vector<std::size_t> nested_columns_; // maps and lists
+  std::size_t row_group_ = 0;               // the row group being read (open when started_)
   std::uint64_t group_rows_left_ = 0;
   bool started_ = false;
   std::optional<Error> failed_;

@@ -4,6 +4,8 @@
 
 #include "parquet/column.hpp"
 
+#include <billdrop/parquet_double.hpp>
+
 #include <libdeflate.h>
 
 #include <algorithm>
@@ -269,9 +271,11 @@ void ParquetColumnCursor::append_text(const std::uint8_t* raw, std::size_t size,
   case TextRule::float32:
     put_float(out, load_le<float>(raw));
     return;
-  case TextRule::float64:
-    put_float(out, load_le<double>(raw));
+  case TextRule::float64: {
+    char buf[shortest_double_max];
+    out.append(buf, write_shortest_double(buf, load_le<double>(raw)));
     return;
+  }
   case TextRule::float16:
     put_float(out, half_to_float(load_le<std::uint16_t>(raw)));
     return;
@@ -324,8 +328,9 @@ void ParquetColumnCursor::start(std::size_t group) {
   page_number_ = 0;
   values_left_ = static_cast<std::uint64_t>(m.num_values);
   has_dictionary_ = false;
-  dictionary_.clear();
-  levels_ = level_pos_ = value_pos_ = 0;
+  dict_size_ = 0;
+  dict_mode_ = false;
+  levels_ = level_pos_ = value_pos_ = values_in_page_ = 0;
 }
 
 bool ParquetColumnCursor::load_page() {
@@ -379,13 +384,77 @@ void ParquetColumnCursor::read_dictionary(const pq::PageHeader& h, const std::ui
   if (static_cast<std::size_t>(h.num_values) > dict_page_.size() + 1 &&
       !(leaf().type == pq::Type::fixed_len_byte_array && leaf().type_length == 0))
     fail("dictionary page holds fewer bytes than its entries need");
+  const Leaf& l = leaf();
+  const auto count = static_cast<std::size_t>(h.num_values);
+  dict_offsets_.resize(count + 1);
   dict_arena_.clear();
-  std::string keep;
-  decode_values(static_cast<int>(pq::Encoding::plain),
-                reinterpret_cast<const std::uint8_t*>(dict_page_.data()), dict_page_.size(),
-                static_cast<std::size_t>(h.num_values), dictionary_, dict_arena_, keep);
-  if (!keep.empty())
-    fail("dictionary page decoded into unexpected storage");
+  const auto* p = reinterpret_cast<const std::uint8_t*>(dict_page_.data());
+  const std::size_t page_size = dict_page_.size();
+  // Texts longer than offsets can say are refused (a page is at most 2 GB, its text rarely more).
+  auto offset = [](std::size_t n) {
+    if (n > UINT32_MAX)
+      fail("dictionary text larger than 4 GB");
+    return static_cast<std::uint32_t>(n);
+  };
+  if (l.type == pq::Type::byte_array) {
+    // [length][bytes]…: raw text squeezed in place (lengths dropped), anything else formatted.
+    const bool raw = l.rule == TextRule::bytes;
+    std::size_t at = 0, kept = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (page_size - at < 4)
+        fail("truncated PLAIN BYTE_ARRAY length");
+      const std::uint32_t len = read_u32(p + at);
+      at += 4;
+      if (page_size - at < len)
+        fail("truncated PLAIN BYTE_ARRAY value");
+      if (raw) {
+        dict_offsets_[i] = offset(kept);
+        std::memmove(dict_page_.data() + kept, dict_page_.data() + at, len);
+        kept += len;
+      } else {
+        dict_offsets_[i] = offset(dict_arena_.size());
+        append_text(p + at, len, dict_arena_);
+      }
+      at += len;
+    }
+    dict_offsets_[count] = offset(raw ? kept : dict_arena_.size());
+    dict_base_ = raw ? dict_page_.data() : dict_arena_.data();
+  } else {
+    const std::size_t width = fixed_size(l);
+    if (width != 0 && count > page_size / width)
+      fail(std::string("truncated PLAIN ") + pq::to_string(l.type) + " values");
+    if (l.rule == TextRule::bytes) { // FIXED_LEN_BYTE_ARRAY as it is
+      for (std::size_t i = 0; i <= count; ++i)
+        dict_offsets_[i] = offset(i * width);
+      dict_base_ = dict_page_.data();
+    } else if (l.rule == TextRule::float64) {
+      // Costs: written a few thousand characters at a time, not appended one by one.
+      dict_arena_.reserve(count * 12);
+      char buf[4096];
+      std::size_t used = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (used > sizeof buf - shortest_double_max) {
+          dict_arena_.append(buf, used);
+          used = 0;
+        }
+        dict_offsets_[i] = offset(dict_arena_.size() + used);
+        used = static_cast<std::size_t>(
+            write_shortest_double(buf + used, load_le<double>(p + i * width)) - buf);
+      }
+      dict_arena_.append(buf, used);
+      dict_offsets_[count] = offset(dict_arena_.size());
+      dict_base_ = dict_arena_.data();
+    } else {
+      dict_arena_.reserve(count * 24);
+      for (std::size_t i = 0; i < count; ++i) {
+        dict_offsets_[i] = offset(dict_arena_.size());
+        append_text(p + i * width, width, dict_arena_);
+      }
+      dict_offsets_[count] = offset(dict_arena_.size());
+      dict_base_ = dict_arena_.data();
+    }
+  }
+  dict_size_ = count;
   has_dictionary_ = true;
 }
 
@@ -462,23 +531,54 @@ void ParquetColumnCursor::read_data_page(const pq::PageHeader& h, const std::uin
     values = in.p;
     values_size = in.left();
   }
+  // Checked without a branch per level, so that the loops vectorize.
   std::size_t present = n;
   if (l.max_def > 0) {
+    const auto max_def = static_cast<std::uint32_t>(l.max_def);
+    std::uint32_t highest = 0;
     present = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (defs_[i] > static_cast<std::uint32_t>(l.max_def))
-        fail("definition level above the column's maximum");
-      present += defs_[i] == static_cast<std::uint32_t>(l.max_def);
+      highest = std::max(highest, defs_[i]);
+      present += defs_[i] == max_def;
     }
+    if (highest > max_def)
+      fail("definition level above the column's maximum");
   }
-  for (std::size_t i = 0; i < reps_.size(); ++i)
-    if (reps_[i] > static_cast<std::uint32_t>(l.max_rep))
-      fail("repetition level above the column's maximum");
+  std::uint32_t highest_rep = 0;
+  for (const std::uint32_t rep : reps_)
+    highest_rep = std::max(highest_rep, rep);
+  if (highest_rep > static_cast<std::uint32_t>(l.max_rep))
+    fail("repetition level above the column's maximum");
   arena_.clear();
-  decode_values(h.encoding, values, values_size, present, values_, arena_, scratch_);
+  dict_mode_ = h.encoding == static_cast<int>(pq::Encoding::plain_dictionary) ||
+               h.encoding == static_cast<int>(pq::Encoding::rle_dictionary);
+  if (dict_mode_)
+    decode_dictionary_indexes(values, values_size, present);
+  else
+    decode_values(h.encoding, values, values_size, present, values_, arena_, scratch_);
+  values_in_page_ = present;
   levels_ = n;
   level_pos_ = 0;
   value_pos_ = 0;
+}
+
+void ParquetColumnCursor::decode_dictionary_indexes(const std::uint8_t* p, std::size_t size,
+                                                    std::size_t count) {
+  if (!has_dictionary_)
+    fail("dictionary-encoded page without a dictionary page");
+  indexes_.resize(count);
+  if (count == 0)
+    return;
+  pq::ByteCursor in{p, p + size};
+  in.need(1, "dictionary index bit width");
+  const int bw = *in.p++;
+  pq::decode_rle_hybrid(in, bw, count, indexes_.data());
+  std::uint32_t highest = 0;
+  for (const std::uint32_t i : indexes_)
+    highest = std::max(highest, i);
+  if (highest >= dict_size_)
+    fail("dictionary index " + std::to_string(highest) + " out of range (dictionary of " +
+         std::to_string(dict_size_) + ")");
 }
 
 void ParquetColumnCursor::decode_values(std::int32_t encoding, const std::uint8_t* p,
@@ -539,26 +639,6 @@ void ParquetColumnCursor::decode_values(std::int32_t encoding, const std::uint8_
         add(p + i * width, width);
     }
     break;
-  case pq::Encoding::plain_dictionary:
-  case pq::Encoding::rle_dictionary: {
-    if (!has_dictionary_)
-      fail("dictionary-encoded page without a dictionary page");
-    if (count == 0)
-      return;
-    in.need(1, "dictionary index bit width");
-    const int bw = *in.p++;
-    indexes_.resize(count);
-    pq::decode_rle_hybrid(in, bw, count, indexes_.data());
-    out.resize(count);
-    const std::size_t dict_size = dictionary_.size();
-    for (std::size_t i = 0; i < count; ++i) {
-      if (indexes_[i] >= dict_size)
-        fail("dictionary index " + std::to_string(indexes_[i]) + " out of range (dictionary of " +
-             std::to_string(dict_size) + ")");
-      out[i] = dictionary_[indexes_[i]];
-    }
-    return;
-  }
   case pq::Encoding::rle: {
     if (l.type != pq::Type::boolean)
       fail(std::string("RLE values on a ") + pq::to_string(l.type) + " column");
@@ -679,42 +759,88 @@ void ParquetColumnCursor::ensure_levels() {
       fail("column chunk ends before its row group's rows");
 }
 
-bool ParquetColumnCursor::next_value(std::string_view& text) {
+template <bool Dictionary, bool Levels>
+void ParquetColumnCursor::fill_cells(ParquetCell* out, std::size_t stride, std::size_t n) {
+  const std::uint32_t* defs = defs_.data() + level_pos_;
+  const auto max_def = static_cast<std::uint32_t>(leaf().max_def);
+  const std::uint32_t* indexes = indexes_.data();
+  const std::uint32_t* offsets = dict_offsets_.data();
+  const char* base = dict_base_;
+  std::size_t v = value_pos_;
+  const std::size_t values = values_in_page_;
+  for (std::size_t i = 0; i < n; ++i, out += stride) {
+    out->entry_count = 0;
+    if (Levels && defs[i] != max_def) {
+      out->text = {};
+      out->null = true;
+      continue;
+    }
+    if (v >= values)
+      fail("page holds fewer values than its levels");
+    if constexpr (Dictionary) {
+      const std::uint32_t k = indexes[v++];
+      out->text = {base + offsets[k], offsets[k + 1] - offsets[k]};
+    } else {
+      out->text = values_[v++];
+    }
+    out->null = false;
+  }
+  value_pos_ = v;
+}
+
+std::size_t ParquetColumnCursor::rows_in_page() {
   ensure_levels();
-  const Leaf& l = leaf();
-  const std::size_t i = level_pos_++;
-  if (l.max_def > 0 && defs_[i] != static_cast<std::uint32_t>(l.max_def))
-    return false;
-  if (value_pos_ >= values_.size())
-    fail("page holds fewer values than its levels");
-  text = values_[value_pos_++];
-  return true;
+  return levels_ - level_pos_;
+}
+
+void ParquetColumnCursor::next_values(ParquetCell* out, std::size_t stride, std::size_t n) {
+  const bool levels = leaf().max_def > 0;
+  if (dict_mode_)
+    levels ? fill_cells<true, true>(out, stride, n) : fill_cells<true, false>(out, stride, n);
+  else
+    levels ? fill_cells<false, true>(out, stride, n) : fill_cells<false, false>(out, stride, n);
+  level_pos_ += n;
+}
+
+void ParquetColumnCursor::carry(std::vector<RepeatedItem>& items) {
+  std::string copy;
+  for (const RepeatedItem& item : items)
+    copy.append(item.text);
+  carry_.swap(copy);
+  std::size_t at = 0;
+  for (RepeatedItem& item : items) {
+    const std::size_t len = item.text.size();
+    item.text = std::string_view(carry_).substr(at, len);
+    at += len;
+  }
 }
 
 void ParquetColumnCursor::next_repeated(std::vector<RepeatedItem>& items) {
   const Leaf& l = leaf();
   items.clear();
-  row_text_.clear();
   ensure_levels();
   if (reps_[level_pos_] != 0)
     fail("a row starts with a repetition level other than 0");
+  const int max_def = l.max_def;
   for (;;) {
     const std::size_t i = level_pos_++;
     RepeatedItem item;
-    item.def = static_cast<int>(defs_.empty() ? l.max_def : defs_[i]);
-    if (item.def == l.max_def) {
-      if (value_pos_ >= values_.size())
+    item.def = defs_.empty() ? max_def : static_cast<int>(defs_[i]);
+    if (item.def == max_def) {
+      if (value_pos_ >= values_in_page_)
         fail("page holds fewer values than its levels");
-      const std::string_view v = values_[value_pos_++];
-      item.offset = static_cast<std::uint32_t>(row_text_.size());
-      item.length = static_cast<std::uint32_t>(v.size());
-      row_text_.append(v);
+      item.text = value(value_pos_++);
     }
     items.push_back(item);
-    // The row goes on while the next entry repeats (rep > 0), on this page or the next.
-    while (level_pos_ == levels_)
-      if (!load_page())
-        return;
+    // The row goes on while the next entry repeats (rep > 0), on this page or the next; the
+    // next page replaces this one's values, so the row's texts are copied first.
+    if (level_pos_ == levels_) {
+      carry(items);
+      do {
+        if (!load_page())
+          return;
+      } while (level_pos_ == levels_);
+    }
     if (reps_[level_pos_] == 0)
       return;
   }

@@ -5,7 +5,9 @@
 #include "parquet/format.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 namespace billdrop::detail::parquet {
 
@@ -67,6 +69,32 @@ std::uint64_t unpack(const std::uint8_t* base, const std::uint8_t* end, std::uin
   return width == 64 ? v : v & ((std::uint64_t{1} << width) - 1);
 }
 
+// Whole groups of 8 values of W bits (W bytes each), every value read with one unaligned 64-bit
+// load: the bytes from `p` to `p + groups * W + 8` must be readable.
+template <int W>
+void unpack_groups(const std::uint8_t* p, std::size_t groups, std::uint32_t* out) {
+  constexpr std::uint64_t mask = (std::uint64_t{1} << W) - 1;
+  for (std::size_t g = 0; g < groups; ++g, p += W, out += 8) {
+    if constexpr (W == 0) {
+      std::fill_n(out, 8, 0u);
+    } else {
+      for (int i = 0; i < 8; ++i) {
+        std::uint64_t v;
+        std::memcpy(&v, p + (i * W) / 8, 8);
+        out[i] = static_cast<std::uint32_t>((v >> ((i * W) % 8)) & mask);
+      }
+    }
+  }
+}
+
+using GroupUnpacker = void (*)(const std::uint8_t*, std::size_t, std::uint32_t*);
+
+template <std::size_t... W>
+constexpr auto group_unpackers(std::index_sequence<W...>) {
+  return std::array<GroupUnpacker, sizeof...(W)>{&unpack_groups<static_cast<int>(W)>...};
+}
+constexpr auto unpackers = group_unpackers(std::make_index_sequence<33>());
+
 std::size_t packed_bytes(std::uint64_t values, int width) {
   return static_cast<std::size_t>((values * static_cast<std::uint64_t>(width) + 7) / 8);
 }
@@ -89,7 +117,13 @@ void decode_rle_hybrid(ByteCursor in, int bit_width, std::size_t count, std::uin
           groups > count ? count : static_cast<std::size_t>(groups * 8); // no overflow
       const std::size_t take = std::min(values, count - n);
       in.need(packed_bytes(take, bit_width), "bit-packed run");
-      for (std::size_t i = 0; i < take; ++i)
+      // Whole groups while 8 bytes beyond them are readable, then value by value.
+      std::size_t fast = take / 8;
+      if (bit_width > 0)
+        fast = std::min(fast,
+                        in.left() >= 8 ? (in.left() - 8) / static_cast<std::size_t>(bit_width) : 0);
+      unpackers[static_cast<std::size_t>(bit_width)](in.p, fast, out + n);
+      for (std::size_t i = fast * 8; i < take; ++i)
         out[n + i] = static_cast<std::uint32_t>(
             unpack(in.p, in.end, static_cast<std::uint64_t>(i) * bit_width, bit_width));
       n += take;

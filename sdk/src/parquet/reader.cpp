@@ -419,15 +419,6 @@ std::unique_ptr<RandomAccessSource> memory_random_access(std::string data, std::
   return std::make_unique<MemoryRandomAccess>(std::move(data), std::move(name));
 }
 
-// Internal state lives in detail::ParquetFile and the cursors; the row assembler's scratch here.
-namespace {
-struct MapScratch {
-  std::vector<detail::RepeatedItem> keys;
-  std::vector<detail::RepeatedItem> values;
-};
-thread_local MapScratch scratch;
-} // namespace
-
 ParquetReader::ParquetReader() = default;
 ParquetReader::~ParquetReader() = default;
 
@@ -547,6 +538,7 @@ Status ParquetReader::open_row_group(std::size_t index) {
   group_rows_left_ = 0;
   if (file_->meta.row_groups[index].num_rows == 0)
     return {}; // nothing to read (some writers leave an empty group's chunks unset)
+  batch_rows_ = batch_pos_ = 0;
   for (auto& cursor : cursors_) {
     try {
       cursor->start(index);
@@ -574,8 +566,17 @@ Result<bool> ParquetReader::next(ParquetRow& row) {
           mine.push_back(cursors_.size());
           cursors_.push_back(std::make_unique<detail::ParquetColumnCursor>(*file_, leaf));
         }
+        detail::ParquetColumnPlan plan;
+        plan.shape = columns_[c].shape;
+        plan.first = cursors_[mine[0]].get();
+        if (mine.size() > 1)
+          plan.second = cursors_[mine[1]].get();
+        (plan.shape == ParquetShape::value ? value_columns_ : nested_columns_)
+            .push_back(plan_.size());
+        plan_.push_back(std::move(plan));
         cursor_of_.push_back(std::move(mine));
       }
+      batch_.assign(plan_.size() * detail::ParquetColumnPlan::batch, {});
       row_group_ = 0;
       group_rows_left_ = 0;
       if (!file_->meta.row_groups.empty())
@@ -587,46 +588,53 @@ Result<bool> ParquetReader::next(ParquetRow& row) {
       ++row_group_;
       (void)open_row_group(row_group_);
     }
-    row.cells_.resize(projection_.size());
+    const std::size_t width = plan_.size();
+    if (batch_pos_ == batch_rows_) {
+      // The next batch: as many rows as every value column's current page still holds.
+      std::size_t n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(detail::ParquetColumnPlan::batch, group_rows_left_));
+      for (const std::size_t c : value_columns_) {
+        column = c;
+        n = std::min(n, plan_[c].first->rows_in_page());
+      }
+      for (const std::size_t c : value_columns_) {
+        column = c;
+        plan_[c].first->next_values(batch_.data() + c, width, n);
+      }
+      batch_rows_ = n;
+      batch_pos_ = 0;
+    }
+    detail::ParquetCell* cells = batch_.data() + batch_pos_ * width;
+    ++batch_pos_;
+    row.cells_ = cells;
+    row.size_ = width;
     row.entries_.clear();
-    for (column = 0; column < projection_.size(); ++column) {
-      ParquetRow::Cell& cell = row.cells_[column];
-      const std::vector<std::size_t>& cursors = cursor_of_[column];
-      const ParquetColumn& info = columns_[projection_[column]];
+    for (const std::size_t c : nested_columns_) {
+      column = c;
+      detail::ParquetCell& cell = cells[c];
+      detail::ParquetColumnPlan& plan = plan_[c];
       cell.first_entry = static_cast<std::uint32_t>(row.entries_.size());
       cell.entry_count = 0;
       cell.text = {};
-      if (info.shape == ParquetShape::value) {
-        cell.null = !cursors_[cursors[0]]->next_value(cell.text);
-        continue;
-      }
-      detail::ParquetColumnCursor& first = *cursors_[cursors[0]];
-      first.next_repeated(scratch.keys);
+      detail::ParquetColumnCursor& first = *plan.first;
+      first.next_repeated(plan.keys);
       const Leaf& key_leaf = first.leaf();
-      cell.null = scratch.keys.front().def < key_leaf.repeated_def - 1;
-      const bool empty = scratch.keys.front().def < key_leaf.repeated_def;
-      const std::string& key_text = first.row_text();
-      if (info.shape == ParquetShape::list) {
+      cell.null = plan.keys.front().def < key_leaf.repeated_def - 1;
+      const bool empty = plan.keys.front().def < key_leaf.repeated_def;
+      if (plan.shape == ParquetShape::list) {
         if (!empty)
-          for (const auto& item : scratch.keys)
-            row.entries_.push_back({{},
-                                    std::string_view(key_text).substr(item.offset, item.length),
-                                    item.def != key_leaf.max_def});
+          for (const auto& item : plan.keys)
+            row.entries_.push_back({{}, item.text, item.def != key_leaf.max_def});
       } else {
-        detail::ParquetColumnCursor& second = *cursors_[cursors[1]];
-        second.next_repeated(scratch.values);
-        if (scratch.values.size() != scratch.keys.size())
+        detail::ParquetColumnCursor& second = *plan.second;
+        second.next_repeated(plan.values);
+        if (plan.values.size() != plan.keys.size())
           pq::fail("map keys and values disagree in number");
-        const Leaf& value_leaf = second.leaf();
-        const std::string& value_text = second.row_text();
+        const int value_max_def = second.leaf().max_def;
         if (!empty)
-          for (std::size_t i = 0; i < scratch.keys.size(); ++i) {
-            const auto& k = scratch.keys[i];
-            const auto& v = scratch.values[i];
-            row.entries_.push_back({std::string_view(key_text).substr(k.offset, k.length),
-                                    std::string_view(value_text).substr(v.offset, v.length),
-                                    v.def != value_leaf.max_def});
-          }
+          for (std::size_t i = 0; i < plan.keys.size(); ++i)
+            row.entries_.push_back(
+                {plan.keys[i].text, plan.values[i].text, plan.values[i].def != value_max_def});
       }
       cell.entry_count = static_cast<std::uint32_t>(row.entries_.size() - cell.first_entry);
     }
