@@ -39,8 +39,8 @@ void add_send_flags(CLI::App& command, SendFlags& flags) {
       ->check(CLI::PositiveNumber);
   command
       .add_option("--wait-seconds", flags.wait_seconds,
-                  "wait this long for a connection another billdrop process is syncing (default: "
-                  "refuse at once, exit 75)")
+                  "wait this long for a connection another billdrop process is syncing, or whose "
+                  "lease a host of a shared store holds (default: refuse at once, exit 75)")
       ->check(CLI::NonNegativeNumber);
 }
 
@@ -103,8 +103,12 @@ int run_command(const GlobalOptions& global, const SourceOptions& options, const
       jobs::resolve_sources(source_request(global, options), "run");
   StopSignals stop;
   const std::vector<core::FileLock> locks = lock_all(sources, flags);
+  // The config's store; on a shared one, the connections' leases (refused while a host holds one).
+  const std::unique_ptr<jobs::RunStore> store =
+      jobs::RunStore::open(sources, std::chrono::seconds(flags.wait_seconds));
   const std::vector<Month> months = parse_months(options.months);
   jobs::SyncRun run;
+  run.store = store->get();
   for (const jobs::ResolvedSource& source : sources) {
     jobs::ConvertRequest request;
     request.months = months;
@@ -144,8 +148,12 @@ int push_command(const GlobalOptions& global, const SourceOptions& options, cons
                          jobs::resolve_source(source_request(global, options))};
   StopSignals stop;
   const std::vector<core::FileLock> locks = lock_all(sources, flags);
+  // The config's store; on a shared one, the connections' leases (refused while a host holds one).
+  const std::unique_ptr<jobs::RunStore> store =
+      jobs::RunStore::open(sources, std::chrono::seconds(flags.wait_seconds));
   const std::vector<Month> months = parse_months(options.months);
   jobs::SyncRun run;
+  run.store = store->get();
   for (const jobs::ResolvedSource& source : sources) {
     jobs::ConnectionSync sync{source};
     sync.from = from.empty() ? source.snapshots_dir() : std::filesystem::path(from);
