@@ -97,18 +97,25 @@ std::vector<core::FileLock> lock_all(const std::vector<jobs::ResolvedSource>& so
   return locks;
 }
 
+std::unique_ptr<jobs::RunStore> open_shared_store(const std::vector<jobs::ResolvedSource>& sources,
+                                                  const SendFlags& flags) {
+  if (sources.empty() || sources.front().store.kind != config::StoreKind::postgres)
+    return nullptr;
+  return jobs::RunStore::open(sources, std::chrono::seconds(flags.wait_seconds));
+}
+
 int run_command(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags,
                 bool json) {
   const std::vector<jobs::ResolvedSource> sources =
       jobs::resolve_sources(source_request(global, options), "run");
   StopSignals stop;
   const std::vector<core::FileLock> locks = lock_all(sources, flags);
-  // The config's store; on a shared one, the connections' leases (refused while a host holds one).
-  const std::unique_ptr<jobs::RunStore> store =
-      jobs::RunStore::open(sources, std::chrono::seconds(flags.wait_seconds));
+  // A shared store: the connections' leases first (refused while a host holds one), before
+  // anything is converted. The SQLite store is opened when the sends start.
+  const std::unique_ptr<jobs::RunStore> store = open_shared_store(sources, flags);
   const std::vector<Month> months = parse_months(options.months);
   jobs::SyncRun run;
-  run.store = store->get();
+  run.store = store ? store->get() : nullptr;
   for (const jobs::ResolvedSource& source : sources) {
     jobs::ConvertRequest request;
     request.months = months;
@@ -148,12 +155,12 @@ int push_command(const GlobalOptions& global, const SourceOptions& options, cons
                          jobs::resolve_source(source_request(global, options))};
   StopSignals stop;
   const std::vector<core::FileLock> locks = lock_all(sources, flags);
-  // The config's store; on a shared one, the connections' leases (refused while a host holds one).
-  const std::unique_ptr<jobs::RunStore> store =
-      jobs::RunStore::open(sources, std::chrono::seconds(flags.wait_seconds));
+  // A shared store: the connections' leases first (refused while a host holds one), before
+  // anything is converted. The SQLite store is opened when the sends start.
+  const std::unique_ptr<jobs::RunStore> store = open_shared_store(sources, flags);
   const std::vector<Month> months = parse_months(options.months);
   jobs::SyncRun run;
-  run.store = store->get();
+  run.store = store ? store->get() : nullptr;
   for (const jobs::ResolvedSource& source : sources) {
     jobs::ConnectionSync sync{source};
     sync.from = from.empty() ? source.snapshots_dir() : std::filesystem::path(from);

@@ -1145,6 +1145,8 @@ Status PostgresStore::save_connection(const ConnectionRecord& record) {
 
 namespace {
 
+constexpr std::int64_t kRunRequestsKeptMs = 7LL * 24 * 3600 * 1000;
+
 constexpr const char* kRunRequestColumns =
     "id, connection, parent, requested_ms, done, done_ms, job, done_by, token";
 
@@ -1172,10 +1174,17 @@ PostgresStore::request_runs(const std::vector<std::string>& connections, std::st
     ids.push_back("run_" + core::random_hex(2));
   if (ids.empty())
     return ids;
+  // Requests done more than a week ago are history nobody reads: pruned as new ones come.
+  if (Status pruned = impl_->run(
+          "DELETE FROM run_requests WHERE done AND done_ms < $1",
+          Params().integer(to_ms(std::chrono::system_clock::now()) - kRunRequestsKeptMs));
+      !pruned)
+    return std::move(pruned).error();
   // One statement: every request of the batch is visible to the hosts at once.
   if (Status inserted = impl_->run(
           "INSERT INTO run_requests (id, connection, parent, requested_ms, requested_by) SELECT "
-          "r.id, r.connection, $3, $4, $5 FROM unnest($1::text[], $2::text[]) AS r(id, connection)",
+          "r.id, r.connection, $3::text, $4::bigint, $5::text FROM unnest($1::text[], $2::text[]) "
+          "AS r(id, connection)",
           Params()
               .text(text_array(ids))
               .text(text_array(connections))

@@ -990,6 +990,12 @@ SqliteSyncStore::request_runs(const std::vector<std::string>& connections,
   std::vector<std::string> ids;
   const std::int64_t now = to_ms(std::chrono::system_clock::now());
   Status status = impl_->transaction([&]() -> Status {
+    // Requests done more than a week ago are history nobody reads: pruned as new ones come.
+    if (Status pruned =
+            impl_->run("DELETE FROM run_requests WHERE done = 1 AND done_ms < ?1",
+                       [&](Statement& stmt) { stmt.integer(1, now - 7LL * 24 * 3600 * 1000); });
+        !pruned)
+      return pruned;
     for (const std::string& connection : connections) {
       std::string id = "run_" + core::random_hex(2);
       if (Status inserted = impl_->run(
