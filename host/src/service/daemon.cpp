@@ -245,11 +245,25 @@ struct Daemon::Impl {
                                              {"claim_us", static_cast<std::int64_t>(micros)}});
         }
       }
+      // What the store holds now: a write that found a lease gone (fenced) dropped it there
+      // between two heartbeats. Only this thread adds leases, so none appears meanwhile.
+      std::set<std::string> holding;
+      for (const store::LeaseKey& key : keys)
+        if (leases->holds(key.name))
+          holding.insert(key.name);
       lock.lock();
       for (const std::string& name : lost) {
         Connection& c = connections[index_of.at(name)];
         c.leased = false;
         log::warn("serve.lease_lost", {{"connection", name}, {"running", c.running}});
+      }
+      for (const auto& [name, index] : index_of) {
+        Connection& c = connections[index];
+        if (c.leased && holding.count(name) == 0) {
+          c.leased = false;
+          log::warn("serve.lease_lost",
+                    {{"connection", name}, {"running", c.running}, {"found_by", "a fenced write"}});
+        }
       }
       std::vector<std::string> give_back;
       if (held > share)
@@ -690,7 +704,7 @@ struct Daemon::Impl {
   // The org-wide verify job: per enabled connection, is the export reachable, does its schema
   // match (the plugin's check), does a sample of recent records convert cleanly; then its sync
   // and backfill, whose failures show in sync-status.
-  void verify(const std::string& job_id) {
+  void verify(const std::string& job_id, const std::vector<std::string>& request_ids) {
     std::vector<std::size_t> checked;
     for (std::size_t i = 0; i < connections.size() && !cancel.cancelled(); ++i) {
       Connection& c = connections[i];
@@ -743,23 +757,11 @@ struct Daemon::Impl {
       }
       (void)store->set_job_result(job_id, verify_document(job_id));
     }
-    // Then the sync (and backfill) of every connection that passed, each as a job of this one, run
-    // by the host holding its lease (this one or another) through a run request in the store.
-    std::vector<std::string> names;
-    for (const std::size_t index : checked)
-      names.push_back(connections[index].config->name);
+    // Then the syncs (and backfills) requested when the job started, each a job of this one, run
+    // by the host holding the connection's lease (this one or another): their results.
     std::set<std::string> not_run;
-    std::string request_error;
-    if (!names.empty() && !cancel.cancelled()) {
-      Result<std::vector<std::string>> ids = request_runs(names, job_id);
-      if (!ids) {
-        request_error = "its run could not be requested: " + ids.error().message();
-        not_run.insert(names.begin(), names.end());
-      } else {
-        for (std::string& name : wait_for_runs(*ids, kRunRequestWait))
-          not_run.insert(std::move(name));
-      }
-    }
+    for (std::string& name : wait_for_runs(request_ids, kRunRequestWait))
+      not_run.insert(std::move(name));
     for (const std::size_t index : checked) {
       Connection& c = connections[index];
       const std::uint32_t backfilled = jobs::months_backfilled(
@@ -770,11 +772,10 @@ struct Daemon::Impl {
       r.done = true;
       r.months_backfilled = backfilled;
       if (not_run.count(c.config->name) != 0)
-        r.error = !request_error.empty() ? request_error
-                  : cancel.cancelled()   ? "billdrop serve stopped before its run"
-                                         : "its run was requested but no host ran it within " +
-                                             std::to_string(kRunRequestWait.count() / 60'000) +
-                                             " min (is a host holding its lease running?)";
+        r.error = cancel.cancelled() ? "billdrop serve stopped before its run ended"
+                                     : "its run was requested but no host ran it within " +
+                                           std::to_string(kRunRequestWait.count() / 60'000) +
+                                           " min (is a host holding its lease running?)";
       else if (record && !record->last_error.empty() && record->last_error_at >= record->last_run)
         r.error = record->last_error;
     }
@@ -808,11 +809,25 @@ struct Daemon::Impl {
     Result<std::string> job = store->begin_job("verify", "");
     if (!job)
       return job.error();
+    // Every enabled connection's sync is requested before the answer, in one statement: durable
+    // in the store, so the hosts holding the leases carry them out even if this host dies while
+    // it checks the sources (a connection that fails its check fails its sync too, and says why).
+    std::vector<std::string> names;
+    for (const Connection& c : connections)
+      if (c.config->schedule.enabled)
+        names.push_back(c.config->name);
+    Result<std::vector<std::string>> ids = store->request_runs(names, *job);
+    if (!ids) {
+      (void)store->finish_job(*job, store::JobState::failed,
+                              "the runs could not be requested: " + ids.error().message());
+      return ids.error();
+    }
+    wake.notify_all();
     verify_job = *job;
     verify_results.clear();
     if (verifier.joinable())
       verifier.join(); // the previous verify has ended (verify_job was cleared)
-    verifier = std::thread([this, id = *job] { verify(id); });
+    verifier = std::thread([this, id = *job, requests = std::move(*ids)] { verify(id, requests); });
     return *job;
   }
 
