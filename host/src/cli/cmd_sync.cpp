@@ -39,8 +39,8 @@ void add_send_flags(CLI::App& command, SendFlags& flags) {
       ->check(CLI::PositiveNumber);
   command
       .add_option("--wait-seconds", flags.wait_seconds,
-                  "wait this long for a connection another billdrop process is syncing (default: "
-                  "refuse at once, exit 75)")
+                  "wait this long for a connection another billdrop process is syncing, or whose "
+                  "lease a host of a shared store holds (default: refuse at once, exit 75)")
       ->check(CLI::NonNegativeNumber);
 }
 
@@ -97,14 +97,25 @@ std::vector<core::FileLock> lock_all(const std::vector<jobs::ResolvedSource>& so
   return locks;
 }
 
+std::unique_ptr<jobs::RunStore> open_shared_store(const std::vector<jobs::ResolvedSource>& sources,
+                                                  const SendFlags& flags) {
+  if (sources.empty() || sources.front().store.kind != config::StoreKind::postgres)
+    return nullptr;
+  return jobs::RunStore::open(sources, std::chrono::seconds(flags.wait_seconds));
+}
+
 int run_command(const GlobalOptions& global, const SourceOptions& options, const SendFlags& flags,
                 bool json) {
   const std::vector<jobs::ResolvedSource> sources =
       jobs::resolve_sources(source_request(global, options), "run");
   StopSignals stop;
   const std::vector<core::FileLock> locks = lock_all(sources, flags);
+  // A shared store: the connections' leases first (refused while a host holds one), before
+  // anything is converted. The SQLite store is opened when the sends start.
+  const std::unique_ptr<jobs::RunStore> store = open_shared_store(sources, flags);
   const std::vector<Month> months = parse_months(options.months);
   jobs::SyncRun run;
+  run.store = store ? store->get() : nullptr;
   for (const jobs::ResolvedSource& source : sources) {
     jobs::ConvertRequest request;
     request.months = months;
@@ -144,8 +155,12 @@ int push_command(const GlobalOptions& global, const SourceOptions& options, cons
                          jobs::resolve_source(source_request(global, options))};
   StopSignals stop;
   const std::vector<core::FileLock> locks = lock_all(sources, flags);
+  // A shared store: the connections' leases first (refused while a host holds one), before
+  // anything is converted. The SQLite store is opened when the sends start.
+  const std::unique_ptr<jobs::RunStore> store = open_shared_store(sources, flags);
   const std::vector<Month> months = parse_months(options.months);
   jobs::SyncRun run;
+  run.store = store ? store->get() : nullptr;
   for (const jobs::ResolvedSource& source : sources) {
     jobs::ConnectionSync sync{source};
     sync.from = from.empty() ? source.snapshots_dir() : std::filesystem::path(from);

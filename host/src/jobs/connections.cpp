@@ -135,6 +135,7 @@ ResolvedSource resolve_connection(const SourceRequest& request, const config::Ho
   source.limits = config.limits;
   source.sending = config.sending;
   source.state_dir = config.state_dir;
+  source.store = config.store;
   source.remote = connection.remote;
   return source;
 }

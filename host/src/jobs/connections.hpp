@@ -36,6 +36,7 @@ struct ResolvedSource {
   config::LimitsConfig limits;
   config::SendingConfig sending;
   std::filesystem::path state_dir;
+  config::StoreConfig store;     // where its sync state is kept ([store]: SQLite in state_dir)
   remote::RemoteSettings remote; // how remote `path` values (s3://, az://, gs://) are reached
 
   // "connection 'acme'" or "plugin 'aws'", for messages.

@@ -7,24 +7,30 @@
 namespace billdrop::jobs {
 
 Result<store::StoreOptions> store_options(const config::HostConfig& config, bool leased) {
+  return store_options(config.store, config.state_dir, leased);
+}
+
+Result<store::StoreOptions> store_options(const config::StoreConfig& store,
+                                          const std::filesystem::path& state_dir, bool leased) {
   store::StoreOptions options;
-  options.state_dir = config.state_dir;
-  options.lease_ttl = std::chrono::seconds(config.store.lease_ttl_seconds);
+  options.state_dir = state_dir;
+  options.lease_ttl = std::chrono::seconds(store.lease_ttl_seconds);
   options.leased = leased;
-  if (config.store.kind == config::StoreKind::sqlite)
+  options.serving = leased;
+  if (store.kind == config::StoreKind::sqlite)
     return options;
   options.kind = store::StoreOptions::Kind::postgres;
-  if (!config.store.url_file.empty()) {
-    std::ifstream in(config.store.url_file, std::ios::binary);
+  if (!store.url_file.empty()) {
+    std::ifstream in(store.url_file, std::ios::binary);
     if (!in)
-      return config_error("cannot read store.url_file " + config.store.url_file.string());
+      return config_error("cannot read store.url_file " + store.url_file.string());
     std::ostringstream text;
     text << in.rdbuf();
     options.url = text.str();
   } else {
-    const char* value = std::getenv(config.store.url_env.c_str());
+    const char* value = std::getenv(store.url_env.c_str());
     if (value == nullptr)
-      return config_error("store.url_env names " + config.store.url_env + ", which is not set");
+      return config_error("store.url_env names " + store.url_env + ", which is not set");
     options.url = value;
   }
   while (!options.url.empty() &&
@@ -32,9 +38,8 @@ Result<store::StoreOptions> store_options(const config::HostConfig& config, bool
     options.url.pop_back();
   if (options.url.empty())
     return config_error("the PostgreSQL connection string (" +
-                        (config.store.url_file.empty()
-                             ? "store.url_env " + config.store.url_env
-                             : "store.url_file " + config.store.url_file.string()) +
+                        (store.url_file.empty() ? "store.url_env " + store.url_env
+                                                : "store.url_file " + store.url_file.string()) +
                         ") is empty");
   return options;
 }

@@ -1,12 +1,14 @@
 #include "jobs/sync.hpp"
 
 #include "core/log.hpp"
+#include "jobs/store_options.hpp"
 #include "snapshot/layout.hpp"
 #include "store/sync_store.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 
 namespace billdrop::jobs {
 
@@ -186,11 +188,14 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
   }
 
   const ResolvedSource& first = run.connections.front().source;
-  std::unique_ptr<store::Store> opened;
+  std::unique_ptr<RunStore> opened;
   store::Store* store = run.store;
   if (store == nullptr) {
-    opened = take(store::open_sync_store(first.state_dir), FailureKind::source);
-    store = opened.get();
+    std::vector<ResolvedSource> sources;
+    for (const ConnectionSync& sync : run.connections)
+      sources.push_back(sync.source);
+    opened = RunStore::open(sources, std::chrono::milliseconds(0));
+    store = opened->get();
   }
 
   std::vector<ConnectionToDeliver> connections;
@@ -225,6 +230,103 @@ void send_connections(SyncRun& run, const SendSettings& settings) {
     run.cancelled = true;
 }
 
+namespace {
+
+// "host host_1a2b (pid 4242 on db-worker-3)", "a one-off billdrop command (cli_1a2b)".
+std::string describe_holder(const store::LeaseHolder& holder) {
+  if (holder.owner.rfind("cli_", 0) == 0)
+    return "a one-off billdrop command (" + holder.owner + ")";
+  std::string text = "the billdrop serve host " + holder.owner;
+  if (holder.pid != 0)
+    text += " (pid " + std::to_string(holder.pid) +
+            (holder.hostname.empty() ? "" : " on " + holder.hostname) + ")";
+  return text;
+}
+
+} // namespace
+
+std::unique_ptr<RunStore> RunStore::open(const std::vector<ResolvedSource>& sources,
+                                         std::chrono::milliseconds wait) {
+  std::unique_ptr<RunStore> run(new RunStore());
+  if (sources.empty())
+    return run;
+  const ResolvedSource& first = sources.front();
+  store::StoreOptions options =
+      take(store_options(first.store, first.state_dir, true), FailureKind::config);
+  options.serving = false; // not a host: the daemons' fair shares stay as they are
+  run->store_ = take(store::open_store(options), FailureKind::source);
+  store::LeaseKeeper* leases = run->store_->leases();
+  if (leases == nullptr)
+    return run; // SQLite: the connection's file lock is the one-sync rule
+  std::vector<store::LeaseKey> keys;
+  std::set<std::string> names;
+  for (const ResolvedSource& source : sources)
+    if (names.insert(source.connection).second)
+      keys.push_back({source.connection, source.delivery.connection_id});
+  // Renewed every TTL/3 from now on, while it waits for the others too.
+  const std::chrono::milliseconds beat_every =
+      std::max(std::chrono::milliseconds(100), leases->ttl() / 3);
+  run->heartbeat_ = std::thread([run = run.get(), leases, beat_every] {
+    std::unique_lock lock(run->mutex_);
+    while (!run->stop_.wait_for(lock, beat_every, [&] { return run->stopping_; })) {
+      lock.unlock();
+      Result<store::HeartbeatResult> beat = leases->heartbeat();
+      if (!beat)
+        log::warn("sync.heartbeat_failed", {{"error", beat.error().message()}});
+      else
+        for (const std::string& name : beat->lost)
+          log::warn("sync.lease_lost", {{"connection", name}});
+      lock.lock();
+    }
+  });
+  using Steady = std::chrono::steady_clock;
+  const Steady::time_point deadline = Steady::now() + wait;
+  for (;;) {
+    std::vector<store::LeaseKey> missing;
+    for (const store::LeaseKey& key : keys)
+      if (!leases->holds(key.name))
+        missing.push_back(key);
+    if (!missing.empty())
+      (void)take(leases->claim(missing, missing.size()), FailureKind::source);
+    std::erase_if(missing, [&](const store::LeaseKey& key) { return leases->holds(key.name); });
+    if (missing.empty())
+      break;
+    if (Steady::now() >= deadline) {
+      const std::string& name = missing.front().name;
+      const std::optional<store::LeaseHolder> holder =
+          take(leases->holder(name), FailureKind::source);
+      const std::string who = holder ? describe_holder(*holder) + " until " +
+                                           utc_text(holder->expires) + " (renewed while it runs)"
+                                     : "another holder (it changed hands just now)";
+      throw JobError(FailureKind::busy,
+                     "connection '" + name + "' is leased to " + who +
+                         ": a connection is synced by one holder at a time. Stop that host (or "
+                         "let its run finish) and retry, or wait with --wait-seconds" +
+                         (missing.size() > 1 ? " (" + std::to_string(missing.size() - 1) +
+                                                   " more connection(s) of this run are leased "
+                                                   "too)"
+                                             : ""));
+    }
+    std::this_thread::sleep_for(
+        std::min<Steady::duration>(std::chrono::milliseconds(500), deadline - Steady::now()));
+  }
+  for (const store::LeaseKey& key : keys)
+    log::info("sync.lease_taken", {{"connection", key.name},
+                                   {"token", static_cast<std::int64_t>(leases->token(key.name))}});
+  return run;
+}
+
+RunStore::~RunStore() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  if (heartbeat_.joinable())
+    heartbeat_.join();
+  // The store gives this command's leases back as it closes.
+}
+
 } // namespace billdrop::jobs
 
 namespace billdrop::jobs {
@@ -242,10 +344,14 @@ std::vector<ConnectionStatus> connection_statuses(const std::vector<ResolvedSour
         connection = &c;
     const std::filesystem::path state_dir = source.state_dir;
     store::Store* store = nullptr;
-    if (std::filesystem::exists(snapshot::sync_store_file(state_dir))) {
-      auto& opened = stores[state_dir];
+    const bool shared = source.store.kind == config::StoreKind::postgres;
+    if (shared || std::filesystem::exists(snapshot::sync_store_file(state_dir))) {
+      // The shared store is read as it is (no lease: nothing is written); keyed "" here.
+      auto& opened = stores[shared ? std::filesystem::path() : state_dir];
       if (!opened)
-        opened = take(store::open_sync_store(state_dir), FailureKind::source);
+        opened = take(store::open_store(
+                          take(store_options(source.store, state_dir, false), FailureKind::config)),
+                      FailureKind::source);
       store = opened.get();
       for (const Month& month : take(store->months(source.delivery.connection_id)))
         status.months.push_back(

@@ -15,12 +15,16 @@
 #include "plan/drop_plan.hpp"
 #include "store/sync_store.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace billdrop::jobs {
@@ -98,6 +102,31 @@ struct SyncRun {
   // emulator for every `local` connection; otherwise opened for this run.
   store::Store* store = nullptr;
   OpenDestination* shared_local = nullptr;
+};
+
+// The store a one-off command (`run`, `push`) records in: the config's [store]. On a shared
+// PostgreSQL store the command first takes each of its connections' leases, as a `serve` host
+// does (a fencing token each, every write checked against it, a self-fence before each
+// request), renews them every TTL/3 while it runs and gives them back at the end; it is not
+// counted as a host (the daemons' fair shares do not change). A connection whose lease another
+// holder has (a daemon) is refused, FailureKind::busy, naming the holder and until when, or
+// waited for up to `wait` (--wait-seconds).
+class RunStore {
+public:
+  static std::unique_ptr<RunStore> open(const std::vector<ResolvedSource>& sources,
+                                        std::chrono::milliseconds wait);
+  ~RunStore();
+  RunStore(const RunStore&) = delete;
+  RunStore& operator=(const RunStore&) = delete;
+  store::Store* get() const { return store_.get(); }
+
+private:
+  RunStore() = default;
+  std::unique_ptr<store::Store> store_;
+  std::thread heartbeat_;
+  std::mutex mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
 };
 
 // Sends every connection's months at once through one sync store (the first connection's state

@@ -20,8 +20,13 @@ namespace billdrop::service {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
+using Steady = std::chrono::steady_clock;
 
 namespace {
+
+// How long a verify job or a Billing API sync waits for the runs it requested (carried out by the
+// hosts holding the connections' leases) before it fails naming the connections not run.
+constexpr std::chrono::milliseconds kRunRequestWait = std::chrono::hours(1);
 
 // Counters of one connection, for /metrics.
 struct Counters {
@@ -60,6 +65,7 @@ struct Daemon::Impl {
   std::thread lease_keeper;
   std::unique_ptr<jobs::OpenDestination> local; // one embedded emulator for `local` connections
   std::vector<Connection> connections;
+  std::map<std::string, std::size_t> index_by_name;
   core::CancelToken cancel;
 
   mutable std::mutex mutex;
@@ -118,6 +124,7 @@ struct Daemon::Impl {
       connection.leased = leases == nullptr;
       if (connection.leased)
         connection.next_due = first_due(connection, false, started);
+      index_by_name[c.name] = connections.size();
       connections.push_back(std::move(connection));
     }
     const bool any_local =
@@ -189,7 +196,6 @@ struct Daemon::Impl {
   // ones beyond it, so a dead host's connections move to the others within the TTL plus one
   // tick. The store is never called with the daemon's lock held.
   void lease_loop() {
-    using Steady = std::chrono::steady_clock;
     const std::chrono::milliseconds beat_every =
         std::max(std::chrono::milliseconds(100), leases->ttl() / 3);
     const std::chrono::milliseconds tick = std::min(std::chrono::milliseconds(1000), beat_every);
@@ -239,11 +245,25 @@ struct Daemon::Impl {
                                              {"claim_us", static_cast<std::int64_t>(micros)}});
         }
       }
+      // What the store holds now: a write that found a lease gone (fenced) dropped it there
+      // between two heartbeats. Only this thread adds leases, so none appears meanwhile.
+      std::set<std::string> holding;
+      for (const store::LeaseKey& key : keys)
+        if (leases->holds(key.name))
+          holding.insert(key.name);
       lock.lock();
       for (const std::string& name : lost) {
         Connection& c = connections[index_of.at(name)];
         c.leased = false;
         log::warn("serve.lease_lost", {{"connection", name}, {"running", c.running}});
+      }
+      for (const auto& [name, index] : index_of) {
+        Connection& c = connections[index];
+        if (c.leased && holding.count(name) == 0) {
+          c.leased = false;
+          log::warn("serve.lease_lost",
+                    {{"connection", name}, {"running", c.running}, {"found_by", "a fenced write"}});
+        }
       }
       std::vector<std::string> give_back;
       if (held > share)
@@ -280,6 +300,7 @@ struct Daemon::Impl {
   void schedule_loop() {
     std::unique_lock lock(mutex);
     while (!stopping) {
+      queue_run_requests(lock);
       const TimePoint t = now();
       for (std::size_t i = 0; i < connections.size(); ++i) {
         Connection& c = connections[i];
@@ -292,6 +313,81 @@ struct Daemon::Impl {
         wake.notify_all();
       wake.wait_for(lock, std::chrono::seconds(1));
     }
+  }
+
+  // Run requests in the store (POST /verify, a Billing API sync, sent to this host or another)
+  // for connections this host runs and that are idle now: queued, as their parent job's. One in
+  // progress is left to end first (it read its source before the request); the next poll queues
+  // it again. Called with the lock held; the store is read without it.
+  void queue_run_requests(std::unique_lock<std::mutex>& lock) {
+    std::vector<std::string> names;
+    for (const Connection& c : connections)
+      if (c.leased && !c.due && !c.running)
+        names.push_back(c.config->name);
+    if (names.empty())
+      return;
+    lock.unlock();
+    Result<std::vector<store::RunRequest>> pending = store->pending_runs(names);
+    lock.lock();
+    if (!pending) {
+      log::warn("serve.run_requests_unread", {{"error", pending.error().message()}});
+      return;
+    }
+    bool queued = false;
+    for (const store::RunRequest& request : *pending) {
+      const auto found = index_by_name.find(request.connection);
+      if (found == index_by_name.end() || stopping)
+        continue;
+      Connection& c = connections[found->second];
+      if (!c.leased || c.due || c.running)
+        continue; // queued by an earlier request of this poll, or changed meanwhile
+      c.due = true;
+      c.parent = request.parent;
+      queue.push_back(found->second);
+      queued = true;
+    }
+    if (queued)
+      wake.notify_all();
+  }
+
+  // Asks for runs of `names` now (as `parent`'s) through the store, so whichever host holds each
+  // connection's lease runs it; wakes this host's scheduler to look at once.
+  Result<std::vector<std::string>> request_runs(const std::vector<std::string>& names,
+                                                const std::string& parent) {
+    Result<std::vector<std::string>> ids = store->request_runs(names, parent);
+    if (ids)
+      wake.notify_all();
+    return ids;
+  }
+
+  // Waits until the run requests `ids` are done (by whichever host ran each), the daemon stops
+  // or `limit` passes; returns the connections of the requests still pending then.
+  std::vector<std::string> wait_for_runs(const std::vector<std::string>& ids,
+                                         std::chrono::milliseconds limit) {
+    std::set<std::string> pending(ids.begin(), ids.end());
+    std::map<std::string, std::string> connection_of;
+    const Steady::time_point deadline = Steady::now() + limit;
+    for (;;) {
+      Result<std::vector<store::RunRequest>> requests =
+          store->run_requests(std::vector<std::string>(pending.begin(), pending.end()));
+      if (requests)
+        for (const store::RunRequest& request : *requests) {
+          connection_of[request.id] = request.connection;
+          if (request.done)
+            pending.erase(request.id);
+        }
+      else
+        log::warn("serve.run_requests_unread", {{"error", requests.error().message()}});
+      std::unique_lock lock(mutex);
+      if (pending.empty() || stopping || Steady::now() >= deadline)
+        break;
+      // A run of this host ending wakes it early; another host's is seen at the next look.
+      done.wait_for(lock, std::chrono::milliseconds(200));
+    }
+    std::vector<std::string> names;
+    for (const std::string& id : pending)
+      names.push_back(connection_of.count(id) != 0 ? connection_of[id] : id);
+    return names;
   }
 
   void work_loop() {
@@ -321,8 +417,23 @@ struct Daemon::Impl {
   }
 
   // One sync of one connection, recorded as a job, logged as one line.
-  void run_connection(Connection& c, const std::string& parent) {
+  void run_connection(Connection& c, const std::string& queued_by) {
     const std::string& name = c.config->name;
+    // The run requests this run carries out: those pending now, before its source is read (one
+    // made later waits for the next run), and the lease token it runs under.
+    std::vector<std::string> request_ids;
+    std::string parent = queued_by;
+    if (Result<std::vector<store::RunRequest>> pending = store->pending_runs({name}); pending) {
+      for (const store::RunRequest& request : *pending) {
+        request_ids.push_back(request.id);
+        if (parent.empty())
+          parent = request.parent;
+      }
+    } else {
+      log::warn("serve.run_requests_unread",
+                {{"connection", name}, {"error", pending.error().message()}});
+    }
+    const std::uint64_t token = leases != nullptr ? leases->token(name) : 0;
     Result<std::string> job = store->begin_job("sync", name, parent);
     const std::string job_id = job ? *job : "";
     jobs::ScheduledSyncResult result;
@@ -406,6 +517,14 @@ struct Daemon::Impl {
         }
     if (!job_id.empty())
       (void)store->finish_job(job_id, state, message, months.str());
+    // Done with this run's token: a host that lost the lease meanwhile marks nothing, and the
+    // requests wait for the next holder. A run stopped by a stop request leaves them pending.
+    if (!request_ids.empty() && !result.cancelled) {
+      if (Status marked = store->finish_runs(name, request_ids, job_id, token); !marked)
+        log::warn("serve.run_requests_left", {{"connection", name},
+                                              {"requests", request_ids.size()},
+                                              {"error", marked.error().message()}});
+    }
     if (landed_listener && !result.busy) {
       SyncLanded landed;
       landed.connection = name;
@@ -585,17 +704,13 @@ struct Daemon::Impl {
   // The org-wide verify job: per enabled connection, is the export reachable, does its schema
   // match (the plugin's check), does a sample of recent records convert cleanly; then its sync
   // and backfill, whose failures show in sync-status.
-  void verify(const std::string& job_id) {
+  void verify(const std::string& job_id, const std::vector<std::string>& request_ids) {
     std::vector<std::size_t> checked;
     for (std::size_t i = 0; i < connections.size() && !cancel.cancelled(); ++i) {
       Connection& c = connections[i];
-      bool leased = false;
-      {
-        const std::lock_guard lock(mutex);
-        leased = c.leased;
-      }
-      // With a shared store a host verifies the connections it holds (the others' hosts do theirs).
-      if (!c.config->schedule.enabled || !leased)
+      // Every enabled connection, whichever host holds its lease: the checks only read the
+      // source; its sync runs where its lease is (a run request in the store).
+      if (!c.config->schedule.enabled)
         continue;
       VerifyResult r;
       r.connection = c.config->name;
@@ -642,29 +757,27 @@ struct Daemon::Impl {
       }
       (void)store->set_job_result(job_id, verify_document(job_id));
     }
-    // Then the sync (and backfill) of every connection that passed, each as a job of this one.
-    {
-      std::unique_lock lock(mutex);
-      for (std::size_t index : checked) {
-        // A run in progress (a schedule) is waited for, then run again for this job.
-        done.wait(lock, [&] { return stopping || !connections[index].running; });
-        if (stopping)
-          break;
-        queue_now(index, job_id);
-      }
-      for (std::size_t index : checked) {
-        done.wait(lock, [&] {
-          return stopping || (!connections[index].running && !connections[index].due);
-        });
-        Connection& c = connections[index];
-        VerifyResult& r = verify_results[c.config->name];
-        r.done = true;
-        r.months_backfilled = jobs::months_backfilled(*store, c.config->delivery.connection_id,
-                                                      c.config->schedule.backfill_months, now());
-        Result<store::ConnectionRecord> record = store->connection(c.config->name);
-        if (record && !record->last_error.empty() && record->last_error_at >= record->last_run)
-          r.error = record->last_error;
-      }
+    // Then the syncs (and backfills) requested when the job started, each a job of this one, run
+    // by the host holding the connection's lease (this one or another): their results.
+    std::set<std::string> not_run;
+    for (std::string& name : wait_for_runs(request_ids, kRunRequestWait))
+      not_run.insert(std::move(name));
+    for (const std::size_t index : checked) {
+      Connection& c = connections[index];
+      const std::uint32_t backfilled = jobs::months_backfilled(
+          *store, c.config->delivery.connection_id, c.config->schedule.backfill_months, now());
+      Result<store::ConnectionRecord> record = store->connection(c.config->name);
+      const std::lock_guard lock(mutex);
+      VerifyResult& r = verify_results[c.config->name];
+      r.done = true;
+      r.months_backfilled = backfilled;
+      if (not_run.count(c.config->name) != 0)
+        r.error = cancel.cancelled() ? "billdrop serve stopped before its run ended"
+                                     : "its run was requested but no host ran it within " +
+                                           std::to_string(kRunRequestWait.count() / 60'000) +
+                                           " min (is a host holding its lease running?)";
+      else if (record && !record->last_error.empty() && record->last_error_at >= record->last_run)
+        r.error = record->last_error;
     }
     bool all_ok = true;
     {
@@ -696,11 +809,25 @@ struct Daemon::Impl {
     Result<std::string> job = store->begin_job("verify", "");
     if (!job)
       return job.error();
+    // Every enabled connection's sync is requested before the answer, in one statement: durable
+    // in the store, so the hosts holding the leases carry them out even if this host dies while
+    // it checks the sources (a connection that fails its check fails its sync too, and says why).
+    std::vector<std::string> names;
+    for (const Connection& c : connections)
+      if (c.config->schedule.enabled)
+        names.push_back(c.config->name);
+    Result<std::vector<std::string>> ids = store->request_runs(names, *job);
+    if (!ids) {
+      (void)store->finish_job(*job, store::JobState::failed,
+                              "the runs could not be requested: " + ids.error().message());
+      return ids.error();
+    }
+    wake.notify_all();
     verify_job = *job;
     verify_results.clear();
     if (verifier.joinable())
       verifier.join(); // the previous verify has ended (verify_job was cleared)
-    verifier = std::thread([this, id = *job] { verify(id); });
+    verifier = std::thread([this, id = *job, requests = std::move(*ids)] { verify(id, requests); });
     return *job;
   }
 
@@ -839,46 +966,40 @@ void Daemon::on_sync_landed(std::function<void(const SyncLanded&)> listener) {
 }
 
 Status Daemon::run_and_wait(const std::vector<std::string>& names) {
-  std::unique_lock lock(impl_->mutex);
-  std::vector<std::size_t> indexes;
-  for (const std::string& name : names) {
-    const auto found =
-        std::find_if(impl_->connections.begin(), impl_->connections.end(),
-                     [&](const Impl::Connection& c) { return c.config->name == name; });
-    if (found == impl_->connections.end())
-      return config_error("no connection named '" + name + "'");
-    indexes.push_back(static_cast<std::size_t>(found - impl_->connections.begin()));
-  }
-  // One already running has read its source before this request: it runs again once it ends.
-  std::vector<std::size_t> running;
-  for (const std::size_t i : indexes) {
-    if (impl_->connections[i].running)
-      running.push_back(i);
-    else
-      impl_->queue_now(i, "");
-  }
-  while (!running.empty()) {
-    impl_->done.wait(lock, [&] {
-      return impl_->stopping || std::any_of(running.begin(), running.end(), [&](std::size_t i) {
-               return !impl_->connections[i].running;
-             });
-    });
+  {
+    const std::lock_guard lock(impl_->mutex);
     if (impl_->stopping)
       return source_error("the daemon is stopping");
-    std::erase_if(running, [&](std::size_t i) {
-      if (impl_->connections[i].running)
-        return false;
-      impl_->queue_now(i, "");
-      return true;
-    });
+    for (const std::string& name : names) {
+      const auto found = impl_->index_by_name.find(name);
+      if (found == impl_->index_by_name.end())
+        return config_error("no connection named '" + name + "'");
+      // With a shared store only enabled connections are leased, so only they can run.
+      if (impl_->leases != nullptr && !impl_->connections[found->second].config->schedule.enabled)
+        return config_error("connection '" + name +
+                            "' is disabled (schedule enabled = false): with a shared store only "
+                            "enabled connections are leased and run");
+    }
   }
-  impl_->done.wait(lock, [&] {
-    return impl_->stopping || std::none_of(indexes.begin(), indexes.end(), [&](std::size_t i) {
-             return impl_->connections[i].due || impl_->connections[i].running;
-           });
-  });
-  if (impl_->stopping)
-    return source_error("the daemon is stopping");
+  // Through the store: whichever host holds a connection's lease runs it (one already running
+  // read its source before this request: it runs again once it ends).
+  Result<std::vector<std::string>> ids = impl_->request_runs(names, "");
+  if (!ids)
+    return ids.error();
+  const std::vector<std::string> not_run = impl_->wait_for_runs(*ids, kRunRequestWait);
+  {
+    const std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping)
+      return source_error("the daemon is stopping");
+  }
+  if (!not_run.empty()) {
+    std::string list;
+    for (const std::string& name : not_run)
+      list += (list.empty() ? "'" : ", '") + name + "'";
+    return source_error("no host ran " + list + " within " +
+                        std::to_string(kRunRequestWait.count() / 60'000) +
+                        " min of the request (is a host holding their leases running?)");
+  }
   return {};
 }
 

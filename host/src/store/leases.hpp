@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,15 @@ struct Lease {
   std::uint64_t token = 0;
   // The previous holder's lease had expired (not released): its run may have been cut short.
   bool taken_over = false;
+};
+
+// Who holds a lease now, for messages.
+struct LeaseHolder {
+  std::string owner; // the holder's id (host_… for a `serve` host, cli_… for a one-off command)
+  std::string hostname; // its machine ("" for a one-off command)
+  std::int64_t pid = 0; // its process (0 for a one-off command)
+  std::uint64_t token = 0;
+  std::chrono::system_clock::time_point expires{};
 };
 
 struct HeartbeatResult {
@@ -52,6 +62,10 @@ public:
                                            std::size_t limit) = 0;
   // Gives a lease back (expired at once, so another host may claim it).
   virtual Status release(const std::string& name) = 0;
+  // Who holds the lease of `name` now (nullopt: nobody, or it expired).
+  virtual Result<std::optional<LeaseHolder>> holder(const std::string& name) const = 0;
+  // The token of this host's lease of `name`; 0 when it holds none.
+  virtual std::uint64_t token(const std::string& name) const = 0;
   virtual bool holds(const std::string& name) const = 0;
   virtual std::size_t held() const = 0;
 };

@@ -44,6 +44,23 @@ struct ConnectionRecord {
   std::string cursor; // an incremental source's position ("" : from the start)
 };
 
+// A request to run a connection now (POST /verify, POST /api/v1/billing/sync), kept in the store:
+// with a shared store whichever host holds the connection's lease, or claims it next, carries it
+// out. A request is done by a sync that began after it (it read the source after the request),
+// marked by that sync's job; with leases only under the lease token the sync ran with, so a host
+// that lost the lease meanwhile marks nothing and the request waits for the next holder.
+struct RunRequest {
+  std::string id;
+  std::string connection;
+  std::string parent; // the job that asked (a verify job), "" when none
+  TimePoint requested{};
+  bool done = false;
+  TimePoint done_at{};     // zero while pending
+  std::string job;         // the sync job that carried it out
+  std::string done_by;     // that job's host ("" for a single host's store)
+  std::uint64_t token = 0; // the lease token it ran with (0 without leases)
+};
+
 class ServiceStore {
 public:
   virtual ~ServiceStore() = default;
@@ -67,6 +84,22 @@ public:
   // Every connection the store has a record of: one query.
   virtual Result<std::vector<ConnectionRecord>> connections() const = 0;
   virtual Status save_connection(const ConnectionRecord& record) = 0;
+
+  // Run requests. One request per connection named, all asked by `parent`; their ids, in order.
+  virtual Result<std::vector<std::string>> request_runs(const std::vector<std::string>& connections,
+                                                        std::string_view parent = {}) = 0;
+  // The pending requests of `connections` (of every connection when empty), oldest first.
+  virtual Result<std::vector<RunRequest>>
+  pending_runs(const std::vector<std::string>& connections = {}) const = 0;
+  // Marks requests of `connection` done by the sync job `job`, run under the lease token `token`
+  // (0 without leases). With leases: only while this host still holds the connection's lease
+  // with that token (a fenced error otherwise, and nothing is marked). Requests already done stay
+  // as they were.
+  virtual Status finish_runs(std::string_view connection, const std::vector<std::string>& ids,
+                             std::string_view job, std::uint64_t token = 0) = 0;
+  // The requests with these ids (unknown ids are left out).
+  virtual Result<std::vector<RunRequest>>
+  run_requests(const std::vector<std::string>& ids) const = 0;
 };
 
 } // namespace billdrop::store

@@ -49,7 +49,7 @@ Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
   if (options.kind == StoreOptions::Kind::sqlite)
     return open_sync_store(options.state_dir);
   Result<std::unique_ptr<PostgresStore>> opened =
-      PostgresStore::open(options.url, options.lease_ttl, options.leased);
+      PostgresStore::open(options.url, options.lease_ttl, options.leased, options.serving);
   if (!opened)
     return opened.error();
   return std::unique_ptr<Store>(std::move(*opened));

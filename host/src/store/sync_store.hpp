@@ -83,8 +83,12 @@ struct StoreOptions {
   std::filesystem::path state_dir; // sqlite: <state_dir>/sync.db
   std::string url;                 // postgres: a libpq connection string (never logged)
   std::chrono::milliseconds lease_ttl{60'000};
-  // postgres: leases enabled (the daemon); without, writes are not fenced (one-off CLI runs).
+  // postgres: leases enabled (the daemon, a one-off sync); without, writes are not fenced
+  // (`status`).
   bool leased = false;
+  // postgres: a `serve` host, counted among the live hosts that share the connections (a
+  // one-off sync takes its connections' leases without being one).
+  bool serving = false;
 };
 
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);

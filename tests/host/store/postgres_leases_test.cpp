@@ -282,5 +282,53 @@ TEST_F(PostgresLeaseTest, AnUnreachableDatabaseIsAConfigErrorWithoutThePassword)
   EXPECT_EQ(store.error().message().find("s3cret"), std::string::npos);
 }
 
+// A run request asked of one host is carried out by the host holding the connection's lease,
+// marked with its token; a host that lost the lease (or ran under an older token) marks nothing,
+// and the request waits for the next holder.
+TEST_F(PostgresLeaseTest, ARunRequestIsMarkedDoneOnlyUnderTheHoldersToken) {
+  auto a = host();
+  auto b = host();
+  auto asker = host(); // holds no lease: any host may ask
+  const std::vector<LeaseKey> acme = {{"acme", "acme-id"}};
+  ASSERT_EQ(a->claim(acme, 1)->size(), 1u);
+  const std::uint64_t a_token = a->token("acme");
+  EXPECT_EQ(a_token, 1u);
+  EXPECT_EQ(b->token("acme"), 0u);
+  Result<std::vector<std::string>> ids = asker->request_runs({"acme"}, "job_verify");
+  ASSERT_TRUE(ids.ok()) << ids.error().message();
+  EXPECT_EQ(sql("SELECT requested_by FROM run_requests"), asker->owner());
+  // Every host sees it pending.
+  ASSERT_EQ(a->pending_runs({"acme"})->size(), 1u);
+  ASSERT_EQ(b->pending_runs({"acme"})->size(), 1u);
+
+  // A is paused past its TTL mid-run; B claims the connection. A's mark is refused.
+  expire("acme");
+  ASSERT_EQ(b->claim(acme, 1)->size(), 1u);
+  const std::uint64_t b_token = b->token("acme");
+  EXPECT_EQ(b_token, a_token + 1);
+  const Status stale = a->finish_runs("acme", *ids, "job_a", a_token);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.error().message().find("fenced"), std::string::npos) << stale.error().message();
+  EXPECT_EQ(sql("SELECT done FROM run_requests"), "f");
+  // A host not holding the lease at all marks nothing either.
+  EXPECT_FALSE(asker->finish_runs("acme", *ids, "job_x", 0).ok());
+  // B, running under an older token than the one it holds now, marks nothing.
+  EXPECT_FALSE(b->finish_runs("acme", *ids, "job_b0", b_token - 1).ok());
+  EXPECT_EQ(sql("SELECT done FROM run_requests"), "f");
+
+  // B's run under its token carries it out.
+  ASSERT_TRUE(b->finish_runs("acme", *ids, "job_b", b_token).ok());
+  EXPECT_EQ(sql("SELECT done || ' ' || job || ' ' || done_by || ' ' || token FROM run_requests"),
+            "true job_b " + b->owner() + " " + std::to_string(b_token));
+  Result<std::vector<RunRequest>> read = asker->run_requests(*ids);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_TRUE(read->at(0).done);
+  EXPECT_EQ(read->at(0).done_by, b->owner());
+  EXPECT_EQ(read->at(0).token, b_token);
+  EXPECT_EQ(read->at(0).parent, "job_verify");
+  EXPECT_TRUE(a->pending_runs()->empty());
+}
+
 } // namespace
 } // namespace billdrop::store

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace billdrop::store {
@@ -421,6 +422,77 @@ TEST_P(SyncStoreTest, BatchReadsMatchThePerConnectionReads) {
   EXPECT_EQ((*records)[1].last_error_at, kAt);
   EXPECT_EQ(store->connection("beta")->last_error, "it broke");
   EXPECT_EQ(store->connection("gamma")->last_run, SystemTime{});
+}
+
+// Run requests: asked once, pending until a run marks them done with its job, read back from
+// another opening of the store (another host) exactly as written.
+TEST_P(SyncStoreTest, RunRequestsArePendingUntilARunMarksThemDone) {
+  auto asker = open();
+  auto runner = open(); // the same store, as another host (or a later process) sees it
+  const SystemTime before = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  Result<std::vector<std::string>> ids = asker->request_runs({"acme", "globex", "acme"}, "job_v");
+  ASSERT_TRUE(ids.ok()) << ids.error().message();
+  ASSERT_EQ(ids->size(), 3u);
+  EXPECT_NE((*ids)[0], (*ids)[1]);
+  EXPECT_NE((*ids)[0], (*ids)[2]);
+
+  Result<std::vector<RunRequest>> all = runner->pending_runs();
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  ASSERT_EQ(all->size(), 3u);
+  // Oldest first, every field as asked.
+  EXPECT_EQ((*all)[0].id, (*ids)[0]);
+  EXPECT_EQ((*all)[0].connection, "acme");
+  EXPECT_EQ((*all)[1].connection, "globex");
+  EXPECT_EQ((*all)[2].id, (*ids)[2]);
+  for (const RunRequest& request : *all) {
+    EXPECT_EQ(request.parent, "job_v");
+    EXPECT_FALSE(request.done);
+    EXPECT_GE(request.requested, before);
+    EXPECT_EQ(request.done_at, SystemTime{});
+    EXPECT_EQ(request.job, "");
+  }
+  Result<std::vector<RunRequest>> acme = runner->pending_runs({"acme"});
+  ASSERT_TRUE(acme.ok());
+  ASSERT_EQ(acme->size(), 2u);
+  EXPECT_EQ((*acme)[0].id, (*ids)[0]);
+  EXPECT_EQ((*acme)[1].id, (*ids)[2]);
+  EXPECT_TRUE(runner->pending_runs({"initech"})->empty());
+
+  // A run of acme carries out the two requests it found pending; a later one stays pending.
+  Result<std::vector<std::string>> later = asker->request_runs({"acme"});
+  ASSERT_TRUE(later.ok());
+  ASSERT_TRUE(runner->finish_runs("acme", {(*ids)[0], (*ids)[2]}, "job_s1").ok());
+  // A request of another connection is not marked by acme's run.
+  ASSERT_TRUE(runner->finish_runs("acme", {(*ids)[1]}, "job_s1").ok());
+  Result<std::vector<RunRequest>> pending = asker->pending_runs();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, (*ids)[1]);
+  EXPECT_EQ((*pending)[1].id, (*later)[0]);
+  EXPECT_EQ((*pending)[1].parent, "");
+
+  Result<std::vector<RunRequest>> read = asker->run_requests({(*ids)[2], "run_unknown", (*ids)[1]});
+  ASSERT_TRUE(read.ok()) << read.error().message();
+  ASSERT_EQ(read->size(), 2u); // the unknown id is left out
+  const auto find = [&](const std::string& id) {
+    return *std::find_if(read->begin(), read->end(),
+                         [&](const RunRequest& r) { return r.id == id; });
+  };
+  const RunRequest done = find((*ids)[2]);
+  EXPECT_TRUE(done.done);
+  EXPECT_EQ(done.job, "job_s1");
+  EXPECT_GE(done.done_at, done.requested);
+  EXPECT_FALSE(find((*ids)[1]).done);
+
+  // Marking again (a second run) keeps the first run's job.
+  ASSERT_TRUE(runner->finish_runs("acme", {(*ids)[0]}, "job_s2").ok());
+  EXPECT_EQ(asker->run_requests({(*ids)[0]})->at(0).job, "job_s1");
+  // Survives reopening.
+  runner.reset();
+  asker.reset();
+  auto reopened = open();
+  EXPECT_EQ(reopened->pending_runs()->size(), 2u);
+  EXPECT_TRUE(reopened->run_requests({(*ids)[0]})->at(0).done);
 }
 
 } // namespace

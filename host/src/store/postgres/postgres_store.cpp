@@ -115,7 +115,27 @@ CREATE TABLE hosts (
   pid BIGINT NOT NULL DEFAULT 0);
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: run requests (a verify or a run-now asked of any host, carried out by the host that
+// holds the connection's lease, marked done with its token); a host's machine name, for messages
+// that say who holds a lease.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE run_requests (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  connection TEXT NOT NULL,
+  parent TEXT NOT NULL DEFAULT '',
+  requested_ms BIGINT NOT NULL,
+  requested_by TEXT NOT NULL DEFAULT '',
+  done BOOLEAN NOT NULL DEFAULT FALSE,
+  done_ms BIGINT NOT NULL DEFAULT 0,
+  job TEXT NOT NULL DEFAULT '',
+  done_by TEXT NOT NULL DEFAULT '',
+  token BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX run_requests_pending ON run_requests (connection, seq) WHERE NOT done;
+ALTER TABLE hosts ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion,
               "one migration per schema version");
 
@@ -209,8 +229,9 @@ private:
 
 class PostgresStore::Impl {
 public:
-  Impl(PGconn* conn, std::chrono::milliseconds ttl, bool leased)
-      : conn_(conn), ttl_(ttl), leased_(leased), owner_("host_" + core::random_hex(2)) {}
+  Impl(PGconn* conn, std::chrono::milliseconds ttl, bool leased, bool serving)
+      : conn_(conn), ttl_(ttl), leased_(leased), serving_(serving),
+        owner_((serving ? "host_" : "cli_") + core::random_hex(2)) {}
   ~Impl() { PQfinish(conn_); }
 
   Error pg_error(std::string_view what) const {
@@ -383,11 +404,17 @@ public:
     return status;
   }
 
+  // A serving host's presence (its share of the connections counts it); a one-off command's
+  // store is not a host.
   Status register_host() {
-    return run("INSERT INTO hosts (owner, expires_at, pid) VALUES ($1, now() + $2 * interval "
-               "'1 millisecond', $3) ON CONFLICT (owner) DO UPDATE SET expires_at = "
+    if (!serving_)
+      return {};
+    char name[256] = {};
+    (void)::gethostname(name, sizeof name - 1);
+    return run("INSERT INTO hosts (owner, expires_at, pid, hostname) VALUES ($1, now() + $2 * "
+               "interval '1 millisecond', $3, $4) ON CONFLICT (owner) DO UPDATE SET expires_at = "
                "excluded.expires_at",
-               Params().text(owner_).integer(ttl_.count()).integer(::getpid()));
+               Params().text(owner_).integer(ttl_.count()).integer(::getpid()).text(name));
   }
 
   struct Held {
@@ -400,6 +427,7 @@ public:
   mutable bool in_transaction_ = false;
   std::chrono::milliseconds ttl_;
   bool leased_;
+  bool serving_;
   std::string owner_;
   std::string store_id_;
   int found_version_ = 0;
@@ -421,6 +449,48 @@ PostgresStore::~PostgresStore() {
 
 namespace {
 
+// `message` with the connection string's secrets taken out: libpq's messages about a malformed
+// URI quote the whole URI, password included. Every password-like value (the URI's user:password,
+// `password=` in either form) and the string itself become "***".
+std::string without_secrets(std::string message, const std::string& url) {
+  std::vector<std::string> secrets = {url};
+  const auto add = [&](std::size_t begin, std::size_t end) {
+    if (end > begin)
+      secrets.push_back(url.substr(begin, end - begin));
+  };
+  // postgresql://user:password@host
+  if (const std::size_t scheme = url.find("://"); scheme != std::string::npos) {
+    const std::size_t at = url.find('@', scheme + 3);
+    const std::size_t colon = url.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      add(colon + 1, at);
+  }
+  // password=value (keyword form, or a URI query parameter), quoted or not
+  for (std::size_t at = url.find("password"); at != std::string::npos;
+       at = url.find("password", at + 1)) {
+    std::size_t value = url.find_first_not_of(' ', at + 8);
+    if (value == std::string::npos || url[value] != '=')
+      continue;
+    value = url.find_first_not_of(' ', value + 1);
+    if (value == std::string::npos)
+      break;
+    if (url[value] == '\'') {
+      add(value + 1,
+          url.find('\'', value + 1) == std::string::npos ? url.size() : url.find('\'', value + 1));
+    } else {
+      add(value, std::min(url.find_first_of(" &", value), url.size()));
+    }
+  }
+  // Longest first, so a secret inside the whole string is not half replaced.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& secret : secrets)
+    for (std::size_t at = message.find(secret); !secret.empty() && at != std::string::npos;
+         at = message.find(secret, at + 3))
+      message.replace(at, secret.size(), "***");
+  return message;
+}
+
 Result<PGconn*> connect(const std::string& url) {
   PGconn* conn = PQconnectdb(url.c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -428,8 +498,9 @@ Result<PGconn*> connect(const std::string& url) {
     while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
       message.pop_back();
     PQfinish(conn);
-    // The message names host and port, never the password.
-    return config_error("cannot connect to the PostgreSQL store: " + message);
+    // libpq's message names host and port; a malformed URI is quoted whole: without secrets.
+    return config_error("cannot connect to the PostgreSQL store: " +
+                        without_secrets(std::move(message), url));
   }
   // Notices (e.g. "relation already exists, skipping") are not for the log.
   PQsetNoticeProcessor(
@@ -443,18 +514,20 @@ Result<int> PostgresStore::migrate(const std::string& url) {
   Result<PGconn*> conn = connect(url);
   if (!conn)
     return std::move(conn).error();
-  Impl impl(*conn, std::chrono::milliseconds(60'000), false);
+  Impl impl(*conn, std::chrono::milliseconds(60'000), false, false);
   if (Status migrated = impl.migrate(); !migrated)
     return std::move(migrated).error();
   return impl.found_version_;
 }
 
-Result<std::unique_ptr<PostgresStore>>
-PostgresStore::open(const std::string& url, std::chrono::milliseconds lease_ttl, bool leased) {
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& url,
+                                                           std::chrono::milliseconds lease_ttl,
+                                                           bool leased,
+                                                           std::optional<bool> serving) {
   Result<PGconn*> conn = connect(url);
   if (!conn)
     return std::move(conn).error();
-  auto impl = std::make_unique<Impl>(*conn, lease_ttl, leased);
+  auto impl = std::make_unique<Impl>(*conn, lease_ttl, leased, serving.value_or(leased));
   if (!impl->session_setup())
     return impl->pg_error("setting the session's timeouts");
   if (Status migrated = impl->migrate(); !migrated)
@@ -1068,6 +1141,121 @@ Status PostgresStore::save_connection(const ConnectionRecord& record) {
   });
 }
 
+// ---- run requests ----
+
+namespace {
+
+constexpr std::int64_t kRunRequestsKeptMs = 7LL * 24 * 3600 * 1000;
+
+constexpr const char* kRunRequestColumns =
+    "id, connection, parent, requested_ms, done, done_ms, job, done_by, token";
+
+RunRequest run_request_row(const Rows& rows, int i) {
+  RunRequest request;
+  request.id = rows.text(i, 0);
+  request.connection = rows.text(i, 1);
+  request.parent = rows.text(i, 2);
+  request.requested = from_ms(rows.integer(i, 3));
+  request.done = rows.boolean(i, 4);
+  request.done_at = from_ms(rows.integer(i, 5));
+  request.job = rows.text(i, 6);
+  request.done_by = rows.text(i, 7);
+  request.token = static_cast<std::uint64_t>(rows.integer(i, 8));
+  return request;
+}
+
+} // namespace
+
+Result<std::vector<std::string>>
+PostgresStore::request_runs(const std::vector<std::string>& connections, std::string_view parent) {
+  const std::lock_guard lock(impl_->mutex_);
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < connections.size(); ++i)
+    ids.push_back("run_" + core::random_hex(2));
+  if (ids.empty())
+    return ids;
+  // Requests done more than a week ago are history nobody reads: pruned as new ones come.
+  if (Status pruned = impl_->run(
+          "DELETE FROM run_requests WHERE done AND done_ms < $1",
+          Params().integer(to_ms(std::chrono::system_clock::now()) - kRunRequestsKeptMs));
+      !pruned)
+    return std::move(pruned).error();
+  // One statement: every request of the batch is visible to the hosts at once.
+  if (Status inserted = impl_->run(
+          "INSERT INTO run_requests (id, connection, parent, requested_ms, requested_by) SELECT "
+          "r.id, r.connection, $3::text, $4::bigint, $5::text FROM unnest($1::text[], $2::text[]) "
+          "AS r(id, connection)",
+          Params()
+              .text(text_array(ids))
+              .text(text_array(connections))
+              .text(parent)
+              .integer(to_ms(std::chrono::system_clock::now()))
+              .text(impl_->owner_));
+      !inserted)
+    return std::move(inserted).error();
+  return ids;
+}
+
+Result<std::vector<RunRequest>>
+PostgresStore::pending_runs(const std::vector<std::string>& connections) const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql = std::string("SELECT ") + kRunRequestColumns +
+                                 " FROM run_requests WHERE NOT done AND ($1 OR connection = "
+                                 "ANY($2::text[])) ORDER BY seq";
+  Result<Rows> rows = impl_->exec(
+      sql.c_str(),
+      Params().text(connections.empty() ? "true" : "false").text(text_array(connections)));
+  if (!rows)
+    return std::move(rows).error();
+  std::vector<RunRequest> out;
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(run_request_row(*rows, i));
+  return out;
+}
+
+Status PostgresStore::finish_runs(std::string_view connection, const std::vector<std::string>& ids,
+                                  std::string_view job, std::uint64_t token) {
+  const std::lock_guard lock(impl_->mutex_);
+  if (ids.empty())
+    return {};
+  const std::string name(connection);
+  return impl_->transaction([&]() -> Status {
+    if (impl_->leased_) {
+      // The token the sync ran under must still be this host's: a lease lost and claimed again
+      // meanwhile has a new token, and the run under the old one may have been cut short.
+      const auto held = impl_->held_.find(name);
+      if (held != impl_->held_.end() && held->second.token != token)
+        return impl_->fenced_error(name, "the sync ran under token " + std::to_string(token) +
+                                             ", which is not this host's any more");
+      if (Status checked = impl_->check_lease(name); !checked)
+        return checked;
+    }
+    return impl_->run("UPDATE run_requests SET done = TRUE, done_ms = $3, job = $4, done_by = $5, "
+                      "token = $6 WHERE id = ANY($1::text[]) AND connection = $2 AND NOT done",
+                      Params()
+                          .text(text_array(ids))
+                          .text(connection)
+                          .integer(to_ms(std::chrono::system_clock::now()))
+                          .text(job)
+                          .text(impl_->owner_)
+                          .integer(static_cast<std::int64_t>(token)));
+  });
+}
+
+Result<std::vector<RunRequest>>
+PostgresStore::run_requests(const std::vector<std::string>& ids) const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql = std::string("SELECT ") + kRunRequestColumns +
+                                 " FROM run_requests WHERE id = ANY($1::text[]) ORDER BY seq";
+  Result<Rows> rows = impl_->exec(sql.c_str(), Params().text(text_array(ids)));
+  if (!rows)
+    return std::move(rows).error();
+  std::vector<RunRequest> out;
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(run_request_row(*rows, i));
+  return out;
+}
+
 // ---- leases ----
 
 LeaseKeeper* PostgresStore::leases() noexcept {
@@ -1185,6 +1373,32 @@ Status PostgresStore::release(const std::string& name) {
       "UPDATE leases SET expires_at = '-infinity' WHERE name = $1 AND owner = $2 "
       "AND token = $3",
       Params().text(name).text(impl_->owner_).integer(static_cast<std::int64_t>(token)));
+}
+
+Result<std::optional<LeaseHolder>> PostgresStore::holder(const std::string& name) const {
+  const std::lock_guard lock(impl_->mutex_);
+  Result<Rows> rows = impl_->exec(
+      "SELECT l.owner, COALESCE(h.hostname, ''), COALESCE(h.pid, 0), l.token, "
+      "(extract(epoch FROM l.expires_at) * 1000)::bigint FROM leases l LEFT JOIN hosts h ON "
+      "h.owner = l.owner WHERE l.name = $1 AND l.expires_at > now()",
+      Params().text(name));
+  if (!rows)
+    return std::move(rows).error();
+  if (rows->size() == 0)
+    return std::optional<LeaseHolder>();
+  LeaseHolder holder;
+  holder.owner = rows->text(0, 0);
+  holder.hostname = rows->text(0, 1);
+  holder.pid = rows->integer(0, 2);
+  holder.token = static_cast<std::uint64_t>(rows->integer(0, 3));
+  holder.expires = from_ms(rows->integer(0, 4));
+  return std::optional<LeaseHolder>(std::move(holder));
+}
+
+std::uint64_t PostgresStore::token(const std::string& name) const {
+  const std::lock_guard lock(impl_->mutex_);
+  const auto held = impl_->held_.find(name);
+  return held == impl_->held_.end() ? 0 : held->second.token;
 }
 
 bool PostgresStore::holds(const std::string& name) const {

@@ -18,23 +18,28 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace billdrop::store {
 
 class PostgresStore final : public Store, public LeaseKeeper {
 public:
-  // Connects with the libpq connection string `url` and migrates the schema. `leased`: the
-  // daemon's store (writes fenced by leases); without, writes are not fenced (one-off CLI runs).
-  static Result<std::unique_ptr<PostgresStore>>
-  open(const std::string& url, std::chrono::milliseconds lease_ttl, bool leased);
+  // Connects with the libpq connection string `url` and migrates the schema. `leased`: writes
+  // fenced by leases (the daemon, a one-off sync); without, writes are not fenced (`status`).
+  // `serving` (default: `leased`): a `serve` host, registered among the live hosts whose count
+  // sets each host's fair share; a one-off command takes its leases without being one.
+  static Result<std::unique_ptr<PostgresStore>> open(const std::string& url,
+                                                     std::chrono::milliseconds lease_ttl,
+                                                     bool leased,
+                                                     std::optional<bool> serving = std::nullopt);
   // Connects and brings the schema to kSchemaVersion; returns the version it found.
   static Result<int> migrate(const std::string& url);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // As SqliteSyncStore::kResumeWithin.
   static constexpr std::chrono::milliseconds kResumeWithin{60 * 60 * 1000};
 
@@ -80,6 +85,13 @@ public:
   Result<ConnectionRecord> connection(std::string_view connection) const override;
   Result<std::vector<ConnectionRecord>> connections() const override;
   Status save_connection(const ConnectionRecord& record) override;
+  Result<std::vector<std::string>> request_runs(const std::vector<std::string>& connections,
+                                                std::string_view parent = {}) override;
+  Result<std::vector<RunRequest>>
+  pending_runs(const std::vector<std::string>& connections = {}) const override;
+  Status finish_runs(std::string_view connection, const std::vector<std::string>& ids,
+                     std::string_view job, std::uint64_t token = 0) override;
+  Result<std::vector<RunRequest>> run_requests(const std::vector<std::string>& ids) const override;
 
   // Store
   LeaseKeeper* leases() noexcept override;
@@ -91,6 +103,8 @@ public:
   Result<std::vector<Lease>> claim(const std::vector<LeaseKey>& candidates,
                                    std::size_t limit) override;
   Status release(const std::string& name) override;
+  std::uint64_t token(const std::string& name) const override;
+  Result<std::optional<LeaseHolder>> holder(const std::string& name) const override;
   bool holds(const std::string& name) const override;
   std::size_t held() const override;
 

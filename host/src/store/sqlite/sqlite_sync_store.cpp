@@ -7,6 +7,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <signal.h>
 #include <unistd.h>
@@ -104,8 +105,25 @@ CREATE TABLE IF NOT EXISTS connection_state (
   cursor TEXT NOT NULL DEFAULT '');
 )sql";
 
+// Version 3: run requests (POST /verify, a run asked through the Billing API), as in the
+// PostgreSQL store; carried out by the daemon's next run of the connection.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS run_requests (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  connection TEXT NOT NULL,
+  parent TEXT NOT NULL DEFAULT '',
+  requested_ms INTEGER NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0,
+  done_ms INTEGER NOT NULL DEFAULT 0,
+  job TEXT NOT NULL DEFAULT '',
+  done_by TEXT NOT NULL DEFAULT '',
+  token INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS run_requests_pending ON run_requests (done, connection, seq);
+)sql";
+
 // The migrations in order: migration i takes a store from version i to i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == SqliteSyncStore::kSchemaVersion,
               "one migration per schema version");
 
@@ -940,6 +958,126 @@ Status SqliteSyncStore::save_connection(const ConnectionRecord& record) {
             .integer(7, static_cast<std::int64_t>(record.months_backfilled))
             .text(8, record.cursor);
       });
+}
+
+// ---- run requests ----
+
+namespace {
+
+constexpr const char* kSelectRunRequest = "SELECT id, connection, parent, requested_ms, done, "
+                                          "done_ms, job, done_by, token FROM run_requests";
+
+RunRequest read_run_request(Statement& stmt) {
+  RunRequest request;
+  request.id = stmt.column_text(0);
+  request.connection = stmt.column_text(1);
+  request.parent = stmt.column_text(2);
+  request.requested = from_ms(stmt.column_integer(3));
+  request.done = stmt.column_integer(4) != 0;
+  request.done_at = from_ms(stmt.column_integer(5));
+  request.job = stmt.column_text(6);
+  request.done_by = stmt.column_text(7);
+  request.token = static_cast<std::uint64_t>(stmt.column_integer(8));
+  return request;
+}
+
+} // namespace
+
+Result<std::vector<std::string>>
+SqliteSyncStore::request_runs(const std::vector<std::string>& connections,
+                              std::string_view parent) {
+  const std::lock_guard lock(impl_->mutex_);
+  std::vector<std::string> ids;
+  const std::int64_t now = to_ms(std::chrono::system_clock::now());
+  Status status = impl_->transaction([&]() -> Status {
+    // Requests done more than a week ago are history nobody reads: pruned as new ones come.
+    if (Status pruned =
+            impl_->run("DELETE FROM run_requests WHERE done = 1 AND done_ms < ?1",
+                       [&](Statement& stmt) { stmt.integer(1, now - 7LL * 24 * 3600 * 1000); });
+        !pruned)
+      return pruned;
+    for (const std::string& connection : connections) {
+      std::string id = "run_" + core::random_hex(2);
+      if (Status inserted = impl_->run(
+              "INSERT INTO run_requests (id, connection, parent, requested_ms) VALUES (?1, ?2, "
+              "?3, ?4)",
+              [&](Statement& stmt) {
+                stmt.text(1, id).text(2, connection).text(3, parent).integer(4, now);
+              });
+          !inserted)
+        return inserted;
+      ids.push_back(std::move(id));
+    }
+    return {};
+  });
+  if (!status)
+    return std::move(status).error();
+  return ids;
+}
+
+Result<std::vector<RunRequest>>
+SqliteSyncStore::pending_runs(const std::vector<std::string>& connections) const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql = std::string(kSelectRunRequest) + " WHERE done = 0 ORDER BY seq";
+  Result<Statement*> select = impl_->statement(sql.c_str());
+  if (!select)
+    return std::move(select).error();
+  Statement& stmt = **select;
+  const StatementUse use(stmt);
+  const std::set<std::string_view> wanted(connections.begin(), connections.end());
+  std::vector<RunRequest> out;
+  for (int rc = stmt.step(); rc != SQLITE_DONE; rc = stmt.step()) {
+    if (rc != SQLITE_ROW)
+      return impl_->sqlite_error("listing run requests");
+    RunRequest request = read_run_request(stmt);
+    if (wanted.empty() || wanted.count(request.connection) != 0)
+      out.push_back(std::move(request));
+  }
+  return out;
+}
+
+Status SqliteSyncStore::finish_runs(std::string_view connection,
+                                    const std::vector<std::string>& ids, std::string_view job,
+                                    std::uint64_t token) {
+  const std::lock_guard lock(impl_->mutex_);
+  const std::int64_t now = to_ms(std::chrono::system_clock::now());
+  return impl_->transaction([&]() -> Status {
+    for (const std::string& id : ids)
+      if (Status marked = impl_->run(
+              "UPDATE run_requests SET done = 1, done_ms = ?3, job = ?4, token = ?5 WHERE id = "
+              "?1 AND connection = ?2 AND done = 0",
+              [&](Statement& stmt) {
+                stmt.text(1, id)
+                    .text(2, connection)
+                    .integer(3, now)
+                    .text(4, job)
+                    .integer(5, static_cast<std::int64_t>(token));
+              });
+          !marked)
+        return marked;
+    return {};
+  });
+}
+
+Result<std::vector<RunRequest>>
+SqliteSyncStore::run_requests(const std::vector<std::string>& ids) const {
+  const std::lock_guard lock(impl_->mutex_);
+  static const std::string sql = std::string(kSelectRunRequest) + " WHERE id = ?1";
+  Result<Statement*> select = impl_->statement(sql.c_str());
+  if (!select)
+    return std::move(select).error();
+  std::vector<RunRequest> out;
+  for (const std::string& id : ids) {
+    Statement& stmt = **select;
+    const StatementUse use(stmt);
+    stmt.text(1, id);
+    const int rc = stmt.step();
+    if (rc == SQLITE_ROW)
+      out.push_back(read_run_request(stmt));
+    else if (rc != SQLITE_DONE)
+      return impl_->sqlite_error("reading a run request");
+  }
+  return out;
 }
 
 } // namespace billdrop::store

@@ -102,10 +102,17 @@ public:
   Result<ConnectionRecord> connection(std::string_view connection) const override;
   Result<std::vector<ConnectionRecord>> connections() const override;
   Status save_connection(const ConnectionRecord& record) override;
+  Result<std::vector<std::string>> request_runs(const std::vector<std::string>& connections,
+                                                std::string_view parent = {}) override;
+  Result<std::vector<RunRequest>>
+  pending_runs(const std::vector<std::string>& connections = {}) const override;
+  Status finish_runs(std::string_view connection, const std::vector<std::string>& ids,
+                     std::string_view job, std::uint64_t token = 0) override;
+  Result<std::vector<RunRequest>> run_requests(const std::vector<std::string>& ids) const override;
 
   // The schema version this billdrop writes (PRAGMA user_version); older stores are migrated
   // when opened, newer ones refused.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
 private:
   class Impl;
