@@ -3,6 +3,7 @@
 // a database at a newer version is refused with a message that says so, and the connection string
 // (its password) appears in no output or log line, errors included. The cluster trusts local
 // connections, so the password in the strings is never checked: it is there to be looked for.
+#include "billing/postgres/postgres_billing_store.hpp"
 #include "store/postgres/postgres_store.hpp"
 
 #include "support/cli_run.hpp"
@@ -63,12 +64,16 @@ TEST_F(StoreMigrateTest, AFreshDatabaseIsMigratedOnceAndANewerOneIsRefused) {
   // Fresh: from version 0 to the current one; every table there.
   test::CliRun fresh = migrate(file);
   ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  const std::string billing = std::to_string(billing::kPostgresBillingSchemaVersion);
   EXPECT_EQ(fresh.out, "migrated the postgres store from schema version 0 to " +
-                           std::to_string(store::PostgresStore::kSchemaVersion) + "\n");
+                           std::to_string(store::PostgresStore::kSchemaVersion) +
+                           "\nmigrated the billing tables from schema version 0 to " + billing +
+                           "\n");
   EXPECT_EQ(sql("SELECT version FROM billdrop_schema"),
             std::to_string(store::PostgresStore::kSchemaVersion));
   EXPECT_EQ(sql("SELECT COUNT(*) FROM billdrop_schema"), "1");
-  for (const char* table : {"leases", "hosts", "sync_jobs", "month_sync", "run_requests"})
+  for (const char* table : {"leases", "hosts", "sync_jobs", "month_sync", "run_requests",
+                            "billing_items", "billdrop_billing_schema"})
     EXPECT_EQ(sql(std::string("SELECT to_regclass('") + table + "') IS NOT NULL"), "t") << table;
   // A migration is not a host: no host row, no lease.
   EXPECT_EQ(sql("SELECT COUNT(*) FROM hosts"), "0");
@@ -77,12 +82,15 @@ TEST_F(StoreMigrateTest, AFreshDatabaseIsMigratedOnceAndANewerOneIsRefused) {
   test::CliRun again = migrate(file);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out, "the postgres store is at schema version " +
-                           std::to_string(store::PostgresStore::kSchemaVersion) + " already\n");
+                           std::to_string(store::PostgresStore::kSchemaVersion) +
+                           " already\nthe billing tables are at schema version " + billing +
+                           " already\n");
   test::CliRun json = migrate(file, true);
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const std::string version = std::to_string(store::PostgresStore::kSchemaVersion);
   EXPECT_EQ(json.out, "{\"store\":\"postgres\",\"fromVersion\":" + version +
-                          ",\"toVersion\":" + version + "}\n");
+                          ",\"toVersion\":" + version + ",\"billing\":{\"fromVersion\":" +
+                          billing + ",\"toVersion\":" + billing + "}}\n");
   EXPECT_EQ(sql("SELECT COUNT(*) FROM billdrop_schema"), "1");
 
   // Written by a newer billdrop: refused as a config error, the database left as it is.

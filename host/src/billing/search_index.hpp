@@ -2,9 +2,9 @@
 // An in-memory inverted index that answers BillingStore::search() as the SQLite store's FTS5
 // query does, rank for rank: every word of the query taken as a prefix and all of them
 // required, ranked by FTS5's bm25() (same formula, same doubles, k1 = 1.2, b = 0.75), then by
-// date and id, newest first. It reads text with FTS5's own tokenizer (unicode61_tokens() in search_words.hpp),
-// so words are split and folded exactly as FTS5 splits and folds them; search_words.hpp has the
-// tokenizer and the rule for the words of a query.
+// date and id, newest first. It reads text with FTS5's own tokenizer (unicode61_tokens() in
+// search_words.hpp), so words are split and folded exactly as FTS5 splits and folds them;
+// search_words.hpp has the tokenizer and the rule for the words of a query.
 //
 // Each query runs over the postings of the terms its prefixes match, into per-call arrays, and
 // keeps the best `limit` in a heap: no lock is held while it scores, so queries run side by side.
