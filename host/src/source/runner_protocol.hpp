@@ -1,0 +1,222 @@
+#pragma once
+// The pipe protocol between the host and its plugin runner (`billdrop __plugin-runner`), private
+// to the source layer: process_session.cpp speaks it on the host's side, plugin_runner.cpp on the
+// runner's. Both ends are the same binary on the same machine, so integers go in native byte
+// order and no version is negotiated.
+//
+// Every message is a frame: a 4-byte type, a 4-byte payload size, the payload. Strings are a
+// 4-byte size and the bytes. A batch of rows (kRows) keeps the layout the plugin gave: the row
+// count, the field count, then per row its field count and origin size, per field its key and
+// value sizes, then every byte of every string one after the other (origin, key, value, key,
+// value, ... row after row). The receiving side points bd_row and bd_field at those bytes where
+// they lie in its read buffer: one copy into the pipe and one out of it, no per-row allocation.
+//
+// Descriptors of the runner: 0 /dev/null; 1 a pipe the host watches (any byte on it is a plugin
+// printing to stdout, a failure); 2 the host's stderr; 3 requests (host -> runner, a socket: a
+// request to a dead runner is an error, not a SIGPIPE); 4 replies
+// (runner -> host); 5 an alarm pipe, written once when an allocation fails under the memory
+// limit, so the host can tell a plugin that ran out of its memory_limit_mb from any other crash.
+
+#include <billdrop/plugin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace billdrop::source::runner {
+
+inline constexpr int kRequestFd = 3;
+inline constexpr int kReplyFd = 4;
+inline constexpr int kAlarmFd = 5;
+inline constexpr const char* kSubcommand = "__plugin-runner";
+
+enum class Frame : std::uint32_t {
+  // host -> runner
+  open = 1,       // path, expected name, config JSON, memory_limit_mb (u64)
+  check = 2,      // -
+  months = 3,     // -
+  read = 4,       // month "YYYY-MM"
+  read_since = 5, // cursor
+  stop = 6,       // the receiver asked the read to stop (sent at most once per read)
+  // runner -> host, during a call
+  rows = 20,         // a batch (see above)
+  reject = 21,       // origin, reason
+  reject_field = 22, // origin, column, rule, reason
+  progress = 23,     // done (u64), total (u64)
+  log = 24,          // level (u32), message
+  note = 25,         // key, count (u64)
+  cursor = 26,       // cursor
+  // runner -> host, the end of a call
+  result = 40, // kind (u32, 0 = ok, else ErrorKind + 1), retryable (u32), message, then per call:
+               // open: incremental (u32), identity column count (u32), columns;
+               // months: count (u32), "YYYY-MM" each; read_since: the next cursor
+};
+
+struct FrameHeader {
+  std::uint32_t type;
+  std::uint32_t size;
+};
+static_assert(sizeof(FrameHeader) == 8);
+
+// Appends frames to a byte buffer.
+class Writer {
+public:
+  explicit Writer(std::string& out) : out_(out) {}
+
+  // Starts a frame; its size is filled in by end().
+  void begin(Frame type) {
+    start_ = out_.size();
+    const FrameHeader header{static_cast<std::uint32_t>(type), 0};
+    out_.append(reinterpret_cast<const char*>(&header), sizeof header);
+  }
+  void end() {
+    const auto size = static_cast<std::uint32_t>(out_.size() - start_ - sizeof(FrameHeader));
+    std::memcpy(out_.data() + start_ + offsetof(FrameHeader, size), &size, sizeof size);
+  }
+  void u32(std::uint32_t value) { out_.append(reinterpret_cast<const char*>(&value), 4); }
+  void u64(std::uint64_t value) { out_.append(reinterpret_cast<const char*>(&value), 8); }
+  void text(std::string_view value) {
+    u32(static_cast<std::uint32_t>(value.size()));
+    out_.append(value.data(), value.size());
+  }
+
+private:
+  std::string& out_;
+  std::size_t start_ = 0;
+};
+
+// Reads a frame's payload; a payload too short for what is read makes ok() false.
+class Reader {
+public:
+  Reader(const char* data, std::size_t size) : data_(data), left_(size) {}
+
+  bool ok() const noexcept { return ok_; }
+  std::uint32_t u32() { return number<std::uint32_t>(); }
+  std::uint64_t u64() { return number<std::uint64_t>(); }
+  std::string_view text() {
+    const std::uint32_t size = u32();
+    if (!ok_ || size > left_) {
+      ok_ = false;
+      return {};
+    }
+    std::string_view out(data_, size);
+    data_ += size;
+    left_ -= size;
+    return out;
+  }
+  const char* position() const noexcept { return data_; }
+  std::size_t left() const noexcept { return left_; }
+
+private:
+  template <typename T>
+  T number() {
+    T value{};
+    if (left_ < sizeof value) {
+      ok_ = false;
+      return value;
+    }
+    std::memcpy(&value, data_, sizeof value);
+    data_ += sizeof value;
+    left_ -= sizeof value;
+    return value;
+  }
+  const char* data_;
+  std::size_t left_;
+  bool ok_ = true;
+};
+
+// Appends a kRows frame holding `rows`.
+inline void write_rows(std::string& out, const bd_row* rows, std::size_t count) {
+  std::size_t fields = 0;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    fields += rows[i].field_count;
+    bytes += rows[i].origin.size;
+    for (std::size_t f = 0; f < rows[i].field_count; ++f)
+      bytes += rows[i].fields[f].key.size + rows[i].fields[f].value.size;
+  }
+  const std::size_t start = out.size();
+  const std::size_t sizes = 8 + count * 8 + fields * 8;
+  out.resize(start + sizeof(FrameHeader) + sizes + bytes);
+  char* p = out.data() + start;
+  const FrameHeader header{static_cast<std::uint32_t>(Frame::rows),
+                           static_cast<std::uint32_t>(sizes + bytes)};
+  std::memcpy(p, &header, sizeof header);
+  p += sizeof header;
+  char* blob = p + sizes;
+  const auto put32 = [&p](std::size_t value) {
+    const auto v = static_cast<std::uint32_t>(value);
+    std::memcpy(p, &v, 4);
+    p += 4;
+  };
+  const auto put_bytes = [&blob](bd_str s) {
+    if (s.size > 0)
+      std::memcpy(blob, s.data, s.size);
+    blob += s.size;
+  };
+  put32(count);
+  put32(fields);
+  for (std::size_t i = 0; i < count; ++i) {
+    const bd_row& row = rows[i];
+    put32(row.field_count);
+    put32(row.origin.size);
+    put_bytes(row.origin);
+    for (std::size_t f = 0; f < row.field_count; ++f) {
+      put32(row.fields[f].key.size);
+      put32(row.fields[f].value.size);
+      put_bytes(row.fields[f].key);
+      put_bytes(row.fields[f].value);
+    }
+  }
+}
+
+// Decodes a kRows payload into `rows` and `fields`, which point into the payload. False when the
+// payload is not a well-formed batch.
+inline bool read_rows(const char* data, std::size_t size, std::vector<bd_row>& rows,
+                      std::vector<bd_field>& fields) {
+  Reader in(data, size);
+  const std::uint32_t count = in.u32();
+  const std::uint32_t field_count = in.u32();
+  if (!in.ok() || (static_cast<std::uint64_t>(count) + field_count) * 8 > in.left())
+    return false;
+  rows.resize(count);
+  fields.resize(field_count);
+  const char* sizes = in.position();
+  const char* blob = sizes + (static_cast<std::size_t>(count) + field_count) * 8;
+  const char* const end = data + size;
+  std::size_t next_field = 0;
+  const auto get32 = [&sizes] {
+    std::uint32_t v;
+    std::memcpy(&v, sizes, 4);
+    sizes += 4;
+    return v;
+  };
+  const auto take = [&blob, end](std::uint32_t n, bd_str& into) {
+    if (static_cast<std::size_t>(end - blob) < n)
+      return false;
+    into = bd_str{blob, n};
+    blob += n;
+    return true;
+  };
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint32_t row_fields = get32();
+    const std::uint32_t origin = get32();
+    if (row_fields > field_count - next_field || !take(origin, rows[i].origin))
+      return false;
+    rows[i].fields = fields.data() + next_field;
+    rows[i].field_count = row_fields;
+    for (std::uint32_t f = 0; f < row_fields; ++f) {
+      bd_field& field = fields[next_field++];
+      const std::uint32_t key = get32();
+      const std::uint32_t value = get32();
+      // The sizes of a row's fields follow its own two sizes, interleaved with nothing else.
+      if (!take(key, field.key) || !take(value, field.value))
+        return false;
+    }
+  }
+  return next_field == field_count && blob == end;
+}
+
+} // namespace billdrop::source::runner
