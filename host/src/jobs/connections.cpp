@@ -34,6 +34,7 @@ public:
   Status read(Month month, source::RowReceiver& receiver) override {
     return inner_->read(month, receiver);
   }
+  bool reads_ahead() const noexcept override { return inner_->reads_ahead(); }
   bool incremental() const noexcept override { return inner_->incremental(); }
   const std::vector<std::string>& identity_columns() const noexcept override {
     return inner_->identity_columns();

@@ -135,8 +135,9 @@ struct ProcessSession::Runner {
   std::vector<char> buffer = std::vector<char>(std::size_t(4) << 20);
   std::size_t begin = 0;
   std::size_t end = 0;
-  std::string printed; // what it wrote to stdout
-  int status = 0;      // waitpid()'s, once reaped
+  runner::KeyTable keys; // the column names it sent, by number
+  std::string printed;   // what it wrote to stdout
+  int status = 0;        // waitpid()'s, once reaped
 
   ~Runner() {
     for (int fd : {requests, replies, out, alarm})
@@ -345,6 +346,10 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
     return fail(internal_error(std::move(message)));
   };
   const auto printed = [&]() -> Status {
+    // The rest of a line printed in several writes, for the message: a moment, no more.
+    pollfd more{child.out, POLLIN, 0};
+    if (child.printed.find('\n') == std::string::npos && ::poll(&more, 1, 50) > 0)
+      child.collect_printed();
     return fail(internal_error("plugin '" + name() + "' wrote to stdout while " + doing + " (" +
                                printable_start(child.printed) +
                                "): stdout belongs to billdrop, a plugin must log through its sink; "
@@ -420,7 +425,7 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
         runner::Reader in(payload, header.size);
         switch (type) {
         case Frame::rows:
-          if (!runner::read_rows(payload, header.size, rows, fields))
+          if (!runner::read_rows(payload, header.size, child.keys, rows, fields))
             return fail(internal_error("plugin '" + name() + "''s runner sent a malformed batch"));
           if (!receiver->on_rows(std::span<const bd_row>(rows.data(), rows.size()))) {
             stopped = true;

@@ -54,6 +54,7 @@ public:
   Status check() override;
   Result<std::vector<Month>> months() override;
   Status read(Month month, RowReceiver& receiver) override;
+  bool reads_ahead() const noexcept override { return true; } // the runner parses meanwhile
   bool incremental() const noexcept override { return incremental_; }
   const std::vector<std::string>& identity_columns() const noexcept override {
     return identity_columns_;

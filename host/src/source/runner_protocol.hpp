@@ -6,10 +6,11 @@
 //
 // Every message is a frame: a 4-byte type, a 4-byte payload size, the payload. Strings are a
 // 4-byte size and the bytes. A batch of rows (kRows) keeps the layout the plugin gave: the row
-// count, the field count, then per row its field count and origin size, per field its key and
-// value sizes, then every byte of every string one after the other (origin, key, value, key,
-// value, ... row after row). The receiving side points bd_row and bd_field at those bytes where
-// they lie in its read buffer: one copy into the pipe and one out of it, no per-row allocation.
+// count, the field count, the keys not sent before, then per row its field count and origin size,
+// per field its key's number and its value's size, then every byte of every origin and value one
+// after the other (write_rows() below). The receiving side points bd_row and bd_field at those
+// bytes where they lie in its read buffer, and at its table of keys: one copy into the pipe and
+// one out of it, no per-row allocation, and a column's name crosses once per runner.
 //
 // Descriptors of the runner: 0 /dev/null; 1 a pipe the host watches (any byte on it is a plugin
 // printing to stdout, a failure); 2 the host's stderr; 3 requests (host -> runner, a socket: a
@@ -21,8 +22,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace billdrop::source::runner {
@@ -127,58 +130,116 @@ private:
   bool ok_ = true;
 };
 
-// Appends a kRows frame holding `rows`.
-inline void write_rows(std::string& out, const bd_row* rows, std::size_t count) {
+// The runner's side of the column names: a batch names each field's key by a number, and a key's
+// text crosses the pipe once, the first time it is used (rows of one source repeat the same keys
+// row after row, often most of a row's bytes). A key is first compared with the key at the same
+// position in the previous row, which is nearly always it: no hashing per field.
+class KeyEncoder {
+public:
+  // The number of `key`, defining it (appended to `defined`) when it is new.
+  std::uint32_t id(std::size_t position, bd_str key, std::vector<bd_str>& defined) {
+    const std::string_view text(key.data, key.size);
+    if (position < by_position_.size()) {
+      const std::uint32_t cached = by_position_[position];
+      if (names_[cached] == text)
+        return cached;
+    } else {
+      by_position_.resize(position + 1, 0);
+    }
+    std::uint32_t found;
+    if (auto it = ids_.find(text); it != ids_.end()) {
+      found = it->second;
+    } else {
+      found = static_cast<std::uint32_t>(names_.size());
+      names_.emplace_back(text);
+      ids_.emplace(names_.back(), found);
+      defined.push_back(key);
+    }
+    by_position_[position] = found;
+    return found;
+  }
+
+private:
+  std::deque<std::string> names_; // by number; a deque keeps the views in ids_ valid
+  std::unordered_map<std::string_view, std::uint32_t> ids_;
+  std::vector<std::uint32_t> by_position_;
+};
+
+// The host's side: the key texts by number, where bd_field::key can point for as long as the
+// runner lives.
+using KeyTable = std::deque<std::string>;
+
+// Appends a kRows frame holding `rows`. Layout of the payload: row count, field count, new key
+// count; each new key (size, bytes); per row its field count and origin size, per field its key
+// number and value size; then the bytes of every origin and value in order.
+inline void write_rows(std::string& out, KeyEncoder& keys, std::vector<bd_str>& defined,
+                       std::vector<std::uint32_t>& key_ids, const bd_row* rows, std::size_t count) {
+  defined.clear();
+  key_ids.clear();
   std::size_t fields = 0;
   std::size_t bytes = 0;
   for (std::size_t i = 0; i < count; ++i) {
     fields += rows[i].field_count;
     bytes += rows[i].origin.size;
-    for (std::size_t f = 0; f < rows[i].field_count; ++f)
-      bytes += rows[i].fields[f].key.size + rows[i].fields[f].value.size;
+    for (std::size_t f = 0; f < rows[i].field_count; ++f) {
+      bytes += rows[i].fields[f].value.size;
+      key_ids.push_back(keys.id(f, rows[i].fields[f].key, defined));
+    }
   }
+  std::size_t definitions = 0;
+  for (const bd_str& key : defined)
+    definitions += 4 + key.size;
+  const std::size_t sizes = 12 + definitions + count * 8 + fields * 8;
   const std::size_t start = out.size();
-  const std::size_t sizes = 8 + count * 8 + fields * 8;
   out.resize(start + sizeof(FrameHeader) + sizes + bytes);
   char* p = out.data() + start;
   const FrameHeader header{static_cast<std::uint32_t>(Frame::rows),
                            static_cast<std::uint32_t>(sizes + bytes)};
   std::memcpy(p, &header, sizeof header);
   p += sizeof header;
-  char* blob = p + sizes;
   const auto put32 = [&p](std::size_t value) {
     const auto v = static_cast<std::uint32_t>(value);
     std::memcpy(p, &v, 4);
     p += 4;
   };
+  put32(count);
+  put32(fields);
+  put32(defined.size());
+  for (const bd_str& key : defined) {
+    put32(key.size);
+    std::memcpy(p, key.data, key.size);
+    p += key.size;
+  }
+  char* blob = p + count * 8 + fields * 8;
   const auto put_bytes = [&blob](bd_str s) {
     if (s.size > 0)
       std::memcpy(blob, s.data, s.size);
     blob += s.size;
   };
-  put32(count);
-  put32(fields);
+  std::size_t next_key = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const bd_row& row = rows[i];
     put32(row.field_count);
     put32(row.origin.size);
     put_bytes(row.origin);
     for (std::size_t f = 0; f < row.field_count; ++f) {
-      put32(row.fields[f].key.size);
+      put32(key_ids[next_key++]);
       put32(row.fields[f].value.size);
-      put_bytes(row.fields[f].key);
       put_bytes(row.fields[f].value);
     }
   }
 }
 
-// Decodes a kRows payload into `rows` and `fields`, which point into the payload. False when the
-// payload is not a well-formed batch.
-inline bool read_rows(const char* data, std::size_t size, std::vector<bd_row>& rows,
+// Decodes a kRows payload into `rows` and `fields`, which point into the payload and into `keys`
+// (new keys are added to it). False when the payload is not a well-formed batch.
+inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::vector<bd_row>& rows,
                       std::vector<bd_field>& fields) {
   Reader in(data, size);
   const std::uint32_t count = in.u32();
   const std::uint32_t field_count = in.u32();
+  const std::uint32_t defined = in.u32();
+  for (std::uint32_t i = 0; i < defined && in.ok(); ++i)
+    keys.emplace_back(in.text());
   if (!in.ok() || (static_cast<std::uint64_t>(count) + field_count) * 8 > in.left())
     return false;
   rows.resize(count);
@@ -211,9 +272,9 @@ inline bool read_rows(const char* data, std::size_t size, std::vector<bd_row>& r
       bd_field& field = fields[next_field++];
       const std::uint32_t key = get32();
       const std::uint32_t value = get32();
-      // The sizes of a row's fields follow its own two sizes, interleaved with nothing else.
-      if (!take(key, field.key) || !take(value, field.value))
+      if (key >= keys.size() || !take(value, field.value))
         return false;
+      field.key = bd_str{keys[key].data(), keys[key].size()};
     }
   }
   return next_field == field_count && blob == end;
