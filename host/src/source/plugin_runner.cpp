@@ -91,7 +91,7 @@ public:
   explicit ForwardingReceiver(std::string& out) : out_(out) {}
 
   bool on_rows(std::span<const bd_row> rows) override {
-    runner::write_rows(out_, keys_, defined_, key_ids_, rows.data(), rows.size());
+    runner::write_rows(out_, keys_, defined_, sizes_, rows.data(), rows.size());
     flush();
     return !stop_requested();
   }
@@ -175,8 +175,8 @@ private:
   std::string& out_;
   bool stopped_ = false;
   runner::KeyEncoder keys_;
-  std::vector<bd_str> defined_;        // scratch of write_rows()
-  std::vector<std::uint32_t> key_ids_; // scratch of write_rows()
+  std::vector<bd_str> defined_; // scratch of write_rows()
+  std::string sizes_;           // scratch of write_rows()
 };
 
 void write_status(runner::Writer& w, const Status& status) {

@@ -7,10 +7,11 @@
 // Every message is a frame: a 4-byte type, a 4-byte payload size, the payload. Strings are a
 // 4-byte size and the bytes. A batch of rows (kRows) keeps the layout the plugin gave: the row
 // count, the field count, the keys not sent before, then per row its field count and origin size,
-// per field its key's number and its value's size, then every byte of every origin and value one
-// after the other (write_rows() below). The receiving side points bd_row and bd_field at those
-// bytes where they lie in its read buffer, and at its table of keys: one copy into the pipe and
-// one out of it, no per-row allocation, and a column's name crosses once per runner.
+// per field its key's number and its value's size (a byte each, mostly), then every byte of every
+// origin and value one after the other (write_rows() below). The receiving side points bd_row and
+// bd_field at those bytes where they lie in its read buffer, and at its table of keys: one copy
+// into the pipe and one out of it, no per-row allocation, and a column's name crosses once per
+// runner.
 //
 // Descriptors of the runner: 0 /dev/null; 1 a pipe the host watches (any byte on it is a plugin
 // printing to stdout, a failure); 2 the host's stderr; 3 requests (host -> runner, a socket: a
@@ -169,32 +170,49 @@ private:
 // runner lives.
 using KeyTable = std::deque<std::string>;
 
+// A small number in one byte (below 255), else 255 and the number in four: a field's key number
+// and value size are nearly always small, so a field costs two bytes besides its value.
+inline void put_small(std::string& out, std::size_t value) {
+  if (value < 255) {
+    out.push_back(static_cast<char>(value));
+    return;
+  }
+  out.push_back(static_cast<char>(255));
+  const auto v = static_cast<std::uint32_t>(value);
+  out.append(reinterpret_cast<const char*>(&v), 4);
+}
+
 // Appends a kRows frame holding `rows`. Layout of the payload: row count, field count, new key
-// count; each new key (size, bytes); per row its field count and origin size, per field its key
-// number and value size; then the bytes of every origin and value in order.
+// count, the size of the sizes section; each new key (size, bytes); the sizes section: per row
+// its field count and origin size, per field its key number and value size (put_small() each);
+// then the bytes of every origin and value in order. `sizes` is scratch.
 inline void write_rows(std::string& out, KeyEncoder& keys, std::vector<bd_str>& defined,
-                       std::vector<std::uint32_t>& key_ids, const bd_row* rows, std::size_t count) {
+                       std::string& sizes, const bd_row* rows, std::size_t count) {
   defined.clear();
-  key_ids.clear();
+  sizes.clear();
   std::size_t fields = 0;
   std::size_t bytes = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    fields += rows[i].field_count;
-    bytes += rows[i].origin.size;
-    for (std::size_t f = 0; f < rows[i].field_count; ++f) {
-      bytes += rows[i].fields[f].value.size;
-      key_ids.push_back(keys.id(f, rows[i].fields[f].key, defined));
+    const bd_row& row = rows[i];
+    fields += row.field_count;
+    bytes += row.origin.size;
+    put_small(sizes, row.field_count);
+    put_small(sizes, row.origin.size);
+    for (std::size_t f = 0; f < row.field_count; ++f) {
+      bytes += row.fields[f].value.size;
+      put_small(sizes, keys.id(f, row.fields[f].key, defined));
+      put_small(sizes, row.fields[f].value.size);
     }
   }
   std::size_t definitions = 0;
   for (const bd_str& key : defined)
     definitions += 4 + key.size;
-  const std::size_t sizes = 12 + definitions + count * 8 + fields * 8;
+  const std::size_t payload = 16 + definitions + sizes.size() + bytes;
   const std::size_t start = out.size();
-  out.resize(start + sizeof(FrameHeader) + sizes + bytes);
+  out.resize(start + sizeof(FrameHeader) + payload);
   char* p = out.data() + start;
   const FrameHeader header{static_cast<std::uint32_t>(Frame::rows),
-                           static_cast<std::uint32_t>(sizes + bytes)};
+                           static_cast<std::uint32_t>(payload)};
   std::memcpy(p, &header, sizeof header);
   p += sizeof header;
   const auto put32 = [&p](std::size_t value) {
@@ -205,27 +223,24 @@ inline void write_rows(std::string& out, KeyEncoder& keys, std::vector<bd_str>& 
   put32(count);
   put32(fields);
   put32(defined.size());
+  put32(sizes.size());
   for (const bd_str& key : defined) {
     put32(key.size);
     std::memcpy(p, key.data, key.size);
     p += key.size;
   }
-  char* blob = p + count * 8 + fields * 8;
-  const auto put_bytes = [&blob](bd_str s) {
-    if (s.size > 0)
-      std::memcpy(blob, s.data, s.size);
-    blob += s.size;
-  };
-  std::size_t next_key = 0;
+  std::memcpy(p, sizes.data(), sizes.size());
+  p += sizes.size();
   for (std::size_t i = 0; i < count; ++i) {
     const bd_row& row = rows[i];
-    put32(row.field_count);
-    put32(row.origin.size);
-    put_bytes(row.origin);
+    if (row.origin.size > 0)
+      std::memcpy(p, row.origin.data, row.origin.size);
+    p += row.origin.size;
     for (std::size_t f = 0; f < row.field_count; ++f) {
-      put32(key_ids[next_key++]);
-      put32(row.fields[f].value.size);
-      put_bytes(row.fields[f].value);
+      const bd_str& value = row.fields[f].value;
+      if (value.size > 0)
+        std::memcpy(p, value.data, value.size);
+      p += value.size;
     }
   }
 }
@@ -238,17 +253,30 @@ inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::v
   const std::uint32_t count = in.u32();
   const std::uint32_t field_count = in.u32();
   const std::uint32_t defined = in.u32();
+  const std::uint32_t sizes_size = in.u32();
   for (std::uint32_t i = 0; i < defined && in.ok(); ++i)
     keys.emplace_back(in.text());
-  if (!in.ok() || (static_cast<std::uint64_t>(count) + field_count) * 8 > in.left())
+  if (!in.ok() || sizes_size > in.left())
     return false;
   rows.resize(count);
   fields.resize(field_count);
   const char* sizes = in.position();
-  const char* blob = sizes + (static_cast<std::size_t>(count) + field_count) * 8;
+  const char* const sizes_end = sizes + sizes_size;
+  const char* blob = sizes_end;
   const char* const end = data + size;
-  std::size_t next_field = 0;
-  const auto get32 = [&sizes] {
+  bool ok = true;
+  const auto get_small = [&]() -> std::uint32_t {
+    if (sizes >= sizes_end) {
+      ok = false;
+      return 0;
+    }
+    const auto first = static_cast<unsigned char>(*sizes++);
+    if (first < 255)
+      return first;
+    if (sizes_end - sizes < 4) {
+      ok = false;
+      return 0;
+    }
     std::uint32_t v;
     std::memcpy(&v, sizes, 4);
     sizes += 4;
@@ -261,23 +289,24 @@ inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::v
     blob += n;
     return true;
   };
+  std::size_t next_field = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
-    const std::uint32_t row_fields = get32();
-    const std::uint32_t origin = get32();
-    if (row_fields > field_count - next_field || !take(origin, rows[i].origin))
+    const std::uint32_t row_fields = get_small();
+    const std::uint32_t origin = get_small();
+    if (!ok || row_fields > field_count - next_field || !take(origin, rows[i].origin))
       return false;
     rows[i].fields = fields.data() + next_field;
     rows[i].field_count = row_fields;
     for (std::uint32_t f = 0; f < row_fields; ++f) {
       bd_field& field = fields[next_field++];
-      const std::uint32_t key = get32();
-      const std::uint32_t value = get32();
-      if (key >= keys.size() || !take(value, field.value))
+      const std::uint32_t key = get_small();
+      const std::uint32_t value = get_small();
+      if (!ok || key >= keys.size() || !take(value, field.value))
         return false;
       field.key = bd_str{keys[key].data(), keys[key].size()};
     }
   }
-  return next_field == field_count && blob == end;
+  return next_field == field_count && sizes == sizes_end && blob == end;
 }
 
 } // namespace billdrop::source::runner
