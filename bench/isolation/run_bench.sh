@@ -2,8 +2,10 @@
 # Plugin isolation's cost (issue 15): the same aws convert in-process and through the plugin
 # runner (`--isolation process`: billdrop started again as `billdrop __plugin-runner`, the rows
 # coming back over a pipe), run alternately so that both see the same machine, RUNS times each
-# (default 5). Reports each way's median wall time and peak RSS, and the ratio of the medians
-# from this same run, with the load average before and after. Builds nothing:
+# (default 5). Reports each way's median wall time, CPU time (user + sys of billdrop and, through
+# it, of its runner: less sensitive than wall time to a loaded machine) and peak RSS, and the
+# ratios of the medians from this same run, with the load average before and after. Builds
+# nothing:
 #
 #   bench/isolation/run_bench.sh <build dir> [rows=1000000] [memory-mb=64]
 #
@@ -36,11 +38,11 @@ expected=$(awk '/^unblended_total /{print $2}' "$work/generator.txt")
 printf 'path = "%s"\n' "$tree" > "$work/aws.toml"
 echo "load before: $(uptime)"
 
-# One convert; appends "<isolation> <seconds> <peak RSS KiB of billdrop> <cost>" to results.txt.
+# One convert; appends "<isolation> <seconds> <peak RSS KiB> <cost> <cpu seconds>" to results.txt.
 convert_once() {
   rm -rf "$work/out"
   sync
-  /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
     "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
     --plugin aws --plugin-config "$work/aws.toml" --isolation "$1" --out "$work/out" \
     --format json --memory-mb "$memory_mb" > "$work/convert.json"
@@ -48,8 +50,9 @@ convert_once() {
   cost=$(python3 -c 'import json,sys; from decimal import Decimal
 m=json.load(open(sys.argv[1]))["connections"][0]["months"]; print(sum(Decimal(x["cost"]) for x in m))' \
     "$work/convert.json")
-  read -r wall rss < "$work/time.txt"
-  echo "$1 $wall $rss $cost" | tee -a "$work/results.txt"
+  read -r wall rss user sys < "$work/time.txt"
+  echo "$1 $wall $rss $cost $(python3 -c "print(round($user + $sys, 2))")" |
+    tee -a "$work/results.txt"
 }
 
 : > "$work/results.txt"
@@ -73,16 +76,20 @@ results, rows, expected = sys.argv[1], sys.argv[2], sys.argv[3]
 by = {"in-process": [], "process": []}
 costs = set()
 for line in open(results):
-    isolation, wall, rss, cost = line.split()
-    by[isolation].append((float(wall), int(rss)))
+    isolation, wall, rss, cost, cpu = line.split()
+    by[isolation].append((float(wall), int(rss), float(cpu)))
     costs.add(Decimal(cost))
-med = {k: statistics.median(w for w, _ in v) for k, v in by.items()}
-rss = {k: statistics.median(r for _, r in v) for k, v in by.items()}
+med = {k: statistics.median(w for w, _, _ in v) for k, v in by.items()}
+cpu = {k: statistics.median(c for _, _, c in v) for k, v in by.items()}
+rss = {k: statistics.median(r for _, r, _ in v) for k, v in by.items()}
 print(f"\nrows {rows}, {len(by['process'])} runs each, alternating")
 for k in ("in-process", "process"):
-    walls = " ".join(f"{w:.2f}" for w, _ in by[k])
-    print(f"{k:10s} median {med[k]:6.2f} s  (runs: {walls})  billdrop peak RSS {rss[k] / 1024:.0f} MB")
-print(f"process / in-process: {med['process'] / med['in-process']:.3f}")
+    walls = " ".join(f"{w:.2f}" for w, _, _ in by[k])
+    cpus = " ".join(f"{c:.2f}" for _, _, c in by[k])
+    print(f"{k:10s} wall median {med[k]:6.2f} s (runs: {walls}); CPU median {cpu[k]:5.2f} s "
+          f"(runs: {cpus}); peak RSS {rss[k] / 1024:.0f} MB")
+print(f"process / in-process: wall {med['process'] / med['in-process']:.3f}, "
+      f"CPU {cpu['process'] / cpu['in-process']:.3f}")
 print("cost of every month: " + ", ".join(str(c) for c in sorted(costs)) +
       (f"; the source's unblended total {expected}: " +
        ("equal" if costs == {Decimal(expected)} else "DIFFERENT") if expected else ""))
