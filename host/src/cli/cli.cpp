@@ -3,12 +3,14 @@
 #include "cli/common.hpp"
 #include "core/log.hpp"
 #include "report/sync_report.hpp"
+#include "source/process_session.hpp"
 
 #include <billdrop/version.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string_view>
 
 namespace billdrop::cli {
 
@@ -26,6 +28,10 @@ int fail(const Invocation& run, const char* kind, const std::string& message, in
 } // namespace
 
 int run(int argc, char** argv) {
+  // Hidden: billdrop started again as the runner of one plugin (isolation = "process"). Nothing
+  // of the CLI runs in it; it speaks only to the billdrop that started it, over its pipes.
+  if (argc >= 2 && std::string_view(argv[1]) == "__plugin-runner")
+    return source::run_plugin_runner();
   CLI::App app{"billdrop — moves custom cost data into cost platforms as Common Bill Format"};
   app.set_version_flag("--version", std::string("billdrop ") + BILLDROP_VERSION + " (plugin ABI " +
                                         std::to_string(BILLDROP_ABI_MAJOR) + "." +

@@ -19,7 +19,8 @@ int plugins_list(const GlobalOptions& global, bool json) {
   std::vector<std::shared_ptr<source::LoadedPlugin>> plugins;
   std::vector<std::string> problems;
   for (const auto& file : locator.list()) {
-    Result<std::shared_ptr<source::LoadedPlugin>> plugin = source::load_plugin(file);
+    Result<std::shared_ptr<source::LoadedPlugin>> plugin =
+        source::load_plugin(file, source::plugin_name_of_file(file));
     if (plugin)
       plugins.push_back(*plugin);
     else

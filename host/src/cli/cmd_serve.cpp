@@ -65,7 +65,8 @@ std::string read_token(const config::ServerConfig& server) {
 }
 
 int serve(const GlobalOptions& global, const Options& options) {
-  const jobs::SourceRequest request = source_request(global, options.source);
+  jobs::SourceRequest request = source_request(global, options.source);
+  request.default_isolation = config::IsolationMode::process; // a daemon outlives its plugins
   if (!request.plugin.empty() || !request.connection.empty())
     throw CommandError(kExitUsage, "serve runs every connection of a config: use --config only");
   config::HostConfig config = jobs::load_config(request);
@@ -107,6 +108,11 @@ void add_serve_command(CLI::App& app, Invocation& run) {
                       "billdrop TOML config file (default: the embedded example configuration)");
   command->add_option("--listen", options->listen,
                       "HOST:PORT (default: [server] listen of the config, else 127.0.0.1:7420)");
+  command
+      ->add_option("--isolation", options->source.isolation,
+                   "where plugins run, for every connection: process or in-process (default: "
+                   "each connection's `isolation`, else process)")
+      ->check(CLI::IsMember({"process", "in-process"}));
   command->callback(
       [&run, options] { run.action = [&run, options] { return serve(run.global, *options); }; });
 }

@@ -25,6 +25,12 @@ void add_source_options(CLI::App& command, SourceOptions& options) {
                      "plugin name or .so path (instead of a connection)");
   command.add_option("--plugin-config", options.plugin_config,
                      "TOML file with the plugin's configuration (with --plugin)");
+  command
+      .add_option("--isolation", options.isolation,
+                  "where plugins run: process (a child process per plugin; a crash, hang or "
+                  "stdout write fails only its month) or in-process (default: the connection's "
+                  "`isolation`, else process under serve and in-process elsewhere)")
+      ->check(CLI::IsMember({"process", "in-process"}));
 }
 
 void add_month_option(CLI::App& command, SourceOptions& options, const std::string& what) {
@@ -41,6 +47,10 @@ jobs::SourceRequest source_request(const GlobalOptions& global, const SourceOpti
   request.connection = options.connection;
   request.plugin = options.plugin;
   request.plugin_config = options.plugin_config;
+  if (options.isolation == "process")
+    request.isolation = config::IsolationMode::process;
+  else if (options.isolation == "in-process")
+    request.isolation = config::IsolationMode::in_process;
   request.state_dir = global.state_dir;
   request.plugin_dirs.assign(global.plugin_dirs.begin(), global.plugin_dirs.end());
   return request;

@@ -39,12 +39,14 @@ struct Invocation {
   bool json = false;
 };
 
-// --config, --connection, --plugin, --plugin-config (and --month where the command takes it).
+// --config, --connection, --plugin, --plugin-config, --isolation (and --month where the command
+// takes it).
 struct SourceOptions {
   std::string config_file;
   std::string connection;
   std::string plugin;
   std::string plugin_config;
+  std::string isolation; // --isolation: "", "process" or "in-process"
   std::vector<std::string> months;
 };
 void add_source_options(CLI::App& command, SourceOptions& options);

@@ -306,6 +306,28 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
     target = number->get();
     return {};
   };
+  if (field == "isolation") {
+    std::string mode;
+    if (Status status = parse_string_field(value, prefix + "isolation", source, mode); !status)
+      return status;
+    if (mode == "process")
+      c.isolation.mode = IsolationMode::process;
+    else if (mode == "in-process")
+      c.isolation.mode = IsolationMode::in_process;
+    else
+      return config_error(where(value, source) + ": " + prefix +
+                          "isolation must be \"process\" or \"in-process\", not '" + mode + "'");
+    return {};
+  }
+  if (field == "read_timeout_seconds" || field == "memory_limit_mb") {
+    auto number = value.as_integer();
+    if (!number || number->get() < 0)
+      return config_error(where(value, source) + ": " + prefix + std::string(field) +
+                          " must be a whole number, 0 or more (0: no limit)");
+    (field == "read_timeout_seconds" ? c.isolation.read_timeout_seconds
+                                     : c.isolation.memory_limit_mb) = number->get();
+    return {};
+  }
   if (field == "enabled")
     return flag("enabled", schedule.enabled);
   if (field == "readback")
@@ -329,7 +351,8 @@ Status parse_connection_field(ConnectionConfig& c, std::string_view field, const
       where(value, source) + ": unknown key '" + prefix + std::string(field) +
       "' (known keys: plugin, config, connection_id, destination, allow_rollup, anycost, dir, "
       "remote, "
-      "enabled, schedule, backfill_months, reprocess_months, readback, account_id)");
+      "enabled, schedule, backfill_months, reprocess_months, readback, account_id, isolation, "
+      "read_timeout_seconds, memory_limit_mb)");
 }
 
 // [server]: the daemon's listen address, job pool and token.

@@ -55,6 +55,23 @@ struct ScheduleConfig {
   std::string account_id;             // sync-status's cloudAccountID; default: the name
 };
 
+// Where a connection's plugin runs (docs/user-guide.md, "Plugin isolation"): in billdrop's own
+// process, or in a child process that billdrop starts and watches.
+enum class IsolationMode {
+  unset,     // process under `billdrop serve`, in-process for the other commands
+  process,   // a runner process per session: a crash, hang or leak fails only the call
+  in_process // the plugin's code runs in billdrop itself (fastest start, no protection)
+};
+
+struct IsolationConfig {
+  IsolationMode mode = IsolationMode::unset;
+  // process: the longest one call to the plugin (create, check, months, one month's read) may
+  // take before the runner is killed; 0: no limit.
+  std::int64_t read_timeout_seconds = 3600;
+  // process: the address space the plugin may use beyond the runner's own, in MiB; 0: no limit.
+  std::int64_t memory_limit_mb = 0;
+};
+
 struct ConnectionConfig {
   std::string name;
   std::string plugin;                   // plugin name or path to a .so
@@ -65,6 +82,7 @@ struct ConnectionConfig {
   DeliveryConfig delivery;
   ScheduleConfig schedule;
   remote::RemoteSettings remote; // [connections.<name>.remote]: how a remote `path` is reached
+  IsolationConfig isolation;     // isolation, read_timeout_seconds, memory_limit_mb
 };
 
 // The AnyCost Stream API's own limits (shared/reference/anycost-stream.md, "Limits"): above them

@@ -41,7 +41,7 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
   progress.set_enabled(options.progress);
   ValidatingReceiver receiver(report, builder ? &*builder : nullptr, &progress);
   std::optional<PipelinedReceiver> pipeline;
-  if (options.pipeline)
+  if (options.pipeline && !source.reads_ahead()) // a runner process parses meanwhile already
     pipeline.emplace(receiver);
   StoppableReceiver stoppable(pipeline ? static_cast<source::RowReceiver&>(*pipeline)
                                        : static_cast<source::RowReceiver&>(receiver),

@@ -391,7 +391,7 @@ Result<IncrementalResult> convert_incremental(source::SourceSession& source,
     ValidatingReceiver receiver(report, &builder, &progress);
     tracker.emplace(receiver);
     std::optional<PipelinedReceiver> pipeline;
-    if (options.pipeline)
+    if (options.pipeline && !source.reads_ahead())
       pipeline.emplace(*tracker);
     StoppableReceiver stoppable(pipeline ? static_cast<source::RowReceiver&>(*pipeline)
                                          : static_cast<source::RowReceiver&>(*tracker),

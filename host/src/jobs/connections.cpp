@@ -5,6 +5,7 @@
 #include "remote/location.hpp"
 #include "remote/mirror.hpp"
 #include "snapshot/layout.hpp"
+#include "source/process_session.hpp"
 
 #include <map>
 
@@ -33,6 +34,7 @@ public:
   Status read(Month month, source::RowReceiver& receiver) override {
     return inner_->read(month, receiver);
   }
+  bool reads_ahead() const noexcept override { return inner_->reads_ahead(); }
   bool incremental() const noexcept override { return inner_->incremental(); }
   const std::vector<std::string>& identity_columns() const noexcept override {
     return inner_->identity_columns();
@@ -69,8 +71,15 @@ std::unique_ptr<source::SourceSession> ResolvedSource::open_session() const {
     *text = lease.local_path.string();
     leases.push_back(std::move(lease));
   }
-  std::unique_ptr<source::SourceSession> session =
-      take(source::PluginInstance::create(plugin, values));
+  std::unique_ptr<source::SourceSession> session;
+  if (isolation.mode == config::IsolationMode::process) {
+    source::ProcessOptions options;
+    options.timeout = std::chrono::seconds(isolation.read_timeout_seconds);
+    options.memory_limit_mb = static_cast<std::uint64_t>(isolation.memory_limit_mb);
+    session = take(source::ProcessSession::create(plugin, values, std::move(options)));
+  } else {
+    session = take(source::PluginInstance::create(plugin, values));
+  }
   if (leases.empty())
     return session;
   return std::make_unique<MirroredSession>(std::move(session), std::move(leases));
@@ -93,7 +102,8 @@ source::PluginLocator plugin_locator(const std::vector<std::filesystem::path>& d
 std::shared_ptr<source::LoadedPlugin> load_named_plugin(const source::PluginLocator& locator,
                                                         std::string_view name) {
   const std::filesystem::path file = take(locator.find(name), FailureKind::plugin);
-  auto plugin = take(source::load_plugin(file), FailureKind::plugin);
+  auto plugin =
+      take(source::load_plugin(file, source::plugin_name_of_file(file)), FailureKind::plugin);
   log::info("plugin.loaded", {{"name", plugin->name()},
                               {"version", plugin->version()},
                               {"path", plugin->path().string()}});
@@ -120,6 +130,18 @@ void check_plugin_config(const ResolvedSource& source, const ConfigValueSources&
        FailureKind::config);
 }
 
+// --isolation first, then the connection's own, then the command's default.
+config::IsolationMode resolve_isolation(const SourceRequest& request,
+                                        config::IsolationMode configured) {
+  if (request.isolation != config::IsolationMode::unset)
+    return request.isolation;
+  if (configured != config::IsolationMode::unset)
+    return configured;
+  return request.default_isolation == config::IsolationMode::unset
+             ? config::IsolationMode::in_process
+             : request.default_isolation;
+}
+
 } // namespace
 
 ResolvedSource resolve_connection(const SourceRequest& request, const config::HostConfig& config,
@@ -137,6 +159,8 @@ ResolvedSource resolve_connection(const SourceRequest& request, const config::Ho
   source.state_dir = config.state_dir;
   source.store = config.store;
   source.remote = connection.remote;
+  source.isolation = connection.isolation;
+  source.isolation.mode = resolve_isolation(request, connection.isolation.mode);
   return source;
 }
 
@@ -162,6 +186,7 @@ ResolvedSource resolve_source(const SourceRequest& request) {
   source.config = config::resolve_paths(input.values, source.plugin->schema(), base);
   check_plugin_config(source, input.sources);
   source.delivery.connection_id = source.plugin->name();
+  source.isolation.mode = resolve_isolation(request, config::IsolationMode::unset);
   source.state_dir = std::filesystem::absolute(
       request.state_dir.empty() ? std::filesystem::path(".billdrop") : request.state_dir);
   return source;

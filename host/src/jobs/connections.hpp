@@ -26,6 +26,10 @@ struct SourceRequest {
   std::filesystem::path plugin_config;
   std::filesystem::path state_dir;                // overrides the config's state_dir
   std::vector<std::filesystem::path> plugin_dirs; // searched first (--plugin-dir)
+  // --isolation: overrides every connection's `isolation`; unset keeps them.
+  config::IsolationMode isolation = config::IsolationMode::unset;
+  // What a connection that says nothing gets: in-process, but process under `serve`.
+  config::IsolationMode default_isolation = config::IsolationMode::in_process;
 };
 
 struct ResolvedSource {
@@ -36,14 +40,16 @@ struct ResolvedSource {
   config::LimitsConfig limits;
   config::SendingConfig sending;
   std::filesystem::path state_dir;
-  config::StoreConfig store;     // where its sync state is kept ([store]: SQLite in state_dir)
-  remote::RemoteSettings remote; // how remote `path` values (s3://, az://, gs://) are reached
+  config::StoreConfig store;         // where its sync state is kept ([store]: SQLite in state_dir)
+  remote::RemoteSettings remote;     // how remote `path` values (s3://, az://, gs://) are reached
+  config::IsolationConfig isolation; // its mode resolved: process or in_process, never unset
 
   // "connection 'acme'" or "plugin 'aws'", for messages.
   std::string describe() const;
   // Where convert writes this connection's snapshots for sending: <state_dir>/snapshots/<id>.
   std::filesystem::path snapshots_dir() const;
-  // Creates an in-process session of the plugin with the checked configuration. A `path` value
+  // Creates a session of the plugin with the checked configuration: in-process, or in a runner
+  // process (isolation = "process", source/process_session.hpp). A `path` value
   // that is a remote location is first mirrored into <state_dir>/remote-cache (downloading only
   // what changed) and the plugin given the local mirror: a source error when that fails (the
   // message names the object), before the plugin reads anything.

@@ -428,7 +428,18 @@ Status check_abi(const bd_plugin_descriptor& descriptor, const fs::path& file) {
   return {};
 }
 
-Result<std::shared_ptr<LoadedPlugin>> load_plugin(const fs::path& file) {
+std::string plugin_name_of_file(const fs::path& file) {
+  static constexpr std::string_view prefix = "billdrop_";
+  static constexpr std::string_view suffix = ".so";
+  const std::string name = file.filename().string();
+  if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+      !name.ends_with(suffix))
+    return {};
+  return name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+}
+
+Result<std::shared_ptr<LoadedPlugin>> load_plugin(const fs::path& file,
+                                                  std::string_view expected_name) {
   const fs::path path = normalized(file);
   if (Status inspected = inspect(path); !inspected)
     return std::move(inspected).error();
@@ -462,6 +473,14 @@ Result<std::shared_ptr<LoadedPlugin>> load_plugin(const fs::path& file) {
                         " using BILLDROP_PLUGIN(...)");
   if (Status abi = check_abi(*descriptor, path); !abi)
     return std::move(abi).error();
+  // The name comes from the build (billdrop_add_plugin() names the file after it): a file whose
+  // descriptor names another plugin was renamed or copied, and would send its rows as that one.
+  if (!expected_name.empty() && expected_name != descriptor->name)
+    return config_error(path.string() + " holds plugin '" + std::string(descriptor->name) +
+                        "', but plugin '" + std::string(expected_name) +
+                        "' was asked for: a plugin file keeps the name it was built with (" +
+                        plugin_file_name(descriptor->name) + "); rename it back, or ask for '" +
+                        std::string(descriptor->name) + "'");
 
   // A descriptor without a schema declares no configuration keys.
   const char* schema_json =
@@ -489,7 +508,14 @@ PluginInstance::create(std::shared_ptr<const LoadedPlugin> plugin, const ConfigV
   Result<ConfigValues> values = plugin->schema().validate(plugin->name(), config);
   if (!values)
     return std::move(values).error();
-  const std::string json = config_to_json(*values);
+  return create_from_json(std::move(plugin), config_to_json(*values));
+}
+
+Result<std::unique_ptr<PluginInstance>>
+PluginInstance::create_from_json(std::shared_ptr<const LoadedPlugin> plugin,
+                                 std::string_view json) {
+  if (!plugin)
+    return internal_error("PluginInstance::create_from_json() was given no plugin");
   ErrorBuffer error;
   void* handle = nullptr;
   const int32_t code = plugin->descriptor().create(json.data(), json.size(), &handle, error.get());

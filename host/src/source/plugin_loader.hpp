@@ -43,7 +43,8 @@ public:
   const ConfigSchema& schema() const noexcept { return schema_; }
 
 private:
-  friend Result<std::shared_ptr<LoadedPlugin>> load_plugin(const std::filesystem::path& file);
+  friend Result<std::shared_ptr<LoadedPlugin>> load_plugin(const std::filesystem::path& file,
+                                                           std::string_view expected_name);
   struct Library; // hides boost::dll::shared_library from this header
   LoadedPlugin() = default;
 
@@ -63,7 +64,15 @@ private:
 //    BILLDROP_PLUGIN(...) is missing from its sources"
 //   "/x/billdrop_foo.so was built for billdrop plugin ABI 2.0, this billdrop speaks 1.0: rebuild
 //    the plugin against billdrop-sdk 1.x"
-Result<std::shared_ptr<LoadedPlugin>> load_plugin(const std::filesystem::path& file);
+// With an `expected_name` (the plugin asked for: `--plugin aws`, `plugin = "aws"`), a descriptor
+// naming another plugin is refused, naming both:
+//   "/x/billdrop_aws.so holds plugin 'azure', not 'aws': ..."
+Result<std::shared_ptr<LoadedPlugin>> load_plugin(const std::filesystem::path& file,
+                                                  std::string_view expected_name = {});
+
+// The plugin a file is named for: "aws" for ".../billdrop_aws.so"; "" for a file not named
+// billdrop_<name>.so (then nothing is expected of its descriptor's name).
+std::string plugin_name_of_file(const std::filesystem::path& file);
 
 // Receives what a plugin's read() produces. on_rows returns false to ask the plugin to stop.
 class RowReceiver {
@@ -96,6 +105,10 @@ public:
   // all name the plugin and the key), fills defaults, and calls the plugin's create().
   static Result<std::unique_ptr<PluginInstance>> create(std::shared_ptr<const LoadedPlugin> plugin,
                                                         const ConfigValues& config);
+  // The same with the configuration as create() hands it to the plugin: the JSON of values the
+  // schema has already accepted, defaults filled (the plugin runner's side of a ProcessSession).
+  static Result<std::unique_ptr<PluginInstance>>
+  create_from_json(std::shared_ptr<const LoadedPlugin> plugin, std::string_view config_json);
   ~PluginInstance() override;
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;

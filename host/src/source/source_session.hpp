@@ -1,7 +1,7 @@
 #pragma once
 // A configured source, however it runs: what convert, validate, check and the daemon ask of it.
-// Today's implementation is the in-process plugin (PluginInstance); a plugin run in a child
-// process is another, behind the same calls.
+// The in-process plugin (PluginInstance, plugin_loader.hpp) and a plugin run in a child process
+// (ProcessSession, process_session.hpp) are behind the same calls.
 
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
@@ -26,6 +26,10 @@ public:
   // The rows of `month` (and possibly late rows of other months) into `receiver`; a receiver that
   // returns false from on_rows() stops the read with ErrorKind::cancelled.
   virtual Status read(Month month, RowReceiver& receiver) = 0;
+  // Whether the source produces its next rows by itself while the receiver works on the last
+  // ones (a plugin in another process, writing ahead into a pipe): then a pipeline on the host's
+  // side (ingest::PipelinedReceiver) adds only a copy of every batch.
+  virtual bool reads_ahead() const noexcept { return false; }
 
   // ---- Incremental sources (ABI 1.3, docs/abi.md). A source that is not incremental keeps the
   // defaults; ingest::convert_incremental() merges what read_since() gives into the snapshots.

@@ -1,0 +1,305 @@
+// `billdrop __plugin-runner`: loads one plugin and serves the host's calls over the pipes of
+// runner_protocol.hpp, until the host closes its end.
+#include "source/process_session.hpp"
+#include "source/runner_protocol.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <new>
+#include <optional>
+
+namespace billdrop::source {
+namespace {
+
+using runner::Frame;
+
+std::atomic<bool> alarm_raised{false};
+
+// Called by operator new when an allocation fails: under RLIMIT_AS that is the memory limit.
+// Says so on the alarm pipe once (a one-byte write: atomic, no allocation), then fails the
+// allocation as usual.
+void on_allocation_failure() {
+  if (!alarm_raised.exchange(true)) {
+    const char byte = 'M';
+    [[maybe_unused]] const ssize_t n = ::write(runner::kAlarmFd, &byte, 1);
+  }
+  std::set_new_handler(nullptr);
+  throw std::bad_alloc();
+}
+
+// The runner's address space now, from /proc/self/status (VmSize, KiB); 0 when unknown.
+std::uint64_t address_space_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmSize:", 0) == 0)
+      return std::strtoull(line.c_str() + 7, nullptr, 10) * 1024;
+  return 0;
+}
+
+bool write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::read(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// One request from the host; nullopt at the end of the requests (the host is done, or gone).
+std::optional<std::pair<Frame, std::string>> next_request() {
+  runner::FrameHeader header{};
+  if (!read_all(runner::kRequestFd, reinterpret_cast<char*>(&header), sizeof header))
+    return std::nullopt;
+  std::string payload(header.size, '\0');
+  if (!read_all(runner::kRequestFd, payload.data(), payload.size()))
+    return std::nullopt;
+  return std::make_pair(static_cast<Frame>(header.type), std::move(payload));
+}
+
+// What the host gets while a call runs: every event as a frame, in order. Small frames wait in
+// the buffer for the next batch of rows (or the end of the call), so a plugin's rows cost one
+// write per batch; after each batch, one poll looks for the host's stop.
+class ForwardingReceiver final : public RowReceiver {
+public:
+  explicit ForwardingReceiver(std::string& out) : out_(out) {}
+
+  bool on_rows(std::span<const bd_row> rows) override {
+    runner::write_rows(out_, keys_, defined_, sizes_, rows.data(), rows.size());
+    flush();
+    return !stop_requested();
+  }
+  void on_reject(std::string_view origin, std::string_view reason) override {
+    runner::Writer w(out_);
+    w.begin(Frame::reject);
+    w.text(origin);
+    w.text(reason);
+    w.end();
+    maybe_flush();
+  }
+  void on_reject_field(std::string_view origin, std::string_view column, std::string_view rule,
+                       std::string_view reason) override {
+    runner::Writer w(out_);
+    w.begin(Frame::reject_field);
+    w.text(origin);
+    w.text(column);
+    w.text(rule);
+    w.text(reason);
+    w.end();
+    maybe_flush();
+  }
+  void on_progress(std::uint64_t done, std::uint64_t total) override {
+    runner::Writer w(out_);
+    w.begin(Frame::progress);
+    w.u64(done);
+    w.u64(total);
+    w.end();
+    maybe_flush();
+  }
+  void on_log(bd_log_level level, std::string_view message) override {
+    runner::Writer w(out_);
+    w.begin(Frame::log);
+    w.u32(static_cast<std::uint32_t>(level));
+    w.text(message);
+    w.end();
+    maybe_flush();
+  }
+  void on_note(std::string_view key, std::uint64_t count) override {
+    runner::Writer w(out_);
+    w.begin(Frame::note);
+    w.text(key);
+    w.u64(count);
+    w.end();
+    maybe_flush();
+  }
+  void on_cursor(std::string_view cursor) override {
+    runner::Writer w(out_);
+    w.begin(Frame::cursor);
+    w.text(cursor);
+    w.end();
+    maybe_flush();
+  }
+
+  void begin_call() { stopped_ = false; }
+  void flush() {
+    if (!write_all(runner::kReplyFd, out_.data(), out_.size()))
+      std::_Exit(0); // the host is gone: nobody wants the rest
+    out_.clear();
+  }
+
+private:
+  void maybe_flush() {
+    if (out_.size() >= (256u << 10))
+      flush();
+  }
+  // Whether the host sent its stop (it sends nothing else while a call runs).
+  bool stop_requested() {
+    if (stopped_)
+      return true;
+    pollfd fd{runner::kRequestFd, POLLIN, 0};
+    if (::poll(&fd, 1, 0) <= 0)
+      return false;
+    std::optional<std::pair<Frame, std::string>> request = next_request();
+    if (!request)
+      std::_Exit(0);
+    stopped_ = request->first == Frame::stop;
+    return stopped_;
+  }
+
+  std::string& out_;
+  bool stopped_ = false;
+  runner::KeyEncoder keys_;
+  std::vector<bd_str> defined_; // scratch of write_rows()
+  std::string sizes_;           // scratch of write_rows()
+};
+
+void write_status(runner::Writer& w, const Status& status) {
+  if (status) {
+    w.u32(0);
+    w.u32(0);
+    w.text("");
+    return;
+  }
+  w.u32(static_cast<std::uint32_t>(status.error().kind()) + 1);
+  w.u32(status.error().retryable() ? 1 : 0);
+  w.text(status.error().message());
+}
+
+} // namespace
+
+int run_plugin_runner() {
+  // Ctrl-C reaches the whole process group: the host decides what a stop means, and says so.
+  ::signal(SIGINT, SIG_IGN);
+  // A host that dies (kill -9) takes its runner with it, even one stuck in a plugin.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Unbuffered, so a plugin's printf reaches the watched pipe while its call runs.
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
+
+  std::string out;
+  out.reserve(2u << 20);
+  ForwardingReceiver forward(out);
+  std::shared_ptr<LoadedPlugin> plugin;
+  std::unique_ptr<PluginInstance> instance;
+  while (std::optional<std::pair<Frame, std::string>> request = next_request()) {
+    const auto& [type, payload] = *request;
+    if (type == Frame::stop)
+      continue; // a stop that came after its read ended
+    runner::Reader in(payload.data(), payload.size());
+    runner::Writer w(out);
+    if (type == Frame::open) {
+      const std::string path(in.text());
+      const std::string expected(in.text());
+      const std::string config_json(in.text());
+      const std::uint64_t memory_limit_mb = in.u64();
+      Status status;
+      if (memory_limit_mb > 0) {
+        const rlim_t limit = address_space_bytes() + memory_limit_mb * 1024 * 1024;
+        const rlimit value{limit, limit};
+        std::set_new_handler(&on_allocation_failure);
+        if (::setrlimit(RLIMIT_AS, &value) != 0)
+          status = internal_error("the plugin runner cannot limit its memory (RLIMIT_AS)");
+      }
+      if (status) {
+        Result<std::shared_ptr<LoadedPlugin>> loaded = load_plugin(path, expected);
+        if (!loaded) {
+          status = loaded.error();
+        } else {
+          plugin = std::move(*loaded);
+          Result<std::unique_ptr<PluginInstance>> created =
+              PluginInstance::create_from_json(plugin, config_json);
+          if (created)
+            instance = std::move(*created);
+          else
+            status = created.error();
+        }
+      }
+      w.begin(Frame::result);
+      write_status(w, status);
+      w.u32(instance && instance->incremental() ? 1 : 0);
+      const std::vector<std::string> none_columns;
+      const auto& columns = instance ? instance->identity_columns() : none_columns;
+      w.u32(static_cast<std::uint32_t>(columns.size()));
+      for (const std::string& column : columns)
+        w.text(column);
+      w.end();
+    } else if (!instance) {
+      w.begin(Frame::result);
+      write_status(w, internal_error("the plugin runner was asked for a call before open"));
+      w.end();
+    } else if (type == Frame::check) {
+      const Status status = instance->check();
+      w.begin(Frame::result);
+      write_status(w, status);
+      w.end();
+    } else if (type == Frame::months) {
+      Result<std::vector<Month>> months = instance->months();
+      w.begin(Frame::result);
+      write_status(w, months ? Status() : Status(months.error()));
+      if (months) {
+        w.u32(static_cast<std::uint32_t>(months->size()));
+        for (const Month& month : *months)
+          w.text(month.to_string());
+      }
+      w.end();
+    } else if (type == Frame::read) {
+      Result<Month> month = Month::parse(in.text());
+      forward.begin_call();
+      const Status status = month ? instance->read(*month, forward) : Status(month.error());
+      runner::Writer end(out); // the rows' frames went before it
+      end.begin(Frame::result);
+      write_status(end, status);
+      end.end();
+    } else if (type == Frame::read_since) {
+      const std::string cursor(in.text());
+      std::string next_cursor;
+      forward.begin_call();
+      const Status status = instance->read_since(cursor, forward, next_cursor);
+      runner::Writer end(out);
+      end.begin(Frame::result);
+      write_status(end, status);
+      end.text(next_cursor);
+      end.end();
+    } else {
+      w.begin(Frame::result);
+      write_status(w, internal_error("the plugin runner got an unknown request " +
+                                     std::to_string(static_cast<std::uint32_t>(type))));
+      w.end();
+    }
+    std::fflush(stdout);
+    forward.flush();
+  }
+  instance.reset(); // the plugin's destroy()
+  return 0;
+}
+
+} // namespace billdrop::source

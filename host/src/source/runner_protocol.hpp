@@ -1,0 +1,312 @@
+#pragma once
+// The pipe protocol between the host and its plugin runner (`billdrop __plugin-runner`), private
+// to the source layer: process_session.cpp speaks it on the host's side, plugin_runner.cpp on the
+// runner's. Both ends are the same binary on the same machine, so integers go in native byte
+// order and no version is negotiated.
+//
+// Every message is a frame: a 4-byte type, a 4-byte payload size, the payload. Strings are a
+// 4-byte size and the bytes. A batch of rows (kRows) keeps the layout the plugin gave: the row
+// count, the field count, the keys not sent before, then per row its field count and origin size,
+// per field its key's number and its value's size (a byte each, mostly), then every byte of every
+// origin and value one after the other (write_rows() below). The receiving side points bd_row and
+// bd_field at those bytes where they lie in its read buffer, and at its table of keys: one copy
+// into the pipe and one out of it, no per-row allocation, and a column's name crosses once per
+// runner.
+//
+// Descriptors of the runner: 0 /dev/null; 1 a pipe the host watches (any byte on it is a plugin
+// printing to stdout, a failure); 2 the host's stderr; 3 requests (host -> runner, a socket: a
+// request to a dead runner is an error, not a SIGPIPE); 4 replies
+// (runner -> host); 5 an alarm pipe, written once when an allocation fails under the memory
+// limit, so the host can tell a plugin that ran out of its memory_limit_mb from any other crash.
+
+#include <billdrop/plugin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace billdrop::source::runner {
+
+inline constexpr int kRequestFd = 3;
+inline constexpr int kReplyFd = 4;
+inline constexpr int kAlarmFd = 5;
+inline constexpr const char* kSubcommand = "__plugin-runner";
+
+enum class Frame : std::uint32_t {
+  // host -> runner
+  open = 1,       // path, expected name, config JSON, memory_limit_mb (u64)
+  check = 2,      // -
+  months = 3,     // -
+  read = 4,       // month "YYYY-MM"
+  read_since = 5, // cursor
+  stop = 6,       // the receiver asked the read to stop (sent at most once per read)
+  // runner -> host, during a call
+  rows = 20,         // a batch (see above)
+  reject = 21,       // origin, reason
+  reject_field = 22, // origin, column, rule, reason
+  progress = 23,     // done (u64), total (u64)
+  log = 24,          // level (u32), message
+  note = 25,         // key, count (u64)
+  cursor = 26,       // cursor
+  // runner -> host, the end of a call
+  result = 40, // kind (u32, 0 = ok, else ErrorKind + 1), retryable (u32), message, then per call:
+               // open: incremental (u32), identity column count (u32), columns;
+               // months: count (u32), "YYYY-MM" each; read_since: the next cursor
+};
+
+struct FrameHeader {
+  std::uint32_t type;
+  std::uint32_t size;
+};
+static_assert(sizeof(FrameHeader) == 8);
+
+// Appends frames to a byte buffer.
+class Writer {
+public:
+  explicit Writer(std::string& out) : out_(out) {}
+
+  // Starts a frame; its size is filled in by end().
+  void begin(Frame type) {
+    start_ = out_.size();
+    const FrameHeader header{static_cast<std::uint32_t>(type), 0};
+    out_.append(reinterpret_cast<const char*>(&header), sizeof header);
+  }
+  void end() {
+    const auto size = static_cast<std::uint32_t>(out_.size() - start_ - sizeof(FrameHeader));
+    std::memcpy(out_.data() + start_ + offsetof(FrameHeader, size), &size, sizeof size);
+  }
+  void u32(std::uint32_t value) { out_.append(reinterpret_cast<const char*>(&value), 4); }
+  void u64(std::uint64_t value) { out_.append(reinterpret_cast<const char*>(&value), 8); }
+  void text(std::string_view value) {
+    u32(static_cast<std::uint32_t>(value.size()));
+    out_.append(value.data(), value.size());
+  }
+
+private:
+  std::string& out_;
+  std::size_t start_ = 0;
+};
+
+// Reads a frame's payload; a payload too short for what is read makes ok() false.
+class Reader {
+public:
+  Reader(const char* data, std::size_t size) : data_(data), left_(size) {}
+
+  bool ok() const noexcept { return ok_; }
+  std::uint32_t u32() { return number<std::uint32_t>(); }
+  std::uint64_t u64() { return number<std::uint64_t>(); }
+  std::string_view text() {
+    const std::uint32_t size = u32();
+    if (!ok_ || size > left_) {
+      ok_ = false;
+      return {};
+    }
+    std::string_view out(data_, size);
+    data_ += size;
+    left_ -= size;
+    return out;
+  }
+  const char* position() const noexcept { return data_; }
+  std::size_t left() const noexcept { return left_; }
+
+private:
+  template <typename T>
+  T number() {
+    T value{};
+    if (left_ < sizeof value) {
+      ok_ = false;
+      return value;
+    }
+    std::memcpy(&value, data_, sizeof value);
+    data_ += sizeof value;
+    left_ -= sizeof value;
+    return value;
+  }
+  const char* data_;
+  std::size_t left_;
+  bool ok_ = true;
+};
+
+// The runner's side of the column names: a batch names each field's key by a number, and a key's
+// text crosses the pipe once, the first time it is used (rows of one source repeat the same keys
+// row after row, often most of a row's bytes). A key is first compared with the key at the same
+// position in the previous row, which is nearly always it: no hashing per field.
+class KeyEncoder {
+public:
+  // The number of `key`, defining it (appended to `defined`) when it is new.
+  std::uint32_t id(std::size_t position, bd_str key, std::vector<bd_str>& defined) {
+    const std::string_view text(key.data, key.size);
+    if (position < by_position_.size()) {
+      const std::uint32_t cached = by_position_[position];
+      if (names_[cached] == text)
+        return cached;
+    } else {
+      by_position_.resize(position + 1, 0);
+    }
+    std::uint32_t found;
+    if (auto it = ids_.find(text); it != ids_.end()) {
+      found = it->second;
+    } else {
+      found = static_cast<std::uint32_t>(names_.size());
+      names_.emplace_back(text);
+      ids_.emplace(names_.back(), found);
+      defined.push_back(key);
+    }
+    by_position_[position] = found;
+    return found;
+  }
+
+private:
+  std::deque<std::string> names_; // by number; a deque keeps the views in ids_ valid
+  std::unordered_map<std::string_view, std::uint32_t> ids_;
+  std::vector<std::uint32_t> by_position_;
+};
+
+// The host's side: the key texts by number, where bd_field::key can point for as long as the
+// runner lives.
+using KeyTable = std::deque<std::string>;
+
+// A small number in one byte (below 255), else 255 and the number in four: a field's key number
+// and value size are nearly always small, so a field costs two bytes besides its value.
+inline void put_small(std::string& out, std::size_t value) {
+  if (value < 255) {
+    out.push_back(static_cast<char>(value));
+    return;
+  }
+  out.push_back(static_cast<char>(255));
+  const auto v = static_cast<std::uint32_t>(value);
+  out.append(reinterpret_cast<const char*>(&v), 4);
+}
+
+// Appends a kRows frame holding `rows`. Layout of the payload: row count, field count, new key
+// count, the size of the sizes section; each new key (size, bytes); the sizes section: per row
+// its field count and origin size, per field its key number and value size (put_small() each);
+// then the bytes of every origin and value in order. `sizes` is scratch.
+inline void write_rows(std::string& out, KeyEncoder& keys, std::vector<bd_str>& defined,
+                       std::string& sizes, const bd_row* rows, std::size_t count) {
+  defined.clear();
+  sizes.clear();
+  std::size_t fields = 0;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const bd_row& row = rows[i];
+    fields += row.field_count;
+    bytes += row.origin.size;
+    put_small(sizes, row.field_count);
+    put_small(sizes, row.origin.size);
+    for (std::size_t f = 0; f < row.field_count; ++f) {
+      bytes += row.fields[f].value.size;
+      put_small(sizes, keys.id(f, row.fields[f].key, defined));
+      put_small(sizes, row.fields[f].value.size);
+    }
+  }
+  std::size_t definitions = 0;
+  for (const bd_str& key : defined)
+    definitions += 4 + key.size;
+  const std::size_t payload = 16 + definitions + sizes.size() + bytes;
+  const std::size_t start = out.size();
+  out.resize(start + sizeof(FrameHeader) + payload);
+  char* p = out.data() + start;
+  const FrameHeader header{static_cast<std::uint32_t>(Frame::rows),
+                           static_cast<std::uint32_t>(payload)};
+  std::memcpy(p, &header, sizeof header);
+  p += sizeof header;
+  const auto put32 = [&p](std::size_t value) {
+    const auto v = static_cast<std::uint32_t>(value);
+    std::memcpy(p, &v, 4);
+    p += 4;
+  };
+  put32(count);
+  put32(fields);
+  put32(defined.size());
+  put32(sizes.size());
+  for (const bd_str& key : defined) {
+    put32(key.size);
+    std::memcpy(p, key.data, key.size);
+    p += key.size;
+  }
+  std::memcpy(p, sizes.data(), sizes.size());
+  p += sizes.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const bd_row& row = rows[i];
+    if (row.origin.size > 0)
+      std::memcpy(p, row.origin.data, row.origin.size);
+    p += row.origin.size;
+    for (std::size_t f = 0; f < row.field_count; ++f) {
+      const bd_str& value = row.fields[f].value;
+      if (value.size > 0)
+        std::memcpy(p, value.data, value.size);
+      p += value.size;
+    }
+  }
+}
+
+// Decodes a kRows payload into `rows` and `fields`, which point into the payload and into `keys`
+// (new keys are added to it). False when the payload is not a well-formed batch.
+inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::vector<bd_row>& rows,
+                      std::vector<bd_field>& fields) {
+  Reader in(data, size);
+  const std::uint32_t count = in.u32();
+  const std::uint32_t field_count = in.u32();
+  const std::uint32_t defined = in.u32();
+  const std::uint32_t sizes_size = in.u32();
+  for (std::uint32_t i = 0; i < defined && in.ok(); ++i)
+    keys.emplace_back(in.text());
+  if (!in.ok() || sizes_size > in.left())
+    return false;
+  rows.resize(count);
+  fields.resize(field_count);
+  const char* sizes = in.position();
+  const char* const sizes_end = sizes + sizes_size;
+  const char* blob = sizes_end;
+  const char* const end = data + size;
+  bool ok = true;
+  const auto get_small = [&]() -> std::uint32_t {
+    if (sizes >= sizes_end) {
+      ok = false;
+      return 0;
+    }
+    const auto first = static_cast<unsigned char>(*sizes++);
+    if (first < 255)
+      return first;
+    if (sizes_end - sizes < 4) {
+      ok = false;
+      return 0;
+    }
+    std::uint32_t v;
+    std::memcpy(&v, sizes, 4);
+    sizes += 4;
+    return v;
+  };
+  const auto take = [&blob, end](std::uint32_t n, bd_str& into) {
+    if (static_cast<std::size_t>(end - blob) < n)
+      return false;
+    into = bd_str{blob, n};
+    blob += n;
+    return true;
+  };
+  std::size_t next_field = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint32_t row_fields = get_small();
+    const std::uint32_t origin = get_small();
+    if (!ok || row_fields > field_count - next_field || !take(origin, rows[i].origin))
+      return false;
+    rows[i].fields = fields.data() + next_field;
+    rows[i].field_count = row_fields;
+    for (std::uint32_t f = 0; f < row_fields; ++f) {
+      bd_field& field = fields[next_field++];
+      const std::uint32_t key = get_small();
+      const std::uint32_t value = get_small();
+      if (!ok || key >= keys.size() || !take(value, field.value))
+        return false;
+      field.key = bd_str{keys[key].data(), keys[key].size()};
+    }
+  }
+  return next_field == field_count && sizes == sizes_end && blob == end;
+}
+
+} // namespace billdrop::source::runner
