@@ -89,8 +89,8 @@ TEST_F(StoreMigrateTest, AFreshDatabaseIsMigratedOnceAndANewerOneIsRefused) {
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const std::string version = std::to_string(store::PostgresStore::kSchemaVersion);
   EXPECT_EQ(json.out, "{\"store\":\"postgres\",\"fromVersion\":" + version +
-                          ",\"toVersion\":" + version + ",\"billing\":{\"fromVersion\":" +
-                          billing + ",\"toVersion\":" + billing + "}}\n");
+                          ",\"toVersion\":" + version + ",\"billing\":{\"fromVersion\":" + billing +
+                          ",\"toVersion\":" + billing + "}}\n");
   EXPECT_EQ(sql("SELECT COUNT(*) FROM billdrop_schema"), "1");
 
   // Written by a newer billdrop: refused as a config error, the database left as it is.
