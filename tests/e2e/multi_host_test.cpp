@@ -300,6 +300,19 @@ TEST_F(MultiHostTest, AHostPausedPastItsTtlFencesItselfAndSendsNothingStale) {
   for (int round = 0; round < 3; ++round) {
     restate(kConnections);
     const std::string owner = owner_of(hosts[0].pid);
+    // A holds some of the connections again: a loaded machine can make it miss a heartbeat at
+    // this short TTL, and B then holds everything until the fair share gives A its half back.
+    // Known bug (2026-12-07, open in issue 17): run beside the 3-host test, A lost every lease
+    // just after this round's verify and claimed none again for 90 s while B held only its
+    // share, so half the connections stayed unheld; these tests now run alone (RUN_SERIAL).
+    ASSERT_TRUE(test::eventually(
+        [&] {
+          const std::string held = sql("SELECT COUNT(*) FROM leases WHERE owner = '" + owner +
+                                       "' AND expires_at > now()");
+          return !held.empty() && std::stoi(held) >= 5;
+        },
+        milliseconds(60'000)))
+        << "round " << round;
     const std::size_t a_before = proxy_a.requests_forwarded();
     // One verify, to the host about to be paused: its connections' run requests stay pending
     // until B, holding their leases after A's TTL, carries them out.
