@@ -21,6 +21,9 @@
 #include <map>
 #include <random>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 namespace billdrop {
 namespace {
 
@@ -54,6 +57,19 @@ protected:
     url_ = PostgresCluster::shared().create_database();
     std::ofstream(dir_ / "pg.url") << url_ << "\n";
     std::ofstream(dir_ / "key.txt") << "multi-host-key\n";
+  }
+
+  // Whatever a test ends with (a failed assertion returns early), no host it started outlives
+  // it: each host still its child is resumed (it may be paused) and killed.
+  void TearDown() override {
+    for (const pid_t pid : spawned_) {
+      if (pid <= 0 || ::waitpid(pid, nullptr, WNOHANG) != 0)
+        continue; // reaped earlier (the pid may be reused since), or exited just now
+      ::kill(pid, SIGCONT);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    TempFolderTest::TearDown();
   }
 
   // Connections c000…: two months each of 3 hours × 2 rows, with new costs every call (a
@@ -127,6 +143,7 @@ protected:
   void start(Host& host, int index) {
     const std::string log = "host" + std::to_string(index) + "-" + std::to_string(host.starts++);
     host.pid = test::spawn_billdrop({"serve", "--config", host.config}, dir_, log);
+    spawned_.push_back(host.pid);
     host.port = 0;
     ASSERT_TRUE(test::eventually([&] {
       const std::string out = test::read_text(dir_ / (log + ".out"));
@@ -196,6 +213,7 @@ protected:
   }
 
   std::string url_;
+  std::vector<pid_t> spawned_; // every host started, for TearDown
   std::mt19937 rng_{20261207};
   std::map<std::string, std::map<std::string, Expected>> expected_; // connection → month
 };
