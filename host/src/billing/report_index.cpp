@@ -154,8 +154,6 @@ namespace {
 struct CodeFilter {
   bool active = false;
   std::vector<std::uint8_t> accepts; // by code
-
-  bool operator()(std::uint32_t code) const { return !active || accepts[code] != 0; }
 };
 
 CodeFilter code_filter(const std::vector<std::string>& dictionary,

@@ -164,22 +164,6 @@ ChildRun run_in_child(std::chrono::seconds timeout, const std::function<Verdict(
   return run;
 }
 
-// The first bytes a plugin printed, on one line: "reading 2026-08\nreading…".
-std::string printable_start(std::string_view text) {
-  constexpr std::size_t kShown = 60;
-  std::string out = "\"";
-  for (const char c : text.substr(0, kShown)) {
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '"' || c == '\\')
-      out += std::string("\\") + c;
-    else
-      out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
-  }
-  out += text.size() > kShown ? "…\"" : "\"";
-  return out;
-}
-
 // ---- What the checks share.
 
 struct Subject {
@@ -525,7 +509,7 @@ struct Runner {
     last_abnormal = run.abnormal;
     if (!run.out.empty())
       printed.push_back(entry.name + " wrote " + std::to_string(run.out.size()) +
-                        " byte(s): " + printable_start(run.out));
+                        " byte(s): " + source::printable_start(run.out));
     result.checks.push_back(entry);
     return entry.outcome;
   }

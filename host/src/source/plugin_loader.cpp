@@ -25,6 +25,35 @@
 namespace billdrop::source {
 namespace fs = std::filesystem;
 
+Error receiver_exception_error() {
+  try {
+    throw;
+  } catch (const ErrorException& e) {
+    return e.error();
+  } catch (const std::bad_alloc&) {
+    return internal_error("out of memory while receiving rows");
+  } catch (const std::exception& e) {
+    return internal_error(std::string("unexpected exception while receiving rows: ") + e.what());
+  } catch (...) {
+    return internal_error("unexpected non-standard exception while receiving rows");
+  }
+}
+
+std::string printable_start(std::string_view text) {
+  constexpr std::size_t kShown = 60;
+  std::string out = "\"";
+  for (const char c : text.substr(0, kShown)) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '"' || c == '\\')
+      out += std::string("\\") + c;
+    else
+      out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+  }
+  out += text.size() > kShown ? "…\"" : "\"";
+  return out;
+}
+
 struct LoadedPlugin::Library {
   boost::dll::shared_library library;
 };
@@ -254,21 +283,6 @@ private:
   bd_error error_;
 };
 
-// The error for an exception a RowReceiver threw; it is returned from read() as is.
-Error current_exception_error() {
-  try {
-    throw;
-  } catch (const ErrorException& e) {
-    return e.error();
-  } catch (const std::bad_alloc&) {
-    return internal_error("out of memory while receiving rows");
-  } catch (const std::exception& e) {
-    return internal_error(std::string("unexpected exception while receiving rows: ") + e.what());
-  } catch (...) {
-    return internal_error("unexpected non-standard exception while receiving rows");
-  }
-}
-
 // The bd_sink of one read(): forwards to the RowReceiver and keeps its exceptions from unwinding
 // through plugin frames.
 struct ReadSink {
@@ -291,7 +305,7 @@ struct ReadSink {
       if (!self->receiver.on_rows(std::span<const bd_row>(rows, count)))
         self->stopped = true;
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
     return self->active() ? 0 : 1;
   }
@@ -303,7 +317,7 @@ struct ReadSink {
       self->receiver.on_reject(std::string_view(origin.data, origin.size),
                                std::string_view(reason.data, reason.size));
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
   }
   static void reject_field(void* context, bd_str origin, bd_str column, bd_str rule,
@@ -316,7 +330,7 @@ struct ReadSink {
           std::string_view(origin.data, origin.size), std::string_view(column.data, column.size),
           std::string_view(rule.data, rule.size), std::string_view(reason.data, reason.size));
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
   }
   static void progress(void* context, uint64_t done, uint64_t total) noexcept {
@@ -326,7 +340,7 @@ struct ReadSink {
     try {
       self->receiver.on_progress(done, total);
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
   }
   static void log(void* context, int32_t level, bd_str message) noexcept {
@@ -338,7 +352,7 @@ struct ReadSink {
     try {
       self->receiver.on_log(clamped, std::string_view(message.data, message.size));
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
   }
   static void note(void* context, bd_str key, uint64_t count) noexcept {
@@ -348,7 +362,7 @@ struct ReadSink {
     try {
       self->receiver.on_note(std::string_view(key.data, key.size), count);
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
   }
   static void cursor(void* context, bd_str text) noexcept {
@@ -361,7 +375,7 @@ struct ReadSink {
       self->rows_after_cursor = false;
       self->receiver.on_cursor(cursor);
     } catch (...) {
-      self->failure = current_exception_error();
+      self->failure = receiver_exception_error();
     }
   }
 };

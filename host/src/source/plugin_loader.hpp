@@ -170,4 +170,11 @@ private:
 // File name of a plugin: "billdrop_<name>.so".
 std::string plugin_file_name(std::string_view name);
 
+// The error for the exception a RowReceiver threw, called inside a catch block: the same
+// whether the plugin runs in-process or in a runner.
+Error receiver_exception_error();
+
+// The first 60 bytes a plugin printed to stdout, on one line and quoted, for messages.
+std::string printable_start(std::string_view text);
+
 } // namespace billdrop::source

@@ -35,22 +35,6 @@ std::string signal_text(int number) {
          (description != nullptr ? description : "unknown signal") + ")";
 }
 
-// The first bytes a plugin printed, on one line, quoted.
-std::string printable_start(std::string_view text) {
-  constexpr std::size_t kShown = 60;
-  std::string out = "\"";
-  for (const char c : text.substr(0, kShown)) {
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '"' || c == '\\')
-      out += std::string("\\") + c;
-    else
-      out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
-  }
-  out += text.size() > kShown ? "…\"" : "\"";
-  return out;
-}
-
 bool send_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
@@ -97,21 +81,6 @@ struct Pipe {
     read = write = -1;
   }
 };
-
-// The error for an exception a RowReceiver threw (as PluginInstance reports it).
-Error current_exception_error() {
-  try {
-    throw;
-  } catch (const ErrorException& e) {
-    return e.error();
-  } catch (const std::bad_alloc&) {
-    return internal_error("out of memory while receiving rows");
-  } catch (const std::exception& e) {
-    return internal_error(std::string("unexpected exception while receiving rows: ") + e.what());
-  } catch (...) {
-    return internal_error("unexpected non-standard exception while receiving rows");
-  }
-}
 
 std::string frame(Frame type, const std::function<void(runner::Writer&)>& body = {}) {
   std::string out;
@@ -467,7 +436,7 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
                                      std::to_string(header.type)));
         }
       } catch (...) {
-        failure = current_exception_error();
+        failure = receiver_exception_error();
         send_stop();
       }
     }
