@@ -1,7 +1,9 @@
 #pragma once
 // Test support: the tests' PostgreSQL cluster (tests/support/postgres-cluster.sh), a fresh
 // database per test. Under ctest the `postgres` fixture starts the cluster before the tests and
-// stops it after; a test binary run by hand starts it on first use and stops it at exit.
+// stops it after; test binaries run by hand start it on first use, and the last of them still
+// using it stops it at exit (each holds a shared lock on DIR.users while it runs: two binaries
+// run at once by hand must not stop the cluster under each other's tests).
 // Header-only; needs libpq.
 
 #include <gtest/gtest.h>
@@ -10,9 +12,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,25 +75,43 @@ public:
 private:
   PostgresCluster() {
     dir_ = BILLDROP_TEST_POSTGRES_DIR;
-    // Exit 0: started here (so stopped here at exit); 3: it was running (the ctest fixture's, or
-    // another test binary's).
+    // A user of the cluster from before it is started: a binary stopping it as its last user
+    // holds the lock exclusively, so this one waits and then starts it again.
+    users_ = ::open(users_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (users_ >= 0)
+      (void)::flock(users_, LOCK_SH);
+    // Exit 0: started here; 3: it was running (the ctest fixture's, or another test binary's).
     const int status = std::system((script() + " start " + dir_.string()).c_str());
     const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (rc != 0 && rc != 3)
       ADD_FAILURE() << "could not start the test PostgreSQL cluster in " << dir_
                     << " (see its server.log)";
-    started_here_ = rc == 0 && std::getenv("BILLDROP_TEST_KEEP_POSTGRES") == nullptr;
+    // Started by a test binary (not the ctest fixture, which stops it itself): its last user
+    // stops it.
+    if (rc == 0 && std::getenv("BILLDROP_TEST_KEEP_POSTGRES") == nullptr)
+      std::ofstream(dir_ / kStopWhenUnused) << ::getpid() << "\n";
   }
   ~PostgresCluster() {
-    if (started_here_)
+    if (users_ < 0)
+      return;
+    ::close(users_); // this binary's shared lock
+    const int last = ::open(users_file().c_str(), O_RDWR | O_CLOEXEC);
+    if (last < 0)
+      return;
+    // Nobody else holds the lock: this binary is the last user.
+    if (::flock(last, LOCK_EX | LOCK_NB) == 0 && std::filesystem::exists(dir_ / kStopWhenUnused))
       (void)std::system((script() + " stop " + dir_.string()).c_str());
+    ::close(last);
   }
+  std::string users_file() const { return dir_.string() + ".users"; }
   static std::string script() {
     return std::string(BILLDROP_TEST_SOURCE_DIR) + "/tests/support/postgres-cluster.sh";
   }
 
+  static constexpr const char* kStopWhenUnused = "stop-when-unused";
+
   std::filesystem::path dir_;
-  bool started_here_ = false;
+  int users_ = -1;
   std::atomic<int> counter_{0};
 };
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -209,6 +210,8 @@ struct Daemon::Impl {
       }
     Steady::time_point next_beat = Steady::now();
     std::size_t live_hosts = 1;
+    // What the last tick saw, to log the share only when it changes.
+    std::size_t last_held = SIZE_MAX, last_share = SIZE_MAX, last_live = SIZE_MAX;
     std::unique_lock lock(mutex);
     while (!stopping) {
       lock.unlock();
@@ -228,6 +231,13 @@ struct Daemon::Impl {
       const std::size_t share =
           (keys.size() + live_hosts - 1) / std::max<std::size_t>(1, live_hosts);
       const std::size_t held = leases->held();
+      if (held != last_held || share != last_share || live_hosts != last_live) {
+        log::info("serve.lease_share",
+                  {{"held", held}, {"share", share}, {"live_hosts", live_hosts}});
+        last_held = held;
+        last_share = share;
+        last_live = live_hosts;
+      }
       std::vector<store::Lease> won;
       if (held < share) {
         const auto started = Steady::now();
