@@ -8,7 +8,36 @@
 
 namespace billdrop::billing {
 
+namespace {
+
+constexpr double kK1 = 1.2;
+constexpr double kB = 0.75;
+
+// bm25's weight of a phrase found `f` times in a document of `length` tokens, as FTS5's
+// fts5Bm25Function() computes it, operation for operation (one function, so the table and the
+// scoring loop give the same double).
+inline double bm25_weight(double f, double length, double avgdl) {
+  return (f * (kK1 + 1.0)) / (f + kK1 * (1 - kB + kB * length / avgdl));
+}
+
+} // namespace
+
 SearchIndex::SearchIndex(Tokenizer tokenize) : tokenize_(std::move(tokenize)) {}
+
+std::shared_ptr<const SearchIndex::WeightTable> SearchIndex::weights(double avgdl) const {
+  const std::lock_guard lock(weights_mutex_);
+  if (weights_ == nullptr || weights_->avgdl != avgdl) {
+    auto table = std::make_shared<WeightTable>();
+    table->avgdl = avgdl;
+    table->weight.resize(std::size_t{kTableCounts} * kTableLengths);
+    for (std::uint32_t f = 0; f < kTableCounts; ++f)
+      for (std::uint32_t length = 0; length < kTableLengths; ++length)
+        table->weight[f * kTableLengths + length] =
+            bm25_weight(static_cast<double>(f), static_cast<double>(length), avgdl);
+    weights_ = std::move(table);
+  }
+  return weights_;
+}
 
 void SearchIndex::put(const Document& document) {
   // Tokenized before the lock: the tokenizer is the slow part of a write.
@@ -30,12 +59,14 @@ void SearchIndex::put(const Document& document) {
     slot = static_cast<std::uint32_t>(docs_.size());
     docs_.emplace_back();
     lengths_.push_back(0);
+    dates_.push_back(0);
   }
   Doc& doc = docs_[slot];
   doc.id = document.id;
   doc.date_ms = document.date_ms;
   doc.length = static_cast<std::uint32_t>(tokens.size());
   lengths_[slot] = doc.length;
+  dates_[slot] = doc.date_ms;
   doc.terms.clear();
   doc.live = true;
   for (std::size_t i = 0; i < tokens.size();) {
@@ -114,36 +145,30 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
   if (rows == 0)
     return ids;
   const std::size_t phrases = prefixes.size();
-  // freq[p * docs + d]: instances of phrase p in document d (FTS5's aFreq).
-  const std::size_t docs = docs_.size();
-  std::vector<std::uint32_t> freq = take_scratch(phrases * docs);
-  std::vector<double> idf(phrases);
-  std::vector<std::vector<std::uint32_t>> hits(phrases); // the documents of each phrase
-  std::size_t rarest = 0;                                // the phrase with the fewest
-  for (std::size_t p = 0; p < phrases; ++p) {
-    std::uint32_t* counts = freq.data() + p * docs;
-    std::vector<std::uint32_t>& hit_docs = hits[p];
+  // The terms each prefix matches.
+  std::vector<std::vector<std::uint32_t>> matched(phrases);
+  for (std::size_t p = 0; p < phrases; ++p)
     for (auto term = terms_.lower_bound(prefixes[p]);
          term != terms_.end() && term->first.compare(0, prefixes[p].size(), prefixes[p]) == 0;
          ++term)
-      for (const Posting& posting : postings_[term->second]) {
-        if (counts[posting.doc] == 0)
-          hit_docs.push_back(posting.doc);
-        counts[posting.doc] += posting.count;
-      }
-    const auto n_hit = static_cast<std::int64_t>(hit_docs.size());
-    // As fts5Bm25GetData() computes it, operation for operation.
-    double value = std::log((rows - n_hit + 0.5) / (n_hit + 0.5));
-    if (value <= 0.0)
-      value = 1e-6;
-    idf[p] = value;
-    if (hit_docs.size() < hits[rarest].size())
-      rarest = p;
-  }
+      matched[p].push_back(term->second);
 
   const double avgdl = static_cast<double>(total_tokens_) / static_cast<double>(rows);
-  const double k1 = 1.2;
-  const double b = 0.75;
+  const std::shared_ptr<const WeightTable> table = weights(avgdl);
+  const double* const weight = table->weight.data();
+  // bm25's weight for f instances in a document of `length` tokens: from the table when both
+  // are small (nearly always), else computed.
+  auto weight_of = [&](std::uint32_t f, std::uint32_t length) {
+    return f < kTableCounts && length < kTableLengths
+               ? weight[f * kTableLengths + length]
+               : bm25_weight(static_cast<double>(f), static_cast<double>(length), avgdl);
+  };
+  // As fts5Bm25GetData() computes it, operation for operation.
+  auto idf_of = [rows](std::int64_t n_hit) {
+    const double value = std::log((rows - n_hit + 0.5) / (n_hit + 0.5));
+    return value <= 0.0 ? 1e-6 : value;
+  };
+
   struct Scored {
     double score;
     std::uint32_t doc;
@@ -152,26 +177,13 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
   auto better = [this](const Scored& x, const Scored& y) {
     if (x.score != y.score)
       return x.score > y.score;
-    const Doc& a = docs_[x.doc];
-    const Doc& c = docs_[y.doc];
-    if (a.date_ms != c.date_ms)
-      return a.date_ms > c.date_ms;
-    return a.id > c.id;
+    if (dates_[x.doc] != dates_[y.doc])
+      return dates_[x.doc] > dates_[y.doc];
+    return docs_[x.doc].id > docs_[y.doc].id;
   };
   std::vector<Scored> best; // a heap whose top is the worst kept
   best.reserve(limit + 1);
-  for (const std::uint32_t doc : hits[rarest]) {
-    bool all = true;
-    for (std::size_t p = 0; p < phrases && all; ++p)
-      all = freq[p * docs + doc] != 0;
-    if (!all)
-      continue;
-    const double length = static_cast<double>(lengths_[doc]);
-    double score = 0.0;
-    for (std::size_t p = 0; p < phrases; ++p) {
-      const double f = static_cast<double>(freq[p * docs + doc]);
-      score += idf[p] * ((f * (k1 + 1.0)) / (f + k1 * (1 - b + b * length / avgdl)));
-    }
+  auto offer = [&](double score, std::uint32_t doc) {
     const Scored candidate{score, doc};
     if (best.size() < limit) {
       best.push_back(candidate);
@@ -181,11 +193,54 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
       best.back() = candidate;
       std::push_heap(best.begin(), best.end(), better);
     }
+  };
+
+  if (phrases == 1 && matched[0].size() <= 1) {
+    // One word matching one term (the common query): its postings are the hits and their
+    // counts, with no per-document arrays.
+    if (!matched[0].empty()) {
+      const std::vector<Posting>& postings = postings_[matched[0][0]];
+      const double idf = idf_of(static_cast<std::int64_t>(postings.size()));
+      for (const Posting& posting : postings)
+        offer(idf * weight_of(posting.count, lengths_[posting.doc]), posting.doc);
+    }
+  } else {
+    // freq[p * docs + d]: instances of phrase p in document d (FTS5's aFreq).
+    const std::size_t docs = docs_.size();
+    std::vector<std::uint32_t> freq = take_scratch(phrases * docs);
+    std::vector<double> idf(phrases);
+    std::vector<std::vector<std::uint32_t>> hits(phrases); // the documents of each phrase
+    std::size_t rarest = 0;                                // the phrase with the fewest
+    for (std::size_t p = 0; p < phrases; ++p) {
+      std::uint32_t* counts = freq.data() + p * docs;
+      std::vector<std::uint32_t>& hit_docs = hits[p];
+      for (const std::uint32_t term : matched[p])
+        for (const Posting& posting : postings_[term]) {
+          if (counts[posting.doc] == 0)
+            hit_docs.push_back(posting.doc);
+          counts[posting.doc] += posting.count;
+        }
+      idf[p] = idf_of(static_cast<std::int64_t>(hit_docs.size()));
+      if (hit_docs.size() < hits[rarest].size())
+        rarest = p;
+    }
+    for (const std::uint32_t doc : hits[rarest]) {
+      bool all = true;
+      for (std::size_t p = 0; p < phrases && all; ++p)
+        all = freq[p * docs + doc] != 0;
+      if (!all)
+        continue;
+      const std::uint32_t length = lengths_[doc];
+      double score = 0.0;
+      for (std::size_t p = 0; p < phrases; ++p)
+        score += idf[p] * weight_of(freq[p * docs + doc], length);
+      offer(score, doc);
+    }
+    for (std::size_t p = 0; p < phrases; ++p)
+      for (const std::uint32_t doc : hits[p])
+        freq[p * docs + doc] = 0;
+    give_back_scratch(std::move(freq));
   }
-  for (std::size_t p = 0; p < phrases; ++p)
-    for (const std::uint32_t doc : hits[p])
-      freq[p * docs + doc] = 0;
-  give_back_scratch(std::move(freq));
   std::sort_heap(best.begin(), best.end(), better);
   ids.reserve(best.size());
   for (const Scored& s : best)

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -63,12 +64,25 @@ private:
   std::vector<std::uint32_t> take_scratch(std::size_t size) const;
   void give_back_scratch(std::vector<std::uint32_t> scratch) const;
 
+  // bm25's term weight f·(k1+1) / (f + k1·(1 − b + b·length/avgdl)) for small f and length,
+  // computed once per avgdl (it changes only with a write) with the very operations of the
+  // scoring loop, so a lookup gives the same double.
+  struct WeightTable {
+    double avgdl = -1;
+    std::vector<double> weight; // [f * kTableLengths + length]
+  };
+  static constexpr std::uint32_t kTableCounts = 16, kTableLengths = 256;
+  std::shared_ptr<const WeightTable> weights(double avgdl) const;
+
   Tokenizer tokenize_;
+  mutable std::mutex weights_mutex_;
+  mutable std::shared_ptr<const WeightTable> weights_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::uint32_t, std::less<>> terms_; // term → index in postings_
   std::vector<std::vector<Posting>> postings_;
   std::vector<Doc> docs_;
   std::vector<std::uint32_t> lengths_; // docs_[i].length, packed: the scoring loop reads it
+  std::vector<std::int64_t> dates_;    // docs_[i].date_ms, packed: ties on score compare it
   std::vector<std::uint32_t> free_docs_;
   std::unordered_map<std::string, std::uint32_t> doc_of_id_;
   std::int64_t total_tokens_ = 0;

@@ -212,6 +212,14 @@ protected:
         text += pick(words_) + (coin(20) ? ", " : " ");
       i.description = text;
     }
+    if (coin(3)) {
+      // Past the index's weight table (256 tokens, 16 instances of a word): scored by formula.
+      std::string text;
+      const std::string often = pick(words_);
+      for (int n = 0; n < 300; ++n)
+        text += (n % 15 == 0 ? often : pick(words_)) + " ";
+      i.description = text;
+    }
   }
 
   void create_categories() {
