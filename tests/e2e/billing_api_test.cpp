@@ -11,6 +11,7 @@
 #include <httplib.h>
 #include <simdjson.h>
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -564,6 +565,32 @@ TEST_P(BillingApiStoresTest, PutReplacesTheFieldsItNamesAndKeepsCreatedAt) {
   Reply cleared = call("PUT", "/api/v1/billing/items/" + id, R"({"description":null})");
   EXPECT_TRUE(is_null(cleared.data(), "description"));
   EXPECT_EQ(call("PUT", "/api/v1/billing/items/nosuchitem", R"({"amount":1})").status, 404);
+}
+
+// A search answers with each item as it is now: the JSON it keeps of items it found before is
+// dropped by every write (an update, a delete, an item created).
+TEST_P(BillingApiStoresTest, SearchAnswersWithItemsAsTheyAreAfterEveryWrite) {
+  const std::string a = create("/api/v1/billing/items", R"({"name":"zephyr alpha","amount":100})");
+  const std::string b = create("/api/v1/billing/items", R"({"name":"zephyr beta","amount":200})");
+  auto amounts = [&](const std::string& query) {
+    std::map<std::string, std::int64_t> found;
+    Reply reply = get("/api/v1/billing/search?q=" + query);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    for (dom::element item : reply.data().get_array())
+      found[str(item, "id")] = num(item, "amount");
+    return found;
+  };
+  EXPECT_EQ(amounts("zephyr"), (std::map<std::string, std::int64_t>{{a, 100}, {b, 200}}));
+  ASSERT_EQ(call("PUT", "/api/v1/billing/items/" + a, R"({"amount":150})").status, 200);
+  EXPECT_EQ(amounts("zephyr"), (std::map<std::string, std::int64_t>{{a, 150}, {b, 200}}));
+  EXPECT_EQ(amounts("zeph&limit=5"), (std::map<std::string, std::int64_t>{{a, 150}, {b, 200}}));
+  ASSERT_EQ(call("DELETE", "/api/v1/billing/items/" + b).status, 200);
+  EXPECT_EQ(amounts("zephyr"), (std::map<std::string, std::int64_t>{{a, 150}}));
+  const std::string c = create("/api/v1/billing/items", R"({"name":"zephyr gamma","amount":7})");
+  ASSERT_EQ(call("PUT", "/api/v1/billing/items/" + a, R"({"name":"renamed","amount":1})").status,
+            200);
+  EXPECT_EQ(amounts("zephyr"), (std::map<std::string, std::int64_t>{{c, 7}}));
+  EXPECT_EQ(amounts("renamed"), (std::map<std::string, std::int64_t>{{a, 1}}));
 }
 
 TEST_P(BillingApiStoresTest, DuplicateProviderRefIsAConflict) {

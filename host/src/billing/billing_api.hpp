@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace billdrop::billing {
@@ -64,6 +65,8 @@ public:
 struct BillingApiOptions {
   std::string default_currency = "USD";
   std::chrono::milliseconds sync_wait{25'000}; // POST /sync waits this long for the job's end
+  // Items kept rendered as JSON for search answers, up to this many bytes (0: none).
+  std::size_t rendered_item_bytes = 64u << 20;
 };
 
 class BillingApi {
@@ -121,6 +124,17 @@ private:
   std::uint64_t cache_generation_ = 0;
   std::map<std::string, core::HttpResponse> cache_;
   std::map<std::string, std::shared_ptr<Flight>> flights_;
+
+  // The JSON of `ids`' items that still exist, in the order of `ids`, joined by commas: from
+  // the rendered items where they are, the rest read from the store (and kept).
+  std::string items_json(const std::vector<std::string>& ids);
+
+  // Items rendered as JSON by id, for one store generation (any write empties them), at most
+  // options_.rendered_item_bytes: a search answers from them without reading its items again.
+  std::mutex rendered_mutex_;
+  std::uint64_t rendered_generation_ = 0;
+  std::unordered_map<std::string, std::string> rendered_;
+  std::size_t rendered_bytes_ = 0;
 
   std::mutex jobs_mutex_;
   std::condition_variable job_ended_;

@@ -45,6 +45,14 @@ public:
   // Items matching every word of `query` (prefixes of words, search_words.hpp), best first
   // (SQLite: FTS5's bm25; PostgreSQL: ts_rank, so ties and near-ties may order differently).
   virtual std::vector<Item> search(const std::string& query, std::size_t limit) = 0;
+  // The ids of search()'s items, in its order, where the store finds them without reading the
+  // items (an in-memory index); nullopt where it cannot.
+  virtual std::optional<std::vector<std::string>> search_ids(const std::string& query,
+                                                             std::size_t limit) {
+    (void)query;
+    (void)limit;
+    return std::nullopt;
+  }
   // Creates the item of `item.provider_ref` or updates its amount, exact amount and fields;
   // keeps its id, createdAt and category.
   virtual Upserted upsert_sync_item(const Item& item) = 0;

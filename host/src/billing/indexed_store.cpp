@@ -108,6 +108,10 @@ public:
       return inner_->search(query, limit);
     return inner_->items(*ids); // an item deleted meanwhile is left out
   }
+  std::optional<std::vector<std::string>> search_ids(const std::string& query,
+                                                     std::size_t limit) override {
+    return search_.search(query, limit);
+  }
   std::optional<Category> category(const std::string& id_or_name) override {
     return inner_->category(id_or_name);
   }
