@@ -184,6 +184,9 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
   std::vector<Scored> best; // a heap whose top is the worst kept
   best.reserve(limit + 1);
   auto offer = [&](double score, std::uint32_t doc) {
+    // Most documents score below the worst one kept: one comparison turns them away.
+    if (best.size() == limit && score < best.front().score)
+      return;
     const Scored candidate{score, doc};
     if (best.size() < limit) {
       best.push_back(candidate);
