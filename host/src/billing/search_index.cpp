@@ -47,6 +47,7 @@ void SearchIndex::put(const Document& document) {
   std::sort(tokens.begin(), tokens.end());
 
   const std::unique_lock lock(mutex_);
+  forget_results();
   if (const auto found = doc_of_id_.find(document.id); found != doc_of_id_.end()) {
     erase_locked(found->second);
     doc_of_id_.erase(found);
@@ -87,6 +88,7 @@ void SearchIndex::put(const Document& document) {
 
 void SearchIndex::erase(const std::string& id) {
   const std::unique_lock lock(mutex_);
+  forget_results();
   if (const auto found = doc_of_id_.find(id); found != doc_of_id_.end()) {
     erase_locked(found->second);
     doc_of_id_.erase(found);
@@ -105,6 +107,11 @@ void SearchIndex::erase_locked(std::uint32_t slot) {
   doc.terms.clear();
   doc.id.clear();
   free_docs_.push_back(slot);
+}
+
+void SearchIndex::forget_results() {
+  const std::lock_guard lock(results_mutex_);
+  results_.clear();
 }
 
 std::vector<std::uint32_t> SearchIndex::take_scratch(std::size_t size) const {
@@ -144,6 +151,22 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
   const std::int64_t rows = static_cast<std::int64_t>(doc_of_id_.size());
   if (rows == 0)
     return ids;
+  std::string key;
+  for (const std::string& prefix : prefixes)
+    key.append(prefix).push_back('\0');
+  {
+    const std::lock_guard results_lock(results_mutex_);
+    if (const auto found = results_.find(key);
+        found != results_.end() && (found->second.complete || found->second.docs.size() >= limit)) {
+      const std::vector<std::uint32_t>& docs = found->second.docs;
+      ids.reserve(std::min(limit, docs.size()));
+      for (std::size_t i = 0; i < docs.size() && i < limit; ++i)
+        ids.push_back(docs_[docs[i]].id);
+      return ids;
+    }
+  }
+  const std::size_t wanted = limit;
+  limit = std::max(limit, kResultsKept);
   const std::size_t phrases = prefixes.size();
   // The terms each prefix matches.
   std::vector<std::vector<std::uint32_t>> matched(phrases);
@@ -245,9 +268,20 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
     give_back_scratch(std::move(freq));
   }
   std::sort_heap(best.begin(), best.end(), better);
-  ids.reserve(best.size());
-  for (const Scored& s : best)
-    ids.push_back(docs_[s.doc].id);
+  Results kept;
+  kept.complete = best.size() < limit;
+  kept.docs.reserve(best.size());
+  for (const Scored& scored : best)
+    kept.docs.push_back(scored.doc);
+  ids.reserve(std::min(wanted, best.size()));
+  for (std::size_t i = 0; i < best.size() && i < wanted; ++i)
+    ids.push_back(docs_[best[i].doc].id);
+  {
+    const std::lock_guard results_lock(results_mutex_);
+    if (results_.size() >= kMaxResults)
+      results_.clear();
+    results_[key] = std::move(kept);
+  }
   return ids;
 }
 

@@ -59,6 +59,7 @@ private:
   };
 
   void erase_locked(std::uint32_t doc);
+  void forget_results();
   // Zeroed arrays for a query's counts, reused: a query touches only a few of their entries
   // and zeroes those again before giving the array back.
   std::vector<std::uint32_t> take_scratch(std::size_t size) const;
@@ -86,6 +87,17 @@ private:
   std::vector<std::uint32_t> free_docs_;
   std::unordered_map<std::string, std::uint32_t> doc_of_id_;
   std::int64_t total_tokens_ = 0;
+  // The best documents of recent queries (key: their prefixes), at least kResultsKept of them
+  // whatever the limit asked, so that the same words with another limit are a slice; emptied
+  // by every write. `complete`: every match is in `docs`.
+  struct Results {
+    std::vector<std::uint32_t> docs;
+    bool complete = false;
+  };
+  static constexpr std::size_t kResultsKept = 100, kMaxResults = 4096;
+  mutable std::mutex results_mutex_;
+  mutable std::unordered_map<std::string, Results> results_;
+
   mutable std::mutex scratch_mutex_;
   mutable std::vector<std::vector<std::uint32_t>> scratch_;
 };

@@ -305,6 +305,61 @@ TEST_F(ReportIndexAgainstSqlTest, EveryGroupingAndFilterAgreesWithSql) {
   expect_same_search(100);
 }
 
+// The same searches again after each single write (an update, an insert or a sync upsert, no
+// delete): the index keeps the best documents of recent searches, and any write must drop them.
+TEST_F(ReportIndexAgainstSqlTest, SearchesRepeatedBetweenSingleWritesAgree) {
+  create_categories();
+  std::vector<Item> items;
+  for (int n = 0; n < 300; ++n) {
+    items.push_back(random_item());
+    describe_randomly(items.back());
+    ASSERT_TRUE(indexed_->insert_item(items.back()));
+    ASSERT_TRUE(plain_->insert_item(items.back()));
+  }
+  const std::vector<std::pair<std::string, std::size_t>> queries{
+      {"comp", 5}, {"comp", 40}, {"eng", 3}, {"stor", 10}, {"caf", 100}, {"comp eng", 7}};
+  auto same = [&](int step) {
+    for (const auto& [q, limit] : queries) {
+      std::string want, got;
+      for (const Item& i : plain_->search(q, limit))
+        want += i.id + " " + i.name + "\n";
+      for (const Item& i : indexed_->search(q, limit))
+        got += i.id + " " + i.name + "\n";
+      ASSERT_EQ(got, want) << "after write " << step << ": query '" << q << "', limit " << limit;
+    }
+  };
+  same(0);
+  for (int n = 1; n <= 150; ++n) {
+    if (coin(50)) {
+      const Item& target = pick(items);
+      Item changed = random_item();
+      describe_randomly(changed);
+      auto edit = [&](Item& i) -> std::optional<ApiError> {
+        i.name = changed.name;
+        i.description = changed.description;
+        i.date_ms = changed.date_ms;
+        return std::nullopt;
+      };
+      ASSERT_TRUE(indexed_->update_item(target.id, edit));
+      ASSERT_TRUE(plain_->update_item(target.id, edit));
+    } else if (coin(70)) {
+      items.push_back(random_item());
+      describe_randomly(items.back());
+      ASSERT_TRUE(indexed_->insert_item(items.back()));
+      ASSERT_TRUE(plain_->insert_item(items.back()));
+    } else {
+      Item sync = random_item();
+      describe_randomly(sync);
+      sync.source = "sync";
+      sync.provider = pick(providers_);
+      sync.category.reset();
+      sync.provider_ref = "conn/2025-0" + std::to_string(n % 3 + 1) + "/" + pick(services_);
+      EXPECT_EQ(indexed_->upsert_sync_item(sync), plain_->upsert_sync_item(sync));
+    }
+    same(n);
+  }
+}
+
 TEST_F(ReportIndexAgainstSqlTest, DatesFarApartAndAFailedWrite) {
   // Days centuries apart take the sparse path of the trend sums.
   for (const char* day : {"1970-01-01", "1970-01-05", "2026-03-05", "9999-12-31"}) {
