@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 namespace billdrop::billing {
@@ -52,16 +53,14 @@ void SearchIndex::put(const Document& document) {
     erase_locked(found->second);
     doc_of_id_.erase(found);
   }
-  std::uint32_t slot = 0;
-  if (!free_docs_.empty()) {
-    slot = free_docs_.back();
-    free_docs_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(docs_.size());
-    docs_.emplace_back();
-    lengths_.push_back(0);
-    dates_.push_back(0);
-  }
+  if (docs_.size() >= std::numeric_limits<std::uint32_t>::max() - 1 ||
+      docs_.size() - doc_of_id_.size() > doc_of_id_.size() + 4096)
+    compact();
+  // Always a new slot, the highest: each term's postings stay sorted by slot.
+  const auto slot = static_cast<std::uint32_t>(docs_.size());
+  docs_.emplace_back();
+  lengths_.push_back(0);
+  dates_.push_back(0);
   Doc& doc = docs_[slot];
   doc.id = document.id;
   doc.date_ms = document.date_ms;
@@ -99,14 +98,37 @@ void SearchIndex::erase_locked(std::uint32_t slot) {
   Doc& doc = docs_[slot];
   for (const std::uint32_t term : doc.terms) {
     std::vector<Posting>& list = postings_[term];
-    list.erase(
-        std::find_if(list.begin(), list.end(), [slot](const Posting& p) { return p.doc == slot; }));
+    list.erase(std::lower_bound(list.begin(), list.end(), slot,
+                                [](const Posting& p, std::uint32_t d) { return p.doc < d; }));
   }
   total_tokens_ -= doc.length;
   doc.live = false;
   doc.terms.clear();
   doc.id.clear();
-  free_docs_.push_back(slot);
+}
+
+void SearchIndex::compact() {
+  // New slots in the old order, so postings stay sorted.
+  std::vector<std::uint32_t> moved_to(docs_.size(), 0);
+  std::vector<Doc> docs;
+  std::vector<std::uint32_t> lengths;
+  std::vector<std::int64_t> dates;
+  docs.reserve(doc_of_id_.size());
+  for (std::uint32_t slot = 0; slot < docs_.size(); ++slot)
+    if (docs_[slot].live) {
+      moved_to[slot] = static_cast<std::uint32_t>(docs.size());
+      lengths.push_back(lengths_[slot]);
+      dates.push_back(dates_[slot]);
+      docs.push_back(std::move(docs_[slot]));
+    }
+  for (std::vector<Posting>& list : postings_)
+    for (Posting& posting : list)
+      posting.doc = moved_to[posting.doc];
+  for (auto& [id, slot] : doc_of_id_)
+    slot = moved_to[slot];
+  docs_ = std::move(docs);
+  lengths_ = std::move(lengths);
+  dates_ = std::move(dates);
 }
 
 void SearchIndex::forget_results() {
@@ -221,51 +243,82 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
     }
   };
 
-  if (phrases == 1 && matched[0].size() <= 1) {
-    // One word matching one term (the common query): its postings are the hits and their
-    // counts, with no per-document arrays.
-    if (!matched[0].empty()) {
-      const std::vector<Posting>& postings = postings_[matched[0][0]];
-      const double idf = idf_of(static_cast<std::int64_t>(postings.size()));
-      for (const Posting& posting : postings)
-        offer(idf * weight_of(posting.count, lengths_[posting.doc]), posting.doc);
+  // Each phrase's documents with its instances in them, sorted by slot: a term's postings as
+  // they are, or the sum of several terms' (a prefix matching several words).
+  std::vector<std::vector<Posting>> merged(phrases);
+  std::vector<const std::vector<Posting>*> lists(phrases);
+  for (std::size_t p = 0; p < phrases; ++p) {
+    if (matched[p].size() == 1) {
+      lists[p] = &postings_[matched[p][0]];
+      continue;
     }
+    lists[p] = &merged[p];
+    if (matched[p].empty())
+      continue;
+    std::vector<std::uint32_t> counts = take_scratch(docs_.size());
+    std::uint32_t low = std::numeric_limits<std::uint32_t>::max(), high = 0;
+    for (const std::uint32_t term : matched[p])
+      for (const Posting& posting : postings_[term]) {
+        counts[posting.doc] += posting.count;
+        low = std::min(low, posting.doc);
+        high = std::max(high, posting.doc);
+      }
+    for (std::uint32_t doc = low; doc <= high && low <= high; ++doc)
+      if (counts[doc] != 0) {
+        merged[p].push_back(Posting{doc, counts[doc]});
+        counts[doc] = 0;
+      }
+    give_back_scratch(std::move(counts));
+  }
+  std::vector<double> idf(phrases);
+  for (std::size_t p = 0; p < phrases; ++p)
+    idf[p] = idf_of(static_cast<std::int64_t>(lists[p]->size()));
+
+  if (phrases == 1) {
+    for (const Posting& posting : *lists[0])
+      offer(idf[0] * weight_of(posting.count, lengths_[posting.doc]), posting.doc);
   } else {
-    // freq[p * docs + d]: instances of phrase p in document d (FTS5's aFreq).
-    const std::size_t docs = docs_.size();
-    std::vector<std::uint32_t> freq = take_scratch(phrases * docs);
-    std::vector<double> idf(phrases);
-    std::vector<std::vector<std::uint32_t>> hits(phrases); // the documents of each phrase
-    std::size_t rarest = 0;                                // the phrase with the fewest
-    for (std::size_t p = 0; p < phrases; ++p) {
-      std::uint32_t* counts = freq.data() + p * docs;
-      std::vector<std::uint32_t>& hit_docs = hits[p];
-      for (const std::uint32_t term : matched[p])
-        for (const Posting& posting : postings_[term]) {
-          if (counts[posting.doc] == 0)
-            hit_docs.push_back(posting.doc);
-          counts[posting.doc] += posting.count;
-        }
-      idf[p] = idf_of(static_cast<std::int64_t>(hit_docs.size()));
-      if (hit_docs.size() < hits[rarest].size())
+    // The documents of the rarest phrase that hold every other one: each other list is walked
+    // forward once (a galloping search from where the last document was found).
+    std::size_t rarest = 0;
+    for (std::size_t p = 1; p < phrases; ++p)
+      if (lists[p]->size() < lists[rarest]->size())
         rarest = p;
-    }
-    for (const std::uint32_t doc : hits[rarest]) {
+    std::vector<std::size_t> at(phrases, 0);
+    std::vector<std::uint32_t> f(phrases, 0);
+    for (const Posting& posting : *lists[rarest]) {
       bool all = true;
-      for (std::size_t p = 0; p < phrases && all; ++p)
-        all = freq[p * docs + doc] != 0;
+      for (std::size_t p = 0; p < phrases && all; ++p) {
+        if (p == rarest) {
+          f[p] = posting.count;
+          continue;
+        }
+        const std::vector<Posting>& list = *lists[p];
+        std::size_t& i = at[p];
+        std::size_t step = 1;
+        std::size_t hi = i;
+        while (hi < list.size() && list[hi].doc < posting.doc) {
+          i = hi;
+          hi += step;
+          step *= 2;
+        }
+        const auto found = std::lower_bound(
+            list.begin() + static_cast<std::ptrdiff_t>(i),
+            list.begin() + static_cast<std::ptrdiff_t>(std::min(hi + 1, list.size())), posting.doc,
+            [](const Posting& x, std::uint32_t d) { return x.doc < d; });
+        i = static_cast<std::size_t>(found - list.begin());
+        all = found != list.end() && found->doc == posting.doc;
+        if (all)
+          f[p] = found->count;
+      }
       if (!all)
         continue;
-      const std::uint32_t length = lengths_[doc];
+      const std::uint32_t length = lengths_[posting.doc];
       double score = 0.0;
       for (std::size_t p = 0; p < phrases; ++p)
-        score += idf[p] * weight_of(freq[p * docs + doc], length);
-      offer(score, doc);
+        score += idf[p] * weight_of(f[p], length);
+      offer(score, posting.doc);
     }
-    for (std::size_t p = 0; p < phrases; ++p)
-      for (const std::uint32_t doc : hits[p])
-        freq[p * docs + doc] = 0;
-    give_back_scratch(std::move(freq));
   }
   std::sort_heap(best.begin(), best.end(), better);
   Results kept;

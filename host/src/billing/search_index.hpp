@@ -59,6 +59,9 @@ private:
   };
 
   void erase_locked(std::uint32_t doc);
+  // Renumbers the live documents when dead slots outnumber them (slots are never reused, so
+  // that postings stay sorted by slot).
+  void compact();
   void forget_results();
   // Zeroed arrays for a query's counts, reused: a query touches only a few of their entries
   // and zeroes those again before giving the array back.
@@ -84,7 +87,6 @@ private:
   std::vector<Doc> docs_;
   std::vector<std::uint32_t> lengths_; // docs_[i].length, packed: the scoring loop reads it
   std::vector<std::int64_t> dates_;    // docs_[i].date_ms, packed: ties on score compare it
-  std::vector<std::uint32_t> free_docs_;
   std::unordered_map<std::string, std::uint32_t> doc_of_id_;
   std::int64_t total_tokens_ = 0;
   // The best documents of recent queries (key: their prefixes), at least kResultsKept of them
