@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <thread>
 
 namespace billdrop::billing {
 
@@ -283,7 +284,11 @@ std::string sync_job_json(const SyncJob& job) {
 }
 
 BillingApi::BillingApi(BillingStore& store, BillingApiOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)),
+      compute_gate_(std::make_unique<core::FifoGate>(
+          options_.compute_slots != 0
+              ? options_.compute_slots
+              : std::max<std::size_t>(1, std::thread::hardware_concurrency()) + 1)) {}
 
 core::HttpResponse BillingApi::cached(const std::string& key, const Handler& compute) {
   const std::uint64_t generation = store_.generation();
@@ -314,6 +319,7 @@ core::HttpResponse BillingApi::cached(const std::string& key, const Handler& com
   }
   core::HttpResponse response;
   try {
+    const core::FifoGate::Pass pass(*compute_gate_);
     response = compute();
   } catch (const std::exception& e) {
     response = error_response(ApiError{500, "INTERNAL", e.what(), ""});

@@ -18,6 +18,7 @@
 // - Report answers are cached until the next write.
 
 #include "billing/billing_store.hpp"
+#include "core/fifo_gate.hpp"
 #include "core/http_server.hpp"
 
 #include <chrono>
@@ -67,6 +68,10 @@ struct BillingApiOptions {
   std::chrono::milliseconds sync_wait{25'000}; // POST /sync waits this long for the job's end
   // Items kept rendered as JSON for search answers, up to this many bytes (0: none).
   std::size_t rendered_item_bytes = 64u << 20;
+  // Answers computed at once (reports, searches, lists not in the answer cache); more wait their
+  // turn, first come first served (core/fifo_gate.hpp). 0: one per CPU core. A store whose
+  // queries wait on the network (PostgreSQL) wants more.
+  std::size_t compute_slots = 0;
 };
 
 class BillingApi {
@@ -120,6 +125,7 @@ private:
     bool done = false;
     core::HttpResponse response;
   };
+  std::unique_ptr<core::FifoGate> compute_gate_;
   std::mutex cache_mutex_;
   std::uint64_t cache_generation_ = 0;
   std::map<std::string, core::HttpResponse> cache_;

@@ -136,25 +136,6 @@ void SearchIndex::forget_results() {
   results_.clear();
 }
 
-std::vector<std::uint32_t> SearchIndex::take_scratch(std::size_t size) const {
-  std::vector<std::uint32_t> scratch;
-  {
-    const std::lock_guard lock(scratch_mutex_);
-    if (!scratch_.empty()) {
-      scratch = std::move(scratch_.back());
-      scratch_.pop_back();
-    }
-  }
-  scratch.resize(size, 0); // all zero: given back zeroed
-  return scratch;
-}
-
-void SearchIndex::give_back_scratch(std::vector<std::uint32_t> scratch) const {
-  const std::lock_guard lock(scratch_mutex_);
-  if (scratch_.size() < 8)
-    scratch_.push_back(std::move(scratch));
-}
-
 std::optional<std::vector<std::string>> SearchIndex::search(std::string_view query,
                                                             std::size_t limit) const {
   std::vector<std::string> prefixes;
@@ -253,33 +234,62 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
       continue;
     }
     lists[p] = &merged[p];
-    if (matched[p].empty())
-      continue;
-    std::vector<std::uint32_t> counts = take_scratch(docs_.size());
-    std::uint32_t low = std::numeric_limits<std::uint32_t>::max(), high = 0;
-    for (const std::uint32_t term : matched[p])
-      for (const Posting& posting : postings_[term]) {
-        counts[posting.doc] += posting.count;
-        low = std::min(low, posting.doc);
-        high = std::max(high, posting.doc);
+    // Merged pairwise, each merge one sequential pass summing the counts of a shared document.
+    std::vector<Posting> pair;
+    for (const std::uint32_t term : matched[p]) {
+      const std::vector<Posting>& next = postings_[term];
+      pair.clear();
+      pair.reserve(merged[p].size() + next.size());
+      auto a = merged[p].begin();
+      auto b = next.begin();
+      while (a != merged[p].end() && b != next.end()) {
+        if (a->doc < b->doc)
+          pair.push_back(*a++);
+        else if (b->doc < a->doc)
+          pair.push_back(*b++);
+        else
+          pair.push_back(Posting{a->doc, (a++)->count + (b++)->count});
       }
-    for (std::uint32_t doc = low; doc <= high && low <= high; ++doc)
-      if (counts[doc] != 0) {
-        merged[p].push_back(Posting{doc, counts[doc]});
-        counts[doc] = 0;
-      }
-    give_back_scratch(std::move(counts));
+      pair.insert(pair.end(), a, merged[p].end());
+      pair.insert(pair.end(), b, next.end());
+      merged[p].swap(pair);
+    }
   }
   std::vector<double> idf(phrases);
   for (std::size_t p = 0; p < phrases; ++p)
     idf[p] = idf_of(static_cast<std::int64_t>(lists[p]->size()));
 
   if (phrases == 1) {
-    for (const Posting& posting : *lists[0])
-      offer(idf[0] * weight_of(posting.count, lengths_[posting.doc]), posting.doc);
+    for (const Posting& posting : *lists[0]) {
+      const double score = idf[0] * weight_of(posting.count, lengths_[posting.doc]);
+      if (best.size() < limit || !(score < best.front().score))
+        offer(score, posting.doc);
+    }
+  } else if (phrases == 2) {
+    // Two words (the usual longer query): one merge of their lists.
+    const std::vector<Posting>& x = *lists[0];
+    const std::vector<Posting>& y = *lists[1];
+    std::size_t i = 0, j = 0;
+    while (i < x.size() && j < y.size()) {
+      if (x[i].doc < y[j].doc) {
+        ++i;
+      } else if (y[j].doc < x[i].doc) {
+        ++j;
+      } else {
+        const std::uint32_t doc = x[i].doc;
+        const std::uint32_t length = lengths_[doc];
+        double score = 0.0;
+        score += idf[0] * weight_of(x[i].count, length);
+        score += idf[1] * weight_of(y[j].count, length);
+        if (best.size() < limit || !(score < best.front().score))
+          offer(score, doc);
+        ++i;
+        ++j;
+      }
+    }
   } else {
     // The documents of the rarest phrase that hold every other one: each other list is walked
-    // forward once (a galloping search from where the last document was found).
+    // forward once, from where the last document was found.
     std::size_t rarest = 0;
     for (std::size_t p = 1; p < phrases; ++p)
       if (lists[p]->size() < lists[rarest]->size())
@@ -295,18 +305,27 @@ std::optional<std::vector<std::string>> SearchIndex::search(std::string_view que
         }
         const std::vector<Posting>& list = *lists[p];
         std::size_t& i = at[p];
-        std::size_t step = 1;
-        std::size_t hi = i;
-        while (hi < list.size() && list[hi].doc < posting.doc) {
-          i = hi;
-          hi += step;
-          step *= 2;
+        if (list.size() > 8 * lists[rarest]->size()) {
+          // Much longer than the rarest: galloping skips most of it.
+          std::size_t step = 1;
+          std::size_t hi = i;
+          while (hi < list.size() && list[hi].doc < posting.doc) {
+            i = hi;
+            hi += step;
+            step *= 2;
+          }
+          i = static_cast<std::size_t>(
+              std::lower_bound(
+                  list.begin() + static_cast<std::ptrdiff_t>(i),
+                  list.begin() + static_cast<std::ptrdiff_t>(std::min(hi + 1, list.size())),
+                  posting.doc, [](const Posting& x, std::uint32_t d) { return x.doc < d; }) -
+              list.begin());
+        } else {
+          // About as long: one step at a time is cheaper.
+          while (i < list.size() && list[i].doc < posting.doc)
+            ++i;
         }
-        const auto found = std::lower_bound(
-            list.begin() + static_cast<std::ptrdiff_t>(i),
-            list.begin() + static_cast<std::ptrdiff_t>(std::min(hi + 1, list.size())), posting.doc,
-            [](const Posting& x, std::uint32_t d) { return x.doc < d; });
-        i = static_cast<std::size_t>(found - list.begin());
+        const auto found = list.begin() + static_cast<std::ptrdiff_t>(i);
         all = found != list.end() && found->doc == posting.doc;
         if (all)
           f[p] = found->count;

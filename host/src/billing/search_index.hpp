@@ -6,8 +6,12 @@
 // search_words.hpp), so words are split and folded exactly as FTS5 splits and folds them;
 // search_words.hpp has the tokenizer and the rule for the words of a query.
 //
-// Each query runs over the postings of the terms its prefixes match, into per-call arrays, and
-// keeps the best `limit` in a heap: no lock is held while it scores, so queries run side by side.
+// Postings are kept sorted by document slot (slots are never reused; the index renumbers when
+// dead slots pile up). A query takes each word's postings (a prefix matching several terms:
+// their merge), walks the rarest word's documents while stepping through the others', scores
+// with bm25 weights from a table, and keeps the best in a heap; queries share a lock (reads)
+// and run side by side. The best 100 documents of recent queries are kept until the next write,
+// so the same words with another limit are a slice.
 
 #include <cstdint>
 #include <functional>
@@ -63,10 +67,6 @@ private:
   // that postings stay sorted by slot).
   void compact();
   void forget_results();
-  // Zeroed arrays for a query's counts, reused: a query touches only a few of their entries
-  // and zeroes those again before giving the array back.
-  std::vector<std::uint32_t> take_scratch(std::size_t size) const;
-  void give_back_scratch(std::vector<std::uint32_t> scratch) const;
 
   // bm25's term weight f·(k1+1) / (f + k1·(1 − b + b·length/avgdl)) for small f and length,
   // computed once per avgdl (it changes only with a write) with the very operations of the
@@ -99,9 +99,6 @@ private:
   static constexpr std::size_t kResultsKept = 100, kMaxResults = 4096;
   mutable std::mutex results_mutex_;
   mutable std::unordered_map<std::string, Results> results_;
-
-  mutable std::mutex scratch_mutex_;
-  mutable std::vector<std::vector<std::uint32_t>> scratch_;
 };
 
 } // namespace billdrop::billing

@@ -7,6 +7,8 @@
 #include "service/billing_routes.hpp"
 #include "service/billing_sync.hpp"
 #include "service/dashboard.hpp"
+#include <algorithm>
+#include <thread>
 
 namespace billdrop::service {
 
@@ -163,7 +165,11 @@ struct ApiServer::Impl {
             : Result<std::unique_ptr<billing::BillingStore>>(store_options.error());
     if (opened) {
       billing_store = std::move(*opened);
-      billing_api = std::make_unique<billing::BillingApi>(*billing_store);
+      billing::BillingApiOptions api_options;
+      // PostgreSQL's answers wait on the network, not on this host's cores.
+      if (store_options->kind == store::StoreOptions::Kind::postgres)
+        api_options.compute_slots = 8 * std::max(1u, std::thread::hardware_concurrency());
+      billing_api = std::make_unique<billing::BillingApi>(*billing_store, api_options);
       billing_sync = std::make_unique<BillingSync>(daemon, *billing_api);
       billing_api->set_sync_runner(billing_sync.get());
       daemon.on_sync_landed(
