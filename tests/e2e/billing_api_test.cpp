@@ -1020,20 +1020,35 @@ TEST_P(BillingSyncTest, AdaptersAreTheLoadedPlugins) {
 // The manual plugin carries the API's manual items to the drops: a connection of it, synced
 // through POST /sync, snapshots one row per item and month (recurring ones in every month), the
 // category as resource/tag:category; and no sync item doubles them in the reports.
-class ManualSourceTest : public BillingApiTest {
+// On PostgreSQL ([store] kind = "postgres") the plugin reads the billing tables there, through
+// the same connection-string file as [store].
+class ManualSourceTest : public BillingApiTest, public ::testing::WithParamInterface<Backend> {
 protected:
   void SetUp() override {
     test::TempFolderTest::SetUp();
-    std::ofstream(dir_ / "billdrop.toml")
-        << "state_dir = \"state\"\n[server]\nlisten = \"127.0.0.1:0\"\n"
-           "[connections.manual]\nplugin = \"manual\"\naccount_id = \"ca_manual\"\n"
-           "schedule = \"0 0 1 1 *\"\n[connections.manual.config]\ndatabase = \""
-        << (dir_ / "state" / "billing.db").string() << "\"\n";
+    std::ofstream config(dir_ / "billdrop.toml");
+    config << "state_dir = \"state\"\n[server]\nlisten = \"127.0.0.1:0\"\n"
+              "[connections.manual]\nplugin = \"manual\"\naccount_id = \"ca_manual\"\n"
+              "schedule = \"0 0 1 1 *\"\n[connections.manual.config]\n";
+    if (GetParam() == Backend::postgres) {
+      std::ofstream(dir_ / "pg.url") << test::PostgresCluster::shared().create_database() << "\n";
+      config << "postgres_url_file = \"pg.url\"\n[store]\nkind = \"postgres\"\n"
+                "url_file = \"pg.url\"\n";
+    } else {
+      config << "database = \"" << (dir_ / "state" / "billing.db").string() << "\"\n";
+    }
+    config.close();
     start();
   }
 };
 
-TEST_F(ManualSourceTest, ManualItemsReachTheDropsOnce) {
+INSTANTIATE_TEST_SUITE_P(Stores, ManualSourceTest,
+                         ::testing::Values(Backend::sqlite, Backend::postgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::sqlite ? "sqlite" : "postgres";
+                         });
+
+TEST_P(ManualSourceTest, ManualItemsReachTheDropsOnce) {
   const std::string m0 = month_text(0), m1 = month_text(1);
   create("/api/v1/billing/categories", R"({"name":"Infrastructure"})");
   // By hand: m1 holds the recurring 25.00; m0 holds it again plus the one-off 10.50 = 35.50.

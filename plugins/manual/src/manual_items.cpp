@@ -1,7 +1,9 @@
 #include "manual_items.hpp"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <memory>
 
 namespace manual {
@@ -20,6 +22,15 @@ std::string column_text(sqlite3_stmt* stmt, int column) {
   return text == nullptr
              ? std::string()
              : std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
+int period_months(const std::string& period) {
+  return period == "monthly" ? 1 : period == "quarterly" ? 3 : period == "yearly" ? 12 : 0;
+}
+
+// Milliseconds to seconds, toward the past.
+billdrop::UtcTime from_ms(std::int64_t ms) {
+  return billdrop::UtcTime{ms / 1000 - (ms % 1000 < 0 ? 1 : 0)};
 }
 
 int days_in_month(int year, int month) {
@@ -89,14 +100,93 @@ billdrop::Result<std::vector<ManualItem>> read_manual_items(const std::filesyste
     item.service = column_text(row, 6);
     item.category = column_text(row, 7);
     item.recurring = sqlite3_column_int(row, 8) != 0;
-    const std::string period = column_text(row, 9);
-    item.period_months = period == "monthly"     ? 1
-                         : period == "quarterly" ? 3
-                         : period == "yearly"    ? 12
-                                                 : 0;
-    // Milliseconds to seconds, toward the past.
-    const std::int64_t ms = sqlite3_column_int64(row, 10);
-    item.date = billdrop::UtcTime{ms / 1000 - (ms % 1000 < 0 ? 1 : 0)};
+    item.period_months = period_months(column_text(row, 9));
+    item.date = from_ms(sqlite3_column_int64(row, 10));
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+namespace {
+
+struct ClosePg {
+  void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+};
+struct ClearResult {
+  void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+
+// libpq's last message, on one line.
+std::string pg_message(PGconn* conn, PGresult* result = nullptr) {
+  std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
+  if (message.empty())
+    message = PQerrorMessage(conn);
+  for (char& c : message)
+    if (c == '\n')
+      c = ' ';
+  while (!message.empty() && message.back() == ' ')
+    message.pop_back();
+  return message;
+}
+
+} // namespace
+
+billdrop::Result<std::vector<ManualItem>> read_manual_items_postgres(const std::string& url,
+                                                                     const std::string& where) {
+  std::unique_ptr<PGconn, ClosePg> conn(PQconnectdb(url.c_str()));
+  if (PQstatus(conn.get()) != CONNECTION_OK)
+    return billdrop::source_error("cannot connect to the PostgreSQL billing store (" + where +
+                                      "): " + pg_message(conn.get()),
+                                  true);
+  auto query = [&](const char* sql) -> billdrop::Result<std::unique_ptr<PGresult, ClearResult>> {
+    std::unique_ptr<PGresult, ClearResult> result(PQexec(conn.get(), sql));
+    if (PQresultStatus(result.get()) != PGRES_TUPLES_OK)
+      return billdrop::source_error("reading the PostgreSQL billing store (" + where +
+                                        "): " + pg_message(conn.get(), result.get()),
+                                    true);
+    return result;
+  };
+  {
+    auto version = query("SELECT version FROM billdrop_billing_schema");
+    if (!version)
+      return billdrop::config_error(version.error().message() +
+                                    " (is it the store of a `billdrop serve` with [store] kind = "
+                                    "\"postgres\"?)");
+    const int found =
+        PQntuples(version->get()) == 1 ? std::atoi(PQgetvalue(version->get(), 0, 0)) : 0;
+    if (found != kPostgresBillingSchemaVersion)
+      return billdrop::config_error("the PostgreSQL billing store (" + where +
+                                    ") has schema version " + std::to_string(found) +
+                                    "; this manual plugin reads version " +
+                                    std::to_string(kPostgresBillingSchemaVersion) +
+                                    ": use the plugin shipped with that billdrop");
+  }
+  auto rows = query("SELECT i.id, i.name, i.amount, i.currency, COALESCE(i.provider, ''), "
+                    "COALESCE(i.provider_ref, ''), COALESCE(i.service, ''), COALESCE(c.name, ''), "
+                    "CASE WHEN i.recurring THEN 1 ELSE 0 END, COALESCE(i.period, ''), i.date_ms "
+                    "FROM billing_items i LEFT JOIN billing_categories c ON c.id = i.category "
+                    "WHERE i.source = 'manual' ORDER BY i.date_ms, i.id");
+  if (!rows)
+    return rows.error();
+  std::vector<ManualItem> items;
+  PGresult* result = rows->get();
+  for (int r = 0; r < PQntuples(result); ++r) {
+    auto text = [&](int column) {
+      return std::string(PQgetvalue(result, r, column),
+                         static_cast<std::size_t>(PQgetlength(result, r, column)));
+    };
+    ManualItem item;
+    item.id = text(0);
+    item.name = text(1);
+    item.amount = std::stoll(text(2));
+    item.currency = text(3);
+    item.provider = text(4);
+    item.provider_ref = text(5);
+    item.service = text(6);
+    item.category = text(7);
+    item.recurring = text(8) == "1";
+    item.period_months = period_months(text(9));
+    item.date = from_ms(std::stoll(text(10)));
     items.push_back(std::move(item));
   }
   return items;

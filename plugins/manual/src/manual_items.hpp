@@ -37,6 +37,15 @@ inline constexpr int kBillingSchemaVersion = 1;
 // holds another schema.
 billdrop::Result<std::vector<ManualItem>> read_manual_items(const std::filesystem::path& file);
 
+// The schema version of the PostgreSQL billing tables (billdrop_billing_schema) this plugin reads.
+inline constexpr int kPostgresBillingSchemaVersion = 1;
+
+// The same from the billing tables of a `billdrop serve` PostgreSQL store ([store] kind =
+// "postgres"), reached with the libpq connection string `url`; `where` names where the string
+// came from for messages (the string itself never appears in one: it may hold a password).
+billdrop::Result<std::vector<ManualItem>> read_manual_items_postgres(const std::string& url,
+                                                                     const std::string& where);
+
 // The times at which `item` costs, from its date through the month `until` (included).
 std::vector<billdrop::UtcTime> occurrences(const ManualItem& item, billdrop::Month until);
 

@@ -115,6 +115,34 @@ TEST_F(ManualPluginTest, AMissingStoreIsAConfigErrorThatSaysWhereToPoint) {
   EXPECT_NE(check.error().message().find("billing.db in the state directory"), std::string::npos);
 }
 
+// One store, named once: billing.db, or a PostgreSQL store's connection string by file or
+// environment variable.
+TEST_F(ManualPluginTest, ExactlyOneStoreIsNamed) {
+  PluginHarness none(billdrop_plugin_entry(), {});
+  auto created = none.create();
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.error().message().find("database: is required"), std::string::npos)
+      << created.error().message();
+  PluginHarness both(billdrop_plugin_entry(), {{"database", (dir_ / "billing.db").string()},
+                                               {"postgres_url_env", "BILLDROP_TEST_NO_SUCH_URL"}});
+  created = both.create();
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.error().message().find("give exactly one"), std::string::npos);
+  // An unset variable and an unreadable file are named in the error.
+  PluginHarness unset(billdrop_plugin_entry(), {{"postgres_url_env", "BILLDROP_TEST_NO_SUCH_URL"}});
+  ASSERT_TRUE(unset.create().ok());
+  auto check = unset.check();
+  ASSERT_FALSE(check.ok());
+  EXPECT_NE(check.error().message().find("BILLDROP_TEST_NO_SUCH_URL is not set"),
+            std::string::npos);
+  PluginHarness missing(billdrop_plugin_entry(),
+                        {{"postgres_url_file", (dir_ / "no-such.url").string()}});
+  ASSERT_TRUE(missing.create().ok());
+  check = missing.check();
+  ASSERT_FALSE(check.ok());
+  EXPECT_NE(check.error().message().find("no-such.url"), std::string::npos);
+}
+
 TEST(ManualItems, MinorUnitsText) {
   EXPECT_EQ(minor_units_text(1050, 2), "10.50");
   EXPECT_EQ(minor_units_text(5, 2), "0.05");
