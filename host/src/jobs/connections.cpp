@@ -35,6 +35,8 @@ public:
     return inner_->read(month, receiver);
   }
   bool reads_ahead() const noexcept override { return inner_->reads_ahead(); }
+  bool one_pass() const noexcept override { return inner_->one_pass(); }
+  Status read_all(source::RowReceiver& receiver) override { return inner_->read_all(receiver); }
   bool incremental() const noexcept override { return inner_->incremental(); }
   const std::vector<std::string>& identity_columns() const noexcept override {
     return inner_->identity_columns();

@@ -80,13 +80,15 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
     // 1.3 added incremental and read_since (and bd_sink::cursor).
     offsetof(bd_plugin_descriptor, read_since) + sizeof(bd_plugin_descriptor::read_since),
+    // 1.4 added one_pass and read_all.
+    offsetof(bd_plugin_descriptor, read_all) + sizeof(bd_plugin_descriptor::read_all),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
 // The sizes docs/abi.md lists for 64-bit Linux.
 static_assert(sizeof(void*) != 8 ||
                   (kDescriptorSizeByMinor[0] == 88 && kDescriptorSizeByMinor[2] == 88 &&
-                   kDescriptorSizeByMinor[3] == 104),
+                   kDescriptorSizeByMinor[3] == 104 && kDescriptorSizeByMinor[4] == 120),
               "docs/abi.md's table of descriptor sizes per minor version is out of date");
 
 bool valid_plugin_name(std::string_view name) {
@@ -426,6 +428,14 @@ Status check_abi(const bd_plugin_descriptor& descriptor, const fs::path& file) {
                                                            : "read_since but no incremental") +
                         " in its descriptor (an incremental source needs both): " + kRebuild +
                         " using BILLDROP_PLUGIN(...)");
+  // ABI 1.4: one_pass and read_all come together (both or neither).
+  if (descriptor.abi_minor >= 4 &&
+      (descriptor.one_pass == nullptr) != (descriptor.read_all == nullptr))
+    return config_error(
+        where + ": plugin '" + std::string(descriptor.name) + "' has " +
+        (descriptor.one_pass != nullptr ? "one_pass but no read_all" : "read_all but no one_pass") +
+        " in its descriptor (a one-pass source needs both): " + kRebuild +
+        " using BILLDROP_PLUGIN(...)");
   std::string missing;
   const std::pair<const char*, bool> functions[] = {{"create", descriptor.create != nullptr},
                                                     {"destroy", descriptor.destroy != nullptr},
@@ -542,7 +552,24 @@ PluginInstance::create_from_json(std::shared_ptr<const LoadedPlugin> plugin,
   std::unique_ptr<PluginInstance> instance(new PluginInstance(std::move(plugin), handle));
   if (Status asked = instance->ask_incremental(); !asked)
     return std::move(asked).error();
+  if (Status asked = instance->ask_one_pass(); !asked)
+    return std::move(asked).error();
   return instance;
+}
+
+Status PluginInstance::ask_one_pass() {
+  const bd_plugin_descriptor& descriptor = plugin_->descriptor();
+  // Fields of ABI 1.4: check_abi() made sure struct_size covers them when abi_minor says so.
+  if (descriptor.abi_minor < 4 || descriptor.one_pass == nullptr || descriptor.read_all == nullptr)
+    return {};
+  int32_t flag = 0;
+  ErrorBuffer error;
+  const int32_t code = descriptor.one_pass(handle_, &flag, error.get());
+  if (code != BD_OK)
+    return error.to_error(*plugin_, "one_pass()", code)
+        .with_context("plugin '" + plugin_->name() + "' failed to initialise");
+  one_pass_ = flag != 0;
+  return {};
 }
 
 Status PluginInstance::ask_incremental() {
@@ -644,6 +671,25 @@ Status PluginInstance::read(Month month, RowReceiver& receiver) {
                  "the read of " + text + " from plugin '" + plugin_->name() + "' was stopped");
   if (code != BD_OK)
     return error.to_error(*plugin_, "read()", code);
+  return {};
+}
+
+Status PluginInstance::read_all(RowReceiver& receiver) {
+  if (!one_pass_)
+    return config_error("plugin '" + plugin_->name() +
+                        "' does not read every month in one pass (with this configuration)");
+  ReadSink state{receiver};
+  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,      &ReadSink::progress,
+                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field};
+  ErrorBuffer error;
+  const int32_t code = plugin_->descriptor().read_all(handle_, &sink, error.get());
+  if (state.failure)
+    return std::move(*state.failure);
+  if (state.stopped && (code == BD_OK || code == BD_ERR_CANCELLED))
+    return Error(ErrorKind::cancelled, "the one-pass read of every month from plugin '" +
+                                           plugin_->name() + "' was stopped");
+  if (code != BD_OK)
+    return error.to_error(*plugin_, "read_all()", code);
   return {};
 }
 

@@ -132,16 +132,25 @@ public:
   Status read_since(std::string_view cursor, RowReceiver& receiver,
                     std::string& next_cursor) override;
 
+  // Asked of the plugin once, by create(): false for a plugin of ABI 1.0-1.3, or one without
+  // read_all, or whose instance says no.
+  bool one_pass() const noexcept override { return one_pass_; }
+  // Through bd_plugin_descriptor::read_all. Fails (config) when the instance is not one-pass.
+  Status read_all(RowReceiver& receiver) override;
+
 private:
   PluginInstance(std::shared_ptr<const LoadedPlugin> plugin, void* handle)
       : plugin_(std::move(plugin)), handle_(handle) {}
   // Asks an ABI 1.3 plugin whether this instance reads increments, and its identity columns.
   Status ask_incremental();
+  // Asks an ABI 1.4 plugin whether this instance reads every month in one pass.
+  Status ask_one_pass();
 
   std::shared_ptr<const LoadedPlugin> plugin_;
   void* handle_;
   bool incremental_ = false;
   std::vector<std::string> identity_columns_;
+  bool one_pass_ = false;
 };
 
 // Where plugins are looked for, in order: --plugin-dir values, then BILLDROP_PLUGIN_PATH

@@ -251,6 +251,7 @@ int run_plugin_runner() {
       w.u32(static_cast<std::uint32_t>(columns.size()));
       for (const std::string& column : columns)
         w.text(column);
+      w.u32(instance && instance->one_pass() ? 1 : 0);
       w.end();
     } else if (!instance) {
       w.begin(Frame::result);
@@ -276,6 +277,13 @@ int run_plugin_runner() {
       forward.begin_call();
       const Status status = month ? instance->read(*month, forward) : Status(month.error());
       runner::Writer end(out); // the rows' frames went before it
+      end.begin(Frame::result);
+      write_status(end, status);
+      end.end();
+    } else if (type == Frame::read_all) {
+      forward.begin_call();
+      const Status status = instance->read_all(forward);
+      runner::Writer end(out);
       end.begin(Frame::result);
       write_status(end, status);
       end.end();

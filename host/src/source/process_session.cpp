@@ -265,6 +265,7 @@ Status ProcessSession::ensure_runner() {
   const std::uint32_t columns = in.u32();
   for (std::uint32_t i = 0; i < columns && in.ok(); ++i)
     identity_columns_.emplace_back(in.text());
+  one_pass_ = in.u32() != 0 && in.ok();
   return {};
 }
 
@@ -516,6 +517,15 @@ Status ProcessSession::read(Month month, RowReceiver& receiver) {
   const std::string text = month.to_string();
   return call(frame(Frame::read, [&](runner::Writer& w) { w.text(text); }), &receiver,
               "reading " + text);
+}
+
+Status ProcessSession::read_all(RowReceiver& receiver) {
+  if (!one_pass_)
+    return config_error("plugin '" + name() +
+                        "' does not read every month in one pass (with this configuration)");
+  if (Status started = ensure_runner(); !started)
+    return started;
+  return call(frame(Frame::read_all), &receiver, "reading every month in one pass");
 }
 
 Status ProcessSession::read_since(std::string_view cursor, RowReceiver& receiver,

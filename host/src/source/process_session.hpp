@@ -61,6 +61,8 @@ public:
   }
   Status read_since(std::string_view cursor, RowReceiver& receiver,
                     std::string& next_cursor) override;
+  bool one_pass() const noexcept override { return one_pass_; }
+  Status read_all(RowReceiver& receiver) override;
 
   // The runner's process id while one runs (tests), else -1.
   int runner_pid() const noexcept;
@@ -82,6 +84,7 @@ private:
   std::unique_ptr<Runner> runner_;
   bool incremental_ = false;
   std::vector<std::string> identity_columns_;
+  bool one_pass_ = false;
   std::string result_;
 };
 
