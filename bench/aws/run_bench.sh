@@ -46,42 +46,53 @@ echo "== plugin alone (rows into a discarding sink)"
   "{\"path\":\"$tree\",\"format\":\"auto\"}" | tee "$work/plugin.txt"
 plugin=$(awk '/^seconds /{print $2}' "$work/plugin.txt")
 
-# Three runs, the median reported: this VM's figures vary by about 10% from run to run. Each run
-# starts with the page cache flushed of dirty data (the generator's file, the previous run's
-# snapshot), so a write-back left over from before does not compete with the one measured.
-# convert_runs CONFIG: three runs of `billdrop convert`; sets wall and rss_kb (the median run's)
-# and cost (the exact sum of every month's cost).
-convert_runs() {
-  : > "$work/times.txt"
-  for run in 1 2 3; do
-    rm -rf "$work/out"
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/time.txt" \
-      "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
-      --plugin aws --plugin-config "$1" --out "$work/out" --format json \
-      --memory-mb "$memory_mb" > "$work/convert.json"
-    cat "$work/time.txt" | tee -a "$work/times.txt"
-  done
-  read -r wall rss_kb < <(sort -n "$work/times.txt" | sed -n 2p)
-  cost=$(python3 -c 'import json,sys; from decimal import Decimal
+# Three runs each, the median reported: this VM's figures vary by about 10% from run to run. Each
+# run starts with the page cache flushed of dirty data (the generator's file, the previous run's
+# snapshot), so a write-back left over from before does not compete with the one measured. With
+# SOURCE=koku the tree's and the single file's runs alternate (tree, file, tree, file, ...), so a
+# drift in the machine's speed (it is shared) weighs on both alike and their ratio stays fair.
+# convert_run NAME CONFIG: one run of `billdrop convert`; appends "wall rss_kb" to
+# $work/times-NAME.txt and writes the exact sum of every month's cost to $work/cost-NAME.txt.
+convert_run() {
+  rm -rf "$work/out"
+  sync
+  /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+    "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
+    --plugin aws --plugin-config "$2" --out "$work/out" --format json \
+    --memory-mb "$memory_mb" > "$work/convert.json"
+  echo "$1: $(cat "$work/time.txt")"
+  cat "$work/time.txt" >> "$work/times-$1.txt"
+  python3 -c 'import json,sys; from decimal import Decimal
 m=json.load(open(sys.argv[1]))["connections"][0]["months"]; print(sum(Decimal(x["cost"]) for x in m))' \
-    "$work/convert.json")
+    "$work/convert.json" > "$work/cost-$1.txt"
   rm -rf "$work/out"
   sync
 }
+# median NAME: "wall rss_kb" of the median run.
+median() { sort -n "$work/times-$1.txt" | sed -n 2p; }
 
-echo "== billdrop convert --memory-mb $memory_mb (3 runs)"
-convert_runs "$work/aws.toml"
 single_wall=""
 single_cost=""
+: > "$work/times-tree.txt"
+: > "$work/times-file.txt"
 if [[ -n "$single" ]]; then
-  tree_wall=$wall tree_rss_kb=$rss_kb tree_cost=$cost
-  echo "== billdrop convert of the same data as one file, path = the .csv.gz (3 runs)"
   printf 'path = "%s"\n' "$single" > "$work/single.toml"
-  convert_runs "$work/single.toml"
-  single_wall=$wall single_cost=$cost
-  wall=$tree_wall rss_kb=$tree_rss_kb cost=$tree_cost
+  echo "== billdrop convert --memory-mb $memory_mb: the report tree and the same data as one file"
+  echo "   (path = the .csv.gz), 3 runs each, alternating"
+  for run in 1 2 3; do
+    convert_run tree "$work/aws.toml"
+    convert_run file "$work/single.toml"
+  done
+  read -r single_wall _ < <(median file)
+  single_cost=$(cat "$work/cost-file.txt")
+else
+  echo "== billdrop convert --memory-mb $memory_mb (3 runs)"
+  for run in 1 2 3; do
+    convert_run tree "$work/aws.toml"
+  done
 fi
+read -r wall rss_kb < <(median tree)
+cost=$(cat "$work/cost-tree.txt")
 
 echo "== python adaptor (csv.DictReader + Decimal + json)"
 /usr/bin/time -f '%e %M' -o "$work/pytime.txt" \
