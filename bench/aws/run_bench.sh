@@ -9,7 +9,7 @@
 # SOURCE=koku: the public koku sample (../shared/samples, 130 columns) repeated to 1,003,500
 # lines (bench/aws/koku_cur.py; `rows` is ignored), converted as a report tree and also as the
 # same file alone (`path` = the .csv.gz), whose ratio to the tree the run reports (KOKU_REPEATS
-# changes the 75, for a quick check).
+# changes the 75, for a quick check). SKIP_PYTHON=1 leaves out the Python adaptor.
 set -euo pipefail
 build=${1:?usage: run_bench.sh <build dir> [rows] [memory-mb]}
 rows=${2:-1000000}
@@ -94,10 +94,14 @@ fi
 read -r wall rss_kb < <(median tree)
 cost=$(cat "$work/cost-tree.txt")
 
-echo "== python adaptor (csv.DictReader + Decimal + json)"
-/usr/bin/time -f '%e %M' -o "$work/pytime.txt" \
-  python3 "$here/python_adaptor.py" "$file" "$work/python.ndjson" | tee "$work/python.txt"
-read -r py_wall py_rss_kb < "$work/pytime.txt"
+# SKIP_PYTHON=1 leaves the Python adaptor out (a minute or more), for runs about the convert only.
+py_wall=0
+if [[ "${SKIP_PYTHON:-0}" != 1 ]]; then
+  echo "== python adaptor (csv.DictReader + Decimal + json)"
+  /usr/bin/time -f '%e %M' -o "$work/pytime.txt" \
+    python3 "$here/python_adaptor.py" "$file" "$work/python.ndjson" | tee "$work/python.txt"
+  read -r py_wall py_rss_kb < "$work/pytime.txt"
+fi
 
 python3 - "$rows" "$floor" "$plugin" "$wall" "$rss_kb" "$py_wall" "$cost" "$expected" \
   "${zlib_floor:-$floor}" "$single_wall" "$single_cost" <<'PY'
@@ -114,7 +118,8 @@ print(f"plugin alone                   {plugin:8.2f} s  ({plugin / floor:.2f}x f
 print(f"billdrop convert (median of 3) {wall:8.2f} s  {rows / wall:,.0f} rows/s  "
       f"peak RSS {int(rss) / 1024:.0f} MB  ({wall / floor:.2f}x floor, "
       f"{wall / zlib_floor:.2f}x zlib's)")
-print(f"python adaptor                 {py:8.2f} s  ({py / wall:.1f}x slower than convert)")
+if py:
+    print(f"python adaptor                 {py:8.2f} s  ({py / wall:.1f}x slower than convert)")
 if single_wall:
     print(f"the same data as one file          {float(single_wall):8.2f} s  "
           f"({float(single_wall) / wall:.2f}x the tree)")
