@@ -78,9 +78,10 @@ std::unique_ptr<source::SourceSession> ResolvedSource::open_session() const {
     source::ProcessOptions options;
     options.timeout = std::chrono::seconds(isolation.read_timeout_seconds);
     options.memory_limit_mb = static_cast<std::uint64_t>(isolation.memory_limit_mb);
+    options.connection = connection;
     session = take(source::ProcessSession::create(plugin, values, std::move(options)));
   } else {
-    session = take(source::PluginInstance::create(plugin, values));
+    session = take(source::PluginInstance::create(plugin, values, connection));
   }
   if (leases.empty())
     return session;

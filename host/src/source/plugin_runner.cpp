@@ -235,8 +235,15 @@ int run_plugin_runner() {
           status = loaded.error();
         } else {
           plugin = std::move(*loaded);
-          Result<std::unique_ptr<PluginInstance>> created =
-              PluginInstance::create_from_json(plugin, config_json);
+          // The plugin's bd_host log lines go to the host, before the call's result.
+          Result<std::unique_ptr<PluginInstance>> created = PluginInstance::create_from_json(
+              plugin, config_json, [&out](bd_log_level level, std::string_view message) {
+                runner::Writer log(out);
+                log.begin(Frame::host_log);
+                log.u32(static_cast<std::uint32_t>(level));
+                log.text(message);
+                log.end();
+              });
           if (created)
             instance = std::move(*created);
           else

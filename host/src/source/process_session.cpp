@@ -164,7 +164,8 @@ struct ProcessSession::Runner {
 ProcessSession::ProcessSession(std::shared_ptr<const LoadedPlugin> plugin, std::string config_json,
                                ProcessOptions options)
     : plugin_(std::move(plugin)), config_json_(std::move(config_json)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      host_log_(options_.log ? options_.log : plugin_log(plugin_->name(), options_.connection)) {}
 
 ProcessSession::~ProcessSession() = default;
 
@@ -387,6 +388,15 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
         if (kind > static_cast<std::uint32_t>(ErrorKind::cancelled) + 1)
           return internal_error(message);
         return Error(static_cast<ErrorKind>(kind - 1), message, retryable);
+      }
+      // A line of the plugin's own log (bd_host): the host's log, whatever the call.
+      if (type == Frame::host_log) {
+        runner::Reader in(payload, header.size);
+        const auto level = static_cast<bd_log_level>(in.u32());
+        const std::string_view message = in.text();
+        if (in.ok() && host_log_)
+          host_log_(level, message);
+        continue;
       }
       // An event of the call: to the receiver, unless it asked to stop or failed.
       if (receiver == nullptr || stopped || failure)

@@ -36,6 +36,10 @@ struct ProcessOptions {
   std::chrono::seconds timeout{0};
   // The address space the plugin may add to the runner's own, in MiB; 0: no limit.
   std::uint64_t memory_limit_mb = 0;
+  // The connection named in the plugin's log lines (ABI 1.4 bd_host); empty: none.
+  std::string connection;
+  // Where those lines go; empty: plugin_log(plugin, connection), the host's structured log.
+  PluginLog log;
 };
 
 class ProcessSession final : public SourceSession {
@@ -82,6 +86,7 @@ private:
   std::string config_json_;
   ProcessOptions options_;
   std::unique_ptr<Runner> runner_;
+  PluginLog host_log_; // where the plugin's bd_host log lines go
   bool incremental_ = false;
   std::vector<std::string> identity_columns_;
   bool one_pass_ = false;

@@ -53,6 +53,7 @@ enum class Frame : std::uint32_t {
   log = 24,          // level (u32), message
   note = 25,         // key, count (u64)
   cursor = 26,       // cursor
+  host_log = 27,     // level (u32), message: bd_host::log (ABI 1.4), in any call, open included
   // runner -> host, the end of a call
   result = 40, // kind (u32, 0 = ok, else ErrorKind + 1), retryable (u32), message, then per call:
                // open: incremental (u32), identity column count (u32), columns, one_pass (u32);

@@ -135,9 +135,20 @@ typedef void (*bd_month_callback)(void* context, bd_str month);
 typedef void (*bd_text_callback)(void* context, bd_str text);
 
 /*
+ * Since ABI 1.4. What the host gives an instance for its whole life (create_with_host): valid
+ * from create_with_host until destroy returns, usable in every call (the constructor, check and
+ * months included, which have no sink) on the thread of that call.
+ */
+typedef struct bd_host {
+  void* context;
+  /* A line for the host's structured log, which names the plugin and the connection with it. */
+  void (*log)(void* context, int32_t level, bd_str message);
+} bd_host;
+
+/*
  * The descriptor. Fields up to and including `read` exist in ABI 1.0; later minor versions append
- * fields after them and raise struct_size (1.3: `incremental` and `read_since`; 1.4: `one_pass`
- * and `read_all`).
+ * fields after them and raise struct_size (1.3: `incremental` and `read_since`; 1.4: `one_pass`,
+ * `read_all` and `create_with_host`).
  */
 typedef struct bd_plugin_descriptor {
   uint32_t magic;       /* BILLDROP_PLUGIN_MAGIC */
@@ -205,6 +216,14 @@ typedef struct bd_plugin_descriptor {
    * fails, no month it was reading is complete: the host fails them all (docs/abi.md).
    */
   int32_t (*read_all)(void* instance, const bd_sink* sink, bd_error* error);
+
+  /*
+   * Since ABI 1.4: create with a host context. NULL, or create's twin that also takes `host`,
+   * which stays valid until destroy returns: a host of ABI >= 1.4 then calls it instead of
+   * create, so that the plugin can log from its constructor, check and months.
+   */
+  int32_t (*create_with_host)(const char* config_json, size_t config_size, const bd_host* host,
+                              void** instance, bd_error* error);
 } bd_plugin_descriptor;
 
 /* The one exported symbol. */

@@ -262,8 +262,15 @@ private:
   std::uint64_t rejected_ = 0;
 };
 
+namespace detail {
+// The host of the instance being constructed (create_with_host, ABI 1.4), which SourcePlugin's
+// constructor keeps: the plugin's constructor then logs through it too.
+inline thread_local const bd_host* constructing_host = nullptr;
+} // namespace detail
+
 class SourcePlugin {
 public:
+  SourcePlugin() noexcept : host_(detail::constructing_host) {}
   virtual ~SourcePlugin() = default;
   // Can the source be reached and read? Say precisely what is wrong when it cannot.
   virtual Status check() = 0;
@@ -293,6 +300,20 @@ public:
     (void)next_cursor;
     return Error(ErrorKind::internal, "this plugin does not read increments");
   }
+
+protected:
+  // A line in the host's log, which adds the plugin's and the connection's names (ABI 1.4): usable
+  // anywhere, the constructor, check() and months() included. Inside read() the sink's log goes to
+  // the same place. Without a host context (an older host, a test constructing the class itself)
+  // the line goes nowhere.
+  void log(LogLevel level, std::string_view message) const noexcept {
+    if (host_ != nullptr && host_->log != nullptr)
+      host_->log(host_->context, static_cast<int32_t>(level),
+                 bd_str{message.data(), message.size()});
+  }
+
+private:
+  const bd_host* host_;
 };
 
 namespace detail {
@@ -391,6 +412,14 @@ struct Adapter {
       *instance = static_cast<SourcePlugin*>(new Plugin(*config));
       return {};
     });
+  }
+  static int32_t create_with_host(const char* config_json, std::size_t size, const bd_host* host,
+                                  void** instance, bd_error* error) noexcept {
+    struct Forget {
+      ~Forget() { constructing_host = nullptr; }
+    } forget;
+    constructing_host = host;
+    return create(config_json, size, instance, error);
   }
   static void destroy(void* instance) noexcept { delete static_cast<SourcePlugin*>(instance); }
   static int32_t check(void* instance, bd_error* error) noexcept {
@@ -505,6 +534,7 @@ struct Adapter {
         &Adapter_::incremental,                                                                    \
         &Adapter_::read_since,                                                                     \
         Adapter_::one_pass_entry,                                                                  \
-        Adapter_::read_all_entry};                                                                 \
+        Adapter_::read_all_entry,                                                                  \
+        &Adapter_::create_with_host};                                                              \
     return &descriptor;                                                                            \
   }

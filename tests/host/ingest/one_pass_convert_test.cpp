@@ -179,8 +179,8 @@ TEST_P(OnePassConvertTest, AFailureBeforeAnyRowFailsTheRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(InProcessAndIsolated, OnePassConvertTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "Isolated" : "InProcess";
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Isolated" : "InProcess";
                          });
 
 class Abi13ConvertTest : public billdrop::test::TempFolderTest {};

@@ -88,9 +88,19 @@ public:
     if (!values)
       return values.error();
     const std::string json = config_to_json(*values);
+    if (descriptor_->abi_minor >= 4 && descriptor_->create_with_host != nullptr) {
+      // ABI 1.4: the instance logs through host_ for its whole life (host_logs()).
+      host_ = bd_host{this, &on_host_log};
+      return call([&](bd_error* e) {
+        return descriptor_->create_with_host(json.data(), json.size(), &host_, &instance_, e);
+      });
+    }
     return call(
         [&](bd_error* e) { return descriptor_->create(json.data(), json.size(), &instance_, e); });
   }
+  // The lines the plugin logged through its host context (SourcePlugin::log(), ABI 1.4), from its
+  // constructor, check() and months() too, as "<level>: <message>" (level 0 debug .. 3 error).
+  const std::vector<std::string>& host_logs() const noexcept { return host_logs_; }
 
   Status check() {
     return call([&](bd_error* e) { return descriptor_->check(instance_, e); });
@@ -408,6 +418,10 @@ private:
   static void on_log(void* context, int32_t, bd_str message) {
     static_cast<PluginHarness*>(context)->logs_.emplace_back(message.data, message.size);
   }
+  static void on_host_log(void* context, int32_t level, bd_str message) {
+    static_cast<PluginHarness*>(context)->host_logs_.push_back(
+        std::to_string(level) + ": " + std::string(message.data, message.size));
+  }
   static void on_note(void* context, bd_str key, uint64_t count) {
     static_cast<PluginHarness*>(context)->notes_[std::string(key.data, key.size)] += count;
   }
@@ -420,6 +434,8 @@ private:
   const bd_plugin_descriptor* descriptor_;
   ConfigValues config_;
   void* instance_ = nullptr;
+  bd_host host_{};
+  std::vector<std::string> host_logs_;
   std::vector<CapturedRow> rows_;
   std::vector<CapturedReject> rejects_;
   std::vector<std::string> logs_;
