@@ -149,7 +149,7 @@ TEST(Adapter, OnePassEntriesOnlyForAPluginWithReadAll) {
   const bd_plugin_descriptor* with = descriptor_of<OnePassPlugin>("one_pass");
   EXPECT_NE(with->one_pass, nullptr);
   EXPECT_NE(with->read_all, nullptr);
-  const bd_plugin_descriptor* without = counting();
+  const bd_plugin_descriptor* without = descriptor_of<BadDefaultPlugin>("plain");
   EXPECT_EQ(without->one_pass, nullptr);
   EXPECT_EQ(without->read_all, nullptr);
   EXPECT_NE(without->create_with_host, nullptr); // every plugin gets the host context
