@@ -75,11 +75,12 @@ protected:
     }
     return dir_ / "tree";
   }
-  billdrop::test::ConvertRun convert(const fs::path& path, const std::string& out) {
+  billdrop::test::ConvertRun convert(const fs::path& path, const std::string& out,
+                                     const std::string& command_args = "") {
     fs::create_directories(dir_ / out);
     return billdrop::test::run_convert(
         "aws", "path = " + billdrop::test::toml_string(path.string()) + "\n", dir_ / out,
-        "--log-level info");
+        "--log-level info", command_args);
   }
 };
 
@@ -113,6 +114,23 @@ TEST_F(AwsOnePassTest, ASingleFileIsReadOnceWithTheTotalsOfTheTree) {
     EXPECT_EQ(Decimal::from_string(tree.months.at(month).cost), Decimal::from_string(cost))
         << month;
   }
+}
+
+// The same through a plugin runner (--isolation process): the runner forwards read_all.
+TEST_F(AwsOnePassTest, ASingleFileIsReadOnceInAPluginRunnerToo) {
+  const fs::path file = write_file();
+  const auto in_process = convert(file, "in-process");
+  const auto isolated = convert(file, "isolated", "--isolation process");
+  ASSERT_EQ(isolated.exit_code, 0) << isolated.out << isolated.err;
+  EXPECT_EQ(count(isolated.err, "event=convert.read_all "), 1u) << isolated.err;
+  EXPECT_EQ(count(isolated.err, "event=convert.read "), 0u) << isolated.err;
+  ASSERT_EQ(isolated.months.size(), 3u) << isolated.out;
+  for (const auto& [month, converted] : in_process.months) {
+    EXPECT_EQ(isolated.months.at(month).rows, converted.rows) << month;
+    EXPECT_EQ(isolated.months.at(month).cost, converted.cost) << month;
+  }
+  EXPECT_EQ(Decimal::from_string(isolated.months.at("2024-07").cost),
+            Decimal::from_string("16.626"));
 }
 
 TEST_F(AwsOnePassTest, ReadAllGivesTheRowsOfEveryMonthsRead) {
