@@ -133,6 +133,31 @@ TEST_F(AwsOnePassTest, ASingleFileIsReadOnceInAPluginRunnerToo) {
             Decimal::from_string("16.626"));
 }
 
+// A file cut short: rows of all three months reached the host before the read failed, and any of
+// the months may have had more further on, so none is complete and none keeps partial rows.
+TEST_F(AwsOnePassTest, AFileCutShortLeavesNoMonthComplete) {
+  std::vector<CsvRow> lines;
+  for (int copy = 0; copy < 4000; ++copy)
+    for (std::size_t i = 0; i < costs.size(); ++i)
+      lines.push_back(line(i));
+  const fs::path file = dir_ / "cut" / "cur.csv.gz";
+  fs::create_directories(file.parent_path());
+  billdrop::aws::test::write_gzip(file, csv_text(header, lines));
+  fs::resize_file(file, fs::file_size(file) / 2);
+  const auto run = convert(file, "out");
+  EXPECT_NE(run.exit_code, 0) << run.out << run.err;
+  ASSERT_EQ(run.months.size(), 3u) << run.out << run.err;
+  for (const auto& [month, converted] : run.months) {
+    EXPECT_EQ(converted.rows, 0u) << month;
+    EXPECT_NE(converted.error.find("plugin 'aws' failed reading every month in one pass"),
+              std::string::npos)
+        << month << ": " << converted.error;
+    EXPECT_NE(converted.error.find("cur.csv.gz"), std::string::npos) << converted.error;
+  }
+  for (const char* month : {"2024-07", "2024-08", "2024-09"})
+    EXPECT_FALSE(fs::exists(dir_ / "out" / "out" / (std::string(month) + ".ndjson"))) << month;
+}
+
 TEST_F(AwsOnePassTest, ReadAllGivesTheRowsOfEveryMonthsRead) {
   billdrop::testing::PluginHarness file(billdrop_plugin_entry(), {{"path", write_file().string()}});
   ASSERT_TRUE(file.create());
