@@ -9,7 +9,7 @@
 # SOURCE=koku: the public koku sample (../shared/samples, 130 columns) repeated to 1,003,500
 # lines (bench/aws/koku_cur.py; `rows` is ignored), converted as a report tree and also as the
 # same file alone (`path` = the .csv.gz), whose ratio to the tree the run reports (KOKU_REPEATS
-# changes the 75, for a quick check).
+# changes the 75, for a quick check). SKIP_PYTHON=1 leaves out the Python adaptor.
 set -euo pipefail
 build=${1:?usage: run_bench.sh <build dir> [rows] [memory-mb]}
 rows=${2:-1000000}
@@ -46,47 +46,62 @@ echo "== plugin alone (rows into a discarding sink)"
   "{\"path\":\"$tree\",\"format\":\"auto\"}" | tee "$work/plugin.txt"
 plugin=$(awk '/^seconds /{print $2}' "$work/plugin.txt")
 
-# Three runs, the median reported: this VM's figures vary by about 10% from run to run. Each run
-# starts with the page cache flushed of dirty data (the generator's file, the previous run's
-# snapshot), so a write-back left over from before does not compete with the one measured.
-# convert_runs CONFIG: three runs of `billdrop convert`; sets wall and rss_kb (the median run's)
-# and cost (the exact sum of every month's cost).
-convert_runs() {
-  : > "$work/times.txt"
-  for run in 1 2 3; do
-    rm -rf "$work/out"
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/time.txt" \
-      "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
-      --plugin aws --plugin-config "$1" --out "$work/out" --format json \
-      --memory-mb "$memory_mb" > "$work/convert.json"
-    cat "$work/time.txt" | tee -a "$work/times.txt"
-  done
-  read -r wall rss_kb < <(sort -n "$work/times.txt" | sed -n 2p)
-  cost=$(python3 -c 'import json,sys; from decimal import Decimal
+# Three runs each, the median reported: this VM's figures vary by about 10% from run to run. Each
+# run starts with the page cache flushed of dirty data (the generator's file, the previous run's
+# snapshot), so a write-back left over from before does not compete with the one measured. With
+# SOURCE=koku the tree's and the single file's runs alternate (tree, file, tree, file, ...), so a
+# drift in the machine's speed (it is shared) weighs on both alike and their ratio stays fair.
+# convert_run NAME CONFIG: one run of `billdrop convert`; appends "wall rss_kb" to
+# $work/times-NAME.txt and writes the exact sum of every month's cost to $work/cost-NAME.txt.
+convert_run() {
+  rm -rf "$work/out"
+  sync
+  /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+    "$build/bin/billdrop" --no-progress --plugin-dir "$build/lib/billdrop/plugins" convert \
+    --plugin aws --plugin-config "$2" --out "$work/out" --format json \
+    --memory-mb "$memory_mb" > "$work/convert.json"
+  echo "$1: $(cat "$work/time.txt")"
+  cat "$work/time.txt" >> "$work/times-$1.txt"
+  python3 -c 'import json,sys; from decimal import Decimal
 m=json.load(open(sys.argv[1]))["connections"][0]["months"]; print(sum(Decimal(x["cost"]) for x in m))' \
-    "$work/convert.json")
+    "$work/convert.json" > "$work/cost-$1.txt"
   rm -rf "$work/out"
   sync
 }
+# median NAME: "wall rss_kb" of the median run.
+median() { sort -n "$work/times-$1.txt" | sed -n 2p; }
 
-echo "== billdrop convert --memory-mb $memory_mb (3 runs)"
-convert_runs "$work/aws.toml"
 single_wall=""
 single_cost=""
+: > "$work/times-tree.txt"
+: > "$work/times-file.txt"
 if [[ -n "$single" ]]; then
-  tree_wall=$wall tree_rss_kb=$rss_kb tree_cost=$cost
-  echo "== billdrop convert of the same data as one file, path = the .csv.gz (3 runs)"
   printf 'path = "%s"\n' "$single" > "$work/single.toml"
-  convert_runs "$work/single.toml"
-  single_wall=$wall single_cost=$cost
-  wall=$tree_wall rss_kb=$tree_rss_kb cost=$tree_cost
+  echo "== billdrop convert --memory-mb $memory_mb: the report tree and the same data as one file"
+  echo "   (path = the .csv.gz), 3 runs each, alternating"
+  for run in 1 2 3; do
+    convert_run tree "$work/aws.toml"
+    convert_run file "$work/single.toml"
+  done
+  read -r single_wall _ < <(median file)
+  single_cost=$(cat "$work/cost-file.txt")
+else
+  echo "== billdrop convert --memory-mb $memory_mb (3 runs)"
+  for run in 1 2 3; do
+    convert_run tree "$work/aws.toml"
+  done
 fi
+read -r wall rss_kb < <(median tree)
+cost=$(cat "$work/cost-tree.txt")
 
-echo "== python adaptor (csv.DictReader + Decimal + json)"
-/usr/bin/time -f '%e %M' -o "$work/pytime.txt" \
-  python3 "$here/python_adaptor.py" "$file" "$work/python.ndjson" | tee "$work/python.txt"
-read -r py_wall py_rss_kb < "$work/pytime.txt"
+# SKIP_PYTHON=1 leaves the Python adaptor out (a minute or more), for runs about the convert only.
+py_wall=0
+if [[ "${SKIP_PYTHON:-0}" != 1 ]]; then
+  echo "== python adaptor (csv.DictReader + Decimal + json)"
+  /usr/bin/time -f '%e %M' -o "$work/pytime.txt" \
+    python3 "$here/python_adaptor.py" "$file" "$work/python.ndjson" | tee "$work/python.txt"
+  read -r py_wall py_rss_kb < "$work/pytime.txt"
+fi
 
 python3 - "$rows" "$floor" "$plugin" "$wall" "$rss_kb" "$py_wall" "$cost" "$expected" \
   "${zlib_floor:-$floor}" "$single_wall" "$single_cost" <<'PY'
@@ -103,7 +118,8 @@ print(f"plugin alone                   {plugin:8.2f} s  ({plugin / floor:.2f}x f
 print(f"billdrop convert (median of 3) {wall:8.2f} s  {rows / wall:,.0f} rows/s  "
       f"peak RSS {int(rss) / 1024:.0f} MB  ({wall / floor:.2f}x floor, "
       f"{wall / zlib_floor:.2f}x zlib's)")
-print(f"python adaptor                 {py:8.2f} s  ({py / wall:.1f}x slower than convert)")
+if py:
+    print(f"python adaptor                 {py:8.2f} s  ({py / wall:.1f}x slower than convert)")
 if single_wall:
     print(f"the same data as one file          {float(single_wall):8.2f} s  "
           f"({float(single_wall) / wall:.2f}x the tree)")

@@ -96,8 +96,92 @@ const bd_plugin_descriptor* descriptor_of(const char* name) {
                                                   &A::months,
                                                   &A::read,
                                                   &A::incremental,
-                                                  &A::read_since};
+                                                  &A::read_since,
+                                                  A::one_pass_entry,
+                                                  A::read_all_entry,
+                                                  &A::create_with_host};
   return &descriptor;
+}
+
+// One pass and the host context (ABI 1.4): read_all found at compile time, one_pass() optional;
+// SourcePlugin::log() from the constructor, check() and months().
+class OnePassPlugin final : public SourcePlugin {
+public:
+  static constexpr ConfigKey config_keys[] = {
+      {"one_pass", ConfigType::boolean, "true", false, "What one_pass() says"}};
+  explicit OnePassPlugin(const Config& config) : one_pass_(config.get_bool("one_pass")) {
+    log(LogLevel::debug, "constructed");
+  }
+  Status check() override {
+    log(LogLevel::info, "checked");
+    return {};
+  }
+  Result<std::vector<Month>> months() override {
+    log(LogLevel::warn, "listed");
+    return std::vector<Month>{Month(2026, 7), Month(2026, 8)};
+  }
+  Status read(Month month, RowSink& sink) override {
+    for (int day = 1; day <= 2; ++day)
+      if (Status status = row(sink, month, day); !status)
+        return status;
+    return {};
+  }
+  bool one_pass() const { return one_pass_; }
+  Status read_all(RowSink& sink) {
+    for (int day = 1; day <= 2; ++day) // the months interleave
+      for (const Month month : {Month(2026, 7), Month(2026, 8)})
+        if (Status status = row(sink, month, day); !status)
+          return status;
+    return {};
+  }
+
+private:
+  static Status row(RowSink& sink, Month month, int day) {
+    sink.begin_row("f:" + month.to_string() + "-" + std::to_string(day));
+    sink.field("time/usage_start", month.to_string() + "-0" + std::to_string(day) + "T00:00:00Z");
+    sink.field("cost/cost", std::to_string(day) + ".25");
+    return sink.end_row();
+  }
+  bool one_pass_;
+};
+
+TEST(Adapter, OnePassEntriesOnlyForAPluginWithReadAll) {
+  const bd_plugin_descriptor* with = descriptor_of<OnePassPlugin>("one_pass");
+  EXPECT_NE(with->one_pass, nullptr);
+  EXPECT_NE(with->read_all, nullptr);
+  const bd_plugin_descriptor* without = descriptor_of<BadDefaultPlugin>("plain");
+  EXPECT_EQ(without->one_pass, nullptr);
+  EXPECT_EQ(without->read_all, nullptr);
+  EXPECT_NE(without->create_with_host, nullptr); // every plugin gets the host context
+}
+
+TEST(Harness, ReadAllGivesTheRowsOfEveryMonthsRead) {
+  testing::PluginHarness harness(descriptor_of<OnePassPlugin>("one_pass"), {});
+  ASSERT_TRUE(harness.create());
+  auto one_pass = harness.one_pass();
+  ASSERT_TRUE(one_pass);
+  EXPECT_TRUE(*one_pass);
+  auto compared = harness.compare_one_pass();
+  ASSERT_TRUE(compared) << compared.error().message();
+  EXPECT_TRUE(compared->equal()) << compared->first_difference;
+  EXPECT_EQ(compared->rows_in_one_pass, 4u);
+  EXPECT_EQ(compared->digest_in_one_pass, compared->digest_by_month);
+
+  testing::PluginHarness month_by_month(descriptor_of<OnePassPlugin>("one_pass"),
+                                        {{"one_pass", false}});
+  ASSERT_TRUE(month_by_month.create());
+  one_pass = month_by_month.one_pass();
+  ASSERT_TRUE(one_pass);
+  EXPECT_FALSE(*one_pass);
+}
+
+TEST(Harness, APluginLogsThroughItsHostFromItsConstructorCheckAndMonths) {
+  testing::PluginHarness harness(descriptor_of<OnePassPlugin>("one_pass"), {});
+  ASSERT_TRUE(harness.create());
+  ASSERT_TRUE(harness.check());
+  ASSERT_TRUE(harness.months());
+  EXPECT_EQ(harness.host_logs(),
+            (std::vector<std::string>{"0: constructed", "1: checked", "2: listed"}));
 }
 
 const bd_plugin_descriptor* counting() {

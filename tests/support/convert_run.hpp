@@ -73,15 +73,18 @@ struct ConvertRun {
 // Runs `billdrop convert --plugin <plugin>` with `plugin_toml` as the plugin's configuration,
 // snapshots into <dir>/out, and parses the summary. A summary that is not JSON leaves months
 // empty (the test's own assertions then show out and err).
+// `global_args` go before the command (e.g. "--log-level info", whose log lines land in err),
+// `command_args` after it (e.g. "--isolation process").
 inline ConvertRun run_convert(const std::string& plugin, const std::string& plugin_toml,
-                              const std::filesystem::path& dir) {
+                              const std::filesystem::path& dir, const std::string& global_args = "",
+                              const std::string& command_args = "") {
   const std::filesystem::path config = dir / (plugin + ".toml");
   write_text(config, plugin_toml);
   const std::string command =
       shell_quote(BILLDROP_TEST_BILLDROP_EXE) + " --no-progress --plugin-dir " +
-      shell_quote(BILLDROP_TEST_PLUGIN_DIR) + " convert --plugin " + shell_quote(plugin) +
-      " --plugin-config " + shell_quote(config.string()) + " --out " +
-      shell_quote((dir / "out").string()) + " --format json >" +
+      shell_quote(BILLDROP_TEST_PLUGIN_DIR) + " " + global_args + " convert --plugin " +
+      shell_quote(plugin) + " --plugin-config " + shell_quote(config.string()) + " --out " +
+      shell_quote((dir / "out").string()) + " --format json " + command_args + " >" +
       shell_quote((dir / "stdout.txt").string()) + " 2>" +
       shell_quote((dir / "stderr.txt").string()) + " </dev/null";
   ConvertRun run;

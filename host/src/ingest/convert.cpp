@@ -14,7 +14,12 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
                                   cbf::ValidationReport& report) {
   const auto start = std::chrono::steady_clock::now();
   ConvertResult result;
-  if (options.months.empty()) {
+  // Every month of a source that learns its months only by reading its data: one pass over it
+  // (ABI 1.4) instead of one to list the months and one more per month.
+  const bool one_pass = options.months.empty() && source.one_pass();
+  if (one_pass) {
+    // The months are those the read meets (below).
+  } else if (options.months.empty()) {
     Result<std::vector<Month>> months = source.months();
     if (!months)
       return months.error();
@@ -48,7 +53,46 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
                               options.cancel);
   std::map<Month, Error> failures;
   try {
-    for (const Month& month : result.requested) {
+    if (one_pass) {
+      progress.set_label("reading every month");
+      log::info("convert.read_all", {{"plugin", source.name()}});
+      receiver.begin_one_pass();
+      Status status = source.read_all(stoppable);
+      bool host_failed = false;
+      if (pipeline) {
+        if (Status drained = pipeline->drain(); !drained) {
+          status = std::move(drained);
+          host_failed = true;
+        }
+      }
+      progress.finish();
+      for (const auto& [month, counts] : receiver.months())
+        result.requested.push_back(month);
+      receiver.end_one_pass(result.requested);
+      log::info("convert.read_done", {{"months", result.requested.size()},
+                                      {"rows_so_far", receiver.rows()},
+                                      {"ok", static_cast<bool>(status)}});
+      if (!status) {
+        if (host_failed && status.error().kind() == ErrorKind::source)
+          return status.error().with_context("writing the snapshots");
+        Error error = status.error().with_context(
+            host_failed ? std::string("billdrop could not build the snapshots")
+                        : "plugin '" + source.name() + "' failed reading every month in one pass");
+        // Nothing read yet says which months the source holds: the run fails as a whole, as when
+        // listing the months fails.
+        if (error.kind() == ErrorKind::cancelled || result.requested.empty())
+          return error;
+        // A row of any month may come last: no month met in a failed read is complete.
+        log::error("convert.one_pass_failed",
+                   {{"months", result.requested.size()}, {"error", error.message()}});
+        for (const Month& month : result.requested) {
+          if (builder)
+            builder->discard(month);
+          failures.emplace(month, error);
+        }
+      }
+    }
+    for (const Month& month : one_pass ? std::vector<Month>{} : result.requested) {
       progress.set_label("reading " + month.to_string());
       log::info("convert.read", {{"plugin", source.name()}, {"month", month.to_string()}});
       receiver.begin_month(month); // the pipeline is drained between months

@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace billdrop::ingest {
 
@@ -77,9 +78,27 @@ bool ValidatingReceiver::accept(std::span<const cbf::FieldView> fields, std::str
   // one: they reject such records, see on_reject_field).
   if (current_month_)
     ++months_[*current_month_].invalid;
+  else if (one_pass_)
+    ++one_pass_pending_;
   else
     ++unrouted_;
   return false;
+}
+
+void ValidatingReceiver::end_one_pass(const std::vector<Month>& months_read) {
+  one_pass_ = false;
+  const std::uint64_t pending = std::exchange(one_pass_pending_, 0);
+  if (pending == 0)
+    return;
+  if (months_read.empty()) {
+    unrouted_ += pending;
+  } else if (months_read.size() == 1) {
+    months_[months_read.front()].invalid += pending;
+  } else {
+    unplaced_ += pending;
+    for (const Month& month : months_read)
+      months_[month].unplaced += pending;
+  }
 }
 
 bool ValidatingReceiver::add_to_total(MonthRowCounts& counts, std::string_view origin) {
@@ -116,6 +135,11 @@ void ValidatingReceiver::on_reject_field(std::string_view origin, std::string_vi
 
 bool ValidatingReceiver::count_reject(std::string key) {
   const auto [it, first_time] = rejects_.try_emplace(std::move(key));
+  if (one_pass_) {
+    if (first_time)
+      ++one_pass_pending_;
+    return first_time;
+  }
   if (!current_month_) {
     if (first_time)
       ++unrouted_;

@@ -56,7 +56,21 @@ public:
   // that month; met again in another month's read, it could not be placed in a month and becomes
   // an unplaced record of each month that met it, counted once in unplaced(). Without a current
   // month they count as unrouted().
-  void begin_month(std::optional<Month> month) { current_month_ = month; }
+  void begin_month(std::optional<Month> month) {
+    current_month_ = month;
+    one_pass_ = false;
+  }
+  // A read of every month at once (SourceSession::read_all): a rejected record, or an invalid row
+  // whose time cannot be read, may belong to any month of the read, which are known only at its
+  // end. They are held until end_one_pass() names the months read: with one month, they are its
+  // invalid rows; with several, unplaced records of each (as if each month's read had met them);
+  // with none, unrouted.
+  void begin_one_pass() {
+    current_month_.reset();
+    one_pass_ = true;
+    one_pass_pending_ = 0;
+  }
+  void end_one_pass(const std::vector<Month>& months_read);
 
   // Validates one row given as fields; used by on_rows and by `validate` on CBF files. Returns
   // whether it was valid (counted in valid_rows, its cost in its month's total); last_row() then
@@ -98,6 +112,8 @@ private:
   std::uint64_t unrouted_ = 0;
   std::uint64_t unplaced_ = 0;
   std::optional<Month> current_month_;
+  bool one_pass_ = false;
+  std::uint64_t one_pass_pending_ = 0; // records held for end_one_pass()
   std::uint64_t progress_done_ = 0;
   std::uint64_t progress_total_ = 0;
 };

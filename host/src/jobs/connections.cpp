@@ -35,6 +35,8 @@ public:
     return inner_->read(month, receiver);
   }
   bool reads_ahead() const noexcept override { return inner_->reads_ahead(); }
+  bool one_pass() const noexcept override { return inner_->one_pass(); }
+  Status read_all(source::RowReceiver& receiver) override { return inner_->read_all(receiver); }
   bool incremental() const noexcept override { return inner_->incremental(); }
   const std::vector<std::string>& identity_columns() const noexcept override {
     return inner_->identity_columns();
@@ -76,9 +78,10 @@ std::unique_ptr<source::SourceSession> ResolvedSource::open_session() const {
     source::ProcessOptions options;
     options.timeout = std::chrono::seconds(isolation.read_timeout_seconds);
     options.memory_limit_mb = static_cast<std::uint64_t>(isolation.memory_limit_mb);
+    options.connection = connection;
     session = take(source::ProcessSession::create(plugin, values, std::move(options)));
   } else {
-    session = take(source::PluginInstance::create(plugin, values));
+    session = take(source::PluginInstance::create(plugin, values, connection));
   }
   if (leases.empty())
     return session;

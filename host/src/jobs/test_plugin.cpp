@@ -423,6 +423,30 @@ Verdict check_read(const Subject& subject, Month month, bool allow_late_rows) {
   return pass(once.describe() + (late != 0 ? " (" + std::to_string(late) + " late)" : ""));
 }
 
+// ABI 1.4: a plugin with read_all must give in one pass exactly the rows of every month's read.
+Verdict check_one_pass(const Subject& subject) {
+  const bd_plugin_descriptor& descriptor = subject.plugin->descriptor();
+  if (descriptor.abi_minor < 4 || descriptor.read_all == nullptr)
+    return skip("the plugin has no read_all (ABI 1.4 one pass)");
+  testing::PluginHarness harness(&descriptor, subject.config);
+  if (Verdict v = create(harness); v.outcome != CheckOutcome::passed)
+    return v;
+  Result<bool> one_pass = harness.one_pass();
+  if (!one_pass)
+    return fail("one_pass failed: " + one_pass.error().message());
+  harness.accept_invalid_rows();
+  Result<testing::PluginHarness::OnePassComparison> compared = harness.compare_one_pass();
+  if (!compared)
+    return fail(compared.error().message());
+  const std::string counts = std::to_string(compared->rows_in_one_pass) + " row(s) in one pass, " +
+                             std::to_string(compared->rows_by_month) + " by month";
+  if (!compared->equal())
+    return fail("read_all's rows are not those of months() + read(month): " + counts + "; " +
+                compared->first_difference);
+  return pass(counts + ", the same rows (digest " + std::to_string(compared->digest_in_one_pass) +
+              ")" + (*one_pass ? "" : "; this instance prefers month by month"));
+}
+
 // Every path key of the configuration pointed at an empty file (or folder) under `root`.
 ConfigValues emptied(const Subject& subject, const fs::path& root) {
   ConfigValues config = subject.config;
@@ -585,6 +609,10 @@ TestPluginResult test_plugin(const TestPluginRequest& request) {
     for (const Month& month : months)
       runner.run("read " + month.to_string(),
                  [&] { return check_read(subject, month, request.allow_late_rows); });
+    // Only a plugin with read_all (ABI 1.4) has this check: the others' reports are unchanged.
+    const bd_plugin_descriptor& descriptor = subject.plugin->descriptor();
+    if (descriptor.abi_minor >= 4 && descriptor.read_all != nullptr)
+      runner.run("one_pass", [&] { return check_one_pass(subject); });
     const Month some_month = months.empty() ? Month(2026, 1) : months.front();
     runner.run("empty_source",
                [&] { return check_empty_source(subject, scratch / "empty", some_month); });

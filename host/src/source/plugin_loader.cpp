@@ -1,5 +1,7 @@
 #include "source/plugin_loader.hpp"
 
+#include "core/log.hpp"
+
 // Boost 1.74's library_info headers use std::vector and std::string without including them.
 #include <string>
 #include <vector>
@@ -24,6 +26,32 @@
 
 namespace billdrop::source {
 namespace fs = std::filesystem;
+
+PluginLog plugin_log(std::string plugin, std::string connection) {
+  return [plugin = std::move(plugin),
+          connection = std::move(connection)](bd_log_level level, std::string_view message) {
+    const log::Level mapped = level == BD_LOG_DEBUG  ? log::Level::debug
+                              : level == BD_LOG_INFO ? log::Level::info
+                              : level == BD_LOG_WARN ? log::Level::warn
+                                                     : log::Level::error;
+    if (connection.empty())
+      log::write(mapped, "plugin.log", {{"plugin", plugin}, {"message", message}});
+    else
+      log::write(mapped, "plugin.log",
+                 {{"plugin", plugin}, {"connection", connection}, {"message", message}});
+  };
+}
+
+void PluginInstance::HostLink::write(void* context, int32_t level, bd_str message) noexcept {
+  auto* self = static_cast<HostLink*>(context);
+  const bd_log_level clamped =
+      static_cast<bd_log_level>(std::clamp<int32_t>(level, BD_LOG_DEBUG, BD_LOG_ERROR));
+  try {
+    self->log(clamped, std::string_view(message.data, message.size));
+  } catch (...) {
+    // A log line that cannot be written (out of memory) is not worth failing the plugin's call.
+  }
+}
 
 Error receiver_exception_error() {
   try {
@@ -80,13 +108,16 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     offsetof(bd_plugin_descriptor, read) + sizeof(bd_plugin_descriptor::read),
     // 1.3 added incremental and read_since (and bd_sink::cursor).
     offsetof(bd_plugin_descriptor, read_since) + sizeof(bd_plugin_descriptor::read_since),
+    // 1.4 added one_pass, read_all and create_with_host (and bd_host).
+    offsetof(bd_plugin_descriptor, create_with_host) +
+        sizeof(bd_plugin_descriptor::create_with_host),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
 // The sizes docs/abi.md lists for 64-bit Linux.
 static_assert(sizeof(void*) != 8 ||
                   (kDescriptorSizeByMinor[0] == 88 && kDescriptorSizeByMinor[2] == 88 &&
-                   kDescriptorSizeByMinor[3] == 104),
+                   kDescriptorSizeByMinor[3] == 104 && kDescriptorSizeByMinor[4] == 128),
               "docs/abi.md's table of descriptor sizes per minor version is out of date");
 
 bool valid_plugin_name(std::string_view name) {
@@ -426,6 +457,14 @@ Status check_abi(const bd_plugin_descriptor& descriptor, const fs::path& file) {
                                                            : "read_since but no incremental") +
                         " in its descriptor (an incremental source needs both): " + kRebuild +
                         " using BILLDROP_PLUGIN(...)");
+  // ABI 1.4: one_pass and read_all come together (both or neither).
+  if (descriptor.abi_minor >= 4 &&
+      (descriptor.one_pass == nullptr) != (descriptor.read_all == nullptr))
+    return config_error(
+        where + ": plugin '" + std::string(descriptor.name) + "' has " +
+        (descriptor.one_pass != nullptr ? "one_pass but no read_all" : "read_all but no one_pass") +
+        " in its descriptor (a one-pass source needs both): " + kRebuild +
+        " using BILLDROP_PLUGIN(...)");
   std::string missing;
   const std::pair<const char*, bool> functions[] = {{"create", descriptor.create != nullptr},
                                                     {"destroy", descriptor.destroy != nullptr},
@@ -516,23 +555,33 @@ Result<std::shared_ptr<LoadedPlugin>> load_plugin(const fs::path& file,
 }
 
 Result<std::unique_ptr<PluginInstance>>
-PluginInstance::create(std::shared_ptr<const LoadedPlugin> plugin, const ConfigValues& config) {
+PluginInstance::create(std::shared_ptr<const LoadedPlugin> plugin, const ConfigValues& config,
+                       std::string connection) {
   if (!plugin)
     return internal_error("PluginInstance::create() was given no plugin");
   Result<ConfigValues> values = plugin->schema().validate(plugin->name(), config);
   if (!values)
     return std::move(values).error();
-  return create_from_json(std::move(plugin), config_to_json(*values));
+  PluginLog log = plugin_log(plugin->name(), std::move(connection));
+  return create_from_json(std::move(plugin), config_to_json(*values), std::move(log));
 }
 
 Result<std::unique_ptr<PluginInstance>>
-PluginInstance::create_from_json(std::shared_ptr<const LoadedPlugin> plugin,
-                                 std::string_view json) {
+PluginInstance::create_from_json(std::shared_ptr<const LoadedPlugin> plugin, std::string_view json,
+                                 PluginLog log) {
   if (!plugin)
     return internal_error("PluginInstance::create_from_json() was given no plugin");
   ErrorBuffer error;
   void* handle = nullptr;
-  const int32_t code = plugin->descriptor().create(json.data(), json.size(), &handle, error.get());
+  // ABI 1.4: the instance gets the host's log for its whole life (check and months have no sink).
+  auto link = std::make_unique<HostLink>();
+  link->log = log ? std::move(log) : plugin_log(plugin->name(), {});
+  link->host = bd_host{link.get(), &HostLink::write};
+  const bd_plugin_descriptor& descriptor = plugin->descriptor();
+  const int32_t code =
+      descriptor.abi_minor >= 4 && descriptor.create_with_host != nullptr
+          ? descriptor.create_with_host(json.data(), json.size(), &link->host, &handle, error.get())
+          : descriptor.create(json.data(), json.size(), &handle, error.get());
   if (code != BD_OK)
     return error.to_error(*plugin, "create()", code)
         .with_context("plugin '" + plugin->name() + "' failed to initialise");
@@ -540,9 +589,27 @@ PluginInstance::create_from_json(std::shared_ptr<const LoadedPlugin> plugin,
     return internal_error("plugin '" + plugin->name() +
                           "' reported success from create() but returned no instance");
   std::unique_ptr<PluginInstance> instance(new PluginInstance(std::move(plugin), handle));
+  instance->host_link_ = std::move(link);
   if (Status asked = instance->ask_incremental(); !asked)
     return std::move(asked).error();
+  if (Status asked = instance->ask_one_pass(); !asked)
+    return std::move(asked).error();
   return instance;
+}
+
+Status PluginInstance::ask_one_pass() {
+  const bd_plugin_descriptor& descriptor = plugin_->descriptor();
+  // Fields of ABI 1.4: check_abi() made sure struct_size covers them when abi_minor says so.
+  if (descriptor.abi_minor < 4 || descriptor.one_pass == nullptr || descriptor.read_all == nullptr)
+    return {};
+  int32_t flag = 0;
+  ErrorBuffer error;
+  const int32_t code = descriptor.one_pass(handle_, &flag, error.get());
+  if (code != BD_OK)
+    return error.to_error(*plugin_, "one_pass()", code)
+        .with_context("plugin '" + plugin_->name() + "' failed to initialise");
+  one_pass_ = flag != 0;
+  return {};
 }
 
 Status PluginInstance::ask_incremental() {
@@ -644,6 +711,25 @@ Status PluginInstance::read(Month month, RowReceiver& receiver) {
                  "the read of " + text + " from plugin '" + plugin_->name() + "' was stopped");
   if (code != BD_OK)
     return error.to_error(*plugin_, "read()", code);
+  return {};
+}
+
+Status PluginInstance::read_all(RowReceiver& receiver) {
+  if (!one_pass_)
+    return config_error("plugin '" + plugin_->name() +
+                        "' does not read every month in one pass (with this configuration)");
+  ReadSink state{receiver};
+  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,      &ReadSink::progress,
+                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field};
+  ErrorBuffer error;
+  const int32_t code = plugin_->descriptor().read_all(handle_, &sink, error.get());
+  if (state.failure)
+    return std::move(*state.failure);
+  if (state.stopped && (code == BD_OK || code == BD_ERR_CANCELLED))
+    return Error(ErrorKind::cancelled, "the one-pass read of every month from plugin '" +
+                                           plugin_->name() + "' was stopped");
+  if (code != BD_OK)
+    return error.to_error(*plugin_, "read_all()", code);
   return {};
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -97,18 +98,29 @@ public:
   virtual void on_cursor(std::string_view /*cursor*/) {}
 };
 
+// Where the log lines a plugin writes through bd_host (ABI 1.4: from its constructor, check,
+// months) go.
+using PluginLog = std::function<void(bd_log_level level, std::string_view message)>;
+// The host's structured log: event "plugin.log" with the plugin's name, the connection's (when
+// given) and the message, at the plugin's level.
+PluginLog plugin_log(std::string plugin, std::string connection);
+
 // One configured plugin instance. Exceptions thrown by a RowReceiver are caught at the boundary
 // (they never unwind through plugin frames) and returned as the read's error.
 class PluginInstance final : public SourceSession {
 public:
   // Validates `config` against the plugin's schema (unknown key, wrong type, missing required key
   // all name the plugin and the key), fills defaults, and calls the plugin's create().
+  // `connection` names the connection in the plugin's log lines (empty: none).
   static Result<std::unique_ptr<PluginInstance>> create(std::shared_ptr<const LoadedPlugin> plugin,
-                                                        const ConfigValues& config);
+                                                        const ConfigValues& config,
+                                                        std::string connection = {});
   // The same with the configuration as create() hands it to the plugin: the JSON of values the
   // schema has already accepted, defaults filled (the plugin runner's side of a ProcessSession).
+  // `log` receives the plugin's log lines outside reads (default: plugin_log(name, "")).
   static Result<std::unique_ptr<PluginInstance>>
-  create_from_json(std::shared_ptr<const LoadedPlugin> plugin, std::string_view config_json);
+  create_from_json(std::shared_ptr<const LoadedPlugin> plugin, std::string_view config_json,
+                   PluginLog log = {});
   ~PluginInstance() override;
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
@@ -132,16 +144,32 @@ public:
   Status read_since(std::string_view cursor, RowReceiver& receiver,
                     std::string& next_cursor) override;
 
+  // Asked of the plugin once, by create(): false for a plugin of ABI 1.0-1.3, or one without
+  // read_all, or whose instance says no.
+  bool one_pass() const noexcept override { return one_pass_; }
+  // Through bd_plugin_descriptor::read_all. Fails (config) when the instance is not one-pass.
+  Status read_all(RowReceiver& receiver) override;
+
 private:
   PluginInstance(std::shared_ptr<const LoadedPlugin> plugin, void* handle)
       : plugin_(std::move(plugin)), handle_(handle) {}
   // Asks an ABI 1.3 plugin whether this instance reads increments, and its identity columns.
   Status ask_incremental();
+  // Asks an ABI 1.4 plugin whether this instance reads every month in one pass.
+  Status ask_one_pass();
 
   std::shared_ptr<const LoadedPlugin> plugin_;
   void* handle_;
   bool incremental_ = false;
   std::vector<std::string> identity_columns_;
+  bool one_pass_ = false;
+  // The bd_host the instance was created with (ABI 1.4): it must outlive destroy().
+  struct HostLink {
+    bd_host host{};
+    PluginLog log;
+    static void write(void* context, int32_t level, bd_str message) noexcept;
+  };
+  std::unique_ptr<HostLink> host_link_;
 };
 
 // Where plugins are looked for, in order: --plugin-dir values, then BILLDROP_PLUGIN_PATH

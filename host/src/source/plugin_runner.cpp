@@ -235,8 +235,15 @@ int run_plugin_runner() {
           status = loaded.error();
         } else {
           plugin = std::move(*loaded);
-          Result<std::unique_ptr<PluginInstance>> created =
-              PluginInstance::create_from_json(plugin, config_json);
+          // The plugin's bd_host log lines go to the host, before the call's result.
+          Result<std::unique_ptr<PluginInstance>> created = PluginInstance::create_from_json(
+              plugin, config_json, [&out](bd_log_level level, std::string_view message) {
+                runner::Writer log(out);
+                log.begin(Frame::host_log);
+                log.u32(static_cast<std::uint32_t>(level));
+                log.text(message);
+                log.end();
+              });
           if (created)
             instance = std::move(*created);
           else
@@ -251,6 +258,7 @@ int run_plugin_runner() {
       w.u32(static_cast<std::uint32_t>(columns.size()));
       for (const std::string& column : columns)
         w.text(column);
+      w.u32(instance && instance->one_pass() ? 1 : 0);
       w.end();
     } else if (!instance) {
       w.begin(Frame::result);
@@ -276,6 +284,13 @@ int run_plugin_runner() {
       forward.begin_call();
       const Status status = month ? instance->read(*month, forward) : Status(month.error());
       runner::Writer end(out); // the rows' frames went before it
+      end.begin(Frame::result);
+      write_status(end, status);
+      end.end();
+    } else if (type == Frame::read_all) {
+      forward.begin_call();
+      const Status status = instance->read_all(forward);
+      runner::Writer end(out);
       end.begin(Frame::result);
       write_status(end, status);
       end.end();

@@ -164,7 +164,8 @@ struct ProcessSession::Runner {
 ProcessSession::ProcessSession(std::shared_ptr<const LoadedPlugin> plugin, std::string config_json,
                                ProcessOptions options)
     : plugin_(std::move(plugin)), config_json_(std::move(config_json)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      host_log_(options_.log ? options_.log : plugin_log(plugin_->name(), options_.connection)) {}
 
 ProcessSession::~ProcessSession() = default;
 
@@ -265,6 +266,7 @@ Status ProcessSession::ensure_runner() {
   const std::uint32_t columns = in.u32();
   for (std::uint32_t i = 0; i < columns && in.ok(); ++i)
     identity_columns_.emplace_back(in.text());
+  one_pass_ = in.u32() != 0 && in.ok();
   return {};
 }
 
@@ -386,6 +388,15 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
         if (kind > static_cast<std::uint32_t>(ErrorKind::cancelled) + 1)
           return internal_error(message);
         return Error(static_cast<ErrorKind>(kind - 1), message, retryable);
+      }
+      // A line of the plugin's own log (bd_host): the host's log, whatever the call.
+      if (type == Frame::host_log) {
+        runner::Reader in(payload, header.size);
+        const auto level = static_cast<bd_log_level>(in.u32());
+        const std::string_view message = in.text();
+        if (in.ok() && host_log_)
+          host_log_(level, message);
+        continue;
       }
       // An event of the call: to the receiver, unless it asked to stop or failed.
       if (receiver == nullptr || stopped || failure)
@@ -516,6 +527,15 @@ Status ProcessSession::read(Month month, RowReceiver& receiver) {
   const std::string text = month.to_string();
   return call(frame(Frame::read, [&](runner::Writer& w) { w.text(text); }), &receiver,
               "reading " + text);
+}
+
+Status ProcessSession::read_all(RowReceiver& receiver) {
+  if (!one_pass_)
+    return config_error("plugin '" + name() +
+                        "' does not read every month in one pass (with this configuration)");
+  if (Status started = ensure_runner(); !started)
+    return started;
+  return call(frame(Frame::read_all), &receiver, "reading every month in one pass");
 }
 
 Status ProcessSession::read_since(std::string_view cursor, RowReceiver& receiver,

@@ -36,6 +36,10 @@ struct ProcessOptions {
   std::chrono::seconds timeout{0};
   // The address space the plugin may add to the runner's own, in MiB; 0: no limit.
   std::uint64_t memory_limit_mb = 0;
+  // The connection named in the plugin's log lines (ABI 1.4 bd_host); empty: none.
+  std::string connection;
+  // Where those lines go; empty: plugin_log(plugin, connection), the host's structured log.
+  PluginLog log;
 };
 
 class ProcessSession final : public SourceSession {
@@ -61,6 +65,8 @@ public:
   }
   Status read_since(std::string_view cursor, RowReceiver& receiver,
                     std::string& next_cursor) override;
+  bool one_pass() const noexcept override { return one_pass_; }
+  Status read_all(RowReceiver& receiver) override;
 
   // The runner's process id while one runs (tests), else -1.
   int runner_pid() const noexcept;
@@ -80,8 +86,10 @@ private:
   std::string config_json_;
   ProcessOptions options_;
   std::unique_ptr<Runner> runner_;
+  PluginLog host_log_; // where the plugin's bd_host log lines go
   bool incremental_ = false;
   std::vector<std::string> identity_columns_;
+  bool one_pass_ = false;
   std::string result_;
 };
 

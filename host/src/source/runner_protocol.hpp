@@ -44,6 +44,7 @@ enum class Frame : std::uint32_t {
   read = 4,       // month "YYYY-MM"
   read_since = 5, // cursor
   stop = 6,       // the receiver asked the read to stop (sent at most once per read)
+  read_all = 7,   // - (every month in one pass, ABI 1.4)
   // runner -> host, during a call
   rows = 20,         // a batch (see above)
   reject = 21,       // origin, reason
@@ -52,9 +53,10 @@ enum class Frame : std::uint32_t {
   log = 24,          // level (u32), message
   note = 25,         // key, count (u64)
   cursor = 26,       // cursor
+  host_log = 27,     // level (u32), message: bd_host::log (ABI 1.4), in any call, open included
   // runner -> host, the end of a call
   result = 40, // kind (u32, 0 = ok, else ErrorKind + 1), retryable (u32), message, then per call:
-               // open: incremental (u32), identity column count (u32), columns;
+               // open: incremental (u32), identity column count (u32), columns, one_pass (u32);
                // months: count (u32), "YYYY-MM" each; read_since: the next cursor
 };
 

@@ -31,6 +31,20 @@ public:
   // side (ingest::PipelinedReceiver) adds only a copy of every batch.
   virtual bool reads_ahead() const noexcept { return false; }
 
+  // ---- One pass (ABI 1.4, docs/abi.md). A source that learns its months only by reading its
+  // data (one file holding several months) reads them all at once instead of being read once to
+  // list its months and again per month.
+
+  // Whether read_all() may be called (and is what the source prefers when every month is
+  // wanted). A plugin of ABI 1.0-1.3 never is.
+  virtual bool one_pass() const noexcept { return false; }
+  // Every row of every month into `receiver`, which routes them by their own usage_start. When it
+  // fails, no month it was reading is complete.
+  virtual Status read_all(RowReceiver& receiver) {
+    (void)receiver;
+    return config_error("source '" + name() + "' does not read every month in one pass");
+  }
+
   // ---- Incremental sources (ABI 1.3, docs/abi.md). A source that is not incremental keeps the
   // defaults; ingest::convert_incremental() merges what read_since() gives into the snapshots.
 

@@ -30,6 +30,10 @@ public:
   Status check() override { return report_.check(); }
   Result<std::vector<Month>> months() override { return report_.months(); }
   Status read(Month month, RowSink& sink) override { return report_.read(month, sink); }
+  // One pass (ABI 1.4): a single file is read once for every month it holds, instead of once to
+  // list its months and again per month. A report tree keeps its months' folders (one_pass false).
+  bool one_pass() const { return report_.one_file(); }
+  Status read_all(RowSink& sink) { return report_.read_all(sink); }
 
 private:
   static ReportOptions options_from(const Config& config) {

@@ -692,4 +692,24 @@ Status CurReport::read(Month month, RowSink& sink) const {
   return {};
 }
 
+bool CurReport::one_file() const {
+  // A file path is a loose file whatever else locate_report() makes of it; no folder is.
+  std::error_code ec;
+  return std::filesystem::is_regular_file(options_.path, ec);
+}
+
+Status CurReport::read_all(RowSink& sink) const {
+  Result<ReportLayout> layout = locate_report(options_);
+  if (!layout)
+    return std::move(layout).error();
+  if (layout->kind != LayoutKind::file)
+    return config_error(options_.path.string() +
+                        " is a report tree, read month by month: read_all() is for one file");
+  // The first month assumed is replaced by each line's own (ReadScope::every_month).
+  ReadScope scope{Month(1970, 1), false, options_.month_by, true};
+  CurRowMapper mapper(sink, scope);
+  FileProgress progress{0, total_bytes({layout->root})};
+  return read_report_file(layout->root, mapper, sink, progress);
+}
+
 } // namespace billdrop::aws

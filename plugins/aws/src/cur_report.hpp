@@ -59,6 +59,11 @@ public:
   Status check() const;
   Result<std::vector<Month>> months() const;
   Status read(Month month, RowSink& sink) const;
+  // Whether the path is one loose file, whose months are known only by reading it: then
+  // read_all() reads it once for all of them.
+  bool one_file() const;
+  // Every line of a loose file, each in its own month, in one pass (ABI 1.4).
+  Status read_all(RowSink& sink) const;
 
 private:
   ReportOptions options_;

@@ -220,10 +220,30 @@ Result<bool> CurRowMapper::in_billing_period(UtcTime start) {
   return scope_.month.contains(*period);
 }
 
+Status CurRowMapper::take_month_of(UtcTime start) {
+  Month month = Month::of(start);
+  if (scope_.month_by == MonthBy::billing_period && columns_->billing_period_start != no_column) {
+    const std::string_view text = cell(columns_->billing_period_start);
+    if (!text.empty()) {
+      Result<UtcTime> period = parse_timestamp(text);
+      if (!period) // the same reject as the read of its usage month gives
+        return data_error(columns_->name(columns_->billing_period_start) + " " +
+                          quote_for_message(text) + " is not a timestamp");
+      month = Month::of(*period);
+    }
+  }
+  if (month != scope_.month) {
+    scope_.month = month;
+    period_start_ = month.first_instant();
+    period_end_ = month.next().first_instant();
+  }
+  return {};
+}
+
 void CurRowMapper::outside_period(UtcTime& start) {
   const Month dated = Month::of(start);
   const bool before = start < period_start_;
-  auto it = outside_period_notes_.find(dated);
+  auto it = outside_period_notes_.find({scope_.month, dated});
   if (it == outside_period_notes_.end()) {
     const std::string period = scope_.month.to_string();
     std::string note =
@@ -233,7 +253,7 @@ void CurRowMapper::outside_period(UtcTime& start) {
     else
       note += "filed under " + dated.to_string() +
               " (month_by = \"billing_period\" keeps them in " + period + ")";
-    it = outside_period_notes_.emplace(dated, std::move(note)).first;
+    it = outside_period_notes_.emplace(std::pair{scope_.month, dated}, std::move(note)).first;
   }
   sink_.note(it->second);
   if (scope_.month_by == MonthBy::billing_period)
@@ -291,6 +311,9 @@ Status CurRowMapper::map(std::span<const std::string_view> record, std::string_v
   if (!start)
     return reject(origin, data_error(c.name(c.usage_start) + " " + quote_for_message(start_text) +
                                      " is not a timestamp"));
+  if (scope_.every_month)
+    if (Status placed = take_month_of(*start); !placed)
+      return reject(origin, placed.error());
   if (!scope_.period_files) {
     // A loose file is read once per month it holds: take only this month's lines.
     if (scope_.month_by == MonthBy::billing_period && c.billing_period_start != no_column) {

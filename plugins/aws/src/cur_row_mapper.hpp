@@ -50,6 +50,10 @@ struct ReadScope {
   // by bill/BillingPeriodStartDate when the file has it).
   bool period_files = true;
   MonthBy month_by = MonthBy::usage;
+  // true: a loose file read once for every month it holds (read_all): each line is taken in its
+  // own month (its usage start's, or with billing_period its bill/BillingPeriodStartDate's), as
+  // the read of that month would take it; `month` is only the first month assumed.
+  bool every_month = false;
 };
 
 class CurRowMapper {
@@ -103,6 +107,8 @@ private:
   Result<bool> in_billing_period(UtcTime start);
   // A line dated outside the period being read: noted, and with billing_period moved into it.
   void outside_period(UtcTime& start);
+  // every_month: makes the line's own month the one being read.
+  Status take_month_of(UtcTime start);
   // region and product family from the `product` map, when the flat columns are absent.
   Status read_product_map(std::string_view& region, std::string_view& family);
 
@@ -129,7 +135,8 @@ private:
   std::string usage_;
   std::string resource_id_;
   std::map<std::string, std::string, std::less<>> unknown_type_notes_;
-  std::map<Month, std::string> outside_period_notes_; // by the month a line is dated in
+  // By the month read and the month a line is dated in.
+  std::map<std::pair<Month, Month>, std::string> outside_period_notes_;
   std::uint64_t rows_ = 0;
 };
 

@@ -50,6 +50,10 @@ public:
   Status check() override { return reader_.check(); }
   Result<std::vector<Month>> months() override { return reader_.months(); }
   Status read(Month month, RowSink& sink) override { return reader_.read(month, sink); }
+  // One pass (ABI 1.4): every file is read once for all its months rather than once to list
+  // them and again per month. An incremental instance is read by read_since() instead.
+  bool one_pass() const { return !reader_.incremental(); }
+  Status read_all(RowSink& sink) { return reader_.read_all(sink); }
 
   bool incremental() const override { return reader_.incremental(); }
   std::vector<std::string> identity_columns() const override { return reader_.identity_columns(); }

@@ -252,6 +252,16 @@ Status ExportReader::read(Month month, RowSink& sink) const {
   return read_files(*paths, month, sink, {});
 }
 
+Status ExportReader::read_all(RowSink& sink) const {
+  if (options_.incremental)
+    return config_error("with incremental = true the export is read as increments (read_since), "
+                        "not whole");
+  Result<std::vector<std::filesystem::path>> paths = files();
+  if (!paths)
+    return std::move(paths).error();
+  return read_files(*paths, std::nullopt, sink, {});
+}
+
 Status ExportReader::read_since(std::string_view cursor, RowSink& sink,
                                 std::string& next_cursor) const {
   Result<std::vector<std::filesystem::path>> paths = files_after(cursor);

@@ -51,6 +51,9 @@ public:
   // readable time/usage_start) is rejected in every read; one that can is rejected only in its
   // month's read when its other values cannot be mapped.
   Status read(Month month, RowSink& sink) const;
+  // Every record of every file, each row in its own month, in one pass (ABI 1.4): the months of
+  // an export are known only by reading it, and read() reads every file for each month.
+  Status read_all(RowSink& sink) const;
 
   bool incremental() const noexcept { return options_.incremental; }
   const std::vector<std::string>& identity_columns() const noexcept {

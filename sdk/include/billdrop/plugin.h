@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BILLDROP_ABI_MAJOR 1
-#define BILLDROP_ABI_MINOR 3
+#define BILLDROP_ABI_MINOR 4
 /* "BDRP" read as a little-endian 32-bit integer. */
 #define BILLDROP_PLUGIN_MAGIC 0x50524442u
 #define BILLDROP_PLUGIN_ENTRY_SYMBOL "billdrop_plugin_entry"
@@ -135,8 +135,20 @@ typedef void (*bd_month_callback)(void* context, bd_str month);
 typedef void (*bd_text_callback)(void* context, bd_str text);
 
 /*
+ * Since ABI 1.4. What the host gives an instance for its whole life (create_with_host): valid
+ * from create_with_host until destroy returns, usable in every call (the constructor, check and
+ * months included, which have no sink) on the thread of that call.
+ */
+typedef struct bd_host {
+  void* context;
+  /* A line for the host's structured log, which names the plugin and the connection with it. */
+  void (*log)(void* context, int32_t level, bd_str message);
+} bd_host;
+
+/*
  * The descriptor. Fields up to and including `read` exist in ABI 1.0; later minor versions append
- * fields after them and raise struct_size (1.3: `incremental` and `read_since`).
+ * fields after them and raise struct_size (1.3: `incremental` and `read_since`; 1.4: `one_pass`,
+ * `read_all` and `create_with_host`).
  */
 typedef struct bd_plugin_descriptor {
   uint32_t magic;       /* BILLDROP_PLUGIN_MAGIC */
@@ -186,6 +198,32 @@ typedef struct bd_plugin_descriptor {
    * fails the host keeps the cursor it had, so the same records are read again next time.
    */
   int32_t (*read_since)(void* instance, bd_str cursor, const bd_sink* sink, bd_error* error);
+
+  /*
+   * Since ABI 1.4: one pass (docs/abi.md, "One pass"). Both NULL in a plugin that reads month by
+   * month only, both set otherwise; the host reads them only when abi_minor >= 4.
+   *
+   * one_pass: does this instance read every month at once? Sets *one_pass to 1 when the host
+   * should call read_all instead of months() and read() per month because the plugin can only
+   * learn its months by reading the data (one file holding several months), 0 when not (a
+   * report tree whose months are its folders). The host asks once, right after create.
+   */
+  int32_t (*one_pass)(void* instance, int32_t* one_pass, bd_error* error);
+  /*
+   * Streams every row of every month the source holds to the sink, in one pass over the data.
+   * The host routes each row to its month by its own usage_start. months() and read() keep
+   * working: a host that needs only the month list, or some months, calls them. When read_all
+   * fails, no month it was reading is complete: the host fails them all (docs/abi.md).
+   */
+  int32_t (*read_all)(void* instance, const bd_sink* sink, bd_error* error);
+
+  /*
+   * Since ABI 1.4: create with a host context. NULL, or create's twin that also takes `host`,
+   * which stays valid until destroy returns: a host of ABI >= 1.4 then calls it instead of
+   * create, so that the plugin can log from its constructor, check and months.
+   */
+  int32_t (*create_with_host)(const char* config_json, size_t config_size, const bd_host* host,
+                              void** instance, bd_error* error);
 } bd_plugin_descriptor;
 
 /* The one exported symbol. */

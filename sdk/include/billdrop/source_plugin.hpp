@@ -14,7 +14,11 @@
 //   };
 //
 // An incremental source (ABI 1.3) also overrides incremental() and read_since() (see
-// SourcePlugin).
+// SourcePlugin). A source that learns its months only by reading its data (one file holding
+// several months) may also declare, as public members (ABI 1.4, "one pass"; found at compile
+// time, so a plugin without them compiles and behaves as before):
+//     billdrop::Status read_all(billdrop::RowSink& sink); // every row of every month, one pass
+//     bool one_pass() const; // optional: whether this instance wants read_all (default: yes)
 //   BILLDROP_PLUGIN(AcmePlugin, "acme", "1.0.0", "Reads Acme usage exports")
 
 #include <billdrop/config.hpp>
@@ -23,6 +27,7 @@
 #include <billdrop/timestamp.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -257,8 +262,15 @@ private:
   std::uint64_t rejected_ = 0;
 };
 
+namespace detail {
+// The host of the instance being constructed (create_with_host, ABI 1.4), which SourcePlugin's
+// constructor keeps: the plugin's constructor then logs through it too.
+inline thread_local const bd_host* constructing_host = nullptr;
+} // namespace detail
+
 class SourcePlugin {
 public:
+  SourcePlugin() noexcept : host_(detail::constructing_host) {}
   virtual ~SourcePlugin() = default;
   // Can the source be reached and read? Say precisely what is wrong when it cannot.
   virtual Status check() = 0;
@@ -288,6 +300,20 @@ public:
     (void)next_cursor;
     return Error(ErrorKind::internal, "this plugin does not read increments");
   }
+
+protected:
+  // A line in the host's log, which adds the plugin's and the connection's names (ABI 1.4): usable
+  // anywhere, the constructor, check() and months() included. Inside read() the sink's log goes to
+  // the same place. Without a host context (an older host, a test constructing the class itself)
+  // the line goes nowhere.
+  void log(LogLevel level, std::string_view message) const noexcept {
+    if (host_ != nullptr && host_->log != nullptr)
+      host_->log(host_->context, static_cast<int32_t>(level),
+                 bd_str{message.data(), message.size()});
+  }
+
+private:
+  const bd_host* host_;
 };
 
 namespace detail {
@@ -348,6 +374,11 @@ int32_t guarded(bd_error* error, Body&& body) noexcept {
 
 template <class Plugin>
 struct Adapter {
+  // One pass (ABI 1.4): a plugin class with a public `Status read_all(RowSink&)`.
+  static constexpr bool reads_all = requires(Plugin & plugin, RowSink& sink) {
+    { plugin.read_all(sink) } -> std::same_as<Status>;
+  };
+
   // A malformed default in config_keys is a plugin bug; the host then reports the schema as
   // unreadable instead of the plugin throwing out of its entry point.
   static const char* schema_json() noexcept {
@@ -381,6 +412,14 @@ struct Adapter {
       *instance = static_cast<SourcePlugin*>(new Plugin(*config));
       return {};
     });
+  }
+  static int32_t create_with_host(const char* config_json, std::size_t size, const bd_host* host,
+                                  void** instance, bd_error* error) noexcept {
+    struct Forget {
+      ~Forget() { constructing_host = nullptr; }
+    } forget;
+    constructing_host = host;
+    return create(config_json, size, instance, error);
   }
   static void destroy(void* instance) noexcept { delete static_cast<SourcePlugin*>(instance); }
   static int32_t check(void* instance, bd_error* error) noexcept {
@@ -436,6 +475,39 @@ struct Adapter {
       return rows.checkpoint(next_cursor); // sends the last rows, then the cursor after them
     });
   }
+  static int32_t one_pass(void* instance, int32_t* flag, bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      const auto* plugin = static_cast<const Plugin*>(static_cast<const SourcePlugin*>(instance));
+      if constexpr (requires(const Plugin& p) {
+                      { p.one_pass() } -> std::convertible_to<bool>;
+                    })
+        *flag = plugin->one_pass() ? 1 : 0;
+      else
+        *flag = 1;
+      (void)plugin;
+      return {};
+    });
+  }
+  static int32_t read_all(void* instance, const bd_sink* sink, bd_error* error) noexcept {
+    return guarded(error, [&]() -> Status {
+      if constexpr (reads_all) {
+        RowSink rows(sink);
+        Status status = static_cast<Plugin*>(static_cast<SourcePlugin*>(instance))->read_all(rows);
+        if (!status)
+          return status;
+        return rows.flush();
+      } else {
+        (void)instance;
+        (void)sink;
+        return Error(ErrorKind::internal, "this plugin does not read every month in one pass");
+      }
+    });
+  }
+  // The descriptor's one-pass entries: null in a plugin without read_all.
+  static constexpr int32_t (*one_pass_entry)(void*, int32_t*,
+                                             bd_error*) = reads_all ? &Adapter::one_pass : nullptr;
+  static constexpr int32_t (*read_all_entry)(void*, const bd_sink*,
+                                             bd_error*) = reads_all ? &Adapter::read_all : nullptr;
 };
 
 } // namespace detail
@@ -446,13 +518,23 @@ struct Adapter {
   extern "C" BILLDROP_EXPORT const bd_plugin_descriptor* billdrop_plugin_entry(void) {             \
     using Adapter_ = ::billdrop::detail::Adapter<PluginClass>;                                     \
     static const bd_plugin_descriptor descriptor = {                                               \
-        BILLDROP_PLUGIN_MAGIC, BILLDROP_ABI_MAJOR,                                                 \
-        BILLDROP_ABI_MINOR,    static_cast<uint32_t>(sizeof(bd_plugin_descriptor)),                \
-        plugin_name,           plugin_version,                                                     \
-        plugin_description,    Adapter_::schema_json(),                                            \
-        &Adapter_::create,     &Adapter_::destroy,                                                 \
-        &Adapter_::check,      &Adapter_::months,                                                  \
-        &Adapter_::read,       &Adapter_::incremental,                                             \
-        &Adapter_::read_since};                                                                    \
+        BILLDROP_PLUGIN_MAGIC,                                                                     \
+        BILLDROP_ABI_MAJOR,                                                                        \
+        BILLDROP_ABI_MINOR,                                                                        \
+        static_cast<uint32_t>(sizeof(bd_plugin_descriptor)),                                       \
+        plugin_name,                                                                               \
+        plugin_version,                                                                            \
+        plugin_description,                                                                        \
+        Adapter_::schema_json(),                                                                   \
+        &Adapter_::create,                                                                         \
+        &Adapter_::destroy,                                                                        \
+        &Adapter_::check,                                                                          \
+        &Adapter_::months,                                                                         \
+        &Adapter_::read,                                                                           \
+        &Adapter_::incremental,                                                                    \
+        &Adapter_::read_since,                                                                     \
+        Adapter_::one_pass_entry,                                                                  \
+        Adapter_::read_all_entry,                                                                  \
+        &Adapter_::create_with_host};                                                              \
     return &descriptor;                                                                            \
   }

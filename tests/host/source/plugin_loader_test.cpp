@@ -287,8 +287,9 @@ TEST(CheckAbi, TruncatedDescriptor) {
   const Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
   ASSERT_FALSE(status.ok());
   // magic..struct_size (12 bytes, padded to 16), four pointers and five functions in 1.0 to
-  // 1.2 (1.1 and 1.2 added sink callbacks, not descriptor fields); 1.3 added two functions.
-  const std::size_t needed = 16 + 4 * sizeof(void*) + 7 * sizeof(void*);
+  // 1.2 (1.1 and 1.2 added sink callbacks, not descriptor fields); 1.3 added two functions, 1.4
+  // three (one_pass, read_all, create_with_host).
+  const std::size_t needed = 16 + 4 * sizeof(void*) + 10 * sizeof(void*);
   EXPECT_EQ(status.error().message(),
             "/p/billdrop_fake.so has a truncated plugin descriptor (40 bytes, ABI " + kHostAbi +
                 " needs " + std::to_string(needed) +
@@ -730,7 +731,7 @@ TEST(IncrementalPlugin, APluginOfTheSdkIsNotIncrementalByDefault) {
 
 TEST(IncrementalPlugin, ReadsEachPartThenItsCursor) {
   const auto plugin = load_or_fail("incremental");
-  EXPECT_EQ(plugin->descriptor().abi_minor, 3);
+  EXPECT_GE(plugin->descriptor().abi_minor, 3); // built with this SDK: 1.3 or later
   auto instance = create_or_fail(
       plugin, {{"identity", std::vector<std::string>{"resource/id", "time/usage_start"}}});
   ASSERT_TRUE(instance->incremental());
@@ -827,12 +828,43 @@ TEST(CheckAbi, SizeIsCheckedPerMinor) {
     EXPECT_TRUE(source::check_abi(descriptor, "/p/billdrop_fake.so").ok()) << minor;
   }
   descriptor.abi_minor = 3;
-  const Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
   ASSERT_FALSE(status.ok());
+  const std::size_t size_1_3 = offsetof(bd_plugin_descriptor, read_since) + sizeof(void*);
   EXPECT_EQ(status.error().message(), "/p/billdrop_fake.so has a truncated plugin descriptor (" +
                                           std::to_string(size_1_2) + " bytes, ABI 1.3 needs " +
+                                          std::to_string(size_1_3) +
+                                          "): rebuild the plugin against billdrop-sdk 1.x");
+  // A 1.3 descriptor ends at read_since: enough for 1.3, not for 1.4 (one_pass, read_all,
+  // create_with_host).
+  descriptor.struct_size = static_cast<uint32_t>(size_1_3);
+  EXPECT_TRUE(source::check_abi(descriptor, "/p/billdrop_fake.so").ok());
+  descriptor.abi_minor = 4;
+  status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(), "/p/billdrop_fake.so has a truncated plugin descriptor (" +
+                                          std::to_string(size_1_3) + " bytes, ABI 1.4 needs " +
                                           std::to_string(sizeof(bd_plugin_descriptor)) +
                                           "): rebuild the plugin against billdrop-sdk 1.x");
+}
+
+TEST(CheckAbi, OnePassNeedsReadAllAndTheOtherWayRound) {
+  bd_plugin_descriptor descriptor = valid_descriptor();
+  descriptor.one_pass = [](void*, int32_t*, bd_error*) -> int32_t { return BD_OK; };
+  Status status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(),
+            "/p/billdrop_fake.so: plugin 'fake' has one_pass but no read_all in its descriptor (a "
+            "one-pass source needs both): rebuild the plugin against billdrop-sdk 1.x using "
+            "BILLDROP_PLUGIN(...)");
+  descriptor.one_pass = nullptr;
+  descriptor.read_all = [](void*, const bd_sink*, bd_error*) -> int32_t { return BD_OK; };
+  status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message().find("has read_all but no one_pass"), std::string::npos);
+  // A 1.3 plugin's bytes past its descriptor are never read as these fields.
+  descriptor.abi_minor = 3;
+  EXPECT_TRUE(source::check_abi(descriptor, "/p/billdrop_fake.so").ok());
 }
 
 TEST(PluginLocator, PluginFileName) {

@@ -773,3 +773,43 @@ TEST_F(CustomPluginTest, ReportsProgressInBytesOfTheExport) {
 }
 
 } // namespace
+
+namespace {
+
+// One pass (ABI 1.4): an export's months are known only by reading it, so the plugin reads every
+// file once for all of them; read_all gives exactly the rows of the reads of every month.
+TEST_F(CustomPluginTest, ReadAllGivesTheRowsOfEveryMonthsReadInOnePass) {
+  write("export/a.csv", "date,cost,service\n"
+                        "2026-10-03,1.25,GPU\n"
+                        "2026-08-31 23:59:59,2.50,GPU\n"
+                        "not a date,1,GPU\n");
+  write("export/b.csv", "date,cost,service\n"
+                        "2026-09-01T00:00:00Z,0.75,GPU\n"
+                        "2026-08-01,-0.50,GPU\n");
+  PluginHarness harness(billdrop_plugin_entry(), config_for(dir_ / "export"));
+  ASSERT_TRUE(harness.create().ok());
+  auto one_pass = harness.one_pass();
+  ASSERT_TRUE(one_pass.ok());
+  EXPECT_TRUE(*one_pass);
+  auto compared = harness.compare_one_pass();
+  ASSERT_TRUE(compared.ok()) << compared.error().message();
+  EXPECT_TRUE(compared->equal()) << compared->first_difference;
+  EXPECT_EQ(compared->rows_in_one_pass, 4u);
+  auto rows = harness.read_all();
+  ASSERT_TRUE(rows.ok());
+  // Files in name order, lines in file order; the unroutable line is rejected once.
+  EXPECT_EQ(origins(*rows), (std::vector<std::string>{"a.csv:2", "a.csv:3", "b.csv:2", "b.csv:3"}));
+  ASSERT_EQ(harness.rejects().size(), 1u);
+  EXPECT_EQ(harness.rejects()[0].origin, "a.csv:4");
+
+  // An incremental instance is read by read_since, never whole.
+  ConfigValues incremental = config_for(dir_ / "export");
+  incremental.emplace("incremental", true);
+  PluginHarness increments(billdrop_plugin_entry(), incremental);
+  ASSERT_TRUE(increments.create().ok());
+  one_pass = increments.one_pass();
+  ASSERT_TRUE(one_pass.ok());
+  EXPECT_FALSE(*one_pass);
+}
+
+} // namespace

@@ -19,6 +19,7 @@
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -87,9 +88,19 @@ public:
     if (!values)
       return values.error();
     const std::string json = config_to_json(*values);
+    if (descriptor_->abi_minor >= 4 && descriptor_->create_with_host != nullptr) {
+      // ABI 1.4: the instance logs through host_ for its whole life (host_logs()).
+      host_ = bd_host{this, &on_host_log};
+      return call([&](bd_error* e) {
+        return descriptor_->create_with_host(json.data(), json.size(), &host_, &instance_, e);
+      });
+    }
     return call(
         [&](bd_error* e) { return descriptor_->create(json.data(), json.size(), &instance_, e); });
   }
+  // The lines the plugin logged through its host context (SourcePlugin::log(), ABI 1.4), from its
+  // constructor, check() and months() too, as "<level>: <message>" (level 0 debug .. 3 error).
+  const std::vector<std::string>& host_logs() const noexcept { return host_logs_; }
 
   Status check() {
     return call([&](bd_error* e) { return descriptor_->check(instance_, e); });
@@ -135,6 +146,84 @@ public:
     if (Status valid = validate_rows(); !valid)
       return valid.error();
     return rows_;
+  }
+
+  // The plugin's answer to bd_plugin_descriptor::one_pass (ABI 1.4): whether the instance reads
+  // every month at once with read_all() (false for a plugin without it).
+  Result<bool> one_pass() {
+    if (descriptor_->abi_minor < 4 || descriptor_->one_pass == nullptr)
+      return false;
+    int32_t flag = 0;
+    Status status = call([&](bd_error* e) { return descriptor_->one_pass(instance_, &flag, e); });
+    if (!status)
+      return status.error();
+    return flag != 0;
+  }
+
+  // Reads every month in one pass (ABI 1.4); rows, rejects and logs are kept until the next read.
+  Result<std::vector<CapturedRow>> read_all() {
+    rows_.clear();
+    rejects_.clear();
+    logs_.clear();
+    notes_.clear();
+    batches_ = 0;
+    batches_after_stop_ = 0;
+    if (descriptor_->abi_minor < 4 || descriptor_->read_all == nullptr)
+      return Error(ErrorKind::internal, "the plugin has no read_all (ABI 1.4)");
+    bd_sink sink{this, &on_write, &on_reject, &on_progress, &on_log, &on_note, &on_reject_field};
+    Status status = call([&](bd_error* e) { return descriptor_->read_all(instance_, &sink, e); });
+    if (!status)
+      return status.error();
+    if (Status valid = validate_rows(); !valid)
+      return valid.error();
+    return rows_;
+  }
+
+  // What read_all() and the reads of every month listed by months() gave, compared.
+  struct OnePassComparison {
+    std::size_t rows_by_month = 0; // rows of every read(month), added up
+    std::size_t rows_in_one_pass = 0;
+    std::uint64_t digest_by_month = 0; // of the rows (fields and origin), in no particular order
+    std::uint64_t digest_in_one_pass = 0;
+    // The first row one side has and the other has not ("" when the sides are equal).
+    std::string first_difference;
+    bool equal() const noexcept { return first_difference.empty(); }
+  };
+  // Reads every month with months() + read(month), then everything with read_all(), and compares
+  // the rows as multisets: read_all must give exactly the union of the months' rows. A plugin
+  // without read_all is an error.
+  Result<OnePassComparison> compare_one_pass() {
+    Result<std::vector<Month>> listed = months();
+    if (!listed)
+      return listed.error();
+    std::vector<std::string> by_month;
+    for (const Month& month : *listed) {
+      Result<std::vector<CapturedRow>> rows = read(month);
+      if (!rows)
+        return rows.error().with_context("reading " + month.to_string());
+      for (const CapturedRow& row : *rows)
+        by_month.push_back(row_text(row));
+    }
+    Result<std::vector<CapturedRow>> all = read_all();
+    if (!all)
+      return all.error().with_context("reading every month in one pass");
+    std::vector<std::string> in_one_pass;
+    for (const CapturedRow& row : *all)
+      in_one_pass.push_back(row_text(row));
+    std::sort(by_month.begin(), by_month.end());
+    std::sort(in_one_pass.begin(), in_one_pass.end());
+    OnePassComparison result;
+    result.rows_by_month = by_month.size();
+    result.rows_in_one_pass = in_one_pass.size();
+    result.digest_by_month = digest(by_month);
+    result.digest_in_one_pass = digest(in_one_pass);
+    const auto [a, b] =
+        std::mismatch(by_month.begin(), by_month.end(), in_one_pass.begin(), in_one_pass.end());
+    if (a != by_month.end() && (b == in_one_pass.end() || *a < *b))
+      result.first_difference = "only in read(month): " + *a;
+    else if (b != in_one_pass.end())
+      result.first_difference = "only in read_all: " + *b;
+    return result;
   }
 
   // Rows the host would refuse no longer fail read() and read_since(); row_problems() lists them.
@@ -215,6 +304,27 @@ public:
   std::size_t batches_after_stop() const noexcept { return batches_after_stop_; }
 
 private:
+  // A row as one line: its origin, then its fields sorted by key (the order they were written in
+  // does not matter to the host).
+  static std::string row_text(const CapturedRow& row) {
+    std::vector<std::pair<std::string, std::string>> fields = row.fields;
+    std::sort(fields.begin(), fields.end());
+    std::string text = row.origin;
+    for (const auto& [key, value] : fields)
+      text.append(" ").append(key).append("=").append(value);
+    return text;
+  }
+  // FNV-1a over the sorted rows.
+  static std::uint64_t digest(const std::vector<std::string>& sorted_rows) {
+    std::uint64_t hash = 14695981039346656037ull;
+    for (const std::string& row : sorted_rows) {
+      for (const char c : row)
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+      hash = (hash ^ 0x0a) * 1099511628211ull;
+    }
+    return hash;
+  }
+
   // Every captured row through the host's validator; an error unless accept_invalid_rows().
   Status validate_rows() {
     row_problems_.clear();
@@ -308,6 +418,10 @@ private:
   static void on_log(void* context, int32_t, bd_str message) {
     static_cast<PluginHarness*>(context)->logs_.emplace_back(message.data, message.size);
   }
+  static void on_host_log(void* context, int32_t level, bd_str message) {
+    static_cast<PluginHarness*>(context)->host_logs_.push_back(
+        std::to_string(level) + ": " + std::string(message.data, message.size));
+  }
   static void on_note(void* context, bd_str key, uint64_t count) {
     static_cast<PluginHarness*>(context)->notes_[std::string(key.data, key.size)] += count;
   }
@@ -320,6 +434,8 @@ private:
   const bd_plugin_descriptor* descriptor_;
   ConfigValues config_;
   void* instance_ = nullptr;
+  bd_host host_{};
+  std::vector<std::string> host_logs_;
   std::vector<CapturedRow> rows_;
   std::vector<CapturedReject> rejects_;
   std::vector<std::string> logs_;
