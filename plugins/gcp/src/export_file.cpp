@@ -7,7 +7,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace billdrop::gcp {
@@ -121,53 +125,106 @@ std::string_view trim_right(std::string_view text) noexcept {
   return text;
 }
 
-class NdjsonExportFile final : public ExportFile {
+// Where the fields the mapping uses sit in an NDJSON record: a top-level key names a scalar field
+// ("cost"), a repeated field ("credits") or a nested record of interest ("service"), whose own
+// keys name scalar fields ("description" is service.description) or repeated fields
+// ("project" → "labels"). Built once from the dotted names, so that a key costs a few length
+// checks and one comparison instead of building "service.description" and searching for it.
+class KeyTable {
 public:
-  NdjsonExportFile(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes,
-                   Decode decode)
-      : ExportFile(path), reader_(std::move(bytes), JsonLayout::ndjson), decode_(decode) {}
+  enum class Kind : std::uint8_t { none, scalar, list, record };
+  struct Slot {
+    Kind kind = Kind::none;
+    std::uint8_t index = 0; // a Field, a ListField or a record number
+  };
 
-  Result<bool> next(BillingRecord& record, std::string& malformed) override {
-    std::string_view text;
-    Result<bool> more = reader_.next(text);
-    if (!more)
-      return std::move(more).error();
-    if (!*more)
-      return false;
-    record_read(reader_.line());
+  explicit KeyTable(Decode decode) {
+    for (std::size_t i = 0; i < field_count; ++i) {
+      const auto field = static_cast<Field>(i);
+      if (decode == Decode::routing && !is_routing_field(field))
+        continue;
+      add(field_name(field), Kind::scalar, static_cast<std::uint8_t>(i));
+    }
+    if (decode == Decode::full)
+      for (std::uint8_t i = 0; i <= static_cast<std::uint8_t>(ListField::credits); ++i)
+        add(list_field_name(static_cast<ListField>(i)), Kind::list, i);
+  }
+
+  Slot top(std::string_view key) const noexcept { return find(top_, key); }
+  Slot child(std::uint8_t record, std::string_view key) const noexcept {
+    return find(children_[record], key);
+  }
+
+private:
+  struct Entry {
+    std::string_view key;
+    Slot slot;
+  };
+  static constexpr std::size_t max_records = 16;
+
+  static Slot find(const std::vector<Entry>& entries, std::string_view key) noexcept {
+    for (const Entry& entry : entries)
+      if (entry.key.size() == key.size() && entry.key == key)
+        return entry.slot;
+    return {};
+  }
+
+  void add(std::string_view dotted, Kind kind, std::uint8_t index) {
+    const std::size_t dot = dotted.find('.');
+    if (dot == std::string_view::npos) {
+      top_.push_back({dotted, {kind, index}});
+      return;
+    }
+    const std::string_view parent = dotted.substr(0, dot);
+    Slot record = find(top_, parent);
+    if (record.kind != Kind::record) {
+      record = {Kind::record, static_cast<std::uint8_t>(records_++)};
+      top_.push_back({parent, record});
+    }
+    children_[record.index].push_back({dotted.substr(dot + 1), {kind, index}});
+  }
+
+  std::vector<Entry> top_;
+  std::array<std::vector<Entry>, max_records> children_;
+  std::size_t records_ = 0;
+};
+
+const KeyTable& key_table(Decode decode) {
+  static const KeyTable routing(Decode::routing);
+  static const KeyTable full(Decode::full);
+  return decode == Decode::routing ? routing : full;
+}
+
+// Decodes one NDJSON record (a parsed On Demand object) into a BillingRecord. Every field's key
+// and type are read in document order, so a record is accepted or found malformed the same way
+// whether it was parsed alone or as one of many documents of a batch.
+class NdjsonRecordDecoder {
+public:
+  explicit NdjsonRecordDecoder(Decode decode) : keys_(key_table(decode)), decode_(decode) {}
+
+  // Fills `record` (cleared first) and `malformed` from the document.
+  template <class Document>
+  void decode(simdjson::simdjson_result<Document> document_result, BillingRecord& record,
+              std::string& malformed) {
     record.clear();
     malformed.clear();
-    padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
-    std::memcpy(padded_.data(), text.data(), text.size());
-    ondemand::document document;
     ondemand::object object;
-    simdjson::error_code error =
-        parser_.iterate(padded_.data(), text.size(), padded_.size()).get(document);
-    if (!error)
-      error = document.get_object().get(object);
+    simdjson::error_code error = document_result.get_object().get(object);
     if (error == simdjson::INCORRECT_TYPE) {
       malformed = "the record is not a JSON object";
-      return true;
+      return;
     }
-    path_.clear();
     if (!error)
       error = walk(object, record);
     if (error)
       malformed = std::string("invalid JSON: ") + simdjson::error_message(error);
-    return true;
   }
-
-  std::uint64_t line() const noexcept override { return reader_.line(); }
-  std::uint64_t position() const override { return reader_.position(); }
-  std::uint64_t total() const override { return reader_.total(); }
 
 private:
   // A scalar as text: strings unescaped, numbers as written (exactness), null as empty.
-  static simdjson::error_code scalar_text(ondemand::value& value, std::string& out) {
+  static simdjson::error_code scalar_text(ondemand::value& value, ondemand::json_type type,
+                                          std::string& out) {
     out.clear();
-    ondemand::json_type type;
-    if (auto error = value.type().get(type))
-      return error;
     std::string_view text;
     switch (type) {
     case ondemand::json_type::string:
@@ -200,8 +257,9 @@ private:
     return simdjson::SUCCESS;
   }
 
-  simdjson::error_code walk(ondemand::object& object, BillingRecord& record) {
-    const std::size_t prefix = path_.size();
+  // The top level (`record` < 0) or a nested record of interest. Only records of interest are
+  // entered, and only at the top level; every other object is read past.
+  simdjson::error_code walk(ondemand::object& object, BillingRecord& record, int nested = -1) {
     for (auto field_result : object) {
       ondemand::field field;
       if (auto error = std::move(field_result).get(field))
@@ -209,51 +267,34 @@ private:
       std::string_view key;
       if (auto error = field.unescaped_key().get(key))
         return error;
-      path_.resize(prefix);
-      if (prefix != 0)
-        path_ += '.';
-      path_ += key;
+      const KeyTable::Slot slot =
+          nested < 0 ? keys_.top(key) : keys_.child(static_cast<std::uint8_t>(nested), key);
       ondemand::value value = field.value();
       ondemand::json_type type;
       if (auto error = value.type().get(type))
         return error;
       if (type == ondemand::json_type::object) {
-        // Only the records holding fields of interest are entered; the rest are skipped.
-        if (prefix != 0 || !is_record_of_interest(path_))
+        if (nested >= 0 || slot.kind != KeyTable::Kind::record)
           continue;
         ondemand::object child;
         if (auto error = value.get_object().get(child))
           return error;
-        if (auto error = walk(child, record))
+        if (auto error = walk(child, record, slot.index))
           return error;
       } else if (type == ondemand::json_type::array) {
-        if (decode_ == Decode::routing)
-          continue;
-        const std::optional<ListField> list = list_field_by_name(path_);
-        if (!list)
+        if (slot.kind != KeyTable::Kind::list)
           continue;
         ondemand::array array;
         if (auto error = value.get_array().get(array))
           return error;
-        if (auto error = read_list(array, *list, record))
+        if (auto error = read_list(array, static_cast<ListField>(slot.index), record))
           return error;
-      } else {
-        const std::optional<Field> target = field_by_name(path_);
-        if (!target || (decode_ == Decode::routing && !is_routing_field(*target)))
-          continue;
-        if (auto error = scalar_text(value, record[*target]))
+      } else if (slot.kind == KeyTable::Kind::scalar) {
+        if (auto error = scalar_text(value, type, record[static_cast<Field>(slot.index)]))
           return error;
       }
     }
-    path_.resize(prefix);
     return simdjson::SUCCESS;
-  }
-
-  bool is_record_of_interest(std::string_view name) const noexcept {
-    if (decode_ == Decode::routing)
-      return name == "invoice";
-    return name == "service" || name == "sku" || name == "project" || name == "location" ||
-           name == "usage" || name == "invoice" || name == "resource" || name == "adjustment_info";
   }
 
   simdjson::error_code read_list(ondemand::array& array, ListField list, BillingRecord& record) {
@@ -276,7 +317,7 @@ private:
           return error;
         if (type == ondemand::json_type::object || type == ondemand::json_type::array)
           continue; // nested values of an element are not used
-        if (auto error = scalar_text(value, value_))
+        if (auto error = scalar_text(value, type, value_))
           return error;
         record.set_element_field(list, key_, value_);
       }
@@ -284,13 +325,261 @@ private:
     return simdjson::SUCCESS;
   }
 
-  JsonRecordReader reader_;
+  const KeyTable& keys_;
   Decode decode_;
-  ondemand::parser parser_;
-  std::string padded_;
-  std::string path_;
   std::string key_;
   std::string value_;
+};
+
+// NDJSON read record by record: the SDK's splitter finds each record, which is copied into a
+// padded buffer and parsed alone. Every error is exact (the splitter's own, naming the line, or
+// the record's), which is why the batch reader below hands a file over to this one at the first
+// record it cannot take as it is.
+class RecordByRecordNdjson {
+public:
+  explicit RecordByRecordNdjson(std::unique_ptr<ByteSource> bytes, Decode decode)
+      : reader_(std::move(bytes), JsonLayout::ndjson), decoder_(decode) {}
+
+  Result<bool> next(BillingRecord& record, std::string& malformed) {
+    std::string_view text;
+    Result<bool> more = reader_.next(text);
+    if (!more || !*more)
+      return more;
+    padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    std::memcpy(padded_.data(), text.data(), text.size());
+    decoder_.decode(parser_.iterate(padded_.data(), text.size(), padded_.size()), record,
+                    malformed);
+    return true;
+  }
+
+  std::uint64_t line() const noexcept { return reader_.line(); }
+  std::uint64_t position() const { return reader_.position(); }
+  std::uint64_t total() const { return reader_.total(); }
+
+private:
+  JsonRecordReader reader_;
+  NdjsonRecordDecoder decoder_;
+  ondemand::parser parser_;
+  std::string padded_;
+};
+
+// NDJSON read a batch of whole lines at a time: simdjson's iterate_many finds the records of the
+// batch in one stage-1 pass over it, with no copy per record and no separate splitter. Line
+// numbers are counted from the records' byte offsets. The first record that is not a plain
+// object on a line of its own (invalid JSON, a value that is not an object, two values on one
+// line, a record longer than the buffer) hands the rest of the file to RecordByRecordNdjson,
+// reopened and advanced past the records already returned, so that every error reads exactly as
+// that reader gives it.
+class NdjsonExportFile final : public ExportFile {
+public:
+  NdjsonExportFile(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes,
+                   Decode decode)
+      : ExportFile(path), path_(path), bytes_(std::move(bytes)), decode_(decode), decoder_(decode) {
+    parser_.threaded = false; // one batch at a time; the read-ahead thread already inflates
+  }
+
+  Result<bool> next(BillingRecord& record, std::string& malformed) override {
+    if (fallback_)
+      return next_record_by_record(record, malformed);
+    for (;;) {
+      if (in_batch_) {
+        if (advance_) {
+          advance_ = false;
+          ++it_;
+        }
+        if (it_ != stream_.end()) {
+          if (!take(record, malformed))
+            return hand_over(record, malformed);
+          advance_ = true;
+          ++returned_;
+          record_read(line_);
+          return true;
+        }
+        in_batch_ = false;
+        if (stream_.truncated_bytes() != 0)
+          return hand_over(record, malformed);
+        count_lines_to(batch_size_);
+        consume_batch();
+      }
+      Result<bool> started = start_batch();
+      if (!started)
+        return std::move(started).error();
+      if (!*started) {
+        if (!pending_error_)
+          return false;
+        return *std::exchange(pending_error_, std::nullopt);
+      }
+    }
+  }
+
+  std::uint64_t line() const noexcept override { return fallback_ ? fallback_->line() : line_; }
+  std::uint64_t position() const override {
+    return fallback_ ? fallback_->position() : bytes_->position();
+  }
+  std::uint64_t total() const override { return fallback_ ? fallback_->total() : bytes_->total(); }
+
+private:
+  static constexpr std::size_t block = std::size_t{1} << 20;
+  // Beyond this a line is left to RecordByRecordNdjson, which names it as too large.
+  static constexpr std::size_t max_batch = std::size_t{64} << 20;
+
+  // Decodes the document at it_ when it is a plain object on its own line.
+  bool take(BillingRecord& record, std::string& malformed) {
+    const std::size_t offset = it_.current_index();
+    if (!starts_line(offset))
+      return false;
+    count_lines_to(offset);
+    decoder_.decode(*it_, record, malformed);
+    return malformed.empty();
+  }
+
+  // Whether only blanks separate the byte at `offset` from the previous line end (or the start of
+  // the batch, which starts a line).
+  bool starts_line(std::size_t offset) const noexcept {
+    while (offset > 0) {
+      const char c = buffer_[--offset];
+      if (c == '\n')
+        return true;
+      if (c != ' ' && c != '\t' && c != '\r')
+        return false;
+    }
+    return true;
+  }
+
+  void count_lines_to(std::size_t offset) noexcept {
+    line_ += static_cast<std::uint64_t>(
+        std::count(buffer_.data() + counted_, buffer_.data() + offset, '\n'));
+    counted_ = offset;
+  }
+
+  // Reads until the buffer holds a block of whole lines (or the rest of the file), and starts
+  // iterating over them. False at the end of the file (or where it failed: pending_error_).
+  Result<bool> start_batch() {
+    while (!eof_ && size_ < block)
+      read_block();
+    if (!bom_checked_) {
+      bom_checked_ = true;
+      if (size_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) {
+        std::memmove(buffer_.data(), buffer_.data() + 3, size_ - 3);
+        size_ -= 3;
+      }
+    }
+    std::size_t lines = size_;
+    while (!eof_) {
+      const char* end = static_cast<const char*>(memrchr(buffer_.data(), '\n', size_));
+      if (end != nullptr) {
+        lines = static_cast<std::size_t>(end - buffer_.data()) + 1;
+        break;
+      }
+      if (size_ > max_batch)
+        return hand_over_at_batch();
+      read_block(); // a line longer than the buffer
+      lines = size_;
+    }
+    if (lines == 0)
+      return false;
+    batch_size_ = lines;
+    counted_ = 0;
+    // The buffer always holds SIMDJSON_PADDING bytes beyond size_.
+    simdjson::error_code error =
+        parser_
+            .iterate_many(reinterpret_cast<const std::uint8_t*>(buffer_.data()), lines,
+                          std::max(lines, block))
+            .get(stream_);
+    if (error)
+      return hand_over_at_batch();
+    it_ = stream_.begin();
+    in_batch_ = true;
+    advance_ = false;
+    return true;
+  }
+
+  // Appends a block of the file to the buffer. Where the file fails, the records before are still
+  // returned, the partial line after them is not (as RecordByRecordNdjson does).
+  void read_block() {
+    if (buffer_.size() < size_ + block + simdjson::SIMDJSON_PADDING)
+      buffer_.resize(size_ + block + simdjson::SIMDJSON_PADDING);
+    Result<std::size_t> got = bytes_->read(buffer_.data() + size_, block);
+    if (!got) {
+      pending_error_ = std::move(got).error();
+      eof_ = true;
+      const char* end = static_cast<const char*>(memrchr(buffer_.data(), '\n', size_));
+      size_ = end == nullptr ? 0 : static_cast<std::size_t>(end - buffer_.data()) + 1;
+      return;
+    }
+    eof_ = *got == 0;
+    size_ += *got;
+  }
+
+  // Drops the batch just read from the buffer, keeping the partial line after it.
+  void consume_batch() {
+    std::memmove(buffer_.data(), buffer_.data() + batch_size_, size_ - batch_size_);
+    size_ -= batch_size_;
+    batch_size_ = 0;
+  }
+
+  Result<bool> hand_over_at_batch() {
+    Status status = fall_back();
+    if (!status)
+      return status.error();
+    return false;
+  }
+
+  Result<bool> hand_over(BillingRecord& record, std::string& malformed) {
+    if (Status status = fall_back(); !status)
+      return status.error();
+    return next_record_by_record(record, malformed);
+  }
+
+  // Reopens the file record by record and skips the records already returned.
+  Status fall_back() {
+    in_batch_ = false;
+    pending_error_.reset();
+    Result<std::unique_ptr<ByteSource>> reopened = open_file(path_);
+    if (!reopened)
+      return std::move(reopened).error();
+    fallback_ = std::make_unique<RecordByRecordNdjson>(read_ahead(std::move(*reopened)), decode_);
+    BillingRecord skipped;
+    std::string reason;
+    for (std::uint64_t i = 0; i < returned_; ++i) {
+      Result<bool> more = fallback_->next(skipped, reason);
+      if (!more)
+        return std::move(more).error();
+      if (!*more)
+        return source_error(name() + " changed while it was read: it now ends after " +
+                            std::to_string(i) + " records");
+    }
+    bytes_.reset();
+    buffer_ = {};
+    return {};
+  }
+
+  Result<bool> next_record_by_record(BillingRecord& record, std::string& malformed) {
+    Result<bool> more = fallback_->next(record, malformed);
+    if (more && *more)
+      record_read(fallback_->line());
+    return more;
+  }
+
+  std::filesystem::path path_;
+  std::unique_ptr<ByteSource> bytes_;
+  Decode decode_;
+  NdjsonRecordDecoder decoder_;
+  ondemand::parser parser_;
+  ondemand::document_stream stream_;
+  ondemand::document_stream::iterator it_;
+  std::vector<char> buffer_;
+  std::size_t size_ = 0;       // bytes in buffer_
+  std::size_t batch_size_ = 0; // the whole lines being iterated, at the front of buffer_
+  std::size_t counted_ = 0;    // line_ counts the line ends before this offset of the batch
+  std::uint64_t line_ = 1;     // the line at offset counted_
+  std::uint64_t returned_ = 0; // records returned
+  bool eof_ = false;
+  bool bom_checked_ = false;
+  bool in_batch_ = false;
+  bool advance_ = false; // it_ still points at the record returned last
+  std::optional<Error> pending_error_;
+  std::unique_ptr<RecordByRecordNdjson> fallback_;
 };
 
 } // namespace
