@@ -363,19 +363,68 @@ private:
   std::string padded_;
 };
 
+// The parts of a stream given by `ranges`, back to back; everything else is read and dropped.
+// Bytes beyond the last range are not read at all.
+class RangeSource final : public ByteSource {
+public:
+  RangeSource(std::unique_ptr<ByteSource> inner, std::vector<ByteRange> ranges)
+      : inner_(std::move(inner)), ranges_(std::move(ranges)) {}
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    while (next_ < ranges_.size()) {
+      const ByteRange& range = ranges_[next_];
+      if (at_ >= range.end) {
+        ++next_;
+        continue;
+      }
+      const bool skipping = at_ < range.begin;
+      const std::uint64_t wanted = skipping ? range.begin - at_ : range.end - at_;
+      char* into = skipping ? scratch_.data() : buffer;
+      const std::size_t room = skipping ? scratch_.size() : capacity;
+      Result<std::size_t> got =
+          inner_->read(into, static_cast<std::size_t>(std::min<std::uint64_t>(wanted, room)));
+      if (!got)
+        return got;
+      if (*got == 0)
+        return std::size_t{0};
+      at_ += *got;
+      if (!skipping)
+        return got;
+    }
+    return std::size_t{0};
+  }
+  const std::string& name() const override { return inner_->name(); }
+  std::uint64_t position() const override { return inner_->position(); }
+  std::uint64_t total() const override { return inner_->total(); }
+
+private:
+  std::unique_ptr<ByteSource> inner_;
+  std::vector<ByteRange> ranges_;
+  std::size_t next_ = 0;
+  std::uint64_t at_ = 0; // offset in the inner stream
+  std::vector<char> scratch_ = std::vector<char>(std::size_t{1} << 20);
+};
+
 // NDJSON read a batch of whole lines at a time: simdjson's iterate_many finds the records of the
 // batch in one stage-1 pass over it, with no copy per record and no separate splitter. Line
 // numbers are counted from the records' byte offsets. The first record that is not a plain
 // object on a line of its own (invalid JSON, a value that is not an object, two values on one
 // line, a record longer than the buffer) hands the rest of the file to RecordByRecordNdjson,
-// reopened and advanced past the records already returned, so that every error reads exactly as
-// that reader gives it.
+// reopened and advanced to that record's line, so that every error reads exactly as that reader
+// gives it.
 class NdjsonExportFile final : public ExportFile {
 public:
   NdjsonExportFile(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes,
-                   Decode decode)
+                   Decode decode, const std::vector<ByteRange>& ranges)
       : ExportFile(path), path_(path), bytes_(std::move(bytes)), decode_(decode), decoder_(decode) {
     parser_.threaded = false; // one batch at a time; the read-ahead thread already inflates
+    // Where each range starts in the stream of ranges, and on which line of the file.
+    std::uint64_t at = 0;
+    for (const ByteRange& range : ranges) {
+      marks_.push_back({at, range.line});
+      at += range.end - range.begin;
+    }
+    bom_checked_ = !ranges.empty(); // a range starts at a record
   }
 
   Result<bool> next(BillingRecord& record, std::string& malformed) override {
@@ -383,27 +432,36 @@ public:
       return next_record_by_record(record, malformed);
     for (;;) {
       if (in_batch_) {
-        if (advance_) {
-          advance_ = false;
-          ++it_;
-        }
         if (it_ != stream_.end()) {
-          if (!take(record, malformed))
+          const std::size_t offset = it_.current_index();
+          count_lines_to(offset);
+          if (it_.error() || !starts_line(offset))
             return hand_over(record, malformed);
-          advance_ = true;
-          ++returned_;
+          decoder_.decode(*it_, record, malformed);
+          if (!malformed.empty())
+            return hand_over(record, malformed);
+          // The next record must start a line of its own: checked before this one is returned,
+          // as RecordByRecordNdjson fails on this one when it does not.
+          ++it_;
+          if (it_ != stream_.end() && (it_.error() || !starts_line(it_.current_index())))
+            return hand_over(record, malformed);
+          record_offset_ = stream_offset_ + offset;
           record_read(line_);
           return true;
         }
         in_batch_ = false;
-        if (stream_.truncated_bytes() != 0)
+        if (stream_.truncated_bytes() != 0) {
+          count_lines_to(batch_size_ - stream_.truncated_bytes());
           return hand_over(record, malformed);
+        }
         count_lines_to(batch_size_);
         consume_batch();
       }
       Result<bool> started = start_batch();
       if (!started)
         return std::move(started).error();
+      if (fallback_)
+        return next_record_by_record(record, malformed);
       if (!*started) {
         if (!pending_error_)
           return false;
@@ -417,21 +475,21 @@ public:
     return fallback_ ? fallback_->position() : bytes_->position();
   }
   std::uint64_t total() const override { return fallback_ ? fallback_->total() : bytes_->total(); }
+  std::optional<std::uint64_t> record_offset() const override {
+    if (fallback_ || !marks_.empty())
+      return std::nullopt;
+    return record_offset_;
+  }
 
 private:
   static constexpr std::size_t block = std::size_t{1} << 20;
   // Beyond this a line is left to RecordByRecordNdjson, which names it as too large.
   static constexpr std::size_t max_batch = std::size_t{64} << 20;
 
-  // Decodes the document at it_ when it is a plain object on its own line.
-  bool take(BillingRecord& record, std::string& malformed) {
-    const std::size_t offset = it_.current_index();
-    if (!starts_line(offset))
-      return false;
-    count_lines_to(offset);
-    decoder_.decode(*it_, record, malformed);
-    return malformed.empty();
-  }
+  struct LineMark {
+    std::uint64_t offset; // in the stream read
+    std::uint64_t line;   // of the file, at that offset
+  };
 
   // Whether only blanks separate the byte at `offset` from the previous line end (or the start of
   // the batch, which starts a line).
@@ -446,14 +504,21 @@ private:
     return true;
   }
 
+  // Moves line_ to the line of the batch's byte at `offset` (at or after counted_).
   void count_lines_to(std::size_t offset) noexcept {
+    while (next_mark_ < marks_.size() && marks_[next_mark_].offset <= stream_offset_ + offset) {
+      line_ = marks_[next_mark_].line;
+      counted_ = static_cast<std::size_t>(marks_[next_mark_].offset - stream_offset_);
+      ++next_mark_;
+    }
     line_ += static_cast<std::uint64_t>(
         std::count(buffer_.data() + counted_, buffer_.data() + offset, '\n'));
     counted_ = offset;
   }
 
   // Reads until the buffer holds a block of whole lines (or the rest of the file), and starts
-  // iterating over them. False at the end of the file (or where it failed: pending_error_).
+  // iterating over them. False at the end of the file (or where it failed: pending_error_), or
+  // when the file was handed over.
   Result<bool> start_batch() {
     while (!eof_ && size_ < block)
       read_block();
@@ -462,6 +527,7 @@ private:
       if (size_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) {
         std::memmove(buffer_.data(), buffer_.data() + 3, size_ - 3);
         size_ -= 3;
+        stream_offset_ = 3;
       }
     }
     std::size_t lines = size_;
@@ -486,12 +552,12 @@ private:
             .iterate_many(reinterpret_cast<const std::uint8_t*>(buffer_.data()), lines,
                           std::max(lines, block))
             .get(stream_);
-    if (error)
-      return hand_over_at_batch();
-    it_ = stream_.begin();
-    in_batch_ = true;
-    advance_ = false;
-    return true;
+    if (!error) {
+      it_ = stream_.begin();
+      in_batch_ = true;
+      return true;
+    }
+    return hand_over_at_batch();
   }
 
   // Appends a block of the file to the buffer. Where the file fails, the records before are still
@@ -515,12 +581,13 @@ private:
   void consume_batch() {
     std::memmove(buffer_.data(), buffer_.data() + batch_size_, size_ - batch_size_);
     size_ -= batch_size_;
+    stream_offset_ += batch_size_;
     batch_size_ = 0;
   }
 
   Result<bool> hand_over_at_batch() {
-    Status status = fall_back();
-    if (!status)
+    count_lines_to(0);
+    if (Status status = fall_back(); !status)
       return status.error();
     return false;
   }
@@ -531,7 +598,9 @@ private:
     return next_record_by_record(record, malformed);
   }
 
-  // Reopens the file record by record and skips the records already returned.
+  // Reopens the whole file record by record and skips the records before line_, which were
+  // returned already (or, in a read of some ranges, lie outside them: records of other months,
+  // which the caller skips anyway).
   Status fall_back() {
     in_batch_ = false;
     pending_error_.reset();
@@ -539,26 +608,23 @@ private:
     if (!reopened)
       return std::move(reopened).error();
     fallback_ = std::make_unique<RecordByRecordNdjson>(read_ahead(std::move(*reopened)), decode_);
-    BillingRecord skipped;
-    std::string reason;
-    for (std::uint64_t i = 0; i < returned_; ++i) {
-      Result<bool> more = fallback_->next(skipped, reason);
-      if (!more)
-        return std::move(more).error();
-      if (!*more)
-        return source_error(name() + " changed while it was read: it now ends after " +
-                            std::to_string(i) + " records");
-    }
+    resume_line_ = line_;
     bytes_.reset();
     buffer_ = {};
     return {};
   }
 
   Result<bool> next_record_by_record(BillingRecord& record, std::string& malformed) {
-    Result<bool> more = fallback_->next(record, malformed);
-    if (more && *more)
+    for (;;) {
+      Result<bool> more = fallback_->next(record, malformed);
+      if (!more || !*more)
+        return more;
+      if (fallback_->line() < resume_line_)
+        continue;
+      resume_line_ = 0;
       record_read(fallback_->line());
-    return more;
+      return true;
+    }
   }
 
   std::filesystem::path path_;
@@ -569,17 +635,20 @@ private:
   ondemand::document_stream stream_;
   ondemand::document_stream::iterator it_;
   std::vector<char> buffer_;
-  std::size_t size_ = 0;       // bytes in buffer_
-  std::size_t batch_size_ = 0; // the whole lines being iterated, at the front of buffer_
-  std::size_t counted_ = 0;    // line_ counts the line ends before this offset of the batch
-  std::uint64_t line_ = 1;     // the line at offset counted_
-  std::uint64_t returned_ = 0; // records returned
+  std::size_t size_ = 0;            // bytes in buffer_
+  std::size_t batch_size_ = 0;      // the whole lines being iterated, at the front of buffer_
+  std::size_t counted_ = 0;         // line_ counts the line ends before this offset of the batch
+  std::uint64_t stream_offset_ = 0; // of buffer_[0] in the stream read
+  std::uint64_t line_ = 1;          // the line at offset counted_
+  std::uint64_t record_offset_ = 0;
+  std::vector<LineMark> marks_; // a read of ranges: where each starts
+  std::size_t next_mark_ = 0;
   bool eof_ = false;
   bool bom_checked_ = false;
   bool in_batch_ = false;
-  bool advance_ = false; // it_ still points at the record returned last
   std::optional<Error> pending_error_;
   std::unique_ptr<RecordByRecordNdjson> fallback_;
+  std::uint64_t resume_line_ = 0; // the fallback returns records from this line on
 };
 
 } // namespace
@@ -601,7 +670,8 @@ bool is_export_file_name(std::string_view name) {
 }
 
 Result<std::unique_ptr<ExportFile>> ExportFile::open(const std::filesystem::path& path,
-                                                     ExportFormat format, Decode decode) {
+                                                     ExportFormat format, Decode decode,
+                                                     std::vector<ByteRange> ranges) {
   Result<std::unique_ptr<ByteSource>> bytes = open_file(path);
   if (!bytes)
     return std::move(bytes).error();
@@ -623,11 +693,17 @@ Result<std::unique_ptr<ExportFile>> ExportFile::open(const std::filesystem::path
       return std::move(got).error();
     format = *got == 1 && first == '{' ? ExportFormat::ndjson : ExportFormat::csv;
   }
+  if (format == ExportFormat::ndjson) {
+    std::unique_ptr<ByteSource> source = std::move(*bytes);
+    if (!ranges.empty())
+      source = std::make_unique<RangeSource>(std::move(source), ranges);
+    // Inflating (and skipping) on a second core while parsing: gzip costs about as much as
+    // parsing.
+    return std::unique_ptr<ExportFile>(
+        std::make_unique<NdjsonExportFile>(path, read_ahead(std::move(source)), decode, ranges));
+  }
   // Inflating and parsing on two cores: gzip costs about as much as parsing.
   std::unique_ptr<ByteSource> source = read_ahead(std::move(*bytes));
-  if (format == ExportFormat::ndjson)
-    return std::unique_ptr<ExportFile>(
-        std::make_unique<NdjsonExportFile>(path, std::move(source), decode));
   auto csv = std::make_unique<CsvExportFile>(path, std::move(source), decode);
   if (Status status = csv->read_header(); !status)
     return status.error();
