@@ -501,6 +501,9 @@ public:
 
 private:
   static constexpr std::size_t block = std::size_t{1} << 20;
+  // Whole lines parsed per iterate_many. Batches of 128 KiB and 256 KiB (which, with their
+  // structural indexes, fit a core's L2 cache) measured no faster than 1 MiB.
+  static constexpr std::size_t batch_bytes = std::size_t{1} << 20;
   // Beyond this a line is left to RecordByRecordNdjson, which names it as too large.
   static constexpr std::size_t max_batch = std::size_t{64} << 20;
 
@@ -509,11 +512,14 @@ private:
     std::uint64_t line;   // of the file, at that offset
   };
 
-  // Whether only blanks separate the byte at `offset` from the previous line end (or the start of
-  // the batch, which starts a line).
+  const char* batch() const noexcept { return buffer_.data() + begin_; }
+
+  // Whether only blanks separate the batch's byte at `offset` from the previous line end (or the
+  // start of the batch, which starts a line).
   bool starts_line(std::size_t offset) const noexcept {
+    const char* data = batch();
     while (offset > 0) {
-      const char c = buffer_[--offset];
+      const char c = data[--offset];
       if (c == '\n')
         return true;
       if (c != ' ' && c != '\t' && c != '\r')
@@ -530,50 +536,61 @@ private:
       ++next_mark_;
     }
     // Records are a line each: memchr finds the one line end in a few vector steps.
-    const char* end = buffer_.data() + offset;
-    for (const char* p = buffer_.data() + counted_;
+    const char* end = batch() + offset;
+    for (const char* p = batch() + counted_;
          (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))));
          ++p)
       ++line_;
     counted_ = offset;
   }
 
-  // Reads until the buffer holds a block of whole lines (or the rest of the file), and starts
-  // iterating over them. False at the end of the file (or where it failed: pending_error_), or
-  // when the file was handed over.
+  // Starts iterating over the next batch of whole lines (or the rest of the file), reading more
+  // when fewer than a batch's worth are left. False at the end of the file (or where it failed:
+  // pending_error_), or when the file was handed over.
   Result<bool> start_batch() {
-    while (!eof_ && size_ < block)
-      read_block();
+    if (!eof_ && size_ - begin_ < batch_bytes) {
+      compact();
+      while (!eof_ && size_ < block)
+        read_block();
+    }
     if (!bom_checked_) {
       bom_checked_ = true;
       if (size_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) {
-        std::memmove(buffer_.data(), buffer_.data() + 3, size_ - 3);
-        size_ -= 3;
+        begin_ = 3;
         stream_offset_ = 3;
       }
     }
-    std::size_t lines = size_;
-    while (!eof_) {
-      const char* end = static_cast<const char*>(memrchr(buffer_.data(), '\n', size_));
+    std::size_t lines = 0;
+    for (;;) {
+      const char* data = batch();
+      const std::size_t available = size_ - begin_;
+      if (available == 0)
+        return false;
+      // Up to the last line end within batch_bytes, else the first after.
+      const std::size_t head = std::min(available, batch_bytes);
+      const char* end = static_cast<const char*>(memrchr(data, '\n', head));
+      if (end == nullptr && available > head)
+        end = static_cast<const char*>(std::memchr(data + head, '\n', available - head));
       if (end != nullptr) {
-        lines = static_cast<std::size_t>(end - buffer_.data()) + 1;
+        lines = static_cast<std::size_t>(end - data) + 1;
         break;
       }
-      if (size_ > max_batch)
+      if (eof_) {
+        lines = available;
+        break;
+      }
+      if (available > max_batch)
         return hand_over_at_batch();
+      compact();
       read_block(); // a line longer than the buffer
-      lines = size_;
     }
-    if (lines == 0)
-      return false;
     batch_size_ = lines;
     counted_ = 0;
     // The buffer always holds SIMDJSON_PADDING bytes beyond size_.
-    simdjson::error_code error =
-        parser_
-            .iterate_many(reinterpret_cast<const std::uint8_t*>(buffer_.data()), lines,
-                          std::max(lines, block))
-            .get(stream_);
+    simdjson::error_code error = parser_
+                                     .iterate_many(reinterpret_cast<const std::uint8_t*>(batch()),
+                                                   lines, std::max(lines, batch_bytes))
+                                     .get(stream_);
     if (!error) {
       it_ = stream_.begin();
       in_batch_ = true;
@@ -582,8 +599,17 @@ private:
     return hand_over_at_batch();
   }
 
-  // Appends a block of the file to the buffer. Where the file fails, the records before are still
-  // returned, the partial line after them is not (as RecordByRecordNdjson does).
+  // Moves the unread bytes to the front of the buffer.
+  void compact() noexcept {
+    if (begin_ == 0)
+      return;
+    std::memmove(buffer_.data(), batch(), size_ - begin_);
+    size_ -= begin_;
+    begin_ = 0;
+  }
+
+  // Appends a block of the file to the buffer (compacted). Where the file fails, the records
+  // before are still returned, the partial line after them is not (as RecordByRecordNdjson does).
   void read_block() {
     if (buffer_.size() < size_ + block + simdjson::SIMDJSON_PADDING)
       buffer_.resize(size_ + block + simdjson::SIMDJSON_PADDING);
@@ -599,10 +625,9 @@ private:
     size_ += *got;
   }
 
-  // Drops the batch just read from the buffer, keeping the partial line after it.
-  void consume_batch() {
-    std::memmove(buffer_.data(), buffer_.data() + batch_size_, size_ - batch_size_);
-    size_ -= batch_size_;
+  // Moves past the batch just iterated.
+  void consume_batch() noexcept {
+    begin_ += batch_size_;
     stream_offset_ += batch_size_;
     batch_size_ = 0;
   }
@@ -658,9 +683,10 @@ private:
   ondemand::document_stream::iterator it_;
   std::vector<char> buffer_;
   std::size_t size_ = 0;            // bytes in buffer_
-  std::size_t batch_size_ = 0;      // the whole lines being iterated, at the front of buffer_
+  std::size_t begin_ = 0;           // where the batch starts in buffer_
+  std::size_t batch_size_ = 0;      // the whole lines being iterated, from begin_
   std::size_t counted_ = 0;         // line_ counts the line ends before this offset of the batch
-  std::uint64_t stream_offset_ = 0; // of buffer_[0] in the stream read
+  std::uint64_t stream_offset_ = 0; // of the batch's first byte in the stream read
   std::uint64_t line_ = 1;          // the line at offset counted_
   std::uint64_t record_offset_ = 0;
   std::vector<LineMark> marks_; // a read of ranges: where each starts
