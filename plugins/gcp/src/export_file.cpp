@@ -7,8 +7,13 @@
 
 #include <simdjson.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -423,6 +428,70 @@ private:
   std::vector<char> scratch_ = std::vector<char>(std::size_t{1} << 20);
 };
 
+// The same for a file that is not gzip: the parts between the ranges are not read at all
+// (pread at each range), so that reading one month of a year's extract costs that month.
+class FileRangeSource final : public ByteSource {
+public:
+  FileRangeSource(int fd, std::string name, std::uint64_t total, std::vector<ByteRange> ranges)
+      : fd_(fd), name_(std::move(name)), total_(total), ranges_(std::move(ranges)) {}
+  ~FileRangeSource() override { ::close(fd_); }
+  FileRangeSource(const FileRangeSource&) = delete;
+  FileRangeSource& operator=(const FileRangeSource&) = delete;
+
+  static Result<std::unique_ptr<ByteSource>> open(const std::filesystem::path& path,
+                                                  std::vector<ByteRange> ranges) {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+      return source_error(path.string() + ": cannot open: " + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      ::close(fd);
+      return source_error(path.string() + ": cannot open: not a regular file");
+    }
+    return std::unique_ptr<ByteSource>(std::make_unique<FileRangeSource>(
+        fd, path.string(), static_cast<std::uint64_t>(info.st_size), std::move(ranges)));
+  }
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    while (next_ < ranges_.size()) {
+      const ByteRange& range = ranges_[next_];
+      at_ = std::max(at_, range.begin);
+      const std::uint64_t end = std::min(range.end, total_);
+      if (at_ >= end) {
+        ++next_;
+        continue;
+      }
+      const std::size_t wanted =
+          static_cast<std::size_t>(std::min<std::uint64_t>(end - at_, capacity));
+      const ssize_t got = ::pread(fd_, buffer, wanted, static_cast<off_t>(at_));
+      if (got < 0) {
+        if (errno == EINTR)
+          continue;
+        return source_error(name_ + ": read failed: " + std::strerror(errno));
+      }
+      if (got == 0) // the file is shorter than when it was scanned
+        return std::size_t{0};
+      at_ += static_cast<std::uint64_t>(got);
+      return static_cast<std::size_t>(got);
+    }
+    return std::size_t{0};
+  }
+  const std::string& name() const override { return name_; }
+  std::uint64_t position() const override { return at_; }
+  std::uint64_t total() const override { return total_; }
+
+private:
+  int fd_;
+  std::string name_;
+  std::uint64_t total_;
+  std::vector<ByteRange> ranges_;
+  std::size_t next_ = 0;
+  std::uint64_t at_ = 0;
+};
+
 // NDJSON read a batch of whole lines at a time: simdjson's iterate_many finds the records of the
 // batch in one stage-1 pass over it, with no copy per record and no separate splitter. Line
 // numbers are counted from the records' byte offsets. The first record that is not a plain
@@ -743,8 +812,25 @@ Result<std::unique_ptr<ExportFile>> ExportFile::open(const std::filesystem::path
   }
   if (format == ExportFormat::ndjson) {
     std::unique_ptr<ByteSource> source = std::move(*bytes);
-    if (!ranges.empty())
-      source = std::make_unique<RangeSource>(std::move(source), ranges);
+    if (!ranges.empty()) {
+      // A plain file is read only at its ranges; a gzip one is inflated through and the rest
+      // dropped.
+      Result<std::unique_ptr<ByteSource>> raw = open_file(path, Compression::none);
+      if (!raw)
+        return std::move(raw).error();
+      char magic[2] = {0, 0};
+      Result<std::size_t> got = (*raw)->read(magic, 2);
+      if (!got)
+        return std::move(got).error();
+      if (*got == 2 && magic[0] == '\x1f' && magic[1] == '\x8b') {
+        source = std::make_unique<RangeSource>(std::move(source), ranges);
+      } else {
+        Result<std::unique_ptr<ByteSource>> plain = FileRangeSource::open(path, ranges);
+        if (!plain)
+          return std::move(plain).error();
+        source = std::move(*plain);
+      }
+    }
     // Inflating (and skipping) on a second core while parsing: gzip costs about as much as
     // parsing.
     return std::unique_ptr<ExportFile>(

@@ -5,6 +5,7 @@
 // the records.
 #include "test_support.hpp"
 
+#include <billdrop/byte_source.hpp>
 #include <billdrop/sdk.hpp>
 
 #include <gtest/gtest.h>
@@ -106,6 +107,21 @@ TEST_F(GcpNdjsonBatchesTest, RunsOfMonthsAcrossBatchesKeepTheirTotalsAndLines) {
     EXPECT_EQ(total(*rows), expected[month].cost) << month;
     EXPECT_EQ(origins(*rows), expected[month].origins) << month;
     EXPECT_EQ(rows->at(0).get("resource/service"), "Compute \"Engine\"");
+  }
+
+  // The same as gzip: a month's read inflates through the other months' runs.
+  write("gz/a.ndjson.gz", gzip_compress(text));
+  PluginHarness gz(billdrop_plugin_entry(), {{"path", (dir_ / "gz" / "a.ndjson.gz").string()}});
+  ASSERT_TRUE(gz.create().ok());
+  for (const int month : {8, 7}) {
+    auto rows = gz.read(Month(2024, month));
+    ASSERT_TRUE(rows.ok()) << rows.error().message();
+    EXPECT_TRUE(gz.rejects().empty());
+    EXPECT_EQ(total(*rows), expected[month].cost) << month;
+    std::multiset<std::string> renamed;
+    for (const std::string& origin : expected[month].origins)
+      renamed.insert("a.ndjson.gz" + origin.substr(origin.find(':')));
+    EXPECT_EQ(origins(*rows), renamed) << month;
   }
 }
 
