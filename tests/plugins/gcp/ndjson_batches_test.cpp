@@ -263,3 +263,48 @@ TEST_F(GcpNdjsonBatchesTest, ARecordOverSeveralLinesIsOneRecordStartingOnItsFirs
 
 } // namespace
 } // namespace billdrop::gcp
+
+namespace billdrop::gcp {
+namespace {
+
+TEST_F(GcpNdjsonBatchesTest, ARecordMalformedOnlyBeyondItsRoutingFieldsIsRejectedInItsMonthsRead) {
+  // The months scan reads only usage_start_time and invoice.month, so it takes line 2,200 (a
+  // credit that is not an object) as an August record; August's read finds it malformed and
+  // rejects it, and every other record still converts once. July: lines 1-1,500 and 3,001-4,000.
+  std::string text;
+  std::map<int, Expected> expected;
+  int line = 1;
+  for (int i = 0; i < 4000; ++i) {
+    if (line == 2200) {
+      std::string bad = record(8, i, "7");
+      bad.replace(bad.find(R"([{"name":"SUD")"), 1, "[5,");
+      text += bad + "\n";
+      ++line;
+      continue;
+    }
+    add(text, line <= 1500 || line > 3000 ? 7 : 8, i, "1.5", expected, line, "f.ndjson");
+  }
+  write("f.ndjson", text);
+
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", (dir_ / "f.ndjson").string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto months = harness.months();
+  ASSERT_TRUE(months.ok()) << months.error().message();
+  ASSERT_EQ(*months, (std::vector<Month>{Month(2024, 7), Month(2024, 8)}));
+  auto july = harness.read(Month(2024, 7));
+  ASSERT_TRUE(july.ok()) << july.error().message();
+  EXPECT_TRUE(harness.rejects().empty());
+  EXPECT_EQ(total(*july), expected[7].cost);
+  EXPECT_EQ(origins(*july), expected[7].origins);
+  auto august = harness.read(Month(2024, 8));
+  ASSERT_TRUE(august.ok()) << august.error().message();
+  EXPECT_EQ(total(*august), expected[8].cost);
+  EXPECT_EQ(origins(*august), expected[8].origins);
+  ASSERT_EQ(harness.rejects().size(), 1u);
+  EXPECT_EQ(harness.rejects()[0].origin, "f.ndjson:2200");
+  EXPECT_EQ(harness.rejects()[0].reason.rfind("invalid JSON: ", 0), 0u)
+      << harness.rejects()[0].reason;
+}
+
+} // namespace
+} // namespace billdrop::gcp
