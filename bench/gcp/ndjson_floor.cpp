@@ -7,6 +7,11 @@
 //
 // With `records`, only the documents are found (simdjson's stage 1 and the record boundaries),
 // no field is visited: the part of the floor that every pass over the file pays.
+//
+//   billdrop_gcp_ndjson_floor implementation
+//
+// prints which simdjson kernel runs stage 1 (and string unescaping) at run time, chosen by the
+// shared library for this CPU, and which one On Demand's inline code was compiled as.
 #include <billdrop/byte_source.hpp>
 
 #include <simdjson.h>
@@ -91,8 +96,16 @@ simdjson::error_code visit(ondemand::value value, Counts& counts) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string_view(argv[1]) == "implementation") {
+    std::printf("simdjson %s: stage 1 and strings %s (run time), On Demand inline code %s "
+                "(compile time)\n",
+                SIMDJSON_STRINGIFY(SIMDJSON_VERSION),
+                simdjson::get_active_implementation()->name().c_str(),
+                SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION));
+    return 0;
+  }
   if (argc != 2 && !(argc == 3 && std::string_view(argv[2]) == "records")) {
-    std::fprintf(stderr, "usage: %s <export.ndjson[.gz]> [records]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <export.ndjson[.gz]> [records] | implementation\n", argv[0]);
     return 2;
   }
   const bool visit_fields = argc == 2;

@@ -30,6 +30,7 @@ if [ "$compress" = gz ]; then gzip -1 "$file"; file="$file.gz"; fi
 printf 'path = "%s"\n' "$file" > "$dir/gcp.toml"
 echo "input: $(stat -c %s "$file") bytes, $rows records ($format${compress:+, gzip})"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$build/bin/billdrop_gcp_ndjson_floor" implementation
 
 # timed LABEL COMMAND...: one run under /usr/bin/time, "LABEL wall cpu rss_kb" appended to runs.txt.
 timed() {

@@ -9,6 +9,7 @@
 #include <billdrop/sdk.hpp>
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <map>
 #include <set>
@@ -304,6 +305,35 @@ TEST_F(GcpNdjsonBatchesTest, ARecordMalformedOnlyBeyondItsRoutingFieldsIsRejecte
   EXPECT_EQ(harness.rejects()[0].origin, "f.ndjson:2200");
   EXPECT_EQ(harness.rejects()[0].reason.rfind("invalid JSON: ", 0), 0u)
       << harness.rejects()[0].reason;
+}
+
+// The plugin is compiled for baseline x86-64, so simdjson's inline On Demand code is its
+// `fallback` namespace; the parts that use SIMD (stage 1, which finds every structural character,
+// and string unescaping) are the shared library's, which picks the best kernel for the CPU at run
+// time (ondemand::parser takes get_active_implementation()). This holds that: on a CPU with the
+// SSE4.2 and CLMUL of simdjson's `westmere` kernel or better, the kernel is not the fallback.
+TEST(GcpNdjsonSimd, Stage1RunsTheCpusSimdKernel) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("sse4.2") || !__builtin_cpu_supports("pclmul"))
+    GTEST_SKIP() << "this CPU has no SIMD kernel of simdjson";
+  const simdjson::implementation* active = simdjson::get_active_implementation();
+  EXPECT_NE(active->name(), "fallback");
+  EXPECT_TRUE(active->supported_by_runtime_system());
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+      __builtin_cpu_supports("bmi2")) {
+    EXPECT_TRUE(active->name() == "haswell" || active->name() == "icelake") << active->name();
+  }
+  // A parser of the same shared library parses with it.
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string json(std::string_view(R"({"cost":1.25,"sku":{"id":"a\"b"}})"));
+  auto document = parser.iterate(json);
+  std::string_view id;
+  ASSERT_EQ(document["sku"]["id"].get_string().get(id), simdjson::SUCCESS);
+  EXPECT_EQ(id, "a\"b");
+#else
+  GTEST_SKIP() << "x86-64 only";
+#endif
 }
 
 } // namespace
