@@ -307,6 +307,39 @@ TEST_F(GcpNdjsonBatchesTest, ARecordMalformedOnlyBeyondItsRoutingFieldsIsRejecte
       << harness.rejects()[0].reason;
 }
 
+// Keys are taken as written only when that is what they say: keys with escapes are unescaped
+// ("c\u006fst" is "cost"), blanks may stand on either side of the ':', and keys that hold a ':',
+// a backslash or nothing are read past.
+TEST_F(GcpNdjsonBatchesTest, KeysWithEscapesOrBlanksAroundTheirColonAreRead) {
+  const std::string text =
+      "{\"usage_start_time\" : \"2024-07-01 00:00:00 UTC\",\t\"cost\"\t:\t2.50 , \"currency\" :"
+      "\"USD\", \"service\" : {\"description\" :\"Compute\"} , "
+      "\"invoice\":{\"month\":\"202407\"}}\n"
+      "{\"usage\\u005fstart_time\":\"2024-07-02 00:00:00 UTC\",\"c\\u006fst\":1.25,\"currency\":"
+      "\"USD\",\"service\":{\"descr\\u0069ption\":\"Storage\"},\"invoice\":{\"month\":\"202407\"}}"
+      "\n"
+      "{\"a\\\\\":1,\"x:y\":\"b\",\"\":3,\"usage_start_time\":\"2024-07-03 00:00:00 UTC\","
+      "\"cost\":0.75,\"currency\":\"USD\",\"credits\":[{\"n\\u0061me\":\"SUD\",\"amount\" : "
+      "-0.25}],\"service\":{\"description\":\"Network\"},\"invoice\":{\"month\":\"202407\"}}\n";
+  write("k.ndjson", text);
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", (dir_ / "k.ndjson").string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto months = harness.months();
+  ASSERT_TRUE(months.ok()) << months.error().message();
+  ASSERT_EQ(*months, (std::vector<Month>{Month(2024, 7)}));
+  auto rows = harness.read(Month(2024, 7));
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_TRUE(harness.rejects().empty());
+  ASSERT_EQ(rows->size(), 4u);                           // three charges and the credit
+  EXPECT_EQ(total(*rows), Decimal::from_string("4.25")); // 2.50 + 1.25 + 0.75 - 0.25
+  std::multiset<std::string> services;
+  for (const auto& row : *rows)
+    services.insert(std::string(row.get("resource/service")));
+  EXPECT_EQ(services, (std::multiset<std::string>{"Compute", "Storage", "Network", "Network"}));
+  EXPECT_EQ(origins(*rows),
+            (std::multiset<std::string>{"k.ndjson:1", "k.ndjson:2", "k.ndjson:3", "k.ndjson:3"}));
+}
+
 // The plugin is compiled for baseline x86-64, so simdjson's inline On Demand code is its
 // `fallback` namespace; the parts that use SIMD (stage 1, which finds every structural character,
 // and string unescaping) are the shared library's, which picks the best kernel for the CPU at run
