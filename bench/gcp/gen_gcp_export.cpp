@@ -1,6 +1,7 @@
 // Writes a synthetic Google Cloud billing export extract for the benchmark: NDJSON (as BigQuery
 // extracts it) or flattened CSV with Python-style lists, `rows` records spread over July and
-// August 2024, every fifth with a credit, every third with labels.
+// August 2024, every fifth with a credit, every third with labels. Prints each month's exact Σ
+// cost/cost (cost plus credits, summed in micro-units), for the benchmark to check the totals.
 //
 //   billdrop_gcp_bench_gen ndjson 1000000 /tmp/gcp_bench/export.ndjson
 #include <cstdio>
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
                "system_labels,location.location,location.region,cost,currency,usage.amount,"
                "usage.unit,credits,invoice.month,cost_type,resource.name,resource.global_name\n",
                out);
+  long long micros[2] = {0, 0}; // July, August
   for (long i = 0; i < rows; ++i) {
     const int month = i < rows / 2 ? 7 : 8;
     const long hour = (i * 7) % (31 * 24);
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
     std::snprintf(cost, sizeof cost, "%ld.%06ld", cents / 1000, (cents % 1000) * 1000 + i % 1000);
     const bool credit = i % 5 == 0;
     const bool labeled = i % 3 == 0;
+    micros[month - 7] += (cents / 1000) * 1000000LL + (cents % 1000) * 1000 + i % 1000 -
+                         (credit ? 12345 : 0); // the credit's -0.012345
     if (format == "ndjson") {
       std::fprintf(
           out,
@@ -77,6 +81,13 @@ int main(int argc, char** argv) {
                  : "",
           month, i % 10000, i % 10000);
     }
+  }
+  for (int m = 0; m < 2; ++m) {
+    const long long value = micros[m];
+    const long long whole = value / 1000000;
+    const long long fraction = (value < 0 ? -value : value) % 1000000;
+    std::printf("cost 2024-%02d %s%lld.%06lld\n", m + 7, value < 0 && whole == 0 ? "-" : "", whole,
+                fraction);
   }
   return std::fclose(out) == 0 ? 0 : 1;
 }

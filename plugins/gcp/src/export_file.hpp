@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace billdrop::gcp {
 
@@ -27,14 +29,25 @@ bool is_export_file_name(std::string_view name);
 // which is all that listing a file's months needs.
 enum class Decode { routing, full };
 
+// A part of a file's (inflated) bytes that holds whole records: [begin, end), whose first byte is
+// on line `line`.
+struct ByteRange {
+  std::uint64_t begin;
+  std::uint64_t end;
+  std::uint64_t line;
+};
+
 class ExportFile {
 public:
   virtual ~ExportFile() = default;
 
   // Opens `path` and, for CSV, reads its header. `format` automatic decides by extension
-  // (ignoring .gz), then by the first byte ('{' is NDJSON).
+  // (ignoring .gz), then by the first byte ('{' is NDJSON). With `ranges` (sorted, apart; as
+  // record_offset() gave them for the same file), an NDJSON file is read only there; other
+  // formats ignore them.
   static Result<std::unique_ptr<ExportFile>> open(const std::filesystem::path& path,
-                                                  ExportFormat format, Decode decode);
+                                                  ExportFormat format, Decode decode,
+                                                  std::vector<ByteRange> ranges = {});
 
   // Reads the next record. Returns false at the end. A record that is present but unreadable
   // (a CSV row with fewer or more fields than the header, invalid JSON, a malformed list cell)
@@ -53,6 +66,9 @@ public:
   virtual std::uint64_t line() const noexcept = 0;
   virtual std::uint64_t position() const = 0;
   virtual std::uint64_t total() const = 0;
+  // Where the record last returned starts in the file's (inflated) bytes, when the reader knows
+  // (NDJSON read whole, as long as every record was plain).
+  virtual std::optional<std::uint64_t> record_offset() const { return std::nullopt; }
   const std::string& name() const noexcept { return name_; }
 
 protected:

@@ -2,12 +2,28 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <system_error>
 
 namespace billdrop::gcp {
 namespace {
 
 constexpr std::uint64_t progress_interval = 64 * 1024; // records
+// Past this many runs in one file (months interleaved record by record) the index stops keeping
+// them and reads of the file parse it whole: a run costs 32 bytes.
+constexpr std::size_t max_runs = 256 * 1024;
+
+// The file's size and modification time, to tell whether it changed since the scan.
+void stat_file(const std::filesystem::path& path, std::uintmax_t& size,
+               std::filesystem::file_time_type& modified) {
+  std::error_code ec;
+  size = std::filesystem::file_size(path, ec);
+  if (ec)
+    size = 0;
+  modified = std::filesystem::last_write_time(path, ec);
+  if (ec)
+    modified = {};
+}
 
 // "billing.csv:42", built in place to spare an allocation per record.
 void make_origin(std::string& out, const std::string& name, std::uint64_t line) {
@@ -69,6 +85,8 @@ Status ExportSource::build_index() {
   for (const std::filesystem::path& path : *paths) {
     FileIndex& entry = index.emplace_back();
     entry.path = path;
+    stat_file(path, entry.size, entry.modified);
+    bool runs = true;
     // A file that cannot be opened (or whose header cannot be read) could hold anything.
     Result<std::unique_ptr<ExportFile>> file =
         ExportFile::open(path, options_.format, Decode::routing);
@@ -83,6 +101,17 @@ Status ExportSource::build_index() {
       if (!*more)
         break;
       Result<RoutedRecord> routed = router.route(record);
+      const std::optional<Month> month =
+          routed ? std::optional<Month>(routed->month) : std::nullopt;
+      if (runs) {
+        const std::optional<std::uint64_t> offset = (*file)->record_offset();
+        if (!offset || entry.runs.size() == max_runs) {
+          runs = false;
+          entry.runs = {};
+        } else if (entry.runs.empty() || entry.runs.back().month != month) {
+          entry.runs.push_back({*offset, (*file)->line(), month});
+        }
+      }
       if (routed) {
         entry.months.insert(routed->month);
       } else if (entry.unroutable++ == 0) {
@@ -124,6 +153,28 @@ bool ExportSource::FileIndex::read_for(Month month) const {
   return months.count(month) != 0 || (unroutable != 0 && months.empty());
 }
 
+std::vector<ByteRange> ExportSource::FileIndex::ranges_for(Month month) const {
+  std::vector<ByteRange> ranges;
+  if (runs.empty())
+    return ranges;
+  std::uintmax_t now_size = 0;
+  std::filesystem::file_time_type now_modified;
+  stat_file(path, now_size, now_modified);
+  if (now_size != size || now_modified != modified)
+    return ranges; // changed since the scan: read whole, as if there were no index
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i].month && *runs[i].month != month)
+      continue;
+    const std::uint64_t end =
+        i + 1 < runs.size() ? runs[i + 1].offset : std::numeric_limits<std::uint64_t>::max();
+    if (!ranges.empty() && ranges.back().end == runs[i].offset)
+      ranges.back().end = end;
+    else
+      ranges.push_back({runs[i].offset, end, runs[i].line});
+  }
+  return ranges;
+}
+
 Status ExportSource::read(Month month, RowSink& sink) {
   if (Status status = build_index(); !status)
     return status;
@@ -149,7 +200,7 @@ Status ExportSource::read(Month month, RowSink& sink) {
 Status ExportSource::read_file(const FileIndex& file, Month month, RowSink& sink,
                                std::uint64_t& done, std::uint64_t total) {
   Result<std::unique_ptr<ExportFile>> opened =
-      ExportFile::open(file.path, options_.format, Decode::full);
+      ExportFile::open(file.path, options_.format, Decode::full, file.ranges_for(month));
   if (!opened)
     return std::move(opened).error();
   ExportFile& source = **opened;

@@ -34,6 +34,12 @@ public:
   Status read(Month month, RowSink& sink);
 
 private:
+  struct Run {
+    std::uint64_t offset;       // of its first record
+    std::uint64_t line;         // of its first record
+    std::optional<Month> month; // none: records of no month
+  };
+
   struct FileIndex {
     std::filesystem::path path;
     std::set<Month> months; // of its records, as far as the scan got
@@ -42,10 +48,19 @@ private:
     std::uint64_t unroutable = 0;
     std::string first_unroutable;    // "<file>:<line>: <reason>"
     std::optional<FileBreak> broken; // the scan stopped before the end
+    // Runs of consecutive records of one month (or of no month), so that a read parses only the
+    // parts of the file that hold its month. Empty when the reader gave no offsets (CSV, or an
+    // NDJSON file with a record it could not take in a batch) or the runs were too many.
+    std::vector<Run> runs;
+    std::uintmax_t size = 0; // as scanned: a file changed since is read whole
+    std::filesystem::file_time_type modified;
 
     // Whether a read of `month` reads the file: it holds the month, or it holds only records of
     // no month, which every month's read then rejects.
     bool read_for(Month month) const;
+    // The parts of the file a read of `month` needs (its runs and those of no month); empty: the
+    // whole file.
+    std::vector<ByteRange> ranges_for(Month month) const;
   };
 
   Result<std::vector<std::filesystem::path>> files() const;
