@@ -53,6 +53,13 @@ Error FileBreak::month_error(Month month) const {
                retryable_);
 }
 
+Error FileBreak::any_month_error() const {
+  return Error(kind_,
+               where() + "; its rows after that point could belong to any month, so no month "
+                         "it holds can be read completely",
+               retryable_);
+}
+
 Error FileBreak::listing_error() const {
   return Error(kind_,
                where() + " before any of its records could be read; they could belong to any "

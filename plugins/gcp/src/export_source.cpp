@@ -192,15 +192,35 @@ Status ExportSource::read(Month month, RowSink& sink) {
   std::uint64_t done = 0;
   for (const FileIndex& file : *index_)
     if (file.read_for(month))
-      if (Status status = read_file(file, month, sink, done, total); !status)
+      if (Status status = read_file(file.path, file.ranges_for(month), month, sink, done, total);
+          !status)
         return status;
   return {};
 }
 
-Status ExportSource::read_file(const FileIndex& file, Month month, RowSink& sink,
-                               std::uint64_t& done, std::uint64_t total) {
+Status ExportSource::read_all(RowSink& sink) {
+  Result<std::vector<std::filesystem::path>> paths = files();
+  if (!paths)
+    return paths.error();
+  std::uint64_t total = 0;
+  for (const std::filesystem::path& path : *paths) {
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec)
+      total += size;
+  }
+  std::uint64_t done = 0;
+  for (const std::filesystem::path& path : *paths)
+    if (Status status = read_file(path, {}, std::nullopt, sink, done, total); !status)
+      return status;
+  return {};
+}
+
+Status ExportSource::read_file(const std::filesystem::path& path,
+                               const std::vector<ByteRange>& ranges, std::optional<Month> month,
+                               RowSink& sink, std::uint64_t& done, std::uint64_t total) {
   Result<std::unique_ptr<ExportFile>> opened =
-      ExportFile::open(file.path, options_.format, Decode::full, file.ranges_for(month));
+      ExportFile::open(path, options_.format, Decode::full, ranges);
   if (!opened)
     return std::move(opened).error();
   ExportFile& source = **opened;
@@ -211,8 +231,9 @@ Status ExportSource::read_file(const FileIndex& file, Month month, RowSink& sink
   std::uint64_t records = 0;
   for (;;) {
     Result<bool> more = source.next(record, malformed);
-    if (!more) // the file changed since the scan
-      return source.broke_off(more.error()).month_error(month);
+    if (!more) // the file breaks off (in a month's read: it changed since the scan)
+      return month ? source.broke_off(more.error()).month_error(*month)
+                   : source.broke_off(more.error()).any_month_error();
     if (!*more)
       break;
     if (++records % progress_interval == 0)
@@ -223,7 +244,7 @@ Status ExportSource::read_file(const FileIndex& file, Month month, RowSink& sink
       sink.reject(origin, malformed.empty() ? routed.error().message() : malformed);
       continue;
     }
-    if (routed->month != month)
+    if (month && routed->month != *month)
       continue;
     make_origin(origin, source.name(), source.line());
     if (!malformed.empty()) {

@@ -32,6 +32,9 @@ public:
   Status check() const;
   Result<std::vector<Month>> months();
   Status read(Month month, RowSink& sink);
+  // Every record of every file, each in its own month, in one pass and with no scan for the
+  // months first (the host routes the rows; ABI 1.4 one pass).
+  Status read_all(RowSink& sink);
 
 private:
   struct Run {
@@ -65,7 +68,10 @@ private:
 
   Result<std::vector<std::filesystem::path>> files() const;
   Status build_index();
-  Status read_file(const FileIndex& file, Month month, RowSink& sink, std::uint64_t& done,
+  // The records of `month` in `path` (its `ranges` only, when given), or of every month when
+  // `month` is none.
+  Status read_file(const std::filesystem::path& path, const std::vector<ByteRange>& ranges,
+                   std::optional<Month> month, RowSink& sink, std::uint64_t& done,
                    std::uint64_t total);
 
   ExportOptions options_;

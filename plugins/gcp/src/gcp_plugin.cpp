@@ -79,6 +79,14 @@ public:
   Status read(Month month, RowSink& sink) override {
     return files_ ? files_->read(month, sink) : bigquery_->read(month, sink);
   }
+  // Export extracts learn their months only by reading them: one pass reads each file once.
+  // (A file that breaks off fails every month either way; BigQuery lists months by a query.)
+  bool one_pass() const { return files_.has_value(); }
+  Status read_all(RowSink& sink) {
+    if (!files_)
+      return internal_error("read_all on a BigQuery source");
+    return files_->read_all(sink);
+  }
 
 private:
   std::optional<ExportSource> files_;

@@ -24,6 +24,8 @@ public:
   Error month_error(Month month) const;
   // For a file that broke before any of its records routed: no month can carry the error.
   Error listing_error() const;
+  // For a read of every month at once (one pass): the rows after the break could belong to any.
+  Error any_month_error() const;
 
   const std::string& name() const noexcept { return name_; }
   std::uint64_t line() const noexcept { return line_; }

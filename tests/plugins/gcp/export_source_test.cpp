@@ -62,6 +62,15 @@ TEST_F(GcpExportSourceTest, ABrokenFileFailsEveryMonthNamingWhereItBroke) {
     EXPECT_TRUE(harness.rows().empty());
   }
 
+  // In one pass too: the read of every month fails at the break, naming it.
+  auto all = harness.read_all();
+  ASSERT_FALSE(all.ok());
+  EXPECT_EQ(all.error().kind(), ErrorKind::data);
+  EXPECT_EQ(all.error().message(),
+            "big.ndjson.gz breaks off at line 60,001 (truncated gzip stream (unexpected end of "
+            "file)); its rows after that point could belong to any month, so no month it holds "
+            "can be read completely");
+
   // Without the broken file the intact one converts: July by hand 1.25 + 2.50.
   std::filesystem::remove(dir_ / "in" / "big.ndjson.gz");
   PluginHarness intact(billdrop_plugin_entry(), {{"path", (dir_ / "in").string()}});

@@ -191,6 +191,31 @@ TEST_P(GcpFormatTest, CostTypesAndAccountFallback) {
   EXPECT_NE(find_row(*august, "Credit", "-1"), nullptr); // unknown credit type
 }
 
+// One pass (ABI 1.4): read_all gives exactly the rows of months() + read(month), each file
+// read once; the totals per month are the hand-summed ones above.
+TEST_P(GcpFormatTest, OnePassGivesTheRowsOfEveryMonth) {
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", (fixtures / GetParam()).string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto one_pass = harness.one_pass();
+  ASSERT_TRUE(one_pass.ok()) << one_pass.error().message();
+  EXPECT_TRUE(*one_pass);
+  auto all = harness.read_all();
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  std::map<std::string, Decimal> by_month;
+  for (const auto& row : *all)
+    by_month[row.get("time/usage_start").substr(0, 7)] +=
+        Decimal::from_string(row.get("cost/cost"));
+  // July 10.75 (6 rows) and August 61.36 (7 rows), by usage month as above.
+  EXPECT_EQ(all->size(), 13u);
+  EXPECT_EQ(by_month["2024-07"], Decimal::from_string("10.75"));
+  EXPECT_EQ(by_month["2024-08"], Decimal::from_string("61.36"));
+  EXPECT_EQ(by_month.size(), 2u);
+  auto compared = harness.compare_one_pass();
+  ASSERT_TRUE(compared.ok()) << compared.error().message();
+  EXPECT_TRUE(compared->equal()) << compared->first_difference;
+  EXPECT_EQ(compared->rows_in_one_pass, 13u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Extracts, GcpFormatTest,
                          ::testing::Values("billing_2024.ndjson", "billing_2024.csv"));
 
