@@ -72,11 +72,21 @@ inline std::size_t lowest_bit(unsigned mask) noexcept {
 // that no field can be longer than a field may be), and a line that could need more fields than
 // there is room for (the general path makes room for the lines after it). The delimiter must
 // differ from the quote, CR and LF, and the quote from CR and LF.
+//
+// A quoted field holding doubled quotes (JSON tags: "{""env"": ""prod""}") is taken too, its view
+// still escaped: its place in `fields` goes into [escaped, escaped + kMaxEscaped) and
+// `escaped_count` says how many; the caller unescapes them (unescape_doubled) once the whole line
+// is taken, so a line left to the general path is never changed. A line with more such fields goes
+// there too.
+constexpr std::size_t kMaxEscaped = 8;
+
 const char* split_plain_line(const char* const line, const char* const end, const char delimiter,
                              const char quote, const std::size_t max_line,
                              std::string_view* const fields, std::string_view* const fields_end,
-                             std::size_t& count) {
+                             std::size_t& count, std::string_view** const escaped,
+                             std::size_t& escaped_count) {
   std::string_view* out = fields;
+  escaped_count = 0;
   const char* field = line; // start of the field in progress
   const char* p = line;     // scan position
   // The CR or LF at `at` follows the last field: the start of the next line, or nullptr.
@@ -96,8 +106,22 @@ const char* split_plain_line(const char* const line, const char* const end, cons
   // start of the next field, or nullptr; `next_line` is set when the field ends the line.
   const auto quoted = [&](const char* open, const char* close,
                           const char*& next_line) -> const char* {
-    if (open != field || end - close < 2 || *close != quote || out == fields_end)
+    if (open != field || out == fields_end)
       return nullptr;
+    bool doubled = false;
+    for (;;) {
+      if (end - close < 2 || *close != quote)
+        return nullptr;
+      if (close[1] != quote)
+        break;
+      doubled = true; // a doubled quote: the field goes on after the pair
+      close = find_any_of3(close + 2, end, quote, '\r', '\n');
+    }
+    if (doubled) {
+      if (escaped_count == kMaxEscaped)
+        return nullptr;
+      escaped[escaped_count++] = out;
+    }
     *out++ = std::string_view(open + 1, static_cast<std::size_t>(close - open - 1));
     const char after = close[1];
     if (after == delimiter) {
@@ -189,6 +213,25 @@ const char* split_plain_line(const char* const line, const char* const end, cons
     }
   }
   return nullptr;
+}
+
+// Drops the second quote of each doubled pair of `field`, a view into `base`'s bytes that
+// split_plain_line took: the content moves down in place and the view shrinks to it.
+void unescape_doubled(char* const base, const char* const data, std::string_view& field,
+                      const char quote) noexcept {
+  char* const begin = base + (field.data() - data);
+  char* const end = begin + field.size();
+  char* write = static_cast<char*>(std::memchr(begin, quote, field.size()));
+  if (write == nullptr)
+    return;
+  const char* read = write;
+  while (read < end) {
+    const char c = *read++;
+    *write++ = c;
+    if (c == quote)
+      ++read; // split_plain_line only takes a quote inside the field when another follows it
+  }
+  field = std::string_view(begin, static_cast<std::size_t>(write - begin));
 }
 
 std::string describe_byte(char c) {
@@ -291,8 +334,13 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
   if (split_lines_) {
     const char* const data = buffer_.data();
     std::string_view* const fields = record.fields_.data();
+    std::string_view* escaped[kMaxEscaped];
+    std::size_t escaped_count = 0;
     if (const char* next = split_plain_line(data + begin_, data + end_, delimiter, quote, max_field,
-                                            fields, fields + record.fields_.size(), record.size_)) {
+                                            fields, fields + record.fields_.size(), record.size_,
+                                            escaped, escaped_count)) {
+      for (std::size_t i = 0; i < escaped_count; ++i)
+        unescape_doubled(buffer_.data(), data, *escaped[i], quote);
       begin_ = static_cast<std::size_t>(next - data);
       ++next_line_;
       ++records_;
