@@ -142,7 +142,7 @@ Status CostExportReader::scan() {
         return std::move(opened).error();
       CostFile& file = **opened;
       while (true) {
-        Result<bool> more = file.next();
+        Result<bool> more = file.next_date_only();
         if (!more) {
           seen.broken = file.broke_off(more.error());
           break;
