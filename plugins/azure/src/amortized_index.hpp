@@ -10,6 +10,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -21,8 +22,9 @@ struct JoinKey {
   friend auto operator<=>(const JoinKey&, const JoinKey&) = default;
 };
 
-// Hashes key parts, text compared ignoring ASCII case; each part is ended by a separator so that
-// ("ab", "c") and ("a", "bc") differ.
+// Hashes key parts, text compared ignoring ASCII case, eight bytes at a time into two 64-bit
+// lanes; each part ends with its length and kind, so that ("ab", "c") and ("a", "bc") differ.
+// The hash lives only as long as one read: it is free to change.
 class JoinKeyBuilder {
 public:
   void add(std::string_view text) noexcept;
@@ -32,8 +34,13 @@ public:
   JoinKey key() const noexcept { return {a_, b_}; }
 
 private:
-  void byte(unsigned char c) noexcept;
-  std::uint64_t a_ = 0xcbf29ce484222325ULL; // FNV-1a offset basis
+  void mix(std::uint64_t word) noexcept {
+    a_ = (a_ ^ word) * 0x9e3779b97f4a7c15ULL;
+    a_ ^= a_ >> 32;
+    b_ = (b_ + word) * 0xff51afd7ed558ccdULL;
+    b_ ^= b_ >> 29;
+  }
+  std::uint64_t a_ = 0xcbf29ce484222325ULL;
   std::uint64_t b_ = 0x9e3779b97f4a7c15ULL;
 };
 
@@ -49,6 +56,8 @@ public:
     return ordinal < taken_.size() && taken_[ordinal];
   }
   std::size_t size() const noexcept { return entries_.size(); }
+  // The largest ordinal of an entry not taken; nullopt when every entry was taken.
+  std::optional<std::uint64_t> last_untaken() const noexcept;
 
 private:
   struct Entry {
