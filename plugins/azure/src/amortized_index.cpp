@@ -66,42 +66,64 @@ void JoinKeyBuilder::add(const Decimal& number) {
   }
 }
 
+AmortizedIndex::Slot& AmortizedIndex::slot_for(JoinKey key) noexcept {
+  // The key is a hash already: its low bits pick the slot.
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = static_cast<std::size_t>(key.low) & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.tail == none || slot.key == key)
+      return slot;
+  }
+}
+
+void AmortizedIndex::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
+  for (const Slot& slot : old)
+    if (slot.tail != none)
+      slot_for(slot.key) = slot;
+}
+
 void AmortizedIndex::add(JoinKey key, std::uint64_t ordinal, const Decimal& cost) {
-  entries_.push_back(Entry{key, ordinal, cost});
+  if (entries_.size() >= none)
+    throw std::length_error("more than 4 billion amortized rows in one month");
+  if (4 * (keys_ + 1) > 3 * slots_.size())
+    grow();
+  const auto index = static_cast<std::uint32_t>(entries_.size());
+  entries_.push_back(Entry{cost, ordinal, none});
+  Slot& slot = slot_for(key);
+  if (slot.tail == none) {
+    slot.key = key;
+    slot.head = index;
+    ++keys_;
+  } else {
+    entries_[slot.tail].next = index;
+  }
+  slot.tail = index;
 }
 
 void AmortizedIndex::seal(std::uint64_t rows) {
-  if (entries_.size() >= UINT32_MAX)
-    throw std::length_error("more than 4 billion amortized rows in one month");
-  std::sort(entries_.begin(), entries_.end(), [](const Entry& x, const Entry& y) {
-    return x.key != y.key ? x.key < y.key : x.ordinal < y.ordinal;
-  });
-  next_.resize(entries_.size());
-  for (std::size_t i = 0; i < entries_.size(); ++i)
-    next_[i] = static_cast<std::uint32_t>(i);
   taken_.assign(rows, false);
 }
 
 const Decimal* AmortizedIndex::take(JoinKey key) {
-  const auto first = std::lower_bound(entries_.begin(), entries_.end(), key,
-                                      [](const Entry& e, const JoinKey& k) { return e.key < k; });
-  if (first == entries_.end() || first->key != key)
+  if (slots_.empty())
     return nullptr;
-  const auto head = static_cast<std::size_t>(first - entries_.begin());
-  const std::uint32_t i = next_[head];
-  if (i >= entries_.size() || entries_[i].key != key)
+  Slot& slot = slot_for(key);
+  if (slot.tail == none || slot.head == none)
     return nullptr;
-  next_[head] = i + 1;
-  taken_[entries_[i].ordinal] = true;
-  return &entries_[i].cost;
+  Entry& entry = entries_[slot.head];
+  slot.head = entry.next;
+  taken_[entry.ordinal] = true;
+  return &entry.cost;
 }
 
 std::optional<std::uint64_t> AmortizedIndex::last_untaken() const noexcept {
-  std::optional<std::uint64_t> last;
-  for (const Entry& entry : entries_)
-    if (!taken_[entry.ordinal] && (!last || entry.ordinal > *last))
-      last = entry.ordinal;
-  return last;
+  // Entries are in ordinal order: the last untaken one is the answer.
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
+    if (!taken_[it->ordinal])
+      return it->ordinal;
+  return std::nullopt;
 }
 
 } // namespace billdrop::azure

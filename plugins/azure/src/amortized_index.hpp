@@ -1,10 +1,13 @@
 #pragma once
 // The amortized export's rows of one month, by join key, for matching actual rows against.
 //
-// An entry is 64 bytes (a 128-bit key hash, the row's ordinal, its cost) plus a 4-byte cursor,
-// so 1,000,000 amortized rows in one month take about 68 MB. Keys are hashed, not stored: a
-// collision (about 1 in 10^19 for a million rows) could only move an amortized figure to another
-// row, never change a total, because each amortized row lands exactly once either way.
+// Rows are kept in file order (their cost, ordinal and the next row of the same key: 56 bytes)
+// and found through an open-addressing table of keys (24 bytes a slot, at most three quarters
+// full), so that matching an actual row costs one probe of the table, not a binary search over
+// every row: 1,000,000 amortized rows with distinct keys in one month take about 56 + 50 MB.
+// Keys are hashed, not stored: a collision (about 1 in 10^19 for a million rows) could only move
+// an amortized figure to another row, never change a total, because each amortized row lands
+// exactly once either way.
 
 #include <billdrop/decimal.hpp>
 
@@ -46,28 +49,40 @@ private:
 
 class AmortizedIndex {
 public:
+  // Adds a row; rows come in file order (ascending ordinals).
   void add(JoinKey key, std::uint64_t ordinal, const Decimal& cost);
-  // Sorts the entries; `rows` is the number of ordinals handed out (the taken() range).
+  // Ends the adding; `rows` is the number of ordinals handed out (the taken() range).
   void seal(std::uint64_t rows);
-  // The cost of the first not yet taken entry with `key` (in file order), marked taken; null
-  // when there is none.
+  // The cost of the first not yet taken row with `key` (in file order), marked taken; null when
+  // there is none.
   const Decimal* take(JoinKey key);
   bool taken(std::uint64_t ordinal) const noexcept {
     return ordinal < taken_.size() && taken_[ordinal];
   }
   std::size_t size() const noexcept { return entries_.size(); }
-  // The largest ordinal of an entry not taken; nullopt when every entry was taken.
+  // The largest ordinal of a row not taken; nullopt when every row was taken.
   std::optional<std::uint64_t> last_untaken() const noexcept;
 
 private:
+  static constexpr std::uint32_t none = UINT32_MAX;
   struct Entry {
-    JoinKey key;
-    std::uint64_t ordinal;
     Decimal cost;
+    std::uint64_t ordinal;
+    std::uint32_t next; // the next row with the same key, or none
   };
+  struct Slot {
+    JoinKey key;
+    std::uint32_t head = none; // the key's first untaken row; none: no row left (or empty slot)
+    std::uint32_t tail = none; // the key's last row; none: an empty slot
+  };
+  // The slot holding `key`, or the empty slot where it goes.
+  Slot& slot_for(JoinKey key) noexcept;
+  void grow();
+
   std::vector<Entry> entries_;
-  std::vector<std::uint32_t> next_; // at a key's first entry: its next untaken entry
-  std::vector<bool> taken_;         // by ordinal
+  std::vector<Slot> slots_; // a power of two of them
+  std::size_t keys_ = 0;    // slots in use
+  std::vector<bool> taken_; // by ordinal
 };
 
 } // namespace billdrop::azure
