@@ -85,19 +85,21 @@ void AmortizedIndex::grow() {
 }
 
 void AmortizedIndex::add(JoinKey key, std::uint64_t ordinal, const Decimal& cost) {
-  if (entries_.size() >= none)
+  if (count_ == none)
     throw std::length_error("more than 4 billion amortized rows in one month");
   if (4 * (keys_ + 1) > 3 * slots_.size())
     grow();
-  const auto index = static_cast<std::uint32_t>(entries_.size());
-  entries_.push_back(Entry{cost, ordinal, none});
+  const std::uint32_t index = count_++;
+  if ((index >> chunk_bits) == chunks_.size())
+    chunks_.push_back(std::make_unique_for_overwrite<Entry[]>(std::size_t{1} << chunk_bits));
+  entry(index) = Entry{cost, ordinal, none};
   Slot& slot = slot_for(key);
   if (slot.tail == none) {
     slot.key = key;
     slot.head = index;
     ++keys_;
   } else {
-    entries_[slot.tail].next = index;
+    entry(slot.tail).next = index;
   }
   slot.tail = index;
 }
@@ -112,17 +114,17 @@ const Decimal* AmortizedIndex::take(JoinKey key) {
   Slot& slot = slot_for(key);
   if (slot.tail == none || slot.head == none)
     return nullptr;
-  Entry& entry = entries_[slot.head];
-  slot.head = entry.next;
-  taken_[entry.ordinal] = true;
-  return &entry.cost;
+  Entry& row = entry(slot.head);
+  slot.head = row.next;
+  taken_[row.ordinal] = true;
+  return &row.cost;
 }
 
 std::optional<std::uint64_t> AmortizedIndex::last_untaken() const noexcept {
   // Entries are in ordinal order: the last untaken one is the answer.
-  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
-    if (!taken_[it->ordinal])
-      return it->ordinal;
+  for (std::uint32_t i = count_; i-- > 0;)
+    if (!taken_[entry(i).ordinal])
+      return entry(i).ordinal;
   return std::nullopt;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The amortized export's rows of one month, by join key, for matching actual rows against.
 //
-// Rows are kept in file order (their cost, ordinal and the next row of the same key: 56 bytes)
+// Rows are kept in file order (their cost, ordinal and the next row of the same key: 56 bytes,
+// in chunks)
 // and found through an open-addressing table of keys (24 bytes a slot, at most three quarters
 // full), so that matching an actual row costs one probe of the table, not a binary search over
 // every row: 1,000,000 amortized rows with distinct keys in one month take about 56 + 50 MB.
@@ -13,6 +14,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -59,7 +61,7 @@ public:
   bool taken(std::uint64_t ordinal) const noexcept {
     return ordinal < taken_.size() && taken_[ordinal];
   }
-  std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t size() const noexcept { return count_; }
   // The largest ordinal of a row not taken; nullopt when every row was taken.
   std::optional<std::uint64_t> last_untaken() const noexcept;
 
@@ -75,11 +77,21 @@ private:
     std::uint32_t head = none; // the key's first untaken row; none: no row left (or empty slot)
     std::uint32_t tail = none; // the key's last row; none: an empty slot
   };
+  // Rows are stored in chunks of this many, so that growing never copies them (nor holds two
+  // copies at once).
+  static constexpr unsigned chunk_bits = 16;
+  Entry& entry(std::uint32_t i) noexcept {
+    return chunks_[i >> chunk_bits][i & ((1u << chunk_bits) - 1)];
+  }
+  const Entry& entry(std::uint32_t i) const noexcept {
+    return chunks_[i >> chunk_bits][i & ((1u << chunk_bits) - 1)];
+  }
   // The slot holding `key`, or the empty slot where it goes.
   Slot& slot_for(JoinKey key) noexcept;
   void grow();
 
-  std::vector<Entry> entries_;
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::uint32_t count_ = 0; // rows added
   std::vector<Slot> slots_; // a power of two of them
   std::size_t keys_ = 0;    // slots in use
   std::vector<bool> taken_; // by ordinal
