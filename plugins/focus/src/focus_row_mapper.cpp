@@ -73,6 +73,7 @@ bool RowMapper::parse_tags(std::string_view text) {
     return false;
   if (document.get_object().get(object))
     return false;
+  std::size_t place = 0;
   for (auto member : object) {
     ondemand::field field;
     if (std::move(member).get(field))
@@ -120,7 +121,14 @@ bool RowMapper::parse_tags(std::string_view text) {
       break;
     }
     }
-    tags_.add(key, text_value);
+    if (text_value.empty())
+      continue; // an empty tag carries nothing (TagColumns::add skips it unnamed)
+    if (place == known_keys_.size())
+      known_keys_.push_back(KnownKey{std::string(key), tags_.key(key)});
+    else if (known_keys_[place].text != key)
+      known_keys_[place] = KnownKey{std::string(key), tags_.key(key)};
+    tags_.add(known_keys_[place].key, text_value);
+    ++place;
   }
   return true;
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace billdrop::focus {
 
@@ -48,6 +49,13 @@ private:
 
   std::unique_ptr<Json> json_;
   TagColumns tags_;
+  // The keys of the last rows' Tags by their place in the object, with their handles: rows
+  // repeat the same keys in the same order, so a key costs a comparison, not a hash lookup.
+  struct KnownKey {
+    std::string text;
+    TagColumns::Key key;
+  };
+  std::vector<KnownKey> known_keys_;
   std::string resource_id_;   // a synthetic id, when the row needs one
   std::string reject_reason_; // reused for rejects
   std::string currency_;      // BillingCurrency of the rows counted in currency_rows_
