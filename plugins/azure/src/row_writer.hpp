@@ -11,6 +11,8 @@
 #include <billdrop/timestamp.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace billdrop::azure {
 
@@ -28,9 +30,25 @@ public:
                RowSink& sink);
 
 private:
+  // Adds the tags of a Tags cell to tags_; false when the cell is not a JSON object.
+  bool add_tags(std::string_view cell);
+
   TagColumns tags_{"azure: tag key rewritten"};
   TagParser tag_parser_;
+  // The tags of the last few distinct Tags cells, by handle: exports repeat a handful of tag sets
+  // over millions of rows, so most rows copy their tags instead of parsing JSON and hashing keys.
+  struct ParsedTags {
+    std::string cell;
+    bool valid = false;
+    std::vector<std::pair<TagColumns::Key, std::string>> tags;
+  };
+  std::vector<ParsedTags> parsed_tags_; // at most parsed_tags_limit, replaced round robin
+  std::size_t next_parsed_ = 0;
   RegionNames regions_;
+  std::string last_location_; // the last location and its region (a view into regions_)
+  std::string_view last_region_;
+  bool has_last_location_ = false;
+  UtcTime last_start_{};
   std::string start_;
   std::string cost_;
   std::string amortized_;
