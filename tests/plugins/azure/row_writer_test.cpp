@@ -32,9 +32,9 @@ TEST(AzureRowWriter, SyntheticIdsSeparateRowsWhoseTagsDiffer) {
   EXPECT_FALSE(rows->at(3).has("resource/id")); // no tags: no id is needed
 }
 
-// Rows cycling through 20 distinct Tags cells (more than the writer keeps parsed), one of them not
-// JSON and one with an empty value, in three rounds: every row carries exactly its own cell's
-// tags, whether the cell was parsed for it or kept from an earlier row.
+// Rows cycling through 20 distinct Tags cells, one of them not JSON and one with an empty value,
+// in three rounds: every row carries exactly its own cell's tags, whether the cell was parsed for
+// it or its tags kept from an earlier row.
 TEST(AzureRowWriter, RepeatedTagCellsGiveEachRowItsOwnTags) {
   const auto dir = temp_dir("repeated_tags");
   std::string csv = "SubscriptionId,Date,MeterCategory,ResourceId,Cost,Tags\n";
