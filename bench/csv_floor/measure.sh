@@ -3,7 +3,9 @@
 #
 #   measure <label> <command...>   runs the command 3 times (BILLDROP_BENCH_RUNS to change),
 #                                  its stdout to $work/stdout; sets m_wall, m_cpu (user + sys)
-#                                  and m_rss_mb (the largest peak) and prints one line
+#                                  and m_rss_mb (the largest peak) and prints one line. Dirty
+#                                  pages are flushed (sync) before each run, so that a convert
+#                                  does not wait for the previous one's snapshots to reach disk
 #   ratio <a> <b>                  a / b with two decimals
 
 measure() {
@@ -14,6 +16,7 @@ measure() {
   i=0
   while [ "$i" -lt "$runs" ]; do
     rm -rf "$work/out"
+    sync
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" > "$work/stdout" 2> "$work/stderr" || {
       echo "$label: failed" >&2
       cat "$work/stderr" >&2
