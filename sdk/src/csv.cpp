@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace billdrop {
@@ -18,8 +20,8 @@ namespace {
 // Bytes asked of the source per read; the buffer grows beyond this only for longer records.
 constexpr std::size_t kBlock = std::size_t{1} << 20;
 
-// Bytes split_plain_line looks at per step where SSE2 is available, and so the most fields a
-// step can add.
+// Room the general path leaves in a record past the fields of its line, so that the fast path
+// rarely finds a longer line without room.
 constexpr std::ptrdiff_t kSplitStep = 32;
 
 // The first byte in [p, end) equal to a, b or c, or end. Fields are short, so this is where a
@@ -60,11 +62,25 @@ inline std::size_t lowest_bit(unsigned mask) noexcept {
 #endif
 }
 
+// The same for a 64-bit mask.
+inline std::size_t lowest_bit64(std::uint64_t mask) noexcept {
+#if defined(__x86_64__) && defined(__GNUC__)
+  std::size_t index;
+  asm("bsfq %1, %0" : "=r"(index) : "r"(mask) : "cc");
+  return index;
+#else
+  return static_cast<unsigned>(__builtin_ctzll(mask));
+#endif
+}
+
+// Up to this many quoted fields of a line may hold doubled quotes on the fast path.
+constexpr std::size_t kMaxEscaped = 8;
+
+#ifndef __SSE2__
+// The fast line splitter without SSE2 (split_line_by_quote_parity where SSE2 is available).
 // Splits the line at `line` when all of it is in [line, end): the common case of machine-written
-// exports, whose rows are short fields, some of them quoted ("Amazon Web Services, Inc."). One
-// pass finds the fields and the line end together, kSplitStep bytes per step where SSE2 is
-// available, then one bit per delimiter, quote, CR or LF, instead of a search per field and one
-// for the line end. A quoted field is taken as is when its closing quote is followed by the
+// exports, whose rows are short fields, some of them quoted ("Amazon Web Services, Inc."). A
+// quoted field is taken as is when its closing quote is followed by the
 // delimiter or the line end and it holds no CR or LF. Fields go straight into [fields,
 // fields_end) as views of the line, and `count` is how many. Returns the start of the next line,
 // or nullptr when the line needs the general path (the caller discards the fields): doubled or
@@ -72,11 +88,20 @@ inline std::size_t lowest_bit(unsigned mask) noexcept {
 // that no field can be longer than a field may be), and a line that could need more fields than
 // there is room for (the general path makes room for the lines after it). The delimiter must
 // differ from the quote, CR and LF, and the quote from CR and LF.
+//
+// A quoted field holding doubled quotes (JSON tags: "{""env"": ""prod""}") is taken too, its view
+// still escaped: its place in `fields` goes into [escaped, escaped + kMaxEscaped) and
+// `escaped_count` says how many; the caller unescapes them (unescape_doubled) once the whole line
+// is taken, so a line left to the general path is never changed. A line with more than
+// kMaxEscaped such fields goes there too.
+
 const char* split_plain_line(const char* const line, const char* const end, const char delimiter,
                              const char quote, const std::size_t max_line,
                              std::string_view* const fields, std::string_view* const fields_end,
-                             std::size_t& count) {
+                             std::size_t& count, std::string_view** const escaped,
+                             std::size_t& escaped_count) {
   std::string_view* out = fields;
+  escaped_count = 0;
   const char* field = line; // start of the field in progress
   const char* p = line;     // scan position
   // The CR or LF at `at` follows the last field: the start of the next line, or nullptr.
@@ -96,8 +121,22 @@ const char* split_plain_line(const char* const line, const char* const end, cons
   // start of the next field, or nullptr; `next_line` is set when the field ends the line.
   const auto quoted = [&](const char* open, const char* close,
                           const char*& next_line) -> const char* {
-    if (open != field || end - close < 2 || *close != quote || out == fields_end)
+    if (open != field || out == fields_end)
       return nullptr;
+    bool doubled = false;
+    for (;;) {
+      if (end - close < 2 || *close != quote)
+        return nullptr;
+      if (close[1] != quote)
+        break;
+      doubled = true; // a doubled quote: the field goes on after the pair
+      close = find_any_of3(close + 2, end, quote, '\r', '\n');
+    }
+    if (doubled) {
+      if (escaped_count == kMaxEscaped)
+        return nullptr;
+      escaped[escaped_count++] = out;
+    }
     *out++ = std::string_view(open + 1, static_cast<std::size_t>(close - open - 1));
     const char after = close[1];
     if (after == delimiter) {
@@ -108,65 +147,6 @@ const char* split_plain_line(const char* const line, const char* const end, cons
       next_line = finish(close + 1);
     return nullptr;
   };
-#ifdef __SSE2__
-  const __m128i vd = _mm_set1_epi8(delimiter);
-  const __m128i vq = _mm_set1_epi8(quote);
-  const __m128i vr = _mm_set1_epi8('\r');
-  const __m128i vn = _mm_set1_epi8('\n');
-  // Bit i of a step's masks stands for the byte p + i. Two loads per step halve the per-step
-  // bookkeeping, which costs as much as the comparisons.
-  const auto delimiters_in = [&](__m128i v) {
-    return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vd)));
-  };
-  const auto specials_in = [&](__m128i v) {
-    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vr)), _mm_cmpeq_epi8(v, vn))));
-  };
-  // A step finds at most kSplitStep delimiters: one room check for all of them, against a bound
-  // computed once. With a quote, CR or LF in the step there are fewer, which leaves room for the
-  // field it ends.
-  if (end - p >= kSplitStep && fields_end - out >= kSplitStep) {
-    const char* const last = end - kSplitStep;
-    std::string_view* const room = fields_end - kSplitStep;
-    const auto emit_all = [&](unsigned delimiters) {
-      while (delimiters != 0) {
-        const char* at = p + lowest_bit(delimiters);
-        delimiters &= delimiters - 1;
-        *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
-        field = at + 1;
-      }
-    };
-    while (p <= last) {
-      if (out > room) [[unlikely]]
-        return nullptr;
-      const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-      const unsigned special = specials_in(low) | specials_in(high) << 16;
-      const unsigned delimiters = delimiters_in(low) | delimiters_in(high) << 16;
-      if (special == 0) {
-        emit_all(delimiters);
-        p += kSplitStep;
-        continue;
-      }
-      // The delimiters before the first special byte need no look at the bytes themselves.
-      const std::size_t first = lowest_bit(special);
-      emit_all(delimiters & ((1u << first) - 1));
-      const char* at = p + first;
-      if (*at != quote) {
-        *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
-        return finish(at);
-      }
-      // The closing quote is the next special byte, in this step or after it.
-      const unsigned rest = special & (special - 1);
-      const char* close =
-          rest != 0 ? p + lowest_bit(rest) : find_any_of3(p + kSplitStep, end, quote, '\r', '\n');
-      const char* next_line = nullptr;
-      p = quoted(at, close, next_line);
-      if (p == nullptr)
-        return next_line;
-    }
-  }
-#endif
   while (p < end) {
     const char c = *p;
     if (c == delimiter) {
@@ -189,6 +169,306 @@ const char* split_plain_line(const char* const line, const char* const end, cons
     }
   }
   return nullptr;
+}
+#endif
+
+#ifdef __SSE2__
+// Bit i set where byte i of the 64 in `v` equals the byte `c` holds (four SSE2 compares).
+inline std::uint64_t bytes_equal(const __m128i (&v)[4], const __m128i c) noexcept {
+  std::uint64_t mask = 0;
+  for (int i = 0; i < 4; ++i)
+    mask |= static_cast<std::uint64_t>(
+                static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v[i], c))))
+            << (16 * i);
+  return mask;
+}
+
+// The same for bytes equal to either of two: the compares are joined before the mask is made.
+inline std::uint64_t bytes_equal(const __m128i (&v)[4], const __m128i c, const __m128i d) noexcept {
+  std::uint64_t mask = 0;
+  for (int i = 0; i < 4; ++i)
+    mask |= static_cast<std::uint64_t>(static_cast<unsigned>(
+                _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v[i], c), _mm_cmpeq_epi8(v[i], d)))))
+            << (16 * i);
+  return mask;
+}
+
+// The number of set bits (x86-64's baseline has no POPCNT: GCC would call libgcc).
+inline std::size_t count_bits(std::uint64_t x) noexcept {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return static_cast<std::size_t>((x * 0x0101010101010101ULL) >> 56);
+}
+
+// One 64-byte step's bit masks: bit i stands for byte i of the step.
+struct StepMasks {
+  std::uint64_t quotes;
+  std::uint64_t ends; // CR or LF
+  std::uint64_t delimiters;
+};
+
+// The masks of the 64 bytes at `p` with SSE2 (16 bytes a compare); past `end`, bytes read as
+// `pad`, which is no delimiter, quote, CR or LF.
+struct Sse2Masks {
+  [[gnu::always_inline]] static StepMasks compute(const char* p, const char* end, char delimiter,
+                                                  char quote, char pad) noexcept {
+    __m128i v[4];
+    if (end - p >= 64) {
+      for (int i = 0; i < 4; ++i)
+        v[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    } else {
+      alignas(16) char tail[64];
+      std::memset(tail, pad, sizeof tail);
+      std::memcpy(tail, p, static_cast<std::size_t>(end - p));
+      for (int i = 0; i < 4; ++i)
+        v[i] = _mm_load_si128(reinterpret_cast<const __m128i*>(tail + 16 * i));
+    }
+    return StepMasks{bytes_equal(v, _mm_set1_epi8(quote)),
+                     bytes_equal(v, _mm_set1_epi8('\r'), _mm_set1_epi8('\n')),
+                     bytes_equal(v, _mm_set1_epi8(delimiter))};
+  }
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define BILLDROP_CSV_AVX2_CLONE 1
+// The same with AVX2: 32 bytes a compare, half the compares and mask moves.
+struct Avx2Masks {
+  [[gnu::target("avx2")]] static StepMasks compute(const char* p, const char* end, char delimiter,
+                                                   char quote, char pad) noexcept {
+    alignas(32) char tail[64];
+    if (end - p < 64) {
+      std::memset(tail, pad, sizeof tail);
+      std::memcpy(tail, p, static_cast<std::size_t>(end - p));
+      p = tail;
+    }
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    const __m256i q = _mm256_set1_epi8(quote);
+    const __m256i d = _mm256_set1_epi8(delimiter);
+    const __m256i r = _mm256_set1_epi8('\r');
+    const __m256i n = _mm256_set1_epi8('\n');
+    // Two 32-bit masks (the halves' compares) as one (the intrinsics stay outside the lambda,
+    // which is not compiled for AVX2).
+    const auto join = [](int low_bits, int high_bits) {
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(low_bits)) |
+             static_cast<std::uint64_t>(static_cast<std::uint32_t>(high_bits)) << 32;
+    };
+    return StepMasks{join(_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, q)),
+                          _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, q))),
+                     join(_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(low, r),
+                                                               _mm256_cmpeq_epi8(low, n))),
+                          _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(high, r),
+                                                               _mm256_cmpeq_epi8(high, n)))),
+                     join(_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, d)),
+                          _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, d)))};
+  }
+};
+#endif
+
+// Bit i is the parity of the set bits at i and below: with quotes, 1 inside a quoted field (its
+// opening quote included) and 0 outside (its closing quote included).
+inline std::uint64_t prefix_xor(std::uint64_t x) noexcept {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+// The fast line splitter where SSE2 is available: the lines split_plain_line takes, and lines
+// with any number of quoted fields, 64 bytes per step. Each step makes one bit mask per
+// delimiter, quote, CR and LF; the quotes' running parity tells which delimiters and line ends
+// are inside a quoted field, so that every field costs a few bit operations, quoted or not, and a
+// quote costs nothing of its own. The same masks check that every quote is where RFC 4180 allows
+// it: an opening quote starts a field or follows a closing one (a doubled quote), and a closing
+// quote is followed by the delimiter, a line end or an opening quote. A line that breaks these
+// rules (a stray quote, a CR or LF inside quotes, a lone CR) goes to the general path, which
+// reads it or names the error; so does a line whose end is not in [line, end), one longer than
+// `max_line`, and one with more fields than [fields, fields_end) holds. Quoted fields holding
+// doubled quotes are listed in `escaped` as split_plain_line lists them.
+//
+// With kHead, only the first `head` fields are split (the rest are counted, not looked at):
+// `count` is how many went into `fields`, `total` how many the line has.
+template <bool kHead, class Masks>
+[[gnu::always_inline]] inline const char*
+split_line_by_quote_parity(const char* const line, const char* const end, const char delimiter,
+                           const char quote, const std::size_t max_line,
+                           std::string_view* const fields, std::string_view* const fields_end,
+                           std::size_t& count, std::string_view** const escaped,
+                           std::size_t& escaped_count, const std::size_t head, std::size_t& total) {
+  escaped_count = 0;
+  std::size_t skipped = 0; // fields past the head (kHead)
+  std::string_view* out = fields;
+  // The bytes after `end` in the last step: one that is no delimiter, quote, CR or LF.
+  char pad = 'a';
+  while (pad == delimiter || pad == quote)
+    ++pad;
+  const char* field = line;       // start of the field in progress
+  std::uint64_t inside_carry = 0; // all ones when the previous step ended inside quotes
+  std::uint64_t start_carry = 1;  // bit 0 of the step starts a field
+  std::uint64_t close_carry = 0;  // the previous step ended with a closing quote
+  bool field_escaped = false;     // a doubled quote seen in the field in progress
+  for (const char* p = line; p < end; p += 64) {
+    if (static_cast<std::size_t>(p - line) > max_line)
+      return nullptr;
+    const StepMasks masks = Masks::compute(p, end, delimiter, quote, pad);
+    const std::uint64_t quotes = masks.quotes;
+    const std::uint64_t ends = masks.ends;
+    const std::uint64_t inside = prefix_xor(quotes) ^ inside_carry;
+    const std::uint64_t line_ends = ends & ~inside;
+    const std::uint64_t first_end = line_ends & (0 - line_ends); // its lowest bit, or 0
+    const std::uint64_t before = first_end != 0 ? first_end - 1 : ~std::uint64_t{0};
+    if ((ends & inside & before) != 0) // a line end inside quotes: physical lines to count
+      return nullptr;
+    const std::uint64_t delimiters = masks.delimiters & ~inside & before;
+    const std::uint64_t opening = quotes & inside & before;
+    const std::uint64_t closing = quotes & ~inside & before;
+    const std::uint64_t starts = delimiters << 1 | start_carry;
+    const std::uint64_t after_close = closing << 1 | close_carry;
+    if ((opening & ~(starts | after_close)) != 0)
+      return nullptr; // a quote inside an unquoted field
+    if ((after_close & (before | first_end) & ~(delimiters | quotes | first_end)) != 0)
+      return nullptr; // neither the delimiter, a line end nor a quote after a closing quote
+    std::uint64_t reopened = opening & after_close; // second quotes of doubled pairs
+    // Ends the field in progress at `at`; `below` holds the step's bits before `at`.
+    const auto emit = [&](const char* at, std::uint64_t below) -> bool {
+      if (out == fields_end)
+        return false;
+      const bool doubled = field_escaped || (reopened & below) != 0;
+      reopened &= ~below;
+      field_escaped = false;
+      if (*field == quote) { // a quoted field: it ends with its closing quote
+        if (doubled) {
+          if (escaped_count == kMaxEscaped)
+            return false;
+          escaped[escaped_count++] = out;
+        }
+        *out++ = std::string_view(field + 1, static_cast<std::size_t>(at - field - 2));
+      } else {
+        *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
+      }
+      field = at + 1;
+      return true;
+    };
+    for (std::uint64_t rest = delimiters; rest != 0; rest &= rest - 1) {
+      if (kHead && static_cast<std::size_t>(out - fields) == head) {
+        skipped += count_bits(rest);
+        break;
+      }
+      if (!emit(p + lowest_bit64(rest), (rest & (0 - rest)) - 1))
+        return nullptr;
+    }
+    if (first_end != 0) {
+      const char* at = p + lowest_bit64(first_end);
+      if (static_cast<std::size_t>(at - line) > max_line)
+        return nullptr;
+      if (kHead && static_cast<std::size_t>(out - fields) == head)
+        ++skipped;
+      else if (!emit(at, first_end - 1))
+        return nullptr;
+      const char* next = at + 1;
+      if (*at == '\r') {
+        if (next == end || *next != '\n')
+          return nullptr; // a lone CR, or its LF not yet read
+        ++next;
+      }
+      count = static_cast<std::size_t>(out - fields);
+      total = count + skipped;
+      return next;
+    }
+    field_escaped = field_escaped || reopened != 0;
+    inside_carry = 0 - (inside >> 63);
+    start_carry = delimiters >> 63;
+    close_carry = closing >> 63;
+  }
+  return nullptr;
+}
+#endif
+
+// Drops the second quote of each doubled pair of `field`, a view into `base`'s bytes that
+// split_plain_line took: the content moves down in place and the view shrinks to it.
+void unescape_doubled(char* const base, const char* const data, std::string_view& field,
+                      const char quote) noexcept {
+  char* const begin = base + (field.data() - data);
+  char* const end = begin + field.size();
+  char* write = static_cast<char*>(std::memchr(begin, quote, field.size()));
+  if (write == nullptr)
+    return;
+  const char* read = write;
+  while (read < end) {
+    const char c = *read++;
+    *write++ = c;
+    if (c == quote)
+      ++read; // split_plain_line only takes a quote inside the field when another follows it
+  }
+  field = std::string_view(begin, static_cast<std::size_t>(write - begin));
+}
+
+#ifdef BILLDROP_CSV_AVX2_CLONE
+// split_line_by_quote_parity compiled for CPUs with AVX2 (Haswell and later): 32-byte compares,
+// three-operand (VEX) instructions and BMI's bit instructions. Chosen at run time when the CPU
+// has them.
+template <bool kHead>
+[[gnu::target("avx2,bmi,bmi2,popcnt")]] const char*
+split_line_avx2(const char* const line, const char* const end, const char delimiter,
+                const char quote, const std::size_t max_line, std::string_view* const fields,
+                std::string_view* const fields_end, std::size_t& count,
+                std::string_view** const escaped, std::size_t& escaped_count,
+                const std::size_t head, std::size_t& total) {
+  return split_line_by_quote_parity<kHead, Avx2Masks>(line, end, delimiter, quote, max_line, fields,
+                                                      fields_end, count, escaped, escaped_count,
+                                                      head, total);
+}
+
+template <bool kHead>
+const char* split_line_sse2(const char* const line, const char* const end, const char delimiter,
+                            const char quote, const std::size_t max_line,
+                            std::string_view* const fields, std::string_view* const fields_end,
+                            std::size_t& count, std::string_view** const escaped,
+                            std::size_t& escaped_count, const std::size_t head,
+                            std::size_t& total) {
+  return split_line_by_quote_parity<kHead, Sse2Masks>(line, end, delimiter, quote, max_line, fields,
+                                                      fields_end, count, escaped, escaped_count,
+                                                      head, total);
+}
+
+// BILLDROP_CSV_SSE2=1 keeps the SSE2 build on any CPU (the tests run both).
+const bool cpu_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+                          __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt") &&
+                          std::getenv("BILLDROP_CSV_SSE2") == nullptr;
+#endif
+
+// The fast line splitter; with kHead, only the first `head` fields (see
+// split_line_by_quote_parity).
+template <bool kHead>
+const char* split_line(const char* const line, const char* const end, const char delimiter,
+                       const char quote, const std::size_t max_line, std::string_view* const fields,
+                       std::string_view* const fields_end, std::size_t& count,
+                       std::string_view** const escaped, std::size_t& escaped_count,
+                       const std::size_t head, std::size_t& total) {
+#ifdef BILLDROP_CSV_AVX2_CLONE
+  return (cpu_has_avx2 ? split_line_avx2<kHead>
+                       : split_line_sse2<kHead>)(line, end, delimiter, quote, max_line, fields,
+                                                 fields_end, count, escaped, escaped_count, head,
+                                                 total);
+#elif defined(__SSE2__)
+  return split_line_by_quote_parity<kHead, Sse2Masks>(line, end, delimiter, quote, max_line, fields,
+                                                      fields_end, count, escaped, escaped_count,
+                                                      head, total);
+#else
+  const char* next = split_plain_line(line, end, delimiter, quote, max_line, fields, fields_end,
+                                      count, escaped, escaped_count);
+  total = count;
+  if (kHead && count > head) {
+    count = head;
+    while (escaped_count > 0 && escaped[escaped_count - 1] >= fields + head)
+      --escaped_count;
+  }
+  return next;
+#endif
 }
 
 std::string describe_byte(char c) {
@@ -232,13 +512,25 @@ Result<bool> CsvReader::next(CsvRecord& record) {
   record.size_ = 0;
   if (failed_)
     return *failed_;
-  auto result = read_record(record);
+  std::size_t total = 0;
+  auto result = read_record(record, CsvHeader::npos, total);
   if (!result)
     failed_ = result.error();
   return result;
 }
 
-Result<bool> CsvReader::read_record(CsvRecord& record) {
+Result<bool> CsvReader::next_head(CsvRecord& record, std::size_t fields, std::size_t& total) {
+  record.size_ = 0;
+  total = 0;
+  if (failed_)
+    return *failed_;
+  auto result = read_record(record, fields, total);
+  if (!result)
+    failed_ = result.error();
+  return result;
+}
+
+Result<bool> CsvReader::read_record(CsvRecord& record, const std::size_t head, std::size_t& total) {
   spans_.clear();
 
   if (first_block_) {
@@ -287,12 +579,22 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
   const char quote = options_.quote;
   const std::size_t max_field = options_.max_field_bytes;
 
-  // Fast path: the whole line is in the buffer and plain (see split_plain_line).
+  // Fast path: the whole line is in the buffer and plain (see split_line_by_quote_parity).
   if (split_lines_) {
     const char* const data = buffer_.data();
     std::string_view* const fields = record.fields_.data();
-    if (const char* next = split_plain_line(data + begin_, data + end_, delimiter, quote, max_field,
-                                            fields, fields + record.fields_.size(), record.size_)) {
+    std::string_view* escaped[kMaxEscaped];
+    std::size_t escaped_count = 0;
+    std::string_view* const fields_end = fields + record.fields_.size();
+    const char* const next =
+        head == CsvHeader::npos
+            ? split_line<false>(data + begin_, data + end_, delimiter, quote, max_field, fields,
+                                fields_end, record.size_, escaped, escaped_count, head, total)
+            : split_line<true>(data + begin_, data + end_, delimiter, quote, max_field, fields,
+                               fields_end, record.size_, escaped, escaped_count, head, total);
+    if (next != nullptr) {
+      for (std::size_t i = 0; i < escaped_count; ++i)
+        unescape_doubled(buffer_.data(), data, *escaped[i], quote);
       begin_ = static_cast<std::size_t>(next - data);
       ++next_line_;
       ++records_;
@@ -458,7 +760,8 @@ Result<bool> CsvReader::read_record(CsvRecord& record) {
     record.fields_.resize(room);
   for (std::size_t i = 0; i < spans_.size(); ++i)
     record.fields_[i] = std::string_view(data + spans_[i].first, spans_[i].second);
-  record.size_ = spans_.size();
+  total = spans_.size();
+  record.size_ = std::min(spans_.size(), head);
   begin_ += pos;
   ++records_;
   return true;

@@ -684,3 +684,107 @@ TEST(CsvReader, OptionsWhoseBytesCoincide) {
   EXPECT_EQ(parse_text("a,b\nc,d\n", newline_quote).records,
             (std::vector<Fields>{{"a", "b"}, {"c", "d"}}));
 }
+
+// Quoted fields with doubled quotes (JSON tags as exports write them) are taken by the fast line
+// splitter and unescaped once the line is taken: up to eight such fields per line there, more
+// on the general path. Lines with 0 to 12 of them, at every offset around the splitter's steps,
+// must read the same whole and one byte at a time, and equal the generator's fields.
+TEST(CsvReader, DoubledQuotesInManyFieldsOfALine) {
+  std::string text;
+  std::vector<Fields> expected;
+  for (int escaped = 0; escaped <= 12; ++escaped) {
+    for (std::size_t k = 0; k <= 40; k += 3) {
+      Fields fields;
+      std::string line;
+      const std::string pad(k, 'p');
+      line += pad;
+      fields.push_back(pad);
+      for (int e = 0; e < escaped; ++e) {
+        const std::string value = "{\"env\": \"prod\", \"n\": \"" + std::to_string(e) + "\"}" +
+                                  std::string(k % 7, 'x') + "\"";
+        std::string quoted = "\"";
+        for (char c : value)
+          quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        quoted += '"';
+        line += "," + quoted + ",plain";
+        fields.push_back(value);
+        fields.push_back("plain");
+      }
+      line += ",\"\"\"\",\"\"";
+      fields.push_back("\"");
+      fields.push_back("");
+      text += line + (k % 2 ? "\r\n" : "\n");
+      expected.push_back(fields);
+    }
+  }
+  const Parsed whole = parse_text(text);
+  EXPECT_EQ(whole.error, "");
+  EXPECT_EQ(whole.records, expected);
+  EXPECT_EQ(parse(memory_source(text, "t.csv", 1)), whole);
+  EXPECT_EQ(parse(read_ahead(memory_source(text, "t.csv"), 97, 2)), whole);
+  EXPECT_EQ(reference_parse(text), whole);
+}
+
+// next_head() splits only the first fields of each record: they equal the reference reading's
+// first fields, `total` its field count, and the lines and errors are next()'s, on random CSV
+// (quoted fields with delimiters, doubled quotes and line ends, stray quotes, every line end),
+// read whole, one byte at a time, and through the read-ahead thread.
+TEST(CsvReader, NextHeadSplitsTheFirstFieldsAndCountsTheRest) {
+  std::mt19937 rng(2024);
+  const std::string plain_bytes = "ab x\";";
+  const std::string quoted_bytes = plain_bytes + ",\r\n\"";
+  const std::string line_ends[] = {"\n", "\r\n", "\r"};
+  for (int round = 0; round < 150; ++round) {
+    std::string text;
+    const int records = 1 + static_cast<int>(rng() % 12);
+    for (int r = 0; r < records; ++r) {
+      const int columns = 1 + static_cast<int>(rng() % 40);
+      for (int c = 0; c < columns; ++c) {
+        if (c > 0)
+          text += ',';
+        const std::size_t length = rng() % 4 == 0 ? rng() % 70 : rng() % 6;
+        if (rng() % 3 == 0) {
+          text += '"';
+          for (std::size_t k = 0; k < length; ++k) {
+            const char ch = quoted_bytes[rng() % quoted_bytes.size()];
+            text += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+          }
+          text += '"';
+        } else {
+          for (std::size_t k = 0; k < length; ++k) {
+            const char ch = plain_bytes[rng() % plain_bytes.size()];
+            text += k == 0 && ch == '"' ? 'q' : ch;
+          }
+        }
+      }
+      if (r + 1 < records || rng() % 2)
+        text += line_ends[rng() % 3];
+    }
+    const Parsed want = reference_parse(text);
+    for (const std::size_t head : {0, 1, 3, 8, 33, 100}) {
+      const auto read = [&](std::unique_ptr<ByteSource> source, const char* how) {
+        CsvReader reader(std::move(source));
+        CsvRecord record;
+        std::size_t total = 0;
+        for (std::size_t i = 0;; ++i) {
+          auto more = reader.next_head(record, head, total);
+          ASSERT_TRUE(more) << more.error().message();
+          if (!*more) {
+            EXPECT_EQ(i, want.records.size()) << how;
+            return;
+          }
+          ASSERT_LT(i, want.records.size()) << how;
+          const Fields& full = want.records[i];
+          EXPECT_EQ(total, full.size()) << how << " round " << round << " record " << i;
+          const Fields first(full.begin(), full.begin() + std::min(head, full.size()));
+          EXPECT_EQ(Fields(record.begin(), record.end()), first)
+              << how << " round " << round << " record " << i << " head " << head;
+          EXPECT_EQ(reader.line(), want.lines[i]) << how;
+        }
+      };
+      read(memory_source(text, "t.csv"), "whole");
+      read(memory_source(text, "t.csv", 1), "bytes");
+      read(read_ahead(memory_source(text, "t.csv"), 33, 2), "read-ahead");
+    }
+  }
+}

@@ -130,11 +130,4 @@ Result<ColumnIndex> ColumnIndex::resolve(const CsvRecord& header, std::string_vi
   return index;
 }
 
-std::string_view ColumnIndex::get(const CsvRecord& record, Column column) const noexcept {
-  const std::size_t i = (*this)[column];
-  if (i == npos || i >= record.size())
-    return {};
-  return trim_ascii(record[i]);
-}
-
 } // namespace billdrop::azure

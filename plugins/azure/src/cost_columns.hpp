@@ -7,6 +7,7 @@
 
 #include <billdrop/csv.hpp>
 #include <billdrop/result.hpp>
+#include <billdrop/text.hpp>
 
 #include <array>
 #include <cstddef>
@@ -65,7 +66,16 @@ public:
   bool has(Column column) const noexcept { return (*this)[column] != npos; }
   // The cell of `column` in `record`, trimmed; "" when the file has no such column or the record
   // is too short to hold it.
-  std::string_view get(const CsvRecord& record, Column column) const noexcept;
+  std::string_view get(const CsvRecord& record, Column column) const noexcept {
+    const std::size_t i = (*this)[column];
+    if (i >= record.size()) // npos included
+      return {};
+    const std::string_view cell = record[i];
+    // Most cells have no surrounding spaces: two byte checks instead of the trim's loops.
+    if (cell.empty() || (!is_ascii_space(cell.front()) && !is_ascii_space(cell.back())))
+      return cell;
+    return trim_ascii(cell);
+  }
   std::size_t header_size() const noexcept { return header_size_; }
 
 private:

@@ -7,6 +7,7 @@
 #include <billdrop/decimal.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace billdrop::azure {
 namespace fs = std::filesystem;
@@ -28,6 +29,11 @@ public:
   }
   void file_done(const CostFile& file) {
     done_ += file.total() != 0 ? file.total() : file.position();
+    sink_.progress(done_, total_);
+  }
+  // Bytes a pass did not need to read.
+  void skipped(std::uint64_t bytes) {
+    done_ += bytes;
     sink_.progress(done_, total_);
   }
 
@@ -142,7 +148,7 @@ Status CostExportReader::scan() {
         return std::move(opened).error();
       CostFile& file = **opened;
       while (true) {
-        Result<bool> more = file.next();
+        Result<bool> more = file.next_date_only();
         if (!more) {
           seen.broken = file.broke_off(more.error());
           break;
@@ -255,15 +261,18 @@ Status CostExportReader::read_one(const std::vector<fs::path>& files, Month mont
 Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
                                      const std::vector<fs::path>& amortized, Month month,
                                      RowSink& sink) {
-  ReadProgress progress(sink, total_bytes(actual) + 2 * total_bytes(amortized));
+  const std::uint64_t amortized_bytes = total_bytes(amortized);
+  ReadProgress progress(sink, total_bytes(actual) + 2 * amortized_bytes);
   Decimal cost;
   Decimal quantity;
   bool has_quantity = false;
 
   // Pass 1: the month's amortized rows, as (key, row ordinal, amortized cost). Rows that cannot
-  // be read are left to pass 3, which rejects them.
+  // be read are left to pass 3, which rejects them: the last of them is remembered, so that pass
+  // 3 can stop after it and the last row no actual row took.
   AmortizedIndex index;
   std::uint64_t ordinal = 0;
+  std::optional<std::uint64_t> last_unreadable;
   for (const fs::path& path : amortized) {
     Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
     if (!opened)
@@ -278,9 +287,16 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
       progress.row(file);
       const std::uint64_t row = ordinal++;
       Result<UtcTime> start = file.usage_start();
-      if (!start || !month.contains(*start) ||
-          !file.parse_values(cost, quantity, has_quantity).ok())
+      if (!start) {
+        last_unreadable = row;
         continue;
+      }
+      if (!month.contains(*start))
+        continue;
+      if (!file.parse_values(cost, quantity, has_quantity).ok()) {
+        last_unreadable = row;
+        continue;
+      }
       index.add(join_key(file, *start, has_quantity ? &quantity : nullptr), row, cost);
     }
     progress.file_done(file);
@@ -325,9 +341,20 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
   }
 
   // Pass 3: amortized rows no actual row took (covered usage shown only amortized, unused
-  // commitments) become rows of billed cost 0. Unreadable rows are rejected here, once.
+  // commitments) become rows of billed cost 0. Unreadable rows are rejected here, once. The pass
+  // ends after the last such row; when every row was taken and none was unreadable, there is
+  // nothing to read.
+  std::optional<std::uint64_t> last_needed = last_unreadable;
+  if (const std::optional<std::uint64_t> untaken = index.last_untaken())
+    last_needed = std::max(last_needed.value_or(0), *untaken);
+  if (!last_needed) {
+    progress.skipped(amortized_bytes);
+    return {};
+  }
   ordinal = 0;
   for (const fs::path& path : amortized) {
+    if (ordinal > *last_needed)
+      break;
     Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
     if (!opened)
       return std::move(opened).error();
@@ -340,6 +367,8 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
         break;
       progress.row(file);
       const std::uint64_t row = ordinal++;
+      if (row > *last_needed)
+        break;
       Result<UtcTime> start = file.usage_start();
       if (!start) {
         sink.reject(file.origin(), start.error().message());

@@ -54,6 +54,16 @@ Result<std::unique_ptr<CostFile>> CostFile::open(const std::filesystem::path& pa
 
 Result<bool> CostFile::next() {
   Result<bool> more = reader_ ? reader_->next(record_) : parquet_->next(record_);
+  field_count_ = record_.size();
+  if (more && *more)
+    last_line_ = line();
+  return more;
+}
+
+Result<bool> CostFile::next_date_only() {
+  if (!reader_)
+    return next();
+  Result<bool> more = reader_->next_head(record_, columns_[Column::date] + 1, field_count_);
   if (more && *more)
     last_line_ = line();
   return more;
@@ -74,7 +84,7 @@ Result<UtcTime> CostFile::usage_start() {
     return last_date_;
   if (text.empty())
     return data_error("empty usage date in column " + header_names_[columns_[Column::date]] +
-                      (record_.size() < columns_.header_size() ? " (the row is short)" : ""));
+                      (field_count_ < columns_.header_size() ? " (the row is short)" : ""));
   Result<UtcTime> time = parse_timestamp(text);
   if (!time)
     return data_error("usage date " + quote_for_message(text) + " in column " +

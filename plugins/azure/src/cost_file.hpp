@@ -27,6 +27,9 @@ public:
   // Reads the next data row. An error is the file failing (a truncated gzip stream, an
   // unterminated quote): broke_off() says where and why.
   Result<bool> next();
+  // The same, splitting only the fields up to the usage date (a pass that lists months needs no
+  // other): cell() and usage_start() then read the date alone.
+  Result<bool> next_date_only();
   // Where the file broke off when next() failed with `error`: the line after the last row read.
   FileBreak broke_off(const Error& error) const {
     return FileBreak(name_, last_line_ + 1, error, source_);
@@ -62,6 +65,7 @@ private:
   ColumnIndex columns_;
   std::vector<std::string> header_names_;
   CsvRecord record_;
+  std::size_t field_count_ = 0; // of the record, whose fields record_ may hold only some of
   std::string origin_;
   // Exports repeat one date on thousands of rows: the last one parsed is remembered.
   std::string last_date_text_;

@@ -10,12 +10,38 @@ void field_if(RowSink& sink, std::string_view key, std::string_view value) {
     sink.field(key, value);
 }
 
+// Distinct Tags cells whose parsed tags are kept, at most (a few MB).
+constexpr std::size_t parsed_tags_limit = 4096;
+
 } // namespace
+
+bool RowWriter::add_tags(std::string_view cell) {
+  if (cell.empty())
+    return true;
+  auto it = parsed_tags_.find(cell);
+  if (it == parsed_tags_.end()) {
+    if (parsed_tags_.size() == parsed_tags_limit)
+      parsed_tags_.clear();
+    it = parsed_tags_.emplace(std::string(cell), ParsedTags{}).first;
+    ParsedTags& parsed = it->second;
+    tag_pairs_.clear();
+    parsed.valid = tag_parser_.parse(cell, tag_pairs_);
+    if (parsed.valid)
+      for (auto& [key, value] : tag_pairs_)
+        if (!value.empty()) // an empty tag carries nothing: its key is not named (TagColumns::add)
+          parsed.tags.emplace_back(tags_.key(key), std::move(value));
+  }
+  if (!it->second.valid)
+    return false;
+  for (const auto& [key, value] : it->second.tags)
+    tags_.add(key, value);
+  return true;
+}
 
 Status RowWriter::write(CostFile& file, UtcTime start, RowCosts costs, const Decimal* quantity,
                         RowSink& sink) {
   tags_.clear();
-  if (!tag_parser_.parse(file.cell(Column::tags), tags_)) {
+  if (!add_tags(file.cell(Column::tags))) {
     tags_.clear();
     sink.note("azure: Tags cell is not a JSON object (row kept without tags)");
   }
@@ -34,8 +60,11 @@ Status RowWriter::write(CostFile& file, UtcTime start, RowCosts costs, const Dec
   if (service.empty())
     service = file.cell(Column::consumed_service);
 
-  start_.clear();
-  append_iso(start_, start);
+  if (start_.empty() || start != last_start_) { // rows of one day come together
+    start_.clear();
+    append_iso(start_, start);
+    last_start_ = start;
+  }
   cost_.clear();
   costs.cost->append_to(cost_);
 
@@ -52,7 +81,13 @@ Status RowWriter::write(CostFile& file, UtcTime start, RowCosts costs, const Dec
   field_if(sink, "resource/account", file.cell(Column::subscription));
   field_if(sink, "resource/service", service);
   field_if(sink, "resource/usage_family", file.cell(Column::meter_subcategory));
-  field_if(sink, "resource/region", regions_.region_of(file.cell(Column::location)));
+  const std::string_view location = file.cell(Column::location);
+  if (!has_last_location_ || location != last_location_) {
+    last_region_ = regions_.region_of(location);
+    last_location_.assign(location);
+    has_last_location_ = true;
+  }
+  field_if(sink, "resource/region", last_region_);
   field_if(sink, "resource/id", resource_id);
   if (quantity != nullptr) {
     quantity_.clear();

@@ -11,6 +11,9 @@
 #include <billdrop/timestamp.hpp>
 
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace billdrop::azure {
 
@@ -28,9 +31,31 @@ public:
                RowSink& sink);
 
 private:
+  // Adds the tags of a Tags cell to tags_; false when the cell is not a JSON object.
+  bool add_tags(std::string_view cell);
+
   TagColumns tags_{"azure: tag key rewritten"};
   TagParser tag_parser_;
+  // The tags of distinct Tags cells, by handle: exports repeat a limited number of tag sets over
+  // millions of rows, so most rows copy their tags instead of parsing JSON and hashing each key.
+  // Emptied when it reaches parsed_tags_limit cells.
+  struct ParsedTags {
+    bool valid = false;
+    std::vector<std::pair<TagColumns::Key, std::string>> tags;
+  };
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  std::unordered_map<std::string, ParsedTags, TextHash, std::equal_to<>> parsed_tags_;
+  std::vector<std::pair<std::string, std::string>> tag_pairs_; // a cell being parsed
   RegionNames regions_;
+  std::string last_location_; // the last location and its region (a view into regions_)
+  std::string_view last_region_;
+  bool has_last_location_ = false;
+  UtcTime last_start_{};
   std::string start_;
   std::string cost_;
   std::string amortized_;

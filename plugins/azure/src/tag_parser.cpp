@@ -11,13 +11,24 @@ namespace billdrop::azure {
 struct TagParser::Impl {
   simdjson::dom::parser parser;
   std::string buffer; // the cell, braced when needed, with simdjson's padding
-  std::string scratch;
+  std::vector<std::pair<std::string, std::string>> parsed;
 };
 
 TagParser::TagParser() : impl_(std::make_unique<Impl>()) {}
 TagParser::~TagParser() = default;
 
 bool TagParser::parse(std::string_view cell, TagColumns& tags) {
+  std::vector<std::pair<std::string, std::string>>& parsed = impl_->parsed;
+  parsed.clear();
+  if (!parse(cell, parsed))
+    return false;
+  for (const auto& [key, value] : parsed)
+    tags.add(key, value);
+  return true;
+}
+
+bool TagParser::parse(std::string_view cell,
+                      std::vector<std::pair<std::string, std::string>>& tags) {
   cell = trim_ascii(cell);
   if (cell.empty() || cell == "{}")
     return true;
@@ -38,13 +49,12 @@ bool TagParser::parse(std::string_view cell, TagColumns& tags) {
     const simdjson::dom::element value = field.value;
     switch (value.type()) {
     case simdjson::dom::element_type::STRING:
-      tags.add(field.key, value.get_string().value_unsafe());
+      tags.emplace_back(field.key, value.get_string().value_unsafe());
       break;
     case simdjson::dom::element_type::NULL_VALUE:
       break;
     default:
-      impl_->scratch = simdjson::minify(value);
-      tags.add(field.key, impl_->scratch);
+      tags.emplace_back(field.key, simdjson::minify(value));
       break;
     }
   }

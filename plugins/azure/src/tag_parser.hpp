@@ -5,7 +5,10 @@
 #include <billdrop/tags.hpp>
 
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace billdrop::azure {
 
@@ -20,6 +23,8 @@ public:
   // kept as written, objects and arrays as minified JSON; null adds nothing. Returns false (and
   // adds nothing) when the cell is not a JSON object with or without braces.
   bool parse(std::string_view cell, TagColumns& tags);
+  // The same, the tags as (key, value) in the cell's order, empty values included.
+  bool parse(std::string_view cell, std::vector<std::pair<std::string, std::string>>& tags);
 
 private:
   struct Impl;

@@ -17,13 +17,6 @@ static_assert(specs_in_enum_order(), "column_specs must list the columns in Colu
 
 } // namespace
 
-std::string_view cell_value(std::string_view cell) noexcept {
-  cell = trim_ascii(cell);
-  if (cell == "NULL" || cell == "null")
-    return {};
-  return cell;
-}
-
 Result<FocusHeader> FocusHeader::bind(const CsvRecord& header, std::string_view file) {
   FocusHeader bound;
   bound.indexes_.fill(absent);

@@ -8,6 +8,7 @@
 
 #include <billdrop/csv.hpp>
 #include <billdrop/result.hpp>
+#include <billdrop/text.hpp>
 
 #include <array>
 #include <cstddef>
@@ -93,7 +94,14 @@ inline constexpr std::array<ColumnSpec, 30> column_specs = {{
 
 // A cell with surrounding spaces removed; "", "NULL" and "null" (how exports write a null) give
 // an empty view, which the plugin treats as absent.
-std::string_view cell_value(std::string_view cell) noexcept;
+inline std::string_view cell_value(std::string_view cell) noexcept {
+  // Most cells have no surrounding spaces: two byte checks instead of the trim's loops.
+  if (!cell.empty() && (is_ascii_space(cell.front()) || is_ascii_space(cell.back())))
+    cell = trim_ascii(cell);
+  if (cell.size() == 4 && (cell == "NULL" || cell == "null"))
+    return {};
+  return cell;
+}
 
 // One file's header: where each FOCUS column is, and how many fields a record must have.
 class FocusHeader {

@@ -53,6 +53,14 @@ public:
   Result<bool> next(CsvRecord& record) {
     return csv_ ? csv_->next(record) : parquet_->next(record);
   }
+  // The record's first `fields` fields and, in `total`, how many it has (CsvReader::next_head).
+  Result<bool> next_head(CsvRecord& record, std::size_t fields, std::size_t& total) {
+    if (csv_)
+      return csv_->next_head(record, fields, total);
+    Result<bool> more = parquet_->next(record);
+    total = record.size();
+    return more;
+  }
   std::uint64_t line() const { return csv_ ? csv_->line() : parquet_->line(); }
   std::uint64_t position() const { return csv_ ? csv_->position() : parquet_->position(); }
   std::uint64_t total() const { return csv_ ? csv_->total() : parquet_->total(); }
@@ -155,12 +163,13 @@ class Router {
 public:
   Router(MonthBy month_by) : month_by_(month_by) {}
 
-  // False, with `reason` set, when the record cannot be placed in a month.
-  bool route(const CsvRecord& record, const FocusHeader& header, std::string& reason) {
-    if (record.size() != header.field_count()) {
-      reason = "the row has " + std::to_string(record.size()) + " field" +
-               (record.size() == 1 ? "" : "s") + ", the header has " +
-               std::to_string(header.field_count());
+  // False, with `reason` set, when the record cannot be placed in a month. `fields` is the
+  // record's field count (it may hold only its first fields: see scan_fields()).
+  bool route(const CsvRecord& record, std::size_t fields, const FocusHeader& header,
+             std::string& reason) {
+    if (fields != header.field_count()) {
+      reason = "the row has " + std::to_string(fields) + " field" + (fields == 1 ? "" : "s") +
+               ", the header has " + std::to_string(header.field_count());
       return false;
     }
     if (!charge_.parse(header.get(record, Column::charge_period_start), reason))
@@ -174,6 +183,13 @@ public:
     return month_by_ == MonthBy::billing_period ? billing_.month() : charge_.month();
   }
   const std::string& usage_start() const noexcept { return charge_.iso(); }
+  // How many of a record's first fields route() reads.
+  std::size_t scan_fields(const FocusHeader& header) const noexcept {
+    std::size_t fields = header.index(Column::charge_period_start) + 1;
+    if (month_by_ == MonthBy::billing_period)
+      fields = std::max(fields, header.index(Column::billing_period_start) + 1);
+    return fields;
+  }
 
 private:
   MonthBy month_by_;
@@ -273,9 +289,12 @@ Status FocusExport::scan(IndexedFile& file) const {
   Router router(options_.month_by);
   CsvRecord record;
   std::string reason;
+  // Only the columns that place a row in a month are split; the others are counted.
+  const std::size_t head = router.scan_fields(opened->header);
+  std::size_t fields = 0;
   std::uint64_t last_line = opened->reader->line(); // the header's
   while (true) {
-    Result<bool> more = opened->reader->next(record);
+    Result<bool> more = opened->reader->next_head(record, head, fields);
     if (!more) {
       file.broken = broke_off(file.name, file.path, last_line, more.error());
       return {};
@@ -283,7 +302,7 @@ Status FocusExport::scan(IndexedFile& file) const {
     if (!*more)
       return {};
     last_line = opened->reader->line();
-    if (!router.route(record, opened->header, reason)) {
+    if (!router.route(record, fields, opened->header, reason)) {
       if (file.unroutable++ == 0) {
         make_origin(file.first_unroutable, file.name, opened->reader->line());
         file.first_unroutable += ": " + reason;
@@ -407,7 +426,7 @@ Status FocusExport::read(Month month, RowSink& sink) {
       last_line = reader.line();
       if (++records % progress_interval == 0)
         sink.progress(done_before + reader.position(), total);
-      if (!router.route(record, opened->header, reason)) {
+      if (!router.route(record, record.size(), opened->header, reason)) {
         make_origin(origin, file->name, reader.line());
         sink.reject(origin, reason);
         continue;

@@ -64,6 +64,30 @@ struct RowMapper::Json {
 RowMapper::RowMapper() : json_(std::make_unique<Json>()) {}
 RowMapper::~RowMapper() = default;
 
+// Distinct Tags cells whose parsed tags are kept, at most (a few MB).
+constexpr std::size_t parsed_tags_limit = 4096;
+
+bool RowMapper::add_tags(std::string_view text) {
+  auto it = parsed_tags_.find(text);
+  if (it == parsed_tags_.end()) {
+    if (parsed_tags_.size() == parsed_tags_limit)
+      parsed_tags_.clear();
+    it = parsed_tags_.emplace(std::string(text), ParsedTags{}).first;
+    ParsedTags& parsed = it->second;
+    tag_pairs_.clear();
+    parsed.valid = parse_tags(text);
+    if (parsed.valid)
+      for (auto& [key, value] : tag_pairs_)
+        if (!value.empty()) // an empty tag carries nothing: its key is not named (TagColumns::add)
+          parsed.tags.emplace_back(tags_.key(key), std::move(value));
+  }
+  if (!it->second.valid)
+    return false;
+  for (const auto& [key, value] : it->second.tags)
+    tags_.add(key, value);
+  return true;
+}
+
 bool RowMapper::parse_tags(std::string_view text) {
   json_->padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(json_->padded.data(), text.data(), text.size());
@@ -120,7 +144,7 @@ bool RowMapper::parse_tags(std::string_view text) {
       break;
     }
     }
-    tags_.add(key, text_value);
+    tag_pairs_.emplace_back(key, text_value);
   }
   return true;
 }
@@ -214,7 +238,7 @@ Status RowMapper::write(const CsvRecord& record, const FocusHeader& header, std:
 
   tags_.clear();
   const std::string_view tags_text = header.get(record, Column::tags);
-  if (!tags_text.empty() && !parse_tags(tags_text)) {
+  if (!tags_text.empty() && !add_tags(tags_text)) {
     tags_.clear();
     sink.note("rows whose Tags is not a JSON object: kept without tags");
     if (bad_tags_logged_++ < bad_tags_log_limit)

@@ -68,6 +68,12 @@ public:
   // (a line end with nothing before it) are skipped. An error leaves the reader unusable.
   Result<bool> next(CsvRecord& record);
 
+  // Reads the next record as next() does, but splits only its first `fields` fields into
+  // `record` (all of them when it has fewer): a pass that needs a few columns (a date, to list
+  // months) skips the cost of the others. `total` receives how many fields the record has. The
+  // record's syntax is checked as next() checks it.
+  Result<bool> next_head(CsvRecord& record, std::size_t fields, std::size_t& total);
+
   // The physical line (1-based) on which the record last returned by next() starts.
   std::uint64_t line() const noexcept { return record_line_; }
   // How many records next() has returned so far.
@@ -79,7 +85,8 @@ public:
 
 private:
   Result<bool> fill();
-  Result<bool> read_record(CsvRecord& record);
+  // Splits the next record, its first `head` fields into `record`; `total` is its field count.
+  Result<bool> read_record(CsvRecord& record, std::size_t head, std::size_t& total);
 
   std::unique_ptr<ByteSource> source_;
   detail::BlockSource* blocks_; // source_, when it can hand its blocks over

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace billdrop::azure {
 namespace {
 
@@ -290,6 +292,50 @@ TEST(AzureMalformed, JoinKeepsBothTotalsWhenAnActualRowIsRejected) {
   EXPECT_EQ(harness.rejects()[0].origin, "actual.csv:3");
   EXPECT_EQ(sum(*rows, "cost/cost"), Decimal::from_string("1.00"));
   EXPECT_EQ(sum(*rows, "cost/amortized_cost"), Decimal::from_string("3.00"));
+}
+
+// The join's last pass over the amortized export reads only as far as it must: up to its last
+// row no actual row took, or its last unreadable row. Each case's totals are summed by hand.
+TEST(AzureMalformed, JoinReadsTheAmortizedExportAgainOnlyAsFarAsNeeded) {
+  const auto dir = temp_dir("join_last_pass");
+  write_file(dir / "actual.csv", std::string(header) + "s1,08/01/2023,Storage,1.00,eastus\n"
+                                                       "s1,08/02/2023,Storage,2.00,eastus\n");
+  const auto read = [&](const std::string& amortized) {
+    write_file(dir / "amortized.csv", std::string(header) + amortized);
+    PluginHarness harness(billdrop_plugin_entry(),
+                          {{"actual", (dir / "actual.csv").string()},
+                           {"amortized", (dir / "amortized.csv").string()}});
+    EXPECT_TRUE(harness.create().ok());
+    auto rows = harness.read(Month(2023, 8));
+    EXPECT_TRUE(rows.ok());
+    std::vector<std::string> rejects;
+    for (const auto& reject : harness.rejects())
+      rejects.push_back(reject.origin);
+    return std::make_tuple(rows.ok() ? rows->size() : std::size_t{0},
+                           rows.ok() ? sum(*rows, "cost/amortized_cost") : Decimal(), rejects);
+  };
+  // Every amortized row taken: two rows, amortized 0.50 + 1.50 = 2.00.
+  auto [rows, amortized, rejects] = read("s1,08/01/2023,Storage,0.50,eastus\n"
+                                         "s1,08/02/2023,Storage,1.50,eastus\n");
+  EXPECT_EQ(rows, 2u);
+  EXPECT_EQ(amortized, Decimal::from_string("2.00"));
+  EXPECT_TRUE(rejects.empty());
+  // An unreadable row last, after every taken one: rejected (line 4), the rest as before.
+  std::tie(rows, amortized, rejects) = read("s1,08/01/2023,Storage,0.50,eastus\n"
+                                            "s1,08/02/2023,Storage,1.50,eastus\n"
+                                            "s1,08/03/2023,Storage,n/a,eastus\n");
+  EXPECT_EQ(rows, 2u);
+  EXPECT_EQ(amortized, Decimal::from_string("2.00"));
+  EXPECT_EQ(rejects, std::vector<std::string>{"amortized.csv:4"});
+  // An undated row in the middle and an untaken row last (an unused reservation): both found,
+  // amortized 0.50 + 1.50 + 0.25 = 2.25 over three rows.
+  std::tie(rows, amortized, rejects) = read("s1,08/01/2023,Storage,0.50,eastus\n"
+                                            "s1,someday,Storage,9.00,eastus\n"
+                                            "s1,08/02/2023,Storage,1.50,eastus\n"
+                                            "s1,08/05/2023,Reserved,0.25,eastus\n");
+  EXPECT_EQ(rows, 3u);
+  EXPECT_EQ(amortized, Decimal::from_string("2.25"));
+  EXPECT_EQ(rejects, std::vector<std::string>{"amortized.csv:3"});
 }
 
 } // namespace

@@ -227,6 +227,59 @@ TEST_F(FocusPluginTest, RowWithUnreadableTagsIsKeptWithoutTags) {
   EXPECT_EQ(harness.logs()[0].rfind("bad_tags.csv:11: Tags ", 0), 0u) << harness.logs()[0];
 }
 
+// Rows cycling through six Tags cells, one not JSON and one with an empty value, three times:
+// every row carries exactly its own cell's tags, whether the cell was parsed for it or its tags
+// kept from an earlier row, and each unreadable cell is noted and logged per row.
+TEST_F(FocusPluginTest, RepeatedTagCellsGiveEachRowItsOwnTags) {
+  const std::string text = read_text(fixtures / "v1_0_sep_oct.csv");
+  const std::string header = text.substr(0, text.find('\n') + 1);
+  std::string row = text;
+  for (int line = 1; line < 11; ++line)
+    row.erase(0, row.find('\n') + 1);
+  row.erase(row.find('\n') + 1);
+  const std::string tags = "\"{\"\"env\"\": \"\"prod\"\"}\"";
+  const std::size_t at = row.find(tags);
+  ASSERT_NE(at, std::string::npos);
+  const auto cell = [](int k) -> std::string {
+    if (k == 3)
+      return "\"{\"\"env\"\": }\"";
+    if (k == 4)
+      return "\"{\"\"team\"\": \"\"\"\", \"\"k4\"\": \"\"v\"\"}\"";
+    std::string value = "\"{\"\"team\"\": \"\"t";
+    value += std::to_string(k);
+    value += "\"\", \"\"env\"\": \"\"prod\"\"}\"";
+    return value;
+  };
+  std::string file_text = header;
+  for (int round = 0; round < 3; ++round)
+    for (int k = 0; k < 6; ++k)
+      file_text += row.substr(0, at) + cell(k) + row.substr(at + tags.size());
+  const fs::path file = write("repeated_tags.csv", file_text);
+  PluginHarness harness(billdrop_plugin_entry(), {{"path", file.string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto rows = harness.read(Month(2024, 9));
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 18u);
+  for (int i = 0; i < 18; ++i) {
+    const CapturedRow* found = row_from(*rows, "repeated_tags.csv:" + std::to_string(i + 2));
+    ASSERT_NE(found, nullptr) << i;
+    const int k = i % 6;
+    if (k == 3) {
+      EXPECT_FALSE(found->has("resource/tag:env")) << i;
+      EXPECT_FALSE(found->has("resource/tag:team")) << i;
+    } else if (k == 4) {
+      EXPECT_FALSE(found->has("resource/tag:team")) << i;
+      EXPECT_EQ(found->get("resource/tag:k4"), "v") << i;
+    } else {
+      EXPECT_EQ(found->get("resource/tag:team"), "t" + std::to_string(k)) << i;
+      EXPECT_EQ(found->get("resource/tag:env"), "prod") << i;
+      EXPECT_FALSE(found->has("resource/tag:k4")) << i;
+    }
+  }
+  EXPECT_EQ(harness.note("rows whose Tags is not a JSON object: kept without tags"), 3u);
+  EXPECT_EQ(harness.logs().size(), 3u);
+}
+
 TEST_F(FocusPluginTest, BillingPeriodSelectsRowsByInvoiceMonth) {
   PluginHarness harness(billdrop_plugin_entry(),
                         {{"path", (fixtures / "v1_0_sep_oct.csv").string()},
