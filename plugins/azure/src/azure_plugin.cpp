@@ -27,6 +27,8 @@ public:
   Status check() override { return reader_.check(); }
   Result<std::vector<Month>> months() override { return reader_.months(); }
   Status read(Month month, RowSink& sink) override { return reader_.read(month, sink); }
+  bool one_pass() const { return reader_.one_pass(); }
+  Status read_all(RowSink& sink) { return reader_.read_all(sink); }
 
 private:
   CostExportReader reader_;

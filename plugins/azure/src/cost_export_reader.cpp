@@ -219,7 +219,21 @@ Status CostExportReader::read(Month month, RowSink& sink) {
   return read_joined(*actual, *amortized, month, sink);
 }
 
-Status CostExportReader::read_one(const std::vector<fs::path>& files, Month month, RowSink& sink) {
+bool CostExportReader::one_pass() const {
+  const fs::path& only = options_.amortized.empty() ? options_.actual : options_.amortized;
+  if (options_.actual.empty() == options_.amortized.empty())
+    return false; // both joined (or neither)
+  std::error_code ec;
+  return fs::is_regular_file(only, ec) && only.extension() != ".json"; // not a manifest
+}
+
+Status CostExportReader::read_all(RowSink& sink) {
+  const fs::path& only = options_.amortized.empty() ? options_.actual : options_.amortized;
+  return read_one({only}, std::nullopt, sink);
+}
+
+Status CostExportReader::read_one(const std::vector<fs::path>& files, std::optional<Month> month,
+                                  RowSink& sink) {
   ReadProgress progress(sink, total_bytes(files));
   RowWriter writer;
   Decimal cost;
@@ -232,8 +246,9 @@ Status CostExportReader::read_one(const std::vector<fs::path>& files, Month mont
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more) // the file changed since the scan
-        return file.broke_off(more.error()).month_error(month);
+      if (!more) // the file breaks off (in a month's read: it changed since the scan)
+        return month ? file.broke_off(more.error()).month_error(*month)
+                     : file.broke_off(more.error()).any_month_error();
       if (!*more)
         break;
       progress.row(file);
@@ -242,7 +257,7 @@ Status CostExportReader::read_one(const std::vector<fs::path>& files, Month mont
         sink.reject(file.origin(), start.error().message());
         continue;
       }
-      if (!month.contains(*start))
+      if (month && !month->contains(*start))
         continue;
       if (Status values = file.parse_values(cost, quantity, has_quantity); !values) {
         sink.reject(file.origin(), values.error().message());

@@ -44,6 +44,13 @@ public:
   // months of its dated rows, else every month).
   Status read(Month month, RowSink& sink);
 
+  // One export (actual or amortized, not both joined) given as a single CSV file is read in one
+  // pass (ABI 1.4): every row in its own month, no scan for the months first. Folders, manifests
+  // and the join keep months() + read(), so that a file that breaks off fails only the months
+  // of its billing period.
+  bool one_pass() const;
+  Status read_all(RowSink& sink);
+
 private:
   // What the scan learnt about one data file.
   struct ScannedFile {
@@ -63,7 +70,9 @@ private:
   Status scan();
   Result<std::vector<std::filesystem::path>> files_for(ExportKind kind,
                                                        std::optional<Month> month) const;
-  Status read_one(const std::vector<std::filesystem::path>& files, Month month, RowSink& sink);
+  // The rows of `month` (every month when none) of one export's files.
+  Status read_one(const std::vector<std::filesystem::path>& files, std::optional<Month> month,
+                  RowSink& sink);
   Status read_joined(const std::vector<std::filesystem::path>& actual,
                      const std::vector<std::filesystem::path>& amortized, Month month,
                      RowSink& sink);

@@ -383,6 +383,51 @@ Result<std::vector<Month>> FocusExport::months() {
   return months;
 }
 
+bool FocusExport::one_pass() const {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(options_.path, ec);
+}
+
+Status FocusExport::read_all(RowSink& sink) {
+  const std::filesystem::path& path = options_.path;
+  const std::string name = display_name(path, options_.path);
+  Result<OpenFile> opened = open_focus_file(path, name);
+  if (!opened)
+    return std::move(opened).error();
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  const std::uint64_t total = ec ? 0 : size;
+  RowMapper mapper;
+  Router router(options_.month_by);
+  CsvRecord record;
+  std::string origin;
+  std::string reason;
+  std::uint64_t records = 0;
+  FocusRecords& reader = *opened->reader;
+  std::uint64_t last_line = reader.line();
+  while (true) {
+    Result<bool> more = reader.next(record);
+    if (!more)
+      return broke_off(name, path, last_line, more.error()).any_month_error();
+    if (!*more)
+      break;
+    last_line = reader.line();
+    if (++records % progress_interval == 0)
+      sink.progress(reader.position(), total);
+    make_origin(origin, name, reader.line());
+    if (!router.route(record, record.size(), opened->header, reason)) {
+      sink.reject(origin, reason);
+      continue;
+    }
+    if (Status status = mapper.write(record, opened->header, origin, router.usage_start(), sink);
+        !status)
+      return status;
+  }
+  sink.progress(reader.total() != 0 ? reader.total() : reader.position(), total);
+  mapper.finish(sink);
+  return {};
+}
+
 Status FocusExport::read(Month month, RowSink& sink) {
   if (!index_)
     if (Status built = build_index(); !built)

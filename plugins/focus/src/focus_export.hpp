@@ -66,6 +66,12 @@ public:
   // when it holds none).
   Status read(Month month, RowSink& sink);
 
+  // A single file (not a folder) is read in one pass (ABI 1.4): every row in its own month, no
+  // scan for the months first. A folder keeps months() + read(), so that a file that breaks off
+  // in a BILLING_PERIOD= partition fails only its own month.
+  bool one_pass() const;
+  Status read_all(RowSink& sink);
+
 private:
   struct IndexedFile {
     std::filesystem::path path;

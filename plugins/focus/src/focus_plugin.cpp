@@ -23,6 +23,8 @@ public:
   Status check() override { return export_.check(); }
   Result<std::vector<Month>> months() override { return export_.months(); }
   Status read(Month month, RowSink& sink) override { return export_.read(month, sink); }
+  bool one_pass() const { return export_.one_pass(); }
+  Status read_all(RowSink& sink) { return export_.read_all(sink); }
 
 private:
   FocusExport export_;

@@ -198,6 +198,11 @@ Status ExportSource::read(Month month, RowSink& sink) {
   return {};
 }
 
+bool ExportSource::single_file() const {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(options_.path, ec);
+}
+
 Status ExportSource::read_all(RowSink& sink) {
   Result<std::vector<std::filesystem::path>> paths = files();
   if (!paths)
@@ -210,15 +215,24 @@ Status ExportSource::read_all(RowSink& sink) {
       total += size;
   }
   std::uint64_t done = 0;
+  PassCounts counts;
   for (const std::filesystem::path& path : *paths)
-    if (Status status = read_file(path, {}, std::nullopt, sink, done, total); !status)
+    if (Status status = read_file(path, {}, std::nullopt, sink, done, total, &counts); !status)
       return status;
+  // As months() says it: records were read and none could be placed in a month.
+  if (counts.routed == 0 && counts.unroutable != 0)
+    return data_error("no record of " + options_.path.string() +
+                      " can be placed in a month, so no month can be read (" +
+                      std::to_string(counts.unroutable) + " record" +
+                      (counts.unroutable == 1 ? "" : "s") +
+                      "); the first: " + counts.first_unroutable);
   return {};
 }
 
 Status ExportSource::read_file(const std::filesystem::path& path,
                                const std::vector<ByteRange>& ranges, std::optional<Month> month,
-                               RowSink& sink, std::uint64_t& done, std::uint64_t total) {
+                               RowSink& sink, std::uint64_t& done, std::uint64_t total,
+                               PassCounts* counts) {
   Result<std::unique_ptr<ExportFile>> opened =
       ExportFile::open(path, options_.format, Decode::full, ranges);
   if (!opened)
@@ -241,9 +255,14 @@ Status ExportSource::read_file(const std::filesystem::path& path,
     Result<RoutedRecord> routed = mapper.route(record);
     if (!routed) {
       make_origin(origin, source.name(), source.line());
-      sink.reject(origin, malformed.empty() ? routed.error().message() : malformed);
+      const std::string& reason = malformed.empty() ? routed.error().message() : malformed;
+      if (counts != nullptr && counts->unroutable++ == 0)
+        counts->first_unroutable = origin + ": " + reason;
+      sink.reject(origin, reason);
       continue;
     }
+    if (counts != nullptr)
+      ++counts->routed;
     if (month && routed->month != *month)
       continue;
     make_origin(origin, source.name(), source.line());

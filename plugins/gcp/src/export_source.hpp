@@ -33,8 +33,11 @@ public:
   Result<std::vector<Month>> months();
   Status read(Month month, RowSink& sink);
   // Every record of every file, each in its own month, in one pass and with no scan for the
-  // months first (the host routes the rows; ABI 1.4 one pass).
+  // months first (the host routes the rows; ABI 1.4 one pass). The plugin offers it for a
+  // single file; a folder keeps months() + read(), whose listing names a file that breaks off.
   Status read_all(RowSink& sink);
+  // The configured path is one file, not a folder.
+  bool single_file() const;
 
 private:
   struct Run {
@@ -68,11 +71,17 @@ private:
 
   Result<std::vector<std::filesystem::path>> files() const;
   Status build_index();
+  // What a read of every month met: records placed in a month, and those that could not be.
+  struct PassCounts {
+    std::uint64_t routed = 0;
+    std::uint64_t unroutable = 0;
+    std::string first_unroutable; // "<file>:<line>: <reason>"
+  };
   // The records of `month` in `path` (its `ranges` only, when given), or of every month when
-  // `month` is none.
+  // `month` is none (then counted in `counts`).
   Status read_file(const std::filesystem::path& path, const std::vector<ByteRange>& ranges,
                    std::optional<Month> month, RowSink& sink, std::uint64_t& done,
-                   std::uint64_t total);
+                   std::uint64_t total, PassCounts* counts = nullptr);
 
   ExportOptions options_;
   std::optional<std::vector<FileIndex>> index_;

@@ -79,9 +79,10 @@ public:
   Status read(Month month, RowSink& sink) override {
     return files_ ? files_->read(month, sink) : bigquery_->read(month, sink);
   }
-  // Export extracts learn their months only by reading them: one pass reads each file once.
-  // (A file that breaks off fails every month either way; BigQuery lists months by a query.)
-  bool one_pass() const { return files_.has_value(); }
+  // An export extract learns its months only by reading it: a single file is read once. (A
+  // folder keeps the listing, which reports a file that breaks off as each month's failure;
+  // BigQuery lists months by a query.)
+  bool one_pass() const { return files_.has_value() && files_->single_file(); }
   Status read_all(RowSink& sink) {
     if (!files_)
       return internal_error("read_all on a BigQuery source");

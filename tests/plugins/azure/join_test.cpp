@@ -168,5 +168,32 @@ TEST(AzureJoin, MapsDimensionsOfARow) {
   EXPECT_EQ(rounding->get("time/usage_start"), "2023-08-20T00:00:00Z"); // "8/20/2023"
 }
 
+// One export given as a single file is read in one pass (ABI 1.4): both months' rows at once,
+// with the Python totals above, the same rows as months() + read(month); the join is not.
+TEST(AzureOnePass, ASingleExportFileIsReadInOnePass) {
+  PluginHarness actual(billdrop_plugin_entry(), {{"actual", fixture("ea_actual.csv").string()}});
+  ASSERT_TRUE(actual.create().ok());
+  auto one_pass = actual.one_pass();
+  ASSERT_TRUE(one_pass.ok()) << one_pass.error().message();
+  EXPECT_TRUE(*one_pass);
+  auto all = actual.read_all();
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  Decimal aug, sep;
+  for (const CapturedRow& row : *all)
+    (row.get("time/usage_start").rfind("2023-08", 0) == 0 ? aug : sep) +=
+        Decimal::from_string(row.get("cost/cost"));
+  EXPECT_EQ(aug, actual_aug);
+  EXPECT_EQ(sep, actual_sep);
+  auto compared = actual.compare_one_pass();
+  ASSERT_TRUE(compared.ok()) << compared.error().message();
+  EXPECT_TRUE(compared->equal()) << compared->first_difference;
+
+  PluginHarness joined(billdrop_plugin_entry(), both());
+  ASSERT_TRUE(joined.create().ok());
+  one_pass = joined.one_pass();
+  ASSERT_TRUE(one_pass.ok());
+  EXPECT_FALSE(*one_pass);
+}
+
 } // namespace
 } // namespace billdrop::azure

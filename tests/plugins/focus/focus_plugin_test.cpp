@@ -94,6 +94,36 @@ TEST_F(FocusPluginTest, ReadsFocus10MonthsAndTotalsByChargePeriod) {
   EXPECT_EQ(cost_total(*october), "11.501");
 }
 
+// A single file is read in one pass (ABI 1.4): the rows of both months at once, the same as
+// months() + read(month); a folder is not.
+TEST_F(FocusPluginTest, ASingleFileIsReadInOnePass) {
+  PluginHarness harness(billdrop_plugin_entry(),
+                        {{"path", (fixtures / "v1_0_sep_oct.csv").string()}});
+  ASSERT_TRUE(harness.create().ok());
+  auto one_pass = harness.one_pass();
+  ASSERT_TRUE(one_pass.ok()) << one_pass.error().message();
+  EXPECT_TRUE(*one_pass);
+  auto all = harness.read_all();
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  std::vector<CapturedRow> september, october;
+  for (const CapturedRow& row : *all)
+    (row.get("time/usage_start").rfind("2024-09", 0) == 0 ? september : october).push_back(row);
+  ASSERT_EQ(september.size(), 11u); // Python, as above: 11 rows, 117.87
+  EXPECT_EQ(cost_total(september), "117.87");
+  ASSERT_EQ(october.size(), 3u); // 3 rows, 11.501
+  EXPECT_EQ(cost_total(october), "11.501");
+  auto compared = harness.compare_one_pass();
+  ASSERT_TRUE(compared.ok()) << compared.error().message();
+  EXPECT_TRUE(compared->equal()) << compared->first_difference;
+
+  write("in/a.csv", read_text(fixtures / "v1_0_sep_oct.csv"));
+  PluginHarness folder(billdrop_plugin_entry(), {{"path", (dir_ / "in").string()}});
+  ASSERT_TRUE(folder.create().ok());
+  one_pass = folder.one_pass();
+  ASSERT_TRUE(one_pass.ok());
+  EXPECT_FALSE(*one_pass);
+}
+
 TEST_F(FocusPluginTest, MapsEveryFieldOfAUsageRow) {
   PluginHarness harness(billdrop_plugin_entry(),
                         {{"path", (fixtures / "v1_0_sep_oct.csv").string()}});
