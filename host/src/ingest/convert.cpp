@@ -7,8 +7,25 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 
 namespace billdrop::ingest {
+
+namespace {
+
+// The report's first `count` problems as its text lines, joined by "; ".
+std::string first_problems(const cbf::ValidationReport& report, std::size_t count) {
+  std::ostringstream text;
+  report.write_text(text);
+  std::istringstream lines(text.str());
+  std::string joined;
+  std::string line;
+  for (std::size_t n = 0; n < count && std::getline(lines, line); ++n)
+    joined.append(n == 0 ? "" : "; ").append(line);
+  return joined;
+}
+
+} // namespace
 
 Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOptions& options,
                                   cbf::ValidationReport& report) {
@@ -72,6 +89,14 @@ Result<ConvertResult> run_convert(source::SourceSession& source, const ConvertOp
       log::info("convert.read_done", {{"months", result.requested.size()},
                                       {"rows_so_far", receiver.rows()},
                                       {"ok", static_cast<bool>(status)}});
+      // Records read and none placed in a month: as when a listing finds no month for them, the
+      // run fails and says why, never "0 rows read" and success.
+      if (status && result.requested.empty() && receiver.unrouted() != 0)
+        return data_error(
+            "no record of the source can be placed in a month, so no month can be read (" +
+            std::to_string(receiver.unrouted()) +
+            (receiver.unrouted() == 1 ? " record" : " records") +
+            ", all rejected); the first: " + first_problems(report, 3));
       if (!status) {
         if (host_failed && status.error().kind() == ErrorKind::source)
           return status.error().with_context("writing the snapshots");
