@@ -865,6 +865,43 @@ TEST(BillingStoreMigrateTest, MigratesTheBillingTablesOfAPostgresStore) {
   fs::remove_all(dir);
 }
 
+// A Billing API moved from one host's billing.db to the shared PostgreSQL store: `store migrate
+// --import-billing-db` copies every category and item (ids and timestamps kept), the same
+// answers come back from the store, and a second import into the now full tables is refused.
+TEST_F(BillingApiTest, ABillingDbIsImportedIntoAnEmptyPostgresStore) {
+  load_fixture();
+  const std::string summary = get("/api/v1/billing/reports/summary").body;
+  const std::string items = get("/api/v1/billing/items?limit=100").body;
+  const std::string categories = get("/api/v1/billing/categories").body;
+  stop();
+
+  store_url_ = test::PostgresCluster::shared().create_database();
+  write_config(false); // [store] kind = "postgres" from now on
+  const std::string config = (dir_ / "billdrop.toml").string();
+  const std::string db = (dir_ / "state" / "billing.db").string();
+  test::CliRun imported = test::run_billdrop(
+      {"store", "migrate", "--config", config, "--import-billing-db", db, "--json"}, dir_);
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  // The fixture: 8 items, 3 categories (Support under Infrastructure), no sync job.
+  EXPECT_NE(imported.out.find(R"("imported":{"categories":3,"items":8,"syncJobs":0})"),
+            std::string::npos)
+      << imported.out;
+  start();
+  EXPECT_EQ(get("/api/v1/billing/reports/summary").body, summary);
+  EXPECT_EQ(get("/api/v1/billing/items?limit=100").body, items);
+  EXPECT_EQ(get("/api/v1/billing/categories").body, categories);
+
+  test::CliRun again =
+      test::run_billdrop({"store", "migrate", "--config", config, "--import-billing-db", db}, dir_);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("already hold 8 items and 3 categories"), std::string::npos)
+      << again.err;
+  test::CliRun missing = test::run_billdrop(
+      {"store", "migrate", "--config", config, "--import-billing-db", db + ".nope"}, dir_);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("billing.db.nope does not exist"), std::string::npos) << missing.err;
+}
+
 // --- sync items, POST /sync, jobs and adapters
 
 // The current month and the one before, as YYYY-MM: within the reprocess window of every sync.
@@ -999,6 +1036,33 @@ TEST_P(BillingSyncTest, ASyncedMonthBecomesOneItemPerServiceRoundedHalfToEven) {
     EXPECT_EQ(reply.status, 400) << body << " → " << reply.body;
     EXPECT_EQ(reply.error_field(), field) << body << " → " << reply.body;
   }
+}
+
+// Sync items (adapter, amountExact) and sync jobs move with --import-billing-db too.
+TEST_P(BillingSyncTest, SyncItemsAndJobsAreImportedIntoPostgres) {
+  if (GetParam() == Backend::postgres)
+    GTEST_SKIP() << "the import reads a billing.db";
+  // By hand, as above: m0 compute 300 (3.005), m0 storage 12 (0.125), m1 compute 450 (4.5).
+  sync_items(3);
+  Reply job = post("/api/v1/billing/sync",
+                   R"({"provider":"custom","from":")" + m1_ + R"(-01","to":")" + m0_ + R"(-28"})");
+  ASSERT_EQ(job.status, 200) << job.body;
+  const std::string items = get("/api/v1/billing/items?source=sync").body;
+  const std::string jobs = get("/api/v1/billing/sync/jobs").body;
+  stop();
+  store_url_ = test::PostgresCluster::shared().create_database();
+  write_config(false); // on PostgreSQL, with no sync of its own to change the items
+  test::CliRun imported = test::run_billdrop(
+      {"store", "migrate", "--config", (dir_ / "billdrop.toml").string(), "--import-billing-db",
+       (dir_ / "state" / "billing.db").string(), "--json"},
+      dir_);
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.out.find(R"("categories":0,"items":3,"syncJobs":1})"), std::string::npos)
+      << imported.out;
+  start();
+  EXPECT_EQ(get("/api/v1/billing/items?source=sync").body, items);
+  EXPECT_EQ(get("/api/v1/billing/sync/jobs").body, jobs);
+  EXPECT_NE(items.find(R"("amountExact":"3.005")"), std::string::npos) << items;
 }
 
 TEST_P(BillingSyncTest, AdaptersAreTheLoadedPlugins) {

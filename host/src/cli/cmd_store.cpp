@@ -17,6 +17,7 @@ namespace {
 struct Options {
   SourceOptions source;
   bool json = false;
+  std::string import_billing_db; // a billing.db to copy into the PostgreSQL store
 };
 
 int store_migrate(const GlobalOptions& global, const Options& options) {
@@ -26,6 +27,10 @@ int store_migrate(const GlobalOptions& global, const Options& options) {
       jobs::take(jobs::migrate_store(config), jobs::FailureKind::config);
   const std::optional<service::BillingMigration> billing =
       jobs::take(service::migrate_billing_store(config), jobs::FailureKind::config);
+  std::optional<service::BillingImport> imported;
+  if (!options.import_billing_db.empty())
+    imported = jobs::take(service::import_billing_db(config, options.import_billing_db),
+                          jobs::FailureKind::config);
   if (options.json) {
     core::JsonWriter out;
     out.begin_object()
@@ -43,6 +48,16 @@ int store_migrate(const GlobalOptions& global, const Options& options) {
           .key("toVersion")
           .value(static_cast<std::int64_t>(billing->to_version))
           .end_object();
+    if (imported)
+      out.key("imported")
+          .begin_object()
+          .key("categories")
+          .value(imported->categories)
+          .key("items")
+          .value(imported->items)
+          .key("syncJobs")
+          .value(imported->sync_jobs)
+          .end_object();
     out.end_object();
     std::cout << out.str() << '\n';
     return kExitOk;
@@ -58,6 +73,10 @@ int store_migrate(const GlobalOptions& global, const Options& options) {
   else if (billing)
     std::cout << "migrated the billing tables from schema version " << billing->from_version
               << " to " << billing->to_version << '\n';
+  if (imported)
+    std::cout << "imported " << imported->categories << " categories, " << imported->items
+              << " items and " << imported->sync_jobs << " sync jobs from "
+              << options.import_billing_db << '\n';
   return kExitOk;
 }
 
@@ -72,6 +91,10 @@ void add_store_command(CLI::App& app, Invocation& run) {
                  "several hosts on a new billdrop)");
   migrate->add_option("--config", options->source.config_file, "billdrop TOML config file");
   migrate->add_flag("--json", options->json, "print the result as JSON");
+  migrate->add_option("--import-billing-db", options->import_billing_db,
+                      "then copy the Billing API's categories, items and sync jobs of this "
+                      "billing.db (a host's state directory) into the PostgreSQL store's empty "
+                      "billing tables");
   migrate->callback([&run, options] {
     run.action = [&run, options] { return store_migrate(run.global, *options); };
   });

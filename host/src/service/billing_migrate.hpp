@@ -7,6 +7,8 @@
 
 #include <billdrop/result.hpp>
 
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 
 namespace billdrop::service {
@@ -18,5 +20,18 @@ struct BillingMigration {
 
 // Nothing on a SQLite store.
 Result<std::optional<BillingMigration>> migrate_billing_store(const config::HostConfig& config);
+
+struct BillingImport {
+  std::uint64_t categories = 0;
+  std::uint64_t items = 0;
+  std::uint64_t sync_jobs = 0;
+};
+
+// Copies every category, item and sync job of a host's `billing.db` into the billing tables of
+// the config's PostgreSQL store, ids and timestamps as they are (moving a Billing API from one
+// host's file to the shared store). Refuses when the store is not PostgreSQL, the file does not
+// exist, or the PostgreSQL tables already hold an item or a category (nothing is written then).
+Result<BillingImport> import_billing_db(const config::HostConfig& config,
+                                        const std::filesystem::path& billing_db);
 
 } // namespace billdrop::service
