@@ -7,6 +7,7 @@
 
 #include <billdrop/csv.hpp>
 #include <billdrop/parquet_csv.hpp>
+#include <billdrop/source_files.hpp>
 #include <billdrop/text.hpp>
 
 #include <algorithm>
@@ -365,14 +366,6 @@ Result<OpenedFile> open_report_file(const fs::path& file) {
   return opened;
 }
 
-// "name:line", built in place.
-void make_origin(std::string& out, const std::string& name, std::uint64_t line) {
-  out.assign(name);
-  out += ':';
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, line).ptr);
-}
-
 // A reader error that does not say where it happened gets the file's path and the line.
 Error located(const Error& error, const fs::path& file, std::uint64_t line) {
   const std::string name = file.filename().string();
@@ -444,17 +437,6 @@ Status read_report_file(const fs::path& file, CurRowMapper& mapper, RowSink& sin
   progress.done_before += reader.total() != 0 ? reader.total() : reader.position();
   sink.progress(progress.done_before, progress.total);
   return {};
-}
-
-std::uint64_t total_bytes(const std::vector<fs::path>& files) {
-  std::uint64_t total = 0;
-  for (const fs::path& file : files) {
-    std::error_code ec;
-    const std::uintmax_t size = fs::file_size(file, ec);
-    if (!ec)
-      total += size;
-  }
-  return total;
 }
 
 } // namespace
@@ -708,7 +690,7 @@ Status CurReport::read_all(RowSink& sink) const {
   // The first month assumed is replaced by each line's own (ReadScope::every_month).
   ReadScope scope{Month(1970, 1), false, options_.month_by, true};
   CurRowMapper mapper(sink, scope);
-  FileProgress progress{0, total_bytes({layout->root})};
+  FileProgress progress{0, file_bytes(layout->root)};
   return read_report_file(layout->root, mapper, sink, progress);
 }
 

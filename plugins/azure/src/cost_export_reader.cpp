@@ -5,6 +5,7 @@
 #include "row_writer.hpp"
 
 #include <billdrop/decimal.hpp>
+#include <billdrop/source_files.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -43,17 +44,6 @@ private:
   std::uint64_t done_ = 0;
   std::uint64_t rows_ = 0;
 };
-
-std::uint64_t total_bytes(const std::vector<fs::path>& files) {
-  std::uint64_t total = 0;
-  for (const fs::path& file : files) {
-    std::error_code ec;
-    const std::uintmax_t size = fs::file_size(file, ec);
-    if (!ec)
-      total += size;
-  }
-  return total;
-}
 
 // The row's place in the join (README, "Join key").
 JoinKey join_key(const CostFile& file, UtcTime start, const Decimal* quantity) {

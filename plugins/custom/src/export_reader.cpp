@@ -1,5 +1,7 @@
 #include "export_reader.hpp"
 
+#include <billdrop/source_files.hpp>
+
 #include <charconv>
 #include <set>
 #include <system_error>
@@ -40,15 +42,6 @@ bool is_tsv(const std::filesystem::path& file) {
   if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0)
     name.resize(name.size() - 3);
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".tsv") == 0;
-}
-
-// "usage.csv:42", built in place to spare an allocation per record.
-void make_origin(std::string& out, const std::string& name, std::uint64_t line) {
-  out.assign(name);
-  out += ':';
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, line).ptr;
-  out.append(digits, end);
 }
 
 // A record no month can hold, as the host's report writes a reject: "usage.csv:3:
@@ -277,13 +270,7 @@ Status ExportReader::read_since(std::string_view cursor, RowSink& sink,
 Status ExportReader::read_files(
     const std::vector<std::filesystem::path>& paths, std::optional<Month> month, RowSink& sink,
     const std::function<Status(const std::filesystem::path&)>& after_file) const {
-  std::uint64_t total = 0;
-  for (const std::filesystem::path& file : paths) {
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(file, ec);
-    if (!ec)
-      total += size;
-  }
+  const std::uint64_t total = total_bytes(paths);
 
   std::uint64_t done_before = 0; // bytes of the files already read
   std::uint64_t records = 0;

@@ -5,6 +5,7 @@
 #include <billdrop/byte_source.hpp>
 #include <billdrop/csv.hpp>
 #include <billdrop/parquet_csv.hpp>
+#include <billdrop/source_files.hpp>
 #include <billdrop/text.hpp>
 
 #include <algorithm>
@@ -33,15 +34,6 @@ std::string display_name(const std::filesystem::path& file, const std::filesyste
 bool is_focus_file_name(std::string_view name) noexcept {
   return ends_with_ci(name, ".csv") || ends_with_ci(name, ".csv.gz") ||
          ends_with_ci(name, ".parquet");
-}
-
-// "usage.csv:42", built in place to spare an allocation per record.
-void make_origin(std::string& out, std::string_view name, std::uint64_t line) {
-  out.assign(name);
-  out += ':';
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, line).ptr;
-  out.append(digits, end);
 }
 
 // A FOCUS file's records: CSV, or Parquet read as its CSV twin (the same header, the same line
@@ -394,9 +386,7 @@ Status FocusExport::read_all(RowSink& sink) {
   Result<OpenFile> opened = open_focus_file(path, name);
   if (!opened)
     return std::move(opened).error();
-  std::error_code ec;
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  const std::uint64_t total = ec ? 0 : size;
+  const std::uint64_t total = file_bytes(path);
   RowMapper mapper;
   Router router(options_.month_by);
   CsvRecord record;
@@ -443,10 +433,7 @@ Status FocusExport::read(Month month, RowSink& sink) {
     if (!file.read_for(month))
       continue;
     files.push_back(&file);
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(file.path, ec);
-    if (!ec)
-      total += size;
+    total += file_bytes(file.path);
   }
 
   RowMapper mapper;

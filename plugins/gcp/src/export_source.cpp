@@ -1,5 +1,7 @@
 #include "export_source.hpp"
 
+#include <billdrop/source_files.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -23,15 +25,6 @@ void stat_file(const std::filesystem::path& path, std::uintmax_t& size,
   modified = std::filesystem::last_write_time(path, ec);
   if (ec)
     modified = {};
-}
-
-// "billing.csv:42", built in place to spare an allocation per record.
-void make_origin(std::string& out, const std::string& name, std::uint64_t line) {
-  out.assign(name);
-  out += ':';
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, line).ptr;
-  out.append(digits, end);
 }
 
 } // namespace
@@ -183,12 +176,9 @@ Status ExportSource::read(Month month, RowSink& sink) {
     if (file.broken)
       return file.broken->month_error(month);
   std::uint64_t total = 0;
-  for (const FileIndex& file : *index_) {
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(file.path, ec);
-    if (!ec && file.read_for(month))
-      total += size;
-  }
+  for (const FileIndex& file : *index_)
+    if (file.read_for(month))
+      total += file_bytes(file.path);
   std::uint64_t done = 0;
   for (const FileIndex& file : *index_)
     if (file.read_for(month))
@@ -207,13 +197,7 @@ Status ExportSource::read_all(RowSink& sink) {
   Result<std::vector<std::filesystem::path>> paths = files();
   if (!paths)
     return paths.error();
-  std::uint64_t total = 0;
-  for (const std::filesystem::path& path : *paths) {
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (!ec)
-      total += size;
-  }
+  const std::uint64_t total = total_bytes(*paths);
   std::uint64_t done = 0;
   PassCounts counts;
   for (const std::filesystem::path& path : *paths)

@@ -9,6 +9,7 @@
 #include <billdrop/json_records.hpp>
 #include <billdrop/plugin.h>
 #include <billdrop/result.hpp>
+#include <billdrop/source_files.hpp>
 #include <billdrop/source_plugin.hpp>
 #include <billdrop/tags.hpp>
 #include <billdrop/text.hpp>
