@@ -27,6 +27,16 @@ void stat_file(const std::filesystem::path& path, std::uintmax_t& size,
     modified = {};
 }
 
+// Records were read and none of them can be placed in a month (the listing's and one pass's
+// error): how many, and why the first was rejected.
+Error no_month_error(const std::filesystem::path& path, std::uint64_t unroutable,
+                     const std::string& first) {
+  return data_error("no record of " + path.string() +
+                    " can be placed in a month, so no month can be read (" +
+                    std::to_string(unroutable) + " record" + (unroutable == 1 ? "" : "s") +
+                    "); the first: " + first);
+}
+
 } // namespace
 
 Result<std::vector<std::filesystem::path>> ExportSource::files() const {
@@ -135,10 +145,7 @@ Result<std::vector<Month>> ExportSource::months() {
     unroutable += file.unroutable;
   }
   if (months.empty() && unroutable != 0)
-    return data_error("no record of " + options_.path.string() +
-                      " can be placed in a month, so no month can be read (" +
-                      std::to_string(unroutable) + " record" + (unroutable == 1 ? "" : "s") +
-                      "); the first: " + *first_unroutable);
+    return no_month_error(options_.path, unroutable, *first_unroutable);
   return std::vector<Month>(months.begin(), months.end());
 }
 
@@ -205,11 +212,7 @@ Status ExportSource::read_all(RowSink& sink) {
       return status;
   // As months() says it: records were read and none could be placed in a month.
   if (counts.routed == 0 && counts.unroutable != 0)
-    return data_error("no record of " + options_.path.string() +
-                      " can be placed in a month, so no month can be read (" +
-                      std::to_string(counts.unroutable) + " record" +
-                      (counts.unroutable == 1 ? "" : "s") +
-                      "); the first: " + counts.first_unroutable);
+    return no_month_error(options_.path, counts.unroutable, counts.first_unroutable);
   return {};
 }
 
