@@ -1,5 +1,6 @@
 #include <billdrop/cbf/row_validator.hpp>
 
+#include <billdrop/detail/short_copy.hpp>
 #include <billdrop/json_text.hpp>
 
 #include <billdrop/text.hpp>
@@ -269,8 +270,7 @@ private:
     end_ = json_.data() + json_.size();
   }
   void copy(std::string_view text) noexcept {
-    if (!text.empty()) // an empty view may have a null pointer, which memcpy must not get
-      std::memcpy(at_, text.data(), text.size());
+    detail::copy_short(at_, text.data(), text.size()); // never passes memcpy an empty view
     at_ += text.size();
   }
   void put(std::string_view text) {

@@ -564,6 +564,109 @@ TEST(RowSink, FieldsArriveIntactAndBackToBackWhileTheArenaGrows) {
   EXPECT_EQ(received.gaps, 0u);
 }
 
+// ---- retained batches (ABI 1.5) ----
+
+// A host sink with write_retained: it reads each batch only when the next write_retained comes
+// (or at release), as a host validating on another thread may, so a RowSink that reused a batch's
+// buffers too early hands it rows that changed under it.
+struct LateReader {
+  std::vector<std::vector<std::string>> rows; // origin, key, value, ... as read late
+  const bd_row* held = nullptr;
+  std::size_t held_count = 0;
+  int writes = 0;
+  int retained_writes = 0;
+  int releases = 0;
+
+  void read_held() {
+    for (std::size_t r = 0; r < held_count; ++r) {
+      std::vector<std::string>& row = rows.emplace_back();
+      row.emplace_back(held[r].origin.data, held[r].origin.size);
+      for (std::size_t f = 0; f < held[r].field_count; ++f) {
+        row.emplace_back(held[r].fields[f].key.data, held[r].fields[f].key.size);
+        row.emplace_back(held[r].fields[f].value.data, held[r].fields[f].value.size);
+      }
+    }
+    held = nullptr;
+    held_count = 0;
+  }
+  bd_sink sink() {
+    bd_sink sink{};
+    sink.context = this;
+    sink.write = [](void* context, const bd_row*, size_t) -> int32_t {
+      ++static_cast<LateReader*>(context)->writes;
+      return 0;
+    };
+    sink.write_retained = [](void* context, const bd_row* rows, size_t count) -> int32_t {
+      auto* self = static_cast<LateReader*>(context);
+      ++self->retained_writes;
+      self->read_held(); // the batch before this one, read only now
+      self->held = rows;
+      self->held_count = count;
+      return 0;
+    };
+    sink.release = [](void* context) {
+      auto* self = static_cast<LateReader*>(context);
+      ++self->releases;
+      self->read_held();
+    };
+    return sink;
+  }
+};
+
+TEST(RowSink, RetainedBatchesStayIntactUntilTheNextOneOrRelease) {
+  LateReader reader;
+  const bd_sink sink = reader.sink();
+  std::vector<std::vector<std::string>> expected;
+  {
+    RowSink rows(&sink, 3);
+    for (std::size_t r = 0; r < 20; ++r) {
+      std::vector<std::string>& row = expected.emplace_back();
+      row.push_back("file.csv:" + std::to_string(r + 1));
+      rows.begin_row(row.back());
+      for (std::size_t f = 0; f < r % 4 + 1; ++f) {
+        // Sizes that make each buffer grow now and then, in the middle of a batch.
+        const std::size_t size = (r * 5 + f) % 30 + (r % 7 == 3 ? 20'000 * (r + 1) : 0);
+        std::string value(size, static_cast<char>('a' + (r + f) % 26));
+        row.push_back("cost/f" + std::to_string(f));
+        row.push_back(value);
+        rows.field(row[row.size() - 2], value);
+      }
+      ASSERT_TRUE(rows.end_row().ok());
+    }
+    ASSERT_TRUE(rows.flush().ok());
+    EXPECT_EQ(reader.releases, 0) << "the last batch is released when the sink goes";
+  }
+  EXPECT_EQ(reader.releases, 1);
+  EXPECT_EQ(reader.writes, 0) << "a host with write_retained gets every batch through it";
+  EXPECT_EQ(reader.retained_writes, 7); // 20 rows, 3 a batch
+  EXPECT_TRUE(reader.rows == expected);
+}
+
+TEST(RowSink, ReleasesWhenTheReadFailsAndNotWithoutRetainedBatches) {
+  LateReader reader;
+  const bd_sink sink = reader.sink();
+  {
+    RowSink rows(&sink, 2);
+    rows.begin_row("only");
+    rows.field("cost/cost", "1");
+    ASSERT_TRUE(rows.end_row().ok()); // not sent yet: nothing retained
+  }
+  EXPECT_EQ(reader.releases, 0);
+  EXPECT_EQ(reader.retained_writes, 0);
+  try {
+    RowSink rows(&sink, 1);
+    rows.begin_row("a");
+    rows.field("cost/cost", "2");
+    ASSERT_TRUE(rows.end_row().ok());
+    throw std::runtime_error("the plugin fails halfway");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(reader.retained_writes, 1);
+  EXPECT_EQ(reader.releases, 1) << "unwinding releases the batch the host may hold";
+  ASSERT_EQ(reader.rows.size(), 1u);
+  EXPECT_EQ(reader.rows[0], (std::vector<std::string>{"a", "cost/cost", "2"}));
+}
+
 // ---- incremental sources (ABI 1.3) ----
 
 // The cursor is a number n: read_since(n) writes parts n+1..parts, `rows` rows each, with a

@@ -110,14 +110,15 @@ struct Batch {
   }
 };
 
-enum class EventKind { rows, reject, progress, log, note, cursor };
+enum class EventKind { rows, retained_rows, reject, progress, log, note, cursor };
 
 struct Event {
   EventKind kind = EventKind::rows;
-  std::unique_ptr<Batch> batch; // rows
-  std::string a, b;             // reject: origin, reason; log: message; note: key; cursor
-  std::string column, rule;     // reject: what the plugin named (ABI 1.2), else empty
-  std::uint64_t x = 0, y = 0;   // progress: done, total; note: count; log: level
+  std::unique_ptr<Batch> batch;     // rows
+  std::span<const bd_row> retained; // retained_rows: the plugin's own batch
+  std::string a, b;                 // reject: origin, reason; log: message; note: key; cursor
+  std::string column, rule;         // reject: what the plugin named (ABI 1.2), else empty
+  std::uint64_t x = 0, y = 0;       // progress: done, total; note: count; log: level
 };
 
 } // namespace
@@ -131,6 +132,10 @@ struct PipelinedReceiver::State {
   std::condition_variable wake_producer; // room in the queue, or the worker went idle
   std::deque<Event> queue;
   std::size_t queued_batches = 0;
+  // Retained batches queued and handled (or skipped) so far: the plugin may reuse a batch once
+  // it is counted in retained_done.
+  std::uint64_t retained_queued = 0;
+  std::uint64_t retained_done = 0;
   std::vector<std::unique_ptr<Batch>> spare;
   bool busy = false; // the worker is handling an event outside the lock
   bool stopping = false;
@@ -171,6 +176,8 @@ struct PipelinedReceiver::State {
         --queued_batches;
         spare.push_back(std::move(event.batch));
       }
+      if (event.kind == EventKind::retained_rows)
+        ++retained_done;
       if (!keep_reading)
         stop_reading = true;
       if (error && !failure) {
@@ -185,6 +192,8 @@ struct PipelinedReceiver::State {
     switch (event.kind) {
     case EventKind::rows:
       return inner.on_rows(std::span<const bd_row>(event.batch->rows));
+    case EventKind::retained_rows:
+      return inner.on_rows(event.retained);
     case EventKind::reject:
       if (event.column.empty() && event.rule.empty())
         inner.on_reject(event.a, event.b);
@@ -262,6 +271,30 @@ bool PipelinedReceiver::on_rows(std::span<const bd_row> rows) {
   }
   s.wake_worker.notify_one();
   return true;
+}
+
+bool PipelinedReceiver::on_retained_rows(std::span<const bd_row> rows) {
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  if (s.stop_reading)
+    return false; // not queued: the plugin may reuse it at once
+  Event event;
+  event.kind = EventKind::retained_rows;
+  event.retained = rows;
+  s.queue.push_back(std::move(event));
+  const std::uint64_t mine = ++s.retained_queued;
+  s.wake_worker.notify_one();
+  // The worker takes this batch next to the one before it; the plugin fills its other buffers
+  // meanwhile, which hold that one, so it waits here until that one is handled. (At most two
+  // retained batches are ever queued, so they need no room in the bounded queue.)
+  s.wake_producer.wait(lock, [&] { return s.retained_done + 1 >= mine; });
+  return !s.stop_reading;
+}
+
+void PipelinedReceiver::release_rows() {
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  s.wake_producer.wait(lock, [&] { return s.retained_done == s.retained_queued; });
 }
 
 void PipelinedReceiver::on_reject(std::string_view origin, std::string_view reason) {

@@ -1,10 +1,12 @@
 #pragma once
 // Runs a RowReceiver on a worker thread, so that the host's validation and snapshot building
-// overlap with the plugin's parsing. A plugin's read() calls the sink on its own thread and the
-// rows it passes live only until write() returns, so each batch is copied (one memcpy into an
-// arena, cheap next to validating it) and queued; one worker hands batches, rejects, logs and
-// notes to the inner receiver in exactly the order the plugin produced them, so results are the
-// same as without the pipeline.
+// overlap with the plugin's parsing. A plugin's read() calls the sink on its own thread. The rows
+// of write() live only until it returns, so such a batch is copied (one memcpy into an arena) and
+// queued; a batch of write_retained() (ABI 1.5, the SDK's RowSink) stays where the plugin wrote
+// it and is queued as it is, and on_retained_rows() returns once the batch before it has been
+// handled, which is when the plugin may reuse that one. One worker hands batches, rejects, logs
+// and notes to the inner receiver in exactly the order the plugin produced them, so results are
+// the same as without the pipeline.
 //
 // The queue is bounded (a few batches), so memory stays bounded and a fast plugin waits for the
 // validator. Nothing of the inner receiver may be touched from outside while a read is in flight:
@@ -27,6 +29,8 @@ public:
   PipelinedReceiver& operator=(const PipelinedReceiver&) = delete;
 
   bool on_rows(std::span<const bd_row> rows) override;
+  bool on_retained_rows(std::span<const bd_row> rows) override;
+  void release_rows() override;
   void on_reject(std::string_view origin, std::string_view reason) override;
   void on_reject_field(std::string_view origin, std::string_view column, std::string_view rule,
                        std::string_view reason) override;

@@ -17,6 +17,12 @@ public:
       return false;
     return target_.on_rows(rows);
   }
+  bool on_retained_rows(std::span<const bd_row> rows) override {
+    if (cancel_ != nullptr && cancel_->cancelled())
+      return false;
+    return target_.on_retained_rows(rows);
+  }
+  void release_rows() override { target_.release_rows(); }
   void on_reject(std::string_view origin, std::string_view reason) override {
     target_.on_reject(origin, reason);
   }

@@ -111,6 +111,9 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     // 1.4 added one_pass, read_all and create_with_host (and bd_host).
     offsetof(bd_plugin_descriptor, create_with_host) +
         sizeof(bd_plugin_descriptor::create_with_host),
+    // 1.5 added bd_sink::write_retained and release; the descriptor is unchanged.
+    offsetof(bd_plugin_descriptor, create_with_host) +
+        sizeof(bd_plugin_descriptor::create_with_host),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
@@ -326,6 +329,20 @@ struct ReadSink {
 
   bool active() const noexcept { return !stopped && !failure; }
 
+  // The sink a read passes to the plugin; `cursor` is set in read_since's only.
+  bd_sink sink(bool with_cursor) noexcept {
+    return bd_sink{this,
+                   &ReadSink::write,
+                   &ReadSink::reject,
+                   &ReadSink::progress,
+                   &ReadSink::log,
+                   &ReadSink::note,
+                   &ReadSink::reject_field,
+                   with_cursor ? &ReadSink::cursor : nullptr,
+                   &ReadSink::write_retained,
+                   &ReadSink::release};
+  }
+
   static int32_t write(void* context, const bd_row* rows, size_t count) noexcept {
     auto* self = static_cast<ReadSink*>(context);
     if (!self->active())
@@ -339,6 +356,30 @@ struct ReadSink {
       self->failure = receiver_exception_error();
     }
     return self->active() ? 0 : 1;
+  }
+  static int32_t write_retained(void* context, const bd_row* rows, size_t count) noexcept {
+    auto* self = static_cast<ReadSink*>(context);
+    if (!self->active())
+      return 1;
+    try {
+      if (count > 0)
+        self->rows_after_cursor = true;
+      if (!self->receiver.on_retained_rows(std::span<const bd_row>(rows, count)))
+        self->stopped = true;
+    } catch (...) {
+      self->failure = receiver_exception_error();
+    }
+    return self->active() ? 0 : 1;
+  }
+  // Called even after a failure or a stop: the plugin may free its batches once it returns.
+  static void release(void* context) noexcept {
+    auto* self = static_cast<ReadSink*>(context);
+    try {
+      self->receiver.release_rows();
+    } catch (...) {
+      if (!self->failure)
+        self->failure = receiver_exception_error();
+    }
   }
   static void reject(void* context, bd_str origin, bd_str reason) noexcept {
     auto* self = static_cast<ReadSink*>(context);
@@ -698,8 +739,7 @@ Result<std::vector<Month>> PluginInstance::months() {
 
 Status PluginInstance::read(Month month, RowReceiver& receiver) {
   ReadSink state{receiver};
-  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,      &ReadSink::progress,
-                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field};
+  const bd_sink sink = state.sink(false);
   const std::string text = month.to_string();
   ErrorBuffer error;
   const int32_t code =
@@ -719,8 +759,7 @@ Status PluginInstance::read_all(RowReceiver& receiver) {
     return config_error("plugin '" + plugin_->name() +
                         "' does not read every month in one pass (with this configuration)");
   ReadSink state{receiver};
-  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,      &ReadSink::progress,
-                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field};
+  const bd_sink sink = state.sink(false);
   ErrorBuffer error;
   const int32_t code = plugin_->descriptor().read_all(handle_, &sink, error.get());
   if (state.failure)
@@ -739,8 +778,7 @@ Status PluginInstance::read_since(std::string_view cursor, RowReceiver& receiver
     return config_error("plugin '" + plugin_->name() +
                         "' does not read increments (with this configuration)");
   ReadSink state{receiver};
-  const bd_sink sink{&state,         &ReadSink::write, &ReadSink::reject,       &ReadSink::progress,
-                     &ReadSink::log, &ReadSink::note,  &ReadSink::reject_field, &ReadSink::cursor};
+  const bd_sink sink = state.sink(true);
   const std::string what =
       cursor.empty() ? std::string("from the start") : "since cursor '" + std::string(cursor) + "'";
   ErrorBuffer error;

@@ -80,6 +80,12 @@ class RowReceiver {
 public:
   virtual ~RowReceiver() = default;
   virtual bool on_rows(std::span<const bd_row> rows) = 0;
+  // A batch the plugin leaves in place after the call (bd_sink::write_retained, ABI 1.5): the
+  // receiver may keep using `rows` until its next on_retained_rows() returns or release_rows()
+  // returns, and need not copy them. By default it is handled at once, like on_rows().
+  virtual bool on_retained_rows(std::span<const bd_row> rows) { return on_rows(rows); }
+  // Returns once no row of an on_retained_rows() batch is in use (bd_sink::release).
+  virtual void release_rows() {}
   virtual void on_reject(std::string_view origin, std::string_view reason) = 0;
   // A reject that names the column and the rule id (bd_sink::reject_field, ABI 1.2). Receivers
   // that keep no columns get it as an on_reject() whose reason starts with the column.

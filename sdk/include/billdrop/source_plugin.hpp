@@ -22,6 +22,7 @@
 //   BILLDROP_PLUGIN(AcmePlugin, "acme", "1.0.0", "Reads Acme usage exports")
 
 #include <billdrop/config.hpp>
+#include <billdrop/detail/short_copy.hpp>
 #include <billdrop/plugin.h>
 #include <billdrop/result.hpp>
 #include <billdrop/timestamp.hpp>
@@ -59,12 +60,23 @@ enum class LogLevel {
 
 // Collects rows into batches and hands them to the host through the C sink. Field bytes are
 // copied into one arena per batch, so building a row costs no allocation once warm.
+//
+// With a host of ABI 1.5 (bd_sink::write_retained), the batches alternate between two sets of
+// buffers: the host validates one batch where it lies while the plugin fills the other, and
+// write_retained returns only once the host is done with the batch before it, so no batch is
+// copied. The destructor calls bd_sink::release, so no row is in the host's hands once read
+// returns, however it returns.
 class RowSink {
 public:
   explicit RowSink(const bd_sink* sink, std::size_t batch_rows = 1024)
-      : sink_(sink), batch_rows_(batch_rows == 0 ? 1 : batch_rows) {}
+      : sink_(sink), batch_rows_(batch_rows == 0 ? 1 : batch_rows),
+        retain_(sink->write_retained != nullptr && sink->release != nullptr) {}
   RowSink(const RowSink&) = delete;
   RowSink& operator=(const RowSink&) = delete;
+  ~RowSink() {
+    if (retained_)
+      sink_->release(sink_->context);
+  }
 
   // Starts a row; `origin` names its source record, e.g. "usage.csv:118".
   void begin_row(std::string_view origin) {
@@ -157,7 +169,18 @@ public:
     for (std::size_t i = 0; i < rows_.size(); ++i)
       c_rows_[i] =
           bd_row{fields_.data() + rows_[i].first_field, rows_[i].field_count, rows_[i].origin};
-    const int32_t stop = sink_->write(sink_->context, c_rows_.data(), c_rows_.size());
+    int32_t stop = 0;
+    if (retain_) {
+      stop = sink_->write_retained(sink_->context, c_rows_.data(), c_rows_.size());
+      // The host may read this batch until the next write_retained returns: the next one goes
+      // into the other buffers, which it has let go of.
+      arena_.swap(spare_.arena);
+      fields_.swap(spare_.fields);
+      c_rows_.swap(spare_.c_rows);
+      retained_ = true;
+    } else {
+      stop = sink_->write(sink_->context, c_rows_.data(), c_rows_.size());
+    }
     rows_.clear();
     fields_.clear();
     used_ = 0;
@@ -187,32 +210,7 @@ private:
   bd_str put(std::string_view text) {
     const std::size_t n = text.size();
     char* dst = arena_.data() + used_;
-    const char* src = text.data();
-    if (n > 32) {
-      std::memcpy(dst, src, n);
-    } else if (n >= 16) {
-      char head[16], tail[16]; // two overlapping 16-byte moves cover 16..32 bytes
-      std::memcpy(head, src, 16);
-      std::memcpy(tail, src + n - 16, 16);
-      std::memcpy(dst, head, 16);
-      std::memcpy(dst + n - 16, tail, 16);
-    } else if (n >= 8) {
-      std::uint64_t head, tail; // two overlapping words cover 8..16 bytes
-      std::memcpy(&head, src, 8);
-      std::memcpy(&tail, src + n - 8, 8);
-      std::memcpy(dst, &head, 8);
-      std::memcpy(dst + n - 8, &tail, 8);
-    } else if (n >= 4) {
-      std::uint32_t head, tail;
-      std::memcpy(&head, src, 4);
-      std::memcpy(&tail, src + n - 4, 4);
-      std::memcpy(dst, &head, 4);
-      std::memcpy(dst + n - 4, &tail, 4);
-    } else if (n > 0) {
-      dst[0] = src[0];
-      dst[n / 2] = src[n / 2];
-      dst[n - 1] = src[n - 1];
-    }
+    detail::copy_short(dst, text.data(), n);
     used_ += n;
     return bd_str{dst, n};
   }
@@ -251,11 +249,19 @@ private:
 
   const bd_sink* sink_;
   std::size_t batch_rows_;
+  bool retain_;             // the host's sink has write_retained and release (ABI 1.5)
   std::vector<char> arena_; // [0, used_) holds the batch's bytes, in row order
   std::size_t used_ = 0;
   std::vector<bd_field> fields_; // pointing into arena_
   std::vector<PendingRow> rows_;
   std::vector<bd_row> c_rows_;
+  // With write_retained: the buffers of the batch the host may still be reading.
+  struct {
+    std::vector<char> arena;
+    std::vector<bd_field> fields;
+    std::vector<bd_row> c_rows;
+  } spare_;
+  bool retained_ = false; // a batch went through write_retained: release() before going
   std::map<std::string, std::uint64_t, std::less<>> notes_;
   std::map<std::string, std::uint64_t, std::less<>>::iterator last_note_ = notes_.end();
   std::uint64_t rows_written_ = 0;

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace billdrop;
@@ -230,4 +233,128 @@ TEST(PipelinedReceiver, DestroyingWithQueuedWorkFinishesIt) {
       send_batch(pipeline, b, 1);
   }
   EXPECT_EQ(inner.events.size(), 8u);
+}
+
+// ---- Retained batches (bd_sink::write_retained, ABI 1.5): not copied; on_retained_rows returns
+// only once the batch before it was handled, release_rows once every one was.
+
+namespace {
+
+// Two buffers used in turn, as the SDK's RowSink does: a batch is overwritten with '#' just
+// before its buffer is filled again, so a receiver that still read it then would see '#'.
+struct TwoBuffers {
+  struct Buffer {
+    std::vector<std::string> values;
+    std::vector<bd_field> fields;
+    std::vector<bd_row> rows;
+  } buffers[2];
+  int next = 0;
+
+  bool send(source::RowReceiver& receiver, int first, int count) {
+    Buffer& b = buffers[next];
+    next = 1 - next;
+    for (std::string& value : b.values)
+      value.assign(value.size(), '#'); // the plugin reuses the buffer
+    b.values.clear();
+    b.fields.clear();
+    b.rows.clear();
+    b.values.reserve(2 * static_cast<std::size_t>(count));
+    for (int i = first; i < first + count; ++i) {
+      b.values.push_back("kept" + std::to_string(i));
+      b.values.push_back(std::to_string(i) + ".5");
+    }
+    for (int i = 0; i < count; ++i)
+      b.fields.push_back(
+          {{"cost/cost", 9}, {b.values[2 * i + 1].data(), b.values[2 * i + 1].size()}});
+    for (int i = 0; i < count; ++i)
+      b.rows.push_back({&b.fields[i], 1, {b.values[2 * i].data(), b.values[2 * i].size()}});
+    return receiver.on_retained_rows(b.rows);
+  }
+  void scribble() {
+    for (Buffer& b : buffers)
+      for (std::string& value : b.values)
+        value.assign(value.size(), '#');
+  }
+};
+
+// An inner receiver that takes its time, so that the plugin's side runs ahead if it may.
+struct SlowRecorder final : source::RowReceiver {
+  Recorder recorder;
+  std::atomic<int> handled{0};
+  bool on_rows(std::span<const bd_row> rows) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    const bool more = recorder.on_rows(rows);
+    ++handled;
+    return more;
+  }
+  void on_reject(std::string_view origin, std::string_view reason) override {
+    recorder.on_reject(origin, reason);
+  }
+};
+
+} // namespace
+
+TEST(PipelinedReceiver, RetainedBatchesArriveIntactWithoutACopy) {
+  Recorder direct;
+  TwoBuffers plain;
+  for (int b = 0; b < 30; ++b) {
+    ASSERT_TRUE(plain.send(direct, b * 3, 3));
+    if (b % 7 == 0)
+      direct.on_reject("r" + std::to_string(b), "no cost");
+  }
+
+  SlowRecorder inner;
+  TwoBuffers buffers;
+  ingest::PipelinedReceiver pipeline(inner, 2);
+  for (int b = 0; b < 30; ++b) {
+    ASSERT_TRUE(buffers.send(pipeline, b * 3, 3));
+    // The batch before this one has been handled: the plugin may now overwrite it.
+    EXPECT_GE(inner.handled.load(), b) << "batch " << b;
+    if (b % 7 == 0)
+      pipeline.on_reject("r" + std::to_string(b), "no cost");
+  }
+  pipeline.release_rows();
+  EXPECT_EQ(inner.handled.load(), 30) << "release_rows returns once every batch was handled";
+  buffers.scribble(); // the plugin frees its buffers once release returns
+  ASSERT_TRUE(pipeline.drain().ok());
+  EXPECT_EQ(inner.recorder.events, direct.events);
+  ASSERT_EQ(direct.events.size(), 30u * 3 + 5);
+  EXPECT_EQ(direct.events[0], "row kept0: cost/cost=0.5");
+  EXPECT_EQ(direct.events.back(), "row kept89: cost/cost=89.5");
+}
+
+TEST(PipelinedReceiver, RetainedAndCopiedBatchesKeepTheirOrder) {
+  Recorder direct;
+  TwoBuffers plain;
+  for (int b = 0; b < 12; ++b)
+    ASSERT_TRUE(b % 3 == 1 ? send_batch(direct, b * 2, 2) : plain.send(direct, b * 2, 2));
+
+  SlowRecorder inner;
+  TwoBuffers buffers;
+  ingest::PipelinedReceiver pipeline(inner, 2);
+  for (int b = 0; b < 12; ++b)
+    ASSERT_TRUE(b % 3 == 1 ? send_batch(pipeline, b * 2, 2) : buffers.send(pipeline, b * 2, 2));
+  pipeline.release_rows();
+  buffers.scribble();
+  ASSERT_TRUE(pipeline.drain().ok());
+  EXPECT_EQ(inner.recorder.events, direct.events);
+}
+
+TEST(PipelinedReceiver, AFailureWithRetainedBatchesStopsThePluginAndReleases) {
+  Recorder inner;
+  inner.throw_on_batch = 3;
+  TwoBuffers buffers;
+  ingest::PipelinedReceiver pipeline(inner, 1);
+  bool stopped = false;
+  int sent = 0;
+  for (; sent < 50 && !stopped; ++sent)
+    stopped = !buffers.send(pipeline, sent * 2, 2);
+  EXPECT_TRUE(stopped) << "the plugin is asked to stop after the failure";
+  EXPECT_LE(sent, 5) << "a retained batch waits for the one before it, so the plugin stops soon";
+  pipeline.release_rows(); // returns although the worker skips what follows the failure
+  buffers.scribble();
+  const Status status = pipeline.drain();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(), "disk full while spilling");
+  EXPECT_EQ(inner.events.size(), 4u) << "two batches of two rows before the failing one";
 }
