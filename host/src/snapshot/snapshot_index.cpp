@@ -27,7 +27,20 @@ Error file_error(std::string_view action, const fs::path& file, int error_number
                       std::strerror(error_number));
 }
 
+namespace detail {
+#if defined(__x86_64__) && !defined(__AVX2__)
+std::uint64_t row_hash_avx2(const char* data, std::size_t size) noexcept; // row_hash_avx2.cpp
+#endif
+} // namespace detail
+
+// Every row is hashed once as it is added (about a tenth of a rows's validation): with AVX2 the
+// kernel takes 32 bytes a step instead of 16.
 std::uint64_t row_hash(std::string_view row) noexcept {
+#if defined(__x86_64__) && !defined(__AVX2__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2)
+    return detail::row_hash_avx2(row.data(), row.size());
+#endif
   return XXH3_64bits(row.data(), row.size());
 }
 
