@@ -1,8 +1,7 @@
 #include "store/postgres/postgres_store.hpp"
 
 #include "core/numbers.hpp"
-
-#include <libpq-fe.h>
+#include "core/postgres_rows.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -16,6 +15,10 @@
 namespace billdrop::store {
 
 namespace {
+
+using core::pg::Params;
+using core::pg::Rows;
+using core::pg::text_array;
 
 using SystemTime = std::chrono::system_clock::time_point;
 
@@ -162,69 +165,6 @@ constexpr MonthSyncState kMonthStates[] = {MonthSyncState::unknown, MonthSyncSta
 constexpr JobState kJobStates[] = {JobState::running, JobState::completed, JobState::failed,
                                    JobState::interrupted};
 
-// A PostgreSQL array literal of text values: {"a","b\"c"}.
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    out += i == 0 ? "\"" : ",\"";
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-// One query's result, cleared with the object.
-class Rows {
-public:
-  explicit Rows(PGresult* result) : result_(result) {}
-  ~Rows() { PQclear(result_); }
-  Rows(Rows&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
-  Rows& operator=(Rows&&) = delete;
-  Rows(const Rows&) = delete;
-
-  int size() const { return PQntuples(result_); }
-  std::string text(int row, int column) const {
-    return std::string(PQgetvalue(result_, row, column),
-                       static_cast<std::size_t>(PQgetlength(result_, row, column)));
-  }
-  std::int64_t integer(int row, int column) const {
-    return std::strtoll(PQgetvalue(result_, row, column), nullptr, 10);
-  }
-  bool boolean(int row, int column) const { return PQgetvalue(result_, row, column)[0] == 't'; }
-  std::size_t affected() const { return std::strtoull(PQcmdTuples(result_), nullptr, 10); }
-
-private:
-  PGresult* result_;
-};
-
-// Query parameters, all sent as text.
-class Params {
-public:
-  Params& text(std::string_view value) {
-    values_.emplace_back(value);
-    return *this;
-  }
-  Params& integer(std::int64_t value) {
-    values_.push_back(std::to_string(value));
-    return *this;
-  }
-  std::vector<const char*> pointers() const {
-    std::vector<const char*> out;
-    out.reserve(values_.size());
-    for (const std::string& value : values_)
-      out.push_back(value.c_str());
-    return out;
-  }
-  int size() const { return static_cast<int>(values_.size()); }
-
-private:
-  std::vector<std::string> values_;
-};
-
 } // namespace
 
 class PostgresStore::Impl {
@@ -235,9 +175,7 @@ public:
   ~Impl() { PQfinish(conn_); }
 
   Error pg_error(std::string_view what) const {
-    std::string message = PQerrorMessage(conn_);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-      message.pop_back();
+    const std::string message = core::pg::trimmed(PQerrorMessage(conn_));
     return internal_error("postgres store: " + std::string(what) + ": " + message);
   }
 
@@ -258,8 +196,7 @@ public:
       std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
       if (message.empty())
         message = PQerrorMessage(conn_);
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-        message.pop_back();
+      message = core::pg::trimmed(std::move(message));
       PQclear(result);
       std::string head(sql);
       head.erase(0, head.find_first_not_of(" \n"));
@@ -494,9 +431,7 @@ std::string without_secrets(std::string message, const std::string& url) {
 Result<PGconn*> connect(const std::string& url) {
   PGconn* conn = PQconnectdb(url.c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-      message.pop_back();
+    const std::string message = core::pg::trimmed(PQerrorMessage(conn));
     PQfinish(conn);
     // libpq's message names host and port; a malformed URI is quoted whole: without secrets.
     return config_error("cannot connect to the PostgreSQL store: " +
