@@ -120,10 +120,12 @@ struct CapturingSink {
   bd_sink raw{this, &on_write, nullptr, nullptr, nullptr, &on_note};
   std::vector<std::vector<std::pair<std::string, std::string>>> rows;
   std::map<std::string, std::uint64_t> notes;
+  std::vector<std::string> origins;
 
   static int32_t on_write(void* context, const bd_row* batch, size_t count) {
     auto* self = static_cast<CapturingSink*>(context);
     for (size_t r = 0; r < count; ++r) {
+      self->origins.emplace_back(batch[r].origin.data, batch[r].origin.size);
       auto& row = self->rows.emplace_back();
       for (size_t f = 0; f < batch[r].field_count; ++f)
         row.emplace_back(std::string(batch[r].fields[f].key.data, batch[r].fields[f].key.size),
@@ -300,4 +302,52 @@ TEST(TagColumns, AddingByHandleMatchesAddingByKey) {
   EXPECT_EQ(capture.notes.count("tag key rewritten: 'Cost_Center x' -> 'Cost_Center_x_2' "
                                 "('Cost_Center_x' is another key's)"),
             1u);
+}
+
+// Each distinct cell is parsed once; repeats copy its tags; a malformed cell adds nothing and is
+// remembered as malformed; empty values are dropped; a full cache empties and parses again.
+TEST(TagCellCache, ParsesEachDistinctCellOnceWithinItsLimit) {
+  TagColumns tags;
+  TagCellCache cells(2);
+  std::vector<std::string> parsed; // the cells the parser saw, in order
+  // A toy cell format: "k=v;k=v", "!" is malformed.
+  const auto parse = [&](std::string_view cell, TagCellCache::Pairs& pairs) {
+    parsed.emplace_back(cell);
+    if (cell == "!")
+      return false;
+    while (!cell.empty()) {
+      const std::size_t end = std::min(cell.find(';'), cell.size());
+      const std::string_view pair = cell.substr(0, end);
+      const std::size_t eq = pair.find('=');
+      pairs.emplace_back(std::string(pair.substr(0, eq)), std::string(pair.substr(eq + 1)));
+      cell.remove_prefix(std::min(end + 1, cell.size()));
+    }
+    return true;
+  };
+  CapturingSink capture;
+  {
+    RowSink sink(&capture.raw);
+    const auto row = [&](std::string_view cell) {
+      tags.clear();
+      const bool ok = cells.add(cell, tags, parse);
+      sink.begin_row(ok ? "ok" : "bad");
+      tags.write(sink);
+      EXPECT_TRUE(sink.end_row().ok());
+    };
+    row("env=prod;team=web");
+    row("env=prod;team=web"); // from the cache
+    row("!");
+    row("!"); // remembered as malformed
+    EXPECT_EQ(cells.size(), 2u);
+    row("cost center=7;empty="); // the cache is full: emptied first
+    EXPECT_EQ(cells.size(), 1u);
+    row("env=prod;team=web"); // parsed again
+    EXPECT_TRUE(sink.flush().ok());
+  }
+  EXPECT_EQ(parsed, (std::vector<std::string>{"env=prod;team=web", "!",
+                                              "cost center=7;empty=", "env=prod;team=web"}));
+  const Row web{{"resource/tag:env", "prod"}, {"resource/tag:team", "web"}};
+  EXPECT_EQ(capture.rows,
+            (std::vector<Row>{web, web, {}, {}, {{"resource/tag:cost_center", "7"}}, web}));
+  EXPECT_EQ(capture.origins, (std::vector<std::string>{"ok", "ok", "bad", "bad", "ok", "ok"}));
 }

@@ -10,32 +10,14 @@ void field_if(RowSink& sink, std::string_view key, std::string_view value) {
     sink.field(key, value);
 }
 
-// Distinct Tags cells whose parsed tags are kept, at most (a few MB).
-constexpr std::size_t parsed_tags_limit = 4096;
-
 } // namespace
 
 bool RowWriter::add_tags(std::string_view cell) {
   if (cell.empty())
     return true;
-  auto it = parsed_tags_.find(cell);
-  if (it == parsed_tags_.end()) {
-    if (parsed_tags_.size() == parsed_tags_limit)
-      parsed_tags_.clear();
-    it = parsed_tags_.emplace(std::string(cell), ParsedTags{}).first;
-    ParsedTags& parsed = it->second;
-    tag_pairs_.clear();
-    parsed.valid = tag_parser_.parse(cell, tag_pairs_);
-    if (parsed.valid)
-      for (auto& [key, value] : tag_pairs_)
-        if (!value.empty()) // an empty tag carries nothing: its key is not named (TagColumns::add)
-          parsed.tags.emplace_back(tags_.key(key), std::move(value));
-  }
-  if (!it->second.valid)
-    return false;
-  for (const auto& [key, value] : it->second.tags)
-    tags_.add(key, value);
-  return true;
+  return tag_cells_.add(cell, tags_, [&](std::string_view text, TagCellCache::Pairs& pairs) {
+    return tag_parser_.parse(text, pairs);
+  });
 }
 
 Status RowWriter::write(CostFile& file, UtcTime start, RowCosts costs, const Decimal* quantity,

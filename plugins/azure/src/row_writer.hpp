@@ -11,7 +11,6 @@
 #include <billdrop/timestamp.hpp>
 
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -36,21 +35,8 @@ private:
 
   TagColumns tags_{"azure: tag key rewritten"};
   TagParser tag_parser_;
-  // The tags of distinct Tags cells, by handle: exports repeat a limited number of tag sets over
-  // millions of rows, so most rows copy their tags instead of parsing JSON and hashing each key.
-  // Emptied when it reaches parsed_tags_limit cells.
-  struct ParsedTags {
-    bool valid = false;
-    std::vector<std::pair<TagColumns::Key, std::string>> tags;
-  };
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
-      return std::hash<std::string_view>{}(text);
-    }
-  };
-  std::unordered_map<std::string, ParsedTags, TextHash, std::equal_to<>> parsed_tags_;
-  std::vector<std::pair<std::string, std::string>> tag_pairs_; // a cell being parsed
+  // Each distinct Tags cell parsed once (exports repeat a few tag sets over millions of rows).
+  TagCellCache tag_cells_;
   RegionNames regions_;
   std::string last_location_; // the last location and its region (a view into regions_)
   std::string_view last_region_;

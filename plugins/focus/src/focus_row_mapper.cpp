@@ -64,31 +64,13 @@ struct RowMapper::Json {
 RowMapper::RowMapper() : json_(std::make_unique<Json>()) {}
 RowMapper::~RowMapper() = default;
 
-// Distinct Tags cells whose parsed tags are kept, at most (a few MB).
-constexpr std::size_t parsed_tags_limit = 4096;
-
 bool RowMapper::add_tags(std::string_view text) {
-  auto it = parsed_tags_.find(text);
-  if (it == parsed_tags_.end()) {
-    if (parsed_tags_.size() == parsed_tags_limit)
-      parsed_tags_.clear();
-    it = parsed_tags_.emplace(std::string(text), ParsedTags{}).first;
-    ParsedTags& parsed = it->second;
-    tag_pairs_.clear();
-    parsed.valid = parse_tags(text);
-    if (parsed.valid)
-      for (auto& [key, value] : tag_pairs_)
-        if (!value.empty()) // an empty tag carries nothing: its key is not named (TagColumns::add)
-          parsed.tags.emplace_back(tags_.key(key), std::move(value));
-  }
-  if (!it->second.valid)
-    return false;
-  for (const auto& [key, value] : it->second.tags)
-    tags_.add(key, value);
-  return true;
+  return tag_cells_.add(text, tags_, [&](std::string_view cell, TagCellCache::Pairs& pairs) {
+    return parse_tags(cell, pairs);
+  });
 }
 
-bool RowMapper::parse_tags(std::string_view text) {
+bool RowMapper::parse_tags(std::string_view text, TagCellCache::Pairs& pairs) {
   json_->padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(json_->padded.data(), text.data(), text.size());
   ondemand::document document;
@@ -144,7 +126,7 @@ bool RowMapper::parse_tags(std::string_view text) {
       break;
     }
     }
-    tag_pairs_.emplace_back(key, text_value);
+    pairs.emplace_back(key, text_value);
   }
   return true;
 }

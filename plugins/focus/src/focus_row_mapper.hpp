@@ -12,7 +12,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,27 +46,14 @@ private:
   struct Json; // simdjson state, kept out of this header
   // Adds the tags of a Tags cell to tags_; false when Tags is not a JSON object.
   bool add_tags(std::string_view text);
-  // The Tags object's members as (key, value) into tag_pairs_; false when it is not an object.
-  bool parse_tags(std::string_view text);
+  // The Tags object's members as (key, value) into `pairs`; false when it is not an object.
+  bool parse_tags(std::string_view text, TagCellCache::Pairs& pairs);
   void count_currency(std::string_view currency, RowSink& sink);
 
   std::unique_ptr<Json> json_;
   TagColumns tags_;
-  // The tags of distinct Tags cells, by handle: exports repeat a limited number of tag sets over
-  // millions of rows, so most rows copy their tags instead of parsing JSON and hashing each key.
-  // Emptied when it reaches a limit.
-  struct ParsedTags {
-    bool valid = false;
-    std::vector<std::pair<TagColumns::Key, std::string>> tags;
-  };
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
-      return std::hash<std::string_view>{}(text);
-    }
-  };
-  std::unordered_map<std::string, ParsedTags, TextHash, std::equal_to<>> parsed_tags_;
-  std::vector<std::pair<std::string, std::string>> tag_pairs_; // a cell being parsed
+  // Each distinct Tags cell parsed once (exports repeat a few tag sets over millions of rows).
+  TagCellCache tag_cells_;
   std::string resource_id_;   // a synthetic id, when the row needs one
   std::string reject_reason_; // reused for rejects
   std::string currency_;      // BillingCurrency of the rows counted in currency_rows_

@@ -167,6 +167,67 @@ private:
   mutable std::vector<std::pair<std::string_view, std::string_view>> sorted_;
 };
 
+// The tags of distinct tag cells (a Tags column holding a JSON object, say), each parsed once.
+// Exports repeat a limited number of tag sets over millions of rows, so most rows copy the tags
+// of a cell seen before instead of parsing it and hashing each key. At most `limit` cells are
+// kept; the cache empties when it is full, so memory stays bounded whatever the export holds.
+// It keeps TagColumns key handles, so one cache serves one TagColumns (keep them side by side).
+//
+//   TagCellCache cells;                      // beside the read's TagColumns
+//   tags.clear();
+//   if (!cells.add(row.tags_cell, tags, [&](std::string_view cell, TagCellCache::Pairs& out) {
+//         return parse_my_tags(cell, out);   // false: the cell is malformed
+//       }))
+//     sink.note("Tags cell is not a JSON object (row kept without tags)");
+class TagCellCache {
+public:
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+  explicit TagCellCache(std::size_t limit = 4096) : limit_(limit == 0 ? 1 : limit) {}
+
+  // Adds the tags of `cell` to `tags`. `parse(cell, pairs)` fills (source key, value) pairs and
+  // returns false for a malformed cell; it runs once per distinct cell. Returns false (adding
+  // nothing) when the cell is malformed. Empty values are dropped, as TagColumns::add does.
+  template <class Parse>
+  bool add(std::string_view cell, TagColumns& tags, Parse&& parse) {
+    auto it = cells_.find(cell);
+    if (it == cells_.end()) {
+      if (cells_.size() >= limit_)
+        cells_.clear();
+      it = cells_.emplace(std::string(cell), Parsed{}).first;
+      Parsed& parsed = it->second;
+      pairs_.clear();
+      parsed.valid = parse(cell, pairs_);
+      if (parsed.valid)
+        for (auto& [key, value] : pairs_)
+          if (!value.empty()) // an empty tag carries nothing: its key is not named
+            parsed.tags.emplace_back(tags.key(key), std::move(value));
+    }
+    if (!it->second.valid)
+      return false;
+    for (const auto& [key, value] : it->second.tags)
+      tags.add(key, value);
+    return true;
+  }
+
+  std::size_t size() const noexcept { return cells_.size(); }
+
+private:
+  struct Parsed {
+    bool valid = false;
+    std::vector<std::pair<TagColumns::Key, std::string>> tags;
+  };
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  std::size_t limit_;
+  std::unordered_map<std::string, Parsed, TextHash, std::equal_to<>> cells_;
+  Pairs pairs_; // the cell being parsed
+};
+
 // A stable resource id for rows that have tags but no resource id: "<type>/synthetic-<16 hex>",
 // the hex being the 64-bit FNV-1a hash of `parts` (separated by a unit separator, so ("ab","c")
 // and ("a","bc") differ). Same parts, same id, on every machine and every run. `type` should
