@@ -27,9 +27,11 @@
 
 #include <billdrop/plugin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -150,14 +152,14 @@ class KeyEncoder {
 public:
   // The number of `key`, defining it (appended to `defined`) when it is new.
   std::uint32_t id(std::size_t position, bd_str key, std::vector<bd_str>& defined) {
-    const std::string_view text(key.data, key.size);
     if (position < by_position_.size()) {
-      const std::uint32_t cached = by_position_[position];
-      if (names_[cached] == text)
-        return cached;
+      const Cached& cached = by_position_[position];
+      if (cached.text.size() == key.size && same_bytes(cached.text.data(), key.data, key.size))
+        return cached.id;
     } else {
-      by_position_.resize(position + 1, 0);
+      by_position_.resize(position + 1);
     }
+    const std::string_view text(key.data, key.size);
     std::uint32_t found;
     if (auto it = ids_.find(text); it != ids_.end()) {
       found = it->second;
@@ -167,30 +169,71 @@ public:
       ids_.emplace(names_.back(), found);
       defined.push_back(key);
     }
-    by_position_[position] = found;
+    by_position_[position] = Cached{names_[found], found};
     return found;
   }
 
 private:
-  std::deque<std::string> names_; // by number; a deque keeps the views in ids_ valid
+  // Whether n bytes at a and b are equal. Keys are mostly 10 to 40 bytes, where comparing words
+  // inline costs less than the call to memcmp (this runs for every field of every row).
+  static bool same_bytes(const char* a, const char* b, std::size_t n) {
+    const auto word = [](const char* p) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    };
+    if (n >= 8) {
+      const char* const a_last = a + n - 8; // the last word, overlapping the one before
+      const char* const b_last = b + n - 8;
+      for (; a < a_last; a += 8, b += 8)
+        if (word(a) != word(b))
+          return false;
+      return word(a_last) == word(b_last);
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (a[i] != b[i])
+        return false;
+    return true;
+  }
+  struct Cached {
+    std::string_view text; // into names_
+    std::uint32_t id = 0;
+  };
+
+  std::deque<std::string> names_; // by number; a deque keeps the views valid
   std::unordered_map<std::string_view, std::uint32_t> ids_;
-  std::vector<std::uint32_t> by_position_;
+  std::vector<Cached> by_position_; // the key at each position in the row before
 };
 
 // The host's side: the key texts by number, where bd_field::key can point for as long as the
 // runner lives.
-using KeyTable = std::deque<std::string>;
+class KeyTable {
+public:
+  void add(std::string_view text) {
+    names_.emplace_back(text);
+    views_.push_back(bd_str{names_.back().data(), names_.back().size()});
+  }
+  std::size_t size() const noexcept { return views_.size(); }
+  const bd_str& operator[](std::size_t id) const noexcept { return views_[id]; }
+
+private:
+  std::deque<std::string> names_; // a deque never moves its strings: the views stay valid
+  std::vector<bd_str> views_;
+};
 
 // A small number in one byte (below 255), else 255 and the number in four: a field's key number
-// and value size are nearly always small, so a field costs two bytes besides its value.
-inline void put_small(std::string& out, std::size_t value) {
+// and value size are nearly always small, so a field costs two bytes besides its value. Writes
+// at most kSmallMax bytes at `out`; returns the end.
+inline constexpr std::size_t kSmallMax = 5;
+inline char* put_small(char* out, std::size_t value) {
   if (value < 255) {
-    out.push_back(static_cast<char>(value));
-    return;
+    *out = static_cast<char>(value);
+    return out + 1;
   }
-  out.push_back(static_cast<char>(255));
+  *out = static_cast<char>(255);
   const auto v = static_cast<std::uint32_t>(value);
-  out.append(reinterpret_cast<const char*>(&v), 4);
+  std::memcpy(out + 1, &v, 4);
+  return out + 5;
 }
 
 // A batch of rows in the layout above, measured before it is written, so that it goes straight
@@ -206,25 +249,33 @@ public:
     rows_ = rows;
     count_ = count;
     defined_.clear();
-    sizes_.clear();
     fields_ = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      fields_ += rows[i].field_count;
+    // The sizes go through a pointer into room for the most they can take (no check per byte).
+    const std::size_t most = (count + fields_) * 2 * kSmallMax;
+    if (sizes_capacity_ < most) {
+      sizes_capacity_ = std::max(most, sizes_capacity_ * 2);
+      sizes_.reset(new char[sizes_capacity_]);
+    }
+    char* out = sizes_.get();
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < count; ++i) {
       const bd_row& row = rows[i];
-      fields_ += row.field_count;
       bytes += row.origin.size;
-      put_small(sizes_, row.field_count);
-      put_small(sizes_, row.origin.size);
+      out = put_small(out, row.field_count);
+      out = put_small(out, row.origin.size);
       for (std::size_t f = 0; f < row.field_count; ++f) {
         bytes += row.fields[f].value.size;
-        put_small(sizes_, keys_.id(f, row.fields[f].key, defined_));
-        put_small(sizes_, row.fields[f].value.size);
+        out = put_small(out, keys_.id(f, row.fields[f].key, defined_));
+        out = put_small(out, row.fields[f].value.size);
       }
     }
+    sizes_size_ = static_cast<std::size_t>(out - sizes_.get());
     std::size_t definitions = 0;
     for (const bd_str& key : defined_)
       definitions += 4 + key.size;
-    head_size_ = 16 + definitions + sizes_.size();
+    head_size_ = 16 + definitions + sizes_size_;
     size_ = head_size_ + bytes;
   }
   // The batch's bytes, and those of its head.
@@ -240,14 +291,14 @@ public:
     put32(count_);
     put32(fields_);
     put32(defined_.size());
-    put32(sizes_.size());
+    put32(sizes_size_);
     for (const bd_str& key : defined_) {
       put32(key.size);
       std::memcpy(p, key.data, key.size);
       p += key.size;
     }
-    std::memcpy(p, sizes_.data(), sizes_.size());
-    p += sizes_.size();
+    std::memcpy(p, sizes_.get(), sizes_size_);
+    p += sizes_size_;
     for (std::size_t i = 0; i < count_; ++i) {
       const bd_row& row = rows_[i];
       if (row.origin.size > 0)
@@ -264,8 +315,10 @@ public:
 
 private:
   KeyEncoder keys_;
-  std::vector<bd_str> defined_; // the keys new in the batch measured last
-  std::string sizes_;           // its sizes section
+  std::vector<bd_str> defined_;   // the keys new in the batch measured last
+  std::unique_ptr<char[]> sizes_; // its sizes section
+  std::size_t sizes_capacity_ = 0;
+  std::size_t sizes_size_ = 0;
   const bd_row* rows_ = nullptr;
   std::size_t count_ = 0;
   std::size_t fields_ = 0;
@@ -305,7 +358,7 @@ inline bool read_rows(const char* head, std::size_t head_size, const char* value
   const std::uint32_t defined = in.u32();
   const std::uint32_t sizes_size = in.u32();
   for (std::uint32_t i = 0; i < defined && in.ok(); ++i)
-    keys.emplace_back(in.text());
+    keys.add(in.text());
   if (!in.ok() || sizes_size != in.left())
     return false;
   // Every row and every field takes at least two bytes of sizes: counts beyond that are lies,
@@ -357,7 +410,7 @@ inline bool read_rows(const char* head, std::size_t head_size, const char* value
       const std::uint32_t value = get_small();
       if (!ok || key >= keys.size() || !take(value, field.value))
         return false;
-      field.key = bd_str{keys[key].data(), keys[key].size()};
+      field.key = keys[key];
     }
   }
   return next_field == field_count && sizes == sizes_end && blob == end;

@@ -77,6 +77,29 @@ TEST(RingSpan, OnlyABatchWhollyInsideTheRingHasAnOffset) {
   EXPECT_EQ(runner::ring_span(5, 1, 0), std::nullopt);
 }
 
+// ---- The column names' numbers.
+
+TEST(KeyEncoder, KeysOfOneLengthThatDifferInAnyOneByteAreDifferentKeys) {
+  // The key at the same position in the row before is compared first (word by word): for every
+  // length up to 40 and every byte, a key that differs there only is a new key.
+  for (std::size_t length = 1; length <= 40; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      runner::KeyEncoder keys;
+      std::vector<bd_str> defined;
+      const std::string first(length, 'k');
+      std::string second = first;
+      second[at] = 'j';
+      EXPECT_EQ(keys.id(0, bd_str{first.data(), first.size()}, defined), 0u);
+      EXPECT_EQ(keys.id(0, bd_str{second.data(), second.size()}, defined), 1u)
+          << length << " " << at;
+      const std::string again = first; // equal bytes elsewhere
+      EXPECT_EQ(keys.id(0, bd_str{again.data(), again.size()}, defined), 0u);
+      EXPECT_EQ(keys.id(0, bd_str{again.data(), again.size()}, defined), 0u);
+      EXPECT_EQ(defined.size(), 2u);
+    }
+  }
+}
+
 // ---- The batch layout.
 
 struct Rows {
