@@ -102,7 +102,7 @@ public:
     encoder_.measure(rows.data(), rows.size());
     // A batch larger than a quarter of the ring (huge rows) goes through the pipe: in the ring it
     // would wait for the host to give back most of it, and one larger than the ring never fits.
-    if (ring_ && encoder_.size() <= ring_->capacity() / 4) {
+    if (ring_ && encoder_.size() <= ring_->capacity() / 4 && encoder_.size() <= UINT32_MAX) {
       const std::uint64_t position = reserve(encoder_.size());
       encoder_.write(ring_->writable_data() + position % ring_->capacity());
       runner::Writer w(out_);

@@ -294,10 +294,12 @@ public:
     put32(sizes_size_);
     for (const bd_str& key : defined_) {
       put32(key.size);
-      std::memcpy(p, key.data, key.size);
+      if (key.size > 0)
+        std::memcpy(p, key.data, key.size);
       p += key.size;
     }
-    std::memcpy(p, sizes_.get(), sizes_size_);
+    if (sizes_size_ > 0) // an empty batch has no sizes (and may have no buffer)
+      std::memcpy(p, sizes_.get(), sizes_size_);
     p += sizes_size_;
     for (std::size_t i = 0; i < count_; ++i) {
       const bd_row& row = rows_[i];

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -64,6 +65,50 @@ TEST(RingPlacer, AReleaseBeyondWhatWasPlacedOrALateOneChangesNothingWrong) {
   EXPECT_EQ(ring.place(60), 100u);
   ring.release(10); // older than what was released: ignored
   EXPECT_EQ(ring.place(50), std::nullopt);
+}
+
+TEST(RingPlacer, RandomBatchesNeverOverlapWhatTheHostStillHolds) {
+  // Batches of random sizes (small ones, and up to the whole ring), the host releasing the oldest
+  // few at random moments: every batch placed lies inside the ring, apart from every batch the
+  // host holds, after the one placed before.
+  std::mt19937 random(3);
+  const std::size_t capacity = 1000;
+  runner::RingPlacer ring(capacity);
+  std::deque<std::pair<std::uint64_t, std::size_t>> held; // position, size; oldest first
+  std::uint64_t end = 0;
+  std::size_t placed = 0;
+  std::size_t waited = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    if (!held.empty() && random() % 3 == 0) {
+      for (std::size_t n = 1 + random() % held.size(); n > 0; --n) {
+        ring.release(held.front().first + held.front().second);
+        held.pop_front();
+      }
+      continue;
+    }
+    const std::size_t size = random() % 4 != 0 ? random() % 60 : random() % (capacity + 1);
+    const std::optional<std::uint64_t> position = ring.place(size);
+    if (!position) {
+      ++waited;
+      ASSERT_FALSE(held.empty()) << "an empty ring takes any batch up to its size";
+      continue;
+    }
+    ASSERT_GE(*position, end);
+    end = *position + size;
+    const std::optional<std::size_t> offset = runner::ring_span(*position, size, capacity);
+    ASSERT_TRUE(offset) << *position << " " << size;
+    for (const auto& [other_position, other_size] : held) {
+      const std::size_t other = other_position % capacity;
+      const bool apart =
+          size == 0 || other_size == 0 || *offset + size <= other || other + other_size <= *offset;
+      ASSERT_TRUE(apart) << "batch at " << *offset << " (" << size << " bytes) over one at "
+                         << other << " (" << other_size << " bytes)";
+    }
+    held.emplace_back(*position, size);
+    ++placed;
+  }
+  EXPECT_GT(placed, 30'000u);
+  EXPECT_GT(waited, 1'000u);
 }
 
 TEST(RingSpan, OnlyABatchWhollyInsideTheRingHasAnOffset) {
