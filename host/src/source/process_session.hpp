@@ -42,9 +42,10 @@ struct ProcessOptions {
   // Where those lines go; empty: plugin_log(plugin, connection), the host's structured log.
   PluginLog log;
   // The shared-memory ring the rows come through (row_ring.hpp), in bytes: 8 MiB holds about 35
-  // batches of a wide CUR, plenty for the runner to parse ahead while the host validates, and is
-  // resident in both processes once used. 0: no ring, every batch through the pipe (the way
-  // before issue 15's ring; tests and benchmarks). A batch larger than a quarter of the ring
+  // batches of a wide CUR, plenty for the runner to parse ahead while the host validates. Its
+  // pages are allocated as the runner first writes them, and then count in the RSS of both
+  // processes (the same 8 MiB of memory) until the runner ends. 0: no ring, every batch through
+  // the pipe (the way before issue 15's ring; tests). A batch larger than a quarter of the ring
   // goes through the pipe whatever this is.
   std::size_t ring_bytes = std::size_t(8) << 20;
 };

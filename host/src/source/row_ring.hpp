@@ -1,6 +1,6 @@
 #pragma once
 // The shared-memory ring that carries a plugin runner's batches of rows to the host (issue 15),
-// private to the source layer: the runner writes a batch's bytes (write_rows()'s layout) into the
+// private to the source layer: the runner writes a batch's bytes (RowsEncoder's layout) into the
 // ring and the reply pipe carries only "a batch at position P, H bytes of head, N bytes in all"
 // (Frame::ring_rows); the host points bd_row and bd_field at the bytes where they lie, and gives
 // the bytes back with Frame::release once its receiver is done with them. The kernel no longer

@@ -339,13 +339,6 @@ inline void append_rows(std::string& out, const RowsEncoder& encoder) {
   encoder.write(out.data() + start + sizeof header);
 }
 
-// Appends a kRows frame holding `rows`.
-inline void write_rows(std::string& out, RowsEncoder& encoder, const bd_row* rows,
-                       std::size_t count) {
-  encoder.measure(rows, count);
-  append_rows(out, encoder);
-}
-
 // Decodes a batch into `rows` and `fields`, which point into `values` and into `keys` (new keys
 // are added to it). `head` is the batch's head (counts, definitions, sizes) and must hold nothing
 // else; `values` its origins and values. False when they are not a well-formed batch. Every size
