@@ -242,8 +242,10 @@ std::map<std::string, std::string> files_under(const fs::path& dir) {
 }
 
 // Converts with `source_args` in-process and in a runner: the snapshot folders must be equal
-// byte for byte, and the summaries give the same rows and exact costs.
-void expect_same_snapshots(const fs::path& dir, const std::vector<std::string>& source_args) {
+// byte for byte, and the summaries give the same rows and exact costs (the runner's months in
+// `process_months`, when given).
+void expect_same_snapshots(const fs::path& dir, const std::vector<std::string>& source_args,
+                           std::map<std::string, MonthResult>* process_months = nullptr) {
   std::map<std::string, std::map<std::string, std::string>> outputs;
   std::map<std::string, ConnectionMonths> summaries;
   for (const std::string isolation : {"in-process", "process"}) {
@@ -274,6 +276,8 @@ void expect_same_snapshots(const fs::path& dir, const std::vector<std::string>& 
     rows += result.rows;
   }
   EXPECT_GT(rows, 0u);
+  if (process_months != nullptr)
+    *process_months = process;
 }
 
 TEST_F(IsolationTest, TheAwsPluginGivesByteIdenticalSnapshotsInProcessAndInARunner) {
@@ -281,6 +285,22 @@ TEST_F(IsolationTest, TheAwsPluginGivesByteIdenticalSnapshotsInProcessAndInARunn
       fs::path(BILLDROP_TEST_SOURCE_DIR) / "tests" / "plugins" / "aws" / "fixtures" / "legacy";
   test::write_text(dir_ / "aws.toml", "path = " + test::toml_string(fixtures.string()) + "\n");
   expect_same_snapshots(dir_, {"--plugin", "aws", "--plugin-config", (dir_ / "aws.toml").string()});
+}
+
+TEST_F(IsolationTest, ManyBatchesThroughTheRingGiveByteIdenticalSnapshotsAndExactTotals) {
+  // tests/host/broken_plugins/batches_plugin.cpp: 20,000 rows in each of 2024-07 and 2024-08, in
+  // the SDK's batches of 1,024 (20 batches through the runner's shared-memory ring), a column
+  // first met in row 10,000. Row i costs i + (i % 100) / 100: a month costs
+  // 20,000 * 20,001 / 2 + 200 * 4,950 / 100 = 200,010,000 + 9,900.
+  test::write_text(dir_ / "batches.toml", "rows = 20000\nlate_tag_row = 10000\npad = 40\n");
+  std::map<std::string, MonthResult> months;
+  expect_same_snapshots(
+      dir_, {"--plugin", "batches", "--plugin-config", (dir_ / "batches.toml").string()}, &months);
+  ASSERT_EQ(months.size(), 2u);
+  for (const char* month : {"2024-07", "2024-08"}) {
+    EXPECT_EQ(months.at(month).rows, 20'000u) << month;
+    EXPECT_EQ(months.at(month).cost, "200019900.00") << month;
+  }
 }
 
 TEST_F(IsolationTest, TheBundledExampleGivesByteIdenticalSnapshotsInProcessAndInARunner) {

@@ -1,6 +1,7 @@
 // `billdrop __plugin-runner`: loads one plugin and serves the host's calls over the pipes of
 // runner_protocol.hpp, until the host closes its end.
 #include "source/process_session.hpp"
+#include "source/row_ring.hpp"
 #include "source/runner_protocol.hpp"
 
 #include <poll.h>
@@ -85,13 +86,34 @@ std::optional<std::pair<Frame, std::string>> next_request() {
 
 // What the host gets while a call runs: every event as a frame, in order. Small frames wait in
 // the buffer for the next batch of rows (or the end of the call), so a plugin's rows cost one
-// write per batch; after each batch, one poll looks for the host's stop.
+// write per batch; after each batch, the requests that came meanwhile are read (the host's
+// releases of ring bytes, its stop).
 class ForwardingReceiver final : public RowReceiver {
 public:
   explicit ForwardingReceiver(std::string& out) : out_(out) {}
 
+  // The ring the host gave; without one every batch goes through the pipe.
+  void use_ring(runner::RowRing ring) {
+    placer_.emplace(ring.capacity());
+    ring_ = std::move(ring);
+  }
+
   bool on_rows(std::span<const bd_row> rows) override {
-    runner::write_rows(out_, keys_, defined_, sizes_, rows.data(), rows.size());
+    encoder_.measure(rows.data(), rows.size());
+    // A batch larger than a quarter of the ring (huge rows) goes through the pipe: in the ring it
+    // would wait for the host to give back most of it, and one larger than the ring never fits.
+    if (ring_ && encoder_.size() <= ring_->capacity() / 4 && encoder_.size() <= UINT32_MAX) {
+      const std::uint64_t position = reserve(encoder_.size());
+      encoder_.write(ring_->writable_data() + position % ring_->capacity());
+      runner::Writer w(out_);
+      w.begin(Frame::ring_rows);
+      w.u64(position);
+      w.u32(static_cast<std::uint32_t>(encoder_.head_size()));
+      w.u32(static_cast<std::uint32_t>(encoder_.size()));
+      w.end();
+    } else {
+      runner::append_rows(out_, encoder_);
+    }
     flush();
     return !stop_requested();
   }
@@ -146,7 +168,11 @@ public:
     maybe_flush();
   }
 
-  void begin_call() { stopped_ = false; }
+  void begin_call() {
+    stopped_ = false;
+    if (placer_) // the host sends a request only once it is done with the last call's batches
+      placer_->release_all();
+  }
   void flush() {
     if (!write_all(runner::kReplyFd, out_.data(), out_.size()))
       std::_Exit(0); // the host is gone: nobody wants the rest
@@ -158,25 +184,46 @@ private:
     if (out_.size() >= (256u << 10))
       flush();
   }
-  // Whether the host sent its stop (it sends nothing else while a call runs).
+  // Where the batch of `size` bytes goes in the ring, once the host has given back the bytes it
+  // would overwrite (the host processes and releases every batch it was sent, even after a stop,
+  // so the wait ends).
+  std::uint64_t reserve(std::size_t size) {
+    for (;;) {
+      if (const std::optional<std::uint64_t> position = placer_->place(size))
+        return *position;
+      take_request();
+    }
+  }
+  // Reads the requests that came meanwhile; whether the host sent its stop.
   bool stop_requested() {
-    if (stopped_)
-      return true;
-    pollfd fd{runner::kRequestFd, POLLIN, 0};
-    if (::poll(&fd, 1, 0) <= 0)
-      return false;
+    for (;;) {
+      pollfd fd{runner::kRequestFd, POLLIN, 0};
+      if (::poll(&fd, 1, 0) <= 0)
+        return stopped_;
+      take_request();
+    }
+  }
+  // One request of the host, waiting for it: while a call runs it sends only releases and its
+  // stop.
+  void take_request() {
     std::optional<std::pair<Frame, std::string>> request = next_request();
     if (!request)
       std::_Exit(0);
-    stopped_ = request->first == Frame::stop;
-    return stopped_;
+    if (request->first == Frame::stop) {
+      stopped_ = true;
+    } else if (request->first == Frame::release && placer_) {
+      runner::Reader in(request->second.data(), request->second.size());
+      const std::uint64_t position = in.u64();
+      if (in.ok())
+        placer_->release(position);
+    }
   }
 
   std::string& out_;
   bool stopped_ = false;
-  runner::KeyEncoder keys_;
-  std::vector<bd_str> defined_; // scratch of write_rows()
-  std::string sizes_;           // scratch of write_rows()
+  runner::RowsEncoder encoder_;
+  std::optional<runner::RowRing> ring_;
+  std::optional<runner::RingPlacer> placer_;
 };
 
 void write_status(runner::Writer& w, const Status& status) {
@@ -212,8 +259,8 @@ int run_plugin_runner() {
   std::unique_ptr<PluginInstance> instance;
   while (std::optional<std::pair<Frame, std::string>> request = next_request()) {
     const auto& [type, payload] = *request;
-    if (type == Frame::stop)
-      continue; // a stop that came after its read ended
+    if (type == Frame::stop || type == Frame::release)
+      continue; // a stop that came after its read ended; a release (the next call frees all)
     runner::Reader in(payload.data(), payload.size());
     runner::Writer w(out);
     if (type == Frame::open) {
@@ -221,6 +268,20 @@ int run_plugin_runner() {
       const std::string expected(in.text());
       const std::string config_json(in.text());
       const std::uint64_t memory_limit_mb = in.u64();
+      const std::uint64_t ring_bytes = in.ok() ? in.u64() : 0;
+      // Mapped before the memory limit is set, so that the ring counts as the runner's own
+      // address space, not the plugin's. A ring that cannot be mapped costs only speed: every
+      // batch goes through the pipe (the host reads both kinds).
+      if (ring_bytes > 0) {
+        std::string ignored;
+        if (std::optional<runner::RowRing> ring = runner::RowRing::map_writable(
+                runner::kRingFd, static_cast<std::size_t>(ring_bytes), ignored)) {
+          ring->close_fd(); // the mapping keeps the memfd
+          forward.use_ring(std::move(*ring));
+        } else {
+          ::close(runner::kRingFd);
+        }
+      }
       Status status;
       if (memory_limit_mb > 0) {
         const rlim_t limit = address_space_bytes() + memory_limit_mb * 1024 * 1024;

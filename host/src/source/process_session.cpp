@@ -1,5 +1,7 @@
 #include "source/process_session.hpp"
 
+#include "core/log.hpp"
+#include "source/row_ring.hpp"
 #include "source/runner_protocol.hpp"
 
 #include <fcntl.h>
@@ -105,8 +107,13 @@ struct ProcessSession::Runner {
   std::size_t begin = 0;
   std::size_t end = 0;
   runner::KeyTable keys; // the column names it sent, by number
-  std::string printed;   // what it wrote to stdout
-  int status = 0;        // waitpid()'s, once reaped
+  // The shared memory its batches come through; none: every batch comes through the pipe.
+  std::optional<runner::RowRing> ring;
+  std::uint64_t released = 0;     // the ring's bytes before it are free again...
+  std::uint64_t release_sent = 0; // ...and the runner was told up to here
+  std::string head;               // a private copy of the head of the batch being read
+  std::string printed;            // what it wrote to stdout
+  int status = 0;                 // waitpid()'s, once reaped
 
   ~Runner() {
     for (int fd : {requests, replies, out, alarm})
@@ -202,6 +209,18 @@ Status ProcessSession::ensure_runner() {
     return internal_error("cannot create the pipes of plugin '" + name() +
                           "''s runner: " + std::strerror(error));
   }
+  // The ring, before the runner exists (row_ring.hpp: it is sealed against shrinking). Without
+  // one the rows come through the pipe, slower but the same.
+  if (options_.ring_bytes > 0) {
+    std::string error;
+    child->ring = runner::RowRing::create(options_.ring_bytes, error);
+    if (!child->ring)
+      log::warn("runner.ring_unavailable",
+                {{"plugin", name()},
+                 {"message", "the plugin runner's rows come through its pipe instead of shared "
+                             "memory: " +
+                                 error}});
+  }
   // Large pipes: a batch of rows goes in a few writes (1 MiB is Linux's default ceiling for an
   // unprivileged process; a smaller pipe only costs more wake-ups).
   ::fcntl(replies.write, F_SETPIPE_SZ, 1 << 20);
@@ -212,6 +231,8 @@ Status ProcessSession::ensure_runner() {
   posix_spawn_file_actions_adddup2(&actions, requests.read, runner::kRequestFd);
   posix_spawn_file_actions_adddup2(&actions, replies.write, runner::kReplyFd);
   posix_spawn_file_actions_adddup2(&actions, alarm.write, runner::kAlarmFd);
+  if (child->ring)
+    posix_spawn_file_actions_adddup2(&actions, child->ring->fd(), runner::kRingFd);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t none;
@@ -237,6 +258,8 @@ Status ProcessSession::ensure_runner() {
   ::close(replies.write);
   ::close(out.write);
   ::close(alarm.write);
+  if (child->ring)
+    child->ring->close_fd(); // the runner has its own; the mapping keeps ours
   child->requests = requests.write;
   child->replies = replies.read;
   child->out = out.read;
@@ -254,6 +277,7 @@ Status ProcessSession::ensure_runner() {
     w.text(plugin_->name());
     w.text(config_json_);
     w.u64(options_.memory_limit_mb);
+    w.u64(runner_->ring ? runner_->ring->capacity() : 0);
   });
   Status opened = call(request, nullptr, "starting");
   if (!opened) {
@@ -334,6 +358,71 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
     send_all(child.requests, stop.data(), stop.size()); // a dead runner shows as EOF below
   };
 
+  // Gives the runner back the ring's bytes of the batches done with (one frame for several).
+  const auto send_release = [&] {
+    if (child.released == child.release_sent)
+      return;
+    child.release_sent = child.released;
+    const std::string release =
+        frame(Frame::release, [&](runner::Writer& w) { w.u64(child.released); });
+    send_all(child.requests, release.data(), release.size()); // a dead runner shows as EOF below
+  };
+  const auto malformed_batch = [&] {
+    return fail(internal_error("plugin '" + name() + "''s runner sent a malformed batch"));
+  };
+  // A batch: its head (a private copy, for one in the ring) and its values. The rows go to the
+  // receiver unless it asked to stop or failed; they are decoded even then, since a batch defines
+  // the keys that later batches (of this call or the next) name by number. False: malformed.
+  const auto take_batch = [&](const char* head, std::size_t head_size, const char* values,
+                              std::size_t values_size) {
+    if (!runner::read_rows(head, head_size, values, values_size, child.keys, rows, fields))
+      return false;
+    if (receiver == nullptr || stopped || failure)
+      return true;
+    try {
+      if (!receiver->on_rows(std::span<const bd_row>(rows.data(), rows.size()))) {
+        stopped = true;
+        send_stop();
+      }
+    } catch (...) {
+      failure = receiver_exception_error();
+      send_stop();
+    }
+    return true;
+  };
+  // A batch in the ring: where the frame says, once that is checked to lie inside the ring. Its
+  // head is copied out before it is parsed (row_ring.hpp says why).
+  const auto take_ring_batch = [&](const char* payload, std::size_t size) -> std::optional<Status> {
+    runner::Reader in(payload, size);
+    const std::uint64_t position = in.u64();
+    const std::uint32_t head_size = in.u32();
+    const std::uint32_t batch_size = in.u32();
+    if (!in.ok() || in.left() != 0)
+      return malformed_batch();
+    if (!child.ring)
+      return fail(internal_error("plugin '" + name() +
+                                 "''s runner sent a batch in shared memory it was not given"));
+    const std::optional<std::size_t> offset =
+        runner::ring_span(position, batch_size, child.ring->capacity());
+    if (!offset || head_size > batch_size)
+      return fail(internal_error(
+          "plugin '" + name() + "''s runner sent a batch outside its shared memory (" +
+          std::to_string(batch_size) + " bytes at position " + std::to_string(position) +
+          ", head " + std::to_string(head_size) + " bytes, in a ring of " +
+          std::to_string(child.ring->capacity()) + " bytes)"));
+    const char* at = child.ring->data() + *offset;
+    child.head.assign(at, head_size);
+    if (!take_batch(child.head.data(), head_size, at + head_size, batch_size - head_size))
+      return malformed_batch();
+    ++batch_counts_.ring;
+    // Released in steps of an eighth of the ring, and whenever the host is about to wait: the
+    // runner parses on while the host validates, and waits only for a full ring.
+    child.released = std::max(child.released, position + batch_size);
+    if (child.released - child.release_sent >= child.ring->capacity() / 8)
+      send_release();
+    return std::nullopt;
+  };
+
   if (!send_all(child.requests, request.data(), request.size()))
     return died();
 
@@ -398,20 +487,24 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
           host_log_(level, message);
         continue;
       }
+      if (type == Frame::rows) {
+        const std::size_t head = runner::rows_head_size(payload, header.size);
+        if (head == 0 || !take_batch(payload, head, payload + head, header.size - head))
+          return malformed_batch();
+        ++batch_counts_.pipe;
+        continue;
+      }
+      if (type == Frame::ring_rows) {
+        if (std::optional<Status> failed = take_ring_batch(payload, header.size))
+          return std::move(*failed);
+        continue;
+      }
       // An event of the call: to the receiver, unless it asked to stop or failed.
       if (receiver == nullptr || stopped || failure)
         continue;
       try {
         runner::Reader in(payload, header.size);
         switch (type) {
-        case Frame::rows:
-          if (!runner::read_rows(payload, header.size, child.keys, rows, fields))
-            return fail(internal_error("plugin '" + name() + "''s runner sent a malformed batch"));
-          if (!receiver->on_rows(std::span<const bd_row>(rows.data(), rows.size()))) {
-            stopped = true;
-            send_stop();
-          }
-          break;
         case Frame::reject: {
           const std::string_view origin = in.text();
           receiver->on_reject(origin, in.text());
@@ -460,6 +553,7 @@ Status ProcessSession::call(const std::string& request, RowReceiver* receiver,
     if (child.end == child.buffer.size())
       child.buffer.resize(child.buffer.size() * 2);
 
+    send_release(); // before waiting: the runner may be waiting for room in the ring
     int wait_ms = -1;
     if (deadline) {
       const auto left =

@@ -2,9 +2,10 @@
 // A plugin run in a child process: the SourceSession of `isolation = "process"`.
 //
 // billdrop starts itself again (/proc/self/exe) as `billdrop __plugin-runner`, which loads the
-// plugin, creates the instance and calls it; the rows come back over a pipe in the layout the
-// plugin gave them (runner_protocol.hpp) and reach the RowReceiver as a span of bd_row, as from
-// an in-process plugin, so everything above a SourceSession is unchanged.
+// plugin, creates the instance and calls it; the rows come back in the layout the plugin gave
+// them (runner_protocol.hpp), through a shared-memory ring announced on a pipe (row_ring.hpp),
+// and reach the RowReceiver as a span of bd_row, as from an in-process plugin, so everything
+// above a SourceSession is unchanged.
 //
 // What a plugin can no longer do to the host, and what it gets instead (each an error of the call
 // it happened in, so a read fails its own month; the runner is started again for the next call):
@@ -40,6 +41,13 @@ struct ProcessOptions {
   std::string connection;
   // Where those lines go; empty: plugin_log(plugin, connection), the host's structured log.
   PluginLog log;
+  // The shared-memory ring the rows come through (row_ring.hpp), in bytes: 8 MiB holds about 35
+  // batches of a wide CUR, plenty for the runner to parse ahead while the host validates. Its
+  // pages are allocated as the runner first writes them, and then count in the RSS of both
+  // processes (the same 8 MiB of memory) until the runner ends. 0: no ring, every batch through
+  // the pipe (the way before issue 15's ring; tests). A batch larger than a quarter of the ring
+  // goes through the pipe whatever this is.
+  std::size_t ring_bytes = std::size_t(8) << 20;
 };
 
 class ProcessSession final : public SourceSession {
@@ -70,6 +78,13 @@ public:
 
   // The runner's process id while one runs (tests), else -1.
   int runner_pid() const noexcept;
+  // How the batches of rows came so far, over every runner of the session (tests): through the
+  // shared-memory ring, or in the pipe.
+  struct BatchCounts {
+    std::uint64_t ring = 0;
+    std::uint64_t pipe = 0;
+  };
+  BatchCounts batch_counts() const noexcept { return batch_counts_; }
 
   struct Runner; // the child and its pipes (process_session.cpp)
 
@@ -91,6 +106,7 @@ private:
   std::vector<std::string> identity_columns_;
   bool one_pass_ = false;
   std::string result_;
+  BatchCounts batch_counts_;
 };
 
 // `billdrop __plugin-runner`: the child's side, on the descriptors runner_protocol.hpp lists.

@@ -5,25 +5,33 @@
 // order and no version is negotiated.
 //
 // Every message is a frame: a 4-byte type, a 4-byte payload size, the payload. Strings are a
-// 4-byte size and the bytes. A batch of rows (kRows) keeps the layout the plugin gave: the row
-// count, the field count, the keys not sent before, then per row its field count and origin size,
-// per field its key's number and its value's size (a byte each, mostly), then every byte of every
-// origin and value one after the other (write_rows() below). The receiving side points bd_row and
-// bd_field at those bytes where they lie in its read buffer, and at its table of keys: one copy
-// into the pipe and one out of it, no per-row allocation, and a column's name crosses once per
-// runner.
+// 4-byte size and the bytes. A batch of rows keeps the layout the plugin gave: the row count, the
+// field count, the keys not sent before, then per row its field count and origin size, per field
+// its key's number and its value's size (a byte each, mostly), then every byte of every origin
+// and value one after the other (RowsEncoder below). The receiving side points bd_row and bd_field
+// at those bytes where they lie, and at its table of keys: no per-row allocation, and a column's
+// name crosses once per runner.
+//
+// Where the bytes lie: in the shared-memory ring (row_ring.hpp) when the host gave one and the
+// batch takes at most a quarter of it, announced by a small kRingRows frame on the pipe; the host
+// gives the bytes back with kRelease on the requests socket. Else (no ring, or a batch of huge
+// rows that would wait for the host to empty most of the ring) the batch is the payload of a kRows
+// frame in the pipe itself. Both kinds keep their order on the pipe, so rows arrive in order.
 //
 // Descriptors of the runner: 0 /dev/null; 1 a pipe the host watches (any byte on it is a plugin
 // printing to stdout, a failure); 2 the host's stderr; 3 requests (host -> runner, a socket: a
 // request to a dead runner is an error, not a SIGPIPE); 4 replies
 // (runner -> host); 5 an alarm pipe, written once when an allocation fails under the memory
-// limit, so the host can tell a plugin that ran out of its memory_limit_mb from any other crash.
+// limit, so the host can tell a plugin that ran out of its memory_limit_mb from any other crash;
+// 6 the ring's memfd, when the open request gives the ring's size.
 
 #include <billdrop/plugin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,17 +42,19 @@ namespace billdrop::source::runner {
 inline constexpr int kRequestFd = 3;
 inline constexpr int kReplyFd = 4;
 inline constexpr int kAlarmFd = 5;
+inline constexpr int kRingFd = 6;
 inline constexpr const char* kSubcommand = "__plugin-runner";
 
 enum class Frame : std::uint32_t {
   // host -> runner
-  open = 1,       // path, expected name, config JSON, memory_limit_mb (u64)
+  open = 1,       // path, expected name, config JSON, memory_limit_mb (u64), ring bytes (u64)
   check = 2,      // -
   months = 3,     // -
   read = 4,       // month "YYYY-MM"
   read_since = 5, // cursor
   stop = 6,       // the receiver asked the read to stop (sent at most once per read)
   read_all = 7,   // - (every month in one pass, ABI 1.4)
+  release = 8,    // position (u64): the ring's bytes before it are the runner's again
   // runner -> host, during a call
   rows = 20,         // a batch (see above)
   reject = 21,       // origin, reason
@@ -54,6 +64,7 @@ enum class Frame : std::uint32_t {
   note = 25,         // key, count (u64)
   cursor = 26,       // cursor
   host_log = 27,     // level (u32), message: bd_host::log (ABI 1.4), in any call, open included
+  ring_rows = 28,    // position (u64), head size (u32), size (u32): a batch in the ring
   // runner -> host, the end of a call
   result = 40, // kind (u32, 0 = ok, else ErrorKind + 1), retryable (u32), message, then per call:
                // open: incremental (u32), identity column count (u32), columns, one_pass (u32);
@@ -141,14 +152,14 @@ class KeyEncoder {
 public:
   // The number of `key`, defining it (appended to `defined`) when it is new.
   std::uint32_t id(std::size_t position, bd_str key, std::vector<bd_str>& defined) {
-    const std::string_view text(key.data, key.size);
     if (position < by_position_.size()) {
-      const std::uint32_t cached = by_position_[position];
-      if (names_[cached] == text)
-        return cached;
+      const Cached& cached = by_position_[position];
+      if (cached.text.size() == key.size && same_bytes(cached.text.data(), key.data, key.size))
+        return cached.id;
     } else {
-      by_position_.resize(position + 1, 0);
+      by_position_.resize(position + 1);
     }
+    const std::string_view text(key.data, key.size);
     std::uint32_t found;
     if (auto it = ids_.find(text); it != ids_.end()) {
       found = it->second;
@@ -158,114 +169,203 @@ public:
       ids_.emplace(names_.back(), found);
       defined.push_back(key);
     }
-    by_position_[position] = found;
+    by_position_[position] = Cached{names_[found], found};
     return found;
   }
 
 private:
-  std::deque<std::string> names_; // by number; a deque keeps the views in ids_ valid
+  // Whether n bytes at a and b are equal. Keys are mostly 10 to 40 bytes, where comparing words
+  // inline costs less than the call to memcmp (this runs for every field of every row).
+  static bool same_bytes(const char* a, const char* b, std::size_t n) {
+    const auto word = [](const char* p) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    };
+    if (n >= 8) {
+      const char* const a_last = a + n - 8; // the last word, overlapping the one before
+      const char* const b_last = b + n - 8;
+      for (; a < a_last; a += 8, b += 8)
+        if (word(a) != word(b))
+          return false;
+      return word(a_last) == word(b_last);
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (a[i] != b[i])
+        return false;
+    return true;
+  }
+  struct Cached {
+    std::string_view text; // into names_
+    std::uint32_t id = 0;
+  };
+
+  std::deque<std::string> names_; // by number; a deque keeps the views valid
   std::unordered_map<std::string_view, std::uint32_t> ids_;
-  std::vector<std::uint32_t> by_position_;
+  std::vector<Cached> by_position_; // the key at each position in the row before
 };
 
 // The host's side: the key texts by number, where bd_field::key can point for as long as the
 // runner lives.
-using KeyTable = std::deque<std::string>;
+class KeyTable {
+public:
+  void add(std::string_view text) {
+    names_.emplace_back(text);
+    views_.push_back(bd_str{names_.back().data(), names_.back().size()});
+  }
+  std::size_t size() const noexcept { return views_.size(); }
+  const bd_str& operator[](std::size_t id) const noexcept { return views_[id]; }
+
+private:
+  std::deque<std::string> names_; // a deque never moves its strings: the views stay valid
+  std::vector<bd_str> views_;
+};
 
 // A small number in one byte (below 255), else 255 and the number in four: a field's key number
-// and value size are nearly always small, so a field costs two bytes besides its value.
-inline void put_small(std::string& out, std::size_t value) {
+// and value size are nearly always small, so a field costs two bytes besides its value. Writes
+// at most kSmallMax bytes at `out`; returns the end.
+inline constexpr std::size_t kSmallMax = 5;
+inline char* put_small(char* out, std::size_t value) {
   if (value < 255) {
-    out.push_back(static_cast<char>(value));
-    return;
+    *out = static_cast<char>(value);
+    return out + 1;
   }
-  out.push_back(static_cast<char>(255));
+  *out = static_cast<char>(255);
   const auto v = static_cast<std::uint32_t>(value);
-  out.append(reinterpret_cast<const char*>(&v), 4);
+  std::memcpy(out + 1, &v, 4);
+  return out + 5;
 }
 
-// Appends a kRows frame holding `rows`. Layout of the payload: row count, field count, new key
-// count, the size of the sizes section; each new key (size, bytes); the sizes section: per row
-// its field count and origin size, per field its key number and value size (put_small() each);
-// then the bytes of every origin and value in order. `sizes` is scratch.
-inline void write_rows(std::string& out, KeyEncoder& keys, std::vector<bd_str>& defined,
-                       std::string& sizes, const bd_row* rows, std::size_t count) {
-  defined.clear();
-  sizes.clear();
-  std::size_t fields = 0;
-  std::size_t bytes = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const bd_row& row = rows[i];
-    fields += row.field_count;
-    bytes += row.origin.size;
-    put_small(sizes, row.field_count);
-    put_small(sizes, row.origin.size);
-    for (std::size_t f = 0; f < row.field_count; ++f) {
-      bytes += row.fields[f].value.size;
-      put_small(sizes, keys.id(f, row.fields[f].key, defined));
-      put_small(sizes, row.fields[f].value.size);
+// A batch of rows in the layout above, measured before it is written, so that it goes straight
+// into the ring or into a frame of its exact size. Layout: row count, field count, new key count,
+// the size of the sizes section; each new key (size, bytes); the sizes section: per row its field
+// count and origin size, per field its key number and value size (put_small() each); then the
+// bytes of every origin and value in order. Everything before those bytes is the batch's head.
+class RowsEncoder {
+public:
+  // Measures `rows` (which must stay valid until write()) and numbers their keys: a key new here
+  // is defined in this batch, so every batch measured must then be written and sent.
+  void measure(const bd_row* rows, std::size_t count) {
+    rows_ = rows;
+    count_ = count;
+    defined_.clear();
+    fields_ = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      fields_ += rows[i].field_count;
+    // The sizes go through a pointer into room for the most they can take (no check per byte).
+    const std::size_t most = (count + fields_) * 2 * kSmallMax;
+    if (sizes_capacity_ < most) {
+      sizes_capacity_ = std::max(most, sizes_capacity_ * 2);
+      sizes_.reset(new char[sizes_capacity_]);
+    }
+    char* out = sizes_.get();
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const bd_row& row = rows[i];
+      bytes += row.origin.size;
+      out = put_small(out, row.field_count);
+      out = put_small(out, row.origin.size);
+      for (std::size_t f = 0; f < row.field_count; ++f) {
+        bytes += row.fields[f].value.size;
+        out = put_small(out, keys_.id(f, row.fields[f].key, defined_));
+        out = put_small(out, row.fields[f].value.size);
+      }
+    }
+    sizes_size_ = static_cast<std::size_t>(out - sizes_.get());
+    std::size_t definitions = 0;
+    for (const bd_str& key : defined_)
+      definitions += 4 + key.size;
+    head_size_ = 16 + definitions + sizes_size_;
+    size_ = head_size_ + bytes;
+  }
+  // The batch's bytes, and those of its head.
+  std::size_t size() const noexcept { return size_; }
+  std::size_t head_size() const noexcept { return head_size_; }
+  // Writes the batch measured last: exactly size() bytes.
+  void write(char* p) const {
+    const auto put32 = [&p](std::size_t value) {
+      const auto v = static_cast<std::uint32_t>(value);
+      std::memcpy(p, &v, 4);
+      p += 4;
+    };
+    put32(count_);
+    put32(fields_);
+    put32(defined_.size());
+    put32(sizes_size_);
+    for (const bd_str& key : defined_) {
+      put32(key.size);
+      if (key.size > 0)
+        std::memcpy(p, key.data, key.size);
+      p += key.size;
+    }
+    if (sizes_size_ > 0) // an empty batch has no sizes (and may have no buffer)
+      std::memcpy(p, sizes_.get(), sizes_size_);
+    p += sizes_size_;
+    for (std::size_t i = 0; i < count_; ++i) {
+      const bd_row& row = rows_[i];
+      if (row.origin.size > 0)
+        std::memcpy(p, row.origin.data, row.origin.size);
+      p += row.origin.size;
+      for (std::size_t f = 0; f < row.field_count; ++f) {
+        const bd_str& value = row.fields[f].value;
+        if (value.size > 0)
+          std::memcpy(p, value.data, value.size);
+        p += value.size;
+      }
     }
   }
-  std::size_t definitions = 0;
-  for (const bd_str& key : defined)
-    definitions += 4 + key.size;
-  const std::size_t payload = 16 + definitions + sizes.size() + bytes;
+
+private:
+  KeyEncoder keys_;
+  std::vector<bd_str> defined_;   // the keys new in the batch measured last
+  std::unique_ptr<char[]> sizes_; // its sizes section
+  std::size_t sizes_capacity_ = 0;
+  std::size_t sizes_size_ = 0;
+  const bd_row* rows_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t fields_ = 0;
+  std::size_t head_size_ = 0;
+  std::size_t size_ = 0;
+};
+
+// Appends a kRows frame holding the batch `encoder` measured last (the batch goes through the
+// pipe).
+inline void append_rows(std::string& out, const RowsEncoder& encoder) {
   const std::size_t start = out.size();
-  out.resize(start + sizeof(FrameHeader) + payload);
-  char* p = out.data() + start;
+  out.resize(start + sizeof(FrameHeader) + encoder.size());
   const FrameHeader header{static_cast<std::uint32_t>(Frame::rows),
-                           static_cast<std::uint32_t>(payload)};
-  std::memcpy(p, &header, sizeof header);
-  p += sizeof header;
-  const auto put32 = [&p](std::size_t value) {
-    const auto v = static_cast<std::uint32_t>(value);
-    std::memcpy(p, &v, 4);
-    p += 4;
-  };
-  put32(count);
-  put32(fields);
-  put32(defined.size());
-  put32(sizes.size());
-  for (const bd_str& key : defined) {
-    put32(key.size);
-    std::memcpy(p, key.data, key.size);
-    p += key.size;
-  }
-  std::memcpy(p, sizes.data(), sizes.size());
-  p += sizes.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    const bd_row& row = rows[i];
-    if (row.origin.size > 0)
-      std::memcpy(p, row.origin.data, row.origin.size);
-    p += row.origin.size;
-    for (std::size_t f = 0; f < row.field_count; ++f) {
-      const bd_str& value = row.fields[f].value;
-      if (value.size > 0)
-        std::memcpy(p, value.data, value.size);
-      p += value.size;
-    }
-  }
+                           static_cast<std::uint32_t>(encoder.size())};
+  std::memcpy(out.data() + start, &header, sizeof header);
+  encoder.write(out.data() + start + sizeof header);
 }
 
-// Decodes a kRows payload into `rows` and `fields`, which point into the payload and into `keys`
-// (new keys are added to it). False when the payload is not a well-formed batch.
-inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::vector<bd_row>& rows,
+// Decodes a batch into `rows` and `fields`, which point into `values` and into `keys` (new keys
+// are added to it). `head` is the batch's head (counts, definitions, sizes) and must hold nothing
+// else; `values` its origins and values. False when they are not a well-formed batch. Every size
+// is read once, from `head`, and checked before it is used: the host passes a private copy of a
+// head that came through the ring, so that only the value bytes can change while it parses.
+inline bool read_rows(const char* head, std::size_t head_size, const char* values,
+                      std::size_t values_size, KeyTable& keys, std::vector<bd_row>& rows,
                       std::vector<bd_field>& fields) {
-  Reader in(data, size);
+  Reader in(head, head_size);
   const std::uint32_t count = in.u32();
   const std::uint32_t field_count = in.u32();
   const std::uint32_t defined = in.u32();
   const std::uint32_t sizes_size = in.u32();
   for (std::uint32_t i = 0; i < defined && in.ok(); ++i)
-    keys.emplace_back(in.text());
-  if (!in.ok() || sizes_size > in.left())
+    keys.add(in.text());
+  if (!in.ok() || sizes_size != in.left())
+    return false;
+  // Every row and every field takes at least two bytes of sizes: counts beyond that are lies,
+  // which must not size the vectors below.
+  if (count > sizes_size / 2 || field_count > sizes_size / 2)
     return false;
   rows.resize(count);
   fields.resize(field_count);
   const char* sizes = in.position();
   const char* const sizes_end = sizes + sizes_size;
-  const char* blob = sizes_end;
-  const char* const end = data + size;
+  const char* blob = values;
+  const char* const end = values + values_size;
   bool ok = true;
   const auto get_small = [&]() -> std::uint32_t {
     if (sizes >= sizes_end) {
@@ -305,10 +405,32 @@ inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::v
       const std::uint32_t value = get_small();
       if (!ok || key >= keys.size() || !take(value, field.value))
         return false;
-      field.key = bd_str{keys[key].data(), keys[key].size()};
+      field.key = keys[key];
     }
   }
   return next_field == field_count && sizes == sizes_end && blob == end;
+}
+
+// The size of a batch's head, read from the batch; 0 when it cannot be a batch. For a batch in
+// host memory (a kRows payload): one in the ring has its head size in its frame.
+inline std::size_t rows_head_size(const char* data, std::size_t size) {
+  Reader in(data, size);
+  in.u32();
+  in.u32();
+  const std::uint32_t defined = in.u32();
+  const std::uint32_t sizes_size = in.u32();
+  for (std::uint32_t i = 0; i < defined && in.ok(); ++i)
+    in.text();
+  if (!in.ok() || sizes_size > in.left())
+    return 0;
+  return size - in.left() + sizes_size;
+}
+
+// Decodes a kRows payload, which holds a whole batch.
+inline bool read_rows(const char* data, std::size_t size, KeyTable& keys, std::vector<bd_row>& rows,
+                      std::vector<bd_field>& fields) {
+  const std::size_t head = rows_head_size(data, size);
+  return head > 0 && read_rows(data, head, data + head, size - head, keys, rows, fields);
 }
 
 } // namespace billdrop::source::runner

@@ -27,8 +27,8 @@ public:
   // returns false from on_rows() stops the read with ErrorKind::cancelled.
   virtual Status read(Month month, RowReceiver& receiver) = 0;
   // Whether the source produces its next rows by itself while the receiver works on the last
-  // ones (a plugin in another process, writing ahead into a pipe): then a pipeline on the host's
-  // side (ingest::PipelinedReceiver) adds only a copy of every batch.
+  // ones (a plugin in another process, writing ahead into a shared-memory ring): then a pipeline
+  // on the host's side (ingest::PipelinedReceiver) adds only a copy of every batch.
   virtual bool reads_ahead() const noexcept { return false; }
 
   // ---- One pass (ABI 1.4, docs/abi.md). A source that learns its months only by reading its
