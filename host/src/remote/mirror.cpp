@@ -424,8 +424,14 @@ private:
       } catch (const ErrorException& e) {
         count();
         out.close(); // what was received is on disk before the next try looks at its size
-        if (!e.error().retryable() || attempt == kAttempts || stop_)
+        if (!e.error().retryable() || stop_)
           throw; // the partial file stays: the next run resumes it
+        if (attempt == kAttempts)
+          throw ErrorException(
+              source_error(e.error().message() + "; gave up after " + std::to_string(kAttempts) +
+                               " tries (the next run resumes from the " +
+                               std::to_string(file_size_or_zero(partial)) + " bytes received)",
+                           true));
         log::warn(
             "remote.retry",
             {{"what", "reading " + url}, {"attempt", attempt}, {"message", e.error().message()}});

@@ -206,9 +206,11 @@ TEST_F(MirrorTest, AnObjectChangedDuringConcurrentDownloadsFailsTheRunAndLeavesN
 
 TEST_F(MirrorTest, FollowModeHandsOutAnObjectWhileItDownloads) {
   FakeObjects objects;
-  const std::string body = body_of(300'000, 'f');
+  const std::string body = body_of(3'000'000, 'f');
   objects.bodies["exp/big.csv"] = body;
-  objects.hold_after = 100'000; // the store sends a third, then waits for the test
+  // The store sends two thirds, then waits for the test (more than the mirror's 1 MiB write
+  // buffer, so at least the first megabyte is on disk).
+  objects.hold_after = 2'000'000;
   const Result<MirrorLease> lease = mirror(objects, MirrorMode::follow, "s3://fake/exp/big.csv");
   ASSERT_TRUE(lease) << lease.error().message();
   ASSERT_NE(lease->downloads, nullptr);
@@ -216,17 +218,17 @@ TEST_F(MirrorTest, FollowModeHandsOutAnObjectWhileItDownloads) {
   auto source = open_file(lease->local_path, Compression::none);
   ASSERT_TRUE(source) << source.error().message();
   EXPECT_EQ((*source)->total(), body.size());
-  // The first third is read while the rest has not been sent: the read overlaps the download.
+  // The first megabyte is read while the rest has not been sent: the read overlaps the download.
   std::string read;
-  EXPECT_EQ(read_from(**source, read, 100'000), "");
-  EXPECT_EQ(read, body.substr(0, 100'000));
+  EXPECT_EQ(read_from(**source, read, 1'000'000), "");
+  EXPECT_EQ(read, body.substr(0, 1'000'000));
   {
     const std::lock_guard lock(objects.mutex);
     objects.released = true;
   }
   objects.cv.notify_all();
   EXPECT_EQ(read_from(**source, read), "");
-  EXPECT_EQ(read, body); // whole, and its end only at the object's end
+  EXPECT_TRUE(read == body) << read.size() << " bytes read"; // whole, its end only at the end
   EXPECT_TRUE(lease->wait().ok());
 
   // Cached: the next run fetches nothing and hands out the whole file.
@@ -251,7 +253,7 @@ TEST_F(MirrorTest, FollowModeResumesACutDownloadUnderTheReader) {
     ASSERT_TRUE(source) << source.error().message();
     std::string read;
     EXPECT_EQ(read_from(**source, read), "") << key;
-    EXPECT_EQ(read, body) << key;
+    EXPECT_TRUE(read == body) << key << ": " << read.size() << " bytes read";
   }
   EXPECT_TRUE(lease->wait().ok());
   EXPECT_EQ(objects.reads, 4u); // three objects, one of them resumed
@@ -308,7 +310,7 @@ TEST_F(MirrorTest, FollowModeFailsEveryObjectNotDownloadedAfterAFailure) {
     std::string read;
     const std::string error = read_from(**source, read);
     if (error.empty()) {
-      EXPECT_EQ(read, body) << key;
+      EXPECT_TRUE(read == body) << key << ": " << read.size() << " bytes read";
     } else {
       ++failed;
       EXPECT_NE(error.find("s3://fake/exp/0.csv changed while it was being read"),
