@@ -100,12 +100,13 @@ protected:
                "state_dir = " + toml_string((dir_ / state).string()) + "\n" + text + extra);
   }
 
-  CliRun run(const std::string& config) {
+  CliRun run(const std::string& config, const std::vector<std::string>& extra = {}) {
     const fs::path out = dir_ / ("run-" + std::to_string(++runs_));
     fs::create_directories(out);
-    return run_billdrop(
-        {"--log-level", "info", "run", "--config", (dir_ / config).string(), "--format", "json"},
-        out);
+    std::vector<std::string> args{
+        "--log-level", "info", "run", "--config", (dir_ / config).string(), "--format", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_billdrop(args, out);
   }
 
   std::unique_ptr<NodeServer> s3rver_;
@@ -177,6 +178,20 @@ TEST_F(RemotePathTest, AnObjectChangedWhileBeingReadFailsWithAMessageAndLandsNot
             std::string::npos)
       << remote.out << remote.err;
   EXPECT_TRUE(landed_months(remote.out).empty()) << remote.out;
+}
+
+TEST_F(RemotePathTest, APluginInARunnerProcessReadsTheObjectAsItDownloads) {
+  // The growing file's status is in the file system: the runner process follows it too, through
+  // a download cut half-way and resumed.
+  proxy_->cut_object_gets(1, csv_.size() / 2);
+  const CliRun remote = run("remote.toml", {"--isolation", "process"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.out << remote.err;
+  EXPECT_NE(remote.err.find("mode=follow"), std::string::npos) << remote.err;
+  EXPECT_NE(remote.err.find("event=remote.resume"), std::string::npos) << remote.err;
+  const std::map<std::string, Landed> months = landed_months(remote.out);
+  ASSERT_EQ(months.size(), 3u) << remote.out;
+  for (const auto& [month, cost] : expected_costs())
+    EXPECT_EQ(months.at(month).landed_cost, cost) << month;
 }
 
 TEST_F(RemotePathTest, ADownloadCutBeyondItsRetriesFailsTheRunAndLandsNothing) {

@@ -30,7 +30,7 @@ class MirroredSession final : public source::SourceSession {
 public:
   MirroredSession(std::unique_ptr<source::SourceSession> inner,
                   std::vector<remote::MirrorLease> leases)
-      : inner_(std::move(inner)), leases_(std::move(leases)) {}
+      : leases_(std::move(leases)), inner_(std::move(inner)) {}
   const std::string& name() const noexcept override { return inner_->name(); }
   Status check() override { return inner_->check(); }
   Result<std::vector<Month>> months() override { return inner_->months(); }
@@ -64,8 +64,9 @@ private:
     return downloads();
   }
 
-  std::unique_ptr<source::SourceSession> inner_;
+  // The leases outlive the plugin (destroyed after it): its files stay until it is gone.
   std::vector<remote::MirrorLease> leases_;
+  std::unique_ptr<source::SourceSession> inner_;
 };
 
 } // namespace
