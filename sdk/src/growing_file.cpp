@@ -262,7 +262,8 @@ GrowingFollower::GrowingFollower(fs::path file, fs::path status, std::uint64_t s
 
 GrowingFollower::GrowingFollower(GrowingFollower&& other) noexcept
     : file_(std::move(other.file_)), status_(std::move(other.status_)), size_(other.size_),
-      notify_fd_(std::exchange(other.notify_fd_, -1)) {}
+      notify_fd_(std::exchange(other.notify_fd_, -1)),
+      watching_(std::exchange(other.watching_, false)) {}
 
 GrowingFollower& GrowingFollower::operator=(GrowingFollower&& other) noexcept {
   if (this != &other) {
@@ -272,6 +273,7 @@ GrowingFollower& GrowingFollower::operator=(GrowingFollower&& other) noexcept {
     status_ = std::move(other.status_);
     size_ = other.size_;
     notify_fd_ = std::exchange(other.notify_fd_, -1);
+    watching_ = std::exchange(other.watching_, false);
   }
   return *this;
 }
@@ -288,17 +290,21 @@ std::optional<GrowingFollower> GrowingFollower::open(const fs::path& file) {
   return std::nullopt;
 }
 
+void GrowingFollower::watch() noexcept {
+  if (watching_)
+    return;
+  watching_ = true;
+  notify_fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (notify_fd_ < 0)
+    return;
+  // The file's bytes (written through any of its names), and its status being replaced or
+  // removed.
+  ::inotify_add_watch(notify_fd_, file_.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
+  ::inotify_add_watch(notify_fd_, status_.parent_path().c_str(),
+                      IN_MOVED_TO | IN_DELETE | IN_CREATE);
+}
+
 void GrowingFollower::block() noexcept {
-  if (notify_fd_ < 0) {
-    notify_fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (notify_fd_ >= 0) {
-      // The file's bytes (written through any of its names), and its status being replaced or
-      // removed.
-      ::inotify_add_watch(notify_fd_, file_.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
-      ::inotify_add_watch(notify_fd_, status_.parent_path().c_str(),
-                          IN_MOVED_TO | IN_DELETE | IN_CREATE);
-    }
-  }
   if (notify_fd_ < 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     return;
@@ -313,6 +319,8 @@ void GrowingFollower::block() noexcept {
 
 Result<bool> GrowingFollower::wait(int fd, std::uint64_t position) {
   const std::string name = file_.string();
+  // Watched before the first look: a change after it wakes block(), none is missed.
+  watch();
   for (;;) {
     struct stat info {};
     if (::fstat(fd, &info) != 0)

@@ -25,8 +25,9 @@ namespace {
 constexpr int kAttempts = 5; // tries of one object (list or fetch) before its error stands
 // Objects downloaded at once, each on its own connection.
 constexpr std::size_t kConcurrentDownloads = 4;
-// What a download writes to disk at once: the socket's small reads are gathered first.
-constexpr std::size_t kWriteBuffer = 1 << 20;
+// What a download writes to disk at once: the socket's small reads are gathered first. Small
+// enough that a plugin reading the file as it grows trails the download by little.
+constexpr std::size_t kWriteBuffer = 256 << 10;
 
 struct IndexEntry {
   std::string version;
@@ -372,7 +373,12 @@ private:
     const fs::path partial = prepare_partial(w);
     const fs::path meta = partial.string() + ".version";
     const std::string url = location_.object_url(w.object.key);
-    std::vector<char> buffer(kWriteBuffer);
+    // The socket's bytes arrive in pieces of a few KiB: they are gathered here and written a
+    // megabyte at a time. (A stream buffer would not gather them: libstdc++ writes any piece of
+    // 1 KiB or more straight through, one system call each.) A reader following the file is
+    // woken once per megabyte, not once per piece.
+    std::string pending;
+    pending.reserve(kWriteBuffer);
     for (int attempt = 1;; ++attempt) {
       const std::uint64_t offset = file_size_or_zero(partial);
       if (offset == w.object.size)
@@ -384,9 +390,11 @@ private:
         }
         log::info("remote.resume", {{"object", url}, {"offset", offset}, {"size", w.object.size}});
       }
-      std::ofstream out;
-      out.rdbuf()->pubsetbuf(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      out.open(partial, std::ios::app | std::ios::binary);
+      std::ofstream out(partial, std::ios::app | std::ios::binary);
+      const auto write_pending = [&] {
+        out.write(pending.data(), static_cast<std::streamsize>(pending.size()));
+        pending.clear();
+      };
       // Counted into `stats_` every few hundred KiB and at the end, not under the lock per read.
       std::uint64_t uncounted = 0;
       const auto count = [&] {
@@ -398,12 +406,15 @@ private:
       };
       try {
         store_->read(w.object, offset, [&](const char* data, std::size_t size) {
-          out.write(data, static_cast<std::streamsize>(size));
+          pending.append(data, size);
+          if (pending.size() >= kWriteBuffer)
+            write_pending();
           uncounted += size;
           if (uncounted >= (256U << 10))
             count();
           return static_cast<bool>(out) && !stop_;
         });
+        write_pending();
         count();
         out.close();
         if (!out)
@@ -417,11 +428,13 @@ private:
                                             true));
         break;
       } catch (const ObjectChanged&) {
+        pending.clear();
         out.close();
         fs::remove(partial);
         fs::remove(meta);
         throw;
       } catch (const ErrorException& e) {
+        write_pending();
         count();
         out.close(); // what was received is on disk before the next try looks at its size
         if (!e.error().retryable() || stop_)

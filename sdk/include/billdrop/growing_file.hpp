@@ -99,12 +99,14 @@ public:
 
 private:
   GrowingFollower(std::filesystem::path file, std::filesystem::path status, std::uint64_t size);
+  void watch() noexcept; // the file and its status, from the first wait on
   void block() noexcept; // until the file or its status changes, or a short timeout
 
   std::filesystem::path file_;
   std::filesystem::path status_;
   std::uint64_t size_ = 0;
   int notify_fd_ = -1; // inotify, made on the first wait; -1 also when unavailable
+  bool watching_ = false;
 };
 
 } // namespace detail

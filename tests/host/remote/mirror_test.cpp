@@ -208,8 +208,8 @@ TEST_F(MirrorTest, FollowModeHandsOutAnObjectWhileItDownloads) {
   FakeObjects objects;
   const std::string body = body_of(3'000'000, 'f');
   objects.bodies["exp/big.csv"] = body;
-  // The store sends two thirds, then waits for the test (more than the mirror's 1 MiB write
-  // buffer, so at least the first megabyte is on disk).
+  // The store sends two thirds, then waits for the test (more than the mirror's write buffer,
+  // 256 KiB, so at least the first megabyte is on disk).
   objects.hold_after = 2'000'000;
   const Result<MirrorLease> lease = mirror(objects, MirrorMode::follow, "s3://fake/exp/big.csv");
   ASSERT_TRUE(lease) << lease.error().message();
