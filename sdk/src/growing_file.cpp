@@ -169,13 +169,14 @@ Status wait_until_whole(const fs::path& file) {
 
 // ---- the writer ----
 
-Result<GrowingFileWriter> GrowingFileWriter::announce(const fs::path& file, std::uint64_t size,
-                                                      std::string_view what) {
-  const std::vector<fs::path> candidates = status_candidates(file);
-  if (candidates.empty())
-    return internal_error(file.string() + ": a growing file must lie below a folder 'objects'");
+Result<GrowingFileWriter> GrowingFileWriter::announce(const fs::path& objects, const fs::path& file,
+                                                      std::uint64_t size, std::string_view what) {
+  const fs::path below = file.lexically_normal().lexically_relative(objects.lexically_normal());
+  if (objects.filename() != "objects" || below.empty() || *below.begin() == "..")
+    return internal_error(file.string() + ": a growing file must lie below a folder 'objects' (" +
+                          objects.string() + ")");
   GrowingFileWriter writer;
-  writer.status_ = candidates.front();
+  writer.status_ = objects.parent_path() / "growing" / below;
   writer.what_ = one_line(what);
   writer.size_ = size;
   std::error_code ec;

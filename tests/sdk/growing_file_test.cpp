@@ -61,7 +61,8 @@ std::string text_of(std::size_t bytes) {
 TEST_F(GrowingFileTest, AReaderFollowsTheWriterToTheWholeFile) {
   const fs::path file = root_ / "objects" / "sub" / "usage.csv";
   const std::string data = text_of(200'000);
-  auto writer = GrowingFileWriter::announce(file, data.size(), "s3://b/sub/usage.csv");
+  auto writer =
+      GrowingFileWriter::announce(root_ / "objects", file, data.size(), "s3://b/sub/usage.csv");
   ASSERT_TRUE(writer.ok()) << writer.error().message();
   EXPECT_EQ(writer->status_path(), root_ / "growing" / "sub" / "usage.csv");
   append(file, data.substr(0, 1000));
@@ -92,7 +93,7 @@ TEST_F(GrowingFileTest, AllBytesButNoFinishIsNotTheEnd) {
   // waits for that (or for a failure) rather than ending.
   const fs::path file = root_ / "objects" / "a.csv";
   const std::string data = text_of(5000);
-  auto writer = GrowingFileWriter::announce(file, data.size(), "s3://b/a.csv");
+  auto writer = GrowingFileWriter::announce(root_ / "objects", file, data.size(), "s3://b/a.csv");
   ASSERT_TRUE(writer.ok());
   append(file, data);
   auto source = open_file(file, Compression::none);
@@ -110,7 +111,8 @@ TEST_F(GrowingFileTest, AllBytesButNoFinishIsNotTheEnd) {
 TEST_F(GrowingFileTest, AFailedDownloadFailsTheReadWithItsMessage) {
   const fs::path file = root_ / "objects" / "a.csv.gz";
   const std::string data = gzip_compress(text_of(100'000));
-  auto writer = GrowingFileWriter::announce(file, data.size(), "s3://b/a.csv.gz");
+  auto writer =
+      GrowingFileWriter::announce(root_ / "objects", file, data.size(), "s3://b/a.csv.gz");
   ASSERT_TRUE(writer.ok());
   append(file, data.substr(0, data.size() / 2));
   auto source = open_file(file); // the gzip magic is already there
@@ -136,7 +138,7 @@ TEST_F(GrowingFileTest, AFailedDownloadFailsTheReadWithItsMessage) {
 TEST_F(GrowingFileTest, AWriterThatGoesAwayFailsTheRead) {
   const fs::path file = root_ / "objects" / "a.csv";
   {
-    auto writer = GrowingFileWriter::announce(file, 10'000, "s3://b/a.csv");
+    auto writer = GrowingFileWriter::announce(root_ / "objects", file, 10'000, "s3://b/a.csv");
     ASSERT_TRUE(writer.ok());
     append(file, text_of(100));
     // Destroyed without finish(): as a download stopped half-way.
@@ -176,7 +178,8 @@ TEST_F(GrowingFileTest, AFileOutsideAnyMirrorOrWholeIsReadAsItIs) {
 TEST_F(GrowingFileTest, WaitUntilWholeWaitsForTheWriter) {
   const fs::path file = root_ / "objects" / "data.parquet";
   const std::string data = text_of(3000);
-  auto writer = GrowingFileWriter::announce(file, data.size(), "gs://b/data.parquet");
+  auto writer =
+      GrowingFileWriter::announce(root_ / "objects", file, data.size(), "gs://b/data.parquet");
   ASSERT_TRUE(writer.ok());
   append(file, ""); // it appears right after its status, as the mirror links it
   std::thread writing([&] {
@@ -199,7 +202,7 @@ TEST_F(GrowingFileTest, WaitUntilWholeWaitsForTheWriter) {
 
 TEST_F(GrowingFileTest, AGrowingFileTooLargeFailsTheRead) {
   const fs::path file = root_ / "objects" / "a.csv";
-  auto writer = GrowingFileWriter::announce(file, 10, "s3://b/a.csv");
+  auto writer = GrowingFileWriter::announce(root_ / "objects", file, 10, "s3://b/a.csv");
   ASSERT_TRUE(writer.ok());
   append(file, "0123456789ABC");
   auto source = open_file(file, Compression::none);
@@ -209,8 +212,31 @@ TEST_F(GrowingFileTest, AGrowingFileTooLargeFailsTheRead) {
 }
 
 TEST(GrowingFileWriter, RefusesAFileOutsideAnObjectsFolder) {
-  auto writer = GrowingFileWriter::announce("/tmp/x/a.csv", 1, "s3://b/a.csv");
+  auto writer = GrowingFileWriter::announce("/tmp/x", "/tmp/x/a.csv", 1, "s3://b/a.csv");
   ASSERT_FALSE(writer.ok());
+  writer = GrowingFileWriter::announce("/tmp/objects", "/tmp/other/a.csv", 1, "s3://b/a.csv");
+  ASSERT_FALSE(writer.ok());
+}
+
+TEST_F(GrowingFileTest, AnObjectsFolderInsideTheMirrorKeepsTheStatusOutsideIt) {
+  // An object whose key holds "objects/": its status still goes beside the mirror's objects/,
+  // never into the tree a plugin lists, and readers find it there.
+  const fs::path file = root_ / "objects" / "a" / "objects" / "x.csv";
+  fs::create_directories(file.parent_path());
+  auto writer = GrowingFileWriter::announce(root_ / "objects", file, 4, "s3://b/a/objects/x.csv");
+  ASSERT_TRUE(writer.ok()) << writer.error().message();
+  EXPECT_EQ(writer->status_path(), root_ / "growing" / "a" / "objects" / "x.csv");
+  EXPECT_FALSE(fs::exists(root_ / "objects" / "a" / "growing"));
+  append(file, "ab");
+  auto source = open_file(file, Compression::none);
+  ASSERT_TRUE(source.ok());
+  std::thread finishing([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    append(file, "cd");
+    writer->finish();
+  });
+  EXPECT_EQ(drain(**source), (std::pair<std::string, std::string>{"abcd", ""}));
+  finishing.join();
 }
 
 } // namespace

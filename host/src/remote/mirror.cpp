@@ -191,8 +191,8 @@ public:
   void announce() {
     for (const Wanted* w : missing_) {
       const fs::path local = dir_ / "objects" / w->relative;
-      Result<GrowingFileWriter> writer =
-          GrowingFileWriter::announce(local, w->object.size, location_.object_url(w->object.key));
+      Result<GrowingFileWriter> writer = GrowingFileWriter::announce(
+          dir_ / "objects", local, w->object.size, location_.object_url(w->object.key));
       if (!writer)
         throw ErrorException(std::move(writer).error());
       writers_.emplace(w, std::move(*writer));

@@ -47,9 +47,11 @@ Status wait_until_whole(const std::filesystem::path& file);
 // The writer's side (the host's remote mirror). Not copyable; movable.
 class GrowingFileWriter {
 public:
-  // Announces `file` as growing to `size` bytes before it is created (or replaced); `what`
-  // names it in the status (an object's URL). `file` must lie below a folder named `objects`.
-  static Result<GrowingFileWriter> announce(const std::filesystem::path& file, std::uint64_t size,
+  // Announces `file`, below the folder `objects` (named so), as growing to `size` bytes before
+  // it is created (or replaced); `what` names it in the status (an object's URL). The status
+  // goes to `objects`' parent even when the file's own path below it holds another `objects`.
+  static Result<GrowingFileWriter> announce(const std::filesystem::path& objects,
+                                            const std::filesystem::path& file, std::uint64_t size,
                                             std::string_view what);
 
   GrowingFileWriter(GrowingFileWriter&& other) noexcept;
