@@ -373,10 +373,10 @@ private:
     const fs::path partial = prepare_partial(w);
     const fs::path meta = partial.string() + ".version";
     const std::string url = location_.object_url(w.object.key);
-    // The socket's bytes arrive in pieces of a few KiB: they are gathered here and written a
-    // megabyte at a time. (A stream buffer would not gather them: libstdc++ writes any piece of
-    // 1 KiB or more straight through, one system call each.) A reader following the file is
-    // woken once per megabyte, not once per piece.
+    // The socket's bytes arrive in pieces of a few KiB: they are gathered here and written
+    // kWriteBuffer bytes at a time. (A stream buffer would not gather them: libstdc++ writes any
+    // piece of 1 KiB or more straight through, one system call each.) A reader following the
+    // file is woken once per write, not once per piece.
     std::string pending;
     pending.reserve(kWriteBuffer);
     for (int attempt = 1;; ++attempt) {
