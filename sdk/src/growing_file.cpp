@@ -28,7 +28,10 @@ constexpr int kLookMs = 50;
 // The status of `file` for each ancestor folder named `objects` (deepest first): usually one.
 std::vector<fs::path> status_candidates(const fs::path& file) {
   std::vector<fs::path> out;
-  const fs::path absolute = file.is_absolute() ? file : fs::absolute(file);
+  std::error_code ec; // no current directory: the path as given
+  fs::path absolute = file.is_absolute() ? file : fs::absolute(file, ec);
+  if (ec)
+    absolute = file;
   fs::path below; // the file's path below the ancestor being looked at
   fs::path at = absolute.lexically_normal();
   while (at.has_relative_path()) {
