@@ -477,22 +477,23 @@ private:
 };
 
 // Removes least-recently-used mirrors (by their index's time) other than `current` until the
-// cache holds at most `limit` bytes; a mirror being read (locked) is skipped.
-void evict(const fs::path& cache_dir, const fs::path& current, std::uint64_t limit) {
+// cache holds at most `limit` bytes; a mirror being read (locked) is skipped. `current` counts as
+// the `current_bytes` its objects take once whole (not walked: while its objects download it
+// holds less, and each is counted twice, under partial/ and under objects/).
+void evict(const fs::path& cache_dir, const fs::path& current, std::uint64_t current_bytes,
+           std::uint64_t limit) {
   struct Entry {
     fs::path dir;
     fs::file_time_type used;
     std::uint64_t bytes;
   };
   std::vector<Entry> others;
-  std::uint64_t total = 0;
+  std::uint64_t total = current_bytes;
   for (const auto& entry : fs::directory_iterator(cache_dir)) {
-    if (!entry.is_directory())
+    if (!entry.is_directory() || entry.path() == current)
       continue;
     const std::uint64_t bytes = tree_bytes(entry.path());
     total += bytes;
-    if (entry.path() == current)
-      continue;
     std::error_code ec;
     fs::file_time_type used = fs::last_write_time(entry.path() / "index.tsv", ec);
     if (ec)
@@ -679,14 +680,18 @@ Result<MirrorLease> RemoteMirror::mirror(const RemoteLocation& location, const s
     if (mode == MirrorMode::follow && run->anything_missing()) {
       run->announce();
       lease.stats = run->stats();
-      evict(cache_dir_, dir, settings_.cache_max_bytes);
+      evict(cache_dir_, dir, bytes, settings_.cache_max_bytes);
       lease.downloads = std::make_shared<MirrorDownloads>(run, started, listed);
       running_downloads(dir, lease.downloads, true);
       return lease;
     }
     run->fetch_all();
     lease.stats = run->stats();
-    evict(cache_dir_, dir, settings_.cache_max_bytes);
+    // Only a run that downloaded can have grown the cache: a warm run (everything cached) does
+    // not walk every other mirror's files. (A lowered cache_max_bytes takes effect at the next
+    // download.)
+    if (lease.stats.fetched_objects > 0)
+      evict(cache_dir_, dir, bytes, settings_.cache_max_bytes);
     log_mirror(location, lease.stats, mode, started, listed);
     return lease;
   } catch (const ErrorException& e) {
