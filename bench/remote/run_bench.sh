@@ -10,9 +10,13 @@
 # under one prefix, read as a folder (the custom plugin's directory mode; the local read reads
 # the same N files). Each run converts the month:
 #   local  from the file on disk;
-#   cold   from s3:// with an empty cache (list + download + convert);
+#   whole  from s3:// with an empty cache, every object downloaded before the plugin starts
+#          (read_while_downloading = false: list + download, then convert);
+#   cold   from s3:// with an empty cache, the plugin reading the objects as they download
+#          (the default for a plugin that reads growing files, as the custom plugin does);
 #   warm   from s3:// with the cache of a previous run (list, nothing downloaded, convert).
-# Prints each run's seconds, the medians, and cold/local and warm/local. Builds nothing.
+# Prints each run's seconds, the medians, and whole/local, cold/local and warm/local. Builds
+# nothing.
 set -euo pipefail
 build=$(cd "${1:?usage: run_bench.sh <build dir> [runs] [copies] [month]}" && pwd)
 runs=${2:-5}
@@ -76,6 +80,8 @@ config() { # name path extra
 config local "$local_path" ""
 config remote "$remote_path" \
   "\n[connections.acme-gpu.remote]\ns3_endpoint = \"http://127.0.0.1:$port\"\n"
+config whole "$remote_path" \
+  "\n[connections.acme-gpu.remote]\ns3_endpoint = \"http://127.0.0.1:$port\"\nread_while_downloading = false\n"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 
 convert() { # config state → seconds
@@ -90,16 +96,20 @@ convert() { # config state → seconds
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-: > "$work/local.txt"; : > "$work/cold.txt"; : > "$work/warm.txt"
+: > "$work/local.txt"; : > "$work/whole.txt"; : > "$work/cold.txt"; : > "$work/warm.txt"
 convert remote "$work/state-warm" > /dev/null # fills the warm runs' cache
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
 for i in $(seq "$runs"); do
   l=$(convert local "$work/state-local-$i")
+  h=$(convert whole "$work/state-whole-$i")
   c=$(convert remote "$work/state-cold-$i")
   w=$(convert remote "$work/state-warm")
-  printf 'run %d: local %.3f s  s3 cold %.3f s  s3 warm %.3f s\n' "$i" "$l" "$c" "$w"
-  echo "$l" >> "$work/local.txt"; echo "$c" >> "$work/cold.txt"; echo "$w" >> "$work/warm.txt"
+  printf 'run %d: local %.3f s  s3 whole-first %.3f s  s3 cold %.3f s  s3 warm %.3f s  (load %s)\n' \
+    "$i" "$l" "$h" "$c" "$w" "$(cut -d' ' -f1 /proc/loadavg)"
+  echo "$l" >> "$work/local.txt"; echo "$h" >> "$work/whole.txt"
+  echo "$c" >> "$work/cold.txt"; echo "$w" >> "$work/warm.txt"
 done
-l=$(median < "$work/local.txt"); c=$(median < "$work/cold.txt"); w=$(median < "$work/warm.txt")
-printf 'median of %d: local %.3f s  s3 cold %.3f s (%.2fx)  s3 warm %.3f s (%.2fx)\n' "$runs" \
-  "$l" "$c" "$(awk -v a="$c" -v b="$l" 'BEGIN { print a / b }')" "$w" \
-  "$(awk -v a="$w" -v b="$l" 'BEGIN { print a / b }')"
+l=$(median < "$work/local.txt"); h=$(median < "$work/whole.txt")
+c=$(median < "$work/cold.txt"); w=$(median < "$work/warm.txt")
+printf 'median of %d: local %.3f s  s3 whole-first %.3f s (%.2fx)  s3 cold %.3f s (%.2fx)  s3 warm %.3f s (%.2fx)\n' \
+  "$runs" "$l" "$h" "$(ratio "$h" "$l")" "$c" "$(ratio "$c" "$l")" "$w" "$(ratio "$w" "$l")"

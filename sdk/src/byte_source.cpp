@@ -1,4 +1,5 @@
 #include <billdrop/byte_source.hpp>
+#include <billdrop/growing_file.hpp>
 
 #include <libdeflate.h>
 #ifdef BILLDROP_HAVE_ISAL
@@ -12,6 +13,7 @@
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,10 +42,15 @@ std::string describe_errno(int error) {
   return reason;
 }
 
+// A file read in blocks. A growing file (billdrop/growing_file.hpp: a remote object still being
+// downloaded) is followed: a read that finds no bytes yet waits for them, and the end comes only
+// once the file is whole; a failed download is the read's error.
 class FileSource final : public ByteSource {
 public:
-  FileSource(int fd, std::string name, std::uint64_t total)
-      : fd_(fd), name_(std::move(name)), total_(total) {}
+  FileSource(int fd, std::string name, std::uint64_t total,
+             std::optional<detail::GrowingFollower> growing)
+      : fd_(fd), name_(std::move(name)), total_(growing ? growing->size() : total),
+        growing_(std::move(growing)) {}
   ~FileSource() override { ::close(fd_); }
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
@@ -60,30 +67,22 @@ public:
     }
     if (capacity == 0)
       return std::size_t{0};
-    for (;;) {
-      const ssize_t n = ::read(fd_, buffer, std::min<std::size_t>(capacity, SSIZE_MAX));
-      if (n >= 0) {
-        position_ += static_cast<std::uint64_t>(n);
-        return static_cast<std::size_t>(n);
-      }
-      if (errno != EINTR)
-        return source_error(name_ + ": read failed: " + describe_errno(errno));
-    }
+    Result<std::size_t> n = read_file(buffer, capacity);
+    if (n)
+      position_ += *n;
+    return n;
   }
 
   // Reads up to `count` bytes ahead without consuming them (for the gzip magic).
   Result<std::string_view> peek(std::size_t count) {
     while (peeked_.size() < count) {
       char block[64];
-      const ssize_t n = ::read(fd_, block, std::min(sizeof block, count - peeked_.size()));
-      if (n < 0) {
-        if (errno == EINTR)
-          continue;
-        return source_error(name_ + ": read failed: " + describe_errno(errno));
-      }
-      if (n == 0)
+      Result<std::size_t> n = read_file(block, std::min(sizeof block, count - peeked_.size()));
+      if (!n)
+        return std::move(n).error();
+      if (*n == 0)
         break;
-      peeked_.append(block, static_cast<std::size_t>(n));
+      peeked_.append(block, *n);
     }
     return std::string_view(peeked_);
   }
@@ -93,10 +92,36 @@ public:
   std::uint64_t total() const override { return total_; }
 
 private:
+  // The next bytes of the file: 0 only at its end (a growing file's end once it is whole).
+  Result<std::size_t> read_file(char* buffer, std::size_t capacity) {
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, std::min<std::size_t>(capacity, SSIZE_MAX));
+      if (n > 0) {
+        offset_ += static_cast<std::uint64_t>(n);
+        return static_cast<std::size_t>(n);
+      }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return source_error(name_ + ": read failed: " + describe_errno(errno));
+      if (!growing_)
+        return std::size_t{0};
+      Result<bool> more = growing_->wait(fd_, offset_);
+      if (!more)
+        return std::move(more).error();
+      if (!*more) {
+        growing_.reset(); // whole: plain reads from here
+        return std::size_t{0};
+      }
+    }
+  }
+
   int fd_;
   std::string name_;
   std::uint64_t total_;
-  std::uint64_t position_ = 0;
+  std::optional<detail::GrowingFollower> growing_;
+  std::uint64_t position_ = 0; // bytes handed to the caller
+  std::uint64_t offset_ = 0;   // bytes read from the file
   std::string peeked_;
   std::size_t peeked_begin_ = 0;
 };
@@ -442,7 +467,11 @@ Result<std::unique_ptr<ByteSource>> open_file(const std::filesystem::path& path,
     return source_error(name + ": cannot open: is a directory");
   }
   const std::uint64_t total = S_ISREG(info.st_mode) ? static_cast<std::uint64_t>(info.st_size) : 0;
-  auto file = std::make_unique<FileSource>(fd, name, total);
+  // Looked for after the open: a status gone by now means the file was whole when opened.
+  std::optional<detail::GrowingFollower> growing;
+  if (S_ISREG(info.st_mode))
+    growing = detail::GrowingFollower::open(path);
+  auto file = std::make_unique<FileSource>(fd, name, total, std::move(growing));
   bool gzip = compression == Compression::gzip;
   if (compression == Compression::automatic) {
     auto head = file->peek(2);

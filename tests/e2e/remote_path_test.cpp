@@ -100,12 +100,13 @@ protected:
                "state_dir = " + toml_string((dir_ / state).string()) + "\n" + text + extra);
   }
 
-  CliRun run(const std::string& config) {
+  CliRun run(const std::string& config, const std::vector<std::string>& extra = {}) {
     const fs::path out = dir_ / ("run-" + std::to_string(++runs_));
     fs::create_directories(out);
-    return run_billdrop(
-        {"--log-level", "info", "run", "--config", (dir_ / config).string(), "--format", "json"},
-        out);
+    std::vector<std::string> args{
+        "--log-level", "info", "run", "--config", (dir_ / config).string(), "--format", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_billdrop(args, out);
   }
 
   std::unique_ptr<NodeServer> s3rver_;
@@ -140,6 +141,8 @@ TEST_F(RemotePathTest, AnS3PathLandsTheSameMonthsAsTheLocalFileAndIsNotDownloade
   }
   EXPECT_EQ(proxy_->object_gets(), 1u);
   EXPECT_NE(remote.err.find("event=remote.mirror"), std::string::npos) << remote.err;
+  // The custom plugin reads growing files: it read the object as it downloaded.
+  EXPECT_NE(remote.err.find("mode=follow"), std::string::npos) << remote.err;
 
   // The nightly run of an unchanged export: listed, not downloaded.
   const CliRun again = run("remote.toml");
@@ -175,6 +178,69 @@ TEST_F(RemotePathTest, AnObjectChangedWhileBeingReadFailsWithAMessageAndLandsNot
             std::string::npos)
       << remote.out << remote.err;
   EXPECT_TRUE(landed_months(remote.out).empty()) << remote.out;
+}
+
+TEST_F(RemotePathTest, APluginInARunnerProcessReadsTheObjectAsItDownloads) {
+  // The growing file's status is in the file system: the runner process follows it too, through
+  // a download cut half-way and resumed.
+  proxy_->cut_object_gets(1, csv_.size() / 2);
+  const CliRun remote = run("remote.toml", {"--isolation", "process"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.out << remote.err;
+  EXPECT_NE(remote.err.find("mode=follow"), std::string::npos) << remote.err;
+  EXPECT_NE(remote.err.find("event=remote.resume"), std::string::npos) << remote.err;
+  const std::map<std::string, Landed> months = landed_months(remote.out);
+  ASSERT_EQ(months.size(), 3u) << remote.out;
+  for (const auto& [month, cost] : expected_costs())
+    EXPECT_EQ(months.at(month).landed_cost, cost) << month;
+}
+
+TEST_F(RemotePathTest, ADownloadCutBeyondItsRetriesFailsTheRunAndLandsNothing) {
+  // Every try of the run (five) gets a tenth of the object before the connection closes: the
+  // plugin, reading as the bytes arrive, has read half of it when the download gives up.
+  proxy_->cut_object_gets(5, csv_.size() / 10);
+  const CliRun remote = run("remote.toml");
+  EXPECT_NE(remote.exit_code, 0) << remote.out;
+  const std::string said = remote.out + remote.err;
+  // The plugin's read fails with the download's error, naming the object.
+  EXPECT_NE(said.find("objects/acme_usage.csv: reading s3://exports/acme/2026/acme_usage.csv"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("the connection broke while receiving the answer (Read); gave up after 5 "
+                      "tries (the next run resumes from the "),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("2026-08 FAILED, no snapshot written"), std::string::npos) << said;
+  EXPECT_TRUE(landed_months(remote.out).empty()) << remote.out;
+  EXPECT_EQ(said.find("S3RVER"), std::string::npos) << said;
+
+  // The next run resumes from the half received and lands the exact totals.
+  const CliRun again = run("remote.toml");
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.err.find("event=remote.resume"), std::string::npos) << again.err;
+  const std::map<std::string, Landed> months = landed_months(again.out);
+  for (const auto& [month, cost] : expected_costs())
+    EXPECT_EQ(months.at(month).landed_cost, cost) << month;
+}
+
+TEST_F(RemotePathTest, AnObjectReplacedWhileThePluginReadsItFailsTheRunAndLandsNothing) {
+  // The first GET is cut half-way (the plugin reads that half); before the resumed GET the
+  // object is replaced, so the rest would be of another version: the run fails.
+  const std::size_t first = csv_.find('\n') + 1;
+  const std::string changed = csv_ + csv_.substr(first, csv_.find('\n', first) + 1 - first);
+  proxy_->cut_object_gets(1, csv_.size() / 2);
+  proxy_->before_next_object_get([&] {
+    proxy_->before_next_object_get(
+        [&] { s3_put(s3rver_->port(), "exports", "acme/2026/acme_usage.csv", changed); });
+  });
+  const CliRun remote = run("remote.toml");
+  EXPECT_NE(remote.exit_code, 0) << remote.out;
+  const std::string said = remote.out + remote.err;
+  EXPECT_NE(said.find("s3://exports/acme/2026/acme_usage.csv changed while it was being read"),
+            std::string::npos)
+      << said;
+  EXPECT_TRUE(landed_months(remote.out).empty()) << remote.out;
+  const std::vector<S3SigningProxy::Seen> seen = proxy_->seen();
+  EXPECT_EQ(seen.back().range, "bytes=" + std::to_string(csv_.size() / 2) + "-");
 }
 
 } // namespace

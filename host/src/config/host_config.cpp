@@ -176,6 +176,13 @@ Status parse_remote_table(ConnectionConfig& c, const toml::node& node,
       else
         r.timeout_seconds = number->get();
     }
+    if (k == "read_while_downloading") {
+      known = true;
+      auto flag = entry.as_boolean();
+      if (!flag)
+        return config_error(where(entry, source) + ": " + name + " must be true or false");
+      r.read_while_downloading = flag->get();
+    }
     if (k.find("secret") != std::string_view::npos || k == "account_key" || k == "sas_token" ||
         k == "connection_string" || k == "access_key_id")
       return config_error(where(entry, source) + ": " + name +
@@ -188,7 +195,7 @@ Status parse_remote_table(ConnectionConfig& c, const toml::node& node,
           "' (known keys: s3_endpoint, s3_region, aws_profile, aws_shared_credentials_file, "
           "sts_endpoint, azure_endpoint, azure_connection_string_env, azure_key_env, "
           "azure_sas_env, gcs_credentials_file, gcs_endpoint, cache_max_bytes, list_page_size, "
-          "timeout_seconds)");
+          "timeout_seconds, read_while_downloading)");
   }
   return {};
 }

@@ -22,33 +22,51 @@ std::filesystem::path ResolvedSource::snapshots_dir() const {
 namespace {
 
 // A session reading local mirrors of remote paths: the mirrors stay locked (never evicted)
-// while the plugin may read them.
+// while the plugin may read them. A plugin that reads growing files starts while the objects
+// still download (remote::MirrorMode::follow); a read that succeeds is then a success only once
+// every download has ended well, so no failed download can hide behind a plugin that did not
+// open that object (the plugin's own reads already fail on the objects they touch).
 class MirroredSession final : public source::SourceSession {
 public:
   MirroredSession(std::unique_ptr<source::SourceSession> inner,
                   std::vector<remote::MirrorLease> leases)
-      : inner_(std::move(inner)), leases_(std::move(leases)) {}
+      : leases_(std::move(leases)), inner_(std::move(inner)) {}
   const std::string& name() const noexcept override { return inner_->name(); }
   Status check() override { return inner_->check(); }
   Result<std::vector<Month>> months() override { return inner_->months(); }
   Status read(Month month, source::RowReceiver& receiver) override {
-    return inner_->read(month, receiver);
+    return after_downloads(inner_->read(month, receiver));
   }
   bool reads_ahead() const noexcept override { return inner_->reads_ahead(); }
   bool one_pass() const noexcept override { return inner_->one_pass(); }
-  Status read_all(source::RowReceiver& receiver) override { return inner_->read_all(receiver); }
+  Status read_all(source::RowReceiver& receiver) override {
+    return after_downloads(inner_->read_all(receiver));
+  }
   bool incremental() const noexcept override { return inner_->incremental(); }
   const std::vector<std::string>& identity_columns() const noexcept override {
     return inner_->identity_columns();
   }
   Status read_since(std::string_view cursor, source::RowReceiver& receiver,
                     std::string& next_cursor) override {
-    return inner_->read_since(cursor, receiver, next_cursor);
+    return after_downloads(inner_->read_since(cursor, receiver, next_cursor));
   }
 
 private:
-  std::unique_ptr<source::SourceSession> inner_;
+  Status downloads() const {
+    for (const remote::MirrorLease& lease : leases_)
+      if (Status done = lease.wait(); !done)
+        return done;
+    return {};
+  }
+  Status after_downloads(Status read) const {
+    if (!read)
+      return read;
+    return downloads();
+  }
+
+  // The leases outlive the plugin (destroyed after it): its files stay until it is gone.
   std::vector<remote::MirrorLease> leases_;
+  std::unique_ptr<source::SourceSession> inner_;
 };
 
 } // namespace
@@ -69,7 +87,11 @@ std::unique_ptr<source::SourceSession> ResolvedSource::open_session() const {
         take(remote::parse_remote_location(*text), FailureKind::config);
     if (!mirror)
       mirror.emplace(state_dir / "remote-cache", remote);
-    remote::MirrorLease lease = take(mirror->mirror(location, delivery.connection_id));
+    remote::MirrorLease lease =
+        take(mirror->mirror(location, delivery.connection_id,
+                            plugin->reads_growing_files() && remote.read_while_downloading
+                                ? remote::MirrorMode::follow
+                                : remote::MirrorMode::whole));
     *text = lease.local_path.string();
     leases.push_back(std::move(lease));
   }

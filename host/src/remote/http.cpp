@@ -66,7 +66,26 @@ std::string HttpAnswer::header(const std::string& name) const {
 namespace {
 
 ErrorException transport_failure(httplib::Error error, std::string_view what) {
-  return ErrorException(source_error(std::string(what) + ": " + httplib::to_string(error), true));
+  std::string reason;
+  switch (error) {
+  case httplib::Error::Connection:
+    reason = "cannot connect";
+    break;
+  case httplib::Error::Read:
+    reason = "the connection broke while receiving the answer";
+    break;
+  case httplib::Error::Write:
+    reason = "the connection broke while sending the request";
+    break;
+  case httplib::Error::ConnectionTimeout:
+    reason = "the connection timed out";
+    break;
+  default:
+    break;
+  }
+  const std::string name = httplib::to_string(error);
+  return ErrorException(source_error(
+      std::string(what) + ": " + (reason.empty() ? name : reason + " (" + name + ")"), true));
 }
 
 } // namespace

@@ -15,7 +15,16 @@
 //     retries) and in the next, as long as the object is still the version being fetched;
 //   - an object that changed since it was listed fails the whole mirror with ObjectChanged's
 //     message: the plugin never reads a mix of old and new bytes. Running again starts over.
-// Objects gone from the listing are removed from objects/. The cache is size-bounded
+// Objects gone from the listing are removed from objects/.
+//
+// With MirrorMode::follow (for a plugin that reads growing files, billdrop/growing_file.hpp)
+// mirror() returns once the objects are listed and the missing ones announced: each is already at
+// its place in objects/ as a growing file (a hard link to its partial/ file) while up to four
+// downloads fill them in the background, so the plugin reads an object as its bytes arrive. A
+// reader never takes a short or mixed object for a whole one: it waits for the download to end,
+// and fails with the download's message (cut beyond the retries, changed while being read). The
+// lease's wait() gives the downloads' outcome; a lease destroyed before they end stops them (what
+// was received stays in partial/ for the next run). The cache is size-bounded
 // (RemoteSettings::cache_max_bytes): a location larger than the bound is refused before any
 // download, and least-recently-used mirrors of other locations are removed to stay within it
 // (never one that is being read: each mirror is locked while its lease lives).
@@ -49,10 +58,25 @@ struct MirrorStats {
 // location names one object), locked against eviction while this lives. The lock is shared by
 // the leases of one mirror within a process (a second session of the same connection reuses it);
 // another process waits for it.
+class MirrorDownloads;
+
 struct MirrorLease {
   std::filesystem::path local_path;
+  // With MirrorMode::follow, the objects found cached and what is being fetched; the figures of
+  // the downloads themselves are in their remote.mirror log line.
   MirrorStats stats;
   std::shared_ptr<core::FileLock> lock;
+  // The downloads still running (MirrorMode::follow), null otherwise. Declared after the lock:
+  // stopped and joined before the lock is released.
+  std::shared_ptr<MirrorDownloads> downloads;
+
+  // Waits for the downloads (at once without any); their first failure, naming the object.
+  Status wait() const;
+};
+
+enum class MirrorMode {
+  whole,  // every object is whole in the mirror before mirror() returns
+  follow, // mirror() returns while the missing objects download (growing files)
 };
 
 // Opens the store of a location (tests pass a fake).
@@ -68,7 +92,8 @@ public:
   // Mirrors `location` for connection `owner`. Errors: config (credentials, a location larger
   // than the cache), source (unreachable, refused, changed while being read: its message names
   // the object), each with the location in the message.
-  Result<MirrorLease> mirror(const RemoteLocation& location, const std::string& owner);
+  Result<MirrorLease> mirror(const RemoteLocation& location, const std::string& owner,
+                             MirrorMode mode = MirrorMode::whole);
 
 private:
   std::filesystem::path cache_dir_;

@@ -32,6 +32,9 @@ struct RemoteSettings {
   // Objects a listing asks for at once (S3 max-keys, Azure maxresults, GCS maxResults).
   std::uint64_t list_page_size = 1000;
   std::int64_t timeout_seconds = 60;
+  // Start a plugin that reads growing files while the objects download (MirrorMode::follow);
+  // false: every object is whole before the plugin starts.
+  bool read_while_downloading = true;
 };
 
 // Reads an environment variable; std::nullopt when unset or empty. Tests pass their own.

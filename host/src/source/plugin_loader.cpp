@@ -111,16 +111,17 @@ constexpr std::size_t kDescriptorSizeByMinor[] = {
     // 1.4 added one_pass, read_all and create_with_host (and bd_host).
     offsetof(bd_plugin_descriptor, create_with_host) +
         sizeof(bd_plugin_descriptor::create_with_host),
-    // 1.5 added bd_sink::write_retained and release; the descriptor is unchanged.
-    offsetof(bd_plugin_descriptor, create_with_host) +
-        sizeof(bd_plugin_descriptor::create_with_host),
+    // 1.5 added reads_growing_files (and bd_sink::write_retained and release).
+    offsetof(bd_plugin_descriptor, reads_growing_files) +
+        sizeof(bd_plugin_descriptor::reads_growing_files),
 };
 static_assert(std::size(kDescriptorSizeByMinor) == BILLDROP_ABI_MINOR + 1,
               "a new ABI minor version needs its descriptor size here");
 // The sizes docs/abi.md lists for 64-bit Linux.
 static_assert(sizeof(void*) != 8 ||
                   (kDescriptorSizeByMinor[0] == 88 && kDescriptorSizeByMinor[2] == 88 &&
-                   kDescriptorSizeByMinor[3] == 104 && kDescriptorSizeByMinor[4] == 128),
+                   kDescriptorSizeByMinor[3] == 104 && kDescriptorSizeByMinor[4] == 128 &&
+                   kDescriptorSizeByMinor[5] == 132),
               "docs/abi.md's table of descriptor sizes per minor version is out of date");
 
 bool valid_plugin_name(std::string_view name) {

@@ -42,6 +42,10 @@ public:
   const std::string& description() const noexcept { return description_; }
   const std::filesystem::path& path() const noexcept { return path_; }
   const ConfigSchema& schema() const noexcept { return schema_; }
+  // ABI 1.5: may the host hand this plugin files it is still downloading (growing files)?
+  bool reads_growing_files() const noexcept {
+    return descriptor_->abi_minor >= 5 && descriptor_->reads_growing_files != 0;
+  }
 
 private:
   friend Result<std::shared_ptr<LoadedPlugin>> load_plugin(const std::filesystem::path& file,

@@ -25,6 +25,10 @@ public:
        "dated outside it placed in the period's first or last hour"},
   };
 
+  // Growing files (ABI 1.5): the data files are read through open_file(); a manifest or a zip
+  // archive is read once whole (wait_until_whole), so a CUR on s3:// is read as it downloads.
+  static constexpr bool reads_growing_files = true;
+
   explicit AwsPlugin(const Config& config) : report_(options_from(config)) {}
 
   Status check() override { return report_.check(); }

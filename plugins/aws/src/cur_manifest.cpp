@@ -1,5 +1,7 @@
 #include "cur_manifest.hpp"
 
+#include <billdrop/growing_file.hpp>
+
 #include <simdjson.h>
 
 #include <fstream>
@@ -41,6 +43,9 @@ Result<CurManifest> CurManifest::parse(std::string_view json, std::string_view f
 }
 
 Result<CurManifest> CurManifest::load(const std::filesystem::path& file) {
+  // Read whole: a manifest still downloading (a growing file) is waited for.
+  if (Status whole = wait_until_whole(file); !whole)
+    return std::move(whole).error();
   std::ifstream in(file, std::ios::binary);
   if (!in)
     return source_error("cannot open manifest " + file.string());

@@ -1,5 +1,6 @@
 #include "zip_source.hpp"
 
+#include <billdrop/growing_file.hpp>
 #include <billdrop/text.hpp>
 
 #include <zip.h>
@@ -53,6 +54,9 @@ bool ends_with_csv(std::string_view name) {
 
 Result<std::unique_ptr<ByteSource>> open_zip_entry(const std::filesystem::path& archive) {
   const std::string label = archive.string(); // for messages: every month's zip has one name
+  // libzip reads the central directory at the end: an archive still downloading is waited for.
+  if (Status whole = wait_until_whole(archive); !whole)
+    return std::move(whole).error();
   int code = 0;
   zip_t* zip = zip_open(archive.c_str(), ZIP_RDONLY, &code);
   if (zip == nullptr) {

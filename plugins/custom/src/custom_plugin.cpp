@@ -44,6 +44,10 @@ public:
        "replaces the rows with the same values); default: billdrop's row identity"},
   };
 
+  // Growing files (ABI 1.5): every file is read through open_file(), so a remote path's objects
+  // are read as they download.
+  static constexpr bool reads_growing_files = true;
+
   explicit CustomPlugin(const Config& config)
       : reader_(ExportReader::from_config(config).value_or_throw()) {}
 

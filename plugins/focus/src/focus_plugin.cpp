@@ -17,6 +17,10 @@ public:
        "(BillingPeriodStart); rows are filed under the month of ChargePeriodStart either way"},
   };
 
+  // Growing files (ABI 1.5): every file is read through open_file() or the Parquet reader, so a
+  // remote path's objects are read as they download.
+  static constexpr bool reads_growing_files = true;
+
   explicit FocusPlugin(const Config& config)
       : export_(FocusExport::from_config(config).value_or_throw()) {}
 

@@ -160,7 +160,7 @@ typedef struct bd_host {
 /*
  * The descriptor. Fields up to and including `read` exist in ABI 1.0; later minor versions append
  * fields after them and raise struct_size (1.3: `incremental` and `read_since`; 1.4: `one_pass`,
- * `read_all` and `create_with_host`).
+ * `read_all` and `create_with_host`; 1.5: `reads_growing_files`).
  */
 typedef struct bd_plugin_descriptor {
   uint32_t magic;       /* BILLDROP_PLUGIN_MAGIC */
@@ -236,6 +236,16 @@ typedef struct bd_plugin_descriptor {
    */
   int32_t (*create_with_host)(const char* config_json, size_t config_size, const bd_host* host,
                               void** instance, bd_error* error);
+
+  /*
+   * Since ABI 1.5: growing files (docs/abi.md, "Growing files"). 1 when every file the plugin
+   * reads goes through the SDK's readers (billdrop::open_file, ParquetReader, or
+   * billdrop::wait_until_whole before any other read), which wait for the bytes of a file the
+   * host is still downloading and fail when its download fails: the host may then start the
+   * plugin on a remote path while its objects download. 0: the host hands it only whole files.
+   * The host reads it only when abi_minor >= 5.
+   */
+  int32_t reads_growing_files;
 } bd_plugin_descriptor;
 
 /* The one exported symbol. */

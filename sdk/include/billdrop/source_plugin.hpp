@@ -509,6 +509,14 @@ struct Adapter {
       }
     });
   }
+  // Growing files (ABI 1.5): a plugin class that says `static constexpr bool reads_growing_files
+  // = true;` reads every file through the SDK's readers (billdrop/growing_file.hpp).
+  static constexpr int32_t reads_growing_files = [] {
+    if constexpr (requires { Plugin::reads_growing_files; })
+      return Plugin::reads_growing_files ? 1 : 0;
+    else
+      return 0;
+  }();
   // The descriptor's one-pass entries: null in a plugin without read_all.
   static constexpr int32_t (*one_pass_entry)(void*, int32_t*,
                                              bd_error*) = reads_all ? &Adapter::one_pass : nullptr;
@@ -541,6 +549,7 @@ struct Adapter {
         &Adapter_::read_since,                                                                     \
         Adapter_::one_pass_entry,                                                                  \
         Adapter_::read_all_entry,                                                                  \
-        &Adapter_::create_with_host};                                                              \
+        &Adapter_::create_with_host,                                                               \
+        Adapter_::reads_growing_files};                                                            \
     return &descriptor;                                                                            \
   }

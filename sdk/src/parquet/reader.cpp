@@ -3,6 +3,7 @@
 
 #include "parquet/column.hpp"
 
+#include <billdrop/growing_file.hpp>
 #include <billdrop/parquet.hpp>
 
 #include <fcntl.h>
@@ -403,6 +404,9 @@ bool iequals(std::string_view a, std::string_view b) {
 
 Result<std::unique_ptr<RandomAccessSource>>
 open_random_access_file(const std::filesystem::path& path) {
+  // The footer is at the end: a file still being downloaded is read once whole.
+  if (Status whole = wait_until_whole(path); !whole)
+    return std::move(whole).error();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return source_error(path.string() + ": " + std::strerror(errno));

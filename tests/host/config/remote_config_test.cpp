@@ -17,7 +17,7 @@ TEST(RemoteConfig, ReadsEveryKeyWithFilesUnderTheConfigFolder) {
             "s3_endpoint = \"http://127.0.0.1:9000\"\ns3_region = \"eu-west-1\"\n"
             "aws_profile = \"billing\"\naws_shared_credentials_file = \"creds\"\n"
             "azure_key_env = \"MY_KEY\"\ngcs_credentials_file = \"/etc/key.json\"\n"
-            "cache_max_bytes = 1000\nlist_page_size = 2\n");
+            "cache_max_bytes = 1000\nlist_page_size = 2\nread_while_downloading = false\n");
   ASSERT_TRUE(config) << config.error().message();
   const remote::RemoteSettings& r = config->connections.at(0).remote;
   EXPECT_EQ(r.s3_endpoint, "http://127.0.0.1:9000");
@@ -28,6 +28,11 @@ TEST(RemoteConfig, ReadsEveryKeyWithFilesUnderTheConfigFolder) {
   EXPECT_EQ(r.gcs_credentials_file, std::filesystem::path("/etc/key.json"));
   EXPECT_EQ(r.cache_max_bytes, 1000u);
   EXPECT_EQ(r.list_page_size, 2u);
+  EXPECT_FALSE(r.read_while_downloading);
+  // Unset: a plugin that reads growing files reads while the objects download.
+  Result<config::HostConfig> plain = parse("[connections.c]\nplugin = \"custom\"\n");
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_TRUE(plain->connections.at(0).remote.read_while_downloading);
 }
 
 TEST(RemoteConfig, AnUnknownKeyOrASecretIsAnErrorNamingItsLine) {
@@ -49,6 +54,14 @@ TEST(RemoteConfig, AnUnknownKeyOrASecretIsAnErrorNamingItsLine) {
   Result<config::HostConfig> zero =
       parse("[connections.c]\nplugin = \"custom\"\n[connections.c.remote]\ncache_max_bytes = 0\n");
   ASSERT_FALSE(zero);
+  Result<config::HostConfig> not_a_flag = parse(
+      "[connections.c]\nplugin = \"custom\"\n[connections.c.remote]\nread_while_downloading = 1\n");
+  ASSERT_FALSE(not_a_flag);
+  EXPECT_NE(
+      not_a_flag.error().message().find(
+          "billdrop.toml:4: connections.c.remote.read_while_downloading must be true or false"),
+      std::string::npos)
+      << not_a_flag.error().message();
 }
 
 TEST(RemoteConfig, RemotePathsAreKeptAsWritten) {

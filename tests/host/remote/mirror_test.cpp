@@ -7,6 +7,8 @@
 #include "support/convert_run.hpp"
 #include "support/temp_folder.hpp"
 
+#include <billdrop/byte_source.hpp>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -27,6 +29,13 @@ struct FakeObjects {
   std::map<std::string, std::string> bodies;  // key -> bytes
   std::map<std::string, std::string> changed; // key -> the version the store answers instead
   std::size_t gate = 0;
+  // Bytes of an object sent before its read waits for `released` (up to 10 s, then fails).
+  std::size_t hold_after = SIZE_MAX;
+  bool released = false;
+  // key -> bytes sent by the first read of it before the connection breaks (retryable).
+  std::map<std::string, std::size_t> cut_after;
+  // key -> bytes sent before the store finds the object changed (ObjectChanged).
+  std::map<std::string, std::size_t> changes_after;
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -72,9 +81,35 @@ public:
                                        " changed while it was being read (listed as " +
                                        object.version + ", now " + found->second + ")"));
     const std::string& body = objects_.bodies.at(object.key);
-    for (std::size_t at = offset; at < body.size(); at += 1000)
+    std::size_t cut = SIZE_MAX;
+    std::size_t change = SIZE_MAX;
+    {
+      const std::lock_guard lock(objects_.mutex);
+      if (const auto found = objects_.cut_after.find(object.key);
+          found != objects_.cut_after.end()) {
+        cut = found->second;
+        objects_.cut_after.erase(found);
+      }
+      if (const auto found = objects_.changes_after.find(object.key);
+          found != objects_.changes_after.end())
+        change = found->second;
+    }
+    for (std::size_t at = offset; at < body.size(); at += 1000) {
+      if (at >= objects_.hold_after) {
+        std::unique_lock lock(objects_.mutex);
+        if (!objects_.cv.wait_for(lock, std::chrono::seconds(10),
+                                  [&] { return objects_.released; }))
+          throw ErrorException(source_error("s3://fake/" + object.key + ": never released"));
+      }
+      if (at >= cut)
+        throw ErrorException(source_error("s3://fake/" + object.key + ": connection reset", true));
+      if (at >= change)
+        throw ObjectChanged(source_error("s3://fake/" + object.key +
+                                         " changed while it was being read (listed as " +
+                                         object.version + ", now v-other)"));
       if (!sink(body.data() + at, std::min<std::size_t>(1000, body.size() - at)))
         return;
+    }
   }
 
 private:
@@ -91,11 +126,28 @@ std::string body_of(std::size_t bytes, char seed) {
 
 class MirrorTest : public test::TempFolderTest {
 protected:
-  Result<MirrorLease> mirror(FakeObjects& objects) {
+  Result<MirrorLease> mirror(FakeObjects& objects, MirrorMode mode = MirrorMode::whole,
+                             const std::string& location = "s3://fake/exp/") {
     RemoteMirror mirror(dir_ / "cache", {}, process_environment(), [&](const RemoteLocation&) {
       return std::make_unique<FakeStore>(objects);
     });
-    return mirror.mirror(*parse_remote_location("s3://fake/exp/"), "conn");
+    return mirror.mirror(*parse_remote_location(location), "conn", mode);
+  }
+
+  // Reads `count` bytes of `source` (all of it: SIZE_MAX); the error's message, if any.
+  static std::string read_from(ByteSource& source, std::string& into,
+                               std::size_t count = SIZE_MAX) {
+    char block[4096];
+    while (into.size() < count) {
+      Result<std::size_t> n =
+          source.read(block, std::min<std::size_t>(sizeof block, count - into.size()));
+      if (!n)
+        return n.error().message();
+      if (*n == 0)
+        break;
+      into.append(block, *n);
+    }
+    return "";
   }
 };
 
@@ -150,6 +202,123 @@ TEST_F(MirrorTest, AnObjectChangedDuringConcurrentDownloadsFailsTheRunAndLeavesN
   EXPECT_EQ(objects.reads - reads, again->stats.fetched_objects);
   for (const auto& [key, body] : objects.bodies)
     EXPECT_EQ(read_text(again->local_path / key.substr(4)), body) << key;
+}
+
+TEST_F(MirrorTest, FollowModeHandsOutAnObjectWhileItDownloads) {
+  FakeObjects objects;
+  const std::string body = body_of(3'000'000, 'f');
+  objects.bodies["exp/big.csv"] = body;
+  // The store sends two thirds, then waits for the test (more than the mirror's write buffer,
+  // 256 KiB, so at least the first megabyte is on disk).
+  objects.hold_after = 2'000'000;
+  const Result<MirrorLease> lease = mirror(objects, MirrorMode::follow, "s3://fake/exp/big.csv");
+  ASSERT_TRUE(lease) << lease.error().message();
+  ASSERT_NE(lease->downloads, nullptr);
+  EXPECT_EQ(lease->local_path.filename(), "big.csv");
+  auto source = open_file(lease->local_path, Compression::none);
+  ASSERT_TRUE(source) << source.error().message();
+  EXPECT_EQ((*source)->total(), body.size());
+  // The first megabyte is read while the rest has not been sent: the read overlaps the download.
+  std::string read;
+  EXPECT_EQ(read_from(**source, read, 1'000'000), "");
+  EXPECT_EQ(read, body.substr(0, 1'000'000));
+  {
+    const std::lock_guard lock(objects.mutex);
+    objects.released = true;
+  }
+  objects.cv.notify_all();
+  EXPECT_EQ(read_from(**source, read), "");
+  EXPECT_TRUE(read == body) << read.size() << " bytes read"; // whole, its end only at the end
+  EXPECT_TRUE(lease->wait().ok());
+
+  // Cached: the next run fetches nothing and hands out the whole file.
+  const std::size_t reads = objects.reads;
+  const Result<MirrorLease> again = mirror(objects, MirrorMode::follow, "s3://fake/exp/big.csv");
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->downloads, nullptr);
+  EXPECT_EQ(again->stats.cached_objects, 1u);
+  EXPECT_EQ(objects.reads, reads);
+  EXPECT_EQ(read_text(again->local_path), body);
+}
+
+TEST_F(MirrorTest, FollowModeResumesACutDownloadUnderTheReader) {
+  FakeObjects objects;
+  for (int i = 0; i < 3; ++i)
+    objects.bodies["exp/" + std::to_string(i) + ".csv"] = body_of(150'000, 'p' + i);
+  objects.cut_after["exp/1.csv"] = 60'000;
+  const Result<MirrorLease> lease = mirror(objects, MirrorMode::follow);
+  ASSERT_TRUE(lease) << lease.error().message();
+  for (const auto& [key, body] : objects.bodies) {
+    auto source = open_file(lease->local_path / key.substr(4), Compression::none);
+    ASSERT_TRUE(source) << source.error().message();
+    std::string read;
+    EXPECT_EQ(read_from(**source, read), "") << key;
+    EXPECT_TRUE(read == body) << key << ": " << read.size() << " bytes read";
+  }
+  EXPECT_TRUE(lease->wait().ok());
+  EXPECT_EQ(objects.reads, 4u); // three objects, one of them resumed
+}
+
+TEST_F(MirrorTest, FollowModeFailsTheReaderOfAnObjectThatChangesAndKeepsNothingOfIt) {
+  FakeObjects objects;
+  const std::string body = body_of(200'000, 'c');
+  objects.bodies["exp/one.csv"] = body;
+  objects.changes_after["exp/one.csv"] = 120'000;
+  std::optional<Result<MirrorLease>> lease =
+      mirror(objects, MirrorMode::follow, "s3://fake/exp/one.csv");
+  ASSERT_TRUE(*lease) << (*lease).error().message();
+  const fs::path local = (*lease)->local_path;
+  auto source = open_file(local, Compression::none);
+  ASSERT_TRUE(source) << source.error().message();
+  std::string read;
+  const std::string error = read_from(**source, read);
+  EXPECT_EQ(error, local.string() +
+                       ": s3://fake/exp/one.csv changed while it was being read (listed as "
+                       "v-200000, now v-other)");
+  EXPECT_LE(read.size(), 120'000u); // never more than the old version sent, and never an end
+  const Status waited = (*lease)->wait();
+  ASSERT_FALSE(waited.ok());
+  EXPECT_NE(waited.error().message().find("s3://fake/exp/one.csv changed while it was being read"),
+            std::string::npos)
+      << waited.error().message();
+  lease.reset(); // the session ends: the half object leaves the mirror
+  EXPECT_FALSE(fs::exists(local));
+  EXPECT_FALSE(fs::exists(local.parent_path().parent_path() / "growing"));
+
+  // The next run downloads it again, whole.
+  objects.changes_after.clear();
+  const Result<MirrorLease> again = mirror(objects, MirrorMode::follow, "s3://fake/exp/one.csv");
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(again->wait().ok());
+  EXPECT_EQ(read_text(again->local_path), body);
+}
+
+TEST_F(MirrorTest, FollowModeFailsEveryObjectNotDownloadedAfterAFailure) {
+  FakeObjects objects;
+  for (int i = 0; i < 8; ++i)
+    objects.bodies["exp/" + std::to_string(i) + ".csv"] = body_of(20'000, 'a' + i);
+  objects.changes_after["exp/0.csv"] = 0;
+  objects.gate = 1;
+  const Result<MirrorLease> lease = mirror(objects, MirrorMode::follow);
+  ASSERT_TRUE(lease) << lease.error().message();
+  EXPECT_FALSE(lease->wait().ok());
+  // Every object is whole or fails its reader: none reads as a short success.
+  std::size_t failed = 0;
+  for (const auto& [key, body] : objects.bodies) {
+    auto source = open_file(lease->local_path / key.substr(4), Compression::none);
+    ASSERT_TRUE(source) << source.error().message();
+    std::string read;
+    const std::string error = read_from(**source, read);
+    if (error.empty()) {
+      EXPECT_TRUE(read == body) << key << ": " << read.size() << " bytes read";
+    } else {
+      ++failed;
+      EXPECT_NE(error.find("s3://fake/exp/0.csv changed while it was being read"),
+                std::string::npos)
+          << error;
+    }
+  }
+  EXPECT_GE(failed, 1u);
 }
 
 } // namespace

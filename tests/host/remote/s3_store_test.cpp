@@ -333,5 +333,27 @@ TEST_F(S3StoreTest, OldMirrorsAreEvictedToStayWithinTheBound) {
   EXPECT_EQ(read_text(second->local_path / "b.csv"), numbered_text(3000, 'b'));
 }
 
+TEST_F(S3StoreTest, AMirrorStillDownloadingCountsItsWholeSizeWhenEvicting) {
+  s3_put(s3rver_->port(), "billing", "f1/a.csv", numbered_text(3000, 'a'));
+  s3_put(s3rver_->port(), "billing", "f2/b.csv", numbered_text(3000, 'b'));
+  settings_.cache_max_bytes = 5000;
+  fs::path first_dir;
+  {
+    const Result<MirrorLease> first = mirror("s3://billing/f1/");
+    ASSERT_TRUE(first) << first.error().message();
+    first_dir = first->local_path.parent_path();
+  }
+  // Read while it downloads: its 3000 bytes are counted before they are on disk.
+  RemoteMirror follow(
+      dir_ / "cache", settings_,
+      environment_of({{"AWS_ACCESS_KEY_ID", "S3RVER"}, {"AWS_SECRET_ACCESS_KEY", "S3RVER"}}));
+  const Result<MirrorLease> second =
+      follow.mirror(*parse_remote_location("s3://billing/f2/"), "conn", MirrorMode::follow);
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_FALSE(fs::exists(first_dir));
+  EXPECT_TRUE(second->wait().ok());
+  EXPECT_EQ(read_text(second->local_path / "b.csv"), numbered_text(3000, 'b'));
+}
+
 } // namespace
 } // namespace billdrop::remote

@@ -288,8 +288,8 @@ TEST(CheckAbi, TruncatedDescriptor) {
   ASSERT_FALSE(status.ok());
   // magic..struct_size (12 bytes, padded to 16), four pointers and five functions in 1.0 to
   // 1.2 (1.1 and 1.2 added sink callbacks, not descriptor fields); 1.3 added two functions, 1.4
-  // three (one_pass, read_all, create_with_host).
-  const std::size_t needed = 16 + 4 * sizeof(void*) + 10 * sizeof(void*);
+  // three (one_pass, read_all, create_with_host), 1.5 one int32_t (reads_growing_files).
+  const std::size_t needed = 16 + 4 * sizeof(void*) + 10 * sizeof(void*) + sizeof(int32_t);
   EXPECT_EQ(status.error().message(),
             "/p/billdrop_fake.so has a truncated plugin descriptor (40 bytes, ABI " + kHostAbi +
                 " needs " + std::to_string(needed) +
@@ -842,9 +842,21 @@ TEST(CheckAbi, SizeIsCheckedPerMinor) {
   descriptor.abi_minor = 4;
   status = source::check_abi(descriptor, "/p/billdrop_fake.so");
   ASSERT_FALSE(status.ok());
+  const std::size_t size_1_4 = offsetof(bd_plugin_descriptor, create_with_host) + sizeof(void*);
   EXPECT_EQ(status.error().message(), "/p/billdrop_fake.so has a truncated plugin descriptor (" +
                                           std::to_string(size_1_3) + " bytes, ABI 1.4 needs " +
-                                          std::to_string(sizeof(bd_plugin_descriptor)) +
+                                          std::to_string(size_1_4) +
+                                          "): rebuild the plugin against billdrop-sdk 1.x");
+  // A 1.4 descriptor ends at create_with_host: enough for 1.4, not for 1.5
+  // (reads_growing_files).
+  descriptor.struct_size = static_cast<uint32_t>(size_1_4);
+  EXPECT_TRUE(source::check_abi(descriptor, "/p/billdrop_fake.so").ok());
+  descriptor.abi_minor = 5;
+  status = source::check_abi(descriptor, "/p/billdrop_fake.so");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message(), "/p/billdrop_fake.so has a truncated plugin descriptor (" +
+                                          std::to_string(size_1_4) + " bytes, ABI 1.5 needs " +
+                                          std::to_string(size_1_4 + sizeof(int32_t)) +
                                           "): rebuild the plugin against billdrop-sdk 1.x");
 }
 

@@ -1,14 +1,19 @@
 // The aws plugin through its real C descriptor, as the host drives it. Expected totals are worked
 // out by hand from the fixture rows (tests/plugins/aws/fixtures/make_fixtures.py), never by the
 // plugin's code.
+#include <billdrop/growing_file.hpp>
 #include <billdrop/sdk.hpp>
 #include <billdrop/testing/harness.hpp>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
+#include <thread>
+#include <unistd.h>
 
 extern "C" const bd_plugin_descriptor* billdrop_plugin_entry(void);
 
@@ -348,3 +353,108 @@ TEST(AwsPluginTest, KokuCostCategoriesAndTagsBecomeTagColumns) {
 }
 
 } // namespace
+
+// ---- growing files (ABI 1.5): a CUR tree read while the host still downloads it ----
+
+namespace growing {
+
+// A copy of `tree` below <root>/objects/, every file announced as growing and empty; `fill()`
+// writes the files' bytes in pieces on a thread and finishes them (or fails `failing`).
+class GrowingTree {
+public:
+  GrowingTree(const fs::path& tree, const fs::path& root) : root_(root) {
+    fs::remove_all(root_);
+    for (const auto& entry : fs::recursive_directory_iterator(tree)) {
+      if (!entry.is_regular_file())
+        continue;
+      const fs::path local = root_ / "objects" / fs::relative(entry.path(), tree.parent_path());
+      fs::create_directories(local.parent_path());
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto writer = billdrop::GrowingFileWriter::announce(root_ / "objects", local, bytes.size(),
+                                                          "s3://b/" + local.filename().string());
+      EXPECT_TRUE(writer.ok()) << writer.error().message();
+      std::ofstream(local, std::ios::binary | std::ios::trunc);
+      files_.push_back({local, std::move(bytes), std::move(*writer)});
+    }
+  }
+  ~GrowingTree() {
+    if (thread_.joinable())
+      thread_.join();
+    fs::remove_all(root_);
+  }
+  fs::path path(const std::string& name) const { return root_ / "objects" / name; }
+
+  void fill(const std::string& failing = "") {
+    thread_ = std::thread([this, failing] {
+      for (File& file : files_) {
+        const bool fails = file.local.filename() == failing;
+        // A failing download stops half-way; the others arrive in pieces of 97 bytes.
+        const std::size_t end = fails ? file.bytes.size() / 2 : file.bytes.size();
+        for (std::size_t at = 0; at < end; at += 97) {
+          std::ofstream(file.local, std::ios::binary | std::ios::app)
+              << file.bytes.substr(at, std::min<std::size_t>(97, end - at));
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (fails)
+          file.writer.fail(billdrop::source_error(
+              "s3://b/" + failing + ": the connection broke while receiving the answer (Read)",
+              true));
+        else
+          file.writer.finish();
+      }
+    });
+  }
+
+private:
+  struct File {
+    fs::path local;
+    std::string bytes;
+    billdrop::GrowingFileWriter writer;
+  };
+  fs::path root_;
+  std::vector<File> files_;
+  std::thread thread_;
+};
+
+TEST(AwsPluginTest, ACurTreeStillDownloadingIsReadWholeWithTheSameTotals) {
+  PluginHarness whole(billdrop_plugin_entry(), config_for(fixtures / "legacy" / "acme-cur"));
+  ASSERT_TRUE(whole.create().ok());
+  auto august = whole.read(Month(2024, 8));
+  ASSERT_TRUE(august.ok()) << august.error().message();
+  auto september = whole.read(Month(2024, 9));
+  ASSERT_TRUE(september.ok()) << september.error().message();
+
+  GrowingTree tree(fixtures / "legacy" / "acme-cur",
+                   fs::temp_directory_path() /
+                       ("billdrop-aws-growing-" + std::to_string(::getpid())));
+  PluginHarness growing(billdrop_plugin_entry(), config_for(tree.path("acme-cur")));
+  ASSERT_TRUE(growing.create().ok());
+  tree.fill();
+  // Manifests, gzip CSVs and the zip archive are all empty when the reads begin.
+  auto growing_september = growing.read(Month(2024, 9));
+  ASSERT_TRUE(growing_september.ok()) << growing_september.error().message();
+  auto growing_august = growing.read(Month(2024, 8));
+  ASSERT_TRUE(growing_august.ok()) << growing_august.error().message();
+  EXPECT_EQ(growing_august->size(), august->size());
+  EXPECT_EQ(sum(*growing_august), sum(*august));
+  EXPECT_EQ(growing_september->size(), september->size());
+  EXPECT_EQ(sum(*growing_september), sum(*september));
+}
+
+TEST(AwsPluginTest, ACurFileWhoseDownloadFailsFailsTheMonthWithItsMessage) {
+  GrowingTree tree(fixtures / "legacy" / "acme-cur",
+                   fs::temp_directory_path() /
+                       ("billdrop-aws-growing-fail-" + std::to_string(::getpid())));
+  PluginHarness growing(billdrop_plugin_entry(), config_for(tree.path("acme-cur")));
+  ASSERT_TRUE(growing.create().ok());
+  tree.fill("acme-cur-2.csv.gz");
+  auto august = growing.read(Month(2024, 8));
+  ASSERT_FALSE(august.ok());
+  EXPECT_NE(august.error().message().find(
+                "s3://b/acme-cur-2.csv.gz: the connection broke while receiving the answer (Read)"),
+            std::string::npos)
+      << august.error().message();
+}
+
+} // namespace growing
