@@ -42,7 +42,8 @@ bool is_json_number(std::string_view text) {
   return i == text.size();
 }
 
-// raw_json_token() runs to the next structural character, spaces before it included.
+// raw_json_token() and an array's raw_json() run to the next structural character, spaces
+// before it included: "[1] ," gives "[1] ".
 std::string_view trim_right(std::string_view text) {
   while (!text.empty() &&
          (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
@@ -141,6 +142,7 @@ simdjson::error_code JsonFlattener::State::flatten(ondemand::object& object,
         return error;
       if (auto error = array.raw_json().get(text))
         return error;
+      text = trim_right(text);
       break;
     }
     case ondemand::json_type::string:
