@@ -51,11 +51,11 @@ std::string_view trim_right(std::string_view text) {
   return text;
 }
 
-} // namespace
-
-struct JsonFlattener::State {
-  // Fills `leaves` from one record; a simdjson error (DEPTH_ERROR for the depth limit) when the
-  // record is not a valid object, with `problem`/`message` set when a more precise one is known.
+// The flattening itself, in this file's anonymous namespace so that the compiler may inline its
+// steps into the loop over fields (column_of_leaf() runs once per value of every record).
+struct Flattening {
+  // Fills `leaves` from one record and sets `problem`; the simdjson error, if any (DEPTH_ERROR
+  // for the depth limit). A bad number is a problem without an error: see `bad_number`.
   simdjson::error_code parse(std::string_view text);
   // `depth` is the object's nesting level, 1 for the record itself.
   simdjson::error_code flatten(ondemand::object& object, std::size_t prefix_size,
@@ -76,7 +76,7 @@ struct JsonFlattener::State {
   JsonFlattenProblem problem = JsonFlattenProblem::none;
 };
 
-simdjson::error_code JsonFlattener::State::parse(std::string_view text) {
+simdjson::error_code Flattening::parse(std::string_view text) {
   padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
   std::memcpy(padded.data(), text.data(), text.size());
   leaves.clear();
@@ -107,8 +107,8 @@ simdjson::error_code JsonFlattener::State::parse(std::string_view text) {
   return error;
 }
 
-simdjson::error_code JsonFlattener::State::flatten(ondemand::object& object,
-                                                   std::size_t prefix_size, std::size_t depth) {
+simdjson::error_code Flattening::flatten(ondemand::object& object, std::size_t prefix_size,
+                                         std::size_t depth) {
   for (auto field_result : object) {
     ondemand::field field;
     if (auto error = std::move(field_result).get(field))
@@ -127,7 +127,7 @@ simdjson::error_code JsonFlattener::State::flatten(ondemand::object& object,
     std::string_view text;
     switch (type) {
     case ondemand::json_type::object: {
-      if (depth == max_depth)
+      if (depth == JsonFlattener::max_depth)
         return simdjson::DEPTH_ERROR;
       ondemand::object child;
       if (auto error = value.get_object().get(child))
@@ -181,7 +181,7 @@ simdjson::error_code JsonFlattener::State::flatten(ondemand::object& object,
 // same position in the previous record is checked first; the hash map is the fallback. A key not
 // seen before gets the index it will have, and becomes a column only once the record proves valid
 // (see JsonFlattener::flatten()).
-std::size_t JsonFlattener::State::column_of_leaf() {
+std::size_t Flattening::column_of_leaf() {
   const std::size_t position = leaf_position++;
   if (position < recent.size() && columns[recent[position]] == key)
     return recent[position];
@@ -201,12 +201,16 @@ std::size_t JsonFlattener::State::column_of_leaf() {
 }
 
 // `key` for a message: the key at which the record went too deep, its middle left out when long.
-std::string JsonFlattener::State::deepest_key() const {
+std::string Flattening::deepest_key() const {
   constexpr std::size_t kShown = 40;
   if (key.size() <= 2 * kShown)
     return key;
   return key.substr(0, kShown) + " ... " + key.substr(key.size() - kShown);
 }
+
+} // namespace
+
+struct JsonFlattener::State : Flattening {};
 
 JsonFlattener::JsonFlattener() : state_(std::make_unique<State>()) {}
 JsonFlattener::~JsonFlattener() = default;
