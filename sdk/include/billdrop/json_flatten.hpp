@@ -60,6 +60,7 @@ public:
 
   JsonFlattener();
   ~JsonFlattener();
+  // A moved-from flattener may only be destroyed or assigned to.
   JsonFlattener(JsonFlattener&&) noexcept;
   JsonFlattener& operator=(JsonFlattener&&) noexcept;
   JsonFlattener(const JsonFlattener&) = delete;
