@@ -2,22 +2,17 @@
 
 #include <billdrop/byte_source.hpp>
 #include <billdrop/csv.hpp>
+#include <billdrop/json_flatten.hpp>
 #include <billdrop/json_records.hpp>
 #include <billdrop/text.hpp>
 
-#include <simdjson.h>
-
 #include <algorithm>
-#include <cstring>
 #include <deque>
 #include <system_error>
-#include <unordered_map>
 #include <utility>
 
 namespace billdrop::custom {
 namespace {
-
-namespace ondemand = simdjson::ondemand;
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -93,52 +88,10 @@ private:
   CsvRecord row_;
 };
 
-// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? — simdjson's on-demand API
-// does not check a number it is not asked to convert, and we keep numbers as text.
-bool is_json_number(std::string_view text) {
-  std::size_t i = 0;
-  auto digits = [&] {
-    const std::size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
-      ++i;
-    return i > start;
-  };
-  if (i < text.size() && text[i] == '-')
-    ++i;
-  if (i < text.size() && text[i] == '0')
-    ++i;
-  else if (!digits())
-    return false;
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    if (!digits())
-      return false;
-  }
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-'))
-      ++i;
-    if (!digits())
-      return false;
-  }
-  return i == text.size();
-}
-
-std::string_view trim_right(std::string_view text) {
-  while (!text.empty() &&
-         (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
-    text.remove_suffix(1);
-  return text;
-}
-
 class JsonRecordSource final : public RecordSource {
 public:
   // Looking further than this for a first valid object means the file is not JSON records.
   static constexpr std::size_t max_look_ahead = 1000;
-  // Objects nested deeper than this (the record itself is level 1) make the record malformed:
-  // flatten() recurses once per level, and a hostile file must not exhaust the stack. Billing
-  // exports nest a few levels; 64 leaves room and makes 64-part column names.
-  static constexpr std::size_t max_depth = 64;
 
   JsonRecordSource(std::string name, std::unique_ptr<ByteSource> bytes, JsonLayout layout)
       : RecordSource(std::move(name)), reader_(std::move(bytes), layout) {}
@@ -167,7 +120,7 @@ public:
 
   Result<bool> next(SourceRecord& record) override {
     if (!pending_.empty()) {
-      // parse() copies the text into its padded buffer, so it may go once parsed.
+      // The flattener copies the text into its padded buffer, so it may go once parsed.
       const Pending first = std::move(pending_.front());
       pending_.pop_front();
       record.line = first.line;
@@ -199,164 +152,27 @@ private:
   bool parse(std::string_view text, SourceRecord& record) {
     record.malformed.clear();
     record.malformed_rule = "json_syntax";
-    record.values.clear();
-    padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
-    std::memcpy(padded_.data(), text.data(), text.size());
-    leaves_.clear();
-    leaf_position_ = 0;
-    bad_number_ = {};
-    new_keys_.clear();
-    ondemand::document document;
-    ondemand::object object;
-    simdjson::error_code error =
-        parser_.iterate(padded_.data(), text.size(), padded_.size()).get(document);
-    if (!error)
-      error = document.get_object().get(object);
-    if (error == simdjson::INCORRECT_TYPE) {
-      record.malformed = "the record is not a JSON object";
+    if (Status flat = flattener_.flatten(text); !flat) {
+      record.values.clear();
+      record.malformed = flat.error().message();
+      // The SDK's message names the limit; this says whose limit it is.
+      if (flattener_.problem() == JsonFlattenProblem::too_deep)
+        record.malformed +=
+            "; the custom plugin reads at most " + std::to_string(JsonFlattener::max_depth);
       return false;
     }
-    key_.clear();
-    if (!error)
-      error = flatten(object, 0, 1);
-    if (error == simdjson::DEPTH_ERROR) {
-      record.malformed = "the record nests objects more than " + std::to_string(max_depth) +
-                         " levels deep (at key \"" + deepest_key() +
-                         "\"); the custom plugin reads at most " + std::to_string(max_depth);
-      return false;
-    }
-    if (error) {
-      if (record.malformed.empty())
-        record.malformed = std::string("invalid JSON: ") + simdjson::error_message(error);
-      return false;
-    }
-    if (!bad_number_.empty()) {
-      record.malformed = "invalid JSON: " + std::string(bad_number_) + " is not a number";
-      return false;
-    }
-    for (std::string& key : new_keys_) {
-      index_.emplace(key, columns_.size());
-      columns_.push_back(std::move(key));
-    }
-    record.values.assign(columns_.size(), std::string_view());
-    for (const auto& [column, value] : leaves_)
-      record.values[column] = value;
+    flattener_.values(record.values);
+    // The flattener only ever appends columns, and only for a valid record.
+    const std::vector<std::string>& seen = flattener_.columns();
+    for (std::size_t i = columns_.size(); i < seen.size(); ++i)
+      columns_.push_back(seen[i]);
     has_columns_ = true;
     return true;
   }
 
-  // `depth` is the object's nesting level, 1 for the record itself.
-  simdjson::error_code flatten(ondemand::object& object, std::size_t prefix_size,
-                               std::size_t depth) {
-    for (auto field_result : object) {
-      ondemand::field field;
-      if (auto error = std::move(field_result).get(field))
-        return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key))
-        return error;
-      key_.resize(prefix_size);
-      if (prefix_size != 0)
-        key_ += '.';
-      key_ += key;
-      ondemand::value value = field.value();
-      ondemand::json_type type;
-      if (auto error = value.type().get(type))
-        return error;
-      std::string_view text;
-      switch (type) {
-      case ondemand::json_type::object: {
-        if (depth == max_depth)
-          return simdjson::DEPTH_ERROR;
-        ondemand::object child;
-        if (auto error = value.get_object().get(child))
-          return error;
-        if (auto error = flatten(child, key_.size(), depth + 1))
-          return error;
-        continue;
-      }
-      case ondemand::json_type::array: {
-        ondemand::array array;
-        if (auto error = value.get_array().get(array))
-          return error;
-        if (auto error = array.raw_json().get(text))
-          return error;
-        break;
-      }
-      case ondemand::json_type::string:
-        if (auto error = value.get_string().get(text))
-          return error;
-        break;
-      case ondemand::json_type::number:
-        text = trim_right(value.raw_json_token());
-        if (!is_json_number(text) && bad_number_.empty())
-          bad_number_ = text;
-        break;
-      case ondemand::json_type::boolean: {
-        bool flag = false;
-        if (auto error = value.get_bool().get(flag))
-          return error;
-        text = flag ? "true" : "false";
-        break;
-      }
-      case ondemand::json_type::null: {
-        bool null = false;
-        if (auto error = value.is_null().get(null))
-          return error;
-        if (!null)
-          return simdjson::N_ATOM_ERROR;
-        break;
-      }
-      }
-      leaves_.emplace_back(column_of_leaf(), text);
-    }
-    return simdjson::SUCCESS;
-  }
-
-  // `key_` for a message: the key at which the record went too deep, its middle left out when
-  // long.
-  std::string deepest_key() const {
-    constexpr std::size_t kShown = 40;
-    if (key_.size() <= 2 * kShown)
-      return key_;
-    return key_.substr(0, kShown) + " ... " + key_.substr(key_.size() - kShown);
-  }
-
-  // The column index of `key_`. Exports repeat the same keys in the same order, so the leaf at
-  // the same position in the previous record is checked first; the hash map is the fallback. A
-  // key not seen before gets the index it will have, and becomes a column only once the record
-  // proves valid (see parse()).
-  std::size_t column_of_leaf() {
-    const std::size_t position = leaf_position_++;
-    if (position < recent_.size() && columns_[recent_[position]] == key_)
-      return recent_[position];
-    const auto found = index_.find(key_);
-    if (found == index_.end()) {
-      const auto fresh = std::find(new_keys_.begin(), new_keys_.end(), key_);
-      const std::size_t column =
-          columns_.size() + static_cast<std::size_t>(fresh - new_keys_.begin());
-      if (fresh == new_keys_.end())
-        new_keys_.push_back(key_);
-      return column;
-    }
-    if (position < recent_.size())
-      recent_[position] = found->second;
-    else if (position == recent_.size())
-      recent_.push_back(found->second);
-    return found->second;
-  }
-
   JsonRecordReader reader_;
-  ondemand::parser parser_;
-  std::string padded_;
+  JsonFlattener flattener_;
   std::deque<Pending> pending_;
-  std::unordered_map<std::string, std::size_t> index_;
-  std::vector<std::size_t> recent_;   // column of each leaf position in the previous record
-  std::vector<std::string> new_keys_; // keys of the record being parsed not yet columns
-  std::vector<std::pair<std::size_t, std::string_view>> leaves_;
-  std::size_t leaf_position_ = 0;
-  std::string key_;
-  std::string_view bad_number_;
 };
 
 } // namespace

@@ -3,10 +3,11 @@
 // column mapping resolves its templates to column indexes once per file, so reading a record
 // costs no lookup by name.
 //
-// JSON objects are flattened: a nested object's keys are joined with dots ({"usage":{"amount":3}}
-// gives the column "usage.amount"), arrays are kept as their JSON text, numbers as written (so a
-// cost keeps every digit), booleans as true/false and null as blank. A record whose objects nest
-// more than 64 levels deep is malformed (the message names the limit).
+// JSON objects are flattened by the SDK's JsonFlattener (billdrop/json_flatten.hpp): a nested
+// object's keys are joined with dots ({"usage":{"amount":3}} gives the column "usage.amount"),
+// arrays are kept as their JSON text, numbers as written (so a cost keeps every digit), booleans
+// as true/false and null as blank. A record whose objects nest more than 64 levels deep is
+// malformed (the message names the limit).
 
 #include <billdrop/result.hpp>
 

@@ -6,6 +6,7 @@
 #include <billdrop/csv.hpp>
 #include <billdrop/decimal.hpp>
 #include <billdrop/file_break.hpp>
+#include <billdrop/json_flatten.hpp>
 #include <billdrop/json_records.hpp>
 #include <billdrop/plugin.h>
 #include <billdrop/result.hpp>
