@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -566,28 +567,28 @@ TEST(RowSink, FieldsArriveIntactAndBackToBackWhileTheArenaGrows) {
 
 // ---- retained batches (ABI 1.5) ----
 
-// A host sink with write_retained: it reads each batch only when the next write_retained comes
-// (or at release), as a host validating on another thread may, so a RowSink that reused a batch's
-// buffers too early hands it rows that changed under it.
+// A host sink with write_retained: it reads each batch only when it must let go of it (when
+// BILLDROP_RETAINED_BATCHES more have come, or at release), as a host validating on another
+// thread may, so a RowSink that reused a batch's buffers too early hands it rows that changed
+// under it.
 struct LateReader {
   std::vector<std::vector<std::string>> rows; // origin, key, value, ... as read late
-  const bd_row* held = nullptr;
-  std::size_t held_count = 0;
+  std::deque<std::pair<const bd_row*, std::size_t>> held;
   int writes = 0;
   int retained_writes = 0;
   int releases = 0;
 
-  void read_held() {
-    for (std::size_t r = 0; r < held_count; ++r) {
+  void read_oldest() {
+    const auto [batch, count] = held.front();
+    held.pop_front();
+    for (std::size_t r = 0; r < count; ++r) {
       std::vector<std::string>& row = rows.emplace_back();
-      row.emplace_back(held[r].origin.data, held[r].origin.size);
-      for (std::size_t f = 0; f < held[r].field_count; ++f) {
-        row.emplace_back(held[r].fields[f].key.data, held[r].fields[f].key.size);
-        row.emplace_back(held[r].fields[f].value.data, held[r].fields[f].value.size);
+      row.emplace_back(batch[r].origin.data, batch[r].origin.size);
+      for (std::size_t f = 0; f < batch[r].field_count; ++f) {
+        row.emplace_back(batch[r].fields[f].key.data, batch[r].fields[f].key.size);
+        row.emplace_back(batch[r].fields[f].value.data, batch[r].fields[f].value.size);
       }
     }
-    held = nullptr;
-    held_count = 0;
   }
   bd_sink sink() {
     bd_sink sink{};
@@ -599,15 +600,18 @@ struct LateReader {
     sink.write_retained = [](void* context, const bd_row* rows, size_t count) -> int32_t {
       auto* self = static_cast<LateReader*>(context);
       ++self->retained_writes;
-      self->read_held(); // the batch before this one, read only now
-      self->held = rows;
-      self->held_count = count;
+      self->held.emplace_back(rows, count);
+      // Returning lets the plugin reuse the batch BILLDROP_RETAINED_BATCHES before this one:
+      // read it only now.
+      if (self->held.size() > BILLDROP_RETAINED_BATCHES)
+        self->read_oldest();
       return 0;
     };
     sink.release = [](void* context) {
       auto* self = static_cast<LateReader*>(context);
       ++self->releases;
-      self->read_held();
+      while (!self->held.empty())
+        self->read_oldest();
     };
     return sink;
   }

@@ -284,10 +284,10 @@ bool PipelinedReceiver::on_retained_rows(std::span<const bd_row> rows) {
   s.queue.push_back(std::move(event));
   const std::uint64_t mine = ++s.retained_queued;
   s.wake_worker.notify_one();
-  // The worker takes this batch next to the one before it; the plugin fills its other buffers
-  // meanwhile, which hold that one, so it waits here until that one is handled. (At most two
-  // retained batches are ever queued, so they need no room in the bounded queue.)
-  s.wake_producer.wait(lock, [&] { return s.retained_done + 1 >= mine; });
+  // The plugin fills the buffers of the batch BILLDROP_RETAINED_BATCHES before this one next, so
+  // it waits here until that one is handled. (At most BILLDROP_RETAINED_BATCHES + 1 retained
+  // batches are ever queued, so they need no room in the bounded queue.)
+  s.wake_producer.wait(lock, [&] { return s.retained_done + BILLDROP_RETAINED_BATCHES >= mine; });
   return !s.stop_reading;
 }
 

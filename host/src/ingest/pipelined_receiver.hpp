@@ -3,8 +3,9 @@
 // overlap with the plugin's parsing. A plugin's read() calls the sink on its own thread. The rows
 // of write() live only until it returns, so such a batch is copied (one memcpy into an arena) and
 // queued; a batch of write_retained() (ABI 1.5, the SDK's RowSink) stays where the plugin wrote
-// it and is queued as it is, and on_retained_rows() returns once the batch before it has been
-// handled, which is when the plugin may reuse that one. One worker hands batches, rejects, logs
+// it and is queued as it is, and on_retained_rows() returns once the batch
+// BILLDROP_RETAINED_BATCHES before it has been handled, which is when the plugin may reuse that
+// one's buffers. One worker hands batches, rejects, logs
 // and notes to the inner receiver in exactly the order the plugin produced them, so results are
 // the same as without the pipeline.
 //

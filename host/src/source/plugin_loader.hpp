@@ -85,8 +85,9 @@ public:
   virtual ~RowReceiver() = default;
   virtual bool on_rows(std::span<const bd_row> rows) = 0;
   // A batch the plugin leaves in place after the call (bd_sink::write_retained, ABI 1.5): the
-  // receiver may keep using `rows` until its next on_retained_rows() returns or release_rows()
-  // returns, and need not copy them. By default it is handled at once, like on_rows().
+  // receiver may keep using `rows` until the BILLDROP_RETAINED_BATCHES-th on_retained_rows()
+  // after it returns, or release_rows() returns, and need not copy them. By default it is
+  // handled at once, like on_rows().
   virtual bool on_retained_rows(std::span<const bd_row> rows) { return on_rows(rows); }
   // Returns once no row of an on_retained_rows() batch is in use (bd_sink::release).
   virtual void release_rows() {}

@@ -25,6 +25,8 @@ extern "C" {
 
 #define BILLDROP_ABI_MAJOR 1
 #define BILLDROP_ABI_MINOR 5
+/* Since ABI 1.5: how many batches of bd_sink::write_retained the host may hold at once. */
+#define BILLDROP_RETAINED_BATCHES 3
 /* "BDRP" read as a little-endian 32-bit integer. */
 #define BILLDROP_PLUGIN_MAGIC 0x50524442u
 #define BILLDROP_PLUGIN_ENTRY_SYMBOL "billdrop_plugin_entry"
@@ -129,12 +131,13 @@ typedef struct bd_sink {
   /*
    * Since ABI 1.5. Both set or both NULL; the host sets both in the sinks it passes to read,
    * read_since and read_all. write_retained is write, except that the host may go on using `rows`
-   * and every byte they point to after the call returns: until the next write_retained call
-   * returns, or until release returns. The plugin leaves such a batch untouched that long, so the
-   * host validates it where it lies instead of copying it (the SDK's RowSink fills two batches in
-   * turn). A plugin that called write_retained calls release before it frees or changes its last
-   * batch, and in any case before read, read_since or read_all returns; release returns once the
-   * host holds none of its rows. A plugin that only calls write never needs release.
+   * and every byte they point to after the call returns: until the BILLDROP_RETAINED_BATCHES-th
+   * write_retained call after it returns, or until release returns. The plugin leaves such a
+   * batch untouched that long, so the host validates it where it lies instead of copying it (the
+   * SDK's RowSink fills BILLDROP_RETAINED_BATCHES + 1 sets of buffers in turn). A plugin that
+   * called write_retained calls release before it frees or changes its last batches, and in any
+   * case before read, read_since or read_all returns; release returns once the host holds none of
+   * its rows. A plugin that only calls write never needs release.
    */
   int32_t (*write_retained)(void* context, const bd_row* rows, size_t row_count);
   void (*release)(void* context);

@@ -28,6 +28,7 @@
 #include <billdrop/timestamp.hpp>
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -61,11 +62,11 @@ enum class LogLevel {
 // Collects rows into batches and hands them to the host through the C sink. Field bytes are
 // copied into one arena per batch, so building a row costs no allocation once warm.
 //
-// With a host of ABI 1.5 (bd_sink::write_retained), the batches alternate between two sets of
-// buffers: the host validates one batch where it lies while the plugin fills the other, and
-// write_retained returns only once the host is done with the batch before it, so no batch is
-// copied. The destructor calls bd_sink::release, so no row is in the host's hands once read
-// returns, however it returns.
+// With a host of ABI 1.5 (bd_sink::write_retained), the batches take BILLDROP_RETAINED_BATCHES + 1
+// sets of buffers in turn: the host validates the batches it holds where they lie while the
+// plugin fills the next set, and write_retained returns only once the host is done with the
+// batch that set held, so no batch is copied. The destructor calls bd_sink::release, so no row is
+// in the host's hands once read returns, however it returns.
 class RowSink {
 public:
   explicit RowSink(const bd_sink* sink, std::size_t batch_rows = 1024)
@@ -172,11 +173,13 @@ public:
     int32_t stop = 0;
     if (retain_) {
       stop = sink_->write_retained(sink_->context, c_rows_.data(), c_rows_.size());
-      // The host may read this batch until the next write_retained returns: the next one goes
-      // into the other buffers, which it has let go of.
-      arena_.swap(spare_.arena);
-      fields_.swap(spare_.fields);
-      c_rows_.swap(spare_.c_rows);
+      // The host may read this batch until BILLDROP_RETAINED_BATCHES more have been written: the
+      // next one goes into the oldest set of buffers, which it has let go of now.
+      Buffers& oldest = spare_[next_spare_];
+      next_spare_ = (next_spare_ + 1) % spare_.size();
+      arena_.swap(oldest.arena);
+      fields_.swap(oldest.fields);
+      c_rows_.swap(oldest.c_rows);
       retained_ = true;
     } else {
       stop = sink_->write(sink_->context, c_rows_.data(), c_rows_.size());
@@ -255,12 +258,15 @@ private:
   std::vector<bd_field> fields_; // pointing into arena_
   std::vector<PendingRow> rows_;
   std::vector<bd_row> c_rows_;
-  // With write_retained: the buffers of the batch the host may still be reading.
-  struct {
+  // With write_retained: the buffers of the batches the host may still be reading, the oldest at
+  // next_spare_.
+  struct Buffers {
     std::vector<char> arena;
     std::vector<bd_field> fields;
     std::vector<bd_row> c_rows;
-  } spare_;
+  };
+  std::array<Buffers, BILLDROP_RETAINED_BATCHES> spare_;
+  std::size_t next_spare_ = 0;
   bool retained_ = false; // a batch went through write_retained: release() before going
   std::map<std::string, std::uint64_t, std::less<>> notes_;
   std::map<std::string, std::uint64_t, std::less<>>::iterator last_note_ = notes_.end();

@@ -240,19 +240,20 @@ TEST(PipelinedReceiver, DestroyingWithQueuedWorkFinishesIt) {
 
 namespace {
 
-// Two buffers used in turn, as the SDK's RowSink does: a batch is overwritten with '#' just
-// before its buffer is filled again, so a receiver that still read it then would see '#'.
-struct TwoBuffers {
+// BILLDROP_RETAINED_BATCHES + 1 buffers used in turn, as the SDK's RowSink does: a batch is
+// overwritten with '#' just before its buffer is filled again, so a receiver that still read it
+// then would see '#'.
+struct RetainedBuffers {
   struct Buffer {
     std::vector<std::string> values;
     std::vector<bd_field> fields;
     std::vector<bd_row> rows;
-  } buffers[2];
+  } buffers[BILLDROP_RETAINED_BATCHES + 1];
   int next = 0;
 
   bool send(source::RowReceiver& receiver, int first, int count) {
     Buffer& b = buffers[next];
-    next = 1 - next;
+    next = (next + 1) % (BILLDROP_RETAINED_BATCHES + 1);
     for (std::string& value : b.values)
       value.assign(value.size(), '#'); // the plugin reuses the buffer
     b.values.clear();
@@ -296,7 +297,7 @@ struct SlowRecorder final : source::RowReceiver {
 
 TEST(PipelinedReceiver, RetainedBatchesArriveIntactWithoutACopy) {
   Recorder direct;
-  TwoBuffers plain;
+  RetainedBuffers plain;
   for (int b = 0; b < 30; ++b) {
     ASSERT_TRUE(plain.send(direct, b * 3, 3));
     if (b % 7 == 0)
@@ -304,12 +305,13 @@ TEST(PipelinedReceiver, RetainedBatchesArriveIntactWithoutACopy) {
   }
 
   SlowRecorder inner;
-  TwoBuffers buffers;
+  RetainedBuffers buffers;
   ingest::PipelinedReceiver pipeline(inner, 2);
   for (int b = 0; b < 30; ++b) {
     ASSERT_TRUE(buffers.send(pipeline, b * 3, 3));
-    // The batch before this one has been handled: the plugin may now overwrite it.
-    EXPECT_GE(inner.handled.load(), b) << "batch " << b;
+    // The batch BILLDROP_RETAINED_BATCHES before this one has been handled: the plugin may now
+    // overwrite its buffer.
+    EXPECT_GE(inner.handled.load(), b - BILLDROP_RETAINED_BATCHES + 1) << "batch " << b;
     if (b % 7 == 0)
       pipeline.on_reject("r" + std::to_string(b), "no cost");
   }
@@ -325,12 +327,12 @@ TEST(PipelinedReceiver, RetainedBatchesArriveIntactWithoutACopy) {
 
 TEST(PipelinedReceiver, RetainedAndCopiedBatchesKeepTheirOrder) {
   Recorder direct;
-  TwoBuffers plain;
+  RetainedBuffers plain;
   for (int b = 0; b < 12; ++b)
     ASSERT_TRUE(b % 3 == 1 ? send_batch(direct, b * 2, 2) : plain.send(direct, b * 2, 2));
 
   SlowRecorder inner;
-  TwoBuffers buffers;
+  RetainedBuffers buffers;
   ingest::PipelinedReceiver pipeline(inner, 2);
   for (int b = 0; b < 12; ++b)
     ASSERT_TRUE(b % 3 == 1 ? send_batch(pipeline, b * 2, 2) : buffers.send(pipeline, b * 2, 2));
@@ -343,14 +345,16 @@ TEST(PipelinedReceiver, RetainedAndCopiedBatchesKeepTheirOrder) {
 TEST(PipelinedReceiver, AFailureWithRetainedBatchesStopsThePluginAndReleases) {
   Recorder inner;
   inner.throw_on_batch = 3;
-  TwoBuffers buffers;
+  RetainedBuffers buffers;
   ingest::PipelinedReceiver pipeline(inner, 1);
   bool stopped = false;
   int sent = 0;
   for (; sent < 50 && !stopped; ++sent)
     stopped = !buffers.send(pipeline, sent * 2, 2);
   EXPECT_TRUE(stopped) << "the plugin is asked to stop after the failure";
-  EXPECT_LE(sent, 5) << "a retained batch waits for the one before it, so the plugin stops soon";
+  // A retained batch waits for the one BILLDROP_RETAINED_BATCHES before it, so the plugin stops
+  // soon after the failing third batch.
+  EXPECT_LE(sent, 3 + BILLDROP_RETAINED_BATCHES + 1);
   pipeline.release_rows(); // returns although the worker skips what follows the failure
   buffers.scribble();
   const Status status = pipeline.drain();
