@@ -344,33 +344,28 @@ struct ReadSink {
                    &ReadSink::release};
   }
 
-  static int32_t write(void* context, const bd_row* rows, size_t count) noexcept {
+  // A batch to the receiver: copied by it (write) or left in place (write_retained, ABI 1.5).
+  template <bool retained>
+  static int32_t deliver(void* context, const bd_row* rows, size_t count) noexcept {
     auto* self = static_cast<ReadSink*>(context);
     if (!self->active())
       return 1;
     try {
       if (count > 0)
         self->rows_after_cursor = true;
-      if (!self->receiver.on_rows(std::span<const bd_row>(rows, count)))
+      const std::span<const bd_row> batch(rows, count);
+      if (!(retained ? self->receiver.on_retained_rows(batch) : self->receiver.on_rows(batch)))
         self->stopped = true;
     } catch (...) {
       self->failure = receiver_exception_error();
     }
     return self->active() ? 0 : 1;
   }
+  static int32_t write(void* context, const bd_row* rows, size_t count) noexcept {
+    return deliver<false>(context, rows, count);
+  }
   static int32_t write_retained(void* context, const bd_row* rows, size_t count) noexcept {
-    auto* self = static_cast<ReadSink*>(context);
-    if (!self->active())
-      return 1;
-    try {
-      if (count > 0)
-        self->rows_after_cursor = true;
-      if (!self->receiver.on_retained_rows(std::span<const bd_row>(rows, count)))
-        self->stopped = true;
-    } catch (...) {
-      self->failure = receiver_exception_error();
-    }
-    return self->active() ? 0 : 1;
+    return deliver<true>(context, rows, count);
   }
   // Called even after a failure or a stop: the plugin may free its batches once it returns.
   static void release(void* context) noexcept {
