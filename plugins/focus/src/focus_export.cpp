@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <optional>
 #include <system_error>
 
 namespace billdrop::focus {
@@ -188,6 +189,58 @@ private:
   TimeColumn charge_{Column::charge_period_start};
   TimeColumn billing_{Column::billing_period_start};
 };
+
+// What a read carries from file to file.
+struct ReadState {
+  explicit ReadState(MonthBy month_by, std::uint64_t total_bytes)
+      : router(month_by), total(total_bytes) {}
+  RowMapper mapper;
+  Router router;
+  CsvRecord record;
+  std::string origin;
+  std::string reason;
+  std::uint64_t total;           // bytes of every file of the read
+  std::uint64_t done_before = 0; // bytes of the files already read
+  std::uint64_t records = 0;
+};
+
+// One file's rows: of `month` only, or of every month (one pass: no month). A file that breaks
+// off fails the month read (it changed since the scan) or, in one pass, every month.
+Status read_file(const std::filesystem::path& path, const std::string& name,
+                 std::optional<Month> month, ReadState& state, RowSink& sink) {
+  Result<OpenFile> opened = open_focus_file(path, name);
+  if (!opened)
+    return std::move(opened).error();
+  FocusRecords& reader = *opened->reader;
+  std::uint64_t last_line = reader.line();
+  while (true) {
+    Result<bool> more = reader.next(state.record);
+    if (!more) {
+      FileBreak broken = broke_off(name, path, last_line, more.error());
+      return month ? broken.month_error(*month) : broken.any_month_error();
+    }
+    if (!*more)
+      break;
+    last_line = reader.line();
+    if (++state.records % progress_interval == 0)
+      sink.progress(state.done_before + reader.position(), state.total);
+    if (!state.router.route(state.record, state.record.size(), opened->header, state.reason)) {
+      make_origin(state.origin, name, reader.line());
+      sink.reject(state.origin, state.reason);
+      continue;
+    }
+    if (month && state.router.month() != *month)
+      continue;
+    make_origin(state.origin, name, reader.line());
+    if (Status status = state.mapper.write(state.record, opened->header, state.origin,
+                                           state.router.usage_start(), sink);
+        !status)
+      return status;
+  }
+  state.done_before += reader.total() != 0 ? reader.total() : reader.position();
+  sink.progress(state.done_before, state.total);
+  return {};
+}
 
 } // namespace
 
@@ -382,39 +435,11 @@ bool FocusExport::one_pass() const {
 
 Status FocusExport::read_all(RowSink& sink) {
   const std::filesystem::path& path = options_.path;
-  const std::string name = display_name(path, options_.path);
-  Result<OpenFile> opened = open_focus_file(path, name);
-  if (!opened)
-    return std::move(opened).error();
-  const std::uint64_t total = file_bytes(path);
-  RowMapper mapper;
-  Router router(options_.month_by);
-  CsvRecord record;
-  std::string origin;
-  std::string reason;
-  std::uint64_t records = 0;
-  FocusRecords& reader = *opened->reader;
-  std::uint64_t last_line = reader.line();
-  while (true) {
-    Result<bool> more = reader.next(record);
-    if (!more)
-      return broke_off(name, path, last_line, more.error()).any_month_error();
-    if (!*more)
-      break;
-    last_line = reader.line();
-    if (++records % progress_interval == 0)
-      sink.progress(reader.position(), total);
-    make_origin(origin, name, reader.line());
-    if (!router.route(record, record.size(), opened->header, reason)) {
-      sink.reject(origin, reason);
-      continue;
-    }
-    if (Status status = mapper.write(record, opened->header, origin, router.usage_start(), sink);
-        !status)
-      return status;
-  }
-  sink.progress(reader.total() != 0 ? reader.total() : reader.position(), total);
-  mapper.finish(sink);
+  ReadState state(options_.month_by, file_bytes(path));
+  if (Status status = read_file(path, display_name(path, options_.path), std::nullopt, state, sink);
+      !status)
+    return status;
+  state.mapper.finish(sink);
   return {};
 }
 
@@ -436,44 +461,11 @@ Status FocusExport::read(Month month, RowSink& sink) {
     total += file_bytes(file.path);
   }
 
-  RowMapper mapper;
-  Router router(options_.month_by);
-  CsvRecord record;
-  std::string origin;
-  std::string reason;
-  std::uint64_t done_before = 0; // bytes of the files already read
-  std::uint64_t records = 0;
-  for (const IndexedFile* file : files) {
-    Result<OpenFile> opened = open_focus_file(file->path, file->name);
-    if (!opened)
-      return std::move(opened).error();
-    FocusRecords& reader = *opened->reader;
-    std::uint64_t last_line = reader.line();
-    while (true) {
-      Result<bool> more = reader.next(record);
-      if (!more) // the file changed since the scan
-        return broke_off(file->name, file->path, last_line, more.error()).month_error(month);
-      if (!*more)
-        break;
-      last_line = reader.line();
-      if (++records % progress_interval == 0)
-        sink.progress(done_before + reader.position(), total);
-      if (!router.route(record, record.size(), opened->header, reason)) {
-        make_origin(origin, file->name, reader.line());
-        sink.reject(origin, reason);
-        continue;
-      }
-      if (router.month() != month)
-        continue;
-      make_origin(origin, file->name, reader.line());
-      if (Status status = mapper.write(record, opened->header, origin, router.usage_start(), sink);
-          !status)
-        return status;
-    }
-    done_before += reader.total() != 0 ? reader.total() : reader.position();
-    sink.progress(done_before, total);
-  }
-  mapper.finish(sink);
+  ReadState state(options_.month_by, total);
+  for (const IndexedFile* file : files)
+    if (Status status = read_file(file->path, file->name, month, state, sink); !status)
+      return status;
+  state.mapper.finish(sink);
   return {};
 }
 
