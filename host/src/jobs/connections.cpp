@@ -52,16 +52,14 @@ public:
   }
 
 private:
-  Status downloads() const {
+  // A read that succeeded, once every download has ended well; a failed read as it is.
+  Status after_downloads(Status read) const {
+    if (!read)
+      return read;
     for (const remote::MirrorLease& lease : leases_)
       if (Status done = lease.wait(); !done)
         return done;
     return {};
-  }
-  Status after_downloads(Status read) const {
-    if (!read)
-      return read;
-    return downloads();
   }
 
   // The leases outlive the plugin (destroyed after it): its files stay until it is gone.
