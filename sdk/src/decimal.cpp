@@ -390,8 +390,9 @@ std::optional<Decimal> Decimal::parse_short_plain(std::string_view text) noexcep
   for (; p != end; ++p) {
     const auto digit = static_cast<unsigned char>(*p - '0');
     if (digit <= 9) {
+      if (++digits > 18) // past what the fast path takes, before the integer could overflow
+        return std::nullopt;
       value = value * 10 + digit;
-      ++digits;
       fraction_digits += fraction;
     } else if (*p == '.' && !fraction) {
       fraction = true;
