@@ -4,12 +4,26 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define XXH_INLINE_ALL
 #include <optional>
 #include <stdexcept>
+#include <xxhash.h>
 
 namespace billdrop::azure {
 
 namespace {
+
+// Tags that end each kind of part.
+constexpr std::uint64_t text_end = 0x1fULL << 56;
+constexpr std::uint64_t number_end = 0x1eULL << 56;
+constexpr std::uint64_t decimal_end = 0x1dULL << 56;
+constexpr std::uint64_t decimal_text_end = 0x1cULL << 56;
 
 // The eight bytes of `word` with ASCII A-Z lowered (SWAR: no byte is looked at alone).
 std::uint64_t lower_ascii_word(std::uint64_t word) noexcept {
@@ -22,33 +36,64 @@ std::uint64_t lower_ascii_word(std::uint64_t word) noexcept {
   return word | upper >> 2; // 0x80 >> 2 is 0x20, the case bit
 }
 
-// Tags that end each kind of part.
-constexpr std::uint64_t text_end = 0x1fULL << 56;
-constexpr std::uint64_t number_end = 0x1eULL << 56;
-constexpr std::uint64_t decimal_end = 0x1dULL << 56;
-constexpr std::uint64_t decimal_text_end = 0x1cULL << 56;
-
-} // namespace
-
-void JoinKeyBuilder::add(std::string_view text) noexcept {
-  const char* p = text.data();
-  std::size_t n = text.size();
-  for (; n >= 8; p += 8, n -= 8) {
+// Copies n bytes from `from` to `to` with ASCII A-Z lowered; may write up to 15 bytes past
+// to + n (JoinKeyBuilder::reserve leaves that slack).
+void copy_lowered(const char* from, std::size_t n, char* to) noexcept {
+#ifdef __SSE2__
+  const __m128i before_a = _mm_set1_epi8('A' - 1);
+  const __m128i after_z = _mm_set1_epi8('Z' + 1);
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  for (; n >= 16; from += 16, to += 16, n -= 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from));
+    // Signed compares: bytes of 0x80 and up are negative, never upper case.
+    const __m128i upper =
+        _mm_and_si128(_mm_cmpgt_epi8(bytes, before_a), _mm_cmplt_epi8(bytes, after_z));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(to),
+                     _mm_or_si128(bytes, _mm_and_si128(upper, case_bit)));
+  }
+#endif
+  for (; n >= 8; from += 8, to += 8, n -= 8) {
     std::uint64_t word;
-    std::memcpy(&word, p, 8);
-    mix(lower_ascii_word(word));
+    std::memcpy(&word, from, 8);
+    word = lower_ascii_word(word);
+    std::memcpy(to, &word, 8);
   }
   if (n != 0) {
     std::uint64_t word = 0;
-    std::memcpy(&word, p, n);
-    mix(lower_ascii_word(word));
+    std::memcpy(&word, from, n);
+    word = lower_ascii_word(word);
+    std::memcpy(to, &word, 8); // within the slack
   }
-  mix(text_end ^ text.size());
 }
 
-void JoinKeyBuilder::add(std::int64_t number) noexcept {
-  mix(static_cast<std::uint64_t>(number));
-  mix(number_end);
+} // namespace
+
+char* JoinKeyBuilder::reserve(std::size_t bytes) {
+  if (size_ + bytes + 16 > capacity_) {
+    const std::size_t capacity = std::max<std::size_t>(2 * capacity_, size_ + bytes + 16 + 256);
+    auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+    if (size_ != 0)
+      std::memcpy(grown.get(), buffer_.get(), size_);
+    buffer_ = std::move(grown);
+    capacity_ = capacity;
+  }
+  return buffer_.get() + size_;
+}
+
+void JoinKeyBuilder::add_word(std::uint64_t word) {
+  std::memcpy(reserve(8), &word, 8);
+  size_ += 8;
+}
+
+void JoinKeyBuilder::add(std::string_view text) {
+  copy_lowered(text.data(), text.size(), reserve(text.size() + 8));
+  size_ += text.size();
+  add_word(text_end ^ text.size());
+}
+
+void JoinKeyBuilder::add(std::int64_t number) {
+  add_word(static_cast<std::uint64_t>(number));
+  add_word(number_end);
 }
 
 void JoinKeyBuilder::add(const Decimal& number) {
@@ -56,14 +101,19 @@ void JoinKeyBuilder::add(const Decimal& number) {
   if (const std::optional<Decimal::int128> coefficient = value.int128_coefficient()) {
     __extension__ using uint128 = unsigned __int128;
     const auto bits = static_cast<uint128>(*coefficient);
-    mix(static_cast<std::uint64_t>(bits));
-    mix(static_cast<std::uint64_t>(bits >> 64));
-    mix(decimal_end ^ static_cast<std::uint64_t>(value.scale()));
+    add_word(static_cast<std::uint64_t>(bits));
+    add_word(static_cast<std::uint64_t>(bits >> 64));
+    add_word(decimal_end ^ static_cast<std::uint64_t>(value.scale()));
   } else { // wider than 128 bits (more than 38 digits): every digit, as text
     const std::string digits = value.to_string();
     add(std::string_view(digits));
-    mix(decimal_text_end);
+    add_word(decimal_text_end);
   }
+}
+
+JoinKey JoinKeyBuilder::key() const noexcept {
+  const XXH128_hash_t hash = XXH3_128bits(buffer_.get(), size_);
+  return {hash.high64, hash.low64};
 }
 
 AmortizedIndex::Slot& AmortizedIndex::slot_for(JoinKey key) noexcept {

@@ -27,26 +27,27 @@ struct JoinKey {
   friend auto operator<=>(const JoinKey&, const JoinKey&) = default;
 };
 
-// Hashes key parts, text compared ignoring ASCII case, eight bytes at a time into two 64-bit
-// lanes; each part ends with its length and kind, so that ("ab", "c") and ("a", "bc") differ.
-// The hash lives only as long as one read: it is free to change.
+// Hashes key parts, text compared ignoring ASCII case: the parts are gathered, text lowered,
+// each ending with its length and kind (so that ("ab", "c") and ("a", "bc") differ), and the
+// whole is hashed once (XXH3, 128 bits). One builder serves a whole pass: clear() starts the
+// next key and keeps the buffer. The hash lives only as long as one read: it is free to change.
 class JoinKeyBuilder {
 public:
-  void add(std::string_view text) noexcept;
-  void add(std::int64_t number) noexcept;
+  void clear() noexcept { size_ = 0; }
+  void add(std::string_view text);
+  void add(std::int64_t number);
   // A number by value: 8 and 8.00 give the same key.
   void add(const Decimal& number);
-  JoinKey key() const noexcept { return {a_, b_}; }
+  JoinKey key() const noexcept;
 
 private:
-  void mix(std::uint64_t word) noexcept {
-    a_ = (a_ ^ word) * 0x9e3779b97f4a7c15ULL;
-    a_ ^= a_ >> 32;
-    b_ = (b_ + word) * 0xff51afd7ed558ccdULL;
-    b_ ^= b_ >> 29;
-  }
-  std::uint64_t a_ = 0xcbf29ce484222325ULL;
-  std::uint64_t b_ = 0x9e3779b97f4a7c15ULL;
+  // Room for `bytes` more bytes, and 16 bytes of slack after them; where they go.
+  char* reserve(std::size_t bytes);
+  void add_word(std::uint64_t word);
+
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
 };
 
 class AmortizedIndex {

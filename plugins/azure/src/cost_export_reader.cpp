@@ -8,7 +8,10 @@
 #include <billdrop/source_files.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <optional>
+#include <thread>
 
 namespace billdrop::azure {
 namespace fs = std::filesystem;
@@ -46,8 +49,9 @@ private:
 };
 
 // The row's place in the join (README, "Join key").
-JoinKey join_key(const CostFile& file, UtcTime start, const Decimal* quantity) {
-  JoinKeyBuilder key;
+JoinKey join_key(JoinKeyBuilder& key, const CostFile& file, UtcTime start,
+                 const Decimal* quantity) {
+  key.clear();
   key.add(file.cell(Column::subscription));
   key.add(start.seconds);
   key.add(file.cell(Column::resource_id));
@@ -123,43 +127,139 @@ Status CostExportReader::check() const {
 Status CostExportReader::scan() {
   if (scanned_all_)
     return {};
+  std::vector<ExportDataFile> jobs;
+  std::size_t first_amortized = 0;
   for (const ExportKind kind : {ExportKind::actual, ExportKind::amortized}) {
     const fs::path& root = kind == ExportKind::actual ? options_.actual : options_.amortized;
+    if (kind == ExportKind::amortized)
+      first_amortized = jobs.size();
     if (root.empty())
       continue;
     Result<std::vector<ExportDataFile>> files = export_files(root, kind);
     if (!files)
       return std::move(files).error();
-    for (const ExportDataFile& data : *files) {
-      ScannedFile seen;
-      // A file that cannot be opened, or whose header cannot be read, could hold anything.
-      Result<std::unique_ptr<CostFile>> opened = CostFile::open(data.path, options_.cost_column);
-      if (!opened)
-        return std::move(opened).error();
-      CostFile& file = **opened;
-      while (true) {
-        Result<bool> more = file.next_date_only();
-        if (!more) {
-          seen.broken = file.broke_off(more.error());
-          break;
-        }
-        if (!*more)
-          break;
-        if (Result<UtcTime> start = file.usage_start())
-          seen.months.insert(Month::of(*start));
-        else if (seen.undated++ == 0)
-          seen.first_undated = file.origin() + ": " + start.error().message();
-      }
-      // A period folder whose file holds rows of other months says nothing reliable.
-      seen.period = data.period;
-      if (seen.period && std::any_of(seen.months.begin(), seen.months.end(),
-                                     [&](Month month) { return !seen.period->contains(month); }))
-        seen.period.reset();
-      scanned_.insert_or_assign(data.path, std::move(seen));
-    }
+    std::move(files->begin(), files->end(), std::back_inserter(jobs));
   }
+  // The joined export's amortized file whose scan also builds the join's index.
+  const bool joined = !options_.actual.empty() && !options_.amortized.empty();
+  const std::size_t indexed =
+      joined && jobs.size() == first_amortized + 1 ? first_amortized : jobs.size();
+  std::optional<ScannedIndex> index;
+
+  // The files are scanned by up to four threads, each taking the next file not yet taken.
+  std::vector<std::optional<Result<ScannedFile>>> results(jobs.size());
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure; // the first exception a worker thread caught
+  std::atomic<bool> failed{false};
+  const auto work = [&] {
+    try {
+      for (std::size_t i = next++; i < jobs.size() && !failed; i = next++)
+        results[i] = scan_file(jobs[i], i == indexed ? &index : nullptr);
+    } catch (...) {
+      if (!failed.exchange(true))
+        failure = std::current_exception();
+    }
+  };
+  const std::size_t threads =
+      std::min<std::size_t>({jobs.size(), 4, std::max(2u, std::thread::hardware_concurrency())});
+  std::vector<std::thread> workers;
+  for (std::size_t i = 1; i < threads; ++i)
+    workers.emplace_back(work);
+  work();
+  for (std::thread& worker : workers)
+    worker.join();
+  if (failure)
+    std::rethrow_exception(failure);
+
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (!*results[i]) // the first file that cannot be opened, in the order listed
+      return std::move(*results[i]).error();
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    scanned_.insert_or_assign(jobs[i].path, std::move(**results[i]));
+  scanned_index_ = std::move(index);
   scanned_all_ = true;
   return {};
+}
+
+Result<CostExportReader::ScannedFile>
+CostExportReader::scan_file(const ExportDataFile& data, std::optional<ScannedIndex>* index) {
+  ScannedFile seen;
+  // A file that cannot be opened, or whose header cannot be read, could hold anything.
+  Result<std::unique_ptr<CostFile>> opened = CostFile::open(data.path, options_.cost_column);
+  if (!opened)
+    return std::move(opened).error();
+  CostFile& file = **opened;
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(data.path, ec);
+  const fs::file_time_type modified = fs::last_write_time(data.path, ec);
+  // Indexing (read_joined's pass 1, as it would run for the month of the first dated row) goes
+  // on while every dated row is of that month.
+  bool indexing = index != nullptr && !ec;
+  std::unique_ptr<AmortizedIndex> amortized =
+      indexing ? std::make_unique<AmortizedIndex>() : nullptr;
+  std::optional<Month> index_month;
+  std::uint64_t ordinal = 0;
+  std::optional<std::uint64_t> last_unreadable;
+  Decimal cost;
+  Decimal quantity;
+  bool has_quantity = false;
+  JoinKeyBuilder keys;
+  while (true) {
+    Result<bool> more = indexing ? file.next() : file.next_date_only();
+    if (!more) {
+      seen.broken = file.broke_off(more.error());
+      break;
+    }
+    if (!*more)
+      break;
+    const std::uint64_t row = ordinal++;
+    Result<UtcTime> start = file.usage_start();
+    if (!start) {
+      if (seen.undated++ == 0)
+        seen.first_undated = file.origin() + ": " + start.error().message();
+      last_unreadable = row;
+      continue;
+    }
+    const Month month = Month::of(*start);
+    seen.months.insert(month);
+    if (!indexing)
+      continue;
+    if (index_month && *index_month != month) { // a second month: each read makes its own pass
+      indexing = false;
+      amortized.reset();
+      continue;
+    }
+    index_month = month;
+    if (!file.parse_values(cost, quantity, has_quantity).ok()) {
+      last_unreadable = row;
+      continue;
+    }
+    amortized->add(join_key(keys, file, *start, has_quantity ? &quantity : nullptr), row, cost);
+  }
+  if (indexing && !seen.broken && index_month) {
+    amortized->seal(ordinal);
+    *index = ScannedIndex{data.path, size,           modified, *index_month, std::move(amortized),
+                          ordinal,   last_unreadable};
+  }
+  // A period folder whose file holds rows of other months says nothing reliable.
+  seen.period = data.period;
+  if (seen.period && std::any_of(seen.months.begin(), seen.months.end(),
+                                 [&](Month month) { return !seen.period->contains(month); }))
+    seen.period.reset();
+  return seen;
+}
+
+std::optional<CostExportReader::ScannedIndex>
+CostExportReader::take_scanned_index(const std::vector<fs::path>& amortized, Month month) {
+  std::optional<ScannedIndex> index = std::exchange(scanned_index_, std::nullopt);
+  if (!index || amortized.size() != 1 || amortized.front() != index->path || index->month != month)
+    return std::nullopt;
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(index->path, ec);
+  if (ec || size != index->size || fs::last_write_time(index->path, ec) != index->modified || ec)
+    return std::nullopt; // changed since the scan: pass 1 reads it as it is now
+  return index;
 }
 
 Result<std::vector<Month>> CostExportReader::months() {
@@ -271,6 +371,7 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
   Decimal cost;
   Decimal quantity;
   bool has_quantity = false;
+  JoinKeyBuilder keys;
 
   // Pass 1: the month's amortized rows, as (key, row ordinal, amortized cost). Rows that cannot
   // be read are left to pass 3, which rejects them: the last of them is remembered, so that pass
@@ -278,35 +379,42 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
   AmortizedIndex index;
   std::uint64_t ordinal = 0;
   std::optional<std::uint64_t> last_unreadable;
-  for (const fs::path& path : amortized) {
-    Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
-    if (!opened)
-      return std::move(opened).error();
-    CostFile& file = **opened;
-    while (true) {
-      Result<bool> more = file.next();
-      if (!more) // the file changed since the scan
-        return file.broke_off(more.error()).month_error(month);
-      if (!*more)
-        break;
-      progress.row(file);
-      const std::uint64_t row = ordinal++;
-      Result<UtcTime> start = file.usage_start();
-      if (!start) {
-        last_unreadable = row;
-        continue;
+  if (std::optional<ScannedIndex> scanned = take_scanned_index(amortized, month)) {
+    index = std::move(*scanned->index); // the scan made this pass
+    ordinal = scanned->rows;
+    last_unreadable = scanned->last_unreadable;
+    progress.skipped(amortized_bytes);
+  } else {
+    for (const fs::path& path : amortized) {
+      Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+      if (!opened)
+        return std::move(opened).error();
+      CostFile& file = **opened;
+      while (true) {
+        Result<bool> more = file.next();
+        if (!more) // the file changed since the scan
+          return file.broke_off(more.error()).month_error(month);
+        if (!*more)
+          break;
+        progress.row(file);
+        const std::uint64_t row = ordinal++;
+        Result<UtcTime> start = file.usage_start();
+        if (!start) {
+          last_unreadable = row;
+          continue;
+        }
+        if (!month.contains(*start))
+          continue;
+        if (!file.parse_values(cost, quantity, has_quantity).ok()) {
+          last_unreadable = row;
+          continue;
+        }
+        index.add(join_key(keys, file, *start, has_quantity ? &quantity : nullptr), row, cost);
       }
-      if (!month.contains(*start))
-        continue;
-      if (!file.parse_values(cost, quantity, has_quantity).ok()) {
-        last_unreadable = row;
-        continue;
-      }
-      index.add(join_key(file, *start, has_quantity ? &quantity : nullptr), row, cost);
+      progress.file_done(file);
     }
-    progress.file_done(file);
+    index.seal(ordinal);
   }
-  index.seal(ordinal);
 
   // Pass 2: every actual row, with the amortized cost of its match (0 without one: a purchase
   // has no amortized counterpart, or one of 0).
@@ -335,7 +443,7 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
         continue;
       }
       const Decimal* matched =
-          index.take(join_key(file, *start, has_quantity ? &quantity : nullptr));
+          index.take(join_key(keys, file, *start, has_quantity ? &quantity : nullptr));
       if (Status status =
               writer.write(file, *start, RowCosts{&cost, matched ? matched : &zero_cost},
                            has_quantity ? &quantity : nullptr, sink);

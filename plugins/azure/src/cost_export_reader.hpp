@@ -3,6 +3,7 @@
 // that billed cost comes from the first and amortized cost from the second (README, "Actual and
 // amortized together").
 
+#include "amortized_index.hpp"
 #include "export_files.hpp"
 #include <billdrop/file_break.hpp>
 
@@ -13,6 +14,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -67,7 +69,28 @@ private:
     bool could_hold(Month month) const;
   };
 
+  // A joined export's amortized rows of one month, indexed by the scan (see scan()).
+  struct ScannedIndex {
+    std::filesystem::path path; // the amortized export's one data file
+    std::uintmax_t size = 0;    // its size and modification time when scanned
+    std::filesystem::file_time_type modified;
+    Month month;
+    std::unique_ptr<AmortizedIndex> index;
+    std::uint64_t rows = 0;                       // ordinals handed out: the file's rows
+    std::optional<std::uint64_t> last_unreadable; // as read_joined's pass 1 keeps it
+  };
+
+  // Scans every data file of both exports, several at once (one thread each, up to four). When
+  // the export is joined and the amortized export is one data file, that file's scan also
+  // splits each row whole and builds the index of its amortized rows (read_joined's pass 1) as
+  // long as they are all of one month, the usual monthly export: the join's read then starts
+  // with its pass 2, and the index was built while the actual export was being scanned.
   Status scan();
+  Result<ScannedFile> scan_file(const ExportDataFile& data, std::optional<ScannedIndex>* index);
+  // The scan's index for a read of `month` over `amortized`, when it is that read's pass 1 (the
+  // same one file, unchanged since); the scan's index is given up either way.
+  std::optional<ScannedIndex>
+  take_scanned_index(const std::vector<std::filesystem::path>& amortized, Month month);
   Result<std::vector<std::filesystem::path>> files_for(ExportKind kind,
                                                        std::optional<Month> month) const;
   // The rows of `month` (every month when none) of one export's files.
@@ -79,6 +102,7 @@ private:
 
   ReaderOptions options_;
   std::map<std::filesystem::path, ScannedFile> scanned_;
+  std::optional<ScannedIndex> scanned_index_;
   bool scanned_all_ = false;
 };
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace billdrop::azure {
 namespace {
@@ -33,6 +34,37 @@ TEST(AzureAmortizedIndex, KeysIgnoreCaseAndKeepPartBoundariesAndDecimalScale) {
   EXPECT_NE(key_of("ab", "c", 1, "8"), key_of("ab", "c", 1, "0.8"));
   // Non-ASCII bytes are compared as they are (only A-Z are folded).
   EXPECT_NE(key_of("\xC3\x89", "", 1, "1"), key_of("\xC3\xA9", "", 1, "1"));
+}
+
+// Texts of every length to 70 bytes (the 16-byte, 8-byte and tail steps of the lowering), made
+// of one byte each: only A-Z fold, to a-z, whatever the byte and the length; no two other bytes
+// give the same key. A builder reused after clear() gives a new builder's keys.
+TEST(AzureAmortizedIndex, EveryByteValueFoldsOnlyAsciiLettersAtEveryLength) {
+  const auto fold = [](int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+  JoinKeyBuilder reused;
+  for (std::size_t length = 1; length <= 70; length += (length < 40 ? 1 : 7)) {
+    std::vector<JoinKey> keys(256);
+    for (int c = 0; c < 256; ++c) {
+      const std::string text(length, static_cast<char>(c));
+      const std::string folded(length, static_cast<char>(fold(c)));
+      ASSERT_EQ(key_of(text, "", 0, "0"), key_of(folded, "", 0, "0")) << c << " " << length;
+      reused.clear();
+      reused.add(std::string_view(text));
+      reused.add(std::string_view());
+      reused.add(std::int64_t{0});
+      reused.add(Decimal::from_string("0"));
+      ASSERT_EQ(reused.key(), key_of(text, "", 0, "0")) << c << " " << length;
+      keys[static_cast<std::size_t>(c)] = key_of(folded, "", 0, "0");
+    }
+    for (int c = 0; c < 256; ++c) {
+      for (int d = c + 1; d < 256; ++d) {
+        if (fold(c) != fold(d)) {
+          ASSERT_NE(keys[static_cast<std::size_t>(c)], keys[static_cast<std::size_t>(d)])
+              << c << " " << d << " " << length;
+        }
+      }
+    }
+  }
 }
 
 // 5,000 keys with 1 to 3 rows each (beyond the table's first size): every row is taken once, in
