@@ -62,6 +62,11 @@ public:
     const std::lock_guard lock(mutex_);
     return forwarded_;
   }
+  // Of those, the POST requests (billdrop's sends; its read-backs are GETs).
+  std::size_t posts_forwarded() const {
+    const std::lock_guard lock(mutex_);
+    return posts_forwarded_;
+  }
   std::size_t requests_cut() const {
     const std::lock_guard lock(mutex_);
     return cut_;
@@ -129,6 +134,7 @@ private:
     std::string head; // the head so far, until its blank line
     std::uint64_t body_left = 0;
     bool in_body = false;
+    bool post = false;                   // the request is a POST
     std::size_t number = 0;              // 1-based request number, once the head is whole
     std::uint64_t cut_left = UINT64_MAX; // body bytes still to pass when cutting
   };
@@ -159,6 +165,7 @@ private:
           continue;
         framing.head.resize(end + 4);
         framing.body_left = content_length(framing.head);
+        framing.post = framing.head.starts_with("POST ");
         framing.head.clear();
         framing.in_body = true;
         const std::lock_guard lock(mutex_);
@@ -184,6 +191,7 @@ private:
         {
           const std::lock_guard lock(mutex_);
           ++forwarded_;
+          posts_forwarded_ += framing.post ? 1 : 0;
         }
         progress_.notify_all();
       }
@@ -245,6 +253,7 @@ private:
   std::vector<std::thread> relays_;
   std::size_t started_ = 0;   // requests whose head was whole
   std::size_t forwarded_ = 0; // requests passed on whole
+  std::size_t posts_forwarded_ = 0;
   std::size_t cut_ = 0;
   std::size_t cut_request_ = 0; // 0: none
   std::uint64_t cut_after_ = 0;
