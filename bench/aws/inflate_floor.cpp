@@ -8,9 +8,23 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace {
+
+// The line ends in [data, data + size), found with memchr (as wc -l does): glibc's vector
+// memchr, several times the speed of std::count's byte loop, which took more than half of the
+// floor's time and made the floor a floor of counting rather than of inflating.
+std::uint64_t count_lines(const char* data, std::size_t size) {
+  std::uint64_t lines = 0;
+  const char* const end = data + size;
+  while (const void* found = std::memchr(data, '\n', static_cast<std::size_t>(end - data))) {
+    ++lines;
+    data = static_cast<const char*>(found) + 1;
+  }
+  return lines;
+}
 
 // Inflates `path` with `inflater` and counts lines; false (after printing why) on an error.
 bool measure(const char* path, billdrop::Inflater inflater, const char* label, double& seconds) {
@@ -33,7 +47,7 @@ bool measure(const char* path, billdrop::Inflater inflater, const char* label, d
     if (*n == 0)
       break;
     bytes += *n;
-    lines += static_cast<std::uint64_t>(std::count(buffer.data(), buffer.data() + *n, '\n'));
+    lines += count_lines(buffer.data(), *n);
   }
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   std::printf("%s_lines %llu\n%s_bytes %llu\n%s_seconds %.3f\n", label,

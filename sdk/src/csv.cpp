@@ -353,7 +353,35 @@ split_line_by_quote_parity(const char* const line, const char* const end, const 
       field = at + 1;
       return true;
     };
-    for (std::uint64_t rest = delimiters; rest != 0; rest &= rest - 1) {
+    std::uint64_t rest = delimiters;
+    // The usual steps: no doubled quote in the step nor in the field in progress, so that each
+    // field the step ends is plain or quoted without escapes, and only its bounds are written
+    // (with the room for them checked once). Without a quote in the step and with the field in
+    // progress unquoted, every field is plain.
+    if (reopened == 0 && !field_escaped && rest != 0) {
+      const std::size_t ended = count_bits(rest);
+      if (static_cast<std::size_t>(fields_end - out) >= ended &&
+          (!kHead || static_cast<std::size_t>(out - fields) + ended <= head)) {
+        if (quotes == 0 && *field != quote) {
+          do {
+            const char* const at = p + lowest_bit64(rest);
+            *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
+            field = at + 1;
+            rest &= rest - 1;
+          } while (rest != 0);
+        } else {
+          do {
+            const char* const at = p + lowest_bit64(rest);
+            const std::size_t quoted = *field == quote ? 1 : 0; // its quotes are not its text
+            *out++ =
+                std::string_view(field + quoted, static_cast<std::size_t>(at - field) - 2 * quoted);
+            field = at + 1;
+            rest &= rest - 1;
+          } while (rest != 0);
+        }
+      }
+    }
+    for (; rest != 0; rest &= rest - 1) {
       if (kHead && static_cast<std::size_t>(out - fields) == head) {
         skipped += count_bits(rest);
         break;
