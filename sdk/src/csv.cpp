@@ -425,12 +425,17 @@ void unescape_doubled(char* const base, const char* const data, std::string_view
   char* write = static_cast<char*>(std::memchr(begin, quote, field.size()));
   if (write == nullptr)
     return;
+  // split_plain_line only takes a quote inside the field when another follows it: every quote
+  // from here on is the first or the second of a pair, and the second is dropped. Each byte is
+  // stored and the write position moves unless the byte is a second quote: no branch, and the
+  // next read's address never waits for the byte just read.
   const char* read = write;
-  while (read < end) {
-    const char c = *read++;
-    *write++ = c;
-    if (c == quote)
-      ++read; // split_plain_line only takes a quote inside the field when another follows it
+  bool second = false; // the byte at `read` is the second quote of a pair
+  for (; read < end; ++read) {
+    const char c = *read;
+    *write = c;
+    write += second ? 0 : 1;
+    second = !second && c == quote;
   }
   field = std::string_view(begin, static_cast<std::size_t>(write - begin));
 }
