@@ -211,6 +211,7 @@ struct StepMasks {
 // The masks of the 64 bytes at `p` with SSE2 (16 bytes a compare); past `end`, bytes read as
 // `pad`, which is no delimiter, quote, CR or LF.
 struct Sse2Masks {
+  static std::uint64_t prefix_xor(std::uint64_t x) noexcept;
   [[gnu::always_inline]] static StepMasks compute(const char* p, const char* end, char delimiter,
                                                   char quote, char pad) noexcept {
     __m128i v[4];
@@ -234,6 +235,11 @@ struct Sse2Masks {
 #define BILLDROP_CSV_AVX2_CLONE 1
 // The same with AVX2: 32 bytes a compare, half the compares and mask moves.
 struct Avx2Masks {
+  // The prefix XOR as one carry-less multiply by all ones (as simdjson finds its strings).
+  [[gnu::target("pclmul")]] static std::uint64_t prefix_xor(std::uint64_t x) noexcept {
+    return static_cast<std::uint64_t>(_mm_cvtsi128_si64(
+        _mm_clmulepi64_si128(_mm_set_epi64x(0, static_cast<long long>(x)), _mm_set1_epi8(-1), 0)));
+  }
   [[gnu::target("avx2")]] static StepMasks compute(const char* p, const char* end, char delimiter,
                                                    char quote, char pad) noexcept {
     alignas(32) char tail[64];
@@ -277,6 +283,9 @@ inline std::uint64_t prefix_xor(std::uint64_t x) noexcept {
   x ^= x << 32;
   return x;
 }
+inline std::uint64_t Sse2Masks::prefix_xor(std::uint64_t x) noexcept {
+  return billdrop::prefix_xor(x);
+}
 
 // The fast line splitter where SSE2 is available: the lines split_plain_line takes, and lines
 // with any number of quoted fields, 64 bytes per step. Each step makes one bit mask per
@@ -317,7 +326,7 @@ split_line_by_quote_parity(const char* const line, const char* const end, const 
     const StepMasks masks = Masks::compute(p, end, delimiter, quote, pad);
     const std::uint64_t quotes = masks.quotes;
     const std::uint64_t ends = masks.ends;
-    const std::uint64_t inside = prefix_xor(quotes) ^ inside_carry;
+    const std::uint64_t inside = Masks::prefix_xor(quotes) ^ inside_carry;
     const std::uint64_t line_ends = ends & ~inside;
     const std::uint64_t first_end = line_ends & (0 - line_ends); // its lowest bit, or 0
     const std::uint64_t before = first_end != 0 ? first_end - 1 : ~std::uint64_t{0};
@@ -445,7 +454,7 @@ void unescape_doubled(char* const base, const char* const data, std::string_view
 // three-operand (VEX) instructions and BMI's bit instructions. Chosen at run time when the CPU
 // has them.
 template <bool kHead>
-[[gnu::target("avx2,bmi,bmi2,popcnt")]] const char*
+[[gnu::target("avx2,bmi,bmi2,popcnt,pclmul")]] const char*
 split_line_avx2(const char* const line, const char* const end, const char delimiter,
                 const char quote, const std::size_t max_line, std::string_view* const fields,
                 std::string_view* const fields_end, std::size_t& count,
@@ -471,6 +480,7 @@ const char* split_line_sse2(const char* const line, const char* const end, const
 // BILLDROP_CSV_SSE2=1 keeps the SSE2 build on any CPU (the tests run both).
 const bool cpu_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
                           __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt") &&
+                          __builtin_cpu_supports("pclmul") &&
                           std::getenv("BILLDROP_CSV_SSE2") == nullptr;
 #endif
 
