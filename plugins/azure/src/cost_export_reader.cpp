@@ -64,6 +64,35 @@ JoinKey join_key(JoinKeyBuilder& key, const CostFile& file, UtcTime start,
   return key.key();
 }
 
+// Pass 1 of the join, one amortized row at a time: the rows of `month` go into the index under
+// their join key, in file order; a row without a readable date or values is remembered as the
+// last unreadable one, which pass 3 rejects. read_joined runs it, and so does the scan of a
+// monthly amortized file (CostExportReader::scan_file).
+struct AmortizedPass {
+  AmortizedIndex index;
+  std::uint64_t rows = 0; // ordinals handed out: every row of the files, in order
+  std::optional<std::uint64_t> last_unreadable;
+  Decimal cost;
+  Decimal quantity;
+  bool has_quantity = false;
+  JoinKeyBuilder keys;
+
+  void add(CostFile& file, const Result<UtcTime>& start, Month month) {
+    const std::uint64_t row = rows++;
+    if (!start) {
+      last_unreadable = row;
+      return;
+    }
+    if (!month.contains(*start))
+      return;
+    if (!file.parse_values(cost, quantity, has_quantity).ok()) {
+      last_unreadable = row;
+      return;
+    }
+    index.add(join_key(keys, file, *start, has_quantity ? &quantity : nullptr), row, cost);
+  }
+};
+
 } // namespace
 
 Result<CostExportReader> CostExportReader::from_config(const Config& config) {
@@ -190,57 +219,45 @@ CostExportReader::scan_file(const ExportDataFile& data, std::optional<ScannedInd
   if (!opened)
     return std::move(opened).error();
   CostFile& file = **opened;
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(data.path, ec);
-  const fs::file_time_type modified = fs::last_write_time(data.path, ec);
+  std::error_code size_error;
+  std::error_code time_error;
+  const std::uintmax_t size = fs::file_size(data.path, size_error);
+  const fs::file_time_type modified = fs::last_write_time(data.path, time_error);
   // Indexing (read_joined's pass 1, as it would run for the month of the first dated row) goes
   // on while every dated row is of that month.
-  bool indexing = index != nullptr && !ec;
-  std::unique_ptr<AmortizedIndex> amortized =
-      indexing ? std::make_unique<AmortizedIndex>() : nullptr;
+  std::unique_ptr<AmortizedPass> pass =
+      index != nullptr && !size_error && !time_error ? std::make_unique<AmortizedPass>() : nullptr;
   std::optional<Month> index_month;
-  std::uint64_t ordinal = 0;
-  std::optional<std::uint64_t> last_unreadable;
-  Decimal cost;
-  Decimal quantity;
-  bool has_quantity = false;
-  JoinKeyBuilder keys;
   while (true) {
-    Result<bool> more = indexing ? file.next() : file.next_date_only();
+    Result<bool> more = pass ? file.next() : file.next_date_only();
     if (!more) {
       seen.broken = file.broke_off(more.error());
       break;
     }
     if (!*more)
       break;
-    const std::uint64_t row = ordinal++;
     Result<UtcTime> start = file.usage_start();
-    if (!start) {
-      if (seen.undated++ == 0)
-        seen.first_undated = file.origin() + ": " + start.error().message();
-      last_unreadable = row;
-      continue;
+    if (start) {
+      const Month month = Month::of(*start);
+      seen.months.insert(month);
+      if (pass && index_month && *index_month != month)
+        pass.reset(); // a second month: each read makes its own pass
+      index_month = month;
+    } else if (seen.undated++ == 0) {
+      seen.first_undated = file.origin() + ": " + start.error().message();
     }
-    const Month month = Month::of(*start);
-    seen.months.insert(month);
-    if (!indexing)
-      continue;
-    if (index_month && *index_month != month) { // a second month: each read makes its own pass
-      indexing = false;
-      amortized.reset();
-      continue;
-    }
-    index_month = month;
-    if (!file.parse_values(cost, quantity, has_quantity).ok()) {
-      last_unreadable = row;
-      continue;
-    }
-    amortized->add(join_key(keys, file, *start, has_quantity ? &quantity : nullptr), row, cost);
+    if (pass)
+      pass->add(file, start, index_month.value_or(Month()));
   }
-  if (indexing && !seen.broken && index_month) {
-    amortized->seal(ordinal);
-    *index = ScannedIndex{data.path, size,           modified, *index_month, std::move(amortized),
-                          ordinal,   last_unreadable};
+  if (pass && !seen.broken && index_month) {
+    pass->index.seal(pass->rows);
+    *index = ScannedIndex{data.path,
+                          size,
+                          modified,
+                          *index_month,
+                          std::make_unique<AmortizedIndex>(std::move(pass->index)),
+                          pass->rows,
+                          pass->last_unreadable};
   }
   // A period folder whose file holds rows of other months says nothing reliable.
   seen.period = data.period;
@@ -385,6 +402,7 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     last_unreadable = scanned->last_unreadable;
     progress.skipped(amortized_bytes);
   } else {
+    AmortizedPass pass;
     for (const fs::path& path : amortized) {
       Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
       if (!opened)
@@ -397,23 +415,14 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
         if (!*more)
           break;
         progress.row(file);
-        const std::uint64_t row = ordinal++;
-        Result<UtcTime> start = file.usage_start();
-        if (!start) {
-          last_unreadable = row;
-          continue;
-        }
-        if (!month.contains(*start))
-          continue;
-        if (!file.parse_values(cost, quantity, has_quantity).ok()) {
-          last_unreadable = row;
-          continue;
-        }
-        index.add(join_key(keys, file, *start, has_quantity ? &quantity : nullptr), row, cost);
+        pass.add(file, file.usage_start(), month);
       }
       progress.file_done(file);
     }
-    index.seal(ordinal);
+    pass.index.seal(pass.rows);
+    index = std::move(pass.index);
+    ordinal = pass.rows;
+    last_unreadable = pass.last_unreadable;
   }
 
   // Pass 2: every actual row, with the amortized cost of its match (0 without one: a purchase
