@@ -11,6 +11,7 @@
 #include <atomic>
 #include <exception>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 namespace billdrop::azure {
@@ -192,8 +193,12 @@ Status CostExportReader::scan() {
   const std::size_t threads =
       std::min<std::size_t>({jobs.size(), 4, std::max(2u, std::thread::hardware_concurrency())});
   std::vector<std::thread> workers;
-  for (std::size_t i = 1; i < threads; ++i)
-    workers.emplace_back(work);
+  try {
+    for (std::size_t i = 1; i < threads; ++i)
+      workers.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No thread to be had: the ones started and this one scan every file all the same.
+  }
   work();
   for (std::thread& worker : workers)
     worker.join();

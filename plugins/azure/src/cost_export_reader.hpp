@@ -84,7 +84,9 @@ private:
   // the export is joined and the amortized export is one data file, that file's scan also
   // splits each row whole and builds the index of its amortized rows (read_joined's pass 1) as
   // long as they are all of one month, the usual monthly export: the join's read then starts
-  // with its pass 2, and the index was built while the actual export was being scanned.
+  // with its pass 2, and the index was built while the actual export was being scanned. A
+  // session that only lists the months (check, a scheduled sync's listing) pays for the index
+  // without using it: its scan of that file splits whole rows instead of up to the date column.
   Status scan();
   Result<ScannedFile> scan_file(const ExportDataFile& data, std::optional<ScannedIndex>* index);
   // The scan's index for a read of `month` over `amortized`, when it is that read's pass 1 (the
