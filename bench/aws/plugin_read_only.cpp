@@ -2,12 +2,16 @@
 // that discards the rows. The difference to `billdrop convert` is the host's share (validation,
 // snapshots).
 //
-//   aws_plugin_read_only <billdrop_aws.so> <config json>
+//   aws_plugin_read_only <billdrop_aws.so> <config json> [all]
+//
+// With `all`, a plugin that reads every month at once (ABI 1.4 one_pass) is read with read_all,
+// as `billdrop convert` reads it; otherwise months() and read() of each month.
 #include <billdrop/plugin.h>
 
 #include <dlfcn.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -32,8 +36,8 @@ void on_note(void*, bd_str, uint64_t) {}
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <plugin.so> <config json>\n", argv[0]);
+  if (argc != 3 && !(argc == 4 && std::strcmp(argv[3], "all") == 0)) {
+    std::fprintf(stderr, "usage: %s <plugin.so> <config json> [all]\n", argv[0]);
     return 2;
   }
   void* library = dlopen(argv[1], RTLD_NOW);
@@ -51,15 +55,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "create: %.*s\n", static_cast<int>(error.size), message);
     return 1;
   }
+  int32_t one_pass = 0;
+  if (argc == 4 &&
+      plugin->struct_size >=
+          offsetof(bd_plugin_descriptor, read_all) + sizeof(bd_plugin_descriptor::read_all) &&
+      plugin->one_pass != nullptr && plugin->read_all != nullptr &&
+      plugin->one_pass(instance, &one_pass, &error) != BD_OK)
+    one_pass = 0;
   std::vector<std::string> months;
-  plugin->months(
-      instance,
-      [](void* context, bd_str month) {
-        static_cast<std::vector<std::string>*>(context)->emplace_back(month.data, month.size);
-      },
-      &months, &error);
+  if (one_pass == 0)
+    plugin->months(
+        instance,
+        [](void* context, bd_str month) {
+          static_cast<std::vector<std::string>*>(context)->emplace_back(month.data, month.size);
+        },
+        &months, &error);
   const auto begin = std::chrono::steady_clock::now();
   bd_sink sink{nullptr, &on_write, &on_reject, &on_progress, &on_log, &on_note};
+  if (one_pass != 0 && plugin->read_all(instance, &sink, &error) != BD_OK)
+    std::fprintf(stderr, "read_all: %.*s\n", static_cast<int>(error.size), message);
   for (const std::string& month : months)
     if (plugin->read(instance, bd_str{month.data(), month.size()}, &sink, &error) != BD_OK)
       std::fprintf(stderr, "read %s: %.*s\n", month.c_str(), static_cast<int>(error.size), message);
