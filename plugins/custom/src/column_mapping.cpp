@@ -22,6 +22,9 @@ struct MappingSpec {
   std::vector<std::pair<std::string, std::string>> type_map; // lower-case source value -> type
   std::string type_default;
   std::vector<std::string> null_values;
+  // Bit n: a null value has n bytes (bit 63: 63 or more), so that most cells are told apart from
+  // every null value by their length alone.
+  std::uint64_t null_lengths = 0;
 };
 
 namespace {
@@ -296,6 +299,8 @@ Result<ColumnMapping> ColumnMapping::create(MappingOptions options) {
     problems.push_back("tag_columns holds an empty column name");
   spec->tag_columns = std::move(options.tag_columns);
   spec->null_values = std::move(options.null_values);
+  for (const std::string& null : spec->null_values)
+    spec->null_lengths |= std::uint64_t{1} << std::min<std::size_t>(null.size(), 63);
 
   if (!problems.empty())
     return config_error(join(problems, "\n"));
@@ -390,7 +395,7 @@ void FileMapping::add_columns(const std::vector<std::string>& columns) {
 
 std::string_view FileMapping::cell(const SourceRecord& record, std::size_t column) const noexcept {
   const std::string_view value = trim_ascii(record.value(column));
-  if (value.empty())
+  if (value.empty() || (spec_->null_lengths >> std::min<std::size_t>(value.size(), 63) & 1) == 0)
     return value;
   for (const std::string& null : spec_->null_values)
     if (value == null)
@@ -437,32 +442,54 @@ std::string_view FileMapping::line_item_type(std::string_view value) const noexc
   return value;
 }
 
+Result<UtcTime> FileMapping::read_time(Target& target, std::string_view text) {
+  if (target.has_last_text && text == target.last_text)
+    return target.last_time;
+  Result<UtcTime> time = parse_time(target.key, text);
+  if (time) {
+    target.last_text.assign(text);
+    target.last_time = *time;
+    target.has_last_text = true;
+  }
+  return time;
+}
+
+std::string_view FileMapping::iso_text(Target& target, UtcTime time) {
+  if (!target.has_last_iso || time != target.last_iso_time) {
+    target.last_iso.clear();
+    append_iso(target.last_iso, time);
+    target.last_iso_time = time;
+    target.has_last_iso = true;
+  }
+  return target.last_iso;
+}
+
 Result<UtcTime> FileMapping::usage_start(const SourceRecord& record) {
-  const Target& target = targets_[usage_start_target_];
+  Target& target = targets_[usage_start_target_];
   const std::string_view text = expand(target.value, record);
   if (text.empty()) {
     const std::string source = in_quotes(spec_->targets[usage_start_target_].value.text());
     problem_ = {target.key, "required", "the template " + source + " gives a blank value"};
     return data_error("time/usage_start is blank (template " + source + ")");
   }
-  return parse_time(target.key, text);
+  return read_time(target, text);
 }
 
 Status FileMapping::map(const SourceRecord& record, UtcTime usage_start, MappedRow& row) {
   row.clear();
-  for (const Target& target : targets_) {
+  for (Target& target : targets_) {
     switch (target.kind) {
     case Kind::usage_start:
-      row.add_iso(target.key, usage_start);
+      row.add(target.key, iso_text(target, usage_start));
       break;
     case Kind::timestamp: {
       const std::string_view text = expand(target.value, record);
       if (text.empty())
         break;
-      Result<UtcTime> time = parse_time(target.key, text);
+      Result<UtcTime> time = read_time(target, text);
       if (!time)
         return std::move(time).error();
-      row.add_iso(target.key, *time);
+      row.add(target.key, iso_text(target, *time));
       break;
     }
     case Kind::lineitem_type:

@@ -140,6 +140,15 @@ private:
     std::string_view key; // into the shared spec
     Kind kind;
     Compiled value;
+    // A time column's last text and what it read as, and the last time written and its ISO
+    // text: hourly exports repeat a time row after row (the bundled example in 84% of its rows),
+    // and a repeat then costs a comparison instead of a parse and a format.
+    std::string last_text;
+    UtcTime last_time{};
+    bool has_last_text = false;
+    std::string last_iso;
+    UtcTime last_iso_time{};
+    bool has_last_iso = false;
   };
   struct Tag {
     std::size_t column;
@@ -152,6 +161,10 @@ private:
   std::string_view cell(const SourceRecord& record, std::size_t column) const noexcept;
   std::string_view expand(const Compiled& value, const SourceRecord& record);
   Result<UtcTime> parse_time(std::string_view key, std::string_view text);
+  // parse_time(), or the target's last result when `text` is its last text.
+  Result<UtcTime> read_time(Target& target, std::string_view text);
+  // The ISO text of `time` (the target's last when it is the same time).
+  std::string_view iso_text(Target& target, UtcTime time);
   std::string_view line_item_type(std::string_view value) const noexcept;
   void add_tag(std::size_t column, std::string key);
 

@@ -342,6 +342,66 @@ TEST(FileMapping, TimestampsUseTheConfiguredFormat) {
   EXPECT_EQ(status.error().message().rfind("time/usage_end: ", 0), 0u) << status.error().message();
 }
 
+// A mapping keeps each time column's last text and ISO form: repeats, changes, a change back,
+// a bad value between two good ones and a blank one each give what a fresh mapping gives.
+TEST(FileMapping, RepeatedTimesGiveWhatAFreshMappingGives) {
+  MappingOptions options = minimal_options();
+  options.columns.emplace_back("time/usage_end", "{end}");
+  options.timestamp_format = "%m/%d/%Y %H:%M";
+  FileMapping mapping = bind_or_fail(options, {"date", "cost", "end"});
+  const std::vector<std::vector<std::string>> rows{{"08/31/2026 23:00", "1", "09/01/2026 00:00"},
+                                                   {"08/31/2026 23:00", "1", "09/01/2026 00:00"},
+                                                   {"08/31/2026 22:00", "1", "08/31/2026 23:00"},
+                                                   {"08/31/2026 23:00", "1", "09/01/2026 00:00"},
+                                                   {"08/31/2026 23:00", "1", "later"},
+                                                   {"08/31/2026 23:00", "1", "09/01/2026 00:00"},
+                                                   {"08/31/2026 23:00", "1", ""},
+                                                   {"09/01/2026 00:00", "1", "09/01/2026 00:00"}};
+  // By hand: the ISO text of each row's start and end (none for "later", blank for "").
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"2026-08-31T23:00:00Z", "2026-09-01T00:00:00Z"},
+      {"2026-08-31T23:00:00Z", "2026-09-01T00:00:00Z"},
+      {"2026-08-31T22:00:00Z", "2026-08-31T23:00:00Z"},
+      {"2026-08-31T23:00:00Z", "2026-09-01T00:00:00Z"},
+      {"2026-08-31T23:00:00Z", "error"},
+      {"2026-08-31T23:00:00Z", "2026-09-01T00:00:00Z"},
+      {"2026-08-31T23:00:00Z", ""},
+      {"2026-09-01T00:00:00Z", "2026-09-01T00:00:00Z"}};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const SourceRecord record = record_of(rows[i]);
+    auto start = mapping.usage_start(record);
+    ASSERT_TRUE(start.ok()) << i;
+    MappedRow row;
+    const billdrop::Status status = mapping.map(record, *start, row);
+    if (expected[i].second == "error") {
+      EXPECT_FALSE(status.ok()) << i;
+      continue;
+    }
+    ASSERT_TRUE(status.ok()) << i << ": " << status.error().message();
+    EXPECT_EQ(row.get("time/usage_start"), expected[i].first) << i;
+    EXPECT_EQ(row.has("time/usage_end"), !expected[i].second.empty()) << i;
+    if (!expected[i].second.empty())
+      EXPECT_EQ(row.get("time/usage_end"), expected[i].second) << i;
+  }
+}
+
+// Cells equal to a null value are blank whatever their length; others of a null value's length
+// are kept.
+TEST(FileMapping, NullValuesOfEveryLengthAreBlank) {
+  MappingOptions options = minimal_options();
+  options.null_values = {"-", "NULL", "not applicable"};
+  options.columns.emplace_back("resource/region", "{region}");
+  FileMapping mapping = bind_or_fail(options, {"date", "cost", "region"});
+  for (const char* null : {"-", "NULL", " not applicable "}) {
+    const std::vector<std::string> cells{"2026-08-01", "1", null};
+    EXPECT_FALSE(map_one(mapping, record_of(cells)).has("resource/region")) << null;
+  }
+  for (const char* kept : {"+", "NUL1", "not applicablE", "us-east-1"}) {
+    const std::vector<std::string> cells{"2026-08-01", "1", kept};
+    EXPECT_EQ(map_one(mapping, record_of(cells)).get("resource/region"), kept) << kept;
+  }
+}
+
 TEST(FileMapping, UsageStartThatIsBlankOrNotATimestampSaysWhy) {
   FileMapping mapping = bind_or_fail(minimal_options(), {"date", "cost"});
   const std::vector<std::string> blank{" ", "1"};
