@@ -197,21 +197,12 @@ TEST(AzureOnePass, ASingleExportFileIsReadInOnePass) {
   EXPECT_FALSE(*one_pass);
 }
 
-// The first `lines` lines of a fixture (its header included).
-std::string head_lines(std::string_view name, int lines) {
-  const std::string text = read_file(fixture(name));
-  std::size_t end = 0;
-  for (int i = 0; i < lines; ++i)
-    end = text.find('\n', end) + 1;
-  return text.substr(0, end);
-}
-
 // A monthly export pair (every row of August): the scan indexes the amortized rows as it reads
 // them, and the join starts at its second pass. The totals are the hand-summed August ones above.
 TEST(AzureJoin, AMonthlyPairIsJoinedFromTheIndexTheScanBuilt) {
   const auto dir = temp_dir("join_scanned_index");
-  write_file(dir / "actual.csv", head_lines("ea_actual.csv", 1 + 5));
-  write_file(dir / "amortized.csv", head_lines("ea_amortized.csv", 1 + 6));
+  write_file(dir / "actual.csv", fixture_head("ea_actual.csv", 1 + 5));
+  write_file(dir / "amortized.csv", fixture_head("ea_amortized.csv", 1 + 6));
   PluginHarness harness(billdrop_plugin_entry(), {{"actual", (dir / "actual.csv").string()},
                                                   {"amortized", (dir / "amortized.csv").string()}});
   ASSERT_TRUE(harness.create().ok());
@@ -231,8 +222,8 @@ TEST(AzureJoin, AMonthlyPairIsJoinedFromTheIndexTheScanBuilt) {
 // amortized cost 3.00 became 3.50: 5.14 + 0.50 = 5.64).
 TEST(AzureJoin, AnAmortizedFileChangedAfterTheScanIsIndexedAgain) {
   const auto dir = temp_dir("join_changed_after_scan");
-  write_file(dir / "actual.csv", head_lines("ea_actual.csv", 1 + 5));
-  std::string amortized = head_lines("ea_amortized.csv", 1 + 6);
+  write_file(dir / "actual.csv", fixture_head("ea_actual.csv", 1 + 5));
+  std::string amortized = fixture_head("ea_amortized.csv", 1 + 6);
   write_file(dir / "amortized.csv", amortized);
   PluginHarness harness(billdrop_plugin_entry(), {{"actual", (dir / "actual.csv").string()},
                                                   {"amortized", (dir / "amortized.csv").string()}});

@@ -38,6 +38,15 @@ inline std::string read_file(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// The first `lines` lines of a fixture (its header included).
+inline std::string fixture_head(std::string_view name, int lines) {
+  const std::string text = read_file(fixture(name));
+  std::size_t end = 0;
+  for (int i = 0; i < lines; ++i)
+    end = text.find('\n', end) + 1;
+  return text.substr(0, end);
+}
+
 inline Decimal sum(const std::vector<billdrop::testing::CapturedRow>& rows, std::string_view key) {
   Decimal total;
   for (const auto& row : rows)
