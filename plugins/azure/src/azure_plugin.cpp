@@ -19,6 +19,11 @@ public:
       {"cost_column", ConfigType::string, nullptr, false,
        "Read cost from this column instead of CostInBillingCurrency/Cost/PreTaxCost (e.g. "
        "CostInUsd); matched ignoring case"},
+      {"join_one_pass_mb", ConfigType::integer, "1024", false,
+       "Join actual and amortized in one pass (no scan for the months first) when both are single "
+       "files and the amortized one is at most this many MB as CSV (a .gz or Parquet file counts "
+       "8x its size); the join's index then holds every month at once, about 90 bytes a row. 0: "
+       "never"},
   };
 
   explicit AzurePlugin(const Config& config)

@@ -6,6 +6,7 @@
 
 #include <billdrop/decimal.hpp>
 #include <billdrop/source_files.hpp>
+#include <billdrop/text.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -65,10 +66,9 @@ JoinKey join_key(JoinKeyBuilder& key, const CostFile& file, UtcTime start,
   return key.key();
 }
 
-// Pass 1 of the join, one amortized row at a time: the rows of `month` go into the index under
-// their join key, in file order; a row without a readable date or values is remembered as the
-// last unreadable one, which pass 3 rejects. read_joined runs it, and so does the scan of a
-// monthly amortized file (CostExportReader::scan_file).
+// Pass 1 of the join, one amortized row at a time: the rows of `month` (every month when none)
+// go into the index under their join key, in file order; a row without a readable date or values
+// is remembered as the last unreadable one, which pass 3 rejects.
 struct AmortizedPass {
   AmortizedIndex index;
   std::uint64_t rows = 0; // ordinals handed out: every row of the files, in order
@@ -78,13 +78,13 @@ struct AmortizedPass {
   bool has_quantity = false;
   JoinKeyBuilder keys;
 
-  void add(CostFile& file, const Result<UtcTime>& start, Month month) {
+  void add(CostFile& file, const Result<UtcTime>& start, std::optional<Month> month) {
     const std::uint64_t row = rows++;
     if (!start) {
       last_unreadable = row;
       return;
     }
-    if (!month.contains(*start))
+    if (month && !month->contains(*start))
       return;
     if (!file.parse_values(cost, quantity, has_quantity).ok()) {
       last_unreadable = row;
@@ -103,6 +103,13 @@ Result<CostExportReader> CostExportReader::from_config(const Config& config) {
   if (config.has("amortized"))
     options.amortized = config.get_string("amortized");
   options.cost_column = config.get_string_or("cost_column", "");
+  if (config.has("join_one_pass_mb")) {
+    const std::int64_t mb = config.get_int("join_one_pass_mb");
+    if (mb < 0)
+      return config_error("plugin 'azure': join_one_pass_mb must be 0 or more (megabytes), got " +
+                          std::to_string(mb));
+    options.join_one_pass_mb = static_cast<std::uint64_t>(mb);
+  }
   if (options.actual.empty() && options.amortized.empty())
     return config_error("plugin 'azure': set actual (the actual-cost export), amortized (the "
                         "amortized-cost export), or both");
@@ -158,11 +165,8 @@ Status CostExportReader::scan() {
   if (scanned_all_)
     return {};
   std::vector<ExportDataFile> jobs;
-  std::size_t first_amortized = 0;
   for (const ExportKind kind : {ExportKind::actual, ExportKind::amortized}) {
     const fs::path& root = kind == ExportKind::actual ? options_.actual : options_.amortized;
-    if (kind == ExportKind::amortized)
-      first_amortized = jobs.size();
     if (root.empty())
       continue;
     Result<std::vector<ExportDataFile>> files = export_files(root, kind);
@@ -170,12 +174,6 @@ Status CostExportReader::scan() {
       return std::move(files).error();
     std::move(files->begin(), files->end(), std::back_inserter(jobs));
   }
-  // The joined export's amortized file whose scan also builds the join's index.
-  const bool joined = !options_.actual.empty() && !options_.amortized.empty();
-  const std::size_t indexed =
-      joined && jobs.size() == first_amortized + 1 ? first_amortized : jobs.size();
-  std::optional<ScannedIndex> index;
-
   // The files are scanned by up to four threads, each taking the next file not yet taken.
   std::vector<std::optional<Result<ScannedFile>>> results(jobs.size());
   std::atomic<std::size_t> next{0};
@@ -184,7 +182,7 @@ Status CostExportReader::scan() {
   const auto work = [&] {
     try {
       for (std::size_t i = next++; i < jobs.size() && !failed; i = next++)
-        results[i] = scan_file(jobs[i], i == indexed ? &index : nullptr);
+        results[i] = scan_file(jobs[i]);
     } catch (...) {
       if (!failed.exchange(true))
         failure = std::current_exception();
@@ -211,58 +209,29 @@ Status CostExportReader::scan() {
   }
   for (std::size_t i = 0; i < jobs.size(); ++i)
     scanned_.insert_or_assign(jobs[i].path, std::move(**results[i]));
-  scanned_index_ = std::move(index);
   scanned_all_ = true;
   return {};
 }
 
-Result<CostExportReader::ScannedFile>
-CostExportReader::scan_file(const ExportDataFile& data, std::optional<ScannedIndex>* index) {
+Result<CostExportReader::ScannedFile> CostExportReader::scan_file(const ExportDataFile& data) {
   ScannedFile seen;
   // A file that cannot be opened, or whose header cannot be read, could hold anything.
   Result<std::unique_ptr<CostFile>> opened = CostFile::open(data.path, options_.cost_column);
   if (!opened)
     return std::move(opened).error();
   CostFile& file = **opened;
-  std::error_code size_error;
-  std::error_code time_error;
-  const std::uintmax_t size = fs::file_size(data.path, size_error);
-  const fs::file_time_type modified = fs::last_write_time(data.path, time_error);
-  // Indexing (read_joined's pass 1, as it would run for the month of the first dated row) goes
-  // on while every dated row is of that month.
-  std::unique_ptr<AmortizedPass> pass =
-      index != nullptr && !size_error && !time_error ? std::make_unique<AmortizedPass>() : nullptr;
-  std::optional<Month> index_month;
   while (true) {
-    Result<bool> more = pass ? file.next() : file.next_date_only();
+    Result<bool> more = file.next_date_only();
     if (!more) {
       seen.broken = file.broke_off(more.error());
       break;
     }
     if (!*more)
       break;
-    Result<UtcTime> start = file.usage_start();
-    if (start) {
-      const Month month = Month::of(*start);
-      seen.months.insert(month);
-      if (pass && index_month && *index_month != month)
-        pass.reset(); // a second month: each read makes its own pass
-      index_month = month;
-    } else if (seen.undated++ == 0) {
+    if (Result<UtcTime> start = file.usage_start())
+      seen.months.insert(Month::of(*start));
+    else if (seen.undated++ == 0)
       seen.first_undated = file.origin() + ": " + start.error().message();
-    }
-    if (pass)
-      pass->add(file, start, index_month.value_or(Month()));
-  }
-  if (pass && !seen.broken && index_month) {
-    pass->index.seal(pass->rows);
-    *index = ScannedIndex{data.path,
-                          size,
-                          modified,
-                          *index_month,
-                          std::make_unique<AmortizedIndex>(std::move(pass->index)),
-                          pass->rows,
-                          pass->last_unreadable};
   }
   // A period folder whose file holds rows of other months says nothing reliable.
   seen.period = data.period;
@@ -270,18 +239,6 @@ CostExportReader::scan_file(const ExportDataFile& data, std::optional<ScannedInd
                                  [&](Month month) { return !seen.period->contains(month); }))
     seen.period.reset();
   return seen;
-}
-
-std::optional<CostExportReader::ScannedIndex>
-CostExportReader::take_scanned_index(const std::vector<fs::path>& amortized, Month month) {
-  std::optional<ScannedIndex> index = std::exchange(scanned_index_, std::nullopt);
-  if (!index || amortized.size() != 1 || amortized.front() != index->path || index->month != month)
-    return std::nullopt;
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(index->path, ec);
-  if (ec || size != index->size || fs::last_write_time(index->path, ec) != index->modified || ec)
-    return std::nullopt; // changed since the scan: pass 1 reads it as it is now
-  return index;
 }
 
 Result<std::vector<Month>> CostExportReader::months() {
@@ -331,17 +288,41 @@ Status CostExportReader::read(Month month, RowSink& sink) {
   return read_joined(*actual, *amortized, month, sink);
 }
 
-bool CostExportReader::one_pass() const {
-  const fs::path& only = options_.amortized.empty() ? options_.actual : options_.amortized;
-  if (options_.actual.empty() == options_.amortized.empty())
-    return false; // both joined (or neither)
+namespace {
+
+// A single data file, not a folder or a manifest.
+bool single_file(const fs::path& path) {
   std::error_code ec;
-  return fs::is_regular_file(only, ec) && only.extension() != ".json"; // not a manifest
+  return fs::is_regular_file(path, ec) && path.extension() != ".json";
+}
+
+} // namespace
+
+bool CostExportReader::one_pass() const {
+  if (options_.actual.empty() || options_.amortized.empty()) {
+    const fs::path& only = options_.amortized.empty() ? options_.actual : options_.amortized;
+    return single_file(only);
+  }
+  // Joined: read in one pass, the join's index then holding every month's amortized rows at once
+  // (about 90 bytes a row), when the amortized file is small enough: join_one_pass_mb bounds its
+  // size as CSV (a compressed file or Parquet counts eight times its size).
+  if (!single_file(options_.actual) || !single_file(options_.amortized))
+    return false;
+  std::error_code ec;
+  const std::uintmax_t bytes = fs::file_size(options_.amortized, ec);
+  if (ec)
+    return false;
+  const std::string extension = lower_ascii(options_.amortized.extension().string());
+  const std::uintmax_t as_csv = extension == ".csv" ? bytes : 8 * bytes;
+  return as_csv <= options_.join_one_pass_mb * 1024 * 1024;
 }
 
 Status CostExportReader::read_all(RowSink& sink) {
-  const fs::path& only = options_.amortized.empty() ? options_.actual : options_.amortized;
-  return read_one({only}, std::nullopt, sink);
+  if (options_.actual.empty() || options_.amortized.empty()) {
+    const fs::path& only = options_.amortized.empty() ? options_.actual : options_.amortized;
+    return read_one({only}, std::nullopt, sink);
+  }
+  return read_joined({options_.actual}, {options_.amortized}, std::nullopt, sink);
 }
 
 Status CostExportReader::read_one(const std::vector<fs::path>& files, std::optional<Month> month,
@@ -386,8 +367,14 @@ Status CostExportReader::read_one(const std::vector<fs::path>& files, std::optio
 }
 
 Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
-                                     const std::vector<fs::path>& amortized, Month month,
-                                     RowSink& sink) {
+                                     const std::vector<fs::path>& amortized,
+                                     std::optional<Month> month, RowSink& sink) {
+  // A file that breaks off (in a month's read: it changed since the scan) fails the month, or
+  // every month in one pass.
+  const auto broke_off = [&](CostFile& file, const Error& error) -> Status {
+    return month ? file.broke_off(error).month_error(*month)
+                 : file.broke_off(error).any_month_error();
+  };
   const std::uint64_t amortized_bytes = total_bytes(amortized);
   ReadProgress progress(sink, total_bytes(actual) + 2 * amortized_bytes);
   Decimal cost;
@@ -395,40 +382,29 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
   bool has_quantity = false;
   JoinKeyBuilder keys;
 
-  // Pass 1: the month's amortized rows, as (key, row ordinal, amortized cost). Rows that cannot
-  // be read are left to pass 3, which rejects them: the last of them is remembered, so that pass
-  // 3 can stop after it and the last row no actual row took.
-  AmortizedIndex index;
-  std::uint64_t ordinal = 0;
-  std::optional<std::uint64_t> last_unreadable;
-  if (std::optional<ScannedIndex> scanned = take_scanned_index(amortized, month)) {
-    index = std::move(*scanned->index); // the scan made this pass
-    ordinal = scanned->rows;
-    last_unreadable = scanned->last_unreadable;
-    progress.skipped(amortized_bytes);
-  } else {
-    AmortizedPass pass;
-    for (const fs::path& path : amortized) {
-      Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
-      if (!opened)
-        return std::move(opened).error();
-      CostFile& file = **opened;
-      while (true) {
-        Result<bool> more = file.next();
-        if (!more) // the file changed since the scan
-          return file.broke_off(more.error()).month_error(month);
-        if (!*more)
-          break;
-        progress.row(file);
-        pass.add(file, file.usage_start(), month);
-      }
-      progress.file_done(file);
+  // Pass 1: the month's amortized rows (every month's in one pass), as (key, row ordinal,
+  // amortized cost). Rows that cannot be read are left to pass 3, which rejects them: the last of
+  // them is remembered, so that pass 3 can stop after it and the last row no actual row took.
+  AmortizedPass pass;
+  for (const fs::path& path : amortized) {
+    Result<std::unique_ptr<CostFile>> opened = CostFile::open(path, options_.cost_column);
+    if (!opened)
+      return std::move(opened).error();
+    CostFile& file = **opened;
+    while (true) {
+      Result<bool> more = file.next();
+      if (!more)
+        return broke_off(file, more.error());
+      if (!*more)
+        break;
+      progress.row(file);
+      pass.add(file, file.usage_start(), month);
     }
-    pass.index.seal(pass.rows);
-    index = std::move(pass.index);
-    ordinal = pass.rows;
-    last_unreadable = pass.last_unreadable;
+    progress.file_done(file);
   }
+  pass.index.seal(pass.rows);
+  AmortizedIndex& index = pass.index;
+  const std::optional<std::uint64_t> last_unreadable = pass.last_unreadable;
 
   // Pass 2: every actual row, with the amortized cost of its match (0 without one: a purchase
   // has no amortized counterpart, or one of 0).
@@ -440,8 +416,8 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more) // the file changed since the scan
-        return file.broke_off(more.error()).month_error(month);
+      if (!more)
+        return broke_off(file, more.error());
       if (!*more)
         break;
       progress.row(file);
@@ -450,7 +426,7 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
         sink.reject(file.origin(), start.error().message());
         continue;
       }
-      if (!month.contains(*start))
+      if (month && !month->contains(*start))
         continue;
       if (Status values = file.parse_values(cost, quantity, has_quantity); !values) {
         sink.reject(file.origin(), values.error().message());
@@ -478,7 +454,7 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     progress.skipped(amortized_bytes);
     return {};
   }
-  ordinal = 0;
+  std::uint64_t ordinal = 0;
   for (const fs::path& path : amortized) {
     if (ordinal > *last_needed)
       break;
@@ -488,8 +464,8 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
     CostFile& file = **opened;
     while (true) {
       Result<bool> more = file.next();
-      if (!more) // the file changed since the scan
-        return file.broke_off(more.error()).month_error(month);
+      if (!more)
+        return broke_off(file, more.error());
       if (!*more)
         break;
       progress.row(file);
@@ -501,7 +477,7 @@ Status CostExportReader::read_joined(const std::vector<fs::path>& actual,
         sink.reject(file.origin(), start.error().message());
         continue;
       }
-      if (!month.contains(*start))
+      if (month && !month->contains(*start))
         continue;
       if (Status values = file.parse_values(cost, quantity, has_quantity); !values) {
         sink.reject(file.origin(), values.error().message());

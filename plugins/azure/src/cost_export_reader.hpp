@@ -3,7 +3,6 @@
 // that billed cost comes from the first and amortized cost from the second (README, "Actual and
 // amortized together").
 
-#include "amortized_index.hpp"
 #include "export_files.hpp"
 #include <billdrop/file_break.hpp>
 
@@ -14,7 +13,6 @@
 
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -26,6 +24,9 @@ struct ReaderOptions {
   std::filesystem::path actual;    // empty: not configured
   std::filesystem::path amortized; // empty: not configured
   std::string cost_column;         // empty: the built-in cost column names
+  // A join of two single files is read in one pass when the amortized file is at most this
+  // large as CSV (see one_pass()); 0: never.
+  std::uint64_t join_one_pass_mb = 1024;
 };
 
 class CostExportReader {
@@ -46,10 +47,11 @@ public:
   // months of its dated rows, else every month).
   Status read(Month month, RowSink& sink);
 
-  // One export (actual or amortized, not both joined) given as a single CSV file is read in one
-  // pass (ABI 1.4): every row in its own month, no scan for the months first. Folders, manifests
-  // and the join keep months() + read(), so that a file that breaks off fails only the months
-  // of its billing period.
+  // One export given as a single data file is read in one pass (ABI 1.4): every row in its own
+  // month, no scan for the months first. So is the join of two single files, when the amortized
+  // one is at most join_one_pass_mb as CSV: its index then holds every month's rows at once.
+  // Folders and manifests keep months() + read(), so that a file that breaks off fails only the
+  // months of its billing period.
   bool one_pass() const;
   Status read_all(RowSink& sink);
 
@@ -69,42 +71,21 @@ private:
     bool could_hold(Month month) const;
   };
 
-  // A joined export's amortized rows of one month, indexed by the scan (see scan()).
-  struct ScannedIndex {
-    std::filesystem::path path; // the amortized export's one data file
-    std::uintmax_t size = 0;    // its size and modification time when scanned
-    std::filesystem::file_time_type modified;
-    Month month;
-    std::unique_ptr<AmortizedIndex> index;
-    std::uint64_t rows = 0;                       // ordinals handed out: the file's rows
-    std::optional<std::uint64_t> last_unreadable; // as read_joined's pass 1 keeps it
-  };
-
-  // Scans every data file of both exports, several at once (one thread each, up to four). When
-  // the export is joined and the amortized export is one data file, that file's scan also
-  // splits each row whole and builds the index of its amortized rows (read_joined's pass 1) as
-  // long as they are all of one month, the usual monthly export: the join's read then starts
-  // with its pass 2, and the index was built while the actual export was being scanned. A
-  // session that only lists the months (check, a scheduled sync's listing) pays for the index
-  // without using it: its scan of that file splits whole rows instead of up to the date column.
+  // Scans every data file of both exports, several at once (one thread each, up to four).
   Status scan();
-  Result<ScannedFile> scan_file(const ExportDataFile& data, std::optional<ScannedIndex>* index);
-  // The scan's index for a read of `month` over `amortized`, when it is that read's pass 1 (the
-  // same one file, unchanged since); the scan's index is given up either way.
-  std::optional<ScannedIndex>
-  take_scanned_index(const std::vector<std::filesystem::path>& amortized, Month month);
+  Result<ScannedFile> scan_file(const ExportDataFile& data);
   Result<std::vector<std::filesystem::path>> files_for(ExportKind kind,
                                                        std::optional<Month> month) const;
   // The rows of `month` (every month when none) of one export's files.
   Status read_one(const std::vector<std::filesystem::path>& files, std::optional<Month> month,
                   RowSink& sink);
+  // The join of `month`'s rows (every month's when none).
   Status read_joined(const std::vector<std::filesystem::path>& actual,
-                     const std::vector<std::filesystem::path>& amortized, Month month,
-                     RowSink& sink);
+                     const std::vector<std::filesystem::path>& amortized,
+                     std::optional<Month> month, RowSink& sink);
 
   ReaderOptions options_;
   std::map<std::filesystem::path, ScannedFile> scanned_;
-  std::optional<ScannedIndex> scanned_index_;
   bool scanned_all_ = false;
 };
 

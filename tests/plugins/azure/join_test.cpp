@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-
 namespace billdrop::azure {
 namespace {
 
@@ -171,7 +169,7 @@ TEST(AzureJoin, MapsDimensionsOfARow) {
 }
 
 // One export given as a single file is read in one pass (ABI 1.4): both months' rows at once,
-// with the Python totals above, the same rows as months() + read(month); the join is not.
+// with the Python totals above, the same rows as months() + read(month).
 TEST(AzureOnePass, ASingleExportFileIsReadInOnePass) {
   PluginHarness actual(billdrop_plugin_entry(), {{"actual", fixture("ea_actual.csv").string()}});
   ASSERT_TRUE(actual.create().ok());
@@ -189,18 +187,12 @@ TEST(AzureOnePass, ASingleExportFileIsReadInOnePass) {
   auto compared = actual.compare_one_pass();
   ASSERT_TRUE(compared.ok()) << compared.error().message();
   EXPECT_TRUE(compared->equal()) << compared->first_difference;
-
-  PluginHarness joined(billdrop_plugin_entry(), both());
-  ASSERT_TRUE(joined.create().ok());
-  one_pass = joined.one_pass();
-  ASSERT_TRUE(one_pass.ok());
-  EXPECT_FALSE(*one_pass);
 }
 
-// A monthly export pair (every row of August): the scan indexes the amortized rows as it reads
-// them, and the join starts at its second pass. The totals are the hand-summed August ones above.
-TEST(AzureJoin, AMonthlyPairIsJoinedFromTheIndexTheScanBuilt) {
-  const auto dir = temp_dir("join_scanned_index");
+// A monthly export pair (every row of August) read month by month. The totals are the
+// hand-summed August ones above.
+TEST(AzureJoin, AMonthlyPairIsJoinedByMonth) {
+  const auto dir = temp_dir("join_monthly_pair");
   write_file(dir / "actual.csv", fixture_head("ea_actual.csv", 1 + 5));
   write_file(dir / "amortized.csv", fixture_head("ea_amortized.csv", 1 + 6));
   PluginHarness harness(billdrop_plugin_entry(), {{"actual", (dir / "actual.csv").string()},
@@ -217,31 +209,43 @@ TEST(AzureJoin, AMonthlyPairIsJoinedFromTheIndexTheScanBuilt) {
   EXPECT_EQ(aug->size(), 6u);
 }
 
-// The amortized file changes between the listing and the read: the scan's index is of the old
-// file, so the read makes its own first pass and joins the file as it is now (its first row's
-// amortized cost 3.00 became 3.50: 5.14 + 0.50 = 5.64).
-TEST(AzureJoin, AnAmortizedFileChangedAfterTheScanIsIndexedAgain) {
-  const auto dir = temp_dir("join_changed_after_scan");
-  write_file(dir / "actual.csv", fixture_head("ea_actual.csv", 1 + 5));
-  std::string amortized = fixture_head("ea_amortized.csv", 1 + 6);
-  write_file(dir / "amortized.csv", amortized);
-  PluginHarness harness(billdrop_plugin_entry(), {{"actual", (dir / "actual.csv").string()},
-                                                  {"amortized", (dir / "amortized.csv").string()}});
-  ASSERT_TRUE(harness.create().ok());
-  ASSERT_TRUE(harness.months().ok());
-  const std::size_t at = amortized.find(",24,3.00,");
-  ASSERT_NE(at, std::string::npos);
-  amortized.replace(at, 9, ",24,3.50,");
-  // The same size: only the modification time tells the files apart (set apart explicitly: a
-  // file system's clock may not tick between two writes).
-  const auto scanned = std::filesystem::last_write_time(dir / "amortized.csv");
-  write_file(dir / "amortized.csv", amortized);
-  std::filesystem::last_write_time(dir / "amortized.csv", scanned + std::chrono::seconds(2));
-  auto aug = harness.read(Month(2023, 8));
-  ASSERT_TRUE(aug.ok()) << aug.error().message();
-  EXPECT_EQ(sum(*aug, "cost/cost"), actual_aug);
-  EXPECT_EQ(sum(*aug, "cost/amortized_cost"), Decimal::from_string("5.64"));
-  EXPECT_EQ(aug->size(), 6u);
+// Two single files joined are read in one pass (ABI 1.4 read_all): both months at once, each
+// month's totals the hand-summed ones above, and the same rows as months() + read(month). With
+// join_one_pass_mb = 0 they are read month by month.
+TEST(AzureOnePass, TwoSingleFilesJoinedAreReadInOnePass) {
+  PluginHarness joined(billdrop_plugin_entry(), both());
+  ASSERT_TRUE(joined.create().ok());
+  auto one_pass = joined.one_pass();
+  ASSERT_TRUE(one_pass.ok()) << one_pass.error().message();
+  EXPECT_TRUE(*one_pass);
+  auto all = joined.read_all();
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  Decimal cost_aug, cost_sep, amortized_aug_sum, amortized_sep_sum;
+  std::size_t rows_aug = 0;
+  for (const CapturedRow& row : *all) {
+    const bool august = row.get("time/usage_start").rfind("2023-08", 0) == 0;
+    (august ? cost_aug : cost_sep) += Decimal::from_string(row.get("cost/cost"));
+    (august ? amortized_aug_sum : amortized_sep_sum) +=
+        Decimal::from_string(row.get("cost/amortized_cost"));
+    rows_aug += august ? 1 : 0;
+  }
+  EXPECT_EQ(cost_aug, actual_aug);
+  EXPECT_EQ(cost_sep, actual_sep);
+  EXPECT_EQ(amortized_aug_sum, amortized_aug);
+  EXPECT_EQ(amortized_sep_sum, amortized_sep);
+  EXPECT_EQ(rows_aug, 6u);               // as MonthlyTotalsEqualEachExportExactly
+  EXPECT_EQ(all->size() - rows_aug, 5u); // the same
+  auto compared = joined.compare_one_pass();
+  ASSERT_TRUE(compared.ok()) << compared.error().message();
+  EXPECT_TRUE(compared->equal()) << compared->first_difference;
+
+  ConfigValues by_month = both();
+  by_month["join_one_pass_mb"] = std::int64_t{0};
+  PluginHarness limited(billdrop_plugin_entry(), by_month);
+  ASSERT_TRUE(limited.create().ok());
+  one_pass = limited.one_pass();
+  ASSERT_TRUE(one_pass.ok());
+  EXPECT_FALSE(*one_pass);
 }
 
 } // namespace

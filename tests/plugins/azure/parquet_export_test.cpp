@@ -105,9 +105,8 @@ TEST(AzureParquetExport, ReadsAsItsCsvTwinWithEqualMonthTotals) {
 }
 
 // A monthly actual + amortized pair as Parquet (the fixtures' August rows, costs as DECIMAL and
-// as DOUBLE) is joined as the same pair as CSV: the scan of the amortized file builds the join's
-// index through the Parquet reader. Totals by hand: billed 101.74, amortized 5.14, six rows
-// (join_test.cpp).
+// as DOUBLE) is joined as the same pair as CSV, month by month and in one pass. Totals by hand:
+// billed 101.74, amortized 5.14, six rows (join_test.cpp).
 TEST(AzureParquetExport, AMonthlyPairJoinsAsItsCsvTwin) {
   const auto dir = temp_dir("parquet_join");
   const auto august = [&](const char* name, int rows) {
@@ -135,6 +134,12 @@ TEST(AzureParquetExport, AMonthlyPairJoinsAsItsCsvTwin) {
     EXPECT_EQ(sum(*rows, "cost/cost"), Decimal::from_string("101.74"));
     EXPECT_EQ(sum(*rows, "cost/amortized_cost"), Decimal::from_string("5.14"));
     EXPECT_EQ(rows->size(), 6u);
+    auto one_pass = harness.one_pass();
+    ASSERT_TRUE(one_pass.ok());
+    EXPECT_TRUE(*one_pass);
+    auto compared = harness.compare_one_pass();
+    ASSERT_TRUE(compared.ok()) << compared.error().message();
+    EXPECT_TRUE(compared->equal()) << compared->first_difference;
   }
   std::filesystem::remove_all(dir);
 }
