@@ -188,6 +188,39 @@ protected:
 
   std::string sql(const std::string& statement) { return PostgresCluster::query(url_, statement); }
 
+  // The POSTs the proxy passed on after the first `from`, to connections whose lease `owner`
+  // does not hold now (the drop path names the connection: /v2/connections/billing/anycost/<id>/
+  // billing_drops, and each connection's id is its name).
+  std::vector<std::string> stale_posts(const test::LoopbackProxy& proxy, std::size_t from,
+                                       const std::string& owner) {
+    const std::string held = "," + held_by(owner) + ",";
+    const std::vector<std::string> paths = proxy.post_paths();
+    std::vector<std::string> stale;
+    for (std::size_t i = from; i < paths.size(); ++i) {
+      const std::string_view path = paths[i];
+      const std::size_t end = path.rfind("/billing_drops");
+      const std::size_t begin = path.rfind('/', end == 0 ? 0 : end - 1) + 1;
+      const std::string connection(path.substr(begin, end - begin));
+      if (end == std::string_view::npos || held.find("," + connection + ",") == std::string::npos)
+        stale.push_back(connection);
+    }
+    return stale;
+  }
+
+  // The connections whose leases `owner` holds now, comma-separated.
+  std::string held_by(const std::string& owner) {
+    return sql("SELECT COALESCE(string_agg(name, ',' ORDER BY name), '') FROM leases WHERE "
+               "owner = '" +
+               owner + "' AND expires_at > now()");
+  }
+
+  static std::string join(const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names)
+      text += (text.empty() ? "" : ",") + name;
+    return text;
+  }
+
   std::string owner_of(pid_t pid) {
     return sql("SELECT owner FROM hosts WHERE pid = " + std::to_string(pid) +
                " ORDER BY started_at DESC LIMIT 1");
@@ -367,17 +400,23 @@ TEST_F(MultiHostTest, AHostPausedPastItsTtlFencesItselfAndSendsNothingStale) {
     // Past its TTL B takes A's connections and finishes them.
     EXPECT_GE(wait_moved(owner, stopped, milliseconds((kTtlSeconds + 1 + 2) * 1000)), 0);
     ASSERT_EQ(wait_landed(emulator, milliseconds(60'000)), "") << "round " << round;
-    // A continues: it finds its leases gone and sends nothing more. A send already on its way
-    // when A was paused (it passed the fence before the pause: at most one per worker) may still
-    // complete; no send starts after that. Sends are the POSTs: the GETs of a verify's read-back
-    // change nothing and are not fenced.
+    // A continues: it finds its leases gone and sends nothing more for them. A send already on
+    // its way when A was paused (it passed the fence before the pause: at most one per worker)
+    // may still complete; no send starts after that. Sends are the POSTs (the GETs of a verify's
+    // read-back change nothing and are not fenced), and a send counts as stale when its
+    // connection's lease is not A's afterwards: once back, A may win leases again by the fair
+    // share, and send for them rightly.
     const std::size_t a_at_continue = proxy_a.posts_forwarded();
     ::kill(hosts[0].pid, SIGCONT);
     std::this_thread::sleep_for(milliseconds(1000));
     const std::size_t a_drained = proxy_a.posts_forwarded();
-    EXPECT_LE(a_drained - a_at_continue, 6u) << "more than one send in flight per worker";
+    const std::vector<std::string> in_flight = stale_posts(proxy_a, a_at_continue, owner);
+    EXPECT_LE(in_flight.size(), 6u)
+        << "more than one send in flight per worker: POSTs for " << join(in_flight) << " (all "
+        << a_drained - a_at_continue << " POSTs after the pause; held by A now: " << held_by(owner)
+        << ")";
     std::this_thread::sleep_for(milliseconds(kTtlSeconds * 1000));
-    EXPECT_EQ(proxy_a.posts_forwarded(), a_drained)
+    EXPECT_EQ(join(stale_posts(proxy_a, a_drained, owner)), "")
         << "the paused host sent after it lost its leases";
     // Nothing stale was applied: every month still equals this round's source.
     EXPECT_EQ(difference(emulator), "") << "round " << round;

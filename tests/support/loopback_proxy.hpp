@@ -65,7 +65,12 @@ public:
   // Of those, the POST requests (billdrop's sends; its read-backs are GETs).
   std::size_t posts_forwarded() const {
     const std::lock_guard lock(mutex_);
-    return posts_forwarded_;
+    return post_paths_.size();
+  }
+  // Their paths, in the order they were passed on whole.
+  std::vector<std::string> post_paths() const {
+    const std::lock_guard lock(mutex_);
+    return post_paths_;
   }
   std::size_t requests_cut() const {
     const std::lock_guard lock(mutex_);
@@ -135,6 +140,7 @@ private:
     std::uint64_t body_left = 0;
     bool in_body = false;
     bool post = false;                   // the request is a POST
+    std::string path;                    // its request target
     std::size_t number = 0;              // 1-based request number, once the head is whole
     std::uint64_t cut_left = UINT64_MAX; // body bytes still to pass when cutting
   };
@@ -166,6 +172,8 @@ private:
         framing.head.resize(end + 4);
         framing.body_left = content_length(framing.head);
         framing.post = framing.head.starts_with("POST ");
+        const std::size_t target = framing.head.find(' ') + 1;
+        framing.path = framing.head.substr(target, framing.head.find(' ', target) - target);
         framing.head.clear();
         framing.in_body = true;
         const std::lock_guard lock(mutex_);
@@ -191,7 +199,8 @@ private:
         {
           const std::lock_guard lock(mutex_);
           ++forwarded_;
-          posts_forwarded_ += framing.post ? 1 : 0;
+          if (framing.post)
+            post_paths_.push_back(framing.path);
         }
         progress_.notify_all();
       }
@@ -251,9 +260,9 @@ private:
   mutable std::mutex mutex_;
   mutable std::condition_variable progress_;
   std::vector<std::thread> relays_;
-  std::size_t started_ = 0;   // requests whose head was whole
-  std::size_t forwarded_ = 0; // requests passed on whole
-  std::size_t posts_forwarded_ = 0;
+  std::size_t started_ = 0;             // requests whose head was whole
+  std::size_t forwarded_ = 0;           // requests passed on whole
+  std::vector<std::string> post_paths_; // of the POSTs passed on whole
   std::size_t cut_ = 0;
   std::size_t cut_request_ = 0; // 0: none
   std::uint64_t cut_after_ = 0;
