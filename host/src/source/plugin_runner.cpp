@@ -47,41 +47,9 @@ std::uint64_t address_space_bytes() {
   return 0;
 }
 
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool read_all(int fd, char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::read(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // One request from the host; nullopt at the end of the requests (the host is done, or gone).
 std::optional<std::pair<Frame, std::string>> next_request() {
-  runner::FrameHeader header{};
-  if (!read_all(runner::kRequestFd, reinterpret_cast<char*>(&header), sizeof header))
-    return std::nullopt;
-  std::string payload(header.size, '\0');
-  if (!read_all(runner::kRequestFd, payload.data(), payload.size()))
-    return std::nullopt;
-  return std::make_pair(static_cast<Frame>(header.type), std::move(payload));
+  return runner::read_frame(runner::kRequestFd);
 }
 
 // What the host gets while a call runs: every event as a frame, in order. Small frames wait in
@@ -174,7 +142,7 @@ public:
       placer_->release_all();
   }
   void flush() {
-    if (!write_all(runner::kReplyFd, out_.data(), out_.size()))
+    if (!runner::write_fully(runner::kReplyFd, out_.data(), out_.size()))
       std::_Exit(0); // the host is gone: nobody wants the rest
     out_.clear();
   }

@@ -27,14 +27,19 @@
 
 #include <billdrop/plugin.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace billdrop::source::runner {
@@ -76,6 +81,48 @@ struct FrameHeader {
   std::uint32_t size;
 };
 static_assert(sizeof(FrameHeader) == 8);
+
+// Reads exactly `size` bytes from the pipe or socket `fd` (again after a signal); false at the end
+// of the input or on an error.
+inline bool read_fully(int fd, char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::read(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Writes every byte of [data, data + size) to `fd` (again after a signal); false when the reader
+// is gone.
+inline bool write_fully(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// The next frame on `fd`, its type and payload; nullopt at the end of the input (the other end is
+// done, or gone).
+inline std::optional<std::pair<Frame, std::string>> read_frame(int fd) {
+  FrameHeader header{};
+  if (!read_fully(fd, reinterpret_cast<char*>(&header), sizeof header))
+    return std::nullopt;
+  std::string payload(header.size, '\0');
+  if (!read_fully(fd, payload.data(), payload.size()))
+    return std::nullopt;
+  return std::make_pair(static_cast<Frame>(header.type), std::move(payload));
+}
 
 // Appends frames to a byte buffer.
 class Writer {

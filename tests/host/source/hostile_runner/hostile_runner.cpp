@@ -40,41 +40,14 @@ namespace {
 using billdrop::source::runner::Frame;
 namespace runner = billdrop::source::runner;
 
-bool read_all(int fd, char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::read(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
+// Writes the frames to the host; a host gone ends the runner.
 void write_all(int fd, const std::string& bytes) {
-  const char* data = bytes.data();
-  std::size_t size = bytes.size();
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      ::_exit(0);
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
+  if (!runner::write_fully(fd, bytes.data(), bytes.size()))
+    ::_exit(0);
 }
 
 std::optional<std::pair<Frame, std::string>> next_request() {
-  runner::FrameHeader header{};
-  if (!read_all(runner::kRequestFd, reinterpret_cast<char*>(&header), sizeof header))
-    return std::nullopt;
-  std::string payload(header.size, '\0');
-  if (!read_all(runner::kRequestFd, payload.data(), payload.size()))
-    return std::nullopt;
-  return std::make_pair(static_cast<Frame>(header.type), std::move(payload));
+  return runner::read_frame(runner::kRequestFd);
 }
 
 void ok_result(std::string& out) {
