@@ -5,6 +5,7 @@
 #include "source/process_session.hpp"
 
 #include <gtest/gtest.h>
+#include <support/broken_plugins.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -16,12 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::shared_ptr<source::LoadedPlugin> load_or_fail(std::string_view name) {
-  Result<std::shared_ptr<source::LoadedPlugin>> plugin = source::load_plugin(
-      fs::path(BILLDROP_TEST_BROKEN_PLUGIN_DIR).lexically_normal() / source::plugin_file_name(name),
-      name);
-  if (!plugin)
-    throw std::runtime_error(plugin.error().message());
-  return *plugin;
+  return test::load_broken_plugin(name);
 }
 
 struct Captured {

@@ -4,6 +4,7 @@
 #include "source/plugin_loader.hpp"
 
 #include <gtest/gtest.h>
+#include <support/broken_plugins.hpp>
 
 #include <dlfcn.h>
 
@@ -24,7 +25,7 @@ fs::path broken_dir() {
   return fs::path(BILLDROP_TEST_BROKEN_PLUGIN_DIR).lexically_normal();
 }
 fs::path test_plugin(std::string_view name) {
-  return broken_dir() / source::plugin_file_name(name);
+  return test::broken_plugin_file(name);
 }
 
 // The error message of a load that must fail.

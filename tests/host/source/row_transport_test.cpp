@@ -7,6 +7,7 @@
 #include "source/runner_protocol.hpp"
 
 #include <gtest/gtest.h>
+#include <support/broken_plugins.hpp>
 
 #include <signal.h>
 #include <unistd.h>
@@ -313,16 +314,11 @@ TEST(RowRing, TheHostsRingIsSealedAgainstShrinkingAndGrowing) {
 // ---- Through real runners.
 
 fs::path test_plugin(std::string_view name) {
-  return fs::path(BILLDROP_TEST_BROKEN_PLUGIN_DIR).lexically_normal() /
-         source::plugin_file_name(name);
+  return test::broken_plugin_file(name);
 }
 
 std::shared_ptr<source::LoadedPlugin> load_or_fail(std::string_view name) {
-  Result<std::shared_ptr<source::LoadedPlugin>> plugin =
-      source::load_plugin(test_plugin(name), name);
-  if (!plugin)
-    throw std::runtime_error(plugin.error().message());
-  return *plugin;
+  return test::load_broken_plugin(name);
 }
 
 source::ProcessOptions runner_options(std::size_t ring_bytes) {
