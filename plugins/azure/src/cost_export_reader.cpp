@@ -314,7 +314,9 @@ bool CostExportReader::one_pass() const {
     return false;
   const std::string extension = lower_ascii(options_.amortized.extension().string());
   const std::uintmax_t as_csv = extension == ".csv" ? bytes : 8 * bytes;
-  return as_csv <= options_.join_one_pass_mb * 1024 * 1024;
+  constexpr std::uintmax_t mib = 1024 * 1024;
+  // In whole MiB, rounded up, so that no size in the configuration can overflow.
+  return options_.join_one_pass_mb != 0 && (as_csv + mib - 1) / mib <= options_.join_one_pass_mb;
 }
 
 Status CostExportReader::read_all(RowSink& sink) {

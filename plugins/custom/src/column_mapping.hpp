@@ -86,11 +86,6 @@ private:
     fields_.push_back(Field{key, text_.size(), value.size()});
     text_.append(value);
   }
-  void add_iso(std::string_view key, UtcTime time) {
-    const std::size_t offset = text_.size();
-    append_iso(text_, time);
-    fields_.push_back(Field{key, offset, text_.size() - offset});
-  }
 
   std::string text_;
   std::vector<Field> fields_;
