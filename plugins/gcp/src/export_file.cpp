@@ -1,5 +1,8 @@
 #include "export_file.hpp"
 
+#include "key_table.hpp"
+#include "plain_record_scanner.hpp"
+
 #include <billdrop/byte_source.hpp>
 #include <billdrop/csv.hpp>
 #include <billdrop/json_records.hpp>
@@ -34,11 +37,6 @@ std::string base_name(const std::filesystem::path& path) {
   if (ends_with(name, ".gz"))
     name.resize(name.size() - 3);
   return name;
-}
-
-// Only these fields are decoded in Decode::routing.
-bool is_routing_field(Field field) noexcept {
-  return field == Field::usage_start_time || field == Field::invoice_month;
 }
 
 class CsvExportFile final : public ExportFile {
@@ -124,80 +122,19 @@ private:
   std::vector<ListColumn> lists_;
 };
 
+// JSON's whitespace.
+bool is_json_space(char c) noexcept {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+// What may stand between a record and its line's end.
+bool is_blank(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
 std::string_view trim_right(std::string_view text) noexcept {
   while (!text.empty() && is_ascii_space(text.back()))
     text.remove_suffix(1);
   return text;
-}
-
-// Where the fields the mapping uses sit in an NDJSON record: a top-level key names a scalar field
-// ("cost"), a repeated field ("credits") or a nested record of interest ("service"), whose own
-// keys name scalar fields ("description" is service.description) or repeated fields
-// ("project" → "labels"). Built once from the dotted names, so that a key costs a few length
-// checks and one comparison instead of building "service.description" and searching for it.
-class KeyTable {
-public:
-  enum class Kind : std::uint8_t { none, scalar, list, record };
-  struct Slot {
-    Kind kind = Kind::none;
-    std::uint8_t index = 0; // a Field, a ListField or a record number
-  };
-
-  explicit KeyTable(Decode decode) {
-    for (std::size_t i = 0; i < field_count; ++i) {
-      const auto field = static_cast<Field>(i);
-      if (decode == Decode::routing && !is_routing_field(field))
-        continue;
-      add(field_name(field), Kind::scalar, static_cast<std::uint8_t>(i));
-    }
-    if (decode == Decode::full)
-      for (std::uint8_t i = 0; i <= static_cast<std::uint8_t>(ListField::credits); ++i)
-        add(list_field_name(static_cast<ListField>(i)), Kind::list, i);
-  }
-
-  Slot top(std::string_view key) const noexcept { return find(top_, key); }
-  Slot child(std::uint8_t record, std::string_view key) const noexcept {
-    return find(children_[record], key);
-  }
-
-private:
-  struct Entry {
-    std::string_view key;
-    Slot slot;
-  };
-  static constexpr std::size_t max_records = 16;
-
-  static Slot find(const std::vector<Entry>& entries, std::string_view key) noexcept {
-    for (const Entry& entry : entries)
-      if (entry.key.size() == key.size() && entry.key == key)
-        return entry.slot;
-    return {};
-  }
-
-  void add(std::string_view dotted, Kind kind, std::uint8_t index) {
-    const std::size_t dot = dotted.find('.');
-    if (dot == std::string_view::npos) {
-      top_.push_back({dotted, {kind, index}});
-      return;
-    }
-    const std::string_view parent = dotted.substr(0, dot);
-    Slot record = find(top_, parent);
-    if (record.kind != Kind::record) {
-      record = {Kind::record, static_cast<std::uint8_t>(records_++)};
-      top_.push_back({parent, record});
-    }
-    children_[record.index].push_back({dotted.substr(dot + 1), {kind, index}});
-  }
-
-  std::vector<Entry> top_;
-  std::array<std::vector<Entry>, max_records> children_;
-  std::size_t records_ = 0;
-};
-
-const KeyTable& key_table(Decode decode) {
-  static const KeyTable routing(Decode::routing);
-  static const KeyTable full(Decode::full);
-  return decode == Decode::routing ? routing : full;
 }
 
 // A field's key: as written when it holds no escape (the common case, no copy), else unescaped.
@@ -503,7 +440,8 @@ class NdjsonExportFile final : public ExportFile {
 public:
   NdjsonExportFile(const std::filesystem::path& path, std::unique_ptr<ByteSource> bytes,
                    Decode decode, const std::vector<ByteRange>& ranges)
-      : ExportFile(path), path_(path), bytes_(std::move(bytes)), decode_(decode), decoder_(decode) {
+      : ExportFile(path), path_(path), bytes_(std::move(bytes)), decode_(decode), decoder_(decode),
+        plain_(key_table(decode)) {
     parser_.threaded = false; // one batch at a time; the read-ahead thread already inflates
     // Where each range starts in the stream of ranges, and on which line of the file.
     std::uint64_t at = 0;
@@ -518,6 +456,13 @@ public:
     if (fallback_)
       return next_record_by_record(record, malformed);
     for (;;) {
+      if (fallback_)
+        return next_record_by_record(record, malformed);
+      if (in_plain_) {
+        if (Result<bool> plain = next_plain(record, malformed); !plain || *plain)
+          return plain;
+        continue;
+      }
       if (in_batch_) {
         if (it_ != stream_.end()) {
           const std::size_t offset = it_.current_index();
@@ -655,10 +600,59 @@ private:
     }
     batch_size_ = lines;
     counted_ = 0;
+    plain_at_ = 0;
+    in_plain_ = true;
+    return true;
+  }
+
+  // The next record of the batch read by the plain scanner (true), or false when the batch is
+  // done or simdjson takes it over from its next record on (next() goes on either way).
+  Result<bool> next_plain(BillingRecord& record, std::string& malformed) {
+    const char* data = batch();
+    std::size_t at = plain_at_;
+    while (at < batch_size_ && is_json_space(data[at]))
+      ++at;
+    if (at == batch_size_) {
+      in_plain_ = false;
+      count_lines_to(batch_size_);
+      consume_batch();
+      return false;
+    }
+    // The buffer holds SIMDJSON_PADDING (more than the scanner's 16) bytes beyond size_.
+    if (const std::size_t length = plain_.scan(data + at, batch_size_ - at, record)) {
+      // Like the batch path, the next record must start a line of its own.
+      std::size_t after = at + length;
+      while (after < batch_size_ && is_blank(data[after]))
+        ++after;
+      if (after == batch_size_ || data[after] == '\n') {
+        malformed.clear();
+        count_lines_to(at);
+        record_offset_ = stream_offset_ + at;
+        record_read(line_);
+        plain_at_ = after;
+        return true;
+      }
+    }
+    // Not plain: simdjson reads the rest of the batch from this record, which starts a line
+    // (only blanks stand between it and the previous record's line end).
+    in_plain_ = false;
+    count_lines_to(at);
+    begin_ += at;
+    stream_offset_ += at;
+    batch_size_ -= at;
+    counted_ = 0;
+    if (Result<bool> started = start_simdjson(); !started || !*started)
+      return started;
+    return false;
+  }
+
+  // Starts simdjson's iteration over the batch; false when it cannot and the file was handed
+  // over.
+  Result<bool> start_simdjson() {
     // The buffer always holds SIMDJSON_PADDING bytes beyond size_.
     simdjson::error_code error = parser_
                                      .iterate_many(reinterpret_cast<const std::uint8_t*>(batch()),
-                                                   lines, std::max(lines, batch_bytes))
+                                                   batch_size_, std::max(batch_size_, batch_bytes))
                                      .get(stream_);
     if (!error) {
       it_ = stream_.begin();
@@ -718,6 +712,7 @@ private:
   // returned already (or, in a read of some ranges, lie outside them: records of other months,
   // which the caller skips anyway).
   Status fall_back() {
+    in_plain_ = false;
     in_batch_ = false;
     pending_error_.reset();
     Result<std::unique_ptr<ByteSource>> reopened = open_file(path_);
@@ -747,6 +742,7 @@ private:
   std::unique_ptr<ByteSource> bytes_;
   Decode decode_;
   NdjsonRecordDecoder decoder_;
+  PlainRecordScanner plain_;
   ondemand::parser parser_;
   ondemand::document_stream stream_;
   ondemand::document_stream::iterator it_;
@@ -762,7 +758,9 @@ private:
   std::size_t next_mark_ = 0;
   bool eof_ = false;
   bool bom_checked_ = false;
-  bool in_batch_ = false;
+  bool in_plain_ = false;    // the plain scanner reads the batch from plain_at_
+  std::size_t plain_at_ = 0; // in the batch
+  bool in_batch_ = false;    // simdjson reads the batch
   std::optional<Error> pending_error_;
   std::unique_ptr<RecordByRecordNdjson> fallback_;
   std::uint64_t resume_line_ = 0; // the fallback returns records from this line on
