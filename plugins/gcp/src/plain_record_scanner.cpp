@@ -203,8 +203,9 @@ bool PlainRecordScanner::object(BillingRecord& record, int nested) {
     skip_space();
     if (p_ >= end_)
       return false;
-    const KeyTable::Slot slot =
-        nested < 0 ? keys_.top(key) : keys_.child(static_cast<std::uint8_t>(nested), key);
+    const KeyTable::Slot slot = nested < 0
+                                    ? keys_.top_padded(key)
+                                    : keys_.child_padded(static_cast<std::uint8_t>(nested), key);
     const char first = *p_;
     if (first == '{') {
       if (nested < 0 && slot.kind == KeyTable::Kind::record) {
