@@ -67,12 +67,12 @@ std::size_t PlainRecordScanner::scan(const char* data, std::size_t size, Billing
   return length;
 }
 
-void PlainRecordScanner::skip_space() noexcept {
+[[gnu::always_inline]] inline void PlainRecordScanner::skip_space() noexcept {
   while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
     ++p_;
 }
 
-bool PlainRecordScanner::expect(char c) noexcept {
+[[gnu::always_inline]] inline bool PlainRecordScanner::expect(char c) noexcept {
   if (p_ < end_ && *p_ == c) {
     ++p_;
     return true;
@@ -81,7 +81,7 @@ bool PlainRecordScanner::expect(char c) noexcept {
 }
 
 // A string without escapes; `text` is its content. p_ is at the opening quote.
-bool PlainRecordScanner::string(std::string_view& text) {
+[[gnu::always_inline]] inline bool PlainRecordScanner::string(std::string_view& text) {
   const char* const start = ++p_;
   const char* const close = find_string_end(start, end_, high_bytes_);
   if (close >= end_ || *close != '"')
