@@ -87,16 +87,22 @@ Status timestamp_text(std::string_view text, std::string& out) {
 // {"v": ...} of a cell: a string, null, {"f": [...]} for a record, [{"v": ...}] for repeated.
 Status decode_cells(const std::vector<SchemaNode>& nodes, dom::array cells, BillingRecord& record);
 
-Status decode_scalar(const SchemaNode& node, dom::element value, std::string& out) {
-  out.clear();
+Status decode_scalar(const SchemaNode& node, dom::element value, BillingRecord& record,
+                     std::string_view& out) {
+  out = {};
   if (value.is_null())
     return {};
   std::string_view text;
   if (value.get(text))
     return data_error("BigQuery response: field " + node.name + " is not a string value");
-  if (node.timestamp)
-    return timestamp_text(text, out);
-  out.assign(text);
+  if (node.timestamp) {
+    std::string timestamp;
+    if (Status status = timestamp_text(text, timestamp); !status)
+      return status;
+    out = record.keep(timestamp);
+    return {};
+  }
+  out = record.keep(text);
   return {};
 }
 
@@ -118,7 +124,7 @@ Status decode_list(const SchemaNode& node, dom::element value, BillingRecord& re
       std::string_view text;
       if (sub.record || sub.repeated || cell["v"].get(v) || v.is_null() || v.get(text))
         continue;
-      record.set_element_field(*node.list, sub.name, text);
+      record.set_element_field(*node.list, sub.name, record.keep(text));
     }
   }
   return {};
@@ -142,7 +148,7 @@ Status decode_cells(const std::vector<SchemaNode>& nodes, dom::array cells, Bill
         if (Status status = decode_cells(node.fields, children, record); !status)
           return status;
     } else if (node.field) {
-      if (Status status = decode_scalar(node, value, record[*node.field]); !status)
+      if (Status status = decode_scalar(node, value, record, record[*node.field]); !status)
         return status;
     }
   }

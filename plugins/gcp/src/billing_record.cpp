@@ -80,7 +80,7 @@ private:
       skip_space();
       if (Status status = parse_value(value_); !status)
         return status;
-      record_.set_element_field(list_, key_, value_);
+      record_.set_element_field(list_, key_, record_.keep(value_));
       skip_space();
       if (consume('}'))
         return {};
@@ -310,24 +310,24 @@ void BillingRecord::set_element_field(ListField list, std::string_view key,
   if (list == ListField::credits) {
     Credit& credit = credits.back();
     if (key == "amount")
-      credit.amount.assign(value);
+      credit.amount = value;
     else if (key == "type")
-      credit.type.assign(value);
+      credit.type = value;
     else if (key == "name")
-      credit.name.assign(value);
+      credit.name = value;
     else if (key == "full_name")
-      credit.full_name.assign(value);
+      credit.full_name = value;
     else if (key == "id")
-      credit.id.assign(value);
+      credit.id = value;
     return;
   }
   Label& label = list == ListField::labels          ? labels.back()
                  : list == ListField::system_labels ? system_labels.back()
                                                     : project_labels.back();
   if (key == "key")
-    label.key.assign(value);
+    label.key = value;
   else if (key == "value")
-    label.value.assign(value);
+    label.value = value;
 }
 
 Status parse_list_cell(std::string_view text, ListField list, BillingRecord& record) {

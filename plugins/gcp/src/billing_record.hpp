@@ -6,6 +6,7 @@
 
 #include <billdrop/result.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -54,21 +55,58 @@ std::optional<Field> field_by_name(std::string_view dotted) noexcept;
 std::optional<ListField> list_field_by_name(std::string_view dotted) noexcept;
 std::string_view list_field_name(ListField field) noexcept;
 
+// A record's texts are views: into the reader's buffer, which holds the record until the next
+// one is read, or into the record's own storage (BillingRecord::keep) for text a reader made,
+// such as an unescaped string.
 struct Label {
-  std::string key;
-  std::string value;
+  std::string_view key;
+  std::string_view value;
 };
 
 struct Credit {
-  std::string name;
-  std::string amount;
-  std::string full_name;
-  std::string id;
-  std::string type;
+  std::string_view name;
+  std::string_view amount;
+  std::string_view full_name;
+  std::string_view id;
+  std::string_view type;
 };
 
-// A list whose elements keep their string capacity between records, so that filling it for
-// every row allocates nothing once warm.
+// Storage for the texts a reader makes while reading one record, kept until clear(). Texts never
+// move once kept (a full chunk is followed by a new one, never grown), and the chunks stay
+// allocated between records.
+class TextArena {
+public:
+  std::string_view keep(std::string_view text) {
+    if (text.empty())
+      return {};
+    for (;;) {
+      if (current_ == chunks_.size()) {
+        chunks_.emplace_back();
+        chunks_.back().reserve(std::max(chunk_bytes, text.size()));
+      }
+      std::string& chunk = chunks_[current_];
+      if (chunk.capacity() - chunk.size() >= text.size()) {
+        const std::size_t at = chunk.size();
+        chunk.append(text); // within the capacity: no chunk moves
+        return std::string_view(chunk.data() + at, text.size());
+      }
+      ++current_;
+    }
+  }
+  void clear() noexcept {
+    for (std::size_t i = 0; i < chunks_.size() && i <= current_; ++i)
+      chunks_[i].clear();
+    current_ = 0;
+  }
+
+private:
+  static constexpr std::size_t chunk_bytes = 4096;
+  std::vector<std::string> chunks_;
+  std::size_t current_ = 0;
+};
+
+// A list whose elements stay allocated between records, so that filling it for every row
+// allocates nothing once warm.
 template <class T>
 class ReusedList {
 public:
@@ -87,46 +125,47 @@ public:
   T& back() noexcept { return items_[size_ - 1]; }
 
 private:
-  static void clear_item(Label& label) noexcept {
-    label.key.clear();
-    label.value.clear();
-  }
-  static void clear_item(Credit& credit) noexcept {
-    credit.name.clear();
-    credit.amount.clear();
-    credit.full_name.clear();
-    credit.id.clear();
-    credit.type.clear();
-  }
+  static void clear_item(Label& label) noexcept { label = {}; }
+  static void clear_item(Credit& credit) noexcept { credit = {}; }
   std::vector<T> items_;
   std::size_t size_ = 0;
 };
 
+// Valid until the reader reads the next record, or the record is cleared.
 struct BillingRecord {
-  std::array<std::string, field_count> values; // empty: absent or null
+  std::array<std::string_view, field_count> values; // empty: absent or null
   ReusedList<Label> labels;
   ReusedList<Label> system_labels;
   ReusedList<Label> project_labels;
   ReusedList<Credit> credits;
 
   void clear() noexcept {
-    for (std::string& value : values)
-      value.clear();
+    values.fill({});
     labels.clear();
     system_labels.clear();
     project_labels.clear();
     credits.clear();
+    texts_.clear();
   }
-  std::string& operator[](Field field) noexcept { return values[static_cast<std::size_t>(field)]; }
-  const std::string& operator[](Field field) const noexcept {
+  std::string_view& operator[](Field field) noexcept {
     return values[static_cast<std::size_t>(field)];
   }
+  std::string_view operator[](Field field) const noexcept {
+    return values[static_cast<std::size_t>(field)];
+  }
+  // A copy of `text` that lives as long as the record's values: for text the reader made (an
+  // unescaped string) or holds only briefly.
+  std::string_view keep(std::string_view text) { return texts_.keep(text); }
 
   // Starts a new element of a repeated field.
   void add_element(ListField list);
   // Sets a sub-field ("key", "value"; "name", "amount", "full_name", "id", "type") of the element
-  // added last; sub-fields the mapping does not use are ignored.
+  // added last to `value`, which must live as long as the record's values (see keep());
+  // sub-fields the mapping does not use are ignored.
   void set_element_field(ListField list, std::string_view key, std::string_view value);
+
+private:
+  TextArena texts_;
 };
 
 // Reads a repeated field written into one CSV cell, either as JSON

@@ -85,7 +85,7 @@ public:
     malformed.clear();
     for (const ScalarColumn& column : scalars_)
       if (column.index < row_.size())
-        record[column.field].assign(row_[column.index]);
+        record[column.field] = row_[column.index]; // the row lives until the next one
     for (const ListColumn& column : lists_) {
       if (column.index >= row_.size())
         continue;
@@ -174,10 +174,11 @@ public:
   }
 
 private:
-  // A scalar as text: strings unescaped, numbers as written (exactness), null as empty.
+  // A scalar as text: strings unescaped, numbers as written (exactness), null as empty. Text as
+  // written stays in the reader's buffer; an unescaped string is kept by the record.
   static simdjson::error_code scalar_text(ondemand::value& value, ondemand::json_type type,
-                                          std::string& out) {
-    out.clear();
+                                          BillingRecord& record, std::string_view& out) {
+    out = {};
     std::string_view text;
     switch (type) {
     case ondemand::json_type::string:
@@ -190,6 +191,7 @@ private:
       }
       if (auto error = value.get_string().get(text))
         return error;
+      text = record.keep(text);
       break;
     case ondemand::json_type::number:
       text = trim_right(value.raw_json_token());
@@ -213,7 +215,7 @@ private:
     case ondemand::json_type::array:
       return simdjson::INCORRECT_TYPE;
     }
-    out.assign(text);
+    out = text;
     return simdjson::SUCCESS;
   }
 
@@ -250,7 +252,7 @@ private:
         if (auto error = read_list(array, static_cast<ListField>(slot.index), record))
           return error;
       } else if (slot.kind == KeyTable::Kind::scalar) {
-        if (auto error = scalar_text(value, type, record[static_cast<Field>(slot.index)]))
+        if (auto error = scalar_text(value, type, record, record[static_cast<Field>(slot.index)]))
           return error;
       }
     }
@@ -277,9 +279,10 @@ private:
           return error;
         if (type == ondemand::json_type::object || type == ondemand::json_type::array)
           continue; // nested values of an element are not used
-        if (auto error = scalar_text(value, type, value_))
+        std::string_view text;
+        if (auto error = scalar_text(value, type, record, text))
           return error;
-        record.set_element_field(list, key_, value_);
+        record.set_element_field(list, key_, text);
       }
     }
     return simdjson::SUCCESS;
@@ -288,7 +291,6 @@ private:
   const KeyTable& keys_;
   Decode decode_;
   std::string key_;
-  std::string value_;
 };
 
 // NDJSON read record by record: the SDK's splitter finds each record, which is copied into a

@@ -226,7 +226,7 @@ bool PlainRecordScanner::object(BillingRecord& record, int nested) {
       if (!scalar(first, text))
         return false;
       if (slot.kind == KeyTable::Kind::scalar)
-        record[static_cast<Field>(slot.index)].assign(text);
+        record[static_cast<Field>(slot.index)] = text;
     }
     skip_space();
     if (expect(','))

@@ -110,7 +110,7 @@ std::string_view cost_type_line_item_type(std::string_view cost_type, bool& know
 }
 
 Result<RoutedRecord> RowMapper::route(const BillingRecord& record) const {
-  const std::string& start_text = record[Field::usage_start_time];
+  const std::string_view start_text = record[Field::usage_start_time];
   if (trim_ascii(start_text).empty())
     return data_error("usage_start_time is blank");
   Result<UtcTime> start = parse_timestamp(trim_ascii(start_text));
@@ -162,7 +162,7 @@ Status RowMapper::parse_amounts(const BillingRecord& record) {
 
 void RowMapper::collect_dimensions(const BillingRecord& record, RowSink& sink) {
   dimensions_.clear();
-  const std::string& project = record[Field::project_id];
+  const std::string_view project = record[Field::project_id];
   dimensions_.emplace_back("resource/account",
                            project.empty() ? record[Field::billing_account_id] : project);
   if (!record[Field::service_description].empty())
@@ -277,7 +277,7 @@ Status RowMapper::write(const BillingRecord& record, const RoutedRecord& routed,
   bool known = true;
   const std::string_view type = cost_type_line_item_type(record[Field::cost_type], known);
   if (!known)
-    sink.note("gcp cost_type '" + record[Field::cost_type] + "' mapped to Usage");
+    sink.note("gcp cost_type '" + std::string(record[Field::cost_type]) + "' mapped to Usage");
 
   collect_dimensions(record, sink);
 
@@ -300,7 +300,7 @@ Status RowMapper::write(const BillingRecord& record, const RoutedRecord& routed,
   for (const Credit& credit : record.credits) {
     const std::string_view credit_type = credit_line_item_type(credit.type, known);
     if (!known)
-      sink.note("gcp credit type '" + credit.type + "' mapped to Credit");
+      sink.note("gcp credit type '" + std::string(credit.type) + "' mapped to Credit");
     sink.begin_row(origin);
     sink.field("time/usage_start", start_text_);
     sink.field("cost/cost", credit_texts_[i++]);
@@ -308,7 +308,7 @@ Status RowMapper::write(const BillingRecord& record, const RoutedRecord& routed,
     write_dimensions(sink);
     if (!credit.id.empty())
       sink.field("lineitem/id", credit.id);
-    const std::string& description = credit.full_name.empty() ? credit.name : credit.full_name;
+    const std::string_view description = credit.full_name.empty() ? credit.name : credit.full_name;
     if (!description.empty())
       sink.field("lineitem/description", description);
     if (Status status = sink.end_row(); !status)

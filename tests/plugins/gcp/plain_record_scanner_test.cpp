@@ -14,16 +14,21 @@
 namespace billdrop::gcp {
 namespace {
 
-// The scanner reads up to 16 bytes past the record: the buffer keeps them.
-std::size_t scan(const std::string& text, BillingRecord& record, Decode decode = Decode::full) {
-  std::string padded = text + std::string(64, 'x');
-  PlainRecordScanner scanner(key_table(decode));
-  return scanner.scan(padded.data(), text.size(), record);
-}
+// The scanner reads up to 16 bytes past the record, and the record's values are views into the
+// text: `buffer` keeps both for as long as the record is read.
+struct Scanner {
+  std::string buffer;
+  std::size_t scan(const std::string& text, BillingRecord& record, Decode decode = Decode::full) {
+    buffer = text + std::string(64, 'x');
+    PlainRecordScanner scanner(key_table(decode));
+    return scanner.scan(buffer.data(), text.size(), record);
+  }
+};
 
 // A JSON number's text as simdjson reads its value back ("2.50" and "2.5e0" both "2.5"); other
 // text as it is. Applied to both sides, so that the DOM's numbers compare with the text as written.
-std::string normal(const std::string& text) {
+std::string normal(std::string_view view) {
+  const std::string text(view);
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(text);
   simdjson::dom::element element;
@@ -74,7 +79,7 @@ bool reference(const std::string& text, BillingRecord& record, Decode decode = D
       record.add_element(list);
       for (simdjson::dom::key_value_pair field : fields)
         if (is_scalar(field.value))
-          record.set_element_field(list, field.key, dom_scalar(field.value));
+          record.set_element_field(list, field.key, record.keep(dom_scalar(field.value)));
     }
     return true;
   };
@@ -93,7 +98,7 @@ bool reference(const std::string& text, BillingRecord& record, Decode decode = D
         const std::string dotted = name + "." + std::string(child_key);
         if (is_scalar(child)) {
           if (std::optional<Field> field = wanted(dotted))
-            record[*field] = dom_scalar(child);
+            record[*field] = record.keep(dom_scalar(child));
         } else if (child.is_array() && decode == Decode::full) {
           if (std::optional<ListField> list = list_field_by_name(dotted))
             if (!read_list(*list, child))
@@ -106,7 +111,7 @@ bool reference(const std::string& text, BillingRecord& record, Decode decode = D
           if (!read_list(*list, value))
             return false;
     } else if (std::optional<Field> field = wanted(name)) {
-      record[*field] = dom_scalar(value);
+      record[*field] = record.keep(dom_scalar(value));
     }
   }
   return true;
@@ -121,7 +126,7 @@ void expect_same(const BillingRecord& scanned, const BillingRecord& expected,
   auto labels = [](const ReusedList<Label>& list) {
     std::vector<std::string> out;
     for (const Label& label : list)
-      out.push_back(label.key + "=" + normal(label.value));
+      out.push_back(std::string(label.key) + "=" + normal(label.value));
     return out;
   };
   EXPECT_EQ(labels(scanned.labels), labels(expected.labels)) << text;
@@ -130,8 +135,9 @@ void expect_same(const BillingRecord& scanned, const BillingRecord& expected,
   auto credits = [](const ReusedList<Credit>& list) {
     std::vector<std::string> out;
     for (const Credit& credit : list)
-      out.push_back(credit.name + "|" + normal(credit.amount) + "|" + credit.full_name + "|" +
-                    credit.id + "|" + credit.type);
+      out.push_back(std::string(credit.name) + "|" + normal(credit.amount) + "|" +
+                    std::string(credit.full_name) + "|" + std::string(credit.id) + "|" +
+                    std::string(credit.type));
     return out;
   };
   EXPECT_EQ(credits(scanned.credits), credits(expected.credits)) << text;
@@ -167,9 +173,10 @@ const std::vector<std::string>& records() {
 }
 
 TEST(PlainRecordScanner, ReadsAnExportRecordsFields) {
+  Scanner scanner;
   BillingRecord record;
   const std::string& text = records()[0];
-  ASSERT_EQ(scan(text, record), text.size());
+  ASSERT_EQ(scanner.scan(text, record), text.size());
   EXPECT_EQ(record[Field::service_description], "Compute Engine");
   EXPECT_EQ(record[Field::cost], "0.0125");
   EXPECT_EQ(record[Field::usage_amount], "3600");
@@ -189,19 +196,21 @@ TEST(PlainRecordScanner, ReadsAnExportRecordsFields) {
 TEST(PlainRecordScanner, ReadsEveryRealShapedRecordAsTheDomDoes) {
   for (const std::string& text : records())
     for (const Decode decode : {Decode::full, Decode::routing}) {
+      Scanner scanner;
       BillingRecord scanned;
       BillingRecord expected;
-      ASSERT_EQ(scan(text, scanned, decode), text.size()) << text;
+      ASSERT_EQ(scanner.scan(text, scanned, decode), text.size()) << text;
       ASSERT_TRUE(reference(text, expected, decode)) << text;
       expect_same(scanned, expected, text);
     }
 }
 
 TEST(PlainRecordScanner, TakesTheLastOfARepeatedKeyAndEveryElementOfARepeatedList) {
+  Scanner scanner;
   BillingRecord record;
   const std::string text = R"({"cost":1,"labels":[{"key":"a"}],"cost":2,"labels":[{"key":"b"}],)"
                            R"("service":{"id":"x"},"service":{"description":"y"}})";
-  ASSERT_EQ(scan(text, record), text.size());
+  ASSERT_EQ(scanner.scan(text, record), text.size());
   EXPECT_EQ(record[Field::cost], "2");
   EXPECT_EQ(record.labels.size(), 2u);
   EXPECT_EQ(record[Field::service_id], "x");
@@ -240,14 +249,16 @@ TEST(PlainRecordScanner, LeavesEveryOtherRecordToSimdjson) {
       std::string(R"({"x":)") + std::string(64, '[') + std::string(64, ']') + "}",
   };
   for (const std::string& text : others) {
+    Scanner scanner;
     BillingRecord record;
-    EXPECT_EQ(scan(text, record), 0u) << text;
+    EXPECT_EQ(scanner.scan(text, record), 0u) << text;
   }
   // 63 levels below the record are plain.
   const std::string deep =
       std::string(R"({"x":)") + std::string(63, '[') + std::string(63, ']') + R"(,"cost":5})";
+  Scanner scanner;
   BillingRecord record;
-  EXPECT_EQ(scan(deep, record), deep.size());
+  EXPECT_EQ(scanner.scan(deep, record), deep.size());
   EXPECT_EQ(record[Field::cost], "5");
 }
 
@@ -270,9 +281,10 @@ TEST(PlainRecordScanner, AgreesWithTheDomOnEveryMutationOfARecord) {
   std::size_t taken = 0;
   std::size_t left = 0;
   auto check = [&](const std::string& text) {
+    Scanner scanner;
     BillingRecord scanned;
     BillingRecord expected;
-    const std::size_t length = scan(text, scanned);
+    const std::size_t length = scanner.scan(text, scanned);
     const bool valid = reference(text, expected);
     if (length != 0) {
       ++taken;
