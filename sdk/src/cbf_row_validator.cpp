@@ -163,49 +163,6 @@ const std::array<std::string, kColumnCount> kColumnKeys = [] {
   return keys;
 }();
 
-// True when `value` is a decimal exactly as Decimal::append_to writes it ("-12.50", "0", "7"):
-// an optional '-' (not on a zero), no leading zeros, a fraction only after a digit, and at most 38
-// digits (well within a Decimal's 76, and the fast path's bound). Such a value is copied as it is
-// instead of being parsed and written again; everything else takes the full parse.
-bool is_canonical_decimal(std::string_view value) noexcept {
-  const char* const p = value.data();
-  const std::size_t n = value.size();
-  // The end of the run of digits from `i`: eight at a time while it lasts, then one by one.
-  const auto digits_from = [&](std::size_t i) {
-    for (; i + 8 <= n; i += 8) {
-      std::uint64_t word;
-      std::memcpy(&word, p + i, sizeof word);
-      // Every byte is 0x30..0x39: its high nibble is 3, and adding 6 leaves it 3.
-      constexpr std::uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ULL;
-      if (((word & kHigh) | (((word + 0x0606060606060606ULL) & kHigh) >> 4)) !=
-          0x3333333333333333ULL)
-        break;
-    }
-    while (i < n && static_cast<unsigned char>(p[i] - '0') <= 9)
-      ++i;
-    return i;
-  };
-  const bool negative = n > 0 && p[0] == '-';
-  const std::size_t integer = negative ? 1 : 0;
-  std::size_t i = digits_from(integer);
-  if (i == integer || (p[integer] == '0' && i > integer + 1))
-    return false; // no digits, or a leading zero
-  std::size_t digits = i - integer;
-  if (i < n) {
-    if (p[i] != '.')
-      return false;
-    const std::size_t fraction = i + 1;
-    i = digits_from(fraction);
-    if (i == fraction || i != n)
-      return false;
-    digits += i - fraction;
-  }
-  if (digits > 38)
-    return false;
-  // A negative zero ("-0.00") is written without its sign.
-  return !negative || value.find_first_not_of("-.0") != std::string_view::npos;
-}
-
 // Writes the canonical JSON object straight into the row's string: the string is opened to its
 // whole capacity, written through a pointer with one room check per piece, and cut to length at
 // close(). (Appending piece by piece to a std::string checks capacity and length at every
@@ -567,7 +524,7 @@ private:
   }
 
   void write_decimal(JsonObject& object, const ColumnInfo& column, std::string_view value) {
-    if (column.column != Column::cost && is_canonical_decimal(value)) {
+    if (column.column != Column::cost && Decimal::is_canonical(value)) {
       object.column_key(column.column);
       object.plain_string(value);
       return;
@@ -584,7 +541,7 @@ private:
       out_.cost = *number;
     object.column_key(column.column);
     // The cost is parsed for the month's total; a canonical one is written as it came.
-    if (column.column == Column::cost && is_canonical_decimal(value)) {
+    if (column.column == Column::cost && Decimal::is_canonical(value)) {
       object.plain_string(value);
       return;
     }

@@ -675,5 +675,33 @@ TEST(DecimalCompare, SortsNumerically) {
   EXPECT_EQ(printed, expected);
 }
 
+// is_canonical() says which text needs no parse: exactly the text that append_to() writes back
+// unchanged.
+TEST(DecimalCanonical, IsTheTextThatRoundTripsUnchanged) {
+  for (const std::string_view text : {"0", "7", "-12.50", "0.001000", "-0.012345", "3600",
+                                      "123456789012345678901234567890.12345678"})
+    EXPECT_TRUE(Decimal::is_canonical(text)) << text;
+  // Each of these parses, but is written differently (or is not a decimal at all).
+  for (const std::string_view text :
+       {"", "-", "+1", "01", "-0", "-0.00", "1.", ".5", "1e3", "-5e-06", " 1", "1 ", "1,5",
+        "0x10", "1234567890123456789012345678901234567.89"})
+    EXPECT_FALSE(Decimal::is_canonical(text)) << text;
+  // Against the parse for every text of up to four characters over the decimal alphabet.
+  const std::string alphabet = "-0.15e";
+  std::vector<std::string> texts = {""};
+  for (int length = 1; length <= 4; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& text : texts)
+      for (const char c : alphabet)
+        longer.push_back(text + c);
+    for (const std::string& text : longer) {
+      Result<Decimal> parsed = Decimal::parse(text);
+      const bool round_trips = parsed && parsed->to_string() == text;
+      EXPECT_EQ(Decimal::is_canonical(text), round_trips) << text;
+    }
+    texts = std::move(longer);
+  }
+}
+
 } // namespace
 } // namespace billdrop

@@ -51,13 +51,21 @@ int to_int(std::string_view digits) noexcept {
   return value;
 }
 
-Result<Decimal> parse_amount(std::string_view name, std::string_view text) {
-  const std::string_view trimmed = trim_ascii(text);
-  Result<Decimal> value = Decimal::parse(trimmed);
+// An amount as CBF text in `out`: as written when it already is the canonical text of its value
+// (the common case: "0.001000", "-0.012345"), else parsed and written ("-5e-06" is
+// "-0.000005").
+Status amount_text(std::string_view name, std::string_view text, std::string& out) {
+  out.clear();
+  if (Decimal::is_canonical(text)) {
+    out.assign(text);
+    return {};
+  }
+  Result<Decimal> value = Decimal::parse(trim_ascii(text));
   if (!value)
     return data_error(std::string(name) + " " + quote_for_message(text) +
                       " is not a decimal number");
-  return value;
+  value->append_to(out);
+  return {};
 }
 
 } // namespace
@@ -130,19 +138,15 @@ Result<RoutedRecord> RowMapper::route(const BillingRecord& record) const {
 Status RowMapper::parse_amounts(const BillingRecord& record) {
   if (trim_ascii(record[Field::cost]).empty())
     return data_error("cost is blank");
-  Result<Decimal> cost = parse_amount("cost", record[Field::cost]);
-  if (!cost)
-    return cost.error();
-  cost_text_.clear();
-  cost->append_to(cost_text_);
+  if (Status status = amount_text("cost", record[Field::cost], cost_text_); !status)
+    return status;
 
   usage_amount_text_.clear();
-  if (!trim_ascii(record[Field::usage_amount]).empty()) {
-    Result<Decimal> amount = parse_amount("usage.amount", record[Field::usage_amount]);
-    if (!amount)
-      return amount.error();
-    amount->append_to(usage_amount_text_);
-  }
+  if (!trim_ascii(record[Field::usage_amount]).empty())
+    if (Status status =
+            amount_text("usage.amount", record[Field::usage_amount], usage_amount_text_);
+        !status)
+      return status;
 
   if (credit_texts_.size() < record.credits.size())
     credit_texts_.resize(record.credits.size());
@@ -150,11 +154,8 @@ Status RowMapper::parse_amounts(const BillingRecord& record) {
   for (const Credit& credit : record.credits) {
     if (trim_ascii(credit.amount).empty())
       return data_error("credit " + quote_for_message(credit.name) + " has no amount");
-    Result<Decimal> amount = parse_amount("credit amount", credit.amount);
-    if (!amount)
-      return amount.error();
-    credit_texts_[i].clear();
-    amount->append_to(credit_texts_[i]);
+    if (Status status = amount_text("credit amount", credit.amount, credit_texts_[i]); !status)
+      return status;
     ++i;
   }
   return {};

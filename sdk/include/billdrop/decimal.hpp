@@ -43,6 +43,12 @@ public:
   // quotes the input.
   static Result<Decimal> parse(std::string_view text);
 
+  // Whether `text` is a decimal exactly as append_to() writes it ("-12.50", "0", "7"): an
+  // optional '-' (not on a zero), no leading zeros, a fraction only after a digit, at most 38
+  // digits. Such text can be passed on as it is instead of being parsed and written again:
+  // parse(text)->to_string() == text.
+  static bool is_canonical(std::string_view text) noexcept;
+
   // parse() that throws ErrorException; for tests and constants.
   static Decimal from_string(std::string_view text);
   static Decimal from_int(std::int64_t value) noexcept;
