@@ -32,6 +32,11 @@ void optional_field(RowSink& sink, std::string_view key, std::string_view value)
     sink.field(key, value);
 }
 
+// Whether `text` is a decimal; canonical text ("-12.50"), nearly every cost, needs no parse.
+bool is_decimal(std::string_view text) {
+  return Decimal::is_canonical(text) || Decimal::parse(text).ok();
+}
+
 } // namespace
 
 ChargeType line_item_type(std::string_view category, std::string_view charge_class,
@@ -164,18 +169,20 @@ Status RowMapper::write(const CsvRecord& record, const FocusHeader& header, std:
     sink.reject(origin, "BilledCost is empty; FOCUS requires it on every row");
     return {};
   }
-  const Result<Decimal> billed_value = Decimal::parse(billed);
-  if (!billed_value) {
+  if (!is_decimal(billed)) {
     reject_not_decimal(Column::billed_cost, billed);
     return {};
   }
+  // Canonical text writes no sign on a zero; any other decimal text is parsed for its sign.
+  const bool billed_negative =
+      Decimal::is_canonical(billed) ? billed.front() == '-' : Decimal::parse(billed)->is_negative();
   const std::string_view effective = header.get(record, Column::effective_cost);
-  if (!effective.empty() && !Decimal::parse(effective)) {
+  if (!effective.empty() && !is_decimal(effective)) {
     reject_not_decimal(Column::effective_cost, effective);
     return {};
   }
   const std::string_view list = header.get(record, Column::list_cost);
-  if (!list.empty() && !Decimal::parse(list)) {
+  if (!list.empty() && !is_decimal(list)) {
     reject_not_decimal(Column::list_cost, list);
     return {};
   }
@@ -189,15 +196,15 @@ Status RowMapper::write(const CsvRecord& record, const FocusHeader& header, std:
     amount = header.get(record, Column::pricing_quantity);
     units = header.get(record, Column::pricing_unit);
   }
-  if (!amount.empty() && !Decimal::parse(amount)) {
+  if (!amount.empty() && !is_decimal(amount)) {
     reject_not_decimal(amount_column, amount);
     return {};
   }
 
   const std::string_view category = header.get(record, Column::charge_category);
-  const ChargeType type = line_item_type(
-      category, header.get(record, Column::charge_class),
-      !header.get(record, Column::commitment_discount_id).empty(), billed_value->is_negative());
+  const ChargeType type =
+      line_item_type(category, header.get(record, Column::charge_class),
+                     !header.get(record, Column::commitment_discount_id).empty(), billed_negative);
   if (!type.known)
     sink.note("ChargeCategory " + quote_for_message(category) +
               " is not a FOCUS category: " + "mapped to Usage");
