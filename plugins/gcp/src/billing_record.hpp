@@ -131,8 +131,15 @@ private:
   std::size_t size_ = 0;
 };
 
-// Valid until the reader reads the next record, or the record is cleared.
+// Valid until the reader reads the next record, or the record is cleared. Not copyable: a copy's
+// views would still point into this record's storage.
 struct BillingRecord {
+  BillingRecord() = default;
+  BillingRecord(const BillingRecord&) = delete;
+  BillingRecord& operator=(const BillingRecord&) = delete;
+  BillingRecord(BillingRecord&&) = default;
+  BillingRecord& operator=(BillingRecord&&) = default;
+
   std::array<std::string_view, field_count> values; // empty: absent or null
   ReusedList<Label> labels;
   ReusedList<Label> system_labels;

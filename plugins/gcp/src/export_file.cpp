@@ -770,6 +770,15 @@ private:
 
 } // namespace
 
+void decode_ndjson_record(std::string_view text, Decode decode, std::string& buffer,
+                          BillingRecord& record, std::string& malformed) {
+  buffer.assign(text);
+  buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
+  ondemand::parser parser;
+  NdjsonRecordDecoder(decode).decode(parser.iterate(buffer.data(), text.size(), buffer.size()),
+                                     record, malformed);
+}
+
 Result<ExportFormat> parse_export_format(std::string_view text) {
   if (text == "auto")
     return ExportFormat::automatic;

@@ -84,4 +84,11 @@ private:
   std::uint64_t last_line_ = 0; // where the last record read starts
 };
 
+// Decodes one NDJSON record with simdjson On Demand, exactly as the reader decodes every record
+// the plain scanner leaves (and as it decoded every record before the scanner): the reference
+// the scanner's tests hold it to. `buffer` receives the text, padded, and holds what the record's
+// values point into.
+void decode_ndjson_record(std::string_view text, Decode decode, std::string& buffer,
+                          BillingRecord& record, std::string& malformed);
+
 } // namespace billdrop::gcp

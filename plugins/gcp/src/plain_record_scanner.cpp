@@ -147,7 +147,8 @@ bool PlainRecordScanner::scalar(char first, std::string_view& text) {
   }
 }
 
-// Any value, checked and dropped; `depth` is how deep it nests. p_ is at its first character.
+// Any value, checked and dropped; `depth` is the depth of the object or array holding it (the
+// record is 1). p_ is at its first character.
 bool PlainRecordScanner::skip_value(int depth) {
   if (p_ >= end_)
     return false;
@@ -216,7 +217,7 @@ bool PlainRecordScanner::object(BillingRecord& record, int nested) {
       }
     } else if (first == '[') {
       if (slot.kind == KeyTable::Kind::list) {
-        if (!list(static_cast<ListField>(slot.index), record))
+        if (!list(static_cast<ListField>(slot.index), record, depth))
           return false;
       } else if (!skip_value(depth)) {
         return false;
@@ -238,8 +239,8 @@ bool PlainRecordScanner::object(BillingRecord& record, int nested) {
 
 // A repeated field: objects whose scalars are kept by name and whose nested values are dropped,
 // as NdjsonRecordDecoder::read_list reads them. An element that is not an object is malformed,
-// which simdjson reports. p_ is at '['.
-bool PlainRecordScanner::list(ListField list, BillingRecord& record) {
+// which simdjson reports. p_ is at '['; `depth` is the depth of the object holding the list.
+bool PlainRecordScanner::list(ListField list, BillingRecord& record, int depth) {
   ++p_;
   skip_space();
   if (expect(']'))
@@ -263,7 +264,7 @@ bool PlainRecordScanner::list(ListField list, BillingRecord& record) {
           return false;
         const char first = *p_;
         if (first == '{' || first == '[') {
-          if (!skip_value(3))
+          if (!skip_value(depth + 2)) // in an element, in the list
             return false;
         } else {
           std::string_view text;

@@ -29,7 +29,7 @@ public:
 
 private:
   bool object(BillingRecord& record, int nested);
-  bool list(ListField list, BillingRecord& record);
+  bool list(ListField list, BillingRecord& record, int depth);
   bool skip_value(int depth);
   bool string(std::string_view& text);
   bool number(std::string_view& text);

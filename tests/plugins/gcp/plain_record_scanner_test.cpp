@@ -1,9 +1,12 @@
-// The plain NDJSON record scanner (plain_record_scanner.cpp) against simdjson's DOM parser, which
-// checks the whole document: every record the scanner takes must be valid JSON whose fields, read
-// from the DOM, are the scanner's; every valid record without an escape must be taken. Thousands
-// of mutations of real-shaped records (a byte replaced, dropped or doubled, the record cut short)
-// hold both directions; the named cases below show what each rule means.
+// The plain NDJSON record scanner (plain_record_scanner.cpp) against the two readers it must agree
+// with: simdjson On Demand as the reader decodes every other record (decode_ndjson_record), whose
+// fields it must give byte for byte, and simdjson's DOM parser, which checks the whole document:
+// every record the scanner takes must be valid JSON, and every valid record without an escape must
+// be taken. Thousands of mutations of real-shaped records (a byte replaced, dropped or doubled,
+// the record cut short) hold all three; the named cases below show what each rule means.
 #include "plain_record_scanner.hpp"
+
+#include "export_file.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -143,6 +146,32 @@ void expect_same(const BillingRecord& scanned, const BillingRecord& expected,
   EXPECT_EQ(credits(scanned.credits), credits(expected.credits)) << text;
 }
 
+// Every field of two records, as text.
+void expect_identical(const BillingRecord& scanned, const BillingRecord& expected,
+                      const std::string& text) {
+  for (std::size_t i = 0; i < field_count; ++i)
+    EXPECT_EQ(scanned.values[i], expected.values[i])
+        << field_name(static_cast<Field>(i)) << " in " << text;
+  auto labels = [](const ReusedList<Label>& list) {
+    std::vector<std::string> out;
+    for (const Label& label : list)
+      out.push_back(std::string(label.key) + "=" + std::string(label.value));
+    return out;
+  };
+  EXPECT_EQ(labels(scanned.labels), labels(expected.labels)) << text;
+  EXPECT_EQ(labels(scanned.system_labels), labels(expected.system_labels)) << text;
+  EXPECT_EQ(labels(scanned.project_labels), labels(expected.project_labels)) << text;
+  auto credits = [](const ReusedList<Credit>& list) {
+    std::vector<std::string> out;
+    for (const Credit& credit : list)
+      out.push_back(std::string(credit.name) + "|" + std::string(credit.amount) + "|" +
+                    std::string(credit.full_name) + "|" + std::string(credit.id) + "|" +
+                    std::string(credit.type));
+    return out;
+  };
+  EXPECT_EQ(credits(scanned.credits), credits(expected.credits)) << text;
+}
+
 // Real-shaped records: an export's record, one with unknown nested values, a pretty-printed one
 // and one with UTF-8 text.
 const std::vector<std::string>& records() {
@@ -193,7 +222,7 @@ TEST(PlainRecordScanner, ReadsAnExportRecordsFields) {
   EXPECT_EQ(record.credits.begin()->full_name, "");
 }
 
-TEST(PlainRecordScanner, ReadsEveryRealShapedRecordAsTheDomDoes) {
+TEST(PlainRecordScanner, ReadsEveryRealShapedRecordAsSimdjsonDoes) {
   for (const std::string& text : records())
     for (const Decode decode : {Decode::full, Decode::routing}) {
       Scanner scanner;
@@ -202,6 +231,12 @@ TEST(PlainRecordScanner, ReadsEveryRealShapedRecordAsTheDomDoes) {
       ASSERT_EQ(scanner.scan(text, scanned, decode), text.size()) << text;
       ASSERT_TRUE(reference(text, expected, decode)) << text;
       expect_same(scanned, expected, text);
+      std::string buffer;
+      std::string malformed;
+      BillingRecord decoded;
+      decode_ndjson_record(text, decode, buffer, decoded, malformed);
+      EXPECT_EQ(malformed, "");
+      expect_identical(scanned, decoded, text);
     }
 }
 
@@ -273,9 +308,10 @@ TEST(PlainRecordScanner, NeverReadsPastTheRecordsEnd) {
 }
 
 // Every mutation of every record: a byte replaced by one of the characters that matter to JSON,
-// dropped or doubled, and every prefix. What the scanner takes, the DOM parses to the same
-// fields; what the DOM parses as an object and holds no backslash, the scanner takes whole.
-TEST(PlainRecordScanner, AgreesWithTheDomOnEveryMutationOfARecord) {
+// dropped or doubled, and every prefix. What the scanner takes, On Demand decodes to the same
+// texts and the DOM parses to the same values; what the DOM parses as an object and holds no
+// backslash, the scanner takes whole.
+TEST(PlainRecordScanner, AgreesWithSimdjsonOnEveryMutationOfARecord) {
   const std::string replacements =
       std::string("\"\\{}[],:0-.eE+ \n\ttfnu1\x01\x7F\x80\xC3") + std::string(1, '\0');
   std::size_t taken = 0;
@@ -291,6 +327,12 @@ TEST(PlainRecordScanner, AgreesWithTheDomOnEveryMutationOfARecord) {
       BillingRecord prefix;
       ASSERT_TRUE(reference(text.substr(0, length), prefix)) << text;
       expect_same(scanned, prefix, text);
+      std::string buffer;
+      std::string malformed;
+      BillingRecord decoded;
+      decode_ndjson_record(text.substr(0, length), Decode::full, buffer, decoded, malformed);
+      EXPECT_EQ(malformed, "") << text;
+      expect_identical(scanned, decoded, text);
     } else {
       ++left;
     }
