@@ -91,6 +91,17 @@ std::size_t PlainRecordScanner::scan(const char* data, std::size_t size, Billing
   return true;
 }
 
+// An object member's key and its ':', up to the value's first character, which is there.
+[[gnu::always_inline]] inline bool PlainRecordScanner::member_key(std::string_view& key) {
+  if (p_ >= end_ || *p_ != '"' || !string(key))
+    return false;
+  skip_space();
+  if (!expect(':'))
+    return false;
+  skip_space();
+  return p_ < end_;
+}
+
 // A number as RFC 8259 writes it; `text` is as written. p_ is at '-' or a digit.
 bool PlainRecordScanner::number(std::string_view& text) {
   const char* const start = p_;
@@ -167,12 +178,8 @@ bool PlainRecordScanner::skip_value(int depth) {
   for (;;) {
     if (first == '{') {
       std::string_view key;
-      if (p_ >= end_ || *p_ != '"' || !string(key))
+      if (!member_key(key))
         return false;
-      skip_space();
-      if (!expect(':'))
-        return false;
-      skip_space();
     }
     if (!skip_value(depth + 1))
       return false;
@@ -196,13 +203,7 @@ bool PlainRecordScanner::object(BillingRecord& record, int nested) {
     return true;
   for (;;) {
     std::string_view key;
-    if (p_ >= end_ || *p_ != '"' || !string(key))
-      return false;
-    skip_space();
-    if (!expect(':'))
-      return false;
-    skip_space();
-    if (p_ >= end_)
+    if (!member_key(key))
       return false;
     const KeyTable::Slot slot = nested < 0
                                     ? keys_.top_padded(key)
@@ -254,13 +255,7 @@ bool PlainRecordScanner::list(ListField list, BillingRecord& record, int depth) 
     if (!expect('}')) {
       for (;;) {
         std::string_view key;
-        if (p_ >= end_ || *p_ != '"' || !string(key))
-          return false;
-        skip_space();
-        if (!expect(':'))
-          return false;
-        skip_space();
-        if (p_ >= end_)
+        if (!member_key(key))
           return false;
         const char first = *p_;
         if (first == '{' || first == '[') {

@@ -32,6 +32,7 @@ private:
   bool list(ListField list, BillingRecord& record, int depth);
   bool skip_value(int depth);
   bool string(std::string_view& text);
+  bool member_key(std::string_view& key);
   bool number(std::string_view& text);
   bool literal(std::string_view word);
   bool scalar(char first, std::string_view& text);

@@ -120,56 +120,40 @@ bool reference(const std::string& text, BillingRecord& record, Decode decode = D
   return true;
 }
 
+std::string as_written(std::string_view text) {
+  return std::string(text);
+}
+
+// Every field of a record, a line each ("cost=0.5", "labels: env=prod"), each value as `value`
+// renders it.
+std::vector<std::string> fields_of(const BillingRecord& record,
+                                   std::string (*value)(std::string_view)) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < field_count; ++i)
+    out.push_back(std::string(field_name(static_cast<Field>(i))) + "=" + value(record.values[i]));
+  const std::pair<const char*, const ReusedList<Label>*> lists[] = {
+      {"labels", &record.labels},
+      {"system_labels", &record.system_labels},
+      {"project.labels", &record.project_labels}};
+  for (const auto& [name, list] : lists)
+    for (const Label& label : *list)
+      out.push_back(std::string(name) + ": " + std::string(label.key) + "=" + value(label.value));
+  for (const Credit& credit : record.credits)
+    out.push_back("credit: " + value(credit.name) + "|" + value(credit.amount) + "|" +
+                  value(credit.full_name) + "|" + value(credit.id) + "|" + value(credit.type));
+  return out;
+}
+
 // Every field of two records, numbers compared by value.
 void expect_same(const BillingRecord& scanned, const BillingRecord& expected,
                  const std::string& text) {
-  for (std::size_t i = 0; i < field_count; ++i)
-    EXPECT_EQ(normal(scanned.values[i]), normal(expected.values[i]))
-        << field_name(static_cast<Field>(i)) << " in " << text;
-  auto labels = [](const ReusedList<Label>& list) {
-    std::vector<std::string> out;
-    for (const Label& label : list)
-      out.push_back(std::string(label.key) + "=" + normal(label.value));
-    return out;
-  };
-  EXPECT_EQ(labels(scanned.labels), labels(expected.labels)) << text;
-  EXPECT_EQ(labels(scanned.system_labels), labels(expected.system_labels)) << text;
-  EXPECT_EQ(labels(scanned.project_labels), labels(expected.project_labels)) << text;
-  auto credits = [](const ReusedList<Credit>& list) {
-    std::vector<std::string> out;
-    for (const Credit& credit : list)
-      out.push_back(std::string(credit.name) + "|" + normal(credit.amount) + "|" +
-                    std::string(credit.full_name) + "|" + std::string(credit.id) + "|" +
-                    std::string(credit.type));
-    return out;
-  };
-  EXPECT_EQ(credits(scanned.credits), credits(expected.credits)) << text;
+  EXPECT_EQ(fields_of(scanned, normal), fields_of(expected, normal)) << text;
 }
 
 // Every field of two records, as text.
 void expect_identical(const BillingRecord& scanned, const BillingRecord& expected,
                       const std::string& text) {
-  for (std::size_t i = 0; i < field_count; ++i)
-    EXPECT_EQ(scanned.values[i], expected.values[i])
-        << field_name(static_cast<Field>(i)) << " in " << text;
-  auto labels = [](const ReusedList<Label>& list) {
-    std::vector<std::string> out;
-    for (const Label& label : list)
-      out.push_back(std::string(label.key) + "=" + std::string(label.value));
-    return out;
-  };
-  EXPECT_EQ(labels(scanned.labels), labels(expected.labels)) << text;
-  EXPECT_EQ(labels(scanned.system_labels), labels(expected.system_labels)) << text;
-  EXPECT_EQ(labels(scanned.project_labels), labels(expected.project_labels)) << text;
-  auto credits = [](const ReusedList<Credit>& list) {
-    std::vector<std::string> out;
-    for (const Credit& credit : list)
-      out.push_back(std::string(credit.name) + "|" + std::string(credit.amount) + "|" +
-                    std::string(credit.full_name) + "|" + std::string(credit.id) + "|" +
-                    std::string(credit.type));
-    return out;
-  };
-  EXPECT_EQ(credits(scanned.credits), credits(expected.credits)) << text;
+  EXPECT_EQ(fields_of(scanned, as_written), fields_of(expected, as_written)) << text;
 }
 
 // Real-shaped records: an export's record, one with unknown nested values, a pretty-printed one
