@@ -683,8 +683,8 @@ TEST(DecimalCanonical, IsTheTextThatRoundTripsUnchanged) {
     EXPECT_TRUE(Decimal::is_canonical(text)) << text;
   // Each of these parses, but is written differently (or is not a decimal at all).
   for (const std::string_view text :
-       {"", "-", "+1", "01", "-0", "-0.00", "1.", ".5", "1e3", "-5e-06", " 1", "1 ", "1,5",
-        "0x10", "1234567890123456789012345678901234567.89"})
+       {"", "-", "+1", "01", "-0", "-0.00", "1.", ".5", "1e3", "-5e-06", " 1", "1 ", "1,5", "0x10",
+        "1234567890123456789012345678901234567.89"})
     EXPECT_FALSE(Decimal::is_canonical(text)) << text;
   // Against the parse for every text of up to four characters over the decimal alphabet.
   const std::string alphabet = "-0.15e";
