@@ -701,6 +701,26 @@ TEST(DecimalCanonical, IsTheTextThatRoundTripsUnchanged) {
     }
     texts = std::move(longer);
   }
+  // Longer numbers, built to be near the canonical form: a sign, a run of digits that may start
+  // with a zero, a point and up to 45 more digits (past the 38 is_canonical takes).
+  std::mt19937 random(20261208);
+  for (int n = 0; n < 20000; ++n) {
+    std::string text = random() % 4 == 0 ? "-" : "";
+    const int integer = static_cast<int>(random() % 4);
+    for (int k = 0; k < integer; ++k)
+      text += static_cast<char>('0' + random() % (k == 0 ? 2 : 10));
+    if (random() % 3 != 0) {
+      text += '.';
+      const int fraction = static_cast<int>(random() % 46);
+      for (int k = 0; k < fraction; ++k)
+        text += static_cast<char>('0' + random() % (random() % 2 == 0 ? 1 : 10));
+    }
+    Result<Decimal> parsed = Decimal::parse(text);
+    const std::size_t digits = static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }));
+    const bool round_trips = parsed && parsed->to_string() == text && digits <= 38;
+    EXPECT_EQ(Decimal::is_canonical(text), round_trips) << text;
+  }
 }
 
 } // namespace
