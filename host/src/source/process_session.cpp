@@ -38,16 +38,8 @@ std::string signal_text(int number) {
 }
 
 bool send_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
+  return runner::move_fully(
+      data, size, [fd](const char* at, std::size_t n) { return ::send(fd, at, n, MSG_NOSIGNAL); });
 }
 
 // A descriptor of ours, at 10 or above, close-on-exec: the runner's file actions move it to its

@@ -82,11 +82,13 @@ struct FrameHeader {
 };
 static_assert(sizeof(FrameHeader) == 8);
 
-// Reads exactly `size` bytes from the pipe or socket `fd` (again after a signal); false at the end
-// of the input or on an error.
-inline bool read_fully(int fd, char* data, std::size_t size) {
+// Calls `step(data, size)` (a read, write or send of at most `size` bytes, returning what ::read
+// returns) until every byte has moved, again after a signal; false at the end of the input or on
+// an error.
+template <class Byte, class Step>
+bool move_fully(Byte* data, std::size_t size, Step step) {
   while (size > 0) {
-    const ssize_t n = ::read(fd, data, size);
+    const ssize_t n = step(data, size);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -97,19 +99,14 @@ inline bool read_fully(int fd, char* data, std::size_t size) {
   return true;
 }
 
-// Writes every byte of [data, data + size) to `fd` (again after a signal); false when the reader
-// is gone.
+// Reads exactly `size` bytes from the pipe or socket `fd`.
+inline bool read_fully(int fd, char* data, std::size_t size) {
+  return move_fully(data, size, [fd](char* at, std::size_t n) { return ::read(fd, at, n); });
+}
+
+// Writes every byte of [data, data + size) to `fd`; false when the reader is gone.
 inline bool write_fully(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
+  return move_fully(data, size, [fd](const char* at, std::size_t n) { return ::write(fd, at, n); });
 }
 
 // The next frame on `fd`, its type and payload; nullopt at the end of the input (the other end is

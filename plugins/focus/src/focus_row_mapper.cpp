@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <cstring>
+#include <optional>
 
 namespace billdrop::focus {
 namespace {
@@ -35,6 +36,17 @@ void optional_field(RowSink& sink, std::string_view key, std::string_view value)
 // Whether `text` is a decimal; canonical text ("-12.50"), nearly every cost, needs no parse.
 bool is_decimal(std::string_view text) {
   return Decimal::is_canonical(text) || Decimal::parse(text).ok();
+}
+
+// Whether the decimal `text` is negative; nullopt when it is no decimal. Canonical text writes no
+// sign on a zero, so its first character tells; any other text is parsed.
+std::optional<bool> negative_decimal(std::string_view text) {
+  if (Decimal::is_canonical(text))
+    return text.front() == '-';
+  Result<Decimal> value = Decimal::parse(text);
+  if (!value)
+    return std::nullopt;
+  return value->is_negative();
 }
 
 } // namespace
@@ -169,13 +181,11 @@ Status RowMapper::write(const CsvRecord& record, const FocusHeader& header, std:
     sink.reject(origin, "BilledCost is empty; FOCUS requires it on every row");
     return {};
   }
-  if (!is_decimal(billed)) {
+  const std::optional<bool> billed_negative = negative_decimal(billed);
+  if (!billed_negative) {
     reject_not_decimal(Column::billed_cost, billed);
     return {};
   }
-  // Canonical text writes no sign on a zero; any other decimal text is parsed for its sign.
-  const bool billed_negative =
-      Decimal::is_canonical(billed) ? billed.front() == '-' : Decimal::parse(billed)->is_negative();
   const std::string_view effective = header.get(record, Column::effective_cost);
   if (!effective.empty() && !is_decimal(effective)) {
     reject_not_decimal(Column::effective_cost, effective);
@@ -204,7 +214,7 @@ Status RowMapper::write(const CsvRecord& record, const FocusHeader& header, std:
   const std::string_view category = header.get(record, Column::charge_category);
   const ChargeType type =
       line_item_type(category, header.get(record, Column::charge_class),
-                     !header.get(record, Column::commitment_discount_id).empty(), billed_negative);
+                     !header.get(record, Column::commitment_discount_id).empty(), *billed_negative);
   if (!type.known)
     sink.note("ChargeCategory " + quote_for_message(category) +
               " is not a FOCUS category: " + "mapped to Usage");

@@ -122,10 +122,6 @@ private:
   std::vector<ListColumn> lists_;
 };
 
-// JSON's whitespace.
-bool is_json_space(char c) noexcept {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
 // What may stand between a record and its line's end.
 bool is_blank(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\r';
@@ -455,8 +451,6 @@ public:
   }
 
   Result<bool> next(BillingRecord& record, std::string& malformed) override {
-    if (fallback_)
-      return next_record_by_record(record, malformed);
     for (;;) {
       if (fallback_)
         return next_record_by_record(record, malformed);
@@ -538,7 +532,7 @@ private:
       const char c = data[--offset];
       if (c == '\n')
         return true;
-      if (c != ' ' && c != '\t' && c != '\r')
+      if (!is_blank(c))
         return false;
     }
     return true;
@@ -643,8 +637,8 @@ private:
     stream_offset_ += at;
     batch_size_ -= at;
     counted_ = 0;
-    if (Result<bool> started = start_simdjson(); !started || !*started)
-      return started;
+    if (Result<bool> started = start_simdjson(); !started)
+      return started; // the file failed as it was handed over
     return false;
   }
 

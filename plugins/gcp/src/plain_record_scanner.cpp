@@ -68,7 +68,7 @@ std::size_t PlainRecordScanner::scan(const char* data, std::size_t size, Billing
 }
 
 [[gnu::always_inline]] inline void PlainRecordScanner::skip_space() noexcept {
-  while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+  while (p_ < end_ && is_json_space(*p_))
     ++p_;
 }
 
@@ -102,29 +102,28 @@ std::size_t PlainRecordScanner::scan(const char* data, std::size_t size, Billing
   return p_ < end_;
 }
 
+// Moves past a run of digits; false when there is none.
+bool PlainRecordScanner::digits() noexcept {
+  const char* const start = p_;
+  while (p_ < end_ && is_digit(*p_))
+    ++p_;
+  return p_ != start;
+}
+
 // A number as RFC 8259 writes it; `text` is as written. p_ is at '-' or a digit.
 bool PlainRecordScanner::number(std::string_view& text) {
   const char* const start = p_;
   expect('-');
-  if (p_ >= end_ || !is_digit(*p_))
+  if (!expect('0') && !digits()) // no leading zero before other digits
     return false;
-  if (*p_++ != '0')
-    while (p_ < end_ && is_digit(*p_))
-      ++p_;
-  if (expect('.')) {
-    if (p_ >= end_ || !is_digit(*p_))
-      return false;
-    while (p_ < end_ && is_digit(*p_))
-      ++p_;
-  }
+  if (expect('.') && !digits())
+    return false;
   if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
     ++p_;
     if (p_ < end_ && (*p_ == '+' || *p_ == '-'))
       ++p_;
-    if (p_ >= end_ || !is_digit(*p_))
+    if (!digits())
       return false;
-    while (p_ < end_ && is_digit(*p_))
-      ++p_;
   }
   text = std::string_view(start, static_cast<std::size_t>(p_ - start));
   return true;

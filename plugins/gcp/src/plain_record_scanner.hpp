@@ -17,6 +17,11 @@
 
 namespace billdrop::gcp {
 
+// JSON's whitespace.
+inline bool is_json_space(char c) noexcept {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
 class PlainRecordScanner {
 public:
   explicit PlainRecordScanner(const KeyTable& keys) noexcept : keys_(keys) {}
@@ -34,6 +39,7 @@ private:
   bool string(std::string_view& text);
   bool member_key(std::string_view& key);
   bool number(std::string_view& text);
+  bool digits() noexcept;
   bool literal(std::string_view word);
   bool scalar(char first, std::string_view& text);
   void skip_space() noexcept;
