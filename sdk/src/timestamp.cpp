@@ -237,12 +237,9 @@ Problem parse_fields(std::string_view text, Fields& fields) noexcept {
   return Problem::none;
 }
 
-// 2024-08-01T00:00:00Z, the form CUR and most exports write, read without the general scanner
-// (parse_fields() reads it to the same fields). False, with `fields` untouched, for any other text.
-bool parse_canonical_utc(std::string_view text, Fields& fields) noexcept {
-  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
-      text[16] != ':' || text[19] != 'Z')
-    return false;
+// The digits of YYYY-MM-DD?HH:MM:SS at the start of `text` (whose separators the caller checked)
+// into `fields`; false, with `fields` untouched, when one of them is not a digit.
+bool read_clock_digits(std::string_view text, Fields& fields) noexcept {
   for (const int i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18})
     if (!is_digit(text[static_cast<std::size_t>(i)]))
       return false;
@@ -254,6 +251,24 @@ bool parse_canonical_utc(std::string_view text, Fields& fields) noexcept {
   fields.minute = two(14);
   fields.second = two(17);
   return true;
+}
+
+bool has_clock_separators(std::string_view text) noexcept {
+  return text[4] == '-' && text[7] == '-' && text[13] == ':' && text[16] == ':';
+}
+
+// 2024-08-01T00:00:00Z, the form CUR and most exports write, read without the general scanner
+// (parse_fields() reads it to the same fields). False, with `fields` untouched, for any other text.
+bool parse_canonical_utc(std::string_view text, Fields& fields) noexcept {
+  return text.size() == 20 && text[10] == 'T' && text[19] == 'Z' && has_clock_separators(text) &&
+         read_clock_digits(text, fields);
+}
+
+// 2018-06-20 01:00:00 (or with a T), a time without a zone and so UTC, as older CUR deliveries
+// write it, read without the general scanner (parse_fields() reads it to the same fields).
+bool parse_plain_utc(std::string_view text, Fields& fields) noexcept {
+  return text.size() == 19 && (text[10] == ' ' || text[10] == 'T') && has_clock_separators(text) &&
+         read_clock_digits(text, fields);
 }
 
 Problem validate(Fields& fields) noexcept {
@@ -404,7 +419,9 @@ std::optional<UtcTime> parse_canonical_timestamp(std::string_view text) noexcept
 
 Result<UtcTime> parse_timestamp(std::string_view text) {
   Fields fields;
-  Problem problem = parse_canonical_utc(text, fields) ? Problem::none : parse_fields(text, fields);
+  Problem problem = parse_canonical_utc(text, fields) || parse_plain_utc(text, fields)
+                        ? Problem::none
+                        : parse_fields(text, fields);
   if (problem == Problem::none)
     problem = validate(fields);
   if (problem != Problem::none)

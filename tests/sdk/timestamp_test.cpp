@@ -261,9 +261,9 @@ TEST(TimestampCalendar, EveryDayFrom1900To2100FormatsAndParsesBack) {
   }
 }
 
-// 2024-08-01T00:00:00Z has a fast path of its own: every day from 1900 to 2100, at a clock time
-// that varies with the day, must read as the seconds counted here and as the same instant
-// written in a form the general scanner reads.
+// 2024-08-01T00:00:00Z and 2024-08-01 00:00:00 have fast paths of their own: every day from 1900
+// to 2100, at a clock time that varies with the day, must read as the seconds counted here, in
+// both forms and in one only the general scanner reads (with an offset).
 TEST(TimestampParse, CanonicalUtcFormAgreesWithTheCalendarAndTheGeneralForms) {
   int year = 1900;
   int month = 1;
@@ -274,15 +274,21 @@ TEST(TimestampParse, CanonicalUtcFormAgreesWithTheCalendarAndTheGeneralForms) {
     const int minute = n * 7 % 60;
     const int second = n * 13 % 60;
     char canonical[48]; // room for any int, so GCC sees no truncation
+    char plain[48];
     char general[48];
     std::snprintf(canonical, sizeof canonical, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day,
                   hour, minute, second);
-    std::snprintf(general, sizeof general, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, hour,
+    std::snprintf(plain, sizeof plain, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, hour,
                   minute, second);
+    std::snprintf(general, sizeof general, "%04d-%02d-%02dT%02d:%02d:%02d+00:00", year, month, day,
+                  hour, minute, second);
     const std::int64_t expected = days * 86400 + hour * 3600 + minute * 60 + second;
     const Result<UtcTime> parsed = parse_timestamp(canonical);
     ASSERT_TRUE(parsed.ok()) << canonical;
     ASSERT_EQ(parsed->seconds, expected) << canonical;
+    ASSERT_EQ(parse_timestamp(plain)->seconds, expected) << plain;
+    plain[10] = 'T';
+    ASSERT_EQ(parse_timestamp(plain)->seconds, expected) << plain;
     ASSERT_EQ(parse_timestamp(general)->seconds, expected) << general;
 
     next_day(year, month, day);
@@ -314,14 +320,21 @@ TEST(TimestampParse, CanonicalUtcShapedTextIsCheckedLikeAnyOther) {
       {"2024-08-16T23:59:60Z", "the second 60 is outside 00-59"},
       {"1899-12-31T23:59:59Z", "the year 1899 is outside 1900-9999"},
   };
-  for (const auto& [text, why] : cases) {
-    const Result<UtcTime> parsed = parse_timestamp(text);
-    ASSERT_FALSE(parsed.ok()) << text;
-    EXPECT_EQ(parsed.error().message(), quote(text) + " is not a valid timestamp: " + why);
+  for (const auto& [canonical, why] : cases) {
+    // The same time without a zone, with a space or a T, takes the other fast path.
+    std::string plain = std::string(canonical).substr(0, 19);
+    std::string spaced = plain;
+    spaced[10] = ' ';
+    for (const std::string& text : {std::string(canonical), plain, spaced}) {
+      const Result<UtcTime> parsed = parse_timestamp(text);
+      ASSERT_FALSE(parsed.ok()) << text;
+      EXPECT_EQ(parsed.error().message(), quote(text) + " is not a valid timestamp: " + why);
+    }
   }
   // Not digits where digits belong: the general scanner's verdict, a form it does not read.
-  for (const char* text :
-       {"2024-0a-16T00:00:00Z", "2024-08-16T00:00:0 Z", "+024-08-16T00:00:00Z"}) {
+  for (const char* text : {"2024-0a-16T00:00:00Z", "2024-08-16T00:00:0 Z", "+024-08-16T00:00:00Z",
+                           "2024-0a-16 00:00:00", "2024-08-16 00:00:0 ", "+024-08-16T00:00:00",
+                           "2024-08-16 00:00:0Z"}) {
     const Result<UtcTime> parsed = parse_timestamp(text);
     ASSERT_FALSE(parsed.ok()) << text;
     EXPECT_EQ(parsed.error().message().rfind(quote(text) + " is not a timestamp billdrop reads", 0),

@@ -128,6 +128,7 @@ private:
   std::string product_storage_;
   std::string tag_key_;
   std::string start_;
+  char plain_start_[20]; // a zone-less usage start made canonical (looks_plain_utc)
   std::string cost_;
   std::string gross_amortized_;
   std::string net_amortized_;
