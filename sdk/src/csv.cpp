@@ -4,6 +4,7 @@
 #include <billdrop/text.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +24,28 @@ constexpr std::size_t kBlock = std::size_t{1} << 20;
 // Room the general path leaves in a record past the fields of its line, so that the fast path
 // rarely finds a longer line without room.
 constexpr std::ptrdiff_t kSplitStep = 32;
+
+// The fields CsvReader::select() asked for: bit i of words[i / 64] for field i; fields past the
+// last word are not wanted.
+struct FieldSelection {
+  const std::uint64_t* words;
+  std::size_t count; // words
+
+  bool has(std::size_t field) const noexcept {
+    return (field >> 6) < count && (words[field >> 6] >> (field & 63) & 1) != 0;
+  }
+  // Bit j for field k + j, for n <= 64 fields.
+  std::uint64_t bits(std::size_t k, std::size_t n) const noexcept {
+    const std::size_t word = k >> 6;
+    const std::size_t shift = k & 63;
+    if (word >= count)
+      return 0;
+    std::uint64_t value = words[word] >> shift;
+    if (shift != 0 && word + 1 < count)
+      value |= words[word + 1] << (64 - shift);
+    return n >= 64 ? value : value & ((std::uint64_t{1} << n) - 1);
+  }
+};
 
 // The first byte in [p, end) equal to a, b or c, or end. Fields are short, so this is where a
 // plain file spends its time: sixteen bytes per step where SSE2 is available.
@@ -301,13 +324,16 @@ inline std::uint64_t Sse2Masks::prefix_xor(std::uint64_t x) noexcept {
 //
 // With kHead, only the first `head` fields are split (the rest are counted, not looked at):
 // `count` is how many went into `fields`, `total` how many the line has.
-template <bool kHead, class Masks>
-[[gnu::always_inline]] inline const char*
-split_line_by_quote_parity(const char* const line, const char* const end, const char delimiter,
-                           const char quote, const std::size_t max_line,
-                           std::string_view* const fields, std::string_view* const fields_end,
-                           std::size_t& count, std::string_view** const escaped,
-                           std::size_t& escaped_count, const std::size_t head, std::size_t& total) {
+//
+// With kSelect, only the fields `select` has are written; the others are passed over, their
+// places in `fields` left as they were (CsvReader keeps them empty), and a step whose fields are
+// all unwanted costs no more than one field. Every field's syntax is checked all the same.
+template <bool kHead, bool kSelect, class Masks>
+[[gnu::always_inline]] inline const char* split_line_by_quote_parity(
+    const char* const line, const char* const end, const char delimiter, const char quote,
+    const std::size_t max_line, std::string_view* const fields, std::string_view* const fields_end,
+    std::size_t& count, std::string_view** const escaped, std::size_t& escaped_count,
+    const std::size_t head, std::size_t& total, const FieldSelection* const select) {
   escaped_count = 0;
   std::size_t skipped = 0; // fields past the head (kHead)
   std::string_view* out = fields;
@@ -349,6 +375,11 @@ split_line_by_quote_parity(const char* const line, const char* const end, const 
       const bool doubled = field_escaped || (reopened & below) != 0;
       reopened &= ~below;
       field_escaped = false;
+      if (kSelect && !select->has(static_cast<std::size_t>(out - fields))) {
+        ++out;
+        field = at + 1;
+        return true;
+      }
       if (*field == quote) { // a quoted field: it ends with its closing quote
         if (doubled) {
           if (escaped_count == kMaxEscaped)
@@ -371,7 +402,28 @@ split_line_by_quote_parity(const char* const line, const char* const end, const 
       const std::size_t ended = count_bits(rest);
       if (static_cast<std::size_t>(fields_end - out) >= ended &&
           (!kHead || static_cast<std::size_t>(out - fields) + ended <= head)) {
-        if (quotes == 0 && *field != quote) {
+        if constexpr (kSelect) {
+          // Up to the last wanted field one by one, writing the wanted ones; the unwanted ones
+          // after it in one move.
+          std::uint64_t wanted = select->bits(static_cast<std::size_t>(out - fields), ended);
+          while (wanted != 0) {
+            const char* const at = p + lowest_bit64(rest);
+            if ((wanted & 1) != 0) {
+              const std::size_t quoted = *field == quote ? 1 : 0; // its quotes are not its text
+              *out = std::string_view(field + quoted,
+                                      static_cast<std::size_t>(at - field) - 2 * quoted);
+            }
+            ++out;
+            wanted >>= 1;
+            field = at + 1;
+            rest &= rest - 1;
+          }
+          if (rest != 0) {
+            out += count_bits(rest);
+            field = p + (63 - __builtin_clzll(rest)) + 1;
+            rest = 0;
+          }
+        } else if (quotes == 0 && *field != quote) {
           do {
             const char* const at = p + lowest_bit64(rest);
             *out++ = std::string_view(field, static_cast<std::size_t>(at - field));
@@ -453,28 +505,28 @@ void unescape_doubled(char* const base, const char* const data, std::string_view
 // split_line_by_quote_parity compiled for CPUs with AVX2 (Haswell and later): 32-byte compares,
 // three-operand (VEX) instructions and BMI's bit instructions. Chosen at run time when the CPU
 // has them.
-template <bool kHead>
+template <bool kHead, bool kSelect>
 [[gnu::target("avx2,bmi,bmi2,popcnt,pclmul")]] const char*
 split_line_avx2(const char* const line, const char* const end, const char delimiter,
                 const char quote, const std::size_t max_line, std::string_view* const fields,
                 std::string_view* const fields_end, std::size_t& count,
                 std::string_view** const escaped, std::size_t& escaped_count,
-                const std::size_t head, std::size_t& total) {
-  return split_line_by_quote_parity<kHead, Avx2Masks>(line, end, delimiter, quote, max_line, fields,
-                                                      fields_end, count, escaped, escaped_count,
-                                                      head, total);
+                const std::size_t head, std::size_t& total, const FieldSelection* const select) {
+  return split_line_by_quote_parity<kHead, kSelect, Avx2Masks>(
+      line, end, delimiter, quote, max_line, fields, fields_end, count, escaped, escaped_count,
+      head, total, select);
 }
 
-template <bool kHead>
+template <bool kHead, bool kSelect>
 const char* split_line_sse2(const char* const line, const char* const end, const char delimiter,
                             const char quote, const std::size_t max_line,
                             std::string_view* const fields, std::string_view* const fields_end,
                             std::size_t& count, std::string_view** const escaped,
-                            std::size_t& escaped_count, const std::size_t head,
-                            std::size_t& total) {
-  return split_line_by_quote_parity<kHead, Sse2Masks>(line, end, delimiter, quote, max_line, fields,
-                                                      fields_end, count, escaped, escaped_count,
-                                                      head, total);
+                            std::size_t& escaped_count, const std::size_t head, std::size_t& total,
+                            const FieldSelection* const select) {
+  return split_line_by_quote_parity<kHead, kSelect, Sse2Masks>(
+      line, end, delimiter, quote, max_line, fields, fields_end, count, escaped, escaped_count,
+      head, total, select);
 }
 
 // BILLDROP_CSV_SSE2=1 keeps the SSE2 build on any CPU (the tests run both).
@@ -484,23 +536,24 @@ const bool cpu_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_suppor
                           std::getenv("BILLDROP_CSV_SSE2") == nullptr;
 #endif
 
-// The fast line splitter; with kHead, only the first `head` fields (see
-// split_line_by_quote_parity).
-template <bool kHead>
+// The fast line splitter; with kHead, only the first `head` fields, and with kSelect only the
+// fields `select` has (see split_line_by_quote_parity).
+template <bool kHead, bool kSelect>
 const char* split_line(const char* const line, const char* const end, const char delimiter,
                        const char quote, const std::size_t max_line, std::string_view* const fields,
                        std::string_view* const fields_end, std::size_t& count,
                        std::string_view** const escaped, std::size_t& escaped_count,
-                       const std::size_t head, std::size_t& total) {
+                       const std::size_t head, std::size_t& total,
+                       const FieldSelection* const select) {
 #ifdef BILLDROP_CSV_AVX2_CLONE
-  return (cpu_has_avx2 ? split_line_avx2<kHead>
-                       : split_line_sse2<kHead>)(line, end, delimiter, quote, max_line, fields,
-                                                 fields_end, count, escaped, escaped_count, head,
-                                                 total);
+  return (cpu_has_avx2 ? split_line_avx2<kHead, kSelect>
+                       : split_line_sse2<kHead, kSelect>)(line, end, delimiter, quote, max_line,
+                                                          fields, fields_end, count, escaped,
+                                                          escaped_count, head, total, select);
 #elif defined(__SSE2__)
-  return split_line_by_quote_parity<kHead, Sse2Masks>(line, end, delimiter, quote, max_line, fields,
-                                                      fields_end, count, escaped, escaped_count,
-                                                      head, total);
+  return split_line_by_quote_parity<kHead, kSelect, Sse2Masks>(
+      line, end, delimiter, quote, max_line, fields, fields_end, count, escaped, escaped_count,
+      head, total, select);
 #else
   const char* next = split_plain_line(line, end, delimiter, quote, max_line, fields, fields_end,
                                       count, escaped, escaped_count);
@@ -509,6 +562,16 @@ const char* split_line(const char* const line, const char* const end, const char
     count = head;
     while (escaped_count > 0 && escaped[escaped_count - 1] >= fields + head)
       --escaped_count;
+  }
+  if (kSelect && next != nullptr) { // the unwanted fields back to empty, and not unescaped
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < escaped_count; ++i)
+      if (select->has(static_cast<std::size_t>(escaped[i] - fields)))
+        escaped[kept++] = escaped[i];
+    escaped_count = kept;
+    for (std::size_t i = 0; i < count; ++i)
+      if (!select->has(i))
+        fields[i] = {};
   }
   return next;
 #endif
@@ -629,12 +692,28 @@ Result<bool> CsvReader::read_record(CsvRecord& record, const std::size_t head, s
     std::string_view* escaped[kMaxEscaped];
     std::size_t escaped_count = 0;
     std::string_view* const fields_end = fields + record.fields_.size();
-    const char* const next =
-        head == CsvHeader::npos
-            ? split_line<false>(data + begin_, data + end_, delimiter, quote, max_field, fields,
-                                fields_end, record.size_, escaped, escaped_count, head, total)
-            : split_line<true>(data + begin_, data + end_, delimiter, quote, max_field, fields,
-                               fields_end, record.size_, escaped, escaped_count, head, total);
+    const char* next = nullptr;
+    const char* const line = data + begin_;
+    if (selection_.empty()) {
+      next = head == CsvHeader::npos
+                 ? split_line<false, false>(line, data + end_, delimiter, quote, max_field, fields,
+                                            fields_end, record.size_, escaped, escaped_count, head,
+                                            total, nullptr)
+                 : split_line<true, false>(line, data + end_, delimiter, quote, max_field, fields,
+                                           fields_end, record.size_, escaped, escaped_count, head,
+                                           total, nullptr);
+    } else {
+      if (record.selection_ != selection_id_) // unwanted fields stay empty from here on
+        clear_unwanted(record, record.fields_.size());
+      const FieldSelection select{selection_.data(), selection_.size()};
+      next = head == CsvHeader::npos
+                 ? split_line<false, true>(line, data + end_, delimiter, quote, max_field, fields,
+                                           fields_end, record.size_, escaped, escaped_count, head,
+                                           total, &select)
+                 : split_line<true, true>(line, data + end_, delimiter, quote, max_field, fields,
+                                          fields_end, record.size_, escaped, escaped_count, head,
+                                          total, &select);
+    }
     if (next != nullptr) {
       for (std::size_t i = 0; i < escaped_count; ++i)
         unescape_doubled(buffer_.data(), data, *escaped[i], quote);
@@ -803,11 +882,43 @@ Result<bool> CsvReader::read_record(CsvRecord& record, const std::size_t head, s
     record.fields_.resize(room);
   for (std::size_t i = 0; i < spans_.size(); ++i)
     record.fields_[i] = std::string_view(data + spans_[i].first, spans_[i].second);
+  if (!selection_.empty())
+    clear_unwanted(record,
+                   record.selection_ == selection_id_ ? spans_.size() : record.fields_.size());
   total = spans_.size();
   record.size_ = std::min(spans_.size(), head);
   begin_ += pos;
   ++records_;
   return true;
+}
+
+namespace {
+std::atomic<std::uint64_t> next_selection_id{1};
+} // namespace
+
+void CsvReader::select(std::span<const std::size_t> fields) {
+  selection_.clear();
+  for (const std::size_t field : fields) {
+    if (selection_.size() <= field / 64)
+      selection_.resize(field / 64 + 1, 0);
+    selection_[field / 64] |= std::uint64_t{1} << (field % 64);
+  }
+  if (selection_.empty()) // select({}): no field wanted
+    selection_.push_back(0);
+  selection_id_ = next_selection_id.fetch_add(1, std::memory_order_relaxed);
+}
+
+void CsvReader::select_all() {
+  selection_.clear();
+}
+
+void CsvReader::clear_unwanted(CsvRecord& record, std::size_t limit) const {
+  const FieldSelection select{selection_.data(), selection_.size()};
+  const std::size_t end = std::min(limit, record.fields_.size());
+  for (std::size_t i = 0; i < end; ++i)
+    if (!select.has(i))
+      record.fields_[i] = {};
+  record.selection_ = selection_id_;
 }
 
 CsvHeader::CsvHeader(const CsvRecord& record) : names_(record.begin(), record.end()) {}

@@ -156,4 +156,51 @@ Result<CurColumns> CurColumns::resolve(const std::vector<std::string>& header,
   return columns;
 }
 
+std::vector<std::size_t> CurColumns::used() const {
+  // A column added above must be added here too, or CsvReader::select() leaves it empty: the
+  // size check fails the build until it is.
+  static_assert(sizeof(CurColumns) == 35 * sizeof(std::size_t) + sizeof(std::vector<TagColumn>) +
+                                          2 * sizeof(std::vector<std::string>),
+                "a CurColumns member was added: list it in CurColumns::used()");
+  std::vector<std::size_t> columns;
+  for (const std::size_t column : {usage_start,
+                                   line_item_type,
+                                   unblended_cost,
+                                   net_unblended_cost,
+                                   usage_account,
+                                   product_code,
+                                   usage_type,
+                                   operation,
+                                   resource_id,
+                                   description,
+                                   invoice_id,
+                                   usage_amount,
+                                   pricing_unit,
+                                   region_code,
+                                   region,
+                                   availability_zone,
+                                   product_family,
+                                   billing_period_start,
+                                   on_demand_cost,
+                                   sp_effective_cost,
+                                   sp_net_effective_cost,
+                                   sp_total_commitment,
+                                   sp_used_commitment,
+                                   ri_arn,
+                                   ri_effective_cost,
+                                   ri_net_effective_cost,
+                                   ri_unused_upfront,
+                                   ri_net_unused_upfront,
+                                   ri_unused_recurring,
+                                   ri_net_unused_recurring,
+                                   resource_tags_map,
+                                   cost_category_map,
+                                   product_map})
+    if (column != no_column)
+      columns.push_back(column);
+  for (const TagColumn& tag : tags)
+    columns.push_back(tag.index);
+  return columns;
+}
+
 } // namespace billdrop::aws

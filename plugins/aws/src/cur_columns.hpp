@@ -79,6 +79,8 @@ struct CurColumns {
     return product_map != no_column && product_family == no_column;
   }
   const std::string& name(std::size_t index) const { return names[index]; }
+  // Every column a row is mapped from (the ones the file has): what CsvReader::select() splits.
+  std::vector<std::size_t> used() const;
 
   // Resolves `header`. A header without the columns every row needs (usage start date, line item
   // type, unblended cost) is an error that names `file` and lists what it found.

@@ -363,6 +363,8 @@ Result<OpenedFile> open_report_file(const fs::path& file) {
   if (!columns)
     return std::move(columns).error();
   opened.columns = std::move(*columns);
+  // A CUR has over a hundred columns; a row is made from a few dozen at most.
+  opened.reader->select(opened.columns.used());
   return opened;
 }
 

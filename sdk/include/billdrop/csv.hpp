@@ -47,6 +47,7 @@ public:
       fields_.resize(cells.size());
     std::copy(cells.begin(), cells.end(), fields_.begin());
     size_ = cells.size();
+    selection_ = 0;
   }
 
 private:
@@ -55,6 +56,8 @@ private:
   // splitting a line writes each field once, without a capacity check per field.
   std::vector<std::string_view> fields_;
   std::size_t size_ = 0;
+  // The CsvReader::select() whose unwanted fields are empty in fields_ (0: none).
+  std::uint64_t selection_ = 0;
 };
 
 class CsvReader {
@@ -74,6 +77,14 @@ public:
   // record's syntax is checked as next() checks it.
   Result<bool> next_head(CsvRecord& record, std::size_t fields, std::size_t& total);
 
+  // From the next record on, splits only `fields` (indexes, in any order) of each record: the
+  // others read as empty. Records keep their field count, and every field's syntax is checked
+  // as before. For readers that use a few of many columns (a CUR has over a hundred): a run of
+  // unwanted fields is passed over without writing them. select({}) makes every field empty;
+  // select_all() undoes select().
+  void select(std::span<const std::size_t> fields);
+  void select_all();
+
   // The physical line (1-based) on which the record last returned by next() starts.
   std::uint64_t line() const noexcept { return record_line_; }
   // How many records next() has returned so far.
@@ -87,6 +98,9 @@ private:
   Result<bool> fill();
   // Splits the next record, its first `head` fields into `record`; `total` is its field count.
   Result<bool> read_record(CsvRecord& record, std::size_t head, std::size_t& total);
+  // Empties the unwanted fields among the record's first `limit` and marks it as made for the
+  // current selection.
+  void clear_unwanted(CsvRecord& record, std::size_t limit) const;
 
   std::unique_ptr<ByteSource> source_;
   detail::BlockSource* blocks_; // source_, when it can hand its blocks over
@@ -103,6 +117,9 @@ private:
   // are unescaped in place, so every field is a view into buffer_.
   std::vector<std::pair<std::size_t, std::size_t>> spans_;
   std::optional<Error> failed_; // an error makes the reader unusable: next() repeats it
+  // select(): bit i of selection_[i / 64] for field i; empty when every field is split.
+  std::vector<std::uint64_t> selection_;
+  std::uint64_t selection_id_ = 0;
   std::uint64_t next_line_ = 1;
   std::uint64_t record_line_ = 0;
   std::uint64_t records_ = 0;
