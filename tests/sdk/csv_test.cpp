@@ -124,6 +124,35 @@ private:
   std::size_t offset_ = 0;
 };
 
+// Appends `columns` random fields of a CSV line (no line end) to `text`: short fields, some of
+// them long, a third quoted. With `anything`, quotes inside unquoted fields (not first) and line
+// ends and doubled quotes inside quoted ones, which take the reader's general path; without,
+// lines as exports write them, with a doubled quote now and then, which the fast splitter takes.
+void append_random_fields(std::string& text, std::mt19937& rng, int columns, bool anything) {
+  const std::string plain_bytes = "ab x\";";
+  const std::string quoted_bytes = plain_bytes + ",\r\n\"";
+  for (int c = 0; c < columns; ++c) {
+    if (c > 0)
+      text += ',';
+    const std::size_t length = rng() % 4 == 0 ? rng() % 70 : rng() % 6;
+    if (rng() % 3 == 0) {
+      text += '"';
+      for (std::size_t k = 0; k < length; ++k) {
+        char ch = quoted_bytes[rng() % quoted_bytes.size()];
+        if (!anything && (ch == '\r' || ch == '\n' || (ch == '"' && rng() % 8 != 0)))
+          ch = 'y';
+        text += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      }
+      text += '"';
+    } else {
+      for (std::size_t k = 0; k < length; ++k) {
+        const char ch = plain_bytes[rng() % plain_bytes.size()];
+        text += ch == '"' && (k == 0 || !anything) ? 'q' : ch;
+      }
+    }
+  }
+}
+
 } // namespace
 
 TEST(CsvReader, PlainRecordsWithLf) {
@@ -732,32 +761,12 @@ TEST(CsvReader, DoubledQuotesInManyFieldsOfALine) {
 // read whole, one byte at a time, and through the read-ahead thread.
 TEST(CsvReader, NextHeadSplitsTheFirstFieldsAndCountsTheRest) {
   std::mt19937 rng(2024);
-  const std::string plain_bytes = "ab x\";";
-  const std::string quoted_bytes = plain_bytes + ",\r\n\"";
   const std::string line_ends[] = {"\n", "\r\n", "\r"};
   for (int round = 0; round < 150; ++round) {
     std::string text;
     const int records = 1 + static_cast<int>(rng() % 12);
     for (int r = 0; r < records; ++r) {
-      const int columns = 1 + static_cast<int>(rng() % 40);
-      for (int c = 0; c < columns; ++c) {
-        if (c > 0)
-          text += ',';
-        const std::size_t length = rng() % 4 == 0 ? rng() % 70 : rng() % 6;
-        if (rng() % 3 == 0) {
-          text += '"';
-          for (std::size_t k = 0; k < length; ++k) {
-            const char ch = quoted_bytes[rng() % quoted_bytes.size()];
-            text += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-          }
-          text += '"';
-        } else {
-          for (std::size_t k = 0; k < length; ++k) {
-            const char ch = plain_bytes[rng() % plain_bytes.size()];
-            text += k == 0 && ch == '"' ? 'q' : ch;
-          }
-        }
-      }
+      append_random_fields(text, rng, 1 + static_cast<int>(rng() % 40), true);
       if (r + 1 < records || rng() % 2)
         text += line_ends[rng() % 3];
     }
@@ -797,38 +806,14 @@ TEST(CsvReader, NextHeadSplitsTheFirstFieldsAndCountsTheRest) {
 // with it, and a record another reader filled first is emptied where it must be.
 TEST(CsvReader, SelectSplitsOnlyTheChosenFieldsAndEmptiesTheRest) {
   std::mt19937 rng(1304);
-  const std::string plain_bytes = "ab x\";";
-  const std::string quoted_bytes = plain_bytes + ",\r\n\"";
   const std::string line_ends[] = {"\n", "\r\n", "\r"};
   for (int round = 0; round < 120; ++round) {
     std::string text;
     const int records = 1 + static_cast<int>(rng() % 10);
     for (int r = 0; r < records; ++r) {
-      const int columns = 1 + static_cast<int>(rng() % 150);
-      // Most lines as exports write them, for the fast splitter: no quote inside an unquoted
-      // field, no line end inside a quoted one, and a doubled quote now and then. The others
-      // with anything, for the general path.
-      const bool general = rng() % 5 == 0;
-      for (int c = 0; c < columns; ++c) {
-        if (c > 0)
-          text += ',';
-        const std::size_t length = rng() % 6 == 0 ? rng() % 70 : rng() % 5;
-        if (rng() % 4 == 0) {
-          text += '"';
-          for (std::size_t k = 0; k < length; ++k) {
-            char ch = quoted_bytes[rng() % quoted_bytes.size()];
-            if (!general && (ch == '\r' || ch == '\n' || (ch == '"' && rng() % 8 != 0)))
-              ch = 'y';
-            text += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-          }
-          text += '"';
-        } else {
-          for (std::size_t k = 0; k < length; ++k) {
-            const char ch = plain_bytes[rng() % plain_bytes.size()];
-            text += ch == '"' && (k == 0 || !general) ? 'q' : ch;
-          }
-        }
-      }
+      // Most lines as exports write them, for the fast splitter; one in five with anything, for
+      // the general path.
+      append_random_fields(text, rng, 1 + static_cast<int>(rng() % 150), rng() % 5 == 0);
       if (r + 1 < records || rng() % 2)
         text += line_ends[rng() % 3];
     }
@@ -884,8 +869,9 @@ TEST(CsvReader, SelectSplitsOnlyTheChosenFieldsAndEmptiesTheRest) {
         const Fields& full = want.records[i];
         const std::size_t size = std::min(full.size(), head);
         ASSERT_EQ(record.size(), size) << how << " round " << round << " record " << i;
-        if (head != CsvHeader::npos)
+        if (head != CsvHeader::npos) {
           EXPECT_EQ(total, full.size()) << how;
+        }
         for (std::size_t f = 0; f < size; ++f) {
           const bool wanted =
               chosen == nullptr || std::find(chosen->begin(), chosen->end(), f) != chosen->end();
