@@ -84,7 +84,8 @@ public:
     make_room(origin.size());
     rows_.push_back(PendingRow{fields_.size(), 0, put(origin)});
   }
-  void field(std::string_view key, std::string_view value) {
+  // Inlined where it is called: a key is usually a literal, whose copy then has a fixed size.
+  [[gnu::always_inline]] void field(std::string_view key, std::string_view value) {
     make_room(key.size() + value.size());
     fields_.push_back(bd_field{put(key), put(value)});
     ++rows_.back().field_count;
