@@ -292,7 +292,7 @@ public:
     sort_tags();
 
     JsonObject object(out_.json);
-    out_.lineitem_type.assign(kLineItemTypes[0]);
+    out_.lineitem_type = kLineItemTypes[0];
     // The columns the row has, and the required ones it lacks, in column order.
     for (std::uint32_t columns = present_ | kRequiredColumns; columns != 0; columns &= columns - 1)
       write_column(object, kColumns[static_cast<std::size_t>(__builtin_ctz(columns))]);
@@ -553,7 +553,8 @@ private:
   }
 
   void write_lineitem_type(JsonObject& object, const ColumnInfo& column, std::string_view value) {
-    if (!is_lineitem_type(value)) {
+    const auto type = std::find(kLineItemTypes.begin(), kLineItemTypes.end(), value);
+    if (type == kLineItemTypes.end()) {
       std::string message =
           "expected one of " + lineitem_type_list() + " (exact spelling), got " + quoted(value);
       for (std::string_view type : kLineItemTypes)
@@ -562,9 +563,9 @@ private:
       sink_.error(column.name, "lineitem_type", std::move(message));
       return;
     }
-    out_.lineitem_type.assign(value);
+    out_.lineitem_type = *type;
     object.column_key(column.column);
-    object.plain_string(value); // one of kLineItemTypes
+    object.plain_string(*type);
   }
 
   void write_tags(JsonObject& object) {

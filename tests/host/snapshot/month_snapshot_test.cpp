@@ -318,7 +318,7 @@ TEST_F(MonthSnapshotTest, HourTotalsAndTypeTotalsAgreeWithTheRows) {
   std::map<std::string, std::map<std::string, Decimal>> by_type;
   for (const NormalizedRow& row : rows) {
     by_hour[row.usage_start.substr(0, 13)] += row.cost;
-    by_type[row.month.to_string()][row.lineitem_type] += row.cost;
+    by_type[row.month.to_string()][std::string(row.lineitem_type)] += row.cost;
   }
   for (const MonthSummary& summary : summaries) {
     EXPECT_EQ(summary.cost_by_type, by_type[summary.month.to_string()]);

@@ -49,7 +49,9 @@ struct NormalizedRow {
   UtcTime time;
   Month month;
   Decimal cost;
-  std::string lineitem_type; // lineitem/type, "Usage" when absent (for totals by type)
+  // lineitem/type, "Usage" when absent (for totals by type): one of kLineItemTypes, whose static
+  // text it views.
+  std::string_view lineitem_type = kLineItemTypes[0];
 };
 
 // The plain_decimal problem of a decimal column written in exponent notation ("5e-06"), or
