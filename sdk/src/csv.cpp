@@ -403,9 +403,8 @@ template <bool kHead, bool kSelect, class Masks>
       if (static_cast<std::size_t>(fields_end - out) >= ended &&
           (!kHead || static_cast<std::size_t>(out - fields) + ended <= head)) {
         if constexpr (kSelect) {
-          // Up to the last wanted field one by one, writing the wanted ones; the unwanted ones
-          // after it in one move.
-          // An unwanted field is written to `discard` instead: no branch to mispredict.
+          // Up to the last wanted field one by one, an unwanted one written to `discard` (no
+          // branch to mispredict); the unwanted ones after it in one move.
           std::uint64_t wanted = select->bits(static_cast<std::size_t>(out - fields), ended);
           std::string_view discard;
           while (wanted != 0) {
