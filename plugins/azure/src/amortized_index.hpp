@@ -12,6 +12,7 @@
 
 #include <billdrop/decimal.hpp>
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <memory>
@@ -90,6 +91,22 @@ private:
   // The slot holding `key`, or the empty slot where it goes.
   Slot& slot_for(JoinKey key) noexcept;
   void grow();
+  // Links row `index` into the slot of `key`.
+  void link(JoinKey key, std::uint32_t index);
+  // Links every row still waiting in pending_.
+  void drain();
+
+  // The slot table is far larger than the caches: add() links each row kPending rows later, its
+  // slot prefetched when it came, so that the slot's cache miss overlaps the rows read between.
+  // Rows are linked in the order they came, as if at once.
+  static constexpr std::size_t kPending = 16;
+  struct Pending {
+    JoinKey key;
+    std::uint32_t index;
+  };
+  std::array<Pending, kPending> pending_{};
+  std::size_t pending_count_ = 0; // waiting rows: pending_[(pending_first_ + i) % kPending]
+  std::size_t pending_first_ = 0;
 
   std::vector<std::unique_ptr<Entry[]>> chunks_;
   std::uint32_t count_ = 0; // rows added

@@ -103,6 +103,36 @@ TEST(AzureAmortizedIndex, RowsOfAKeyAreTakenInFileOrderEachOnce) {
   EXPECT_EQ(index.take(key_of("k5000", "", 0, "1")), nullptr);
 }
 
+// Rows are linked to their key some rows after add() (their slots prefetched meanwhile): rows of
+// one key close together, and fewer rows than that delay, still come out in file order.
+TEST(AzureAmortizedIndex, RowsOfAKeyCloseTogetherAreTakenInFileOrder) {
+  for (const int count : {1, 5, 16, 17, 40}) {
+    AmortizedIndex index;
+    std::uint64_t ordinal = 0;
+    for (int i = 0; i < count; ++i) {
+      index.add(key_of("a", "", 0, "1"), ordinal, Decimal::from_int(10 * i));
+      ++ordinal;
+      if (i % 3 == 0) {
+        index.add(key_of("b", "", 0, "1"), ordinal, Decimal::from_int(-i));
+        ++ordinal;
+      }
+    }
+    index.seal(ordinal);
+    for (int i = 0; i < count; ++i) {
+      const Decimal* cost = index.take(key_of("A", "", 0, "1"));
+      ASSERT_NE(cost, nullptr) << count << " " << i;
+      EXPECT_EQ(*cost, Decimal::from_int(10 * i)) << count;
+    }
+    EXPECT_EQ(index.take(key_of("a", "", 0, "1")), nullptr);
+    for (int i = 0; i < count; i += 3) {
+      const Decimal* cost = index.take(key_of("b", "", 0, "1"));
+      ASSERT_NE(cost, nullptr) << count << " " << i;
+      EXPECT_EQ(*cost, Decimal::from_int(-i)) << count;
+    }
+    EXPECT_FALSE(index.last_untaken().has_value()) << count;
+  }
+}
+
 TEST(AzureAmortizedIndex, EmptyIndexTakesNothing) {
   AmortizedIndex index;
   index.seal(3);
