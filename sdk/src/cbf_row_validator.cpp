@@ -197,6 +197,21 @@ public:
     copy(value);
     *at_++ = '"';
   }
+  // A value not checked before: copied as plain_string() copies it, and true when it is plain
+  // (is_plain_json_text); otherwise the caller must not keep the row's JSON.
+  bool plain_string_checked(std::string_view value) {
+    room(value.size() + 2);
+    *at_++ = '"';
+#ifdef __SSE2__
+    const bool plain = billdrop::detail::copy_plain_json_text(at_, value.data(), value.size());
+#else
+    const bool plain = is_plain_json_text(value);
+    billdrop::detail::copy_short(at_, value.data(), value.size());
+#endif
+    at_ += value.size();
+    *at_++ = '"';
+    return plain;
+  }
   // Any other value: `write` appends it to the string as it stands.
   template <class Write>
   void through_string(Write&& write) {
@@ -210,7 +225,9 @@ public:
   }
 
 private:
-  std::size_t used() const noexcept { return static_cast<std::size_t>(at_ - json_.data()); }
+  std::size_t used() const noexcept {
+    return static_cast<std::size_t>(at_ - json_.data());
+  }
   // Makes the whole capacity writable; what lies beyond used() is cut at close().
   void reopen() {
     const std::size_t length = json_.size();
@@ -227,7 +244,8 @@ private:
     end_ = json_.data() + json_.size();
   }
   void copy(std::string_view text) noexcept {
-    detail::copy_short(at_, text.data(), text.size()); // never passes memcpy an empty view
+    billdrop::detail::copy_short(at_, text.data(),
+                                 text.size()); // never passes memcpy an empty view
     at_ += text.size();
   }
   void put(std::string_view text) {
@@ -275,9 +293,16 @@ struct Scratch {
 
 class RowNormalizer {
 public:
+  // A speculative normalizer takes every value as plain (is_plain_json_text) without looking,
+  // and checks the values it writes as it copies them: when one is not plain, or the row has an
+  // error, unsure() says so and the row must be normalized again, not speculatively, for its
+  // exact JSON and issues. Nearly every row is plain, and then both give the same result: a value
+  // with no error is written, unless it is blank (ASCII spaces: no bad UTF-8), or its column's
+  // value is parsed (a decimal, a time, a line item type: the parse takes ASCII only).
   RowNormalizer(std::span<const FieldView> fields, NormalizedRow& out, IssueSink& sink,
-                Scratch& scratch)
-      : fields_(fields), out_(out), sink_(sink), tags_(scratch.tags), plain_(scratch.plain) {
+                Scratch& scratch, bool speculative)
+      : fields_(fields), out_(out), sink_(sink), tags_(scratch.tags), plain_(scratch.plain),
+        speculative_(speculative) {
     slots_.fill(kAbsent);
     bad_value_.fill(false);
     tags_.clear();
@@ -300,6 +325,8 @@ public:
     object.close();
     return !sink_.has_errors();
   }
+  // See the constructor.
+  bool unsure() const noexcept { return unsure_ || sink_.has_errors(); }
 
 private:
   std::string_view value_of(Column column) const {
@@ -312,6 +339,10 @@ private:
     return index != kAbsent && plain_[static_cast<std::size_t>(index)];
   }
   void append_value(JsonObject& object, std::string_view value, bool plain) {
+    if (speculative_) {
+      unsure_ = !object.plain_string_checked(value) || unsure_;
+      return;
+    }
     if (plain)
       object.plain_string(value);
     else
@@ -335,8 +366,9 @@ private:
           continue;
         }
       }
-      // Almost every value is plain: one pass says it is valid and needs no escaping.
-      const bool plain = is_plain_json_text(field.value);
+      // Almost every value is plain: one pass says it is valid and needs no escaping (when
+      // speculating, the pass that copies it).
+      const bool plain = speculative_ || is_plain_json_text(field.value);
       plain_[i] = plain;
       const std::size_t bad_value = plain ? field.value.size() : first_invalid_utf8(field.value);
       const bool value_ok = bad_value == field.value.size();
@@ -600,6 +632,8 @@ private:
   IssueSink& sink_;
   std::vector<std::uint32_t>& tags_;
   std::vector<std::uint8_t>& plain_;
+  const bool speculative_;
+  bool unsure_ = false; // speculating, a written value was not plain
   ColumnSlots slots_;
   std::uint32_t present_ = 0; // the columns with a field (see bit_of)
   std::array<bool, kColumnCount> bad_value_;
@@ -633,8 +667,23 @@ std::optional<RowIssue> iso_timestamp_issue(std::string_view column, std::string
 bool RowValidator::normalize(std::span<const FieldView> fields, NormalizedRow& out,
                              std::vector<RowIssue>& issues) const {
   thread_local Scratch scratch;
+  const std::size_t issues_before = issues.size();
+  {
+    IssueSink sink(issues);
+    RowNormalizer speculative(fields, out, sink, scratch, true);
+    const bool valid = speculative.run();
+    if (!speculative.unsure())
+      return valid;
+  }
+  issues.resize(issues_before); // the speculative pass's issues are made again below
+  return detail::normalize_exactly(fields, out, issues);
+}
+
+bool detail::normalize_exactly(std::span<const FieldView> fields, NormalizedRow& out,
+                               std::vector<RowIssue>& issues) {
+  thread_local Scratch scratch;
   IssueSink sink(issues);
-  RowNormalizer normalizer(fields, out, sink, scratch);
+  RowNormalizer normalizer(fields, out, sink, scratch, false);
   return normalizer.run();
 }
 

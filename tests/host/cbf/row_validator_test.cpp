@@ -1,7 +1,11 @@
 #include "cbf/row_validator.hpp"
 
+#include <billdrop/detail/short_copy.hpp>
+#include <billdrop/json_text.hpp>
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -600,6 +604,129 @@ TEST(RowValidatorDecimals, EveryDecimalColumnIsWrittenAsDecimalWritesIt) {
           << column << " " << value;
     }
   }
+}
+
+// The validator first takes every value as plain JSON text and checks only the values it writes,
+// as it copies them; a row where that is wrong, or with an error, is normalized again the exact
+// way. Random rows of columns, tags, unknown and repeated keys, deprecated columns, and values
+// plain, blank, escaped, non-ASCII, not UTF-8, or with control characters, at every place:
+// both ways must give the same validity, JSON, issues and row fields.
+TEST(RowValidatorSpeculation, GivesWhatTheExactPassGivesOnAnyRow) {
+  const std::vector<std::string> keys = {"time/usage_start",
+                                         "cost/cost",
+                                         "cost/amortized_cost",
+                                         "lineitem/type",
+                                         "lineitem/description",
+                                         "resource/id",
+                                         "resource/account",
+                                         "action/account",
+                                         "resource/region",
+                                         "action/region",
+                                         "resource/service",
+                                         "usage/amount",
+                                         "resource/tag:env",
+                                         "resource/tag:team",
+                                         "resource/tag:b\xc3\xa4d",
+                                         "resource/tag:",
+                                         "unknown/column",
+                                         "Cost/Cost",
+                                         "bad\xff/key"};
+  const std::vector<std::string> values = {
+      "2024-08-16T05:00:00Z",
+      "2024-08-16 05:00:00",
+      "2024-02-30T00:00:00Z",
+      "1",
+      "-0.50",
+      "1e3",
+      "12.500",
+      "Usage",
+      "Tax",
+      "usage",
+      "us-east-1",
+      "global",
+      "plain text",
+      "",
+      " ",
+      "\t",
+      " padded ",
+      "caf\xc3\xa9",
+      "quote \"q\"",
+      "back\\slash",
+      "tab\there",
+      "line\nend",
+      "\xff\xfe",
+      "ok\xe2\x80\xa8sep",
+      "x\x7f",
+      "\xc3",
+      "a 16-byte value!",
+      "a value longer than sixteen bytes, with \"quotes\" late"};
+  std::mt19937 rng(2026);
+  for (int round = 0; round < 30000; ++round) {
+    std::vector<FieldView> fields;
+    const bool valid_base = rng() % 2 == 0;
+    if (valid_base) {
+      fields.push_back({"time/usage_start", "2024-08-16T05:00:00Z"});
+      fields.push_back({"cost/cost", "1.25"});
+    }
+    const std::size_t extra = rng() % 7;
+    for (std::size_t i = 0; i < extra; ++i)
+      fields.push_back({keys[rng() % keys.size()], values[rng() % values.size()]});
+    std::shuffle(fields.begin(), fields.end(), rng);
+
+    NormalizedRow fast;
+    std::vector<RowIssue> fast_issues = {{Severity::warning, "x", "earlier", "kept"}};
+    const bool fast_valid = RowValidator().normalize(fields, fast, fast_issues);
+    NormalizedRow exact;
+    std::vector<RowIssue> exact_issues = {{Severity::warning, "x", "earlier", "kept"}};
+    const bool exact_valid = detail::normalize_exactly(fields, exact, exact_issues);
+
+    std::string row;
+    for (const FieldView& field : fields)
+      row += std::string(field.key) + "=" + std::string(field.value) + "; ";
+    ASSERT_EQ(fast_valid, exact_valid) << row;
+    ASSERT_EQ(fast_issues.size(), exact_issues.size()) << row;
+    for (std::size_t i = 0; i < fast_issues.size(); ++i) {
+      EXPECT_EQ(fast_issues[i].severity, exact_issues[i].severity) << row;
+      EXPECT_EQ(fast_issues[i].column, exact_issues[i].column) << row;
+      EXPECT_EQ(fast_issues[i].rule, exact_issues[i].rule) << row;
+      EXPECT_EQ(fast_issues[i].message, exact_issues[i].message) << row;
+    }
+    if (exact_valid) {
+      ASSERT_EQ(fast.json, exact.json) << row;
+      EXPECT_EQ(fast.usage_start, exact.usage_start) << row;
+      EXPECT_EQ(fast.time.seconds, exact.time.seconds) << row;
+      EXPECT_EQ(fast.month, exact.month) << row;
+      EXPECT_EQ(fast.cost, exact.cost) << row;
+      EXPECT_EQ(fast.lineitem_type, exact.lineitem_type) << row;
+    }
+  }
+}
+
+// The copy that checks as it goes says what is_plain_json_text says, for every length up to 40
+// and a flagged byte at every place, and copies the bytes exactly.
+TEST(RowValidatorSpeculation, CopyingCheckAgreesWithIsPlainJsonText) {
+#ifdef __SSE2__
+  const std::string flagged = std::string("\"\\\x01\x1f\x80\xff\xe2", 7);
+  for (std::size_t n = 0; n <= 40; ++n) {
+    for (std::size_t at = 0; at <= n; ++at) { // at == n: nothing flagged
+      for (const char bad : flagged) {
+        std::string text(n, 'a');
+        for (std::size_t i = 0; i < n; ++i)
+          text[i] = static_cast<char>(
+              '!' + (i * 7) % 90 == '"' || '!' + (i * 7) % 90 == '\\' ? 'z' : '!' + (i * 7) % 90);
+        if (at < n)
+          text[at] = bad;
+        std::string copy(n + 1, '#');
+        const bool plain = billdrop::detail::copy_plain_json_text(copy.data(), text.data(), n);
+        EXPECT_EQ(plain, is_plain_json_text(text)) << n << " " << at;
+        EXPECT_EQ(copy.substr(0, n), text) << n << " " << at;
+        EXPECT_EQ(copy[n], '#') << n; // nothing written past the text
+        if (at == n)
+          break;
+      }
+    }
+  }
+#endif
 }
 
 } // namespace

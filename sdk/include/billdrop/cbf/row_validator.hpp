@@ -76,4 +76,11 @@ public:
                  std::vector<RowIssue>& issues) const;
 };
 
+namespace detail {
+// RowValidator::normalize without its speculative first pass (which takes values as plain JSON
+// text until one is not): what the tests hold the speculative pass to.
+bool normalize_exactly(std::span<const FieldView> fields, NormalizedRow& out,
+                       std::vector<RowIssue>& issues);
+} // namespace detail
+
 } // namespace billdrop::cbf
