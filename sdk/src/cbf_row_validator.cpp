@@ -203,10 +203,10 @@ public:
     room(value.size() + 2);
     *at_++ = '"';
 #ifdef __SSE2__
-    const bool plain = billdrop::detail::copy_plain_json_text(at_, value.data(), value.size());
+    const bool plain = detail::copy_plain_json_text(at_, value.data(), value.size());
 #else
     const bool plain = is_plain_json_text(value);
-    billdrop::detail::copy_short(at_, value.data(), value.size());
+    detail::copy_short(at_, value.data(), value.size());
 #endif
     at_ += value.size();
     *at_++ = '"';
@@ -244,8 +244,7 @@ private:
     end_ = json_.data() + json_.size();
   }
   void copy(std::string_view text) noexcept {
-    billdrop::detail::copy_short(at_, text.data(),
-                                 text.size()); // never passes memcpy an empty view
+    detail::copy_short(at_, text.data(), text.size()); // never passes memcpy an empty view
     at_ += text.size();
   }
   void put(std::string_view text) {
@@ -676,11 +675,11 @@ bool RowValidator::normalize(std::span<const FieldView> fields, NormalizedRow& o
       return valid;
   }
   issues.resize(issues_before); // the speculative pass's issues are made again below
-  return detail::normalize_exactly(fields, out, issues);
+  return normalize_exactly(fields, out, issues);
 }
 
-bool detail::normalize_exactly(std::span<const FieldView> fields, NormalizedRow& out,
-                               std::vector<RowIssue>& issues) {
+bool RowValidator::normalize_exactly(std::span<const FieldView> fields, NormalizedRow& out,
+                                     std::vector<RowIssue>& issues) const {
   thread_local Scratch scratch;
   IssueSink sink(issues);
   RowNormalizer normalizer(fields, out, sink, scratch, false);

@@ -1,5 +1,7 @@
 #include <billdrop/json_text.hpp>
 
+#include <billdrop/detail/short_copy.hpp>
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -55,10 +57,10 @@ bool clean_sse2(const char* p, std::size_t n) noexcept {
   const auto flags = [&](__m128i v) {
     if constexpr (mode == Clean::ascii)
       return _mm_movemask_epi8(v); // the high bits
+    if constexpr (mode == Clean::plain)
+      return detail::plain_json_flags(v);
     __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
     hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v)); // v <= 0x1F
-    if constexpr (mode == Clean::plain)
-      return _mm_movemask_epi8(_mm_or_si128(hits, v)); // 0xE2 has its high bit set
     hits = _mm_or_si128(hits, _mm_cmpeq_epi8(v, line_lead));
     return _mm_movemask_epi8(hits);
   };
@@ -68,25 +70,10 @@ bool clean_sse2(const char* p, std::size_t n) noexcept {
         return false;
     return flags(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16))) == 0;
   }
-  // Shorter: the bytes into one register, the rest spaces (which no check flags), from at most
-  // two overlapping loads: no library call, and no trip through memory.
-  constexpr std::uint64_t kSpaces = kOnes * ' ';
-  std::uint64_t low = kSpaces;
-  std::uint64_t high = kSpaces;
-  if (n >= 8) {
-    low = load_word(p);
-    high = load_word(p + n - 8);
-  } else if (n >= 4) {
-    std::uint32_t head;
-    std::uint32_t tail;
-    std::memcpy(&head, p, sizeof head);
-    std::memcpy(&tail, p + n - 4, sizeof tail);
-    low = std::uint64_t{tail} << 32 | head;
-  } else {
-    for (std::size_t i = 0; i < n; ++i)
-      low = (low & ~(std::uint64_t{0xFF} << (8 * i))) |
-            std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  }
+  // Shorter: the bytes into one register (detail::load_short_words).
+  std::uint64_t low;
+  std::uint64_t high;
+  detail::load_short_words(p, n, low, high);
   return flags(_mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low))) == 0;
 }
 #endif

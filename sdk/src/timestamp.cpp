@@ -1,6 +1,8 @@
 #include <billdrop/text.hpp>
 #include <billdrop/timestamp.hpp>
 
+#include <cstring>
+
 namespace billdrop {
 namespace {
 
@@ -567,6 +569,18 @@ Result<UtcTime> parse_timestamp(std::string_view text, std::string_view format) 
   if (problem != Problem::none)
     return timestamp_error(text, problem, fields);
   return to_utc(fields);
+}
+
+std::string_view canonical_utc_text(std::string_view text, char (&buffer)[20]) noexcept {
+  Fields fields;
+  if (parse_canonical_utc(text, fields))
+    return text;
+  if (!parse_plain_utc(text, fields))
+    return {};
+  std::memcpy(buffer, text.data(), 19);
+  buffer[10] = 'T';
+  buffer[19] = 'Z';
+  return std::string_view(buffer, 20);
 }
 
 void append_iso(std::string& out, UtcTime time) {

@@ -345,6 +345,17 @@ TEST(TimestampParse, CanonicalUtcShapedTextIsCheckedLikeAnyOther) {
   EXPECT_EQ(parse_timestamp("2024-08-16t05:00:00z")->seconds, 1723784400);
 }
 
+TEST(TimestampFormat, CanonicalTextFromTheTextsOwnDigits) {
+  char buffer[20];
+  const std::string_view canonical = "2018-06-20T01:00:00Z";
+  EXPECT_EQ(canonical_utc_text(canonical, buffer).data(), canonical.data()); // itself, no copy
+  EXPECT_EQ(canonical_utc_text("2018-06-20 01:00:00", buffer), "2018-06-20T01:00:00Z");
+  EXPECT_EQ(canonical_utc_text("2018-06-20T01:00:00", buffer), "2018-06-20T01:00:00Z");
+  for (const char* other : {"2018-06-20", "2018-06-20 1:00:00", "2018-06-20 01:00:00.5",
+                            "2018-06-20T01:00:00+00:00", "2018-0a-20 01:00:00", "06/20/2018"})
+    EXPECT_TRUE(canonical_utc_text(other, buffer).empty()) << other;
+}
+
 TEST(TimestampFormat, WritesTheCbfForm) {
   EXPECT_EQ(format_iso(UtcTime{0}), "1970-01-01T00:00:00Z");
   EXPECT_EQ(format_iso(UtcTime{1723784400 + 3723}), "2024-08-16T06:02:03Z");

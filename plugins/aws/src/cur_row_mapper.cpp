@@ -1,7 +1,6 @@
 #include "cur_row_mapper.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace billdrop::aws {
 namespace {
@@ -284,29 +283,6 @@ Status CurRowMapper::read_product_map(std::string_view& region, std::string_view
   return {};
 }
 
-namespace {
-
-// "YYYY-MM-DDTHH:MM:SSZ" by its shape (the digits were checked when it was parsed).
-bool looks_canonical_utc(std::string_view text) noexcept {
-  return text.size() == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
-         text[13] == ':' && text[16] == ':' && text[19] == 'Z';
-}
-
-// "YYYY-MM-DD HH:MM:SS" (or with a T), a time without a zone, which CUR means as UTC (the koku
-// samples write times so), digits and all: the canonical text is then the same digits with a T
-// between date and time and a Z after them.
-bool looks_plain_utc(std::string_view text) noexcept {
-  if (text.size() != 19 || text[4] != '-' || text[7] != '-' ||
-      (text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':')
-    return false;
-  for (const std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18})
-    if (text[i] < '0' || text[i] > '9')
-      return false;
-  return true;
-}
-
-} // namespace
-
 Status CurRowMapper::map(std::span<const std::string_view> record, std::string_view origin) {
   const CurColumns& c = *columns_;
   record_ = record;
@@ -440,20 +416,15 @@ Status CurRowMapper::map(std::span<const std::string_view> record, std::string_v
 
   if (outside)
     outside_period(*start);
-  // CUR writes times as 2024-08-01T00:00:00Z, the form CBF takes: such a text goes out as it is
-  // (the host checks it again); others, and a line moved into its billing period, are written anew.
-  std::string_view usage_start = start_text;
-  if (outside || !looks_canonical_utc(start_text)) {
-    if (!outside && looks_plain_utc(start_text)) {
-      std::memcpy(plain_start_, start_text.data(), 19);
-      plain_start_[10] = 'T';
-      plain_start_[19] = 'Z';
-      usage_start = std::string_view(plain_start_, 20);
-    } else {
-      start_.clear();
-      append_iso(start_, *start);
-      usage_start = start_;
-    }
+  // CUR writes times as 2024-08-01T00:00:00Z, the form CBF takes, or as 2024-08-01 00:00:00
+  // (koku's samples): such a text goes out as it is or with a T and a Z (the host checks it
+  // again); others, and a line moved into its billing period, are written anew.
+  std::string_view usage_start =
+      outside ? std::string_view() : canonical_utc_text(start_text, plain_start_);
+  if (usage_start.empty()) {
+    start_.clear();
+    append_iso(start_, *start);
+    usage_start = start_;
   }
   sink_.begin_row(origin);
   sink_.field("time/usage_start", usage_start);

@@ -128,7 +128,7 @@ private:
   std::string product_storage_;
   std::string tag_key_;
   std::string start_;
-  char plain_start_[20]; // a zone-less usage start made canonical (looks_plain_utc)
+  char plain_start_[20]; // a zone-less usage start made canonical (canonical_utc_text)
   std::string cost_;
   std::string gross_amortized_;
   std::string net_amortized_;

@@ -137,7 +137,7 @@ void AmortizedIndex::grow() {
 void AmortizedIndex::add(JoinKey key, std::uint64_t ordinal, const Decimal& cost) {
   if (count_ == none)
     throw std::length_error("more than 4 billion amortized rows in one month");
-  if (4 * (keys_ + pending_count_ + 1) > 3 * slots_.size()) {
+  if (4 * (keys_ + (count_ - linked_) + 1) > 3 * slots_.size()) {
     drain();
     grow();
   }
@@ -145,15 +145,12 @@ void AmortizedIndex::add(JoinKey key, std::uint64_t ordinal, const Decimal& cost
   if ((index >> chunk_bits) == chunks_.size())
     chunks_.push_back(std::make_unique_for_overwrite<Entry[]>(std::size_t{1} << chunk_bits));
   entry(index) = Entry{cost, ordinal, none};
-  if (pending_count_ == kPending) {
-    const Pending oldest = pending_[pending_first_];
-    pending_first_ = (pending_first_ + 1) % kPending;
-    --pending_count_;
-    link(oldest.key, oldest.index);
+  if (index - linked_ == kPending) { // the oldest waiting row, whose slot is in cache by now
+    link(pending_keys_[linked_ % kPending], linked_);
+    ++linked_;
   }
   __builtin_prefetch(&slots_[static_cast<std::size_t>(key.low) & (slots_.size() - 1)], 1);
-  pending_[(pending_first_ + pending_count_) % kPending] = Pending{key, index};
-  ++pending_count_;
+  pending_keys_[index % kPending] = key;
 }
 
 void AmortizedIndex::link(JoinKey key, std::uint32_t index) {
@@ -169,10 +166,8 @@ void AmortizedIndex::link(JoinKey key, std::uint32_t index) {
 }
 
 void AmortizedIndex::drain() {
-  for (; pending_count_ > 0; --pending_count_) {
-    link(pending_[pending_first_].key, pending_[pending_first_].index);
-    pending_first_ = (pending_first_ + 1) % kPending;
-  }
+  for (; linked_ < count_; ++linked_)
+    link(pending_keys_[linked_ % kPending], linked_);
 }
 
 void AmortizedIndex::seal(std::uint64_t rows) {

@@ -93,20 +93,16 @@ private:
   void grow();
   // Links row `index` into the slot of `key`.
   void link(JoinKey key, std::uint32_t index);
-  // Links every row still waiting in pending_.
+  // Links every row still waiting.
   void drain();
 
   // The slot table is far larger than the caches: add() links each row kPending rows later, its
   // slot prefetched when it came, so that the slot's cache miss overlaps the rows read between.
-  // Rows are linked in the order they came, as if at once.
-  static constexpr std::size_t kPending = 16;
-  struct Pending {
-    JoinKey key;
-    std::uint32_t index;
-  };
-  std::array<Pending, kPending> pending_{};
-  std::size_t pending_count_ = 0; // waiting rows: pending_[(pending_first_ + i) % kPending]
-  std::size_t pending_first_ = 0;
+  // Rows are linked in the order they came, as if at once: rows [linked_, count_) wait, row i's
+  // key in pending_keys_[i % kPending].
+  static constexpr std::uint32_t kPending = 16;
+  std::array<JoinKey, kPending> pending_keys_{};
+  std::uint32_t linked_ = 0;
 
   std::vector<std::unique_ptr<Entry[]>> chunks_;
   std::uint32_t count_ = 0; // rows added

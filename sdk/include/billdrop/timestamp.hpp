@@ -49,6 +49,12 @@ std::optional<UtcTime> parse_canonical_timestamp(std::string_view text) noexcept
 // /hour are accepted for %m %d %H %I.
 Result<UtcTime> parse_timestamp(std::string_view text, std::string_view format);
 
+// The "YYYY-MM-DDTHH:MM:SSZ" text of `text` when it can be had from text's own digits: `text`
+// itself when it is in that form, `buffer` filled with a "YYYY-MM-DD HH:MM:SS" (or with a T, no
+// zone: UTC) made so; empty for any other form. Only the digits are checked, not the date: for
+// text parse_timestamp accepted, where it saves format_iso.
+std::string_view canonical_utc_text(std::string_view text, char (&buffer)[20]) noexcept;
+
 // "YYYY-MM-DDTHH:MM:SSZ"
 std::string format_iso(UtcTime time);
 void append_iso(std::string& out, UtcTime time);

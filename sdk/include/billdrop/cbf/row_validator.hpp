@@ -74,13 +74,10 @@ public:
   // buffers, so passing the same NormalizedRow for every row avoids allocations.
   bool normalize(std::span<const FieldView> fields, NormalizedRow& out,
                  std::vector<RowIssue>& issues) const;
+  // normalize() without its speculative first pass (which takes values as plain JSON text until
+  // one is not): what the tests hold the speculative pass to.
+  bool normalize_exactly(std::span<const FieldView> fields, NormalizedRow& out,
+                         std::vector<RowIssue>& issues) const;
 };
-
-namespace detail {
-// RowValidator::normalize without its speculative first pass (which takes values as plain JSON
-// text until one is not): what the tests hold the speculative pass to.
-bool normalize_exactly(std::span<const FieldView> fields, NormalizedRow& out,
-                       std::vector<RowIssue>& issues);
-} // namespace detail
 
 } // namespace billdrop::cbf

@@ -45,60 +45,77 @@ inline void copy_short(char* dst, const char* src, std::size_t n) noexcept {
 }
 
 #ifdef __SSE2__
-// Copies [src, src + n) to dst, which must not overlap it and must have room for n bytes, and
-// says whether the text needs nothing done to be a JSON string: no byte of 0x80 or above, none
-// below 0x20, no '"' and no '\\' (is_plain_json_text's test, which it must match). One pass
-// over the bytes, each loaded once for both: the validator's copy of a value into the row's JSON.
-inline bool copy_plain_json_text(char* dst, const char* src, std::size_t n) noexcept {
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
+// The bytes of a JSON string's text that make it not plain: bit i set when byte i of `v` is '"',
+// '\\', below 0x20, or 0x80 and above (is_plain_json_text's test).
+inline int plain_json_flags(__m128i v) noexcept {
+  __m128i hits =
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
   const __m128i max_control = _mm_set1_epi8(0x1F);
-  const auto flags = [&](__m128i v) {
-    __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-    hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v)); // v <= 0x1F
-    return _mm_movemask_epi8(_mm_or_si128(hits, v));                            // and the high bits
-  };
+  hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v)); // v <= 0x1F
+  return _mm_movemask_epi8(_mm_or_si128(hits, v));                            // and the high bits
+}
+
+// The n < 16 bytes at p in two words, low first, the rest spaces (which no JSON check flags):
+// from at most two overlapping loads, with no library call. For n >= 8, `low` is the first
+// eight bytes and `high` the last eight; for 4 <= n < 8, `low` holds the first four bytes and
+// then the last four.
+inline void load_short_words(const char* p, std::size_t n, std::uint64_t& low,
+                             std::uint64_t& high) noexcept {
+  constexpr std::uint64_t kSpaces = 0x2020202020202020ULL;
+  low = kSpaces;
+  high = kSpaces;
+  if (n >= 8) {
+    std::memcpy(&low, p, 8);
+    std::memcpy(&high, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t head;
+    std::uint32_t tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    low = std::uint64_t{tail} << 32 | head;
+  } else {
+    for (std::size_t i = 0; i < n; ++i)
+      low = (low & ~(std::uint64_t{0xFF} << (8 * i))) |
+            std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  }
+}
+
+// Copies [src, src + n) to dst, which must not overlap it and must have room for n bytes, and
+// says whether the text is plain (is_plain_json_text): each byte is loaded once for both. The
+// validator's copy of a value into the row's JSON.
+inline bool copy_plain_json_text(char* dst, const char* src, std::size_t n) noexcept {
   if (n >= 16) { // whole blocks, then one more that overlaps the last
     int bad = 0;
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-      bad |= flags(v);
+      bad |= plain_json_flags(v);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), v);
     }
     if (i < n) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n - 16));
-      bad |= flags(v);
+      bad |= plain_json_flags(v);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + n - 16), v);
     }
     return bad == 0;
   }
-  // Shorter: the bytes into one register from at most two overlapping loads, the rest spaces
-  // (which no check flags), then stored from the same words.
-  constexpr std::uint64_t kSpaces = 0x2020202020202020ULL;
-  std::uint64_t low = kSpaces;
-  std::uint64_t high = kSpaces;
-  if (n >= 8) {
-    std::memcpy(&low, src, 8);
-    std::memcpy(&high, src + n - 8, 8);
+  std::uint64_t low;
+  std::uint64_t high;
+  load_short_words(src, n, low, high);
+  if (n >= 8) { // stored from the same words
     std::memcpy(dst, &low, 8);
     std::memcpy(dst + n - 8, &high, 8);
   } else if (n >= 4) {
-    std::uint32_t head;
-    std::uint32_t tail;
-    std::memcpy(&head, src, 4);
-    std::memcpy(&tail, src + n - 4, 4);
+    const auto head = static_cast<std::uint32_t>(low);
+    const auto tail = static_cast<std::uint32_t>(low >> 32);
     std::memcpy(dst, &head, 4);
     std::memcpy(dst + n - 4, &tail, 4);
-    low = std::uint64_t{tail} << 32 | head;
   } else {
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i)
       dst[i] = src[i];
-      low = (low & ~(std::uint64_t{0xFF} << (8 * i))) |
-            std::uint64_t{static_cast<unsigned char>(src[i])} << (8 * i);
-    }
   }
-  return flags(_mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low))) == 0;
+  return plain_json_flags(
+             _mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low))) == 0;
 }
 #endif
 
